@@ -1,0 +1,18 @@
+# What is built from which files. One library, one executable, the tests.
+
+# --- libpatchbay: the package toolchain (src/package) ----------------------
+add_library(patchbay_package STATIC
+  src/package/result.cc
+  src/package/semver.cc
+  src/package/range.cc
+)
+target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM)
+
+add_library(patchbay INTERFACE)
+target_link_libraries(patchbay INTERFACE patchbay_package)
+
+if(PATCHBAY_TESTS)
+  enable_testing()
+  add_subdirectory(tests)
+endif()

@@ -1,0 +1,19 @@
+#include "patchbay/result.h"
+
+namespace patchbay {
+
+const char* errorKindName(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidInput: return "invalid_input";
+    case ErrorKind::kNotFound: return "not_found";
+    case ErrorKind::kIo: return "io";
+    case ErrorKind::kIntegrity: return "integrity";
+    case ErrorKind::kSignature: return "signature";
+    case ErrorKind::kLimitExceeded: return "limit_exceeded";
+    case ErrorKind::kUnsupported: return "unsupported";
+    case ErrorKind::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+}  // namespace patchbay
