@@ -8,6 +8,8 @@ add_library(patchbay_package STATIC
   src/package/manifest.cc
   src/package/integrity.cc
   src/package/signature.cc
+  src/package/zip_structure.cc
+  src/package/archive.cc
 )
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM)
