@@ -10,6 +10,9 @@ add_library(patchbay_package STATIC
   src/package/signature.cc
   src/package/zip_structure.cc
   src/package/archive.cc
+  src/package/ignore.cc
+  src/package/package.cc
+  src/package/skeleton.cc
 )
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM)
@@ -20,4 +23,18 @@ target_link_libraries(patchbay INTERFACE patchbay_package)
 if(PATCHBAY_TESTS)
   enable_testing()
   add_subdirectory(tests)
+endif()
+
+# --- the patchbay executable (src/cli) ---------------------------------------
+add_executable(patchbay_cli
+  src/cli/main.cc
+  src/cli/output.cc
+  src/cli/package_commands.cc
+)
+set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
+target_include_directories(patchbay_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_compile_definitions(patchbay_cli PRIVATE PATCHBAY_VERSION="${PROJECT_VERSION}")
+target_link_libraries(patchbay_cli PRIVATE patchbay)
+if(CLI11_FOUND)
+  target_link_libraries(patchbay_cli PRIVATE CLI11::CLI11)
 endif()

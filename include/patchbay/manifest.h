@@ -120,4 +120,8 @@ const std::vector<std::string_view>& referenceHookPoints();
 // or digit, at most 64 characters.
 bool isValidPluginId(std::string_view id);
 
+// Seed 000's display name for a plugin without a manifest name:
+// "ai_chatbot" -> "Ai Chatbot", "discord-alerts" -> "Discord Alerts".
+std::string displayNameFromId(std::string_view id);
+
 }  // namespace patchbay

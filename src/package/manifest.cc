@@ -11,7 +11,7 @@
 
 namespace patchbay {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -277,6 +277,22 @@ bool isValidPluginId(std::string_view id) {
   auto ok = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'; };
   if (id[0] == '-' || id[0] == '_') return false;
   return std::all_of(id.begin(), id.end(), ok);
+}
+
+std::string displayNameFromId(std::string_view id) {
+  std::string out;
+  bool startOfWord = true;
+  for (char c : id) {
+    if (c == '_' || c == '-') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+      startOfWord = true;
+      continue;
+    }
+    out += (startOfWord && c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    startOfWord = false;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
 }
 
 const std::vector<std::string_view>& knownPermissions() {

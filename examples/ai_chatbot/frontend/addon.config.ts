@@ -1,0 +1,4 @@
+export default {
+  routes: [{ path: '/support/chats', page: 'pages/ChatsPage' }],
+  components: ['AIChatBot'],
+};

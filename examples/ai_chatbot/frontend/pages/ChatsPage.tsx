@@ -1,0 +1,3 @@
+export default function ChatsPage() {
+  return <h1>Support chats</h1>;
+}

@@ -1,0 +1,3 @@
+-- Drop tables in reverse order
+DROP TABLE IF EXISTS chat_messages;
+DROP TABLE IF EXISTS chat_sessions;

@@ -1,0 +1,19 @@
+// Billing & Payments: pages, sidebar item and admin tab (seed 004's frontend API).
+export default function (sodium) {
+  async function renderBillingDashboard(el) {
+    const res = await fetch('/api/plugins/billing/balance');
+    const { balance } = await res.json();
+    el.textContent = `Balance: ${balance}`;
+  }
+  async function renderPlans(el) {
+    const plans = await (await fetch('/api/plugins/billing/plans')).json();
+    el.textContent = plans.map((p) => `${p.name}: ${p.price} ${p.currency}`).join('\n');
+  }
+
+  sodium.ui.registerPages({
+    '/billing': { render: renderBillingDashboard, title: 'Billing' },
+    '/billing/plans': { render: renderPlans, title: 'Plans' },
+  });
+  sodium.ui.addSidebarItem({ label: 'Billing', icon: 'credit-card', href: '/billing', position: 'after:servers' });
+  sodium.ui.addAdminTab({ id: 'billing', label: 'Billing', subtabs: ['Plans', 'Revenue', 'Transactions'], render: renderPlans });
+}

@@ -1,0 +1,28 @@
+// patchbay: the command line. Parses flags and hands over to the parts.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace patchbay::cli;
+  CLI::App app{"patchbay: plugin packages, registry, installer and runtime for web panels", "patchbay"};
+  app.set_version_flag("--version", std::string("patchbay ") + PATCHBAY_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  Outcome outcome;
+  addPackageCommands(app, outcome);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  return outcome.exitCode;
+}

@@ -1,0 +1,147 @@
+// The patchbay command as a user runs it: real binary, exit codes, output.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/raw_zip.h"
+#include "support/test_util.h"
+
+namespace patchbay {
+namespace {
+
+using test::run;
+
+class CliTest : public ::testing::Test {
+ protected:
+  test::CommandResult pb(const std::string& args) { return run("cd " + dir_.str() + " && " + test::patchbayBinary() + " " + args); }
+  nlohmann::json pbJson(const std::string& args) {
+    auto r = run("cd " + dir_.str() + " && " + test::patchbayBinary() + " " + args + " 2>/dev/null");
+    return nlohmann::json::parse(r.output);
+  }
+  test::TempDir dir_;
+};
+
+TEST_F(CliTest, HelpOnEveryCommand) {
+  EXPECT_EQ(pb("--help").exitCode, 0);
+  for (const char* cmd : {"init", "pack", "inspect", "keygen", "sign", "verify"}) {
+    auto r = pb(std::string(cmd) + " --help");
+    EXPECT_EQ(r.exitCode, 0) << cmd;
+    EXPECT_NE(r.output.find("Usage:"), std::string::npos) << cmd;
+  }
+  EXPECT_NE(pb("--version").output.find("patchbay 0.1.0"), std::string::npos);
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(pb("").exitCode, 2);
+  EXPECT_EQ(pb("frobnicate").exitCode, 2);
+  EXPECT_EQ(pb("pack --no-such-flag").exitCode, 2);
+  EXPECT_EQ(pb("init").exitCode, 2);  // id missing
+}
+
+TEST_F(CliTest, InitPackInspectForEveryType) {
+  for (const char* type : {"hook", "widget", "feature", "theme"}) {
+    std::string id = std::string("my-") + type;
+    auto init = pb("init " + id + " --type " + type);
+    ASSERT_EQ(init.exitCode, 0) << init.output;
+    auto pack = pbJson("pack " + id + " --json");
+    ASSERT_TRUE(pack["ok"].get<bool>()) << pack.dump();
+    EXPECT_EQ(pack["file"], id + "_v0.1.0.zip");
+    EXPECT_EQ(pack["sha256"].get<std::string>().size(), 64u);
+    EXPECT_EQ(pack["integrity"].get<std::string>().rfind("sha512-", 0), 0u);
+    auto again = pbJson("pack " + id + " -o again.zip --json");
+    EXPECT_EQ(again["sha256"], pack["sha256"]) << "pack twice gave different bytes";
+    auto inspect = pbJson("inspect " + id + "_v0.1.0.zip --json");
+    EXPECT_EQ(inspect["id"], id);
+    EXPECT_EQ(inspect["type"], type);
+    EXPECT_EQ(inspect["signature"]["state"], "unsigned");
+  }
+  auto twice = pb("init my-hook");
+  EXPECT_EQ(twice.exitCode, 1);
+  EXPECT_NE(twice.output.find("already exists and is not empty"), std::string::npos);
+  EXPECT_EQ(pb("init my-x --type gadget").exitCode, 1);
+  EXPECT_EQ(pb("init Bad_Id").exitCode, 1);
+}
+
+TEST_F(CliTest, PackReportsEveryManifestError) {
+  test::writeFile(dir_ / "broken/plugin.json",
+                  R"({"id": "broken", "name": "Broken", "version": "1.0", "type": "feature",
+                      "settings": {"mode": {"type": "select", "options": ["a"], "default": "b"}}})");
+  auto r = pb("pack broken");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(r.output,
+            "patchbay: error: plugin.json: version: \"1.0\" is not a SemVer 2.0 version (MAJOR.MINOR.PATCH, e.g. \"1.0.0\")\n"
+            "plugin.json: settings.mode.default: must be one of the options (\"a\"); got \"b\"\n");
+  auto j = pbJson("pack broken --json");
+  EXPECT_FALSE(j["ok"].get<bool>());
+  EXPECT_EQ(j["error"]["kind"], "invalid_input");
+}
+
+TEST_F(CliTest, KeygenSignVerifyAndMinisignAgree) {
+  ASSERT_EQ(pb("init signed --type hook").exitCode, 0);
+  ASSERT_EQ(pb("pack signed").exitCode, 0);
+  auto keygen = pbJson("keygen --json");
+  ASSERT_TRUE(keygen["ok"].get<bool>());
+  EXPECT_FALSE(keygen["encrypted"].get<bool>());
+  EXPECT_EQ(pb("keygen").exitCode, 1);  // refuses to overwrite
+  auto sign = pb("sign signed_v0.1.0.zip --key patchbay.key");
+  ASSERT_EQ(sign.exitCode, 0) << sign.output;
+  EXPECT_NE(sign.output.find("id:signed version:0.1.0"), std::string::npos);
+  auto verify = pb("verify signed_v0.1.0.zip --pubkey patchbay.pub");
+  EXPECT_EQ(verify.exitCode, 0) << verify.output;
+  auto ms = run("cd " + dir_.str() + " && minisign -V -p patchbay.pub -m signed_v0.1.0.zip");
+  EXPECT_EQ(ms.exitCode, 0) << ms.output;
+  EXPECT_EQ(pbJson("inspect signed_v0.1.0.zip --pubkey patchbay.pub --json")["signature"]["state"], "valid");
+  EXPECT_EQ(pbJson("inspect signed_v0.1.0.zip --json")["signature"]["state"], "unverified");
+  // The key string form, as minisign -P takes it.
+  EXPECT_EQ(pb("verify signed_v0.1.0.zip --pubkey " + keygen["public_key"].get<std::string>()).exitCode, 0);
+
+  // One flipped byte: both tools refuse.
+  std::string bytes = test::readFile(dir_ / "signed_v0.1.0.zip");
+  bytes[bytes.size() / 2] ^= 0x20;
+  test::writeFile(dir_ / "signed_v0.1.0.zip", bytes);
+  auto bad = pb("verify signed_v0.1.0.zip --pubkey patchbay.pub");
+  EXPECT_EQ(bad.exitCode, 1);
+  EXPECT_NE(run("cd " + dir_.str() + " && minisign -V -p patchbay.pub -m signed_v0.1.0.zip").exitCode, 0);
+}
+
+TEST_F(CliTest, VerifiesMinisignMadeSignatures) {
+  ASSERT_EQ(pb("init ms-signed").exitCode, 0);
+  ASSERT_EQ(pb("pack ms-signed").exitCode, 0);
+  ASSERT_EQ(run("cd " + dir_.str() + " && minisign -G -W -p ms.pub -s ms.key").exitCode, 0);
+  ASSERT_EQ(run("cd " + dir_.str() + " && minisign -S -s ms.key -m ms-signed_v0.1.0.zip -t 'id:ms-signed version:0.1.0'").exitCode, 0);
+  auto ok = pb("verify ms-signed_v0.1.0.zip --pubkey ms.pub");
+  EXPECT_EQ(ok.exitCode, 0) << ok.output;
+  // A minisign signature whose trusted comment names another version.
+  ASSERT_EQ(run("cd " + dir_.str() + " && minisign -S -s ms.key -m ms-signed_v0.1.0.zip -t 'id:ms-signed version:9.0.0'").exitCode, 0);
+  auto moved = pb("verify ms-signed_v0.1.0.zip --pubkey ms.pub");
+  EXPECT_EQ(moved.exitCode, 1);
+  EXPECT_NE(moved.output.find("names ms-signed 9.0.0, not ms-signed 0.1.0"), std::string::npos) << moved.output;
+  // patchbay signs with minisign's secret key too.
+  EXPECT_EQ(pb("sign ms-signed_v0.1.0.zip --key ms.key").exitCode, 0);
+  EXPECT_EQ(run("cd " + dir_.str() + " && minisign -V -p ms.pub -m ms-signed_v0.1.0.zip").exitCode, 0);
+}
+
+TEST_F(CliTest, EncryptedKeys) {
+  test::writeFile(dir_ / "pw.txt", "s3cret\n");
+  ASSERT_EQ(pb("init enc").exitCode, 0);
+  ASSERT_EQ(pb("pack enc").exitCode, 0);
+  // Interactive-strength scrypt would be faster, but keygen must write what
+  // minisign writes; one sensitive derivation is the price of the real thing.
+  auto keygen = pbJson("keygen --password-file pw.txt --json");
+  ASSERT_TRUE(keygen["encrypted"].get<bool>());
+  auto noPassword = pb("sign enc_v0.1.0.zip --key patchbay.key");
+  EXPECT_EQ(noPassword.exitCode, 1);
+  EXPECT_NE(noPassword.output.find("a password is needed"), std::string::npos);
+  EXPECT_EQ(pb("sign enc_v0.1.0.zip --key patchbay.key --password-file pw.txt").exitCode, 0);
+  EXPECT_EQ(pb("verify enc_v0.1.0.zip").exitCode, 0);  // ./patchbay.pub by default
+}
+
+TEST_F(CliTest, InspectRefusesHostileArchives) {
+  test::writeFile(dir_ / "evil_v1.0.0.zip", test::buildRawZip({{.name = "plugin.json", .data = "{}"}, {.name = "../../escape.sh", .data = "x"}}));
+  auto r = pb("inspect evil_v1.0.0.zip");
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(r.output, "patchbay: error: evil_v1.0.0.zip: entry \"../../escape.sh\": path contains \"..\"\n");
+}
+
+}  // namespace
+}  // namespace patchbay
