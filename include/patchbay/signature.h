@@ -69,7 +69,7 @@ class SecretKey {
   const KeyId& keyId() const { return keyId_; }
 
  private:
-  friend class SignatureFile;
+  friend struct SignatureFile;
   KeyId keyId_{};
   std::array<unsigned char, 64> secret_{};  // Ed25519 secret key (seed | public key)
 };

@@ -1,0 +1,75 @@
+// The examples in docs/ are run: manifests are parsed, shell blocks are
+// executed. A doc that drifts from the code fails here.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "patchbay/manifest.h"
+#include "support/test_util.h"
+
+namespace patchbay {
+namespace {
+
+struct Block {
+  std::string info;  // the text after ``` ("json", "json invalid", "sh")
+  std::string body;
+  std::string after;  // the indented lines right after the block
+};
+
+std::vector<Block> codeBlocks(const std::string& markdown) {
+  std::vector<Block> out;
+  size_t pos = 0;
+  while ((pos = markdown.find("```", pos)) != std::string::npos) {
+    size_t infoEnd = markdown.find('\n', pos);
+    size_t close = markdown.find("\n```", infoEnd);
+    if (infoEnd == std::string::npos || close == std::string::npos) break;
+    Block b;
+    b.info = markdown.substr(pos + 3, infoEnd - pos - 3);
+    b.body = markdown.substr(infoEnd + 1, close - infoEnd);
+    size_t next = markdown.find('\n', close + 1);
+    pos = next == std::string::npos ? markdown.size() : next + 1;
+    while (pos < markdown.size() && markdown.compare(pos, 4, "    ") == 0) {
+      size_t eol = markdown.find('\n', pos);
+      b.after += markdown.substr(pos + 4, eol - pos - 4) + "\n";
+      pos = eol == std::string::npos ? markdown.size() : eol + 1;
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+std::string doc(const char* name) { return test::readFile(std::string(PATCHBAY_SOURCE_DIR) + "/docs/" + name); }
+
+TEST(Docs, ManifestExamplesParseOrFailAsShown) {
+  int valid = 0, invalid = 0;
+  for (const auto& b : codeBlocks(doc("manifest.md"))) {
+    if (b.info == "json") {
+      auto r = parseManifest(b.body, {"metadata.json", ""});
+      EXPECT_TRUE(r.ok()) << b.body << "\n" << r.errorText();
+      ++valid;
+    } else if (b.info == "json invalid") {
+      auto r = parseManifest(b.body, {"metadata.json", ""});
+      ASSERT_FALSE(r.ok()) << b.body;
+      EXPECT_EQ(r.errorText(), b.after) << b.body;
+      ++invalid;
+    }
+  }
+  EXPECT_GE(valid, 3);
+  EXPECT_GE(invalid, 3);
+}
+
+TEST(Docs, PackageCommandsRun) {
+  test::TempDir dir;
+  std::string path = std::filesystem::path(test::patchbayBinary()).parent_path().string();
+  int blocks = 0;
+  for (const auto& b : codeBlocks(doc("packages.md"))) {
+    if (b.info != "sh") continue;
+    ++blocks;
+    auto r = test::run("cd " + dir.str() + " && export PATH=" + path + ":$PATH && set -e\n" + b.body);
+    EXPECT_EQ(r.exitCode, 0) << b.body << "\n" << r.output;
+  }
+  EXPECT_GE(blocks, 4);
+}
+
+}  // namespace
+}  // namespace patchbay
