@@ -17,8 +17,12 @@ add_library(patchbay_package STATIC
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM)
 
-add_library(patchbay INTERFACE)
-target_link_libraries(patchbay INTERFACE patchbay_package)
+# libpatchbay: what the executable, the tests and an embedding panel link.
+# Each part is its own static library so that a lower part cannot link (and
+# so cannot call) a higher one; libpatchbay ties them together.
+add_library(patchbay STATIC src/version.cc)
+target_compile_definitions(patchbay PRIVATE PATCHBAY_VERSION="${PROJECT_VERSION}")
+target_link_libraries(patchbay PUBLIC patchbay_package)
 
 if(PATCHBAY_TESTS)
   enable_testing()
@@ -33,7 +37,6 @@ add_executable(patchbay_cli
 )
 set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
 target_include_directories(patchbay_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
-target_compile_definitions(patchbay_cli PRIVATE PATCHBAY_VERSION="${PROJECT_VERSION}")
 target_link_libraries(patchbay_cli PRIVATE patchbay)
 if(CLI11_FOUND)
   target_link_libraries(patchbay_cli PRIVATE CLI11::CLI11)

@@ -3,11 +3,12 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "patchbay/version.h"
 
 int main(int argc, char** argv) {
   using namespace patchbay::cli;
   CLI::App app{"patchbay: plugin packages, registry, installer and runtime for web panels", "patchbay"};
-  app.set_version_flag("--version", std::string("patchbay ") + PATCHBAY_VERSION);
+  app.set_version_flag("--version", std::string("patchbay ") + patchbay::versionString());
   app.require_subcommand(1);
   app.fallthrough(false);
   Outcome outcome;
