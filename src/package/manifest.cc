@@ -257,6 +257,34 @@ void checkSettings(const json& v, Checker& check, Manifest& m) {
   }
 }
 
+// A section of string lists, seed 001's "backend" and "frontend":
+// {"routes": [...], "models": [...], "dependencies": [...] or {...}}.
+struct SectionList {
+  const char* key;
+  std::vector<std::string>* out;
+  bool dependencies;  // also accepts an object name -> version
+};
+
+void checkSection(const json& doc, const std::string& name, std::initializer_list<SectionList> lists, Checker& check) {
+  auto it = doc.find(name);
+  if (it == doc.end()) return;
+  std::string expected;
+  for (const auto& l : lists) expected += (expected.empty() ? "" : ", ") + std::string(l.key);
+  if (!it->is_object()) {
+    check.error(name, "must be an object with " + expected + "; got " + describe(*it));
+    return;
+  }
+  for (auto& [k, v] : it->items()) {
+    const SectionList* list = nullptr;
+    for (const auto& l : lists) {
+      if (k == l.key) list = &l;
+    }
+    std::string path = name + "." + k;
+    if (!list) check.warn(path, "unknown field, ignored");
+    else *list->out = list->dependencies ? check.dependencies(v, path) : check.strings(v, path);
+  }
+}
+
 bool isValidHookName(std::string_view h) {
   if (h.empty() || h.size() > 128) return false;
   return std::all_of(h.begin(), h.end(), [](char c) {
@@ -477,30 +505,10 @@ ManifestReport parseManifest(std::string_view text, const ManifestSource& source
 
   if (auto it = doc.find("settings"); it != doc.end()) checkSettings(*it, check, m);
 
-  if (auto it = doc.find("backend"); it != doc.end()) {
-    if (!it->is_object()) {
-      check.error("backend", "must be an object with routes, models, dependencies; got " + describe(*it));
-    } else {
-      for (auto& [k, v] : it->items()) {
-        if (k == "routes") m.backend.routes = check.strings(v, "backend.routes");
-        else if (k == "models") m.backend.models = check.strings(v, "backend.models");
-        else if (k == "dependencies") m.backend.dependencies = check.dependencies(v, "backend.dependencies");
-        else check.warn("backend." + k, "unknown field, ignored");
-      }
-    }
-  }
-  if (auto it = doc.find("frontend"); it != doc.end()) {
-    if (!it->is_object()) {
-      check.error("frontend", "must be an object with routes, components, dependencies; got " + describe(*it));
-    } else {
-      for (auto& [k, v] : it->items()) {
-        if (k == "routes") m.frontend.routes = check.strings(v, "frontend.routes");
-        else if (k == "components") m.frontend.components = check.strings(v, "frontend.components");
-        else if (k == "dependencies") m.frontend.dependencies = check.dependencies(v, "frontend.dependencies");
-        else check.warn("frontend." + k, "unknown field, ignored");
-      }
-    }
-  }
+  checkSection(doc, "backend", {{"routes", &m.backend.routes, false}, {"models", &m.backend.models, false},
+                                 {"dependencies", &m.backend.dependencies, true}}, check);
+  checkSection(doc, "frontend", {{"routes", &m.frontend.routes, false}, {"components", &m.frontend.components, false},
+                                  {"dependencies", &m.frontend.dependencies, true}}, check);
   for (const char* key : {"extensionPoints", "extension_points"}) {
     if (auto it = doc.find(key); it != doc.end()) m.extensionPoints = check.strings(*it, key);
   }

@@ -45,6 +45,15 @@ std::vector<std::string_view> lines(std::string_view text) {
 
 std::string b64(const unsigned char* p, size_t n) { return toBase64(p, n); }
 
+// A key file's base64 line: the first line that is not empty and not the
+// "untrusted comment:" line (a bare key string is its own data line).
+std::string_view firstDataLine(std::string_view text) {
+  for (auto l : lines(text)) {
+    if (!l.empty() && !l.starts_with(kCommentPrefix)) return l;
+  }
+  return {};
+}
+
 // BLAKE2b-256 over sig_alg | keynum | sk, as minisign checks encrypted keys.
 std::array<unsigned char, 32> keyChecksum(const unsigned char sigAlg[2], const KeyId& id, const unsigned char* sk) {
   std::array<unsigned char, 32> out{};
@@ -70,13 +79,7 @@ Status deriveStream(unsigned char* stream, std::string_view password, const unsi
 // --- public key ---------------------------------------------------------------
 
 Result<PublicKey> PublicKey::parse(std::string_view text) {
-  std::string_view line;
-  for (auto l : lines(text)) {
-    if (l.empty() || l.starts_with(kCommentPrefix)) continue;
-    line = l;
-    break;
-  }
-  auto raw = fromBase64(line);
+  auto raw = fromBase64(firstDataLine(text));
   if (!raw || raw->size() != 2 + 8 + 32) return Error::signature("public key: not a minisign public key (expected 56 base64 characters after the comment line)");
   if (raw->compare(0, 2, "Ed") != 0) return Error::signature("public key: unsupported signature algorithm (expected Ed25519)");
   PublicKey pk;
@@ -130,23 +133,13 @@ PublicKey SecretKey::publicKey() const {
 }
 
 bool SecretKey::isEncrypted(std::string_view text) {
-  for (auto l : lines(text)) {
-    if (l.empty() || l.starts_with(kCommentPrefix)) continue;
-    auto raw = fromBase64(l);
-    return raw && raw->size() == kSecretKeyBlob && raw->compare(2, 2, "Sc") == 0;
-  }
-  return false;
+  auto raw = fromBase64(firstDataLine(text));
+  return raw && raw->size() == kSecretKeyBlob && raw->compare(2, 2, "Sc") == 0;
 }
 
 Result<SecretKey> SecretKey::parse(std::string_view text, std::optional<std::string_view> password) {
   ensureSodium();
-  std::string_view line;
-  for (auto l : lines(text)) {
-    if (l.empty() || l.starts_with(kCommentPrefix)) continue;
-    line = l;
-    break;
-  }
-  auto raw = fromBase64(line);
+  auto raw = fromBase64(firstDataLine(text));
   if (!raw || raw->size() != kSecretKeyBlob) return Error::signature("secret key: not a minisign secret key");
   auto* b = reinterpret_cast<unsigned char*>(raw->data());
   if (std::memcmp(b, "Ed", 2) != 0) return Error::signature("secret key: unsupported signature algorithm (expected Ed25519)");
