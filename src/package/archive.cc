@@ -48,11 +48,38 @@ bool validUtf8(std::string_view s) {
   return true;
 }
 
-std::string asciiLower(std::string s) {
-  for (char& c : s) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+// Folds letter case the way case-insensitive file systems (macOS, Windows)
+// would for ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic, so that
+// "README.md"/"readme.md" and "Ä.txt"/"ä.txt" are seen to collide.
+// Expects valid UTF-8.
+std::string foldCase(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : 4;
+    if (len == 2 && i + 1 < s.size()) {
+      uint32_t cp = ((c & 0x1fu) << 6) | (static_cast<unsigned char>(s[i + 1]) & 0x3fu);
+      if ((cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) || (cp >= 0x391 && cp <= 0x3AB) || (cp >= 0x410 && cp <= 0x42F)) cp += 0x20;
+      else if (cp >= 0x400 && cp <= 0x40F) cp += 0x50;
+      else if (cp >= 0x100 && cp <= 0x17F && cp != 0x130 && cp != 0x131 && cp != 0x138 && cp != 0x149 && cp != 0x17F &&
+               ((cp < 0x139 || cp > 0x148) ? cp % 2 == 0 : cp % 2 == 1) && !(cp >= 0x179 && cp % 2 == 0))
+        cp += 1;
+      else if (cp >= 0x179 && cp <= 0x17E && cp % 2 == 1)
+        cp += 1;
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3f));
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
   }
-  return s;
+  return out;
 }
 
 // Checks one central-directory entry; returns its normalised listing entry.
@@ -110,7 +137,14 @@ Result<ArchiveEntry> checkEntry(const zip::CentralEntry& e, const ArchiveLimits&
   return out;
 }
 
-Result<ArchiveListing> validate(std::string_view bytes, const ArchiveLimits& limits) {
+// A listing that passed every rule, and the order in which libarchive's
+// seekable reader visits its entries: by local header offset.
+struct Checked {
+  ArchiveListing listing;
+  std::vector<size_t> visitOrder;  // indices into listing.entries
+};
+
+Result<Checked> validate(std::string_view bytes, const ArchiveLimits& limits) {
   if (bytes.size() > limits.maxArchiveBytes) {
     return Error::limit("archive is " + std::to_string(bytes.size()) + " bytes; the limit is " + std::to_string(limits.maxArchiveBytes));
   }
@@ -123,7 +157,7 @@ Result<ArchiveListing> validate(std::string_view bytes, const ArchiveLimits& lim
     auto entry = checkEntry(ce, limits);
     if (!entry) return entry.error();
     const std::string& p = entry->path;
-    auto [it, fresh] = folded.emplace(asciiLower(p), p);
+    auto [it, fresh] = folded.emplace(foldCase(p), p);
     if (!fresh) {
       if (it->second == p) {
         // A folder listed twice ("a/" and a "a/" again) is as suspicious as a file.
@@ -145,7 +179,12 @@ Result<ArchiveListing> validate(std::string_view bytes, const ArchiveLimits& lim
       if (files.count(parent)) return entryError(parent, "is both a file and a folder (\"" + e.path + "\" is inside it)");
     }
   }
-  return listing;
+  Checked checked;
+  checked.listing = std::move(listing);
+  for (size_t i = 0; i < dir->entries.size(); ++i) checked.visitOrder.push_back(i);
+  std::sort(checked.visitOrder.begin(), checked.visitOrder.end(),
+            [&](size_t a, size_t b) { return dir->entries[a].localHeaderOffset < dir->entries[b].localHeaderOffset; });
+  return checked;
 }
 
 ArchivePtr openReader(std::string_view bytes, Error& error) {
@@ -177,20 +216,22 @@ Status streamEntry(struct archive* a, const ArchiveEntry& expected, uint64_t max
   return {};
 }
 
-// Matches libarchive's entry to the validated listing, refusing anything
-// libarchive sees that the validation did not.
-Result<const ArchiveEntry*> matchEntry(struct archive_entry* ae, const ArchiveListing& listing, std::set<std::string>& seen) {
-  const char* raw = archive_entry_pathname_utf8(ae);
-  if (!raw) raw = archive_entry_pathname(ae);
-  std::string name = raw ? raw : "";
-  if (!name.empty() && name.back() == '/') name.pop_back();
-  const ArchiveEntry* e = listing.find(name);
-  if (!e) return Error::invalid("entry \"" + name + "\": not in the central directory");
-  if (!seen.insert(name).second) return entryError(name, "appears twice in the archive");
-  if (archive_entry_hardlink(ae) != nullptr) return entryError(name, "is a hard link; links are not allowed in packages");
+// The listing entry for the `index`-th header libarchive reads. Entries
+// are matched by position (libarchive visits them by offset), because
+// libarchive cannot always give a UTF-8 name in the C locale; when it can,
+// the name must agree. Links and special files are refused again here.
+Result<const ArchiveEntry*> matchEntry(struct archive_entry* ae, const Checked& checked, size_t index) {
+  if (index >= checked.visitOrder.size()) return Error::invalid("the archive holds more entries than its central directory lists");
+  const ArchiveEntry* e = &checked.listing.entries[checked.visitOrder[index]];
+  if (const char* raw = archive_entry_pathname_utf8(ae); raw && *raw) {
+    std::string name = raw;
+    if (!name.empty() && name.back() == '/') name.pop_back();
+    if (name != e->path) return entryError(e->path, "libarchive reads \"" + name + "\" at this entry's place");
+  }
+  if (archive_entry_hardlink(ae) != nullptr) return entryError(e->path, "is a hard link; links are not allowed in packages");
   auto type = archive_entry_filetype(ae);
-  if (type == AE_IFLNK || archive_entry_symlink(ae) != nullptr) return entryError(name, "is a symbolic link; links are not allowed in packages");
-  if (type != AE_IFREG && type != AE_IFDIR && type != 0) return entryError(name, "is not a regular file or folder");
+  if (type == AE_IFLNK || archive_entry_symlink(ae) != nullptr) return entryError(e->path, "is a symbolic link; links are not allowed in packages");
+  if (type != AE_IFREG && type != AE_IFDIR && type != 0) return entryError(e->path, "is not a regular file or folder");
   return e;
 }
 
@@ -238,11 +279,15 @@ const ArchiveEntry* ArchiveListing::find(std::string_view path) const {
   return nullptr;
 }
 
-Result<ArchiveListing> inspectZip(std::string_view bytes, const ArchiveLimits& limits) { return validate(bytes, limits); }
+Result<ArchiveListing> inspectZip(std::string_view bytes, const ArchiveLimits& limits) {
+  auto checked = validate(bytes, limits);
+  if (!checked) return checked.error();
+  return std::move(checked->listing);
+}
 
 Result<ArchiveListing> extractZip(std::string_view bytes, const std::string& destDir, const ArchiveLimits& limits) {
-  auto listing = validate(bytes, limits);
-  if (!listing) return listing;
+  auto checked = validate(bytes, limits);
+  if (!checked) return checked.error();
   FdCloser root(::open(destDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (root.get() < 0) return sysError("staging folder \"" + destDir + "\"");
   {
@@ -257,12 +302,15 @@ Result<ArchiveListing> extractZip(std::string_view bytes, const std::string& des
   Error openError;
   ArchivePtr a = openReader(bytes, openError);
   if (!a) return openError;
-  std::set<std::string> seen;
+  size_t index = 0;
   uint64_t written = 0;
   struct archive_entry* ae;
   int rc;
-  while ((rc = archive_read_next_header(a.get(), &ae)) == ARCHIVE_OK) {
-    auto match = matchEntry(ae, *listing, seen);
+  // ARCHIVE_WARN: libarchive could not convert a UTF-8 name to the C
+  // locale. Names are matched in UTF-8 against the validated listing, so
+  // the warning is harmless here.
+  while ((rc = archive_read_next_header(a.get(), &ae)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+    auto match = matchEntry(ae, *checked, index++);
     if (!match) return match.error();
     const ArchiveEntry& e = **match;
     if (e.isDirectory) {
@@ -296,23 +344,24 @@ Result<ArchiveListing> extractZip(std::string_view bytes, const std::string& des
     if (!s) return s.error();
   }
   if (rc != ARCHIVE_EOF) return Error::invalid(std::string("reading the archive failed: ") + archive_error_string(a.get()));
-  if (seen.size() != listing->entries.size()) return Error::invalid("the archive's entries could not all be read");
-  return listing;
+  if (index != checked->listing.entries.size()) return Error::invalid("the archive's entries could not all be read");
+  return std::move(checked->listing);
 }
 
 Result<std::string> readZipEntry(std::string_view bytes, std::string_view path, uint64_t maxBytes, const ArchiveLimits& limits) {
-  auto listing = validate(bytes, limits);
-  if (!listing) return listing.error();
-  const ArchiveEntry* wanted = listing->find(path);
+  auto checked = validate(bytes, limits);
+  if (!checked) return checked.error();
+  const ArchiveEntry* wanted = checked->listing.find(path);
   if (!wanted || wanted->isDirectory) return Error::notFound("no file \"" + std::string(path) + "\" in the archive");
   if (wanted->size > maxBytes) return Error::limit("\"" + std::string(path) + "\" is " + std::to_string(wanted->size) + " bytes; at most " + std::to_string(maxBytes) + " are read");
   Error openError;
   ArchivePtr a = openReader(bytes, openError);
   if (!a) return openError;
-  std::set<std::string> seen;
+  size_t index = 0;
   struct archive_entry* ae;
-  while (archive_read_next_header(a.get(), &ae) == ARCHIVE_OK) {
-    auto match = matchEntry(ae, *listing, seen);
+  int rc;
+  while ((rc = archive_read_next_header(a.get(), &ae)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+    auto match = matchEntry(ae, *checked, index++);
     if (!match) return match.error();
     if (*match != wanted) continue;
     std::string out;

@@ -104,6 +104,15 @@ TEST_F(ArchiveTest, NameCollisions) {
                 "entry \"a.txt\": appears twice in the archive");
   expectRefused(test::buildRawZip({{.name = "README.md", .data = "1"}, {.name = "readme.md", .data = "2"}}),
                 "entry \"readme.md\": collides with \"README.md\" when letter case is ignored");
+  expectRefused(test::buildRawZip({{.name = "\xc3\x84pfel.txt", .data = "1"}, {.name = "\xc3\xa4pfel.txt", .data = "2"}}),
+                "collides with \"\xc3\x84pfel.txt\" when letter case is ignored");  // Äpfel / äpfel
+  expectRefused(test::buildRawZip({{.name = "\xd0\x9c\xd0\xb8\xd1\x80", .data = "1"}, {.name = "\xd0\xbc\xd0\xb8\xd1\x80", .data = "2"}}),
+                "when letter case is ignored");  // Мир / мир
+  expectRefused(test::buildRawZip({{.name = "\xc5\x81odz", .data = "1"}, {.name = "\xc5\x82odz", .data = "2"}}),
+                "when letter case is ignored");  // Łodz / łodz
+  auto distinct = extract(test::buildRawZip({{.name = "\xc3\xa4.txt", .data = "1"}, {.name = "\xc3\xb6.txt", .data = "2"}}));
+  ASSERT_TRUE(distinct.ok()) << distinct.error().message;  // ä and ö are different letters
+  EXPECT_EQ(test::readFile(dir_ / "staging/\xc3\xb6.txt"), "2");
   expectRefused(test::buildRawZip({{.name = "a", .data = "file"}, {.name = "a/b", .data = "x"}}),
                 "entry \"a\": is both a file and a folder (\"a/b\" is inside it)");
   expectRefused(test::buildRawZip({{.name = "a/b/c", .data = "x"}, {.name = "a/b", .data = "file"}}),

@@ -148,6 +148,24 @@ TEST_F(PackTest, SodiumStyleIdFromPackageName) {
   EXPECT_EQ(info->manifest.id, "guard");
 }
 
+TEST(Examples, InfoZipPackagesAsSeed000DescribesThem) {
+  // Seed 000: "cd my_plugin && zip -r ../my_plugin_v1.0.0.zip ."
+  test::TempDir out;
+  std::string src = std::string(PATCHBAY_SOURCE_DIR) + "/examples/ai_chatbot";
+  auto zipped = test::run("cd " + src + " && zip -qr " + out.str() + "/ai_chatbot_v1.0.0.zip .");
+  ASSERT_EQ(zipped.exitCode, 0) << zipped.output;
+  auto info = openPackageFile(out.str() + "/ai_chatbot_v1.0.0.zip");
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_EQ(info->manifest.id, "ai_chatbot");
+  EXPECT_NE(info->listing.find("backend/models.py"), nullptr);
+  fs::create_directories(out.path() / "staging");
+  auto bytes = readFileLimited(out.str() + "/ai_chatbot_v1.0.0.zip", 1 << 20);
+  ASSERT_TRUE(bytes.ok());
+  auto extracted = extractZip(*bytes, (out.path() / "staging").string());
+  ASSERT_TRUE(extracted.ok()) << extracted.error().message;
+  EXPECT_EQ(test::readFile(out.path() / "staging/migrations/down.sql"), test::readFile(src + "/migrations/down.sql"));
+}
+
 TEST(Examples, EverySeedExamplePacks) {
   test::TempDir out;
   for (const char* name : {"discord-alerts", "billing", "ai_chatbot"}) {
