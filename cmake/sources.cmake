@@ -34,10 +34,33 @@ add_executable(patchbay_cli
   src/cli/main.cc
   src/cli/output.cc
   src/cli/package_commands.cc
+  src/cli/registry_commands.cc
+  src/cli/log.cc
 )
 set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
 target_include_directories(patchbay_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
-target_link_libraries(patchbay_cli PRIVATE patchbay)
+target_link_libraries(patchbay_cli PRIVATE patchbay spdlog::spdlog)
 if(CLI11_FOUND)
   target_link_libraries(patchbay_cli PRIVATE CLI11::CLI11)
 endif()
+
+# --- store and http ------------------------------------------------------------
+find_package(SQLite3 REQUIRED)
+find_package(Boost 1.81 REQUIRED)
+find_package(Threads REQUIRED)
+add_library(patchbay_store STATIC src/store/sqlite.cc)
+target_include_directories(patchbay_store PUBLIC ${CMAKE_SOURCE_DIR}/include)
+target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3)
+
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+find_package(ZLIB REQUIRED)
+add_library(patchbay_http STATIC src/http/router.cc src/http/server.cc src/http/client.cc src/http/compress.cc)
+target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include)
+target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB)
+target_link_libraries(patchbay PUBLIC patchbay_store patchbay_http)
+
+# --- registry ------------------------------------------------------------------
+add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/service.cc)
+target_include_directories(patchbay_registry PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http)
+target_link_libraries(patchbay PUBLIC patchbay_registry)

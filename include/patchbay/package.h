@@ -63,8 +63,8 @@ struct PackResult {
 };
 
 // Validates the folder (manifest, files) and writes the package to
-// `output`: a file path, or a folder to put {id}_v{version}.zip in (empty:
-// the current folder). Manifest errors are all reported in one error.
+// `output`: a path ending in ".zip", or else a folder (created if missing)
+// to put {id}_v{version}.zip in; empty: the current folder. Manifest errors are all reported in one error.
 // Symbolic links and special files in the folder are errors.
 Result<PackResult> packFolder(const std::string& dir, const std::string& output, const ArchiveLimits& limits = {});
 

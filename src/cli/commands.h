@@ -22,5 +22,7 @@ struct Outcome {
 
 // init, pack, inspect, keygen, sign, verify
 void addPackageCommands(CLI::App& app, Outcome& outcome);
+// registry serve
+void addRegistryCommands(CLI::App& app, Outcome& outcome);
 
 }  // namespace patchbay::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.fallthrough(false);
   Outcome outcome;
   addPackageCommands(app, outcome);
+  addRegistryCommands(app, outcome);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -337,7 +337,7 @@ void addPackageCommands(CLI::App& app, Outcome& outcome) {
   auto pack = std::make_shared<PackOptions>();
   auto* packCmd = app.add_subcommand("pack", "Validate a plugin folder and write {id}_v{version}.zip");
   packCmd->add_option("dir", pack->dir, "Plugin folder")->capture_default_str();
-  packCmd->add_option("-o,--output", pack->output, "Output file, or folder for {id}_v{version}.zip (default: here)");
+  packCmd->add_option("-o,--output", pack->output, "Output file (ending in .zip), or folder for {id}_v{version}.zip (default: here)");
   packCmd->add_flag("--json", pack->json, "Print the result as JSON");
   packCmd->callback([pack, &outcome] { outcome.exitCode = runPack(*pack); });
 

@@ -139,8 +139,14 @@ Result<PackResult> packFolder(const std::string& dir, const std::string& output,
   if (!listing) return Error::internal("packed archive does not pass its own checks: " + listing.error().message);
 
   result.fileName = packageFileName(result.manifest.id, result.manifest.version);
+  // An output ending in ".zip" is the file to write; anything else is the
+  // folder to put {id}_v{version}.zip in (created when missing).
   fs::path out = output.empty() ? fs::current_path() : fs::path(output);
-  if (fs::is_directory(out, ec)) out /= result.fileName;
+  if (!output.ends_with(".zip")) {
+    fs::create_directories(out, ec);
+    if (ec) return Error::io(out.string() + ": cannot create the output folder: " + ec.message());
+    out /= result.fileName;
+  }
   if (auto s = writeFileAtomically(out, *zip); !s) return s.error();
   result.path = out.string();
   result.files = listing->entries;

@@ -93,6 +93,9 @@ TEST_F(PackTest, LeavesOutIgnoredFilesAndDefaultsToConventionalName) {
   auto r = packFolder(plugin().string(), dir_.str());
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->path, (dir_ / "demo_v0.1.0.zip").string());
+  auto intoNewFolder = packFolder(plugin().string(), (dir_ / "out/plugins").string());
+  ASSERT_TRUE(intoNewFolder.ok()) << intoNewFolder.error().message;
+  EXPECT_EQ(intoNewFolder->path, (dir_ / "out/plugins/demo_v0.1.0.zip").string());
   std::vector<std::string> paths;
   for (const auto& f : r->files) paths.push_back(f.path);
   EXPECT_EQ(paths, (std::vector<std::string>{"README.md", "client.js", "migrations/down.sql", "migrations/up.sql",

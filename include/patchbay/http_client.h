@@ -1,0 +1,35 @@
+// patchbay/http_client.h — HTTP requests with libcurl.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "patchbay/result.h"
+
+namespace patchbay::http {
+
+struct ClientRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{30000};
+  // Called as bytes arrive (downloaded, total or 0 if unknown); for progress bars.
+  std::function<void(uint64_t, uint64_t)> onProgress;
+};
+
+struct ClientResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
+  std::string body;
+  std::string header(std::string_view lowercaseName) const;
+};
+
+// Performs the request. Transport failures (refused, timeout, DNS) are kIo
+// errors naming the URL; any HTTP status is a successful result.
+Result<ClientResponse> fetch(const ClientRequest& request);
+
+}  // namespace patchbay::http

@@ -1,0 +1,119 @@
+// patchbay/registry.h — the plugin registry of seeds 000, 001 and 003.
+//
+// The catalog's source of truth is a SQLite database in the data folder;
+// package bytes live in a content-addressed blob folder next to it
+// (blobs/<sha256[0:2]>/<sha256>.zip), so a served file never changes under
+// a reader. Reads are answered from an immutable in-memory snapshot of the
+// catalog that is rebuilt after every change.
+//
+// Seed 000's drop-in folder: every {id}_v{version}.zip in pluginsDir is
+// served. syncFolder() (run every second by serve()) picks up added,
+// changed and removed files. A zip without a manifest is served with a name
+// derived from its id ("ai_chatbot" -> "Ai Chatbot"); a file that fails
+// the package checks is listed in folderProblems() and never served.
+//
+// Thread-safe: queries may run on any thread while syncFolder() runs.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "patchbay/http.h"
+#include "patchbay/result.h"
+#include "patchbay/semver.h"
+
+namespace patchbay {
+
+struct RegistryOptions {
+  std::string dataDir;     // registry.db and blobs/; created if missing
+  std::string pluginsDir;  // seed 000's drop-in folder; empty: none
+};
+
+// One version of one plugin, as the catalog knows it.
+struct PackageRecord {
+  std::string id;
+  Version version;
+  std::string name;
+  std::string description;
+  std::string category;
+  std::string author;
+  std::string hostRange;  // the manifest's host range, "" if none
+  std::string fileName;   // {id}_v{version}.zip
+  uint64_t size = 0;
+  std::string sha256;
+  std::string integrity;  // sha512-...
+  std::string status = "approved";  // pending | approved | rejected
+  bool yanked = false;
+  std::string source;    // "folder" or "upload"
+  std::string blobPath;  // where the bytes are
+  std::string manifestJson;  // the manifest as written ("" for manifest-less zips)
+  std::string readme;
+  std::string createdAt;  // ISO 8601 UTC
+  uint64_t downloads = 0;  // all time, this version
+
+  bool listed() const { return status == "approved" && !yanked; }
+};
+
+struct FolderProblem {
+  std::string file;
+  std::string message;
+};
+
+struct CatalogQuery {
+  std::string text;      // q: matched in id, name, description (case-insensitive)
+  std::string category;
+  std::optional<Version> host;  // only versions whose host range admits this version
+  std::string sort = "name";    // name | downloads | updated
+  size_t offset = 0;
+  size_t limit = SIZE_MAX;
+};
+
+struct CatalogPage {
+  std::vector<PackageRecord> items;  // one per plugin: its newest listed version
+  size_t total = 0;                  // before paging
+};
+
+class Registry {
+ public:
+  static Result<std::unique_ptr<Registry>> open(RegistryOptions options);
+  ~Registry();
+
+  // Scans the drop-in folder now. Returns the number of changes applied.
+  Result<size_t> syncFolder();
+  std::vector<FolderProblem> folderProblems() const;
+
+  // Newest listed version of each plugin that matches the query. "Newest"
+  // prefers releases: a pre-release is shown only when a plugin has nothing else.
+  CatalogPage list(const CatalogQuery& query) const;
+  // Every version of a plugin, newest first (all statuses).
+  std::vector<PackageRecord> versions(const std::string& id) const;
+  std::optional<PackageRecord> find(const std::string& id, const Version& version) const;
+  // The version "latest" stands for: the newest listed release (or
+  // pre-release when there is no release).
+  std::optional<PackageRecord> latest(const std::string& id) const;
+  // Newest listed version satisfying `range` whose host range admits `host`
+  // (when given). The error says why nothing matched.
+  Result<PackageRecord> resolve(const std::string& id, const Range& range, const std::optional<Version>& host) const;
+
+  // Counts a download (flushed to the database by flush()).
+  void recordDownload(const std::string& id, const Version& version);
+  // Downloads per plugin, version and day: [{id, version, day, count}].
+  std::string downloadStatsJson() const;
+  // Writes pending download counts; serve() calls it every second.
+  Status flush();
+
+  // The registry's HTTP endpoints (seed 000/001/003 shapes), for mounting on
+  // an http::Server. The router refers to this registry: keep it alive.
+  void addRoutes(http::Router& router);
+
+  struct Impl;  // opaque
+
+ private:
+  explicit Registry(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace patchbay

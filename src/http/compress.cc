@@ -1,0 +1,41 @@
+#include <zlib.h>
+
+#include "patchbay/http.h"
+
+namespace patchbay::http {
+
+std::string gzipCompress(std::string_view data) {
+  z_stream zs{};
+  // 15 + 16: a gzip wrapper rather than zlib's.
+  if (deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : std::string();
+}
+
+bool acceptsEncoding(const Request& request, std::string_view encoding) {
+  std::string accept = request.header("Accept-Encoding");
+  size_t pos = 0;
+  while (pos < accept.size()) {
+    size_t comma = accept.find(',', pos);
+    std::string_view item = std::string_view(accept).substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    size_t semi = item.find(';');
+    std::string_view name = item.substr(0, semi);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    bool refused = semi != std::string_view::npos && item.find("q=0", semi) != std::string_view::npos &&
+                   item.find("q=0.", semi) == std::string_view::npos;
+    if (name == encoding && !refused) return true;
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace patchbay::http

@@ -1,0 +1,168 @@
+#include <algorithm>
+#include <ctime>
+
+#include "patchbay/http.h"
+
+namespace patchbay::http {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::vector<std::string> splitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t pos = 1;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    out.emplace_back(path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  return out;
+}
+
+std::string jsonEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (iequals(k, name)) return v;
+  }
+  return "";
+}
+
+std::string Request::queryOr(const std::string& name, std::string fallback) const {
+  auto it = query.find(name);
+  return it == query.end() ? fallback : it->second;
+}
+
+Response& Response::set(std::string name, std::string value) {
+  for (auto& [k, v] : headers) {
+    if (iequals(k, name)) {
+      v = std::move(value);
+      return *this;
+    }
+  }
+  headers.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
+std::string Response::header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (iequals(k, name)) return v;
+  }
+  return "";
+}
+
+Response Response::text(int status, std::string body, std::string contentType) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.set("Content-Type", std::move(contentType));
+  return r;
+}
+
+Response Response::json(int status, std::string jsonText) { return text(status, std::move(jsonText), "application/json"); }
+
+Response Response::error(int status, std::string_view code, std::string_view message) {
+  return json(status, "{\"error\":{\"code\":\"" + jsonEscape(code) + "\",\"message\":\"" + jsonEscape(message) + "\"}}");
+}
+
+std::string percentDecode(std::string_view s, bool plusIsSpace) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+      i += 2;
+    } else if (plusIsSpace && s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::string httpDate(std::chrono::system_clock::time_point t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+  routes_.push_back({std::move(method), splitPath(pattern), std::move(handler)});
+}
+
+Response Router::dispatch(Request& request) const {
+  std::vector<std::string> parts = splitPath(request.path);
+  std::string allowed;
+  const std::string method = request.method == "HEAD" ? "GET" : request.method;
+  for (const auto& route : routes_) {
+    if (route.segments.size() != parts.size()) continue;
+    std::map<std::string, std::string> params;
+    bool match = true;
+    for (size_t i = 0; i < parts.size() && match; ++i) {
+      const std::string& seg = route.segments[i];
+      if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+        if (parts[i].empty()) match = false;
+        else params[seg.substr(1, seg.size() - 2)] = percentDecode(parts[i]);
+      } else if (seg != parts[i]) {
+        match = false;
+      }
+    }
+    if (!match) continue;
+    if (route.method != method) {
+      if (allowed.find(route.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + route.method;
+      continue;
+    }
+    request.params = std::move(params);
+    return route.handler(request);
+  }
+  if (!allowed.empty()) {
+    Response r = Response::error(405, "method_not_allowed", request.method + " is not allowed on " + request.path);
+    r.set("Allow", allowed);
+    return r;
+  }
+  return Response::error(404, "not_found", "no such endpoint: " + request.path);
+}
+
+Handler Router::handler() const {
+  return [this](Request& r) { return dispatch(r); };
+}
+
+}  // namespace patchbay::http

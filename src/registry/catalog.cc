@@ -1,0 +1,477 @@
+// The registry's data: schema, drop-in folder sync, blobs, queries, counts.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "patchbay/package.h"
+#include "registry/registry_impl.h"
+
+namespace patchbay {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS versions (
+  plugin_id    TEXT NOT NULL,
+  version      TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  description  TEXT NOT NULL DEFAULT '',
+  category     TEXT NOT NULL DEFAULT '',
+  author       TEXT NOT NULL DEFAULT '',
+  host_range   TEXT NOT NULL DEFAULT '',
+  file_name    TEXT NOT NULL,
+  size         INTEGER NOT NULL,
+  sha256       TEXT NOT NULL,
+  integrity    TEXT NOT NULL,
+  status       TEXT NOT NULL DEFAULT 'approved',
+  yanked       INTEGER NOT NULL DEFAULT 0,
+  source       TEXT NOT NULL,
+  manifest     TEXT NOT NULL DEFAULT '',
+  readme       TEXT NOT NULL DEFAULT '',
+  created_at   TEXT NOT NULL,
+  folder_size  INTEGER,
+  folder_mtime INTEGER,
+  PRIMARY KEY (plugin_id, version)
+);
+CREATE TABLE IF NOT EXISTS downloads (
+  plugin_id TEXT NOT NULL,
+  version   TEXT NOT NULL,
+  day       TEXT NOT NULL,
+  count     INTEGER NOT NULL,
+  PRIMARY KEY (plugin_id, version, day)
+);
+)sql";
+
+std::string blobPathFor(const std::string& blobDir, const std::string& sha256) {
+  return blobDir + "/" + sha256.substr(0, 2) + "/" + sha256 + ".zip";
+}
+
+// Stores bytes under their hash (once): write to a temporary file, fsync,
+// rename into place.
+Status storeBlob(const std::string& path, std::string_view bytes) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) return {};
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) return Error::io(tmp + ": write failed (disk full?)");
+  }
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return Error::io(path + ": " + ec.message());
+  return {};
+}
+
+bool preferOver(const PackageRecord& a, const PackageRecord& b) {
+  // Releases before pre-releases, then higher versions first.
+  if (a.version.isPrerelease() != b.version.isPrerelease()) return !a.version.isPrerelease();
+  return compareVersions(b.version, a.version) < 0;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool hostAdmits(const std::optional<Range>& range, const std::optional<Version>& host) {
+  return !host || !range || range->satisfiedBy(*host);
+}
+
+}  // namespace
+
+std::string isoNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string today() { return isoNow().substr(0, 10); }
+
+Registry::Registry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Registry::~Registry() {
+  if (impl_) (void)flush();
+}
+
+Result<std::unique_ptr<Registry>> Registry::open(RegistryOptions options) {
+  std::error_code ec;
+  fs::create_directories(options.dataDir, ec);
+  if (ec) return Error::io(options.dataDir + ": cannot create the data folder: " + ec.message());
+  auto db = Database::open(options.dataDir + "/registry.db");
+  if (!db) return db.error();
+  if (auto s = db->exec(kSchema); !s) return s.error();
+  auto impl = std::make_unique<Impl>(std::move(db.value()));
+  impl->options = std::move(options);
+  impl->blobDir = impl->options.dataDir + "/blobs";
+  {
+    auto st = impl->db.prepare("SELECT plugin_id, version, SUM(count) FROM downloads GROUP BY plugin_id, version");
+    if (!st) return st.error();
+    while (st->step()) impl->downloadTotals[{st->getText(0), st->getText(1)}] = static_cast<uint64_t>(st->getInt(2));
+    if (!st->status()) return st->status().error();
+  }
+  {
+    std::lock_guard lock(impl->dbMutex);
+    if (auto s = impl->rebuildSnapshot(); !s) return s.error();
+  }
+  std::unique_ptr<Registry> registry(new Registry(std::move(impl)));
+  if (!registry->impl_->options.pluginsDir.empty()) {
+    if (auto r = registry->syncFolder(); !r) return r.error();
+  }
+  return registry;
+}
+
+Status Registry::Impl::rebuildSnapshot() {
+  auto next = std::make_shared<CatalogSnapshot>();
+  auto st = db.prepare(
+      "SELECT plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, integrity, "
+      "status, yanked, source, manifest, readme, created_at FROM versions");
+  if (!st) return st.error();
+  while (st->step()) {
+    PackageRecord r;
+    r.id = st->getText(0);
+    auto v = Version::parse(st->getText(1));
+    if (!v) continue;  // cannot happen: only parsed versions are stored
+    r.version = v.value();
+    r.name = st->getText(2);
+    r.description = st->getText(3);
+    r.category = st->getText(4);
+    r.author = st->getText(5);
+    r.hostRange = st->getText(6);
+    r.fileName = st->getText(7);
+    r.size = static_cast<uint64_t>(st->getInt(8));
+    r.sha256 = st->getText(9);
+    r.integrity = st->getText(10);
+    r.status = st->getText(11);
+    r.yanked = st->getInt(12) != 0;
+    r.source = st->getText(13);
+    r.manifestJson = st->getText(14);
+    r.readme = st->getText(15);
+    r.createdAt = st->getText(16);
+    r.blobPath = blobPathFor(blobDir, r.sha256);
+    next->plugins[r.id].versions.push_back(std::move(r));
+  }
+  if (!st->status()) return st->status();
+  for (auto& [id, plugin] : next->plugins) {
+    std::sort(plugin.versions.begin(), plugin.versions.end(),
+              [](const PackageRecord& a, const PackageRecord& b) { return compareVersions(b.version, a.version) < 0; });
+    for (const auto& r : plugin.versions) {
+      std::optional<Range> range;
+      if (!r.hostRange.empty()) {
+        if (auto parsed = Range::parse(r.hostRange)) range = parsed.value();
+      }
+      plugin.hostRanges.push_back(std::move(range));
+    }
+  }
+  std::lock_guard lock(snapshotMutex);
+  snapshot = std::move(next);
+  return {};
+}
+
+uint64_t Registry::Impl::totalDownloads(const std::string& id, const std::string& version) const {
+  std::lock_guard lock(downloadsMutex);
+  auto it = downloadTotals.find({id, version});
+  return it == downloadTotals.end() ? 0 : it->second;
+}
+
+Result<size_t> Registry::syncFolder() {
+  Impl& m = *impl_;
+  const std::string& dir = m.options.pluginsDir;
+  if (dir.empty()) return size_t{0};
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    std::lock_guard lock(m.problemsMutex);
+    m.problems = {{dir, "the plugins folder does not exist"}};
+    return size_t{0};
+  }
+  struct Known {
+    std::string id, version, sha256;
+    int64_t size, mtime;
+  };
+  std::lock_guard dbLock(m.dbMutex);
+  std::map<std::string, Known> known;  // file name -> row
+  {
+    auto st = m.db.prepare("SELECT file_name, plugin_id, version, sha256, folder_size, folder_mtime FROM versions WHERE source = 'folder'");
+    if (!st) return st.error();
+    while (st->step()) known[st->getText(0)] = {st->getText(1), st->getText(2), st->getText(3), st->getInt(4), st->getInt(5)};
+  }
+  std::vector<FolderProblem> problems;
+  std::set<std::string> present;
+  size_t changes = 0;
+  ArchiveLimits limits;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string file = entry.path().filename().string();
+    if (file.size() < 4 || file.compare(file.size() - 4, 4, ".zip") != 0) continue;
+    struct stat st;
+    if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    auto k = known.find(file);
+    if (k != known.end() && k->second.size == st.st_size && k->second.mtime == mtime) {
+      present.insert(file);
+      continue;
+    }
+    auto problem = [&](const std::string& message) { problems.push_back({file, message}); };
+    auto name = parsePackageFileName(file);
+    if (!name) {
+      problem("the file name does not follow {id}_v{version}.zip");
+      continue;
+    }
+    auto bytes = readFileLimited(entry.path().string(), limits.maxArchiveBytes);
+    if (!bytes) {
+      problem(bytes.error().message);
+      continue;
+    }
+    PackageRecord r;
+    r.id = name->id;
+    r.version = name->version;
+    r.fileName = file;
+    auto listing = inspectZip(*bytes, limits);
+    if (!listing) {
+      problem(listing.error().message);
+      continue;
+    }
+    bool hasManifest = false;
+    for (const char* mf : kManifestFileNames) hasManifest = hasManifest || listing->find(mf) != nullptr;
+    if (hasManifest) {
+      auto info = openPackage(*bytes, file, limits);
+      if (!info) {
+        problem(info.error().message);
+        continue;
+      }
+      r.name = info->manifest.name;
+      r.description = info->manifest.description;
+      r.category = info->manifest.category.empty() ? info->manifest.type : info->manifest.category;
+      r.author = info->manifest.author;
+      r.hostRange = info->manifest.hostRange;
+      r.readme = info->readme.value_or("");
+      if (auto text = readZipEntry(*bytes, info->manifest.file, 1 << 20, limits)) r.manifestJson = *text;
+    } else {
+      r.name = displayNameFromId(r.id);  // seed 000's manifest-less packages
+    }
+    Digest digest = digestBytes(*bytes);
+    // Version immutability: the same id and version from elsewhere must be the same bytes.
+    {
+      auto other = m.db.prepare("SELECT sha256, source, file_name FROM versions WHERE plugin_id = ? AND version = ?");
+      if (!other) return other.error();
+      other->bind(1, r.id).bind(2, r.version.toString());
+      if (other->step() && other->getText(2) != file && other->getText(0) != digest.sha256) {
+        problem("conflicts with " + r.id + " " + r.version.toString() + " already in the registry (from " +
+                other->getText(1) + " \"" + other->getText(2) + "\") with different bytes; versions are immutable");
+        continue;
+      }
+    }
+    if (auto s = storeBlob(blobPathFor(m.blobDir, digest.sha256), *bytes); !s) {
+      problem(s.error().message);
+      continue;
+    }
+    auto up = m.db.prepare(
+        "INSERT INTO versions (plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, "
+        "integrity, status, yanked, source, manifest, readme, created_at, folder_size, folder_mtime) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,'approved',0,'folder',?,?,?,?,?) "
+        "ON CONFLICT (plugin_id, version) DO UPDATE SET name=excluded.name, description=excluded.description, "
+        "category=excluded.category, author=excluded.author, host_range=excluded.host_range, file_name=excluded.file_name, "
+        "size=excluded.size, sha256=excluded.sha256, integrity=excluded.integrity, manifest=excluded.manifest, "
+        "readme=excluded.readme, folder_size=excluded.folder_size, folder_mtime=excluded.folder_mtime");
+    if (!up) return up.error();
+    up->bind(1, r.id).bind(2, r.version.toString()).bind(3, r.name).bind(4, r.description).bind(5, r.category);
+    up->bind(6, r.author).bind(7, r.hostRange).bind(8, file).bind(9, static_cast<int64_t>(digest.size));
+    up->bind(10, digest.sha256).bind(11, digest.sri).bind(12, r.manifestJson).bind(13, r.readme).bind(14, isoNow());
+    up->bind(15, static_cast<int64_t>(st.st_size)).bind(16, mtime);
+    if (auto s = up->run(); !s) return s.error();
+    present.insert(file);
+    ++changes;
+  }
+  for (const auto& [file, row] : known) {
+    if (present.count(file)) continue;
+    auto del = m.db.prepare("DELETE FROM versions WHERE source = 'folder' AND file_name = ?");
+    if (!del) return del.error();
+    del->bind(1, file);
+    if (auto s = del->run(); !s) return s.error();
+    ++changes;
+  }
+  {
+    std::lock_guard lock(m.problemsMutex);
+    m.problems = std::move(problems);
+  }
+  if (changes > 0) {
+    if (auto s = m.rebuildSnapshot(); !s) return s.error();
+  }
+  return changes;
+}
+
+std::vector<FolderProblem> Registry::folderProblems() const {
+  std::lock_guard lock(impl_->problemsMutex);
+  return impl_->problems;
+}
+
+CatalogPage Registry::list(const CatalogQuery& q) const {
+  auto snap = impl_->current();
+  CatalogPage page;
+  const std::string text = lower(q.text);
+  for (const auto& [id, plugin] : snap->plugins) {
+    const PackageRecord* best = nullptr;
+    for (size_t i = 0; i < plugin.versions.size(); ++i) {
+      const PackageRecord& r = plugin.versions[i];
+      if (!r.listed() || !hostAdmits(plugin.hostRanges[i], q.host)) continue;
+      if (!best || preferOver(r, *best)) best = &r;
+    }
+    if (!best) continue;
+    if (!q.category.empty() && lower(best->category) != lower(q.category)) continue;
+    if (!text.empty() && lower(best->id).find(text) == std::string::npos && lower(best->name).find(text) == std::string::npos &&
+        lower(best->description).find(text) == std::string::npos) {
+      continue;
+    }
+    PackageRecord r = *best;
+    r.downloads = 0;
+    for (const auto& v : plugin.versions) r.downloads += impl_->totalDownloads(id, v.version.toString());
+    page.items.push_back(std::move(r));
+  }
+  if (q.sort == "downloads") {
+    std::stable_sort(page.items.begin(), page.items.end(), [](auto& a, auto& b) { return a.downloads > b.downloads; });
+  } else if (q.sort == "updated") {
+    std::stable_sort(page.items.begin(), page.items.end(), [](auto& a, auto& b) { return a.createdAt > b.createdAt; });
+  } else {
+    std::stable_sort(page.items.begin(), page.items.end(), [](auto& a, auto& b) { return lower(a.name) < lower(b.name); });
+  }
+  page.total = page.items.size();
+  if (q.offset >= page.items.size()) {
+    page.items.clear();
+  } else {
+    page.items.erase(page.items.begin(), page.items.begin() + static_cast<std::ptrdiff_t>(q.offset));
+    if (page.items.size() > q.limit) page.items.resize(q.limit);
+  }
+  return page;
+}
+
+std::vector<PackageRecord> Registry::versions(const std::string& id) const {
+  auto snap = impl_->current();
+  auto it = snap->plugins.find(id);
+  if (it == snap->plugins.end()) return {};
+  std::vector<PackageRecord> out = it->second.versions;
+  for (auto& r : out) r.downloads = impl_->totalDownloads(id, r.version.toString());
+  return out;
+}
+
+std::optional<PackageRecord> Registry::find(const std::string& id, const Version& version) const {
+  auto snap = impl_->current();
+  auto it = snap->plugins.find(id);
+  if (it == snap->plugins.end()) return std::nullopt;
+  for (const auto& r : it->second.versions) {
+    if (compareVersions(r.version, version) == 0 && r.version.toString() == version.toString()) {
+      PackageRecord out = r;
+      out.downloads = impl_->totalDownloads(id, r.version.toString());
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<PackageRecord> Registry::latest(const std::string& id) const {
+  auto snap = impl_->current();
+  auto it = snap->plugins.find(id);
+  if (it == snap->plugins.end()) return std::nullopt;
+  const PackageRecord* best = nullptr;
+  for (const auto& r : it->second.versions) {
+    if (r.listed() && (!best || preferOver(r, *best))) best = &r;
+  }
+  if (!best) return std::nullopt;
+  return *best;
+}
+
+Result<PackageRecord> Registry::resolve(const std::string& id, const Range& range, const std::optional<Version>& host) const {
+  auto snap = impl_->current();
+  auto it = snap->plugins.find(id);
+  if (it == snap->plugins.end()) return Error::notFound("no plugin \"" + id + "\" in this registry");
+  const PackageRecord* best = nullptr;
+  bool rangeMatched = false;
+  std::string listed;
+  for (size_t i = 0; i < it->second.versions.size(); ++i) {
+    const PackageRecord& r = it->second.versions[i];
+    if (!r.listed()) continue;
+    listed += (listed.empty() ? "" : ", ") + r.version.toString();
+    if (!range.satisfiedBy(r.version)) continue;
+    rangeMatched = true;
+    if (!hostAdmits(it->second.hostRanges[i], host)) continue;
+    if (!best || compareVersions(best->version, r.version) < 0) best = &r;
+  }
+  if (!best) {
+    if (rangeMatched && host) {
+      return Error::notFound("no version of \"" + id + "\" that satisfies \"" + range.text() + "\" works with host version " + host->toString());
+    }
+    return Error::notFound("no version of \"" + id + "\" satisfies \"" + range.text() + "\" (available: " + (listed.empty() ? "none" : listed) + ")");
+  }
+  return *best;
+}
+
+void Registry::recordDownload(const std::string& id, const Version& version) {
+  std::lock_guard lock(impl_->downloadsMutex);
+  impl_->pendingDownloads[{id, version.toString(), today()}] += 1;
+  impl_->downloadTotals[{id, version.toString()}] += 1;
+}
+
+Status Registry::flush() {
+  decltype(impl_->pendingDownloads) pending;
+  {
+    std::lock_guard lock(impl_->downloadsMutex);
+    pending.swap(impl_->pendingDownloads);
+  }
+  if (pending.empty()) return {};
+  std::lock_guard dbLock(impl_->dbMutex);
+  Status s = impl_->db.transaction([&]() -> Status {
+    auto st = impl_->db.prepare(
+        "INSERT INTO downloads (plugin_id, version, day, count) VALUES (?,?,?,?) "
+        "ON CONFLICT (plugin_id, version, day) DO UPDATE SET count = count + excluded.count");
+    if (!st) return st.error();
+    for (const auto& [key, count] : pending) {
+      st->reset();
+      st->bind(1, std::get<0>(key)).bind(2, std::get<1>(key)).bind(3, std::get<2>(key)).bind(4, static_cast<int64_t>(count));
+      if (auto r = st->run(); !r) return r;
+    }
+    return {};
+  });
+  if (!s) {  // keep the counts for the next try
+    std::lock_guard lock(impl_->downloadsMutex);
+    for (const auto& [key, count] : pending) impl_->pendingDownloads[key] += count;
+  }
+  return s;
+}
+
+std::string Registry::downloadStatsJson() const {
+  (void)const_cast<Registry*>(this)->flush();
+  nlohmann::ordered_json days = nlohmann::ordered_json::array();
+  std::map<std::string, uint64_t> perPlugin;
+  {
+    std::lock_guard dbLock(impl_->dbMutex);
+    auto st = impl_->db.prepare("SELECT plugin_id, version, day, count FROM downloads ORDER BY day DESC, plugin_id, version");
+    if (st) {
+      while (st->step()) {
+        days.push_back({{"id", st->getText(0)}, {"version", st->getText(1)}, {"day", st->getText(2)}, {"count", st->getInt(3)}});
+        perPlugin[st->getText(0)] += static_cast<uint64_t>(st->getInt(3));
+      }
+    }
+  }
+  std::vector<std::pair<std::string, uint64_t>> popular(perPlugin.begin(), perPlugin.end());
+  std::stable_sort(popular.begin(), popular.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  nlohmann::ordered_json top = nlohmann::ordered_json::array();
+  for (const auto& [id, n] : popular) top.push_back({{"id", id}, {"downloads", n}});
+  return nlohmann::ordered_json{{"popular", top}, {"downloads", days}}.dump();
+}
+
+}  // namespace patchbay

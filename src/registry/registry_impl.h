@@ -1,0 +1,54 @@
+// Registry internals shared by catalog.cc (data) and service.cc (HTTP).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "patchbay/registry.h"
+#include "patchbay/store.h"
+
+namespace patchbay {
+
+// An immutable view of the catalog; replaced whole after every change.
+struct CatalogSnapshot {
+  struct Plugin {
+    std::vector<PackageRecord> versions;  // newest first
+    std::vector<std::optional<Range>> hostRanges;  // parsed, parallel to versions
+  };
+  std::map<std::string, Plugin> plugins;
+};
+
+struct Registry::Impl {
+  RegistryOptions options;
+  std::string blobDir;
+
+  std::mutex dbMutex;
+  Database db;  // guarded by dbMutex
+
+  mutable std::mutex snapshotMutex;
+  std::shared_ptr<const CatalogSnapshot> snapshot;  // guarded by snapshotMutex
+
+  mutable std::mutex problemsMutex;
+  std::vector<FolderProblem> problems;  // guarded by problemsMutex
+
+  mutable std::mutex downloadsMutex;
+  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> pendingDownloads;  // (id, version, day)
+  std::map<std::pair<std::string, std::string>, uint64_t> downloadTotals;                  // (id, version)
+
+  explicit Impl(Database database) : db(std::move(database)) {}
+
+  std::shared_ptr<const CatalogSnapshot> current() const {
+    std::lock_guard lock(snapshotMutex);
+    return snapshot;
+  }
+  uint64_t totalDownloads(const std::string& id, const std::string& version) const;
+  Status rebuildSnapshot();  // requires dbMutex held
+};
+
+// "2026-11-22T10:36:00Z"
+std::string isoNow();
+// "2026-11-22"
+std::string today();
+
+}  // namespace patchbay

@@ -1,0 +1,289 @@
+// The registry's HTTP endpoints. Shapes follow the seeds exactly (seed 000's
+// /api/plugins array, seed 001's /manifest.json) with extra fields added.
+#include <nlohmann/json.hpp>
+
+#include "patchbay/integrity.h"
+#include "patchbay/manifest.h"
+#include "registry/registry_impl.h"
+
+namespace patchbay {
+
+using json = nlohmann::ordered_json;
+using http::Request;
+using http::Response;
+
+namespace {
+
+constexpr const char* kImmutable = "public, max-age=31536000, immutable";
+constexpr const char* kShortLived = "public, max-age=60";
+constexpr size_t kMaxPerPage = 1000;
+
+std::string downloadUrl(const PackageRecord& r) { return "/download/" + r.id + "/" + r.version.toString(); }
+
+json summaryJson(const PackageRecord& r) {
+  return {{"id", r.id},
+          {"name", r.name},
+          {"version", r.version.toString()},
+          {"filename", r.fileName},
+          {"size", r.size},
+          {"download_url", downloadUrl(r)},
+          {"description", r.description},
+          {"integrity", r.integrity},
+          {"sha256", r.sha256},
+          {"category", r.category},
+          {"author", r.author},
+          {"downloads", r.downloads},
+          {"updated_at", r.createdAt}};
+}
+
+json versionJson(const PackageRecord& r) {
+  json j = summaryJson(r);
+  j["status"] = r.status;
+  j["yanked"] = r.yanked;
+  j["host_range"] = r.hostRange;
+  j["source"] = r.source;
+  return j;
+}
+
+Response withRoute(Response r, const char* route) {
+  r.set("X-Route", route);
+  return r;
+}
+
+// Checks the {id} parameter: a valid plugin id, or a 400 naming it.
+std::optional<Response> badId(const std::string& id) {
+  if (isValidPluginId(id)) return std::nullopt;
+  return Response::error(400, "invalid_id", "\"" + id + "\" is not a plugin id (lowercase letters, digits, - and _)");
+}
+
+Response etagged(const Request& req, Response res, const std::string& etag) {
+  res.set("ETag", etag);
+  std::string inm = req.header("If-None-Match");
+  if (!inm.empty() && (inm == "*" || inm.find(etag) != std::string::npos)) {
+    Response notModified;
+    notModified.status = 304;
+    notModified.set("ETag", etag);
+    notModified.set("Cache-Control", res.header("Cache-Control"));
+    return notModified;
+  }
+  return res;
+}
+
+// Parses "bytes=a-b", "bytes=a-", "bytes=-n" against `size`. nullopt: no
+// usable single range (serve everything); {size, size}: unsatisfiable.
+std::optional<std::pair<uint64_t, uint64_t>> parseRange(const std::string& header, uint64_t size) {
+  if (header.rfind("bytes=", 0) != 0 || header.find(',') != std::string::npos) return std::nullopt;
+  std::string spec = header.substr(6);
+  size_t dash = spec.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  auto number = [](const std::string& s) -> std::optional<uint64_t> {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoull(s);
+  };
+  std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  if (a.empty()) {  // suffix: the last n bytes
+    auto n = number(b);
+    if (!n) return std::nullopt;
+    if (*n == 0 || size == 0) return std::make_pair(size, size);
+    uint64_t len = std::min(*n, size);
+    return std::make_pair(size - len, size - 1);
+  }
+  auto first = number(a);
+  if (!first) return std::nullopt;
+  if (*first >= size) return std::make_pair(size, size);
+  uint64_t last = size - 1;
+  if (!b.empty()) {
+    auto l = number(b);
+    if (!l || *l < *first) return std::nullopt;
+    last = std::min(*l, size - 1);
+  }
+  return std::make_pair(*first, last);
+}
+
+}  // namespace
+
+void Registry::addRoutes(http::Router& router) {
+  Registry& reg = *this;
+
+  router.add("GET", "/healthz", [](Request&) { return withRoute(Response::json(200, R"({"status":"ok"})"), "/healthz"); });
+
+  router.add("GET", "/api/plugins", [&reg](Request& req) {
+    CatalogQuery q;
+    q.text = req.queryOr("q");
+    q.category = req.queryOr("category");
+    q.sort = req.queryOr("sort", "name");
+    if (q.sort != "name" && q.sort != "downloads" && q.sort != "updated") {
+      return Response::error(400, "invalid_query", "sort must be name, downloads or updated; got \"" + q.sort + "\"");
+    }
+    if (std::string host = req.queryOr("host"); !host.empty()) {
+      auto v = Version::parse(host);
+      if (!v) return Response::error(400, "invalid_query", "host: " + v.error().message);
+      q.host = v.value();
+    }
+    const bool paged = req.query.count("page") || req.query.count("per_page");
+    size_t page = 1, perPage = 100;
+    auto positive = [&](const char* name, size_t& out) -> bool {
+      std::string s = req.queryOr(name);
+      if (s.empty()) return true;
+      if (s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos || std::stoul(s) == 0) return false;
+      out = std::stoul(s);
+      return true;
+    };
+    if (!positive("page", page) || !positive("per_page", perPage)) {
+      return Response::error(400, "invalid_query", "page and per_page must be positive whole numbers");
+    }
+    perPage = std::min(perPage, kMaxPerPage);
+    if (paged) {
+      q.offset = (page - 1) * perPage;
+      q.limit = perPage;
+    }
+    CatalogPage result = reg.list(q);
+    json items = json::array();
+    for (const auto& r : result.items) items.push_back(summaryJson(r));
+    Response res = Response::json(200, items.dump());
+    res.set("X-Total-Count", std::to_string(result.total));
+    res.set("Cache-Control", "no-cache");
+    return withRoute(res, "/api/plugins");
+  });
+
+  router.add("GET", "/api/plugins/{id}", [&reg](Request& req) {
+    const std::string id = req.params["id"];
+    if (auto bad = badId(id)) return *bad;
+    auto all = reg.versions(id);
+    std::vector<PackageRecord> visible;
+    for (auto& r : all) {
+      if (r.listed()) visible.push_back(r);
+    }
+    auto latest = reg.latest(id);
+    if (!latest) return Response::error(404, "not_found", "no plugin \"" + id + "\"");
+    json j = summaryJson(*latest);
+    uint64_t total = 0;
+    json versions = json::array();
+    for (const auto& r : visible) {
+      versions.push_back(versionJson(r));
+      total += r.downloads;
+    }
+    j["downloads"] = total;
+    j["host_range"] = latest->hostRange;
+    j["readme"] = latest->readme;
+    j["versions"] = versions;
+    return withRoute(Response::json(200, j.dump()), "/api/plugins/{id}");
+  });
+
+  router.add("GET", "/api/plugins/{id}/resolve", [&reg](Request& req) {
+    const std::string id = req.params["id"];
+    if (auto bad = badId(id)) return *bad;
+    auto range = Range::parse(req.queryOr("range", "*"));
+    if (!range) return Response::error(400, "invalid_range", range.error().message);
+    std::optional<Version> host;
+    if (std::string h = req.queryOr("host"); !h.empty()) {
+      auto v = Version::parse(h);
+      if (!v) return Response::error(400, "invalid_query", "host: " + v.error().message);
+      host = v.value();
+    }
+    auto r = reg.resolve(id, *range, host);
+    if (!r) return Response::error(404, "not_found", r.error().message);
+    return withRoute(Response::json(200, versionJson(*r).dump()), "/api/plugins/{id}/resolve");
+  });
+
+  router.add("GET", "/api/plugins/{id}/{version}", [&reg](Request& req) {
+    const std::string id = req.params["id"];
+    if (auto bad = badId(id)) return *bad;
+    std::optional<PackageRecord> r;
+    if (req.params["version"] == "latest") {
+      r = reg.latest(id);
+    } else {
+      auto v = Version::parse(req.params["version"]);
+      if (!v) return Response::error(400, "invalid_version", v.error().message);
+      r = reg.find(id, *v);
+      if (r && !r->listed()) r.reset();
+    }
+    if (!r) return Response::error(404, "not_found", "no version " + req.params["version"] + " of \"" + id + "\"");
+    json j = versionJson(*r);
+    j["readme"] = r->readme;
+    j["manifest"] = r->manifestJson.empty() ? json(nullptr) : json::parse(r->manifestJson, nullptr, false);
+    return withRoute(Response::json(200, j.dump()), "/api/plugins/{id}/{version}");
+  });
+
+  router.add("GET", "/download/{id}/{version}", [&reg](Request& req) {
+    const std::string id = req.params["id"];
+    if (auto bad = badId(id)) return *bad;
+    const bool isLatest = req.params["version"] == "latest";
+    std::optional<PackageRecord> r;
+    if (isLatest) {
+      r = reg.latest(id);
+    } else {
+      auto v = Version::parse(req.params["version"]);
+      if (!v) return Response::error(400, "invalid_version", v.error().message);
+      r = reg.find(id, *v);
+      if (r && !r->listed()) r.reset();
+    }
+    if (!r) return Response::error(404, "not_found", "no version " + req.params["version"] + " of \"" + id + "\" to download");
+    Response res;
+    res.set("Content-Type", "application/zip");
+    res.set("Content-Disposition", "attachment; filename=\"" + r->fileName + "\"");
+    res.set("Cache-Control", isLatest ? kShortLived : kImmutable);
+    res.set("Accept-Ranges", "bytes");
+    res.set("X-Plugin-Version", r->version.toString());
+    res.set("X-Integrity", r->integrity);
+    const std::string etag = "\"" + r->sha256 + "\"";
+    Response checked = etagged(req, res, etag);
+    if (checked.status == 304) return withRoute(checked, "/download/{id}/{version}");
+    res = std::move(checked);
+    uint64_t first = 0, last = r->size == 0 ? 0 : r->size - 1;
+    std::string rangeHeader = req.header("Range");
+    std::string ifRange = req.header("If-Range");
+    if (!rangeHeader.empty() && (ifRange.empty() || ifRange == etag)) {
+      auto range = parseRange(rangeHeader, r->size);
+      if (range && range->first == r->size) {
+        Response unsatisfiable = Response::error(416, "range_not_satisfiable", "the file has " + std::to_string(r->size) + " bytes");
+        unsatisfiable.set("Content-Range", "bytes */" + std::to_string(r->size));
+        return withRoute(unsatisfiable, "/download/{id}/{version}");
+      }
+      if (range) {
+        first = range->first;
+        last = range->second;
+        res.status = 206;
+        res.set("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(r->size));
+      }
+    }
+    res.file = http::FileBody{r->blobPath, first, r->size == 0 ? 0 : last - first + 1};
+    if (req.method == "GET" && first == 0) reg.recordDownload(r->id, r->version);
+    return withRoute(res, "/download/{id}/{version}");
+  });
+
+  router.add("GET", "/manifest.json", [&reg](Request& req) {
+    json plugins = json::array();
+    for (const auto& r : reg.list({}).items) {
+      plugins.push_back({{"id", r.id}, {"version", r.version.toString()}, {"download_url", downloadUrl(r)},
+                         {"name", r.name}, {"sha256", r.sha256}, {"integrity", r.integrity}});
+    }
+    std::string body = json{{"plugins", plugins}}.dump();
+    Response res = Response::json(200, body);
+    res.set("Cache-Control", "no-cache");
+    res.set("Vary", "Accept-Encoding");
+    res = etagged(req, res, "\"" + digestBytes(body).sha256 + "\"");
+    if (res.status == 200 && http::acceptsEncoding(req, "gzip")) {
+      std::string gz = http::gzipCompress(body);
+      if (!gz.empty()) {
+        res.body = std::move(gz);
+        res.set("Content-Encoding", "gzip");
+      }
+    }
+    return withRoute(res, "/manifest.json");
+  });
+
+  router.add("GET", "/api/stats", [&reg](Request&) { return withRoute(Response::json(200, reg.downloadStatsJson()), "/api/stats"); });
+
+  router.add("GET", "/api/admin/status", [&reg](Request& req) {
+    // Until API tokens arrive, the folder status is shown on loopback only.
+    if (req.remoteAddress != "127.0.0.1" && req.remoteAddress != "::1") {
+      return Response::error(403, "forbidden", "the admin status is only served to local clients");
+    }
+    json problems = json::array();
+    for (const auto& p : reg.folderProblems()) problems.push_back({{"file", p.file}, {"message", p.message}});
+    return withRoute(Response::json(200, json{{"folder_problems", problems}}.dump()), "/api/admin/status");
+  });
+}
+
+}  // namespace patchbay

@@ -1,0 +1,306 @@
+// The registry over real HTTP on loopback: seed 000's drop-in folder and
+// API shapes, downloads served like a static file server, resolution.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "patchbay/http_client.h"
+#include "patchbay/package.h"
+#include "patchbay/registry.h"
+#include "support/raw_zip.h"
+#include "support/test_util.h"
+
+namespace patchbay {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  fs::path plugins() { return dir_ / "plugins"; }
+
+  // Packs a plugin with the given manifest fields into the drop-in folder.
+  std::string addPlugin(const std::string& id, const std::string& version, json extra = json::object(),
+                        const std::string& readme = "") {
+    fs::path src = dir_ / "src" / (id + "-" + version) / id;
+    json manifest = {{"id", id}, {"name", id + " plugin"}, {"version", version}, {"description", "The " + id + " plugin"}};
+    for (auto& [k, v] : extra.items()) manifest[k] = v;
+    test::writeFile(src / "plugin.json", manifest.dump(2));
+    test::writeFile(src / "server.js", "export default function (sodium) { /* " + id + " " + version + " */ }\n");
+    if (!readme.empty()) test::writeFile(src / "README.md", readme);
+    fs::create_directories(plugins());
+    auto r = packFolder(src.string(), plugins().string());
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? r->path : "";
+  }
+
+  void startServer() {
+    fs::create_directories(plugins());
+    auto reg = Registry::open({(dir_ / "data").string(), plugins().string()});
+    ASSERT_TRUE(reg.ok()) << reg.error().message;
+    registry_ = std::move(reg.value());
+    router_ = std::make_unique<http::Router>();
+    registry_->addRoutes(*router_);
+    server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
+    ASSERT_TRUE(server_->start().ok());
+  }
+  void stopServer() {
+    if (server_) server_->stop();
+    server_.reset();
+    router_.reset();
+    registry_.reset();
+  }
+  void TearDown() override { stopServer(); }
+
+  http::ClientResponse get(const std::string& path, std::vector<std::pair<std::string, std::string>> headers = {},
+                           const std::string& method = "GET") {
+    auto r = http::fetch({.method = method, .url = "http://127.0.0.1:" + std::to_string(server_->port()) + path, .headers = headers});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : http::ClientResponse{};
+  }
+  json getJson(const std::string& path) {
+    auto r = get(path);
+    return json::parse(r.body);
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<Registry> registry_;
+  std::unique_ptr<http::Router> router_;
+  std::unique_ptr<http::Server> server_;
+};
+
+TEST_F(RegistryTest, ListsTheDropInFolderInSeed000Shape) {
+  fs::create_directories(plugins());
+  addPlugin("analytics", "2.1.0", {{"category", "analytics"}});
+  addPlugin("analytics", "2.0.0", {{"category", "analytics"}});
+  addPlugin("analytics", "3.0.0-beta.1", {{"category", "analytics"}});
+  addPlugin("backup", "1.5.0", {{"category", "tools"}});
+  startServer();
+  auto r = get("/api/plugins");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  json list = json::parse(r.body);
+  ASSERT_EQ(list.size(), 2u);
+  const json& a = list[0];
+  for (const char* key : {"id", "name", "version", "filename", "size", "download_url", "description",  // seed 000
+                          "integrity", "sha256", "category", "author", "downloads", "updated_at"}) {
+    EXPECT_TRUE(a.contains(key)) << key;
+  }
+  EXPECT_EQ(a["id"], "analytics");
+  EXPECT_EQ(a["version"], "2.1.0");  // newest release, not the beta
+  EXPECT_EQ(a["filename"], "analytics_v2.1.0.zip");
+  EXPECT_EQ(a["download_url"], "/download/analytics/2.1.0");
+  EXPECT_EQ(a["size"], fs::file_size(plugins() / "analytics_v2.1.0.zip"));
+  EXPECT_EQ(a["sha256"], digestFile((plugins() / "analytics_v2.1.0.zip").string())->sha256);
+  EXPECT_EQ(r.header("x-total-count"), "2");
+}
+
+TEST_F(RegistryTest, FilesAppearAndDisappearWithoutRestart) {
+  fs::create_directories(plugins());
+  startServer();
+  EXPECT_EQ(getJson("/api/plugins").size(), 0u);
+  std::string path = addPlugin("hello", "1.0.0");
+  ASSERT_TRUE(registry_->syncFolder().ok());
+  EXPECT_EQ(getJson("/api/plugins").size(), 1u);
+  EXPECT_EQ(get("/download/hello/1.0.0").status, 200);
+  fs::remove(path);
+  ASSERT_TRUE(registry_->syncFolder().ok());
+  EXPECT_EQ(getJson("/api/plugins").size(), 0u);
+  EXPECT_EQ(get("/download/hello/1.0.0").status, 404);
+}
+
+TEST_F(RegistryTest, ZipWithoutManifestIsServedAsSeed000Does) {
+  test::writeFile(plugins() / "ai_chatbot_v1.0.0.zip",
+                  *writeDeterministicZip({{"backend/routes.py", "router = None\n"}, {"frontend/pages/ChatsPage.tsx", "export {}\n"}}));
+  startServer();
+  json list = getJson("/api/plugins");
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], "ai_chatbot");
+  EXPECT_EQ(list[0]["name"], "Ai Chatbot");
+  EXPECT_EQ(list[0]["version"], "1.0.0");
+}
+
+TEST_F(RegistryTest, InvalidFilesAreReportedAndNeverServed) {
+  addPlugin("good", "1.0.0");
+  test::writeFile(plugins() / "broken_v1.0.0.zip", "this is not a zip");
+  test::writeFile(plugins() / "evil_v1.0.0.zip", test::buildRawZip({{.name = "../../etc/cron.d/x", .data = "boom"}}));
+  test::writeFile(plugins() / "notes.zip", *writeDeterministicZip({{"a.txt", "a"}}));
+  fs::copy_file(plugins() / "good_v1.0.0.zip", plugins() / "good_v2.0.0.zip");  // manifest says 1.0.0
+  startServer();
+  json list = getJson("/api/plugins");
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], "good");
+  EXPECT_EQ(list[0]["version"], "1.0.0");
+  json status = getJson("/api/admin/status");
+  std::map<std::string, std::string> problems;
+  for (const auto& p : status["folder_problems"]) problems[p["file"]] = p["message"];
+  EXPECT_EQ(problems.size(), 4u) << status.dump(2);
+  EXPECT_NE(problems["broken_v1.0.0.zip"].find("not a valid ZIP archive"), std::string::npos);
+  EXPECT_EQ(problems["evil_v1.0.0.zip"], "entry \"../../etc/cron.d/x\": path contains \"..\"");
+  EXPECT_EQ(problems["notes.zip"], "the file name does not follow {id}_v{version}.zip");
+  EXPECT_NE(problems["good_v2.0.0.zip"].find("says good 2.0.0 but plugin.json says good 1.0.0"), std::string::npos);
+  EXPECT_EQ(get("/download/evil/1.0.0").status, 404);
+  EXPECT_EQ(get("/download/broken/1.0.0").status, 404);
+}
+
+TEST_F(RegistryTest, DownloadsBehaveLikeAStaticFileServer) {
+  std::string path = addPlugin("files", "1.2.0");
+  addPlugin("files", "1.3.0-rc.1");
+  startServer();
+  const std::string bytes = test::readFile(path);
+  const std::string sha = digestFile(path)->sha256;
+
+  auto full = get("/download/files/1.2.0");
+  EXPECT_EQ(full.status, 200);
+  EXPECT_EQ(full.body, bytes);
+  EXPECT_EQ(full.header("etag"), "\"" + sha + "\"");
+  EXPECT_EQ(full.header("content-type"), "application/zip");
+  EXPECT_EQ(full.header("content-disposition"), "attachment; filename=\"files_v1.2.0.zip\"");
+  EXPECT_EQ(full.header("cache-control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(full.header("accept-ranges"), "bytes");
+
+  auto latest = get("/download/files/latest");
+  EXPECT_EQ(latest.body, bytes);  // the newest release, not the rc
+  EXPECT_EQ(latest.header("x-plugin-version"), "1.2.0");
+  EXPECT_EQ(latest.header("cache-control"), "public, max-age=60");
+  EXPECT_EQ(get("/download/files/1.3.0-rc.1").status, 200);  // asked for by name, a pre-release downloads
+
+  auto notModified = get("/download/files/1.2.0", {{"If-None-Match", "\"" + sha + "\""}});
+  EXPECT_EQ(notModified.status, 304);
+  EXPECT_EQ(notModified.body, "");
+  EXPECT_EQ(get("/download/files/1.2.0", {{"If-None-Match", "\"other\""}}).status, 200);
+
+  auto part = get("/download/files/1.2.0", {{"Range", "bytes=10-19"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, bytes.substr(10, 10));
+  EXPECT_EQ(part.header("content-range"), "bytes 10-19/" + std::to_string(bytes.size()));
+  auto tail = get("/download/files/1.2.0", {{"Range", "bytes=-5"}});
+  EXPECT_EQ(tail.body, bytes.substr(bytes.size() - 5));
+  auto open = get("/download/files/1.2.0", {{"Range", "bytes=100-"}});
+  EXPECT_EQ(open.body, bytes.substr(100));
+  auto beyond = get("/download/files/1.2.0", {{"Range", "bytes=999999-"}});
+  EXPECT_EQ(beyond.status, 416);
+  EXPECT_EQ(beyond.header("content-range"), "bytes */" + std::to_string(bytes.size()));
+  EXPECT_EQ(get("/download/files/1.2.0", {{"Range", "bytes=0-1,5-6"}}).status, 200);  // multi-range: the whole file
+  EXPECT_EQ(get("/download/files/1.2.0", {{"Range", "bytes=0-9"}, {"If-Range", "\"stale\""}}).status, 200);
+
+  auto head = get("/download/files/1.2.0", {}, "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("content-length"), std::to_string(bytes.size()));
+  EXPECT_EQ(head.body, "");
+}
+
+TEST_F(RegistryTest, DownloadsAreCountedPerVersionPerDayAndSurviveRestart) {
+  addPlugin("counted", "1.0.0");
+  addPlugin("counted", "1.1.0");
+  startServer();
+  for (int i = 0; i < 3; ++i) get("/download/counted/1.0.0");
+  get("/download/counted/latest");
+  get("/download/counted/1.0.0", {}, "HEAD");  // not a download
+  get("/download/counted/1.0.0", {{"Range", "bytes=50-60"}});  // a resumed download, not a new one
+  json stats = getJson("/api/stats");
+  ASSERT_EQ(stats["downloads"].size(), 2u) << stats.dump(2);
+  std::map<std::string, int> perVersion;
+  for (const auto& d : stats["downloads"]) {
+    perVersion[d["version"]] = d["count"];
+    EXPECT_EQ(d["day"].get<std::string>().size(), 10u);
+  }
+  EXPECT_EQ(perVersion["1.0.0"], 3);
+  EXPECT_EQ(perVersion["1.1.0"], 1);
+  EXPECT_EQ(getJson("/api/plugins")[0]["downloads"], 4);
+  stopServer();
+  startServer();
+  EXPECT_EQ(getJson("/api/plugins")[0]["downloads"], 4);
+  EXPECT_EQ(getJson("/api/stats")["popular"][0]["downloads"], 4);
+}
+
+TEST_F(RegistryTest, PathParametersAreValidated) {
+  addPlugin("safe", "1.0.0");
+  startServer();
+  for (const char* path : {"/download/..%2F..%2Fdata%2Fregistry.db/1.0.0", "/download/safe/..%2F..%2Fregistry.db",
+                           "/download/SAFE/1.0.0", "/download/safe/1.0", "/download/safe%00/1.0.0", "/api/plugins/..",
+                           "/api/plugins/safe/..%2F..", "/download/%2e%2e/%2e%2e"}) {
+    auto r = get(path);
+    EXPECT_TRUE(r.status == 400 || r.status == 404) << path << " -> " << r.status;
+    EXPECT_EQ(r.body.find("SQLite"), std::string::npos) << path;
+    EXPECT_NE(r.body.find("\"error\""), std::string::npos) << path;
+  }
+  EXPECT_EQ(get("/download/safe/9.9.9").status, 404);
+  EXPECT_EQ(get("/download/other/1.0.0").status, 404);
+}
+
+TEST_F(RegistryTest, QueryFilterSortAndPage) {
+  addPlugin("alpha", "1.0.0", {{"category", "analytics"}, {"sodium", ">=2.0.0"}});
+  addPlugin("alpha", "0.9.0", {{"category", "analytics"}, {"sodium", ">=1.0.0"}});
+  addPlugin("beta", "1.0.0", {{"category", "billing"}, {"description", "Invoices and payments"}});
+  addPlugin("gamma", "1.0.0", {{"category", "billing"}});
+  startServer();
+  EXPECT_EQ(getJson("/api/plugins?q=invoice").size(), 1u);
+  EXPECT_EQ(getJson("/api/plugins?q=INVOICE")[0]["id"], "beta");
+  EXPECT_EQ(getJson("/api/plugins?category=billing").size(), 2u);
+  json forOldHost = getJson("/api/plugins?host=1.5.0&q=alpha");
+  ASSERT_EQ(forOldHost.size(), 1u);
+  EXPECT_EQ(forOldHost[0]["version"], "0.9.0");  // 1.0.0 needs host >= 2
+  EXPECT_EQ(getJson("/api/plugins?host=2.1.0&q=alpha")[0]["version"], "1.0.0");
+  auto page = get("/api/plugins?per_page=2&page=2");
+  EXPECT_EQ(json::parse(page.body).size(), 1u);
+  EXPECT_EQ(page.header("x-total-count"), "3");
+  EXPECT_EQ(getJson("/api/plugins?per_page=2&page=9").size(), 0u);
+  for (int i = 0; i < 2; ++i) get("/download/gamma/1.0.0");
+  EXPECT_EQ(getJson("/api/plugins?sort=downloads")[0]["id"], "gamma");
+  EXPECT_EQ(get("/api/plugins?sort=random").status, 400);
+  EXPECT_EQ(get("/api/plugins?page=0").status, 400);
+  EXPECT_EQ(get("/api/plugins?host=banana").status, 400);
+}
+
+TEST_F(RegistryTest, PluginDetailsVersionsAndResolve) {
+  addPlugin("multi", "1.0.0", {{"sodium", ">=1.0.0"}}, "# Multi\n\nDoes many things.\n");
+  addPlugin("multi", "1.4.2", {{"sodium", ">=1.2.0"}}, "# Multi\n\nNow better.\n");
+  addPlugin("multi", "2.0.0", {{"sodium", ">=2.0.0"}}, "# Multi 2\n");
+  startServer();
+  json details = getJson("/api/plugins/multi");
+  EXPECT_EQ(details["version"], "2.0.0");
+  EXPECT_EQ(details["readme"], "# Multi 2\n");
+  ASSERT_EQ(details["versions"].size(), 3u);
+  EXPECT_EQ(details["versions"][0]["version"], "2.0.0");
+  json one = getJson("/api/plugins/multi/1.4.2");
+  EXPECT_EQ(one["manifest"]["sodium"], ">=1.2.0");
+  EXPECT_EQ(one["readme"], "# Multi\n\nNow better.\n");
+  EXPECT_EQ(get("/api/plugins/nothing").status, 404);
+  EXPECT_EQ(get("/api/plugins/multi/3.0.0").status, 404);
+
+  EXPECT_EQ(getJson("/api/plugins/multi/resolve?range=%5E1")["version"], "1.4.2");
+  EXPECT_EQ(getJson("/api/plugins/multi/resolve?range=%5E1&host=1.1.0")["version"], "1.0.0");
+  EXPECT_EQ(getJson("/api/plugins/multi/resolve")["version"], "2.0.0");
+  auto none = get("/api/plugins/multi/resolve?range=%5E1&host=0.5.0");
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(none.body.find("works with host version 0.5.0"), std::string::npos) << none.body;
+  auto noRange = get("/api/plugins/multi/resolve?range=%5E9");
+  EXPECT_NE(noRange.body.find("available: 2.0.0, 1.4.2, 1.0.0"), std::string::npos) << noRange.body;
+  EXPECT_EQ(get("/api/plugins/multi/resolve?range=not-a-range").status, 400);
+}
+
+TEST_F(RegistryTest, Seed001ManifestWithETagAndGzip) {
+  addPlugin("ai_chatbot", "1.0.0");
+  addPlugin("email_marketing", "1.0.0");
+  startServer();
+  auto r = get("/manifest.json");
+  json m = json::parse(r.body);
+  ASSERT_EQ(m["plugins"].size(), 2u);
+  EXPECT_EQ(m["plugins"][0]["id"], "ai_chatbot");
+  EXPECT_EQ(m["plugins"][0]["version"], "1.0.0");
+  EXPECT_EQ(m["plugins"][0]["download_url"], "/download/ai_chatbot/1.0.0");
+  std::string etag = r.header("etag");
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(get("/manifest.json", {{"If-None-Match", etag}}).status, 304);
+  auto gz = get("/manifest.json", {{"Accept-Encoding", "gzip, br"}});
+  EXPECT_EQ(gz.header("content-encoding"), "gzip");
+  ASSERT_GE(gz.body.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(gz.body[0]), 0x1f);
+  EXPECT_EQ(static_cast<unsigned char>(gz.body[1]), 0x8b);
+  EXPECT_EQ(get("/healthz").body, R"({"status":"ok"})");
+}
+
+}  // namespace
+}  // namespace patchbay
