@@ -137,6 +137,10 @@ std::string percentDecode(std::string_view s, bool plusIsSpace = false);
 std::string gzipCompress(std::string_view data);
 // Whether the request's Accept-Encoding admits `encoding` ("gzip", "br").
 bool acceptsEncoding(const Request& request, std::string_view encoding);
+// A Range header ("bytes=a-b", "bytes=a-", "bytes=-n") against a body of
+// `size` bytes: the first and last byte. nullopt when there is no single
+// usable range (serve the whole body); {size, size} when unsatisfiable (416).
+std::optional<std::pair<uint64_t, uint64_t>> parseByteRange(std::string_view header, uint64_t size);
 // RFC 7231 date ("Sun, 06 Nov 1994 08:49:37 GMT").
 std::string httpDate(std::chrono::system_clock::time_point t);
 

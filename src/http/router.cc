@@ -115,6 +115,37 @@ std::string percentDecode(std::string_view s, bool plusIsSpace) {
   return out;
 }
 
+std::optional<std::pair<uint64_t, uint64_t>> parseByteRange(std::string_view header, uint64_t size) {
+  if (!header.starts_with("bytes=") || header.find(',') != std::string_view::npos) return std::nullopt;
+  std::string_view spec = header.substr(6);
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view s) -> std::optional<uint64_t> {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+    uint64_t n = 0;
+    for (char c : s) n = n * 10 + static_cast<uint64_t>(c - '0');
+    return n;
+  };
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  if (a.empty()) {  // a suffix: the last n bytes
+    auto n = number(b);
+    if (!n) return std::nullopt;
+    if (*n == 0 || size == 0) return std::make_pair(size, size);
+    uint64_t len = std::min(*n, size);
+    return std::make_pair(size - len, size - 1);
+  }
+  auto first = number(a);
+  if (!first) return std::nullopt;
+  if (*first >= size) return std::make_pair(size, size);
+  uint64_t last = size - 1;
+  if (!b.empty()) {
+    auto l = number(b);
+    if (!l || *l < *first) return std::nullopt;
+    last = std::min(*l, size - 1);
+  }
+  return std::make_pair(*first, last);
+}
+
 std::string httpDate(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};

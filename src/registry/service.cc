@@ -69,37 +69,6 @@ Response etagged(const Request& req, Response res, const std::string& etag) {
   return res;
 }
 
-// Parses "bytes=a-b", "bytes=a-", "bytes=-n" against `size`. nullopt: no
-// usable single range (serve everything); {size, size}: unsatisfiable.
-std::optional<std::pair<uint64_t, uint64_t>> parseRange(const std::string& header, uint64_t size) {
-  if (header.rfind("bytes=", 0) != 0 || header.find(',') != std::string::npos) return std::nullopt;
-  std::string spec = header.substr(6);
-  size_t dash = spec.find('-');
-  if (dash == std::string::npos) return std::nullopt;
-  auto number = [](const std::string& s) -> std::optional<uint64_t> {
-    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::stoull(s);
-  };
-  std::string a = spec.substr(0, dash), b = spec.substr(dash + 1);
-  if (a.empty()) {  // suffix: the last n bytes
-    auto n = number(b);
-    if (!n) return std::nullopt;
-    if (*n == 0 || size == 0) return std::make_pair(size, size);
-    uint64_t len = std::min(*n, size);
-    return std::make_pair(size - len, size - 1);
-  }
-  auto first = number(a);
-  if (!first) return std::nullopt;
-  if (*first >= size) return std::make_pair(size, size);
-  uint64_t last = size - 1;
-  if (!b.empty()) {
-    auto l = number(b);
-    if (!l || *l < *first) return std::nullopt;
-    last = std::min(*l, size - 1);
-  }
-  return std::make_pair(*first, last);
-}
-
 }  // namespace
 
 void Registry::addRoutes(http::Router& router) {
@@ -234,7 +203,7 @@ void Registry::addRoutes(http::Router& router) {
     std::string rangeHeader = req.header("Range");
     std::string ifRange = req.header("If-Range");
     if (!rangeHeader.empty() && (ifRange.empty() || ifRange == etag)) {
-      auto range = parseRange(rangeHeader, r->size);
+      auto range = http::parseByteRange(rangeHeader, r->size);
       if (range && range->first == r->size) {
         Response unsatisfiable = Response::error(416, "range_not_satisfiable", "the file has " + std::to_string(r->size) + " bytes");
         unsatisfiable.set("Content-Range", "bytes */" + std::to_string(r->size));

@@ -1,7 +1,10 @@
 // The patchbay command as a user runs it: real binary, exit codes, output.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/raw_zip.h"
 #include "support/test_util.h"
@@ -141,6 +144,63 @@ TEST_F(CliTest, InspectRefusesHostileArchives) {
   auto r = pb("inspect evil_v1.0.0.zip");
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_EQ(r.output, "patchbay: error: evil_v1.0.0.zip: entry \"../../escape.sh\": path contains \"..\"\n");
+}
+
+}  // namespace
+}  // namespace patchbay
+
+namespace patchbay {
+namespace {
+
+// `patchbay registry serve` as an operator runs it: drop a file in, it
+// appears; SIGTERM stops it cleanly; the log is one JSON object a line.
+TEST(CliRegistry, ServeWatchesTheFolderAndStopsOnSigterm) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "plugins");
+  std::string cmd = "cd " + dir.str() + " && " + test::patchbayBinary() +
+                    " registry serve --listen 127.0.0.1:0 --port-file port --data data --plugins-dir plugins > /dev/null 2> log & echo $!";
+  auto started = test::run(cmd);
+  int pid = std::stoi(started.output);
+  struct KillOnExit {
+    int pid;
+    ~KillOnExit() { ::kill(pid, SIGKILL); }
+  } guard{pid};
+  std::string port;
+  for (int i = 0; i < 100 && port.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    port = test::readFile(dir / "port");
+    if (!port.empty() && port.back() != '\n') port.clear();
+  }
+  ASSERT_FALSE(port.empty()) << test::readFile(dir / "log");
+  port.pop_back();
+  auto list = [&] { return test::run("curl -s http://127.0.0.1:" + port + "/api/plugins").output; };
+  EXPECT_EQ(list(), "[]");
+  ASSERT_EQ(test::run("cd " + dir.str() + " && " + test::patchbayBinary() + " init dropped && " + test::patchbayBinary() +
+                      " pack dropped -o plugins").exitCode, 0);
+  std::string seen;
+  for (int i = 0; i < 60 && seen.find("dropped") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = list();
+  }
+  EXPECT_NE(seen.find("\"id\":\"dropped\""), std::string::npos) << seen;
+  ::kill(pid, SIGTERM);
+  int waited = 0;
+  while (::kill(pid, 0) == 0 && waited++ < 100) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_NE(::kill(pid, 0), 0) << "still running after SIGTERM";
+  std::string log = test::readFile(dir / "log");
+  EXPECT_NE(log.find("\"msg\":\"listening\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"msg\":\"folder synced\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"msg\":\"stopped\""), std::string::npos) << log;
+  size_t lines = 0;
+  for (size_t pos = 0; pos < log.size();) {
+    size_t nl = log.find('\n', pos);
+    std::string line = log.substr(pos, nl - pos);
+    pos = nl == std::string::npos ? log.size() : nl + 1;
+    if (line.empty()) continue;
+    ++lines;
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  }
+  EXPECT_GE(lines, 4u);
 }
 
 }  // namespace
