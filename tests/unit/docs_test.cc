@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "patchbay/manifest.h"
+#include "patchbay/package.h"
+#include "patchbay/registry.h"
 #include "support/test_util.h"
 
 namespace patchbay {
@@ -69,6 +71,29 @@ TEST(Docs, PackageCommandsRun) {
     EXPECT_EQ(r.exitCode, 0) << b.body << "\n" << r.output;
   }
   EXPECT_GE(blocks, 4);
+}
+
+TEST(Docs, RegistryExamplesRunAgainstALiveRegistry) {
+  test::TempDir dir;
+  for (const char* example : {"billing", "discord-alerts", "ai_chatbot"}) {
+    auto packed = packFolder(std::string(PATCHBAY_SOURCE_DIR) + "/examples/" + example, (dir / "plugins").string());
+    ASSERT_TRUE(packed.ok()) << packed.error().message;
+  }
+  auto registry = Registry::open({(dir / "data").string(), (dir / "plugins").string()});
+  ASSERT_TRUE(registry.ok()) << registry.error().message;
+  http::Router router;
+  (*registry)->addRoutes(router);
+  http::Server server({}, router.handler());
+  ASSERT_TRUE(server.start().ok());
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  int blocks = 0;
+  for (const auto& b : codeBlocks(doc("registry.md"))) {
+    if (b.info != "sh") continue;
+    ++blocks;
+    auto r = test::run("cd " + dir.str() + " && export REGISTRY=" + base + " && set -e\n" + b.body);
+    EXPECT_EQ(r.exitCode, 0) << b.body << "\n" << r.output;
+  }
+  EXPECT_GE(blocks, 6);
 }
 
 }  // namespace
