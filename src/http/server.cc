@@ -1,5 +1,7 @@
 // The HTTP server: Boost.Beast sessions on an Asio thread pool. The only
 // translation unit that includes Beast (it is slow to compile).
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -68,6 +70,9 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Server::Impl& server) : stream_(std::move(socket)), server_(server) {
     beast::error_code ec;
+    // Responses go out in as few writes as we can make them; Nagle's
+    // algorithm would only hold them back (and meet the client's delayed ACK).
+    stream_.socket().set_option(tcp::no_delay(true), ec);
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
   }
@@ -108,6 +113,12 @@ class Session : public std::enable_shared_from_this<Session> {
                              [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
+  // A parse failure that deserves an answer (not a client that went away).
+  static bool malformed(beast::error_code ec) {
+    return ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+  }
+
   void onHeader(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {  // Content-Length above the limit
       return sendError(413, "payload_too_large", "the body is larger than " + std::to_string(server_.options.maxBodyBytes) + " bytes", true);
@@ -115,7 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::header_limit) {
       return sendError(431, "headers_too_large", "the request headers are larger than " + std::to_string(server_.options.maxHeaderBytes) + " bytes", true);
     }
-    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    if (malformed(ec)) {
       // Includes Content-Length together with Transfer-Encoding, which
       // Beast refuses while parsing: answer, then close (no smuggling).
       return sendError(400, "bad_request", "malformed HTTP request: " + ec.message(), true);
@@ -137,7 +148,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::body_limit) {
       return sendError(413, "payload_too_large", "the body is larger than " + std::to_string(server_.options.maxBodyBytes) + " bytes", true);
     }
-    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    if (malformed(ec)) {
       return sendError(400, "bad_request", "malformed HTTP request body: " + ec.message(), true);
     }
     if (ec) return close(ec);
@@ -182,41 +193,59 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(Response res) {
     status_ = res.status;
     route_ = res.header("X-Route");
-    response_.emplace();
-    auto& out = *response_;
-    out.version(version_);
-    out.result(static_cast<unsigned>(res.status));
-    for (auto& [k, v] : res.headers) {
-      if (k != "X-Route") out.set(k, v);
-    }
-    out.set(bhttp::field::server, "patchbay");
-    out.keep_alive(keepAlive_);
+    auto fill = [&](auto& out) {
+      out.version(version_);
+      out.result(static_cast<unsigned>(res.status));
+      for (auto& [k, v] : res.headers) {
+        if (k != "X-Route") out.set(k, v);
+      }
+      out.set(bhttp::field::server, "patchbay");
+      out.keep_alive(keepAlive_);
+    };
+    stream_.expires_after(server_.options.readTimeout);
     if (res.file) {
+      // Header, then the file with sendfile(2). The socket is corked in
+      // between so that the header and the first bytes share packets.
       file_ = std::move(res.file);
-      out.content_length(file_->length);
+      response_.emplace();
+      fill(*response_);
+      response_->content_length(file_->length);
       bytes_ = head_ ? 0 : file_->length;
-      serializer_.emplace(out);
-      stream_.expires_after(server_.options.readTimeout);
+      serializer_.emplace(*response_);
+      setCork(true);
       bhttp::async_write_header(stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
         if (ec) return self->close(ec);
-        if (self->head_ || self->file_->length == 0) return self->finish();
+        if (self->head_ || self->file_->length == 0) {
+          self->setCork(false);
+          return self->finish();
+        }
         self->sendFile();
       });
       return;
     }
-    out.content_length(res.body.size());
+    // Header and body in one gathered write.
+    textResponse_.emplace();
+    fill(*textResponse_);
     bytes_ = head_ ? 0 : res.body.size();
-    if (!head_) body_ = std::move(res.body);
-    serializer_.emplace(out);
-    stream_.expires_after(server_.options.readTimeout);
-    bhttp::async_write_header(stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) return self->close(ec);
-      if (self->body_.empty()) return self->finish();
-      asio::async_write(self->stream_, asio::buffer(self->body_), [self](beast::error_code ec2, size_t) {
-        if (ec2) return self->close(ec2);
+    textResponse_->content_length(res.body.size());
+    if (!head_) textResponse_->body() = std::move(res.body);
+    if (head_) {
+      textSerializerHead_.emplace(*textResponse_);
+      bhttp::async_write_header(stream_, *textSerializerHead_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->close(ec);
         self->finish();
       });
+      return;
+    }
+    bhttp::async_write(stream_, *textResponse_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->close(ec);
+      self->finish();
     });
+  }
+
+  void setCork(bool on) {
+    int value = on ? 1 : 0;
+    ::setsockopt(stream_.socket().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
   }
 
   // Sends the file part with sendfile(2), waiting for the socket when the
@@ -248,6 +277,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     ::close(fd_);
     fd_ = -1;
+    setCork(false);
     finish();
   }
 
@@ -255,7 +285,8 @@ class Session : public std::enable_shared_from_this<Session> {
     logAccess();
     serializer_.reset();
     response_.reset();
-    body_.clear();
+    textSerializerHead_.reset();
+    textResponse_.reset();
     file_.reset();
     setBusy(false);
     if (!keepAlive_ || server_.stopping) return lingeringClose();
@@ -323,7 +354,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<bhttp::response<bhttp::empty_body>> response_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer_;
-  std::string body_;
+  std::optional<bhttp::response<bhttp::string_body>> textResponse_;
+  std::optional<bhttp::response_serializer<bhttp::string_body>> textSerializerHead_;
   std::optional<FileBody> file_;
   int fd_ = -1;
   off_t offset_ = 0;
