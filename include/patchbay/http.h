@@ -133,6 +133,10 @@ class Server {
 
 // Percent-decoding ("%2e" -> "."; "+" stays "+" in paths).
 std::string percentDecode(std::string_view s, bool plusIsSpace = false);
+// `s` as a JSON string literal, quotes included; appendJsonQuoted writes
+// it onto the end of `out`.
+std::string jsonQuote(std::string_view s);
+void appendJsonQuoted(std::string& out, std::string_view s);
 // gzip of `data` (empty on failure, which only running out of memory causes).
 std::string gzipCompress(std::string_view data);
 // Whether the request's Accept-Encoding admits `encoding` ("gzip", "br").

@@ -71,9 +71,18 @@ struct CatalogQuery {
   size_t limit = SIZE_MAX;
 };
 
+// One plugin in a listing: its newest listed version and all-time downloads.
+struct CatalogEntry {
+  const PackageRecord* record;  // points into the page's snapshot
+  uint64_t downloads = 0;
+};
+
+// A view of the catalog: no record is copied. The entries stay valid as
+// long as the page (which holds the snapshot they point into) lives.
 struct CatalogPage {
-  std::vector<PackageRecord> items;  // one per plugin: its newest listed version
-  size_t total = 0;                  // before paging
+  std::vector<CatalogEntry> items;  // one per plugin
+  size_t total = 0;                 // before paging
+  std::shared_ptr<const void> snapshot;
 };
 
 class Registry {

@@ -178,6 +178,9 @@ Status Registry::Impl::rebuildSnapshot() {
         if (auto parsed = Range::parse(r.hostRange)) range = parsed.value();
       }
       plugin.hostRanges.push_back(std::move(range));
+      plugin.searchText.push_back(lower(r.id + "\n" + r.name + "\n" + r.description));
+      plugin.sortName.push_back(lower(r.name));
+      plugin.lowerCategory.push_back(lower(r.category));
     }
   }
   std::lock_guard lock(snapshotMutex);
@@ -323,40 +326,46 @@ std::vector<FolderProblem> Registry::folderProblems() const {
 
 CatalogPage Registry::list(const CatalogQuery& q) const {
   auto snap = impl_->current();
-  CatalogPage page;
-  const std::string text = lower(q.text);
+  const std::string text = lower(q.text), category = lower(q.category);
+  struct Hit {
+    const PackageRecord* record;
+    const std::string* sortName;
+    uint64_t downloads;
+  };
+  std::vector<Hit> hits;
+  hits.reserve(snap->plugins.size());
   for (const auto& [id, plugin] : snap->plugins) {
-    const PackageRecord* best = nullptr;
+    size_t best = SIZE_MAX;
     for (size_t i = 0; i < plugin.versions.size(); ++i) {
       const PackageRecord& r = plugin.versions[i];
       if (!r.listed() || !hostAdmits(plugin.hostRanges[i], q.host)) continue;
-      if (!best || preferOver(r, *best)) best = &r;
+      if (best == SIZE_MAX || preferOver(r, plugin.versions[best])) best = i;
     }
-    if (!best) continue;
-    if (!q.category.empty() && lower(best->category) != lower(q.category)) continue;
-    if (!text.empty() && lower(best->id).find(text) == std::string::npos && lower(best->name).find(text) == std::string::npos &&
-        lower(best->description).find(text) == std::string::npos) {
-      continue;
+    if (best == SIZE_MAX) continue;
+    if (!category.empty() && plugin.lowerCategory[best] != category) continue;
+    if (!text.empty() && plugin.searchText[best].find(text) == std::string::npos) continue;
+    uint64_t downloads = 0;
+    {
+      std::lock_guard lock(impl_->downloadsMutex);
+      for (auto it = impl_->downloadTotals.lower_bound({id, ""}); it != impl_->downloadTotals.end() && it->first.first == id; ++it) {
+        downloads += it->second;
+      }
     }
-    PackageRecord r = *best;
-    r.downloads = 0;
-    for (const auto& v : plugin.versions) r.downloads += impl_->totalDownloads(id, v.version.toString());
-    page.items.push_back(std::move(r));
+    hits.push_back({&plugin.versions[best], &plugin.sortName[best], downloads});
   }
   if (q.sort == "downloads") {
-    std::stable_sort(page.items.begin(), page.items.end(), [](auto& a, auto& b) { return a.downloads > b.downloads; });
+    std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.downloads > b.downloads; });
   } else if (q.sort == "updated") {
-    std::stable_sort(page.items.begin(), page.items.end(), [](auto& a, auto& b) { return a.createdAt > b.createdAt; });
+    std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.record->createdAt > b.record->createdAt; });
   } else {
-    std::stable_sort(page.items.begin(), page.items.end(), [](auto& a, auto& b) { return lower(a.name) < lower(b.name); });
+    std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return *a.sortName < *b.sortName; });
   }
-  page.total = page.items.size();
-  if (q.offset >= page.items.size()) {
-    page.items.clear();
-  } else {
-    page.items.erase(page.items.begin(), page.items.begin() + static_cast<std::ptrdiff_t>(q.offset));
-    if (page.items.size() > q.limit) page.items.resize(q.limit);
+  CatalogPage page;
+  page.total = hits.size();
+  for (size_t i = q.offset; i < hits.size() && page.items.size() < q.limit; ++i) {
+    page.items.push_back({hits[i].record, hits[i].downloads});
   }
+  page.snapshot = snap;
   return page;
 }
 

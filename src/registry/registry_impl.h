@@ -14,7 +14,11 @@ namespace patchbay {
 struct CatalogSnapshot {
   struct Plugin {
     std::vector<PackageRecord> versions;  // newest first
-    std::vector<std::optional<Range>> hostRanges;  // parsed, parallel to versions
+    // Parallel to versions, computed once per snapshot for fast listing:
+    std::vector<std::optional<Range>> hostRanges;  // parsed host ranges
+    std::vector<std::string> searchText;           // lowercase "id name description"
+    std::vector<std::string> sortName;             // lowercase name
+    std::vector<std::string> lowerCategory;
   };
   std::map<std::string, Plugin> plugins;
 };
@@ -31,6 +35,17 @@ struct Registry::Impl {
 
   mutable std::mutex problemsMutex;
   std::vector<FolderProblem> problems;  // guarded by problemsMutex
+
+  // Rendered /api/plugins responses by request target, reused for up to a
+  // second while the snapshot is the same (download counts may lag by that).
+  struct CachedList {
+    std::shared_ptr<const CatalogSnapshot> snapshot;
+    std::chrono::steady_clock::time_point renderedAt;
+    std::shared_ptr<const std::string> body;
+    size_t total = 0;
+  };
+  mutable std::mutex listCacheMutex;
+  std::map<std::string, CachedList> listCache;  // guarded by listCacheMutex
 
   mutable std::mutex downloadsMutex;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> pendingDownloads;  // (id, version, day)

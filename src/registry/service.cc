@@ -36,6 +36,43 @@ json summaryJson(const PackageRecord& r) {
           {"updated_at", r.createdAt}};
 }
 
+// The same object as summaryJson, written straight into `out`: the hot path
+// of /api/plugins, where building JSON objects costs more than the rest.
+void appendSummary(std::string& out, const PackageRecord& r, uint64_t downloads) {
+  auto field = [&](std::string_view name, std::string_view value) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    http::appendJsonQuoted(out, value);
+  };
+  auto number = [&](std::string_view name, uint64_t value) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    out += std::to_string(value);
+  };
+  const std::string version = r.version.toString();
+  out += "{\"id\":";
+  http::appendJsonQuoted(out, r.id);
+  field("name", r.name);
+  field("version", version);
+  field("filename", r.fileName);
+  number("size", r.size);
+  out += ",\"download_url\":\"/download/";
+  out += r.id;  // ids and versions need no escaping
+  out += '/';
+  out += version;
+  out += '"';
+  field("description", r.description);
+  field("integrity", r.integrity);
+  field("sha256", r.sha256);
+  field("category", r.category);
+  field("author", r.author);
+  number("downloads", downloads);
+  field("updated_at", r.createdAt);
+  out += '}';
+}
+
 json versionJson(const PackageRecord& r) {
   json j = summaryJson(r);
   j["status"] = r.status;
@@ -77,6 +114,22 @@ void Registry::addRoutes(http::Router& router) {
   router.add("GET", "/healthz", [](Request&) { return withRoute(Response::json(200, R"({"status":"ok"})"), "/healthz"); });
 
   router.add("GET", "/api/plugins", [&reg](Request& req) {
+    Impl& m = *reg.impl_;
+    auto snapshot = m.current();
+    auto respond = [](std::string body, size_t total) {
+      Response res = Response::json(200, std::move(body));
+      res.set("X-Total-Count", std::to_string(total));
+      res.set("Cache-Control", "no-cache");
+      return withRoute(res, "/api/plugins");
+    };
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(m.listCacheMutex);
+      auto it = m.listCache.find(req.target);
+      if (it != m.listCache.end() && it->second.snapshot == snapshot && now - it->second.renderedAt < std::chrono::seconds(1)) {
+        return respond(*it->second.body, it->second.total);
+      }
+    }
     CatalogQuery q;
     q.text = req.queryOr("q");
     q.category = req.queryOr("category");
@@ -107,12 +160,19 @@ void Registry::addRoutes(http::Router& router) {
       q.limit = perPage;
     }
     CatalogPage result = reg.list(q);
-    json items = json::array();
-    for (const auto& r : result.items) items.push_back(summaryJson(r));
-    Response res = Response::json(200, items.dump());
-    res.set("X-Total-Count", std::to_string(result.total));
-    res.set("Cache-Control", "no-cache");
-    return withRoute(res, "/api/plugins");
+    std::string body = "[";
+    body.reserve(result.items.size() * 512);
+    for (size_t i = 0; i < result.items.size(); ++i) {
+      if (i) body += ',';
+      appendSummary(body, *result.items[i].record, result.items[i].downloads);
+    }
+    body += ']';
+    {
+      std::lock_guard lock(m.listCacheMutex);
+      if (m.listCache.size() >= 512) m.listCache.clear();  // bounded: many distinct queries just start over
+      m.listCache[req.target] = {snapshot, now, std::make_shared<const std::string>(body), result.total};
+    }
+    return respond(std::move(body), result.total);
   });
 
   router.add("GET", "/api/plugins/{id}", [&reg](Request& req) {
@@ -223,7 +283,9 @@ void Registry::addRoutes(http::Router& router) {
 
   router.add("GET", "/manifest.json", [&reg](Request& req) {
     json plugins = json::array();
-    for (const auto& r : reg.list({}).items) {
+    CatalogPage all = reg.list({});
+    for (const auto& e : all.items) {
+      const PackageRecord& r = *e.record;
       plugins.push_back({{"id", r.id}, {"version", r.version.toString()}, {"download_url", downloadUrl(r)},
                          {"name", r.name}, {"sha256", r.sha256}, {"integrity", r.integrity}});
     }
