@@ -183,6 +183,16 @@ Status Registry::Impl::rebuildSnapshot() {
       plugin.lowerCategory.push_back(lower(r.category));
     }
   }
+  for (const auto& [id, plugin] : next->plugins) {
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < plugin.versions.size(); ++i) {
+      if (plugin.versions[i].listed() && (best == SIZE_MAX || preferOver(plugin.versions[i], plugin.versions[best]))) best = i;
+    }
+    if (best != SIZE_MAX) next->byName.push_back({&plugin, best});
+  }
+  std::stable_sort(next->byName.begin(), next->byName.end(), [](const auto& a, const auto& b) {
+    return a.plugin->sortName[a.index] < b.plugin->sortName[b.index];
+  });
   std::lock_guard lock(snapshotMutex);
   snapshot = std::move(next);
   return {};
@@ -209,6 +219,16 @@ Result<size_t> Registry::syncFolder() {
     int64_t size, mtime;
   };
   std::lock_guard dbLock(m.dbMutex);
+  // One transaction for the whole scan: thousands of new files are one
+  // commit, not thousands; an error part-way leaves the catalog as it was.
+  if (auto s = m.db.exec("BEGIN IMMEDIATE"); !s) return s.error();
+  struct Rollback {
+    Database& db;
+    bool armed = true;
+    ~Rollback() {
+      if (armed) (void)db.exec("ROLLBACK");
+    }
+  } rollback{m.db};
   std::map<std::string, Known> known;  // file name -> row
   {
     auto st = m.db.prepare("SELECT file_name, plugin_id, version, sha256, folder_size, folder_mtime FROM versions WHERE source = 'folder'");
@@ -309,6 +329,8 @@ Result<size_t> Registry::syncFolder() {
     if (auto s = del->run(); !s) return s.error();
     ++changes;
   }
+  if (auto s = m.db.exec("COMMIT"); !s) return s.error();
+  rollback.armed = false;
   {
     std::lock_guard lock(m.problemsMutex);
     m.problems = std::move(problems);
@@ -327,6 +349,29 @@ std::vector<FolderProblem> Registry::folderProblems() const {
 CatalogPage Registry::list(const CatalogQuery& q) const {
   auto snap = impl_->current();
   const std::string text = lower(q.text), category = lower(q.category);
+  auto downloadsOf = [&](const std::string& id) {
+    uint64_t n = 0;
+    std::lock_guard lock(impl_->downloadsMutex);
+    for (auto it = impl_->downloadTotals.lower_bound({id, ""}); it != impl_->downloadTotals.end() && it->first.first == id; ++it) {
+      n += it->second;
+    }
+    return n;
+  };
+  if (!q.host && q.sort == "name") {
+    // The common listing: the snapshot is already in name order.
+    CatalogPage page;
+    for (const auto& l : snap->byName) {
+      if (!category.empty() && l.plugin->lowerCategory[l.index] != category) continue;
+      if (!text.empty() && l.plugin->searchText[l.index].find(text) == std::string::npos) continue;
+      if (page.total >= q.offset && page.items.size() < q.limit) {
+        const PackageRecord& r = l.plugin->versions[l.index];
+        page.items.push_back({&r, downloadsOf(r.id)});
+      }
+      ++page.total;
+    }
+    page.snapshot = snap;
+    return page;
+  }
   struct Hit {
     const PackageRecord* record;
     const std::string* sortName;
@@ -344,14 +389,7 @@ CatalogPage Registry::list(const CatalogQuery& q) const {
     if (best == SIZE_MAX) continue;
     if (!category.empty() && plugin.lowerCategory[best] != category) continue;
     if (!text.empty() && plugin.searchText[best].find(text) == std::string::npos) continue;
-    uint64_t downloads = 0;
-    {
-      std::lock_guard lock(impl_->downloadsMutex);
-      for (auto it = impl_->downloadTotals.lower_bound({id, ""}); it != impl_->downloadTotals.end() && it->first.first == id; ++it) {
-        downloads += it->second;
-      }
-    }
-    hits.push_back({&plugin.versions[best], &plugin.sortName[best], downloads});
+    hits.push_back({&plugin.versions[best], &plugin.sortName[best], downloadsOf(id)});
   }
   if (q.sort == "downloads") {
     std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.downloads > b.downloads; });

@@ -21,6 +21,13 @@ struct CatalogSnapshot {
     std::vector<std::string> lowerCategory;
   };
   std::map<std::string, Plugin> plugins;
+  // Each plugin's newest listed version (for no host filter), in name order:
+  // the default listing is a walk over this, with no sorting per request.
+  struct Listed {
+    const Plugin* plugin;
+    size_t index;  // into plugin->versions
+  };
+  std::vector<Listed> byName;
 };
 
 struct Registry::Impl {
