@@ -60,7 +60,7 @@ target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgCo
 target_link_libraries(patchbay PUBLIC patchbay_store patchbay_http)
 
 # --- registry ------------------------------------------------------------------
-add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/service.cc)
+add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/publish.cc src/registry/service.cc)
 target_include_directories(patchbay_registry PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http)
 target_link_libraries(patchbay PUBLIC patchbay_registry)

@@ -24,13 +24,33 @@
 #include "patchbay/http.h"
 #include "patchbay/result.h"
 #include "patchbay/semver.h"
+#include "patchbay/signature.h"
 
 namespace patchbay {
 
 struct RegistryOptions {
   std::string dataDir;     // registry.db and blobs/; created if missing
   std::string pluginsDir;  // seed 000's drop-in folder; empty: none
+  // Uploads must carry a minisign signature by one of these keys; empty:
+  // signatures are checked when present but not required.
+  std::vector<PublicKey> trustedKeys;
+  // New uploads start "pending" until reviewed; otherwise "approved".
+  bool requireReview = false;
 };
+
+// An API token as the registry keeps it: the secret itself is shown once
+// at creation and stored only as its SHA-256.
+struct TokenInfo {
+  int64_t id = 0;
+  std::string name;
+  std::vector<std::string> scopes;  // publish, review, admin
+  std::string createdAt;
+  std::string expiresAt;  // "" = never
+  std::string lastUsedAt;
+  bool revoked = false;
+  bool hasScope(std::string_view scope) const;  // admin implies every scope
+};
+
 
 // One version of one plugin, as the catalog knows it.
 struct PackageRecord {
@@ -55,6 +75,11 @@ struct PackageRecord {
   uint64_t downloads = 0;  // all time, this version
 
   bool listed() const { return status == "approved" && !yanked; }
+};
+
+struct PublishResult {
+  PackageRecord record;
+  bool created = false;  // false: the same bytes were already there
 };
 
 struct FolderProblem {
@@ -106,6 +131,25 @@ class Registry {
   // Newest listed version satisfying `range` whose host range admits `host`
   // (when given). The error says why nothing matched.
   Result<PackageRecord> resolve(const std::string& id, const Range& range, const std::optional<Version>& host) const;
+
+  // API tokens. createToken returns the secret ("pb_" + 64 hex digits),
+  // which is not stored and cannot be shown again. Scopes: publish, review,
+  // admin. expiresAt: ISO 8601 UTC or "".
+  Result<std::pair<TokenInfo, std::string>> createToken(const std::string& name, const std::vector<std::string>& scopes,
+                                                        const std::string& expiresAt = "");
+  std::vector<TokenInfo> listTokens() const;
+  Status revokeToken(int64_t id);
+  // The token a secret belongs to; kUnauthenticated when unknown, revoked
+  // or expired (the message does not say which secret was tried).
+  Result<TokenInfo> authenticate(std::string_view secret);
+
+  // Publishes an uploaded package (seed 003): every package rule, the
+  // signature policy, ownership (the first publisher of an id owns it;
+  // admins may publish any), and immutability (the same id and version
+  // again: the same bytes succeed with created=false, other bytes are a
+  // kConflict). Concurrent uploads of one id and version: exactly one wins.
+  Result<PublishResult> publish(std::string_view zipBytes, const std::optional<std::string>& signatureText,
+                                const TokenInfo& publisher);
 
   // Counts a download (flushed to the database by flush()).
   void recordDownload(const std::string& id, const Version& version);

@@ -30,6 +30,9 @@ enum class ErrorKind {
   kSignature,      // a signature is missing, malformed or does not verify
   kLimitExceeded,  // a configured limit (size, count, ratio) was hit
   kUnsupported,    // valid, but a form patchbay does not handle
+  kConflict,       // clashes with what exists (a version already taken) (HTTP 409)
+  kUnauthenticated,  // no or bad credentials (HTTP 401)
+  kPermissionDenied,  // credentials fine, action not allowed (HTTP 403)
   kInternal,       // a failure of a library we call that we cannot classify
 };
 
@@ -47,6 +50,9 @@ struct Error {
   static Error limit(std::string m) { return {ErrorKind::kLimitExceeded, std::move(m)}; }
   static Error unsupported(std::string m) { return {ErrorKind::kUnsupported, std::move(m)}; }
   static Error internal(std::string m) { return {ErrorKind::kInternal, std::move(m)}; }
+  static Error conflict(std::string m) { return {ErrorKind::kConflict, std::move(m)}; }
+  static Error unauthenticated(std::string m) { return {ErrorKind::kUnauthenticated, std::move(m)}; }
+  static Error denied(std::string m) { return {ErrorKind::kPermissionDenied, std::move(m)}; }
 
   // Prefixes context: Error::io("permission denied").in("/tmp/x") reads
   // "/tmp/x: permission denied".

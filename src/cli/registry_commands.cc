@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <ctime>
+#include <filesystem>
 #include <condition_variable>
 #include <fstream>
 #include <iostream>
@@ -12,20 +14,39 @@
 #include "cli/commands.h"
 #include "cli/log.h"
 #include "cli/output.h"
+#include "patchbay/http_client.h"
+#include "patchbay/integrity.h"
+#include "patchbay/package.h"
 #include "patchbay/registry.h"
 
 namespace patchbay::cli {
 
 namespace {
 
+using json = nlohmann::ordered_json;
+
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   std::string dataDir = "registry-data";
   std::string pluginsDir = "plugins";
   std::string portFile;
+  std::vector<std::string> trustedKeys;
+  bool requireReview = false;
   int threads = 2;
   uint64_t maxUploadBytes = 50ull << 20;
 };
+
+Result<std::vector<PublicKey>> loadTrustedKeys(const std::vector<std::string>& paths) {
+  std::vector<PublicKey> keys;
+  for (const auto& p : paths) {
+    auto text = readFileLimited(p, 64 << 10);
+    if (!text) return text.error();
+    auto key = PublicKey::parse(*text);
+    if (!key) return key.error().in(p);
+    keys.push_back(*key);
+  }
+  return keys;
+}
 
 Result<std::pair<std::string, uint16_t>> splitListen(const std::string& listen) {
   size_t colon = listen.rfind(':');
@@ -51,7 +72,9 @@ int runServe(const ServeOptions& o) {
   auto listen = splitListen(o.listen);
   if (!listen) return fail(listen.error());
   std::filesystem::create_directories(o.pluginsDir);
-  auto registry = Registry::open({o.dataDir, o.pluginsDir});
+  auto keys = loadTrustedKeys(o.trustedKeys);
+  if (!keys) return fail(keys.error());
+  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview});
   if (!registry) return fail(registry.error());
 
   http::Router router;
@@ -115,6 +138,126 @@ int runServe(const ServeOptions& o) {
 
 }  // namespace
 
+struct TokenOptions {
+  std::string dataDir = "registry-data";
+  std::string name;
+  std::vector<std::string> scopes;
+  int expiresInDays = 0;
+  int64_t id = 0;
+  bool json = false;
+};
+
+int runTokenCreate(const TokenOptions& o) {
+  auto done = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
+  auto registry = Registry::open({o.dataDir, ""});
+  if (!registry) return done(registry.error());
+  std::string expires;
+  if (o.expiresInDays > 0) {
+    std::time_t t = std::time(nullptr) + static_cast<std::time_t>(o.expiresInDays) * 86400;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    expires = buf;
+  }
+  auto created = (*registry)->createToken(o.name, o.scopes, expires);
+  if (!created) return done(created.error());
+  const auto& [info, secret] = *created;
+  if (o.json) {
+    printJson({{"ok", true}, {"id", info.id}, {"name", info.name}, {"scopes", info.scopes}, {"expires_at", info.expiresAt}, {"token", secret}});
+    return kExitOk;
+  }
+  std::cout << secret << "\n";
+  std::cerr << "Token " << info.id << " for \"" << info.name << "\" (scopes:";
+  for (const auto& sc : info.scopes) std::cerr << " " << sc;
+  std::cerr << (info.expiresAt.empty() ? "" : "; expires " + info.expiresAt) << "). It is shown once: store it now.\n";
+  return kExitOk;
+}
+
+int runTokenList(const TokenOptions& o) {
+  auto registry = Registry::open({o.dataDir, ""});
+  if (!registry) return o.json ? failJson(registry.error()) : fail(registry.error());
+  auto tokens = (*registry)->listTokens();
+  if (o.json) {
+    json list = json::array();
+    for (const auto& t : tokens) {
+      list.push_back({{"id", t.id}, {"name", t.name}, {"scopes", t.scopes}, {"created_at", t.createdAt}, {"expires_at", t.expiresAt},
+                      {"last_used_at", t.lastUsedAt}, {"revoked", t.revoked}});
+    }
+    printJson({{"ok", true}, {"tokens", list}});
+    return kExitOk;
+  }
+  for (const auto& t : tokens) {
+    std::string scopes;
+    for (const auto& sc : t.scopes) scopes += (scopes.empty() ? "" : ",") + sc;
+    std::cout << t.id << "\t" << t.name << "\t" << scopes << "\tcreated " << t.createdAt
+              << (t.revoked ? "\trevoked" : t.expiresAt.empty() ? "" : "\texpires " + t.expiresAt) << "\n";
+  }
+  return kExitOk;
+}
+
+int runTokenRevoke(const TokenOptions& o) {
+  auto registry = Registry::open({o.dataDir, ""});
+  if (!registry) return o.json ? failJson(registry.error()) : fail(registry.error());
+  if (auto s = (*registry)->revokeToken(o.id); !s) return o.json ? failJson(s.error()) : fail(s.error());
+  if (o.json) printJson({{"ok", true}, {"id", o.id}, {"revoked", true}});
+  else std::cout << "Revoked token " << o.id << "\n";
+  return kExitOk;
+}
+
+struct PublishOptions {
+  std::string package;
+  std::string registry;
+  std::string token;
+  bool json = false;
+};
+
+int runPublish(const PublishOptions& o) {
+  auto done = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
+  std::string registry = o.registry;
+  if (registry.empty()) {
+    const char* env = std::getenv("PATCHBAY_REGISTRY");
+    registry = env && *env ? env : "http://127.0.0.1:8080";
+  }
+  while (!registry.empty() && registry.back() == '/') registry.pop_back();
+  std::string token = o.token;
+  if (token.empty()) {
+    if (const char* env = std::getenv("PATCHBAY_TOKEN"); env && *env) token = env;
+    else return done(Error::invalid("no API token: give --token or set PATCHBAY_TOKEN"));
+  }
+  // Check locally first: a clear error without a round trip.
+  auto info = openPackageFile(o.package);
+  if (!info) return done(info.error());
+  auto bytes = readFileLimited(o.package, ArchiveLimits{}.maxArchiveBytes);
+  if (!bytes) return done(bytes.error());
+  http::ClientRequest req;
+  req.method = "POST";
+  req.url = registry + "/api/plugins";
+  req.body = std::move(bytes.value());
+  req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/zip"}};
+  std::error_code ec;
+  if (std::filesystem::exists(o.package + ".minisig", ec)) {
+    auto sig = readFileLimited(o.package + ".minisig", 64 << 10);
+    if (!sig) return done(sig.error());
+    req.headers.emplace_back("X-Signature", toBase64(reinterpret_cast<const unsigned char*>(sig->data()), sig->size()));
+  }
+  auto res = http::fetch(req);
+  if (!res) return done(res.error());
+  auto body = json::parse(res->body, nullptr, false);
+  if (res->status != 200 && res->status != 201) {
+    std::string message = body.is_object() && body.contains("error") ? body["error"].value("message", res->body) : res->body;
+    return done(Error::invalid(registry + " refused the package (" + std::to_string(res->status) + "): " + message));
+  }
+  if (o.json) {
+    printJson({{"ok", true}, {"id", info->manifest.id}, {"version", info->manifest.version.toString()}, {"created", res->status == 201},
+               {"status", body.value("status", "")}, {"registry", registry}});
+    return kExitOk;
+  }
+  std::cout << (res->status == 201 ? "Published " : "Already published (same bytes): ") << info->manifest.id << " "
+            << info->manifest.version.toString() << " to " << registry << " (" << body.value("status", "") << ")\n";
+  return kExitOk;
+}
+
 void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   auto* registry = app.add_subcommand("registry", "Run and administer a plugin registry");
   registry->require_subcommand(1);
@@ -126,7 +269,39 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_option("--threads", serve->threads, "Threads serving requests")->capture_default_str()->check(CLI::Range(1, 256));
   serveCmd->add_option("--port-file", serve->portFile, "Write the port listened on to this file");
   serveCmd->add_option("--max-upload-bytes", serve->maxUploadBytes, "Largest request body accepted (413 above)")->capture_default_str();
+  serveCmd->add_option("--trusted-key", serve->trustedKeys, "Public key file; when given, uploads must be signed by one of these keys");
+  serveCmd->add_flag("--require-review", serve->requireReview, "New uploads start pending until reviewed");
   serveCmd->callback([serve, &outcome] { outcome.exitCode = runServe(*serve); });
+
+  auto* tokenCmd = registry->add_subcommand("token", "Create, list and revoke API tokens (on the registry's data folder)");
+  tokenCmd->require_subcommand(1);
+  auto create = std::make_shared<TokenOptions>();
+  auto* createCmd = tokenCmd->add_subcommand("create", "Create a token; prints its secret once");
+  createCmd->add_option("--data,-d", create->dataDir, "The registry's data folder")->capture_default_str();
+  createCmd->add_option("--name,-n", create->name, "Who the token is for (the publisher name that owns plugins)")->required();
+  createCmd->add_option("--scope,-s", create->scopes, "publish, review or admin (repeat for several)")->required();
+  createCmd->add_option("--expires-in-days", create->expiresInDays, "Expire after this many days (default: never)");
+  createCmd->add_flag("--json", create->json, "Print the result as JSON");
+  createCmd->callback([create, &outcome] { outcome.exitCode = runTokenCreate(*create); });
+  auto list = std::make_shared<TokenOptions>();
+  auto* listCmd = tokenCmd->add_subcommand("list", "List tokens (never their secrets)");
+  listCmd->add_option("--data,-d", list->dataDir, "The registry's data folder")->capture_default_str();
+  listCmd->add_flag("--json", list->json, "Print the result as JSON");
+  listCmd->callback([list, &outcome] { outcome.exitCode = runTokenList(*list); });
+  auto revoke = std::make_shared<TokenOptions>();
+  auto* revokeCmd = tokenCmd->add_subcommand("revoke", "Revoke a token by id");
+  revokeCmd->add_option("id", revoke->id, "Token id (from token list)")->required();
+  revokeCmd->add_option("--data,-d", revoke->dataDir, "The registry's data folder")->capture_default_str();
+  revokeCmd->add_flag("--json", revoke->json, "Print the result as JSON");
+  revokeCmd->callback([revoke, &outcome] { outcome.exitCode = runTokenRevoke(*revoke); });
+
+  auto publish = std::make_shared<PublishOptions>();
+  auto* publishCmd = app.add_subcommand("publish", "Upload a package (and its .minisig) to a registry");
+  publishCmd->add_option("package", publish->package, "Package file ({id}_v{version}.zip)")->required();
+  publishCmd->add_option("--registry,-r", publish->registry, "Registry URL (default: $PATCHBAY_REGISTRY, else http://127.0.0.1:8080)");
+  publishCmd->add_option("--token,-t", publish->token, "API token with the publish scope (default: $PATCHBAY_TOKEN)");
+  publishCmd->add_flag("--json", publish->json, "Print the result as JSON");
+  publishCmd->callback([publish, &outcome] { outcome.exitCode = runPublish(*publish); });
 }
 
 }  // namespace patchbay::cli

@@ -11,6 +11,9 @@ const char* errorKindName(ErrorKind kind) {
     case ErrorKind::kSignature: return "signature";
     case ErrorKind::kLimitExceeded: return "limit_exceeded";
     case ErrorKind::kUnsupported: return "unsupported";
+    case ErrorKind::kConflict: return "conflict";
+    case ErrorKind::kUnauthenticated: return "unauthenticated";
+    case ErrorKind::kPermissionDenied: return "permission_denied";
     case ErrorKind::kInternal: return "internal";
   }
   return "internal";

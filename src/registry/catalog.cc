@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -37,10 +38,26 @@ CREATE TABLE IF NOT EXISTS versions (
   source       TEXT NOT NULL,
   manifest     TEXT NOT NULL DEFAULT '',
   readme       TEXT NOT NULL DEFAULT '',
+  signature    TEXT NOT NULL DEFAULT '',
   created_at   TEXT NOT NULL,
   folder_size  INTEGER,
   folder_mtime INTEGER,
   PRIMARY KEY (plugin_id, version)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  name         TEXT NOT NULL,
+  token_hash   TEXT NOT NULL UNIQUE,
+  scopes       TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL DEFAULT '',
+  last_used_at TEXT NOT NULL DEFAULT '',
+  revoked      INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS owners (
+  plugin_id  TEXT PRIMARY KEY,
+  owner      TEXT NOT NULL,
+  created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS downloads (
   plugin_id TEXT NOT NULL,
@@ -50,33 +67,6 @@ CREATE TABLE IF NOT EXISTS downloads (
   PRIMARY KEY (plugin_id, version, day)
 );
 )sql";
-
-std::string blobPathFor(const std::string& blobDir, const std::string& sha256) {
-  return blobDir + "/" + sha256.substr(0, 2) + "/" + sha256 + ".zip";
-}
-
-// Stores bytes under their hash (once): write to a temporary file, fsync,
-// rename into place.
-Status storeBlob(const std::string& path, std::string_view bytes) {
-  std::error_code ec;
-  if (fs::exists(path, ec)) return {};
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) return Error::io(tmp + ": write failed (disk full?)");
-  }
-  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return Error::io(path + ": " + ec.message());
-  return {};
-}
 
 bool preferOver(const PackageRecord& a, const PackageRecord& b) {
   // Releases before pre-releases, then higher versions first.
@@ -94,6 +84,35 @@ bool hostAdmits(const std::optional<Range>& range, const std::optional<Version>&
 }
 
 }  // namespace
+
+std::string blobPathFor(const std::string& blobDir, const std::string& sha256) {
+  return blobDir + "/" + sha256.substr(0, 2) + "/" + sha256 + ".zip";
+}
+
+Status storeBlob(const std::string& path, std::string_view bytes) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) return {};
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      fs::remove(tmp, ec);
+      return Error::io(tmp + ": write failed (disk full?)");
+    }
+  }
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return Error::io(path + ": " + ec.message());
+  return {};
+}
 
 std::string isoNow() {
   std::time_t t = std::time(nullptr);

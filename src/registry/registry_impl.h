@@ -68,6 +68,11 @@ struct Registry::Impl {
   Status rebuildSnapshot();  // requires dbMutex held
 };
 
+// Where the blob with this SHA-256 lives: blobs/<sha[0:2]>/<sha>.zip.
+std::string blobPathFor(const std::string& blobDir, const std::string& sha256);
+// Stores bytes under their path once (temporary file, fsync, rename).
+Status storeBlob(const std::string& path, std::string_view bytes);
+
 // "2026-11-22T10:36:00Z"
 std::string isoNow();
 // "2026-11-22"

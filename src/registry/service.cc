@@ -82,6 +82,27 @@ json versionJson(const PackageRecord& r) {
   return j;
 }
 
+// The HTTP status for an error, by who caused it.
+Response errorResponse(const Error& e) {
+  int status = 500;
+  switch (e.kind) {
+    case ErrorKind::kInvalidInput:
+    case ErrorKind::kIntegrity:
+    case ErrorKind::kSignature:
+    case ErrorKind::kUnsupported: status = 400; break;
+    case ErrorKind::kNotFound: status = 404; break;
+    case ErrorKind::kLimitExceeded: status = 413; break;
+    case ErrorKind::kConflict: status = 409; break;
+    case ErrorKind::kUnauthenticated: status = 401; break;
+    case ErrorKind::kPermissionDenied: status = 403; break;
+    case ErrorKind::kIo:
+    case ErrorKind::kInternal: status = 500; break;
+  }
+  Response r = Response::error(status, errorKindName(e.kind), e.message);
+  if (status == 401) r.set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
 Response withRoute(Response r, const char* route) {
   r.set("X-Route", route);
   return r;
@@ -173,6 +194,31 @@ void Registry::addRoutes(http::Router& router) {
       m.listCache[req.target] = {snapshot, now, std::make_shared<const std::string>(body), result.total};
     }
     return respond(std::move(body), result.total);
+  });
+
+  // Seed 003's upload: the zip as the body, its .minisig (base64) in
+  // X-Signature, a publish token in Authorization: Bearer.
+  router.add("POST", "/api/plugins", [&reg](Request& req) {
+    std::string auth = req.header("Authorization");
+    if (!auth.starts_with("Bearer ")) {
+      return withRoute(errorResponse(Error::unauthenticated("publishing needs an API token: Authorization: Bearer <token>")), "/api/plugins");
+    }
+    auto token = reg.authenticate(std::string_view(auth).substr(7));
+    if (!token) return withRoute(errorResponse(token.error()), "/api/plugins");
+    std::optional<std::string> signature;
+    if (std::string sig = req.header("X-Signature"); !sig.empty()) {
+      auto decoded = fromBase64(sig);
+      if (!decoded) return withRoute(errorResponse(Error::invalid("X-Signature must be the .minisig file in base64")), "/api/plugins");
+      signature = std::move(decoded.value());
+    }
+    if (req.body.empty()) return withRoute(errorResponse(Error::invalid("the request body must be the package (a zip)")), "/api/plugins");
+    auto published = reg.publish(req.body, signature, *token);
+    if (!published) return withRoute(errorResponse(published.error()), "/api/plugins");
+    json j = versionJson(published->record);
+    j["created"] = published->created;
+    Response res = Response::json(published->created ? 201 : 200, j.dump());
+    res.set("Location", "/api/plugins/" + published->record.id + "/" + published->record.version.toString());
+    return withRoute(res, "/api/plugins");
   });
 
   router.add("GET", "/api/plugins/{id}", [&reg](Request& req) {

@@ -205,3 +205,54 @@ TEST(CliRegistry, ServeWatchesTheFolderAndStopsOnSigterm) {
 
 }  // namespace
 }  // namespace patchbay
+
+namespace patchbay {
+namespace {
+
+TEST(CliRegistry, TokenAndPublish) {
+  test::TempDir dir;
+  const std::string pb = test::patchbayBinary();
+  auto created = test::run("cd " + dir.str() + " && " + pb + " registry token create --data data --name alice --scope publish --json");
+  ASSERT_EQ(created.exitCode, 0) << created.output;
+  auto tokenJson = nlohmann::json::parse(created.output);
+  std::string token = tokenJson["token"];
+  EXPECT_EQ(token.size(), 67u);
+  auto listed = test::run("cd " + dir.str() + " && " + pb + " registry token list --data data");
+  EXPECT_NE(listed.output.find("alice\tpublish"), std::string::npos) << listed.output;
+  EXPECT_EQ(listed.output.find(token), std::string::npos) << "token list must never show secrets";
+  EXPECT_EQ(test::run("cd " + dir.str() + " && " + pb + " registry token create --data data --name x --scope root").exitCode, 1);
+
+  auto started = test::run("cd " + dir.str() + " && " + pb +
+                           " registry serve --listen 127.0.0.1:0 --port-file port --data data --plugins-dir plugins > /dev/null 2> log & echo $!");
+  int pid = std::stoi(started.output);
+  struct KillOnExit {
+    int pid;
+    ~KillOnExit() { ::kill(pid, SIGKILL); }
+  } guard{pid};
+  std::string port;
+  for (int i = 0; i < 100 && port.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    port = test::readFile(dir / "port");
+    if (!port.empty() && port.back() != '\n') port.clear();
+  }
+  ASSERT_FALSE(port.empty());
+  port.pop_back();
+  const std::string env = "cd " + dir.str() + " && PATCHBAY_REGISTRY=http://127.0.0.1:" + port + " ";
+  ASSERT_EQ(test::run("cd " + dir.str() + " && " + pb + " init shipped && " + pb + " pack shipped").exitCode, 0);
+  auto noToken = test::run(env + pb + " publish shipped_v0.1.0.zip");
+  EXPECT_EQ(noToken.exitCode, 1);
+  EXPECT_NE(noToken.output.find("no API token"), std::string::npos);
+  auto pub = test::run(env + "PATCHBAY_TOKEN=" + token + " " + pb + " publish shipped_v0.1.0.zip");
+  EXPECT_EQ(pub.exitCode, 0) << pub.output;
+  EXPECT_NE(pub.output.find("Published shipped 0.1.0"), std::string::npos) << pub.output;
+  auto again = test::run(env + pb + " publish shipped_v0.1.0.zip --token " + token);
+  EXPECT_NE(again.output.find("Already published"), std::string::npos) << again.output;
+  EXPECT_NE(test::run("curl -s http://127.0.0.1:" + port + "/api/plugins").output.find("\"id\":\"shipped\""), std::string::npos);
+  ASSERT_EQ(test::run("cd " + dir.str() + " && " + pb + " registry token revoke " + std::to_string(tokenJson["id"].get<int>()) + " --data data").exitCode, 0);
+  auto revoked = test::run(env + pb + " publish shipped_v0.1.0.zip --token " + token);
+  EXPECT_EQ(revoked.exitCode, 1);
+  EXPECT_NE(revoked.output.find("(401)"), std::string::npos) << revoked.output;
+}
+
+}  // namespace
+}  // namespace patchbay

@@ -10,6 +10,8 @@
 #include "support/raw_zip.h"
 #include "support/test_util.h"
 
+#include <thread>
+
 namespace patchbay {
 namespace {
 
@@ -300,6 +302,125 @@ TEST_F(RegistryTest, Seed001ManifestWithETagAndGzip) {
   EXPECT_EQ(static_cast<unsigned char>(gz.body[0]), 0x1f);
   EXPECT_EQ(static_cast<unsigned char>(gz.body[1]), 0x8b);
   EXPECT_EQ(get("/healthz").body, R"({"status":"ok"})");
+}
+
+}  // namespace
+}  // namespace patchbay
+
+namespace patchbay {
+namespace {
+
+class PublishTest : public RegistryTest {
+ protected:
+  std::string token(const std::string& name, std::vector<std::string> scopes) {
+    auto t = registry_->createToken(name, scopes);
+    EXPECT_TRUE(t.ok()) << t.error().message;
+    return t.ok() ? t->second : "";
+  }
+  std::string packageBytes(const std::string& id, const std::string& version, const std::string& salt = "") {
+    fs::path src = dir_ / "pub" / (id + version + salt) / id;
+    test::writeFile(src / "plugin.json", json{{"id", id}, {"name", id}, {"version", version}}.dump());
+    test::writeFile(src / "server.js", "export default function () { /* " + salt + " */ }\n");
+    auto r = packFolder(src.string(), (dir_ / "pub" / (id + version + salt)).string());
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? test::readFile(r->path) : "";
+  }
+  http::ClientResponse upload(const std::string& bytes, const std::string& secret, const std::string& signatureB64 = "") {
+    std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/zip"}};
+    if (!secret.empty()) headers.emplace_back("Authorization", "Bearer " + secret);
+    if (!signatureB64.empty()) headers.emplace_back("X-Signature", signatureB64);
+    auto r = http::fetch({.method = "POST", .url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/plugins",
+                          .headers = headers, .body = bytes});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : http::ClientResponse{};
+  }
+};
+
+TEST_F(PublishTest, TokensScopesOwnershipAndImmutability) {
+  startServer();
+  std::string alice = token("alice", {"publish"}), bob = token("bob", {"publish"}), reviewer = token("rita", {"review"});
+  std::string admin = token("root", {"admin"});
+  std::string v1 = packageBytes("notes", "1.0.0");
+
+  EXPECT_EQ(upload(v1, "").status, 401);
+  EXPECT_EQ(upload(v1, "pb_" + std::string(64, '0')).status, 401);
+  auto wrongScope = upload(v1, reviewer);
+  EXPECT_EQ(wrongScope.status, 403);
+  EXPECT_NE(wrongScope.body.find("scope \\\"publish\\\" needed"), std::string::npos) << wrongScope.body;
+
+  auto created = upload(v1, alice);
+  EXPECT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.header("location"), "/api/plugins/notes/1.0.0");
+  EXPECT_EQ(getJson("/api/plugins")[0]["id"], "notes");
+  EXPECT_EQ(get("/download/notes/1.0.0").body, v1);
+
+  EXPECT_EQ(upload(v1, alice).status, 200);  // the same bytes again: fine, nothing changes
+  auto changed = upload(packageBytes("notes", "1.0.0", "different"), alice);
+  EXPECT_EQ(changed.status, 409);
+  EXPECT_NE(changed.body.find("versions are immutable"), std::string::npos);
+
+  auto stolen = upload(packageBytes("notes", "1.1.0"), bob);
+  EXPECT_EQ(stolen.status, 403);
+  EXPECT_NE(stolen.body.find("belongs to \\\"alice\\\""), std::string::npos) << stolen.body;
+  EXPECT_EQ(upload(packageBytes("notes", "1.1.0"), admin).status, 201);  // admins may
+
+  auto bad = upload("this is not a zip", alice);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("not a valid ZIP archive"), std::string::npos);
+  auto hostile = upload(test::buildRawZip({{.name = "plugin.json", .data = "{}"}, {.name = "../x", .data = "x"}}), alice);
+  EXPECT_EQ(hostile.status, 400);
+  EXPECT_NE(hostile.body.find("path contains"), std::string::npos);
+
+  ASSERT_TRUE(registry_->revokeToken(registry_->authenticate(alice)->id).ok());
+  EXPECT_EQ(upload(packageBytes("notes2", "1.0.0"), alice).status, 401);
+  // Tokens are stored hashed: the secret is nowhere in the database file.
+  EXPECT_EQ(test::readFile(dir_ / "data/registry.db").find(bob), std::string::npos);
+}
+
+TEST_F(PublishTest, ConcurrentUploadsOfOneVersionHaveOneWinner) {
+  startServer();
+  std::string secret = token("racer", {"publish"});
+  std::vector<std::string> variants;
+  for (int i = 0; i < 6; ++i) variants.push_back(packageBytes("race", "1.0.0", "v" + std::to_string(i)));
+  std::vector<int> statuses(variants.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < variants.size(); ++i) {
+    threads.emplace_back([&, i] { statuses[i] = upload(variants[i], secret).status; });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 1);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 5);
+  size_t winner = static_cast<size_t>(std::find(statuses.begin(), statuses.end(), 201) - statuses.begin());
+  EXPECT_EQ(get("/download/race/1.0.0").body, variants[winner]);
+}
+
+TEST_F(PublishTest, TrustedKeysMakeSignaturesMandatory) {
+  SecretKey trusted = SecretKey::generate(), stranger = SecretKey::generate();
+  fs::create_directories(plugins());
+  auto reg = Registry::open({(dir_ / "data").string(), plugins().string(), {trusted.publicKey()}, /*requireReview=*/true});
+  ASSERT_TRUE(reg.ok());
+  registry_ = std::move(reg.value());
+  router_ = std::make_unique<http::Router>();
+  registry_->addRoutes(*router_);
+  server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
+  ASSERT_TRUE(server_->start().ok());
+  std::string secret = token("signer", {"publish"});
+  std::string bytes = packageBytes("signed", "1.0.0");
+  auto b64 = [](const std::string& s) { return toBase64(reinterpret_cast<const unsigned char*>(s.data()), s.size()); };
+
+  auto unsigned_ = upload(bytes, secret);
+  EXPECT_EQ(unsigned_.status, 400);
+  EXPECT_NE(unsigned_.body.find("only accepts signed packages"), std::string::npos);
+  auto byStranger = upload(bytes, secret, b64(SignatureFile::sign(stranger, bytes, packageTrustedComment("x", "signed", "1.0.0", 1)).toFileText()));
+  EXPECT_EQ(byStranger.status, 400);
+  EXPECT_NE(byStranger.body.find("which this registry does not trust"), std::string::npos);
+  auto wrongVersion = upload(bytes, secret, b64(SignatureFile::sign(trusted, bytes, packageTrustedComment("x", "signed", "9.0.0", 1)).toFileText()));
+  EXPECT_EQ(wrongVersion.status, 400);
+  auto ok = upload(bytes, secret, b64(SignatureFile::sign(trusted, bytes, packageTrustedComment("x", "signed", "1.0.0", 1)).toFileText()));
+  EXPECT_EQ(ok.status, 201) << ok.body;
+  EXPECT_EQ(json::parse(ok.body)["status"], "pending");
+  EXPECT_EQ(getJson("/api/plugins").size(), 0u);  // pending versions are not listed
+  EXPECT_EQ(get("/download/signed/1.0.0").status, 404);
 }
 
 }  // namespace

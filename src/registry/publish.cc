@@ -1,0 +1,222 @@
+// API tokens and uploads (seed 003's publishing).
+#include <sodium.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "patchbay/integrity.h"
+#include "patchbay/package.h"
+#include "registry/registry_impl.h"
+
+namespace patchbay {
+
+namespace {
+
+const std::vector<std::string> kScopes = {"publish", "review", "admin"};
+
+std::string sha256Hex(std::string_view data) {
+  ensureSodium();
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  return toHex(h, sizeof h);
+}
+
+std::vector<std::string> splitScopes(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+TokenInfo tokenFromRow(const Statement& st) {
+  TokenInfo t;
+  t.id = st.getInt(0);
+  t.name = st.getText(1);
+  t.scopes = splitScopes(st.getText(2));
+  t.createdAt = st.getText(3);
+  t.expiresAt = st.getText(4);
+  t.lastUsedAt = st.getText(5);
+  t.revoked = st.getInt(6) != 0;
+  return t;
+}
+
+constexpr const char* kTokenColumns = "id, name, scopes, created_at, expires_at, last_used_at, revoked";
+
+}  // namespace
+
+bool TokenInfo::hasScope(std::string_view scope) const {
+  return std::find(scopes.begin(), scopes.end(), "admin") != scopes.end() ||
+         std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
+}
+
+Result<std::pair<TokenInfo, std::string>> Registry::createToken(const std::string& name, const std::vector<std::string>& scopes,
+                                                                const std::string& expiresAt) {
+  if (name.empty() || name.size() > 100) return Error::invalid("a token needs a name of 1 to 100 characters");
+  if (scopes.empty()) return Error::invalid("a token needs at least one scope: publish, review or admin");
+  std::string joined;
+  for (const auto& s : scopes) {
+    if (std::find(kScopes.begin(), kScopes.end(), s) == kScopes.end()) {
+      return Error::invalid("unknown scope \"" + s + "\": use publish, review or admin");
+    }
+    joined += (joined.empty() ? "" : ",") + s;
+  }
+  if (!expiresAt.empty() && (expiresAt.size() != 20 || expiresAt[10] != 'T' || expiresAt.back() != 'Z')) {
+    return Error::invalid("expiry \"" + expiresAt + "\" is not an ISO 8601 UTC time like 2027-01-31T00:00:00Z");
+  }
+  ensureSodium();
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof raw);
+  std::string secret = "pb_" + toHex(raw, sizeof raw);
+  sodium_memzero(raw, sizeof raw);
+  std::lock_guard lock(impl_->dbMutex);
+  auto st = impl_->db.prepare("INSERT INTO tokens (name, token_hash, scopes, created_at, expires_at) VALUES (?,?,?,?,?)");
+  if (!st) return st.error();
+  st->bind(1, name).bind(2, sha256Hex(secret)).bind(3, joined).bind(4, isoNow()).bind(5, expiresAt);
+  if (auto s = st->run(); !s) return s.error();
+  TokenInfo info;
+  info.id = impl_->db.lastInsertId();
+  info.name = name;
+  info.scopes = scopes;
+  info.createdAt = isoNow();
+  info.expiresAt = expiresAt;
+  return std::make_pair(info, secret);
+}
+
+std::vector<TokenInfo> Registry::listTokens() const {
+  std::vector<TokenInfo> out;
+  std::lock_guard lock(impl_->dbMutex);
+  auto st = impl_->db.prepare(std::string("SELECT ") + kTokenColumns + " FROM tokens ORDER BY id");
+  if (!st) return out;
+  while (st->step()) out.push_back(tokenFromRow(*st));
+  return out;
+}
+
+Status Registry::revokeToken(int64_t id) {
+  std::lock_guard lock(impl_->dbMutex);
+  auto st = impl_->db.prepare("UPDATE tokens SET revoked = 1 WHERE id = ?");
+  if (!st) return st.error();
+  st->bind(1, id);
+  if (auto s = st->run(); !s) return s;
+  if (impl_->db.changes() == 0) return Error::notFound("no token with id " + std::to_string(id));
+  return {};
+}
+
+Result<TokenInfo> Registry::authenticate(std::string_view secret) {
+  const Error refused = Error::unauthenticated("the API token is unknown, revoked or expired");
+  if (secret.size() != 67 || !secret.starts_with("pb_")) return refused;
+  std::lock_guard lock(impl_->dbMutex);
+  auto st = impl_->db.prepare(std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE token_hash = ?");
+  if (!st) return st.error();
+  st->bind(1, sha256Hex(secret));
+  if (!st->step()) return refused;
+  TokenInfo t = tokenFromRow(*st);
+  if (t.revoked || (!t.expiresAt.empty() && t.expiresAt <= isoNow())) return refused;
+  auto used = impl_->db.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
+  if (used) {
+    used->bind(1, isoNow()).bind(2, t.id);
+    (void)used->run();
+  }
+  return t;
+}
+
+Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::optional<std::string>& signatureText,
+                                        const TokenInfo& publisher) {
+  if (!publisher.hasScope("publish")) return Error::denied("the token \"" + publisher.name + "\" may not publish (scope \"publish\" needed)");
+  auto info = openPackage(zipBytes, "");
+  if (!info) return info.error();
+  const Manifest& m = info->manifest;
+  const std::string version = m.version.toString();
+
+  // Signature policy.
+  if (signatureText) {
+    auto sig = SignatureFile::parse(*signatureText);
+    if (!sig) return sig.error();
+    if (auto id = sig->trustedField("id"); id && *id != m.id) {
+      return Error::signature("the signature's trusted comment names plugin \"" + *id + "\", not \"" + m.id + "\"");
+    }
+    if (auto v = sig->trustedField("version"); v && *v != version) {
+      return Error::signature("the signature's trusted comment names version " + *v + ", not " + version);
+    }
+    if (!impl_->options.trustedKeys.empty()) {
+      const PublicKey* key = nullptr;
+      for (const auto& k : impl_->options.trustedKeys) {
+        if (k.keyId == sig->keyId) key = &k;
+      }
+      PublicKey signer;
+      signer.keyId = sig->keyId;
+      if (!key) return Error::signature("the package is signed by key " + signer.keyIdHex() + ", which this registry does not trust");
+      if (auto v = sig->verify(*key, zipBytes); !v) return v.error();
+    }
+  } else if (!impl_->options.trustedKeys.empty()) {
+    return Error::signature("this registry only accepts signed packages: upload the .minisig with the package");
+  }
+
+  Digest digest = digestBytes(zipBytes);
+  PackageRecord r;
+  std::lock_guard lock(impl_->dbMutex);
+  Database& db = impl_->db;
+  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) return s.error();
+  struct Rollback {
+    Database& db;
+    bool armed = true;
+    ~Rollback() {
+      if (armed) (void)db.exec("ROLLBACK");
+    }
+  } rollback{db};
+
+  // Ownership: the first publisher of an id owns it.
+  auto owner = db.prepare("SELECT owner FROM owners WHERE plugin_id = ?");
+  if (!owner) return owner.error();
+  owner->bind(1, m.id);
+  if (owner->step()) {
+    if (owner->getText(0) != publisher.name && !publisher.hasScope("admin")) {
+      return Error::denied("plugin \"" + m.id + "\" belongs to \"" + owner->getText(0) + "\"; \"" + publisher.name + "\" may not publish it");
+    }
+  } else {
+    auto claim = db.prepare("INSERT INTO owners (plugin_id, owner, created_at) VALUES (?,?,?)");
+    if (!claim) return claim.error();
+    claim->bind(1, m.id).bind(2, publisher.name).bind(3, isoNow());
+    if (auto s = claim->run(); !s) return s.error();
+  }
+
+  // Immutability.
+  auto existing = db.prepare("SELECT sha256 FROM versions WHERE plugin_id = ? AND version = ?");
+  if (!existing) return existing.error();
+  existing->bind(1, m.id).bind(2, version);
+  if (existing->step()) {
+    if (existing->getText(0) != digest.sha256) {
+      return Error::conflict(m.id + " " + version + " already exists with different bytes; versions are immutable, publish a new version");
+    }
+    rollback.armed = false;
+    (void)db.exec("ROLLBACK");  // nothing to write
+    auto found = find(m.id, m.version);
+    if (!found) return Error::internal("version vanished while publishing");
+    return PublishResult{*found, false};
+  }
+
+  if (auto s = storeBlob(blobPathFor(impl_->blobDir, digest.sha256), zipBytes); !s) return s.error();
+  auto manifestText = readZipEntry(zipBytes, m.file, 1 << 20);
+  auto insert = db.prepare(
+      "INSERT INTO versions (plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, "
+      "integrity, status, yanked, source, manifest, readme, signature, created_at) "
+      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,'upload',?,?,?,?)");
+  if (!insert) return insert.error();
+  insert->bind(1, m.id).bind(2, version).bind(3, m.name).bind(4, m.description);
+  insert->bind(5, m.category.empty() ? m.type : m.category).bind(6, m.author).bind(7, m.hostRange);
+  insert->bind(8, packageFileName(m.id, m.version)).bind(9, static_cast<int64_t>(digest.size)).bind(10, digest.sha256);
+  insert->bind(11, digest.sri).bind(12, impl_->options.requireReview ? "pending" : "approved");
+  insert->bind(13, manifestText ? *manifestText : "").bind(14, info->readme.value_or(""));
+  insert->bind(15, signatureText.value_or("")).bind(16, isoNow());
+  if (auto s = insert->run(); !s) return s.error();
+  if (auto s = db.exec("COMMIT"); !s) return s.error();
+  rollback.armed = false;
+  if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
+  auto stored = find(m.id, m.version);
+  if (!stored) return Error::internal("published version not found after commit");
+  return PublishResult{*stored, true};
+}
+
+}  // namespace patchbay
