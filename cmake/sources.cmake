@@ -54,7 +54,7 @@ target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3)
 
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(ZLIB REQUIRED)
-add_library(patchbay_http STATIC src/http/router.cc src/http/server.cc src/http/client.cc src/http/compress.cc)
+add_library(patchbay_http STATIC src/http/router.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
 target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include)
 target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB)
 target_link_libraries(patchbay PUBLIC patchbay_store patchbay_http)

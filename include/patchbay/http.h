@@ -92,7 +92,7 @@ class Router {
 struct AccessRecord {
   std::string method;
   std::string path;
-  std::string route;  // the handler's pattern when the Response named one (X-Route), else path
+  std::string route;  // the handler's pattern when its Response named one (header X-Route), else ""
   int status = 0;
   uint64_t bytes = 0;
   double seconds = 0;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "patchbay/http.h"
+#include "patchbay/metrics.h"
 #include "patchbay/result.h"
 #include "patchbay/semver.h"
 #include "patchbay/signature.h"
@@ -157,6 +158,11 @@ class Registry {
   std::string downloadStatsJson() const;
   // Writes pending download counts; serve() calls it every second.
   Status flush();
+
+  // Request, download and upload metrics, served at GET /metrics. Feed it
+  // every request: ServerOptions::onAccess = [&](auto& r) { registry.observe(r); }.
+  Metrics& metrics();
+  void observe(const http::AccessRecord& record);
 
   // The registry's HTTP endpoints (seed 000/001/003 shapes), for mounting on
   // an http::Server. The router refers to this registry: keep it alive.

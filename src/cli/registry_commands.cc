@@ -84,7 +84,9 @@ int runServe(const ServeOptions& o) {
   options.port = listen->second;
   options.threads = o.threads;
   options.maxBodyBytes = o.maxUploadBytes;
-  options.onAccess = [](const http::AccessRecord& r) {
+  Registry& reg = **registry;
+  options.onAccess = [&reg](const http::AccessRecord& r) {
+    reg.observe(r);
     logInfo({{"msg", "request"}, {"method", r.method}, {"path", r.path}, {"status", r.status}, {"bytes", r.bytes},
              {"ms", static_cast<double>(static_cast<int64_t>(r.seconds * 100000)) / 100.0}, {"remote", r.remoteAddress}});
   };

@@ -318,7 +318,7 @@ class Session : public std::enable_shared_from_this<Session> {
     AccessRecord r;
     r.method = method_;
     r.path = path_;
-    r.route = route_.empty() ? path_ : route_;
+    r.route = route_;
     r.status = status_;
     r.bytes = bytes_;
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

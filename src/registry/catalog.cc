@@ -486,7 +486,15 @@ Result<PackageRecord> Registry::resolve(const std::string& id, const Range& rang
   return *best;
 }
 
+Metrics& Registry::metrics() { return impl_->metrics; }
+
+void Registry::observe(const http::AccessRecord& r) {
+  // Only route patterns become labels; unmatched paths are "other".
+  impl_->metrics.observeRequest(r.route.empty() ? "other" : r.route, r.method, r.status, r.seconds);
+}
+
 void Registry::recordDownload(const std::string& id, const Version& version) {
+  impl_->metrics.count("downloads");
   std::lock_guard lock(impl_->downloadsMutex);
   impl_->pendingDownloads[{id, version.toString(), today()}] += 1;
   impl_->downloadTotals[{id, version.toString()}] += 1;

@@ -54,6 +54,8 @@ struct Registry::Impl {
   mutable std::mutex listCacheMutex;
   std::map<std::string, CachedList> listCache;  // guarded by listCacheMutex
 
+  Metrics metrics;
+
   mutable std::mutex downloadsMutex;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> pendingDownloads;  // (id, version, day)
   std::map<std::pair<std::string, std::string>, uint64_t> downloadTotals;                  // (id, version)

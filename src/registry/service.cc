@@ -213,6 +213,7 @@ void Registry::addRoutes(http::Router& router) {
     }
     if (req.body.empty()) return withRoute(errorResponse(Error::invalid("the request body must be the package (a zip)")), "/api/plugins");
     auto published = reg.publish(req.body, signature, *token);
+    reg.metrics().count("uploads", "result", !published ? errorKindName(published.error().kind) : published->created ? "created" : "unchanged");
     if (!published) return withRoute(errorResponse(published.error()), "/api/plugins");
     json j = versionJson(published->record);
     j["created"] = published->created;
@@ -348,6 +349,10 @@ void Registry::addRoutes(http::Router& router) {
       }
     }
     return withRoute(res, "/manifest.json");
+  });
+
+  router.add("GET", "/metrics", [&reg](Request&) {
+    return withRoute(Response::text(200, reg.metrics().render(), "text/plain; version=0.0.4; charset=utf-8"), "/metrics");
   });
 
   router.add("GET", "/api/stats", [&reg](Request&) { return withRoute(Response::json(200, reg.downloadStatsJson()), "/api/stats"); });

@@ -44,7 +44,9 @@ class RegistryTest : public ::testing::Test {
     registry_ = std::move(reg.value());
     router_ = std::make_unique<http::Router>();
     registry_->addRoutes(*router_);
-    server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
+    http::ServerOptions options;
+    options.onAccess = [this](const http::AccessRecord& r) { registry_->observe(r); };
+    server_ = std::make_unique<http::Server>(options, router_->handler());
     ASSERT_TRUE(server_->start().ok());
   }
   void stopServer() {
@@ -283,6 +285,24 @@ TEST_F(RegistryTest, PluginDetailsVersionsAndResolve) {
   EXPECT_EQ(get("/api/plugins/multi/resolve?range=not-a-range").status, 400);
 }
 
+TEST_F(RegistryTest, PrometheusMetrics) {
+  addPlugin("measured", "1.0.0");
+  startServer();
+  get("/download/measured/1.0.0");
+  get("/download/measured/1.0.0");
+  get("/no/such/path/abc");
+  get("/no/such/path/xyz");
+  auto m = get("/metrics");
+  EXPECT_EQ(m.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_NE(m.body.find("patchbay_http_requests_total{route=\"/download/{id}/{version}\",method=\"GET\",status=\"200\"} 2"),
+            std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("patchbay_http_requests_total{route=\"other\",method=\"GET\",status=\"404\"} 2"), std::string::npos) << m.body;
+  EXPECT_EQ(m.body.find("abc"), std::string::npos) << "raw paths must not become labels";
+  EXPECT_NE(m.body.find("patchbay_http_request_duration_seconds_bucket{route=\"/download/{id}/{version}\",le=\"+Inf\"} 2"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("patchbay_downloads_total 2"), std::string::npos) << m.body;
+}
+
 TEST_F(RegistryTest, Seed001ManifestWithETagAndGzip) {
   addPlugin("ai_chatbot", "1.0.0");
   addPlugin("email_marketing", "1.0.0");
@@ -373,6 +393,10 @@ TEST_F(PublishTest, TokensScopesOwnershipAndImmutability) {
 
   ASSERT_TRUE(registry_->revokeToken(registry_->authenticate(alice)->id).ok());
   EXPECT_EQ(upload(packageBytes("notes2", "1.0.0"), alice).status, 401);
+  std::string metrics = get("/metrics").body;
+  EXPECT_NE(metrics.find("patchbay_uploads_total{result=\"created\"} 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("patchbay_uploads_total{result=\"conflict\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("patchbay_uploads_total{result=\"unchanged\"} 1"), std::string::npos) << metrics;
   // Tokens are stored hashed: the secret is nowhere in the database file.
   EXPECT_EQ(test::readFile(dir_ / "data/registry.db").find(bob), std::string::npos);
 }
