@@ -292,7 +292,14 @@ TEST_F(RegistryTest, PrometheusMetrics) {
   get("/download/measured/1.0.0");
   get("/no/such/path/abc");
   get("/no/such/path/xyz");
-  auto m = get("/metrics");
+  // A request is recorded after its response is written, so the client may
+  // ask for /metrics first: wait until the last one shows.
+  http::ClientResponse m;
+  for (int i = 0; i < 100; ++i) {
+    m = get("/metrics");
+    if (m.body.find("route=\"other\",method=\"GET\",status=\"404\"} 2") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_EQ(m.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_NE(m.body.find("patchbay_http_requests_total{route=\"/download/{id}/{version}\",method=\"GET\",status=\"200\"} 2"),
             std::string::npos) << m.body;
@@ -393,7 +400,7 @@ TEST_F(PublishTest, TokensScopesOwnershipAndImmutability) {
 
   ASSERT_TRUE(registry_->revokeToken(registry_->authenticate(alice)->id).ok());
   EXPECT_EQ(upload(packageBytes("notes2", "1.0.0"), alice).status, 401);
-  std::string metrics = get("/metrics").body;
+  std::string metrics = get("/metrics").body;  // uploads are counted before the response: no wait needed
   EXPECT_NE(metrics.find("patchbay_uploads_total{result=\"created\"} 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("patchbay_uploads_total{result=\"conflict\"} 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("patchbay_uploads_total{result=\"unchanged\"} 1"), std::string::npos) << metrics;
