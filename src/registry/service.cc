@@ -1,6 +1,7 @@
 // The registry's HTTP endpoints. Shapes follow the seeds exactly (seed 000's
 // /api/plugins array, seed 001's /manifest.json) with extra fields added.
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "patchbay/integrity.h"
 #include "patchbay/manifest.h"
@@ -112,6 +113,25 @@ Response withRoute(Response r, const char* route) {
 std::optional<Response> badId(const std::string& id) {
   if (isValidPluginId(id)) return std::nullopt;
   return Response::error(400, "invalid_id", "\"" + id + "\" is not a plugin id (lowercase letters, digits, - and _)");
+}
+
+// The listed version named by the request's {id} and {version} ("latest" or
+// exact), or the error response: 400 for a malformed id or version, 404 when
+// there is no such listed version.
+std::variant<PackageRecord, Response> lookupVersion(const Registry& reg, Request& req) {
+  const std::string& id = req.params["id"];
+  if (auto bad = badId(id)) return *bad;
+  std::optional<PackageRecord> r;
+  if (req.params["version"] == "latest") {
+    r = reg.latest(id);
+  } else {
+    auto v = Version::parse(req.params["version"]);
+    if (!v) return Response::error(400, "invalid_version", v.error().message);
+    r = reg.find(id, *v);
+    if (r && !r->listed()) r.reset();
+  }
+  if (!r) return Response::error(404, "not_found", "no version " + req.params["version"] + " of \"" + id + "\"");
+  return std::move(*r);
 }
 
 Response etagged(const Request& req, Response res, const std::string& etag) {
@@ -263,18 +283,9 @@ void Registry::addRoutes(http::Router& router) {
   });
 
   router.add("GET", "/api/plugins/{id}/{version}", [&reg](Request& req) {
-    const std::string id = req.params["id"];
-    if (auto bad = badId(id)) return *bad;
-    std::optional<PackageRecord> r;
-    if (req.params["version"] == "latest") {
-      r = reg.latest(id);
-    } else {
-      auto v = Version::parse(req.params["version"]);
-      if (!v) return Response::error(400, "invalid_version", v.error().message);
-      r = reg.find(id, *v);
-      if (r && !r->listed()) r.reset();
-    }
-    if (!r) return Response::error(404, "not_found", "no version " + req.params["version"] + " of \"" + id + "\"");
+    auto found = lookupVersion(reg, req);
+    if (auto* error = std::get_if<Response>(&found)) return *error;
+    const PackageRecord* r = &std::get<PackageRecord>(found);
     json j = versionJson(*r);
     j["readme"] = r->readme;
     j["manifest"] = r->manifestJson.empty() ? json(nullptr) : json::parse(r->manifestJson, nullptr, false);
@@ -282,19 +293,10 @@ void Registry::addRoutes(http::Router& router) {
   });
 
   router.add("GET", "/download/{id}/{version}", [&reg](Request& req) {
-    const std::string id = req.params["id"];
-    if (auto bad = badId(id)) return *bad;
+    auto found = lookupVersion(reg, req);
+    if (auto* error = std::get_if<Response>(&found)) return *error;
+    const PackageRecord* r = &std::get<PackageRecord>(found);
     const bool isLatest = req.params["version"] == "latest";
-    std::optional<PackageRecord> r;
-    if (isLatest) {
-      r = reg.latest(id);
-    } else {
-      auto v = Version::parse(req.params["version"]);
-      if (!v) return Response::error(400, "invalid_version", v.error().message);
-      r = reg.find(id, *v);
-      if (r && !r->listed()) r.reset();
-    }
-    if (!r) return Response::error(404, "not_found", "no version " + req.params["version"] + " of \"" + id + "\" to download");
     Response res;
     res.set("Content-Type", "application/zip");
     res.set("Content-Disposition", "attachment; filename=\"" + r->fileName + "\"");

@@ -152,27 +152,37 @@ TEST_F(CliTest, InspectRefusesHostileArchives) {
 namespace patchbay {
 namespace {
 
+// `patchbay registry serve --data data --plugins-dir plugins` in `dir`, on a
+// free port (empty when it did not start); killed when the test ends.
+struct ServeProcess {
+  int pid = 0;
+  std::string port;
+  explicit ServeProcess(const test::TempDir& dir) {
+    auto started = test::run("cd " + dir.str() + " && " + test::patchbayBinary() +
+                             " registry serve --listen 127.0.0.1:0 --port-file port --data data --plugins-dir plugins"
+                             " > /dev/null 2> log & echo $!");
+    pid = std::stoi(started.output);
+    for (int i = 0; i < 100 && port.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      port = test::readFile(dir / "port");
+      if (!port.empty() && port.back() != '\n') port.clear();
+    }
+    if (!port.empty()) port.pop_back();
+  }
+  ~ServeProcess() { ::kill(pid, SIGKILL); }
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+};
+
 // `patchbay registry serve` as an operator runs it: drop a file in, it
 // appears; SIGTERM stops it cleanly; the log is one JSON object a line.
 TEST(CliRegistry, ServeWatchesTheFolderAndStopsOnSigterm) {
   test::TempDir dir;
   std::filesystem::create_directories(dir / "plugins");
-  std::string cmd = "cd " + dir.str() + " && " + test::patchbayBinary() +
-                    " registry serve --listen 127.0.0.1:0 --port-file port --data data --plugins-dir plugins > /dev/null 2> log & echo $!";
-  auto started = test::run(cmd);
-  int pid = std::stoi(started.output);
-  struct KillOnExit {
-    int pid;
-    ~KillOnExit() { ::kill(pid, SIGKILL); }
-  } guard{pid};
-  std::string port;
-  for (int i = 0; i < 100 && port.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    port = test::readFile(dir / "port");
-    if (!port.empty() && port.back() != '\n') port.clear();
-  }
-  ASSERT_FALSE(port.empty()) << test::readFile(dir / "log");
-  port.pop_back();
+  ServeProcess serve(dir);
+  ASSERT_FALSE(serve.port.empty()) << test::readFile(dir / "log");
+  const int pid = serve.pid;
+  const std::string port = serve.port;
   auto list = [&] { return test::run("curl -s http://127.0.0.1:" + port + "/api/plugins").output; };
   EXPECT_EQ(list(), "[]");
   ASSERT_EQ(test::run("cd " + dir.str() + " && " + test::patchbayBinary() + " init dropped && " + test::patchbayBinary() +
@@ -222,21 +232,9 @@ TEST(CliRegistry, TokenAndPublish) {
   EXPECT_EQ(listed.output.find(token), std::string::npos) << "token list must never show secrets";
   EXPECT_EQ(test::run("cd " + dir.str() + " && " + pb + " registry token create --data data --name x --scope root").exitCode, 1);
 
-  auto started = test::run("cd " + dir.str() + " && " + pb +
-                           " registry serve --listen 127.0.0.1:0 --port-file port --data data --plugins-dir plugins > /dev/null 2> log & echo $!");
-  int pid = std::stoi(started.output);
-  struct KillOnExit {
-    int pid;
-    ~KillOnExit() { ::kill(pid, SIGKILL); }
-  } guard{pid};
-  std::string port;
-  for (int i = 0; i < 100 && port.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    port = test::readFile(dir / "port");
-    if (!port.empty() && port.back() != '\n') port.clear();
-  }
-  ASSERT_FALSE(port.empty());
-  port.pop_back();
+  ServeProcess serve(dir);
+  ASSERT_FALSE(serve.port.empty()) << test::readFile(dir / "log");
+  const std::string port = serve.port;
   const std::string env = "cd " + dir.str() + " && PATCHBAY_REGISTRY=http://127.0.0.1:" + port + " ";
   ASSERT_EQ(test::run("cd " + dir.str() + " && " + pb + " init shipped && " + pb + " pack shipped").exitCode, 0);
   auto noToken = test::run(env + pb + " publish shipped_v0.1.0.zip");
