@@ -10,6 +10,7 @@ add_library(patchbay_package STATIC
   src/package/signature.cc
   src/package/zip_structure.cc
   src/package/archive.cc
+  src/package/files.cc
   src/package/ignore.cc
   src/package/package.cc
   src/package/skeleton.cc

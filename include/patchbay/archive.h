@@ -68,9 +68,6 @@ Result<ArchiveListing> extractZip(std::string_view zipBytes, const std::string& 
 Result<std::string> readZipEntry(std::string_view zipBytes, std::string_view path, uint64_t maxBytes,
                                  const ArchiveLimits& limits = {});
 
-// Reads a whole file into memory, refusing files above maxBytes.
-Result<std::string> readFileLimited(const std::string& path, uint64_t maxBytes);
-
 // A file to put in an archive: its path inside the archive and its bytes.
 struct ZipInput {
   std::string path;

@@ -21,6 +21,8 @@ struct Digest {
 };
 
 Digest digestBytes(std::string_view bytes);
+// Just the SHA-256, hex (for tokens and ETags, where the SRI is not wanted).
+std::string sha256Hex(std::string_view bytes);
 // Streams the file; fails with kIo naming the path.
 Result<Digest> digestFile(const std::string& path);
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "patchbay/archive.h"
+#include "patchbay/files.h"
 #include "patchbay/integrity.h"
 #include "patchbay/manifest.h"
 #include "patchbay/signature.h"
@@ -85,7 +86,10 @@ struct PackageInfo {
 // conventional file name agrees with the manifest's id and version.
 // `fileName` may be empty when unknown.
 Result<PackageInfo> openPackage(std::string_view zipBytes, std::string_view fileName, const ArchiveLimits& limits = {});
-Result<PackageInfo> openPackageFile(const std::string& path, const ArchiveLimits& limits = {});
+// Reads the file and opens it; `bytesOut`, when given, receives the bytes
+// so that callers need not read the file again.
+Result<PackageInfo> openPackageFile(const std::string& path, const ArchiveLimits& limits = {},
+                                    std::string* bytesOut = nullptr);
 
 struct SignatureCheck {
   enum class State { kUnsigned, kUnverified, kValid, kInvalid };
@@ -93,9 +97,10 @@ struct SignatureCheck {
   std::string keyId;    // of the signing key, when signed
   std::string message;  // what was checked, or what failed
 };
-// Checks PKG.minisig (if present) with `publicKey` (if given), including
-// that the trusted comment's id and version match the manifest.
-SignatureCheck checkPackageSignature(const std::string& packagePath, const PackageInfo& info,
+// Checks PKG.minisig (if present, next to `packagePath`) against the
+// package's bytes with `publicKey` (if given), including that the trusted
+// comment's id and version match the manifest.
+SignatureCheck checkPackageSignature(const std::string& packagePath, std::string_view packageBytes, const PackageInfo& info,
                                      const std::optional<PublicKey>& publicKey);
 const char* signatureStateName(SignatureCheck::State state);
 

@@ -154,8 +154,9 @@ class Registry {
 
   // Counts a download (flushed to the database by flush()).
   void recordDownload(const std::string& id, const Version& version);
-  // Downloads per plugin, version and day: [{id, version, day, count}].
-  std::string downloadStatsJson() const;
+  // Downloads per plugin, version and day, and popularity; flushes pending
+  // counts first so the figures are current.
+  std::string downloadStatsJson();
   // Writes pending download counts; serve() calls it every second.
   Status flush();
 

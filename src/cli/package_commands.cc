@@ -200,9 +200,10 @@ int runVerify(const VerifyOptions& o) {
   auto done = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
   auto pk = loadPublicKey(o.pubkey);
   if (!pk) return done(pk.error());
-  auto info = openPackageFile(o.package);
+  std::string bytes;
+  auto info = openPackageFile(o.package, {}, &bytes);
   if (!info) return done(info.error());
-  SignatureCheck check = checkPackageSignature(o.package, *info, *pk);
+  SignatureCheck check = checkPackageSignature(o.package, bytes, *info, *pk);
   bool ok = check.state == SignatureCheck::State::kValid;
   if (o.json) {
     printJson({{"ok", ok}, {"signature", signatureStateName(check.state)}, {"key_id", check.keyId}, {"message", check.message},
@@ -241,7 +242,8 @@ json settingValueJson(const SettingValue& v) {
 
 int runInspect(const InspectOptions& o) {
   auto done = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
-  auto info = openPackageFile(o.package);
+  std::string bytes;
+  auto info = openPackageFile(o.package, {}, &bytes);
   if (!info) return done(info.error());
   std::optional<PublicKey> pk;
   if (!o.pubkey.empty()) {
@@ -249,7 +251,7 @@ int runInspect(const InspectOptions& o) {
     if (!loaded) return done(loaded.error());
     pk = *loaded;
   }
-  SignatureCheck sig = checkPackageSignature(o.package, *info, pk);
+  SignatureCheck sig = checkPackageSignature(o.package, bytes, *info, pk);
   const Manifest& m = info->manifest;
   if (o.json) {
     json files = json::array();

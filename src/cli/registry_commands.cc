@@ -228,14 +228,13 @@ int runPublish(const PublishOptions& o) {
     else return done(Error::invalid("no API token: give --token or set PATCHBAY_TOKEN"));
   }
   // Check locally first: a clear error without a round trip.
-  auto info = openPackageFile(o.package);
+  std::string bytes;
+  auto info = openPackageFile(o.package, {}, &bytes);
   if (!info) return done(info.error());
-  auto bytes = readFileLimited(o.package, ArchiveLimits{}.maxArchiveBytes);
-  if (!bytes) return done(bytes.error());
   http::ClientRequest req;
   req.method = "POST";
   req.url = registry + "/api/plugins";
-  req.body = std::move(bytes.value());
+  req.body = std::move(bytes);
   req.headers = {{"Authorization", "Bearer " + token}, {"Content-Type", "application/zip"}};
   std::error_code ec;
   if (std::filesystem::exists(o.package + ".minisig", ec)) {

@@ -375,26 +375,6 @@ Result<std::string> readZipEntry(std::string_view bytes, std::string_view path, 
   return Error::invalid(std::string("reading the archive failed: ") + archive_error_string(a.get()));
 }
 
-Result<std::string> readFileLimited(const std::string& path, uint64_t maxBytes) {
-  FdCloser fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return sysError(path);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return sysError(path);
-  if (!S_ISREG(st.st_mode)) return Error::invalid(path + ": not a regular file");
-  if (static_cast<uint64_t>(st.st_size) > maxBytes) return Error::limit(path + ": " + std::to_string(st.st_size) + " bytes; the limit is " + std::to_string(maxBytes));
-  std::string out(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < out.size()) {
-    ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sysError(path);
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  out.resize(got);
-  return out;
-}
-
 Result<std::string> writeDeterministicZip(std::vector<ZipInput> files) {
   std::sort(files.begin(), files.end(), [](const ZipInput& a, const ZipInput& b) { return a.path < b.path; });
   for (size_t i = 1; i < files.size(); ++i) {

@@ -78,6 +78,13 @@ Digest digestBytes(std::string_view bytes) {
   return h.finish();
 }
 
+std::string sha256Hex(std::string_view bytes) {
+  ensureSodium();
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return toHex(h, sizeof h);
+}
+
 Result<Digest> digestFile(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!f) return Error::io(path + ": cannot open: " + std::strerror(errno));

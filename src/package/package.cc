@@ -2,12 +2,10 @@
 #include "patchbay/package.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 
 namespace patchbay {
 
@@ -17,29 +15,6 @@ namespace {
 
 constexpr uint64_t kMaxManifestRead = 1 << 20;
 constexpr uint64_t kMaxReadmeRead = 1 << 20;
-
-Status writeFileAtomically(const fs::path& path, std::string_view bytes) {
-  fs::path tmp = path;
-  tmp += ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Error::io(tmp.string() + ": cannot create");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return Error::io(tmp.string() + ": write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return Error::io(path.string() + ": " + ec.message());
-  }
-  return {};
-}
 
 std::string baseName(std::string_view path) {
   size_t slash = path.rfind('/');
@@ -62,7 +37,6 @@ std::optional<PackageName> parsePackageFileName(std::string_view fileName) {
     auto v = Version::parse(name.substr(at + 2));
     std::string id = name.substr(0, at);
     if (v && isValidPluginId(id) && v->build.empty()) return PackageName{id, v.value()};
-    if (at == 0) break;
   }
   return std::nullopt;
 }
@@ -147,7 +121,7 @@ Result<PackResult> packFolder(const std::string& dir, const std::string& output,
     if (ec) return Error::io(out.string() + ": cannot create the output folder: " + ec.message());
     out /= result.fileName;
   }
-  if (auto s = writeFileAtomically(out, *zip); !s) return s.error();
+  if (auto s = writeFileAtomically(out.string(), *zip); !s) return s.error();
   result.path = out.string();
   result.files = listing->entries;
   result.digest = digestBytes(*zip);
@@ -197,11 +171,12 @@ Result<PackageInfo> openPackage(std::string_view zipBytes, std::string_view file
   return info;
 }
 
-Result<PackageInfo> openPackageFile(const std::string& path, const ArchiveLimits& limits) {
+Result<PackageInfo> openPackageFile(const std::string& path, const ArchiveLimits& limits, std::string* bytesOut) {
   auto bytes = readFileLimited(path, limits.maxArchiveBytes);
   if (!bytes) return bytes.error();
   auto info = openPackage(*bytes, path, limits);
   if (!info) return info.error().in(path);
+  if (bytesOut) *bytesOut = std::move(bytes.value());
   return info;
 }
 
@@ -215,7 +190,7 @@ const char* signatureStateName(SignatureCheck::State state) {
   return "invalid";
 }
 
-SignatureCheck checkPackageSignature(const std::string& packagePath, const PackageInfo& info,
+SignatureCheck checkPackageSignature(const std::string& packagePath, std::string_view packageBytes, const PackageInfo& info,
                                      const std::optional<PublicKey>& publicKey) {
   SignatureCheck check;
   std::string sigPath = packagePath + ".minisig";
@@ -239,13 +214,7 @@ SignatureCheck checkPackageSignature(const std::string& packagePath, const Packa
     check.message = "signed by key " + check.keyId + "; give --pubkey to verify";
     return check;
   }
-  auto bytes = readFileLimited(packagePath, ~uint64_t{0});
-  if (!bytes) {
-    check.state = SignatureCheck::State::kInvalid;
-    check.message = bytes.error().message;
-    return check;
-  }
-  if (auto v = sig->verify(*publicKey, *bytes); !v) {
+  if (auto v = sig->verify(*publicKey, packageBytes); !v) {
     check.state = SignatureCheck::State::kInvalid;
     check.message = v.error().message;
     return check;
@@ -263,12 +232,11 @@ SignatureCheck checkPackageSignature(const std::string& packagePath, const Packa
 }
 
 Result<SignatureFile> signPackageFile(const std::string& packagePath, const SecretKey& key) {
-  auto info = openPackageFile(packagePath);
+  std::string bytes;
+  auto info = openPackageFile(packagePath, {}, &bytes);
   if (!info) return info.error();
-  auto bytes = readFileLimited(packagePath, ~uint64_t{0});
-  if (!bytes) return bytes.error();
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  auto sig = SignatureFile::sign(key, *bytes,
+  auto sig = SignatureFile::sign(key, bytes,
                                  packageTrustedComment(baseName(packagePath), info->manifest.id, info->manifest.version.toString(), now));
   if (auto s = writeFileAtomically(packagePath + ".minisig", sig.toFileText()); !s) return s.error();
   return sig;

@@ -1,13 +1,9 @@
 // The registry's data: schema, drop-in folder sync, blobs, queries, counts.
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -91,27 +87,10 @@ std::string blobPathFor(const std::string& blobDir, const std::string& sha256) {
 
 Status storeBlob(const std::string& path, std::string_view bytes) {
   std::error_code ec;
-  if (fs::exists(path, ec)) return {};
+  if (fs::exists(path, ec)) return {};  // content-addressed: already there means the same bytes
   fs::create_directories(fs::path(path).parent_path(), ec);
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      fs::remove(tmp, ec);
-      return Error::io(tmp + ": write failed (disk full?)");
-    }
-  }
-  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return Error::io(path + ": " + ec.message());
-  return {};
+  if (ec) return Error::io(fs::path(path).parent_path().string() + ": " + ec.message());
+  return writeFileAtomically(path, bytes);
 }
 
 std::string isoNow() {
@@ -440,7 +419,7 @@ std::optional<PackageRecord> Registry::find(const std::string& id, const Version
   auto it = snap->plugins.find(id);
   if (it == snap->plugins.end()) return std::nullopt;
   for (const auto& r : it->second.versions) {
-    if (compareVersions(r.version, version) == 0 && r.version.toString() == version.toString()) {
+    if (r.version.toString() == version.toString()) {  // exact: "1.0.0+b" is not "1.0.0"
       PackageRecord out = r;
       out.downloads = impl_->totalDownloads(id, r.version.toString());
       return out;
@@ -527,8 +506,8 @@ Status Registry::flush() {
   return s;
 }
 
-std::string Registry::downloadStatsJson() const {
-  (void)const_cast<Registry*>(this)->flush();
+std::string Registry::downloadStatsJson() {
+  (void)flush();
   nlohmann::ordered_json days = nlohmann::ordered_json::array();
   std::map<std::string, uint64_t> perPlugin;
   {

@@ -14,13 +14,6 @@ namespace {
 
 const std::vector<std::string> kScopes = {"publish", "review", "admin"};
 
-std::string sha256Hex(std::string_view data) {
-  ensureSodium();
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  return toHex(h, sizeof h);
-}
-
 std::vector<std::string> splitScopes(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);

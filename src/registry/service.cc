@@ -342,7 +342,7 @@ void Registry::addRoutes(http::Router& router) {
     Response res = Response::json(200, body);
     res.set("Cache-Control", "no-cache");
     res.set("Vary", "Accept-Encoding");
-    res = etagged(req, res, "\"" + digestBytes(body).sha256 + "\"");
+    res = etagged(req, res, "\"" + sha256Hex(body) + "\"");
     if (res.status == 200 && http::acceptsEncoding(req, "gzip")) {
       std::string gz = http::gzipCompress(body);
       if (!gz.empty()) {

@@ -1,0 +1,79 @@
+#include "patchbay/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace patchbay {
+
+namespace {
+
+Error sysError(const std::string& what) { return Error::io(what + ": " + std::strerror(errno)); }
+
+Status writeAll(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sysError(path);
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> readFileLimited(const std::string& path, uint64_t maxBytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sysError(path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return sysError(path);
+  if (!S_ISREG(st.st_mode)) return Error::invalid(path + ": not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > maxBytes) {
+    return Error::limit(path + ": " + std::to_string(st.st_size) + " bytes; the limit is " + std::to_string(maxBytes));
+  }
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < out.size()) {
+    ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sysError(path);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  out.resize(got);
+  return out;
+}
+
+Status writeFileAtomically(const std::string& path, std::string_view bytes) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return sysError(tmp);
+  Status s = writeAll(fd, bytes, tmp);
+  if (s && ::fsync(fd) != 0) s = sysError(tmp + " (disk full?)");
+  ::close(fd);
+  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = sysError(path);
+  if (!s) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  // Make the rename itself durable.
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+}  // namespace patchbay
