@@ -14,9 +14,11 @@ add_library(patchbay_package STATIC
   src/package/ignore.cc
   src/package/package.cc
   src/package/skeleton.cc
+  src/package/process.cc
+  src/package/markdown.cc
 )
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
-target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM)
+target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM PkgConfig::CMARK)
 
 # libpatchbay: what the executable, the tests and an embedding panel link.
 # Each part is its own static library so that a lower part cannot link (and
@@ -36,6 +38,7 @@ add_executable(patchbay_cli
   src/cli/output.cc
   src/cli/package_commands.cc
   src/cli/registry_commands.cc
+  src/cli/config_file.cc
   src/cli/log.cc
 )
 set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
@@ -55,13 +58,27 @@ target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3)
 
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(ZLIB REQUIRED)
+pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc)
 add_library(patchbay_http STATIC src/http/router.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
 target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include)
-target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB)
+target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)
 target_link_libraries(patchbay PUBLIC patchbay_store patchbay_http)
 
 # --- registry ------------------------------------------------------------------
-add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/publish.cc src/registry/service.cc)
+add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/publish.cc src/registry/service.cc
+  src/registry/manage.cc src/registry/signing.cc src/registry/bundle.cc src/registry/web.cc src/registry/admin_routes.cc)
+# The registry's web interface, embedded in the binary.
+set(REGISTRY_WEB_FILES index.html app.js style.css)
+set(REGISTRY_WEB_SOURCES ${REGISTRY_WEB_FILES})
+list(TRANSFORM REGISTRY_WEB_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/web/registry/)
+add_custom_command(
+  OUTPUT ${CMAKE_BINARY_DIR}/generated/registry_web_assets.cc
+  COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/registry_web_assets.cc -DNAME=kRegistryWebAssets
+          -DBASE=${CMAKE_SOURCE_DIR}/web/registry "-DFILES=${REGISTRY_WEB_FILES}" -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+  DEPENDS ${REGISTRY_WEB_SOURCES} ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+  COMMENT "Embedding the registry web interface"
+  VERBATIM)
+target_sources(patchbay_registry PRIVATE ${CMAKE_BINARY_DIR}/generated/registry_web_assets.cc)
 target_include_directories(patchbay_registry PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http)
 target_link_libraries(patchbay PUBLIC patchbay_registry)

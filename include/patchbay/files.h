@@ -16,6 +16,24 @@ Result<std::string> readFileLimited(const std::string& path, uint64_t maxBytes);
 // Writes `bytes` to `path` so that readers see the old file or the new one,
 // never a part: a temporary file beside it, fsync, rename, fsync of the
 // folder. On error the temporary file is removed and `path` is untouched.
-Status writeFileAtomically(const std::string& path, std::string_view bytes);
+// `mode` is the new file's permission bits (0600 for secrets: the file is
+// never readable by others, not even for a moment).
+Status writeFileAtomically(const std::string& path, std::string_view bytes, unsigned mode = 0644);
+
+// A fresh private folder (mode 0700) under `parent` (created if missing),
+// removed with everything in it when the ScratchDir is destroyed.
+class ScratchDir {
+ public:
+  static Result<ScratchDir> create(const std::string& parent, std::string_view prefix);
+  ScratchDir(ScratchDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  ScratchDir& operator=(ScratchDir&&) = delete;
+  ScratchDir(const ScratchDir&) = delete;
+  ~ScratchDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
 
 }  // namespace patchbay

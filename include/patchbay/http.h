@@ -139,6 +139,9 @@ std::string jsonQuote(std::string_view s);
 void appendJsonQuoted(std::string& out, std::string_view s);
 // gzip of `data` (empty on failure, which only running out of memory causes).
 std::string gzipCompress(std::string_view data);
+// Brotli of `data` at the highest quality (for content compressed once and
+// served many times); empty on failure.
+std::string brotliCompress(std::string_view data);
 // Whether the request's Accept-Encoding admits `encoding` ("gzip", "br").
 bool acceptsEncoding(const Request& request, std::string_view encoding);
 // A Range header ("bytes=a-b", "bytes=a-", "bytes=-n") against a body of

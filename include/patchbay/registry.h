@@ -37,6 +37,9 @@ struct RegistryOptions {
   std::vector<PublicKey> trustedKeys;
   // New uploads start "pending" until reviewed; otherwise "approved".
   bool requireReview = false;
+  // Downloads need this key in X-API-Key (or ?api_key=) when set (seed
+  // 000's "API key authentication for downloads"). Empty: open downloads.
+  std::string downloadKey;
 };
 
 // An API token as the registry keeps it: the secret itself is shown once
@@ -74,6 +77,14 @@ struct PackageRecord {
   std::string readme;
   std::string createdAt;  // ISO 8601 UTC
   uint64_t downloads = 0;  // all time, this version
+  std::string owner;         // the token name that first published the id ("" for folder plugins)
+  std::string reviewReason;  // the reviewer's words with the last status change
+  std::string reviewedBy;
+  std::string reviewedAt;
+  std::string yankReason;
+  std::string signature;        // the uploaded .minisig, "" if none
+  std::string bundleSha256;     // the esbuild bundle of the client entry, "" if none
+  std::string bundleMapSha256;  // its source map
 
   bool listed() const { return status == "approved" && !yanked; }
 };
@@ -111,6 +122,32 @@ struct CatalogPage {
   std::shared_ptr<const void> snapshot;
 };
 
+// The registry signs the metadata it serves, so a client can tell that the
+// bytes (sha256, integrity) and their status came from this registry: an
+// Ed25519 signature (base64 in "registry_signature") over the canonical
+// JSON of five fields, keys sorted, no spaces, e.g.
+//   {"id":"billing","integrity":"sha512-...","sha256":"ab12...","status":"approved","version":"1.2.0"}
+// status is pending, approved, rejected, or yanked for a yanked version.
+// The public key is served at GET /api/registry/key (registry.pub in the
+// data folder).
+std::string canonicalMetadata(std::string_view id, std::string_view version, std::string_view sha256,
+                              std::string_view integrity, std::string_view status);
+bool verifyMetadataSignature(const PublicKey& key, std::string_view canonical, std::string_view signatureBase64);
+
+// Changes PUT /api/plugins/{id} makes: unset fields stay as they are.
+struct PluginUpdate {
+  std::optional<std::string> description;
+  std::optional<std::string> category;
+  std::optional<std::string> status;  // for every version: pending, approved, rejected (review scope)
+  std::string reason;
+};
+
+// An entry of the registry's audit log.
+struct RegistryEvent {
+  int64_t id = 0;
+  std::string at, actor, action, pluginId, version, detail;
+};
+
 class Registry {
  public:
   static Result<std::unique_ptr<Registry>> open(RegistryOptions options);
@@ -135,11 +172,12 @@ class Registry {
 
   // API tokens. createToken returns the secret ("pb_" + 64 hex digits),
   // which is not stored and cannot be shown again. Scopes: publish, review,
-  // admin. expiresAt: ISO 8601 UTC or "".
+  // admin. expiresAt: ISO 8601 UTC or "". `actor` names who did it in the
+  // audit log ("cli" for `patchbay registry token`).
   Result<std::pair<TokenInfo, std::string>> createToken(const std::string& name, const std::vector<std::string>& scopes,
-                                                        const std::string& expiresAt = "");
+                                                        const std::string& expiresAt = "", const std::string& actor = "cli");
   std::vector<TokenInfo> listTokens() const;
-  Status revokeToken(int64_t id);
+  Status revokeToken(int64_t id, const std::string& actor = "cli");
   // The token a secret belongs to; kUnauthenticated when unknown, revoked
   // or expired (the message does not say which secret was tried).
   Result<TokenInfo> authenticate(std::string_view secret);
@@ -151,6 +189,29 @@ class Registry {
   // kConflict). Concurrent uploads of one id and version: exactly one wins.
   Result<PublishResult> publish(std::string_view zipBytes, const std::optional<std::string>& signatureText,
                                 const TokenInfo& publisher);
+
+  // Management (seed 003). Every change is recorded in the audit log.
+  // Description and category: the owner or an admin. Status: a token with
+  // the review scope. Errors: kNotFound, kPermissionDenied, kInvalidInput.
+  Result<std::vector<PackageRecord>> updatePlugin(const std::string& id, const PluginUpdate& update, const TokenInfo& who);
+  // Sets one version's review status (pending, approved, rejected) with
+  // the reviewer's reason. Review scope.
+  Result<PackageRecord> review(const std::string& id, const Version& version, const std::string& status,
+                               const std::string& reason, const TokenInfo& who);
+  // Admin. Yanking keeps the version (and its downloads by exact version for
+  // those who pinned it) but removes it from listings and resolution;
+  // erasing removes the record, its bytes when nothing else shares them, and
+  // a drop-in file. A version of nullopt means every version of the plugin.
+  Result<size_t> yank(const std::string& id, const std::optional<Version>& version, const std::string& reason,
+                      const TokenInfo& who);
+  Result<size_t> erase(const std::string& id, const std::optional<Version>& version, const TokenInfo& who);
+  // Versions waiting for review, oldest first.
+  std::vector<PackageRecord> reviewQueue() const;
+  std::vector<RegistryEvent> events(size_t limit = 200) const;
+
+  // The key the metadata is signed with, and a version's signature.
+  PublicKey metadataKey() const;
+  std::string signMetadata(const PackageRecord& record) const;
 
   // Counts a download (flushed to the database by flush()).
   void recordDownload(const std::string& id, const Version& version);

@@ -42,6 +42,9 @@ struct PublicKey {
   std::string base64() const;
   // The id as minisign prints it: 16 uppercase hex digits.
   std::string keyIdHex() const;
+  // Checks a plain Ed25519 signature of `data` (no prehash, no comments),
+  // as SecretKey::signDetached makes them.
+  bool verifyDetached(std::string_view data, const std::array<unsigned char, 64>& signature) const;
 };
 
 class SecretKey {
@@ -67,6 +70,9 @@ class SecretKey {
 
   PublicKey publicKey() const;
   const KeyId& keyId() const { return keyId_; }
+  // A plain Ed25519 signature of `data`: for small documents such as the
+  // registry's signed metadata, where minisign's file format is not wanted.
+  std::array<unsigned char, 64> signDetached(std::string_view data) const;
 
  private:
   friend struct SignatureFile;

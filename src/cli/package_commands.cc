@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "patchbay/files.h"
 #include "patchbay/package.h"
 #include "patchbay/skeleton.h"
 
@@ -136,15 +137,8 @@ int runKeygen(const KeygenOptions& o) {
   SecretKey sk = SecretKey::generate();
   auto secretText = sk.toFileText(*password);
   if (!secretText) return done(secretText.error());
-  {
-    std::ofstream sec(o.secretPath, std::ios::trunc);
-    sec << *secretText;
-    if (!sec) return done(Error::io(o.secretPath + ": cannot write"));
-  }
-  fs::permissions(o.secretPath, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
-  std::ofstream pub(o.publicPath, std::ios::trunc);
-  pub << sk.publicKey().toFileText();
-  if (!pub) return done(Error::io(o.publicPath + ": cannot write"));
+  if (auto s = writeFileAtomically(o.secretPath, *secretText, 0600); !s) return done(s.error());
+  if (auto s = writeFileAtomically(o.publicPath, sk.publicKey().toFileText()); !s) return done(s.error());
   PublicKey pk = sk.publicKey();
   if (o.json) {
     printJson({{"ok", true}, {"key_id", pk.keyIdHex()}, {"public_key", pk.base64()}, {"public_key_file", o.publicPath},

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "cli/log.h"
 #include "cli/output.h"
 #include "patchbay/http_client.h"
@@ -32,6 +33,8 @@ struct ServeOptions {
   std::string portFile;
   std::vector<std::string> trustedKeys;
   bool requireReview = false;
+  std::string downloadKey;
+  std::string configFile;
   int threads = 2;
   uint64_t maxUploadBytes = 50ull << 20;
 };
@@ -74,7 +77,7 @@ int runServe(const ServeOptions& o) {
   std::filesystem::create_directories(o.pluginsDir);
   auto keys = loadTrustedKeys(o.trustedKeys);
   if (!keys) return fail(keys.error());
-  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview});
+  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview, o.downloadKey});
   if (!registry) return fail(registry.error());
 
   http::Router router;
@@ -272,7 +275,18 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_option("--max-upload-bytes", serve->maxUploadBytes, "Largest request body accepted (413 above)")->capture_default_str();
   serveCmd->add_option("--trusted-key", serve->trustedKeys, "Public key file; when given, uploads must be signed by one of these keys");
   serveCmd->add_flag("--require-review", serve->requireReview, "New uploads start pending until reviewed");
-  serveCmd->callback([serve, &outcome] { outcome.exitCode = runServe(*serve); });
+  serveCmd->add_option("--download-key", serve->downloadKey, "Downloads need this key in X-API-Key (or ?api_key=)")
+      ->envname("PATCHBAY_DOWNLOAD_KEY");
+  serveCmd->add_option("--config", serve->configFile, "Read options from a TOML file (listen = \"0.0.0.0:8080\", ...); flags win");
+  serveCmd->callback([serve, serveCmd, &outcome] {
+    if (!serve->configFile.empty()) {
+      if (auto s = applyConfigFile(*serveCmd, serve->configFile); !s) {
+        outcome.exitCode = fail(s.error());
+        return;
+      }
+    }
+    outcome.exitCode = runServe(*serve);
+  });
 
   auto* tokenCmd = registry->add_subcommand("token", "Create, list and revoke API tokens (on the registry's data folder)");
   tokenCmd->require_subcommand(1);

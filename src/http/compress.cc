@@ -1,3 +1,4 @@
+#include <brotli/encode.h>
 #include <zlib.h>
 
 #include "patchbay/http.h"
@@ -17,6 +18,18 @@ std::string gzipCompress(std::string_view data) {
   out.resize(zs.total_out);
   deflateEnd(&zs);
   return rc == Z_STREAM_END ? out : std::string();
+}
+
+std::string brotliCompress(std::string_view data) {
+  size_t size = BrotliEncoderMaxCompressedSize(data.size());
+  if (size == 0) size = data.size() + 1024;
+  std::string out(size, '\0');
+  if (!BrotliEncoderCompress(BROTLI_MAX_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT, data.size(),
+                             reinterpret_cast<const uint8_t*>(data.data()), &size, reinterpret_cast<uint8_t*>(out.data()))) {
+    return {};
+  }
+  out.resize(size);
+  return out;
 }
 
 bool acceptsEncoding(const Request& request, std::string_view encoding) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace patchbay {
 
@@ -52,10 +53,11 @@ Result<std::string> readFileLimited(const std::string& path, uint64_t maxBytes) 
   return out;
 }
 
-Status writeFileAtomically(const std::string& path, std::string_view bytes) {
+Status writeFileAtomically(const std::string& path, std::string_view bytes, unsigned mode) {
   static std::atomic<uint64_t> counter{0};
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
+  if (fd >= 0) ::fchmod(fd, static_cast<mode_t>(mode));  // whatever the umask
   if (fd < 0) return sysError(tmp);
   Status s = writeAll(fd, bytes, tmp);
   if (s && ::fsync(fd) != 0) s = sysError(tmp + " (disk full?)");
@@ -74,6 +76,21 @@ Status writeFileAtomically(const std::string& path, std::string_view bytes) {
     ::close(dfd);
   }
   return {};
+}
+
+Result<ScratchDir> ScratchDir::create(const std::string& parent, std::string_view prefix) {
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) return Error::io(parent + ": cannot create the folder: " + ec.message());
+  std::string pattern = parent + "/" + std::string(prefix) + "XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) return sysError(parent + ": cannot create a scratch folder");
+  return ScratchDir(std::move(pattern));
+}
+
+ScratchDir::~ScratchDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace patchbay

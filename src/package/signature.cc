@@ -116,6 +116,20 @@ SecretKey& SecretKey::operator=(const SecretKey& o) {
   return *this;
 }
 
+std::array<unsigned char, 64> SecretKey::signDetached(std::string_view data) const {
+  ensureSodium();
+  std::array<unsigned char, 64> signature{};
+  crypto_sign_detached(signature.data(), nullptr, reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                       secret_.data());
+  return signature;
+}
+
+bool PublicKey::verifyDetached(std::string_view data, const std::array<unsigned char, 64>& signature) const {
+  ensureSodium();
+  return crypto_sign_verify_detached(signature.data(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                                     key.data()) == 0;
+}
+
 SecretKey SecretKey::generate() {
   ensureSodium();
   SecretKey k;

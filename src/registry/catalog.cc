@@ -64,6 +64,50 @@ CREATE TABLE IF NOT EXISTS downloads (
 );
 )sql";
 
+// Schema changes after the first release, applied in order to databases whose
+// PRAGMA user_version is lower than their number (1-based).
+const char* const kMigrations[] = {
+    R"sql(
+ALTER TABLE versions ADD COLUMN review_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN reviewed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN reviewed_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN yank_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN bundle_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN bundle_map_sha256 TEXT NOT NULL DEFAULT '';
+CREATE TABLE plugin_overrides (
+  plugin_id   TEXT PRIMARY KEY,
+  description TEXT,
+  category    TEXT,
+  updated_by  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+CREATE TABLE events (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at        TEXT NOT NULL,
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  plugin_id TEXT NOT NULL DEFAULT '',
+  version   TEXT NOT NULL DEFAULT '',
+  detail    TEXT NOT NULL DEFAULT ''
+);
+)sql",
+};
+
+Status migrate(Database& db) {
+  auto st = db.prepare("PRAGMA user_version");
+  if (!st) return st.error();
+  int64_t at = st->step() ? st->getInt(0) : 0;
+  const int64_t target = static_cast<int64_t>(std::size(kMigrations));
+  for (int64_t v = at; v < target; ++v) {
+    Status s = db.transaction([&]() -> Status {
+      if (auto r = db.exec(kMigrations[v]); !r) return r;
+      return db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+    });
+    if (!s) return Error::io("registry.db: schema migration " + std::to_string(v + 1) + " failed: " + s.error().message);
+  }
+  return {};
+}
+
 bool preferOver(const PackageRecord& a, const PackageRecord& b) {
   // Releases before pre-releases, then higher versions first.
   if (a.version.isPrerelease() != b.version.isPrerelease()) return !a.version.isPrerelease();
@@ -81,8 +125,8 @@ bool hostAdmits(const std::optional<Range>& range, const std::optional<Version>&
 
 }  // namespace
 
-std::string blobPathFor(const std::string& blobDir, const std::string& sha256) {
-  return blobDir + "/" + sha256.substr(0, 2) + "/" + sha256 + ".zip";
+std::string blobPathFor(const std::string& blobDir, const std::string& sha256, std::string_view extension) {
+  return blobDir + "/" + sha256.substr(0, 2) + "/" + sha256 + std::string(extension);
 }
 
 Status storeBlob(const std::string& path, std::string_view bytes) {
@@ -116,9 +160,11 @@ Result<std::unique_ptr<Registry>> Registry::open(RegistryOptions options) {
   auto db = Database::open(options.dataDir + "/registry.db");
   if (!db) return db.error();
   if (auto s = db->exec(kSchema); !s) return s.error();
+  if (auto s = migrate(*db); !s) return s.error();
   auto impl = std::make_unique<Impl>(std::move(db.value()));
   impl->options = std::move(options);
   impl->blobDir = impl->options.dataDir + "/blobs";
+  if (auto s = loadOrCreateRegistryKey(*impl); !s) return s.error();
   {
     auto st = impl->db.prepare("SELECT plugin_id, version, SUM(count) FROM downloads GROUP BY plugin_id, version");
     if (!st) return st.error();
@@ -140,7 +186,8 @@ Status Registry::Impl::rebuildSnapshot() {
   auto next = std::make_shared<CatalogSnapshot>();
   auto st = db.prepare(
       "SELECT plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, integrity, "
-      "status, yanked, source, manifest, readme, created_at FROM versions");
+      "status, yanked, source, manifest, readme, created_at, review_reason, reviewed_by, reviewed_at, yank_reason, "
+      "bundle_sha256, bundle_map_sha256, signature FROM versions");
   if (!st) return st.error();
   while (st->step()) {
     PackageRecord r;
@@ -163,10 +210,35 @@ Status Registry::Impl::rebuildSnapshot() {
     r.manifestJson = st->getText(14);
     r.readme = st->getText(15);
     r.createdAt = st->getText(16);
+    r.reviewReason = st->getText(17);
+    r.reviewedBy = st->getText(18);
+    r.reviewedAt = st->getText(19);
+    r.yankReason = st->getText(20);
+    r.bundleSha256 = st->getText(21);
+    r.bundleMapSha256 = st->getText(22);
+    r.signature = st->getText(23);
     r.blobPath = blobPathFor(blobDir, r.sha256);
     next->plugins[r.id].versions.push_back(std::move(r));
   }
   if (!st->status()) return st->status();
+  // Owners and edits made with PUT /api/plugins/{id} apply to every version.
+  auto owners = db.prepare("SELECT plugin_id, owner FROM owners");
+  if (!owners) return owners.error();
+  while (owners->step()) {
+    auto it = next->plugins.find(owners->getText(0));
+    if (it == next->plugins.end()) continue;
+    for (auto& r : it->second.versions) r.owner = owners->getText(1);
+  }
+  auto overrides = db.prepare("SELECT plugin_id, description, category FROM plugin_overrides");
+  if (!overrides) return overrides.error();
+  while (overrides->step()) {
+    auto it = next->plugins.find(overrides->getText(0));
+    if (it == next->plugins.end()) continue;
+    for (auto& r : it->second.versions) {
+      if (!overrides->isNull(1)) r.description = overrides->getText(1);
+      if (!overrides->isNull(2)) r.category = overrides->getText(2);
+    }
+  }
   for (auto& [id, plugin] : next->plugins) {
     std::sort(plugin.versions.begin(), plugin.versions.end(),
               [](const PackageRecord& a, const PackageRecord& b) { return compareVersions(b.version, a.version) < 0; });
@@ -219,14 +291,8 @@ Result<size_t> Registry::syncFolder() {
   std::lock_guard dbLock(m.dbMutex);
   // One transaction for the whole scan: thousands of new files are one
   // commit, not thousands; an error part-way leaves the catalog as it was.
-  if (auto s = m.db.exec("BEGIN IMMEDIATE"); !s) return s.error();
-  struct Rollback {
-    Database& db;
-    bool armed = true;
-    ~Rollback() {
-      if (armed) (void)db.exec("ROLLBACK");
-    }
-  } rollback{m.db};
+  Transaction tx(m.db);
+  if (auto s = tx.begin(); !s) return s.error();
   std::map<std::string, Known> known;  // file name -> row
   {
     auto st = m.db.prepare("SELECT file_name, plugin_id, version, sha256, folder_size, folder_mtime FROM versions WHERE source = 'folder'");
@@ -327,8 +393,7 @@ Result<size_t> Registry::syncFolder() {
     if (auto s = del->run(); !s) return s.error();
     ++changes;
   }
-  if (auto s = m.db.exec("COMMIT"); !s) return s.error();
-  rollback.armed = false;
+  if (auto s = tx.commit(); !s) return s.error();
   {
     std::lock_guard lock(m.problemsMutex);
     m.problems = std::move(problems);

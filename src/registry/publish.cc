@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <sstream>
+#include <tuple>
 
+#include "patchbay/http.h"
 #include "patchbay/integrity.h"
 #include "patchbay/package.h"
 #include "registry/registry_impl.h"
@@ -46,7 +48,7 @@ bool TokenInfo::hasScope(std::string_view scope) const {
 }
 
 Result<std::pair<TokenInfo, std::string>> Registry::createToken(const std::string& name, const std::vector<std::string>& scopes,
-                                                                const std::string& expiresAt) {
+                                                                const std::string& expiresAt, const std::string& actor) {
   if (name.empty() || name.size() > 100) return Error::invalid("a token needs a name of 1 to 100 characters");
   if (scopes.empty()) return Error::invalid("a token needs at least one scope: publish, review or admin");
   std::string joined;
@@ -65,12 +67,18 @@ Result<std::pair<TokenInfo, std::string>> Registry::createToken(const std::strin
   std::string secret = "pb_" + toHex(raw, sizeof raw);
   sodium_memzero(raw, sizeof raw);
   std::lock_guard lock(impl_->dbMutex);
+  Transaction tx(impl_->db);
+  if (auto s = tx.begin(); !s) return s.error();
   auto st = impl_->db.prepare("INSERT INTO tokens (name, token_hash, scopes, created_at, expires_at) VALUES (?,?,?,?,?)");
   if (!st) return st.error();
   st->bind(1, name).bind(2, sha256Hex(secret)).bind(3, joined).bind(4, isoNow()).bind(5, expiresAt);
   if (auto s = st->run(); !s) return s.error();
   TokenInfo info;
   info.id = impl_->db.lastInsertId();
+  if (auto s = recordEvent(impl_->db, actor, "token.create", "", "", name + " (" + std::to_string(info.id) + ": " + joined + ")"); !s) {
+    return s.error();
+  }
+  if (auto s = tx.commit(); !s) return s.error();
   info.name = name;
   info.scopes = scopes;
   info.createdAt = isoNow();
@@ -87,14 +95,17 @@ std::vector<TokenInfo> Registry::listTokens() const {
   return out;
 }
 
-Status Registry::revokeToken(int64_t id) {
+Status Registry::revokeToken(int64_t id, const std::string& actor) {
   std::lock_guard lock(impl_->dbMutex);
+  Transaction tx(impl_->db);
+  if (auto s = tx.begin(); !s) return s;
   auto st = impl_->db.prepare("UPDATE tokens SET revoked = 1 WHERE id = ?");
   if (!st) return st.error();
   st->bind(1, id);
   if (auto s = st->run(); !s) return s;
   if (impl_->db.changes() == 0) return Error::notFound("no token with id " + std::to_string(id));
-  return {};
+  if (auto s = recordEvent(impl_->db, actor, "token.revoke", "", "", std::to_string(id)); !s) return s;
+  return tx.commit();
 }
 
 Result<TokenInfo> Registry::authenticate(std::string_view secret) {
@@ -147,18 +158,31 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
     return Error::signature("this registry only accepts signed packages: upload the .minisig with the package");
   }
 
+  // Seed 003's bundle: built (and compressed) before taking the lock; a
+  // build error rejects the upload with esbuild's message.
+  auto bundle = buildClientBundle(zipBytes, info->listing, impl_->options.dataDir + "/tmp");
+  if (!bundle) return bundle.error();
+  struct BlobFile {
+    std::string path, bytes;
+  };
+  std::vector<BlobFile> bundleBlobs;
+  std::string bundleSha, mapSha;
+  if (*bundle) {
+    bundleSha = sha256Hex((*bundle)->js);
+    mapSha = sha256Hex((*bundle)->map);
+    for (auto [sha, text, ext] : {std::tuple{bundleSha, &(*bundle)->js, ".js"}, std::tuple{mapSha, &(*bundle)->map, ".map"}}) {
+      bundleBlobs.push_back({blobPathFor(impl_->blobDir, sha, ext), *text});
+      bundleBlobs.push_back({blobPathFor(impl_->blobDir, sha, std::string(ext) + ".gz"), http::gzipCompress(*text)});
+      bundleBlobs.push_back({blobPathFor(impl_->blobDir, sha, std::string(ext) + ".br"), http::brotliCompress(*text)});
+    }
+  }
+
   Digest digest = digestBytes(zipBytes);
   PackageRecord r;
   std::lock_guard lock(impl_->dbMutex);
   Database& db = impl_->db;
-  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) return s.error();
-  struct Rollback {
-    Database& db;
-    bool armed = true;
-    ~Rollback() {
-      if (armed) (void)db.exec("ROLLBACK");
-    }
-  } rollback{db};
+  Transaction tx(db);
+  if (auto s = tx.begin(); !s) return s.error();
 
   // Ownership: the first publisher of an id owns it.
   auto owner = db.prepare("SELECT owner FROM owners WHERE plugin_id = ?");
@@ -183,29 +207,33 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
     if (existing->getText(0) != digest.sha256) {
       return Error::conflict(m.id + " " + version + " already exists with different bytes; versions are immutable, publish a new version");
     }
-    rollback.armed = false;
-    (void)db.exec("ROLLBACK");  // nothing to write
+    tx.rollback();  // nothing to write
     auto found = find(m.id, m.version);
     if (!found) return Error::internal("version vanished while publishing");
     return PublishResult{*found, false};
   }
 
   if (auto s = storeBlob(blobPathFor(impl_->blobDir, digest.sha256), zipBytes); !s) return s.error();
+  for (const auto& blob : bundleBlobs) {
+    if (auto s = storeBlob(blob.path, blob.bytes); !s) return s.error();
+  }
   auto manifestText = readZipEntry(zipBytes, m.file, 1 << 20);
   auto insert = db.prepare(
       "INSERT INTO versions (plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, "
-      "integrity, status, yanked, source, manifest, readme, signature, created_at) "
-      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,'upload',?,?,?,?)");
+      "integrity, status, yanked, source, manifest, readme, signature, created_at, bundle_sha256, bundle_map_sha256) "
+      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,'upload',?,?,?,?,?,?)");
   if (!insert) return insert.error();
   insert->bind(1, m.id).bind(2, version).bind(3, m.name).bind(4, m.description);
   insert->bind(5, m.category.empty() ? m.type : m.category).bind(6, m.author).bind(7, m.hostRange);
   insert->bind(8, packageFileName(m.id, m.version)).bind(9, static_cast<int64_t>(digest.size)).bind(10, digest.sha256);
   insert->bind(11, digest.sri).bind(12, impl_->options.requireReview ? "pending" : "approved");
   insert->bind(13, manifestText ? *manifestText : "").bind(14, info->readme.value_or(""));
-  insert->bind(15, signatureText.value_or("")).bind(16, isoNow());
+  insert->bind(15, signatureText.value_or("")).bind(16, isoNow()).bind(17, bundleSha).bind(18, mapSha);
   if (auto s = insert->run(); !s) return s.error();
-  if (auto s = db.exec("COMMIT"); !s) return s.error();
-  rollback.armed = false;
+  if (auto s = recordEvent(db, publisher.name, "publish", m.id, version, impl_->options.requireReview ? "pending" : "approved"); !s) {
+    return s.error();
+  }
+  if (auto s = tx.commit(); !s) return s.error();
   if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
   auto stored = find(m.id, m.version);
   if (!stored) return Error::internal("published version not found after commit");

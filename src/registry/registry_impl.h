@@ -5,6 +5,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "patchbay/archive.h"
 #include "patchbay/registry.h"
 #include "patchbay/store.h"
 
@@ -55,6 +56,7 @@ struct Registry::Impl {
   std::map<std::string, CachedList> listCache;  // guarded by listCacheMutex
 
   Metrics metrics;
+  SecretKey signingKey;  // registry.key: signs the metadata served (signing.cc)
 
   mutable std::mutex downloadsMutex;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> pendingDownloads;  // (id, version, day)
@@ -70,10 +72,35 @@ struct Registry::Impl {
   Status rebuildSnapshot();  // requires dbMutex held
 };
 
-// Where the blob with this SHA-256 lives: blobs/<sha[0:2]>/<sha>.zip.
-std::string blobPathFor(const std::string& blobDir, const std::string& sha256);
+// Where the blob with this SHA-256 lives: blobs/<sha[0:2]>/<sha><extension>
+// (".zip" for packages; ".js", ".js.gz", ".js.br", ".map", ... for bundles).
+std::string blobPathFor(const std::string& blobDir, const std::string& sha256, std::string_view extension = ".zip");
 // Stores bytes under their path once (temporary file, fsync, rename).
 Status storeBlob(const std::string& path, std::string_view bytes);
+
+// The browser bundle of a package's client entry (client.ts, .tsx, .jsx or
+// .js at the top), built with esbuild: bundled, minified, with a source map,
+// bare imports left external. nullopt when the package has no client entry;
+// kInvalidInput with esbuild's message when it does not build, or when it
+// imports anything outside the package. See bundle.cc for how.
+struct ClientBundle {
+  std::string entry;  // "client.tsx"
+  std::string js;
+  std::string map;
+};
+Result<std::optional<ClientBundle>> buildClientBundle(std::string_view zipBytes, const ArchiveListing& listing,
+                                                      const std::string& scratchParent);
+
+// Reads registry.key from the data folder, creating it (and registry.pub) on
+// first start.
+Status loadOrCreateRegistryKey(Registry::Impl& impl);
+// "approved", "pending", "rejected", or "yanked" for a yanked version.
+std::string effectiveStatus(const PackageRecord& record);
+// canonicalMetadata() of the record's fields.
+std::string canonicalMetadata(const PackageRecord& record);
+// Appends an audit event (requires dbMutex held).
+Status recordEvent(Database& db, std::string_view actor, std::string_view action, std::string_view pluginId,
+                   std::string_view version, std::string_view detail);
 
 // "2026-11-22T10:36:00Z"
 std::string isoNow();

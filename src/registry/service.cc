@@ -1,19 +1,20 @@
 // The registry's HTTP endpoints. Shapes follow the seeds exactly (seed 000's
 // /api/plugins array, seed 001's /manifest.json) with extra fields added.
+#include <sodium.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <variant>
 
 #include "patchbay/integrity.h"
 #include "patchbay/manifest.h"
-#include "registry/registry_impl.h"
+#include "patchbay/markdown.h"
+#include "registry/service_util.h"
 
 namespace patchbay {
 
-using json = nlohmann::ordered_json;
-using http::Request;
-using http::Response;
-
-namespace {
+namespace service {
 
 constexpr const char* kImmutable = "public, max-age=31536000, immutable";
 constexpr const char* kShortLived = "public, max-age=60";
@@ -74,13 +75,64 @@ void appendSummary(std::string& out, const PackageRecord& r, uint64_t downloads)
   out += '}';
 }
 
-json versionJson(const PackageRecord& r) {
+json versionJson(const Registry& reg, const PackageRecord& r) {
   json j = summaryJson(r);
   j["status"] = r.status;
   j["yanked"] = r.yanked;
+  if (r.yanked) j["yank_reason"] = r.yankReason;
+  if (!r.reviewedBy.empty()) j["review"] = {{"by", r.reviewedBy}, {"at", r.reviewedAt}, {"reason", r.reviewReason}};
   j["host_range"] = r.hostRange;
   j["source"] = r.source;
+  j["owner"] = r.owner;
+  json signature = {{"signed", !r.signature.empty()}};
+  if (!r.signature.empty()) {
+    if (auto sig = SignatureFile::parse(r.signature)) {
+      PublicKey signer;
+      signer.keyId = sig->keyId;
+      signature["key_id"] = signer.keyIdHex();
+      signature["trusted_comment"] = sig->trustedComment;
+    }
+  }
+  j["signature"] = signature;
+  if (!r.bundleSha256.empty()) {
+    j["bundle_url"] = "/plugins/bundles/" + r.id + "/v" + r.version.toString() + "/bundle.js";
+  }
+  j["registry_signature"] = reg.signMetadata(r);
   return j;
+}
+
+std::variant<std::optional<TokenInfo>, Response> callerToken(Registry& reg, const Request& req) {
+  std::string auth = req.header("Authorization");
+  if (auth.empty()) return std::optional<TokenInfo>();
+  if (!auth.starts_with("Bearer ")) {
+    return errorResponse(Error::unauthenticated("the Authorization header must be \"Bearer <token>\""));
+  }
+  auto token = reg.authenticate(std::string_view(auth).substr(7));
+  if (!token) return errorResponse(token.error());
+  return std::optional<TokenInfo>(std::move(*token));
+}
+
+std::variant<TokenInfo, Response> requireScope(Registry& reg, const Request& req, std::string_view scope, std::string_view action) {
+  auto caller = callerToken(reg, req);
+  if (auto* refused = std::get_if<Response>(&caller)) return std::move(*refused);
+  auto& token = std::get<std::optional<TokenInfo>>(caller);
+  if (!token) {
+    return errorResponse(Error::unauthenticated(std::string(action) + " needs an API token with the " + std::string(scope) +
+                                                " scope: Authorization: Bearer <token>"));
+  }
+  if (!token->hasScope(scope)) {
+    return errorResponse(Error::denied("the token \"" + token->name + "\" may not " + std::string(action) + " (scope \"" +
+                                       std::string(scope) + "\" needed)"));
+  }
+  return std::move(*token);
+}
+
+std::variant<nlohmann::json, Response> jsonBody(const Request& req) {
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return Response::error(400, "invalid_json", "the request body must be a JSON object");
+  }
+  return body;
 }
 
 // The HTTP status for an error, by who caused it.
@@ -109,18 +161,31 @@ Response withRoute(Response r, const char* route) {
   return r;
 }
 
-// Checks the {id} parameter: a valid plugin id, or a 400 naming it.
 std::optional<Response> badId(const std::string& id) {
   if (isValidPluginId(id)) return std::nullopt;
   return Response::error(400, "invalid_id", "\"" + id + "\" is not a plugin id (lowercase letters, digits, - and _)");
 }
 
-// The listed version named by the request's {id} and {version} ("latest" or
+namespace {
+
+// Whether the caller may see versions that are not listed (pending,
+// rejected, yanked): a token with the review scope. A bad token is a 401.
+std::variant<bool, Response> seesUnlisted(Registry& reg, const Request& req) {
+  auto caller = callerToken(reg, req);
+  if (auto* refused = std::get_if<Response>(&caller)) return std::move(*refused);
+  auto& token = std::get<std::optional<TokenInfo>>(caller);
+  return token && token->hasScope("review");
+}
+
+// The version named by the request's {id} and {version} ("latest" or
 // exact), or the error response: 400 for a malformed id or version, 404 when
-// there is no such listed version.
-std::variant<PackageRecord, Response> lookupVersion(const Registry& reg, Request& req) {
+// there is no such version the caller may see (listed ones; all of them for
+// reviewers).
+std::variant<PackageRecord, Response> lookupVersion(Registry& reg, Request& req) {
   const std::string& id = req.params["id"];
   if (auto bad = badId(id)) return *bad;
+  auto unlisted = seesUnlisted(reg, req);
+  if (auto* refused = std::get_if<Response>(&unlisted)) return std::move(*refused);
   std::optional<PackageRecord> r;
   if (req.params["version"] == "latest") {
     r = reg.latest(id);
@@ -128,7 +193,7 @@ std::variant<PackageRecord, Response> lookupVersion(const Registry& reg, Request
     auto v = Version::parse(req.params["version"]);
     if (!v) return Response::error(400, "invalid_version", v.error().message);
     r = reg.find(id, *v);
-    if (r && !r->listed()) r.reset();
+    if (r && !r->listed() && !std::get<bool>(unlisted)) r.reset();
   }
   if (!r) return Response::error(404, "not_found", "no version " + req.params["version"] + " of \"" + id + "\"");
   return std::move(*r);
@@ -147,7 +212,52 @@ Response etagged(const Request& req, Response res, const std::string& etag) {
   return res;
 }
 
+// The request's API key when the registry wants one for downloads.
+bool downloadKeyAccepted(const RegistryOptions& options, const Request& req) {
+  if (options.downloadKey.empty()) return true;
+  std::string key = req.header("X-API-Key");
+  if (key.empty()) key = req.queryOr("api_key");
+  return key.size() == options.downloadKey.size() &&
+         sodium_memcmp(key.data(), options.downloadKey.data(), key.size()) == 0;
+}
+
+std::string baseUrl(const Request& req) {
+  std::string host = req.header("Host");
+  return "http://" + (host.empty() ? std::string("127.0.0.1") : host);
+}
+
+// Serves one bundle file (.js or .map) by content, compressed as the client
+// accepts: precompressed gzip and brotli blobs were stored at publish.
+Response bundleFile(const std::string& blobDir, const Request& req, const std::string& sha256, const std::string& ext,
+                    const char* contentType) {
+  std::string path = blobPathFor(blobDir, sha256, ext);
+  Response res;
+  res.set("Content-Type", contentType);
+  res.set("Cache-Control", "public, max-age=31536000, immutable");
+  res.set("Access-Control-Allow-Origin", "*");
+  res.set("Vary", "Accept-Encoding");
+  res.set("X-Content-Type-Options", "nosniff");
+  std::string served = path;
+  if (http::acceptsEncoding(req, "br") && ::access((path + ".br").c_str(), R_OK) == 0) {
+    served = path + ".br";
+    res.set("Content-Encoding", "br");
+  } else if (http::acceptsEncoding(req, "gzip") && ::access((path + ".gz").c_str(), R_OK) == 0) {
+    served = path + ".gz";
+    res.set("Content-Encoding", "gzip");
+  }
+  std::error_code ec;
+  auto size = std::filesystem::file_size(served, ec);
+  if (ec) return Response::error(500, "internal", "the bundle's file is missing from the store");
+  res = etagged(req, res, "\"" + sha256 + (res.header("Content-Encoding").empty() ? "" : "-" + res.header("Content-Encoding")) + "\"");
+  if (res.status == 304) return res;
+  res.file = http::FileBody{served, 0, size};
+  return res;
+}
+
 }  // namespace
+}  // namespace service
+
+using namespace service;
 
 void Registry::addRoutes(http::Router& router) {
   Registry& reg = *this;
@@ -219,12 +329,8 @@ void Registry::addRoutes(http::Router& router) {
   // Seed 003's upload: the zip as the body, its .minisig (base64) in
   // X-Signature, a publish token in Authorization: Bearer.
   router.add("POST", "/api/plugins", [&reg](Request& req) {
-    std::string auth = req.header("Authorization");
-    if (!auth.starts_with("Bearer ")) {
-      return withRoute(errorResponse(Error::unauthenticated("publishing needs an API token: Authorization: Bearer <token>")), "/api/plugins");
-    }
-    auto token = reg.authenticate(std::string_view(auth).substr(7));
-    if (!token) return withRoute(errorResponse(token.error()), "/api/plugins");
+    auto token = requireScope(reg, req, "publish", "publish");
+    if (auto* refused = std::get_if<Response>(&token)) return withRoute(std::move(*refused), "/api/plugins");
     std::optional<std::string> signature;
     if (std::string sig = req.header("X-Signature"); !sig.empty()) {
       auto decoded = fromBase64(sig);
@@ -232,10 +338,10 @@ void Registry::addRoutes(http::Router& router) {
       signature = std::move(decoded.value());
     }
     if (req.body.empty()) return withRoute(errorResponse(Error::invalid("the request body must be the package (a zip)")), "/api/plugins");
-    auto published = reg.publish(req.body, signature, *token);
+    auto published = reg.publish(req.body, signature, std::get<TokenInfo>(token));
     reg.metrics().count("uploads", "result", !published ? errorKindName(published.error().kind) : published->created ? "created" : "unchanged");
     if (!published) return withRoute(errorResponse(published.error()), "/api/plugins");
-    json j = versionJson(published->record);
+    json j = versionJson(reg, published->record);
     j["created"] = published->created;
     Response res = Response::json(published->created ? 201 : 200, j.dump());
     res.set("Location", "/api/plugins/" + published->record.id + "/" + published->record.version.toString());
@@ -245,23 +351,29 @@ void Registry::addRoutes(http::Router& router) {
   router.add("GET", "/api/plugins/{id}", [&reg](Request& req) {
     const std::string id = req.params["id"];
     if (auto bad = badId(id)) return *bad;
-    auto all = reg.versions(id);
+    auto unlisted = seesUnlisted(reg, req);
+    if (auto* refused = std::get_if<Response>(&unlisted)) return std::move(*refused);
+    const bool reviewer = std::get<bool>(unlisted);
     std::vector<PackageRecord> visible;
-    for (auto& r : all) {
-      if (r.listed()) visible.push_back(r);
+    for (auto& r : reg.versions(id)) {
+      if (r.listed() || reviewer) visible.push_back(std::move(r));
     }
+    // The version the page is about: the latest listed one, or for a
+    // reviewer the newest of any status.
     auto latest = reg.latest(id);
+    if (!latest && reviewer && !visible.empty()) latest = visible.front();
     if (!latest) return Response::error(404, "not_found", "no plugin \"" + id + "\"");
-    json j = summaryJson(*latest);
+    json j = versionJson(reg, *latest);
     uint64_t total = 0;
     json versions = json::array();
     for (const auto& r : visible) {
-      versions.push_back(versionJson(r));
+      versions.push_back(versionJson(reg, r));
       total += r.downloads;
     }
     j["downloads"] = total;
-    j["host_range"] = latest->hostRange;
     j["readme"] = latest->readme;
+    j["readme_html"] = renderMarkdown(latest->readme);
+    j["install_command"] = "patchbay install " + id + "@" + latest->version.toString() + " --registry " + baseUrl(req);
     j["versions"] = versions;
     return withRoute(Response::json(200, j.dump()), "/api/plugins/{id}");
   });
@@ -279,20 +391,26 @@ void Registry::addRoutes(http::Router& router) {
     }
     auto r = reg.resolve(id, *range, host);
     if (!r) return Response::error(404, "not_found", r.error().message);
-    return withRoute(Response::json(200, versionJson(*r).dump()), "/api/plugins/{id}/resolve");
+    return withRoute(Response::json(200, versionJson(reg, *r).dump()), "/api/plugins/{id}/resolve");
   });
 
   router.add("GET", "/api/plugins/{id}/{version}", [&reg](Request& req) {
     auto found = lookupVersion(reg, req);
     if (auto* error = std::get_if<Response>(&found)) return *error;
     const PackageRecord* r = &std::get<PackageRecord>(found);
-    json j = versionJson(*r);
+    json j = versionJson(reg, *r);
     j["readme"] = r->readme;
+    j["readme_html"] = renderMarkdown(r->readme);
     j["manifest"] = r->manifestJson.empty() ? json(nullptr) : json::parse(r->manifestJson, nullptr, false);
     return withRoute(Response::json(200, j.dump()), "/api/plugins/{id}/{version}");
   });
 
   router.add("GET", "/download/{id}/{version}", [&reg](Request& req) {
+    if (!downloadKeyAccepted(reg.impl_->options, req)) {
+      Response refused = Response::error(401, "unauthenticated", "downloads from this registry need its API key: X-API-Key: <key>");
+      refused.set("WWW-Authenticate", "ApiKey");
+      return withRoute(refused, "/download/{id}/{version}");
+    }
     auto found = lookupVersion(reg, req);
     if (auto* error = std::get_if<Response>(&found)) return *error;
     const PackageRecord* r = &std::get<PackageRecord>(found);
@@ -336,7 +454,8 @@ void Registry::addRoutes(http::Router& router) {
     for (const auto& e : all.items) {
       const PackageRecord& r = *e.record;
       plugins.push_back({{"id", r.id}, {"version", r.version.toString()}, {"download_url", downloadUrl(r)},
-                         {"name", r.name}, {"sha256", r.sha256}, {"integrity", r.integrity}});
+                         {"name", r.name}, {"sha256", r.sha256}, {"integrity", r.integrity}, {"status", effectiveStatus(r)},
+                         {"registry_signature", reg.signMetadata(r)}});
     }
     std::string body = json{{"plugins", plugins}}.dump();
     Response res = Response::json(200, body);
@@ -359,15 +478,34 @@ void Registry::addRoutes(http::Router& router) {
 
   router.add("GET", "/api/stats", [&reg](Request&) { return withRoute(Response::json(200, reg.downloadStatsJson()), "/api/stats"); });
 
-  router.add("GET", "/api/admin/status", [&reg](Request& req) {
-    // Until API tokens arrive, the folder status is shown on loopback only.
-    if (req.remoteAddress != "127.0.0.1" && req.remoteAddress != "::1") {
-      return Response::error(403, "forbidden", "the admin status is only served to local clients");
-    }
-    json problems = json::array();
-    for (const auto& p : reg.folderProblems()) problems.push_back({{"file", p.file}, {"message", p.message}});
-    return withRoute(Response::json(200, json{{"folder_problems", problems}}.dump()), "/api/admin/status");
+  router.add("GET", "/api/registry/key", [&reg](Request&) {
+    PublicKey key = reg.metadataKey();
+    json j = {{"algorithm", "Ed25519"}, {"key_id", key.keyIdHex()}, {"public_key", key.base64()},
+              {"signed_fields", {"id", "integrity", "sha256", "status", "version"}}};
+    return withRoute(Response::json(200, j.dump()), "/api/registry/key");
   });
+
+  // Seed 003's bundle serving: /plugins/bundles/{id}/v{version}/bundle.js
+  auto bundleRoute = [&reg](bool map) {
+    return [&reg, map](Request& req) {
+      const char* route = map ? "/plugins/bundles/{id}/{version}/bundle.js.map" : "/plugins/bundles/{id}/{version}/bundle.js";
+      std::string& v = req.params["version"];
+      if (!v.starts_with("v")) return Response::error(404, "not_found", "bundle paths look like /plugins/bundles/<id>/v<version>/bundle.js");
+      v.erase(0, 1);
+      auto found = lookupVersion(reg, req);
+      if (auto* error = std::get_if<Response>(&found)) return withRoute(std::move(*error), route);
+      const PackageRecord& r = std::get<PackageRecord>(found);
+      if (r.bundleSha256.empty()) return withRoute(Response::error(404, "not_found", r.id + " " + r.version.toString() + " has no client bundle"), route);
+      return withRoute(map ? bundleFile(reg.impl_->blobDir, req, r.bundleMapSha256, ".map", "application/json")
+                           : bundleFile(reg.impl_->blobDir, req, r.bundleSha256, ".js", "text/javascript; charset=utf-8"),
+                       route);
+    };
+  };
+  router.add("GET", "/plugins/bundles/{id}/{version}/bundle.js", bundleRoute(false));
+  router.add("GET", "/plugins/bundles/{id}/{version}/bundle.js.map", bundleRoute(true));
+
+  addManagementRoutes(reg, router);
+  addWebRoutes(reg, router);
 }
 
 }  // namespace patchbay

@@ -88,16 +88,18 @@ TEST(Docs, RegistryExamplesRunAgainstALiveRegistry) {
   std::string base = "http://127.0.0.1:" + std::to_string(server.port());
   auto token = (*registry)->createToken("docs", {"publish"});
   ASSERT_TRUE(token.ok());
+  auto admin = (*registry)->createToken("docs-admin", {"admin"});
+  ASSERT_TRUE(admin.ok());
   std::string path = std::filesystem::path(test::patchbayBinary()).parent_path().string();
   int blocks = 0;
   for (const auto& b : codeBlocks(doc("registry.md"))) {
     if (b.info != "sh") continue;
     ++blocks;
-    auto r = test::run("cd " + dir.str() + " && export REGISTRY=" + base + " TOKEN=" + token->second + " PATH=" + path +
+    auto r = test::run("cd " + dir.str() + " && export REGISTRY=" + base + " TOKEN=" + token->second + " ADMIN=" + admin->second + " PATH=" + path +
                        ":$PATH && set -e\n" + b.body);
     EXPECT_EQ(r.exitCode, 0) << b.body << "\n" << r.output;
   }
-  EXPECT_GE(blocks, 6);
+  EXPECT_GE(blocks, 10);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "patchbay/package.h"
 #include "patchbay/registry.h"
 #include "support/raw_zip.h"
+#include "support/registry_fixture.h"
 #include "support/test_util.h"
 
 #include <thread>
@@ -17,62 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-class RegistryTest : public ::testing::Test {
- protected:
-  fs::path plugins() { return dir_ / "plugins"; }
-
-  // Packs a plugin with the given manifest fields into the drop-in folder.
-  std::string addPlugin(const std::string& id, const std::string& version, json extra = json::object(),
-                        const std::string& readme = "") {
-    fs::path src = dir_ / "src" / (id + "-" + version) / id;
-    json manifest = {{"id", id}, {"name", id + " plugin"}, {"version", version}, {"description", "The " + id + " plugin"}};
-    for (auto& [k, v] : extra.items()) manifest[k] = v;
-    test::writeFile(src / "plugin.json", manifest.dump(2));
-    test::writeFile(src / "server.js", "export default function (sodium) { /* " + id + " " + version + " */ }\n");
-    if (!readme.empty()) test::writeFile(src / "README.md", readme);
-    fs::create_directories(plugins());
-    auto r = packFolder(src.string(), plugins().string());
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r.ok() ? r->path : "";
-  }
-
-  void startServer() {
-    fs::create_directories(plugins());
-    auto reg = Registry::open({(dir_ / "data").string(), plugins().string()});
-    ASSERT_TRUE(reg.ok()) << reg.error().message;
-    registry_ = std::move(reg.value());
-    router_ = std::make_unique<http::Router>();
-    registry_->addRoutes(*router_);
-    http::ServerOptions options;
-    options.onAccess = [this](const http::AccessRecord& r) { registry_->observe(r); };
-    server_ = std::make_unique<http::Server>(options, router_->handler());
-    ASSERT_TRUE(server_->start().ok());
-  }
-  void stopServer() {
-    if (server_) server_->stop();
-    server_.reset();
-    router_.reset();
-    registry_.reset();
-  }
-  void TearDown() override { stopServer(); }
-
-  http::ClientResponse get(const std::string& path, std::vector<std::pair<std::string, std::string>> headers = {},
-                           const std::string& method = "GET") {
-    auto r = http::fetch({.method = method, .url = "http://127.0.0.1:" + std::to_string(server_->port()) + path, .headers = headers});
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r.ok() ? *r : http::ClientResponse{};
-  }
-  json getJson(const std::string& path) {
-    auto r = get(path);
-    return json::parse(r.body);
-  }
-
-  test::TempDir dir_;
-  std::unique_ptr<Registry> registry_;
-  std::unique_ptr<http::Router> router_;
-  std::unique_ptr<http::Server> server_;
-};
 
 TEST_F(RegistryTest, ListsTheDropInFolderInSeed000Shape) {
   fs::create_directories(plugins());
@@ -337,32 +282,6 @@ TEST_F(RegistryTest, Seed001ManifestWithETagAndGzip) {
 namespace patchbay {
 namespace {
 
-class PublishTest : public RegistryTest {
- protected:
-  std::string token(const std::string& name, std::vector<std::string> scopes) {
-    auto t = registry_->createToken(name, scopes);
-    EXPECT_TRUE(t.ok()) << t.error().message;
-    return t.ok() ? t->second : "";
-  }
-  std::string packageBytes(const std::string& id, const std::string& version, const std::string& salt = "") {
-    fs::path src = dir_ / "pub" / (id + version + salt) / id;
-    test::writeFile(src / "plugin.json", json{{"id", id}, {"name", id}, {"version", version}}.dump());
-    test::writeFile(src / "server.js", "export default function () { /* " + salt + " */ }\n");
-    auto r = packFolder(src.string(), (dir_ / "pub" / (id + version + salt)).string());
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r.ok() ? test::readFile(r->path) : "";
-  }
-  http::ClientResponse upload(const std::string& bytes, const std::string& secret, const std::string& signatureB64 = "") {
-    std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/zip"}};
-    if (!secret.empty()) headers.emplace_back("Authorization", "Bearer " + secret);
-    if (!signatureB64.empty()) headers.emplace_back("X-Signature", signatureB64);
-    auto r = http::fetch({.method = "POST", .url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/plugins",
-                          .headers = headers, .body = bytes});
-    EXPECT_TRUE(r.ok());
-    return r.ok() ? *r : http::ClientResponse{};
-  }
-};
-
 TEST_F(PublishTest, TokensScopesOwnershipAndImmutability) {
   startServer();
   std::string alice = token("alice", {"publish"}), bob = token("bob", {"publish"}), reviewer = token("rita", {"review"});
@@ -427,14 +346,10 @@ TEST_F(PublishTest, ConcurrentUploadsOfOneVersionHaveOneWinner) {
 
 TEST_F(PublishTest, TrustedKeysMakeSignaturesMandatory) {
   SecretKey trusted = SecretKey::generate(), stranger = SecretKey::generate();
-  fs::create_directories(plugins());
-  auto reg = Registry::open({(dir_ / "data").string(), plugins().string(), {trusted.publicKey()}, /*requireReview=*/true});
-  ASSERT_TRUE(reg.ok());
-  registry_ = std::move(reg.value());
-  router_ = std::make_unique<http::Router>();
-  registry_->addRoutes(*router_);
-  server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
-  ASSERT_TRUE(server_->start().ok());
+  startServer([&](RegistryOptions& o) {
+    o.trustedKeys = {trusted.publicKey()};
+    o.requireReview = true;
+  });
   std::string secret = token("signer", {"publish"});
   std::string bytes = packageBytes("signed", "1.0.0");
   auto b64 = [](const std::string& s) { return toBase64(reinterpret_cast<const unsigned char*>(s.data()), s.size()); };

@@ -1,0 +1,203 @@
+// Seed 003's management: edits, review, yank and erase, the audit log.
+#include <filesystem>
+
+#include "registry/registry_impl.h"
+
+namespace patchbay {
+
+namespace {
+
+bool validReviewStatus(const std::string& s) { return s == "pending" || s == "approved" || s == "rejected"; }
+
+}  // namespace
+
+Status recordEvent(Database& db, std::string_view actor, std::string_view action, std::string_view pluginId,
+                   std::string_view version, std::string_view detail) {
+  auto st = db.prepare("INSERT INTO events (at, actor, action, plugin_id, version, detail) VALUES (?,?,?,?,?,?)");
+  if (!st) return st.error();
+  st->bind(1, isoNow()).bind(2, actor).bind(3, action).bind(4, pluginId).bind(5, version).bind(6, detail);
+  return st->run();
+}
+
+Result<std::vector<PackageRecord>> Registry::updatePlugin(const std::string& id, const PluginUpdate& u, const TokenInfo& who) {
+  auto current = versions(id);
+  if (current.empty()) return Error::notFound("no plugin \"" + id + "\"");
+  const bool isOwner = !current.front().owner.empty() && current.front().owner == who.name;
+  if ((u.description || u.category) && !isOwner && !who.hasScope("admin")) {
+    return Error::denied("only the owner of \"" + id + "\" (" + (current.front().owner.empty() ? "none: a drop-in plugin" : current.front().owner) +
+                         ") or an admin may change its description or category");
+  }
+  if (u.status) {
+    if (!validReviewStatus(*u.status)) return Error::invalid("status must be pending, approved or rejected; got \"" + *u.status + "\"");
+    if (!who.hasScope("review")) return Error::denied("changing the status needs a token with the review scope");
+  }
+  if (u.description && u.description->size() > 4096) return Error::invalid("description: at most 4096 characters");
+  if (u.category && u.category->size() > 64) return Error::invalid("category: at most 64 characters");
+  if (!u.description && !u.category && !u.status) return Error::invalid("nothing to change: give description, category or status");
+  {
+    std::lock_guard lock(impl_->dbMutex);
+    Database& db = impl_->db;
+    Transaction tx(db);
+    if (auto s = tx.begin(); !s) return s.error();
+    if (u.description || u.category) {
+      auto st = db.prepare(
+          "INSERT INTO plugin_overrides (plugin_id, description, category, updated_by, updated_at) VALUES (?,?,?,?,?) "
+          "ON CONFLICT (plugin_id) DO UPDATE SET description = COALESCE(excluded.description, description), "
+          "category = COALESCE(excluded.category, category), updated_by = excluded.updated_by, updated_at = excluded.updated_at");
+      if (!st) return st.error();
+      st->bind(1, id);
+      if (u.description) st->bind(2, *u.description); else st->bindNull(2);
+      if (u.category) st->bind(3, *u.category); else st->bindNull(3);
+      st->bind(4, who.name).bind(5, isoNow());
+      if (auto s = st->run(); !s) return s.error();
+      std::string detail = (u.description ? "description" : "") + std::string(u.description && u.category ? ", " : "") +
+                           (u.category ? "category = " + *u.category : "");
+      if (auto s = recordEvent(db, who.name, "update", id, "", detail); !s) return s.error();
+    }
+    if (u.status) {
+      auto st = db.prepare("UPDATE versions SET status = ?, review_reason = ?, reviewed_by = ?, reviewed_at = ? WHERE plugin_id = ?");
+      if (!st) return st.error();
+      st->bind(1, *u.status).bind(2, u.reason).bind(3, who.name).bind(4, isoNow()).bind(5, id);
+      if (auto s = st->run(); !s) return s.error();
+      if (auto s = recordEvent(db, who.name, "status", id, "", *u.status + (u.reason.empty() ? "" : ": " + u.reason)); !s) {
+        return s.error();
+      }
+    }
+    if (auto s = tx.commit(); !s) return s.error();
+    if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
+  }
+  return versions(id);
+}
+
+Result<PackageRecord> Registry::review(const std::string& id, const Version& version, const std::string& status,
+                                       const std::string& reason, const TokenInfo& who) {
+  if (!who.hasScope("review")) return Error::denied("reviewing needs a token with the review scope");
+  if (!validReviewStatus(status)) return Error::invalid("status must be approved, rejected or pending; got \"" + status + "\"");
+  if (reason.size() > 4096) return Error::invalid("reason: at most 4096 characters");
+  if (!find(id, version)) return Error::notFound("no version " + version.toString() + " of \"" + id + "\"");
+  {
+    std::lock_guard lock(impl_->dbMutex);
+    Database& db = impl_->db;
+    Transaction tx(db);
+    if (auto s = tx.begin(); !s) return s.error();
+    auto st = db.prepare("UPDATE versions SET status = ?, review_reason = ?, reviewed_by = ?, reviewed_at = ? WHERE plugin_id = ? AND version = ?");
+    if (!st) return st.error();
+    st->bind(1, status).bind(2, reason).bind(3, who.name).bind(4, isoNow()).bind(5, id).bind(6, version.toString());
+    if (auto s = st->run(); !s) return s.error();
+    if (auto s = recordEvent(db, who.name, "review", id, version.toString(), status + (reason.empty() ? "" : ": " + reason)); !s) {
+      return s.error();
+    }
+    if (auto s = tx.commit(); !s) return s.error();
+    if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
+  }
+  auto r = find(id, version);
+  if (!r) return Error::internal("version vanished during review");
+  return *r;
+}
+
+Result<size_t> Registry::yank(const std::string& id, const std::optional<Version>& version, const std::string& reason,
+                              const TokenInfo& who) {
+  if (!who.hasScope("admin")) return Error::denied("yanking needs an admin token");
+  std::lock_guard lock(impl_->dbMutex);
+  Database& db = impl_->db;
+  Transaction tx(db);
+  if (auto s = tx.begin(); !s) return s.error();
+  auto st = db.prepare(version ? "UPDATE versions SET yanked = 1, yank_reason = ? WHERE plugin_id = ? AND version = ?"
+                               : "UPDATE versions SET yanked = 1, yank_reason = ? WHERE plugin_id = ?");
+  if (!st) return st.error();
+  st->bind(1, reason).bind(2, id);
+  if (version) st->bind(3, version->toString());
+  if (auto s = st->run(); !s) return s.error();
+  const size_t changed = static_cast<size_t>(db.changes());
+  if (changed == 0) {
+    return Error::notFound(version ? "no version " + version->toString() + " of \"" + id + "\"" : "no plugin \"" + id + "\"");
+  }
+  if (auto s = recordEvent(db, who.name, "yank", id, version ? version->toString() : "*", reason); !s) return s.error();
+  if (auto s = tx.commit(); !s) return s.error();
+  if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
+  return changed;
+}
+
+Result<size_t> Registry::erase(const std::string& id, const std::optional<Version>& version, const TokenInfo& who) {
+  if (!who.hasScope("admin")) return Error::denied("deleting needs an admin token");
+  std::vector<PackageRecord> doomed;
+  for (auto& r : versions(id)) {
+    if (!version || r.version.toString() == version->toString()) doomed.push_back(std::move(r));
+  }
+  if (doomed.empty()) {
+    return Error::notFound(version ? "no version " + version->toString() + " of \"" + id + "\"" : "no plugin \"" + id + "\"");
+  }
+  std::vector<std::string> unusedBlobs;
+  {
+    std::lock_guard lock(impl_->dbMutex);
+    Database& db = impl_->db;
+    Transaction tx(db);
+    if (auto s = tx.begin(); !s) return s.error();
+    for (const auto& r : doomed) {
+      auto del = db.prepare("DELETE FROM versions WHERE plugin_id = ? AND version = ?");
+      if (!del) return del.error();
+      del->bind(1, id).bind(2, r.version.toString());
+      if (auto s = del->run(); !s) return s.error();
+      auto dl = db.prepare("DELETE FROM downloads WHERE plugin_id = ? AND version = ?");
+      if (!dl) return dl.error();
+      dl->bind(1, id).bind(2, r.version.toString());
+      if (auto s = dl->run(); !s) return s.error();
+      auto shared = db.prepare("SELECT COUNT(*) FROM versions WHERE sha256 = ?");
+      if (!shared) return shared.error();
+      shared->bind(1, r.sha256);
+      if (shared->step() && shared->getInt(0) == 0) unusedBlobs.push_back(r.blobPath);
+    }
+    if (!version) {
+      for (const char* table : {"owners", "plugin_overrides"}) {
+        auto st = db.prepare(std::string("DELETE FROM ") + table + " WHERE plugin_id = ?");
+        if (!st) return st.error();
+        st->bind(1, id);
+        if (auto s = st->run(); !s) return s.error();
+      }
+    }
+    if (auto s = recordEvent(db, who.name, "erase", id, version ? version->toString() : "*", ""); !s) return s.error();
+    if (auto s = tx.commit(); !s) return s.error();
+    if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
+  }
+  {
+    std::lock_guard lock(impl_->downloadsMutex);
+    for (const auto& r : doomed) impl_->downloadTotals.erase({id, r.version.toString()});
+  }
+  // After the commit: a crash here leaves an unreferenced blob or drop-in
+  // file, never a record without its bytes. A drop-in file must go, or the
+  // next folder scan would bring the version back.
+  std::error_code ec;
+  for (const auto& r : doomed) {
+    if (r.source == "folder" && !impl_->options.pluginsDir.empty()) {
+      std::filesystem::remove(impl_->options.pluginsDir + "/" + r.fileName, ec);
+    }
+  }
+  for (const auto& path : unusedBlobs) std::filesystem::remove(path, ec);
+  return doomed.size();
+}
+
+std::vector<PackageRecord> Registry::reviewQueue() const {
+  std::vector<PackageRecord> out;
+  auto snap = impl_->current();
+  for (const auto& [id, plugin] : snap->plugins) {
+    for (const auto& r : plugin.versions) {
+      if (r.status == "pending" && !r.yanked) out.push_back(r);
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const PackageRecord& a, const PackageRecord& b) { return a.createdAt < b.createdAt; });
+  return out;
+}
+
+std::vector<RegistryEvent> Registry::events(size_t limit) const {
+  std::vector<RegistryEvent> out;
+  std::lock_guard lock(impl_->dbMutex);
+  auto st = impl_->db.prepare("SELECT id, at, actor, action, plugin_id, version, detail FROM events ORDER BY id DESC LIMIT ?");
+  if (!st) return out;
+  st->bind(1, static_cast<int64_t>(limit));
+  while (st->step()) {
+    out.push_back({st->getInt(0), st->getText(1), st->getText(2), st->getText(3), st->getText(4), st->getText(5), st->getText(6)});
+  }
+  return out;
+}
+
+}  // namespace patchbay

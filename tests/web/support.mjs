@@ -1,0 +1,58 @@
+// Helpers for browser tests: a patchbay process on a free port, a headless
+// Debian chromium driven by playwright-core, and assertions that fail loudly.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export function tempDir(prefix) { return mkdtempSync(join(tmpdir(), prefix)); }
+
+export function run(binary, args, options = {}) {
+  return execFileSync(binary, args, { encoding: 'utf8', ...options });
+}
+
+// Starts `patchbay <args> --port-file F` and waits until it listens.
+export async function startServer(binary, args, cwd) {
+  const portFile = join(cwd, 'port');
+  const child = spawn(binary, [...args, '--listen', '127.0.0.1:0', '--port-file', portFile], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  for (let i = 0; i < 200 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!existsSync(portFile)) { child.kill('SIGKILL'); throw new Error(`server did not start: ${stderr}`); }
+  const port = readFileSync(portFile, 'utf8').trim();
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM'), stderr: () => stderr };
+}
+
+// A fresh profile each time (playwright passes it as --user-data-dir).
+export async function launchBrowser() {
+  const userDataDir = tempDir('patchbay-chromium-');
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--no-first-run'],
+  });
+  return { context, close: async () => { await context.close(); rmSync(userDataDir, { recursive: true, force: true }); } };
+}
+
+// Polls `condition` (an async function run in node, not in the page: the
+// page's Content Security Policy forbids the eval that waitForFunction uses)
+// until it is true; throws naming `what` after `ms`.
+export async function until(condition, what, ms = 5000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
+
+let failures = 0;
+export function check(condition, message) {
+  if (!condition) { failures++; console.error(`FAIL: ${message}`); } else console.log(`ok: ${message}`);
+}
+export function finish() {
+  if (failures) { console.error(`${failures} check(s) failed`); process.exit(1); }
+  console.log('all checks passed');
+}
