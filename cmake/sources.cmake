@@ -82,3 +82,25 @@ target_sources(patchbay_registry PRIVATE ${CMAKE_BINARY_DIR}/generated/registry_
 target_include_directories(patchbay_registry PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http)
 target_link_libraries(patchbay PUBLIC patchbay_registry)
+
+# --- runtime: plugins in V8 isolates (src/runtime) -----------------------------
+if(PATCHBAY_HAVE_V8)
+  add_custom_command(
+    OUTPUT ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc
+    COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc -DNAME=kRuntimeScripts
+            -DBASE=${CMAKE_SOURCE_DIR}/src/runtime/js -DFILES=prelude.js -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+    DEPENDS ${CMAKE_SOURCE_DIR}/src/runtime/js/prelude.js ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+    COMMENT "Embedding the runtime's JavaScript"
+    VERBATIM)
+  add_library(patchbay_runtime STATIC
+    src/runtime/v8_engine.cc
+    src/runtime/capped_allocator.cc
+    src/runtime/plugin_db.cc
+    src/runtime/plugin_instance.cc
+    src/runtime/runtime.cc
+    ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc)
+  target_include_directories(patchbay_runtime PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(patchbay_runtime PUBLIC patchbay_package patchbay_store PRIVATE patchbay_v8)
+  set_source_files_properties(src/runtime/capped_allocator.cc PROPERTIES COMPILE_OPTIONS -fno-rtti)
+  target_link_libraries(patchbay PUBLIC patchbay_runtime)
+endif()

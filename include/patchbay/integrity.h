@@ -41,4 +41,7 @@ Result<std::string> fromBase64(std::string_view text);
 // calls it, so callers need not.
 void ensureSodium();
 
+// A random (version 4) UUID: "3b241101-e2bb-4255-8caf-4136c566a962".
+std::string randomUuid();
+
 }  // namespace patchbay

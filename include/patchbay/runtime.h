@@ -1,0 +1,122 @@
+// patchbay/runtime.h — plugins as ES modules in V8 isolates, with the
+// Sodium panel's plugin API (seed 004).
+//
+//   auto rt = Runtime::create({.dataDir = "data/plugin-data"}).value();
+//   rt->activate("plugins/billing");                  // loads server.js
+//   auto res = rt->handleRequest("billing", {.method = "GET", .path = "/invoices"});
+//   auto verdict = rt->emit("server:beforeCreate", R"({"user":{"id":1},"name":"mc","node":"n1"})");
+//   if (!verdict.allowed) refuse(verdict.reason);
+//
+// Model (docs/runtime.md): one isolate per active plugin, and one thread
+// that owns it (its executor). Everything a plugin runs — module
+// evaluation, route handlers, hook handlers, timers, promise continuations —
+// runs on that thread, one task at a time, so plugins run in parallel with
+// each other and a slow plugin delays only itself. Calls from other threads
+// are posted to the executor and waited for.
+//
+// What a plugin sees: `export default function (sodium) { ... }` is called
+// with the API object (db, http, hooks, logger, config, ui, plugins) and
+// what it returns becomes its public methods for plugins.call. Globals are
+// JavaScript's own plus console, setTimeout/clearTimeout, queueMicrotask,
+// crypto.randomUUID; no require, process, file system or network, and only
+// relative imports inside the plugin's folder.
+//
+// Values cross between C++ and JavaScript as JSON text.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "patchbay/result.h"
+
+namespace patchbay {
+
+struct RuntimeLimits {
+  size_t heapBytes = 64u << 20;                 // per plugin; reaching it stops that plugin only
+  std::chrono::milliseconds callTimeout{2000};  // CPU time of one task (a handler, a timer) before it is terminated
+};
+
+struct RuntimeOptions {
+  std::string dataDir;  // each plugin's data in <dataDir>/<id>/ (data.db)
+  RuntimeLimits limits;
+  // Where plugin logs go (console.*, sodium.logger.*, runtime warnings).
+  // Default: standard error, one line each.
+  std::function<void(const std::string& pluginId, const std::string& level, const std::string& message)> log;
+};
+
+// A request to a plugin's routes (mounted by the host at /api/plugins/<id>/).
+struct PluginRequest {
+  std::string method = "GET";
+  std::string path = "/";  // below the mount point, starting with "/"
+  std::vector<std::pair<std::string, std::string>> query;
+  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::string body;
+  std::string userJson = "null";  // req.user: the signed-in caller, or null
+};
+
+struct PluginResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+// What emitting a hook decided. A `before*` hook may be denied by a handler
+// (ctx.deny(reason)); handlers that threw are listed and did not stop it.
+struct HookResult {
+  bool allowed = true;
+  std::string reason;    // the denying handler's reason
+  std::string deniedBy;  // its plugin id
+  std::vector<std::string> errors;  // "<plugin>: <message>" for handlers that threw
+  size_t handlersRun = 0;
+};
+
+struct PluginState {
+  std::string id, name, version, type;
+  std::string state;  // "active", "failed"
+  std::string error;  // why it failed
+  std::vector<std::string> hooks;  // events with handlers
+  size_t routes = 0;
+};
+
+class Runtime {
+ public:
+  static Result<std::unique_ptr<Runtime>> create(RuntimeOptions options);
+  ~Runtime();  // deactivates every plugin
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Loads the plugin in `dir` (plugin.json, server.js) into a new isolate
+  // and runs its default export. The id is the manifest's (else the folder
+  // name). Errors: a bad manifest, a module that fails to load or throws
+  // (with the file and line), an id already active (kConflict).
+  Status activate(const std::string& dir);
+  // Removes the plugin's routes, hooks, timers and methods and disposes its
+  // isolate; its data stays. Requests in flight finish first.
+  Status deactivate(const std::string& id);
+  std::vector<PluginState> plugins() const;
+
+  // Runs the plugin's matching route handler. kNotFound when the plugin is
+  // not active; a request no route matches gets a 404 response.
+  Result<PluginResponse> handleRequest(const std::string& id, const PluginRequest& request);
+
+  // Runs every handler of `event` across active plugins, lowest priority
+  // first (ties: registration order), awaiting each. contextJson is an
+  // object; for before* events a handler may deny, which stops the rest.
+  HookResult emit(const std::string& event, const std::string& contextJson);
+
+  // Calls a public method of a plugin (what its default export returned)
+  // with the JSON array `argsJson`; the result as JSON ("null" for undefined).
+  Result<std::string> call(const std::string& id, const std::string& method, const std::string& argsJson = "[]");
+
+  struct Impl;
+
+ private:
+  explicit Runtime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace patchbay

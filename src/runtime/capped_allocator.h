@@ -1,0 +1,15 @@
+// ArrayBuffer memory lives outside the JS heap: this allocator caps it, so a
+// plugin cannot take the process's memory through typed arrays.
+#pragma once
+
+#include <v8.h>
+
+#include <memory>
+
+namespace patchbay {
+
+// An allocator that refuses (returns null, which V8 turns into a RangeError
+// in the plugin) once `capBytes` are in use.
+std::unique_ptr<v8::ArrayBuffer::Allocator> newCappedAllocator(size_t capBytes);
+
+}  // namespace patchbay

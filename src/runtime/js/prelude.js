@@ -1,0 +1,249 @@
+// The plugin side of patchbay's runtime, run in every plugin's context
+// before its module. It is a function of the native bindings; it installs
+// the web-style globals, builds the `sodium` API object and returns the
+// entry points the C++ side calls. The bindings stay in this closure: no
+// plugin code can reach them.
+(function (native) {
+  'use strict';
+  const { stringify, parse } = JSON;
+  const freeze = Object.freeze;
+  const toJson = (value) => (value === undefined ? 'null' : stringify(value));
+
+  // --- logging --------------------------------------------------------------
+  function format(args) {
+    return args.map((a) => {
+      if (typeof a === 'string') return a;
+      if (a instanceof Error) return a.stack || String(a);
+      try { const s = stringify(a); return s === undefined ? String(a) : s; } catch { return String(a); }
+    }).join(' ');
+  }
+  const logger = freeze({
+    debug: (...a) => native.log('debug', format(a)),
+    info: (...a) => native.log('info', format(a)),
+    warn: (...a) => native.log('warn', format(a)),
+    error: (...a) => native.log('error', format(a)),
+  });
+  globalThis.console = freeze({ log: logger.info, info: logger.info, debug: logger.debug, warn: logger.warn, error: logger.error, trace: logger.debug });
+
+  // --- timers ---------------------------------------------------------------
+  const timers = new Map();
+  let nextTimer = 1;
+  function schedule(fn, ms, args, repeat) {
+    if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
+    const id = nextTimer++;
+    const delay = Math.max(0, Number(ms) || 0);
+    timers.set(id, { fn, args, repeat, delay });
+    native.setTimer(id, delay, repeat);
+    return id;
+  }
+  globalThis.setTimeout = (fn, ms, ...args) => schedule(fn, ms, args, false);
+  globalThis.setInterval = (fn, ms, ...args) => schedule(fn, ms, args, true);
+  globalThis.clearTimeout = globalThis.clearInterval = (id) => {
+    if (timers.delete(id)) native.clearTimer(id);
+  };
+  globalThis.queueMicrotask = (fn) => { Promise.resolve().then(fn); };
+  globalThis.crypto = freeze({ randomUUID: () => native.randomUUID() });
+
+  // --- db -------------------------------------------------------------------
+  const db = freeze({
+    registerCollections: (names) => parse(native.db('registerCollections', '', toJson(names), 'null')),
+    find: (coll, query) => parse(native.db('find', String(coll), toJson(query ?? {}), 'null')),
+    findOne: (coll, query) => parse(native.db('findOne', String(coll), toJson(query ?? {}), 'null')),
+    count: (coll, query) => parse(native.db('count', String(coll), toJson(query ?? {}), 'null')),
+    insert: (coll, record) => parse(native.db('insert', String(coll), toJson(record), 'null')),
+    update: (coll, id, partial) => parse(native.db('update', String(coll), toJson(id), toJson(partial))),
+    delete: (coll, id) => parse(native.db('delete', String(coll), toJson(id), 'null')),
+    sql: (query, params) => parse(native.db('sql', '', toJson(String(query)), toJson(params ?? []))),
+  });
+
+  // --- http: an Express-style router ----------------------------------------
+  let routes = [];
+  function compilePath(path) {
+    if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`a route path must start with "/": ${path}`);
+    const names = [];
+    const pattern = path.replace(/\/+$/, '').split('/').map((segment) => {
+      if (segment.startsWith(':')) { names.push(segment.slice(1)); return '([^/]+)'; }
+      if (segment === '*') { names.push('0'); return '(.*)'; }
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }).join('/');
+    return { regex: new RegExp(`^${pattern}/?$`), names };
+  }
+  function makeRouter(list) {
+    const add = (method) => (path, ...handlers) => {
+      const { regex, names } = compilePath(path);
+      for (const handler of handlers) {
+        if (typeof handler !== 'function') throw new TypeError(`${method} ${path}: a handler must be a function`);
+        list.push({ method, regex, names, handler });
+      }
+      return router;
+    };
+    const router = { get: add('GET'), post: add('POST'), put: add('PUT'), patch: add('PATCH'), delete: add('DELETE'), all: add('*') };
+    return freeze(router);
+  }
+  const http = freeze({
+    registerRoutes(fn) {
+      if (typeof fn !== 'function') throw new TypeError('registerRoutes takes a function (router) => { ... }');
+      const list = [];
+      fn(makeRouter(list));
+      routes = list;  // calling it again replaces the router
+      native.routesChanged(list.length);
+    },
+  });
+
+  function makeResponse(finish) {
+    const res = {
+      statusCode: 200, headers: {}, sent: false,
+      status(code) { res.statusCode = Number(code) | 0; return res; },
+      set(name, value) {
+        if (typeof name === 'object') { for (const [k, v] of Object.entries(name)) res.headers[String(k).toLowerCase()] = String(v); }
+        else res.headers[String(name).toLowerCase()] = String(value);
+        return res;
+      },
+      header(name, value) { return res.set(name, value); },
+      json(value) {
+        if (!res.headers['content-type']) res.headers['content-type'] = 'application/json; charset=utf-8';
+        return finish(toJson(value));
+      },
+      send(value) {
+        if (value !== null && typeof value === 'object') return res.json(value);
+        if (!res.headers['content-type']) res.headers['content-type'] = 'text/html; charset=utf-8';
+        return finish(value === undefined ? '' : String(value));
+      },
+      end(value) { return finish(value === undefined ? '' : String(value)); },
+    };
+    return res;
+  }
+
+  async function dispatch(ticket, requestJson) {
+    const raw = parse(requestJson);
+    let sent = null;
+    const res = makeResponse((body) => {
+      if (!sent) sent = { status: res.statusCode, headers: res.headers, body };
+      res.sent = true;
+      return res;
+    });
+    try {
+      let body = raw.body;
+      if (typeof body === 'string' && body.length && String(raw.headers['content-type'] || '').includes('json')) {
+        try { body = parse(body); } catch { native.done(ticket, true, toJson({ status: 400, headers: { 'content-type': 'application/json' }, body: stringify({ error: 'the request body is not valid JSON' }) })); return; }
+      }
+      const matching = routes.filter((r) => (r.method === raw.method || r.method === '*' || (raw.method === 'HEAD' && r.method === 'GET')) && r.regex.test(raw.path));
+      const req = { method: raw.method, path: raw.path, url: raw.url, params: {}, query: raw.query, headers: raw.headers, body, user: raw.user };
+      let index = 0;
+      const next = async (err) => {
+        if (err) throw err;
+        const route = matching[index++];
+        if (!route) return undefined;
+        const m = route.regex.exec(raw.path);
+        req.params = {};
+        route.names.forEach((name, i) => { req.params[name] = decodeURIComponent(m[i + 1]); });
+        const value = await route.handler(req, res, next);
+        if (!sent && value !== undefined && !res.sent) res.send(value);
+        return value;
+      };
+      if (matching.length === 0) {
+        res.status(404).json({ error: `Cannot ${raw.method} ${raw.path}` });
+      } else {
+        await next();
+        if (!sent) res.status(res.statusCode === 200 ? 204 : res.statusCode).end();
+      }
+      native.done(ticket, true, toJson(sent));
+    } catch (e) {
+      logger.error(`${raw.method} ${raw.path}:`, e);
+      native.done(ticket, true, toJson({ status: 500, headers: { 'content-type': 'application/json; charset=utf-8' }, body: stringify({ error: 'Internal plugin error', message: String(e && e.message || e) }) }));
+    }
+  }
+
+  // --- hooks ----------------------------------------------------------------
+  const hookHandlers = new Map();
+  let nextHandler = 1;
+  const hooks = freeze({
+    on(event, handler, priority) {
+      if (typeof handler !== 'function') throw new TypeError(`hooks.on("${event}"): the handler must be a function`);
+      let p = priority;
+      if (p !== null && typeof p === 'object') p = p.priority;
+      p = p === undefined ? 10 : Number(p);
+      if (!Number.isFinite(p)) throw new TypeError(`hooks.on("${event}"): priority must be a number`);
+      const id = nextHandler++;
+      if (!native.registerHook(String(event), p, id)) return false;  // not declared: the runtime warned
+      hookHandlers.set(id, handler);
+      return true;
+    },
+  });
+  async function runHook(ticket, handlerId, contextJson, deniable) {
+    const handler = hookHandlers.get(handlerId);
+    const ctx = parse(contextJson);
+    let denied = null;
+    Object.defineProperty(ctx, 'deny', {
+      value: (reason) => {
+        if (!deniable) throw new Error('this event cannot be denied (only before* hooks can)');
+        denied = reason === undefined ? 'denied' : String(reason);
+      },
+    });
+    try {
+      if (handler) await handler(ctx);
+      native.done(ticket, true, toJson({ denied: denied !== null, reason: denied ?? '' }));
+    } catch (e) {
+      logger.error('hook handler failed:', e);
+      native.done(ticket, false, toJson(String(e && e.message || e)));
+    }
+  }
+
+  // --- ui, plugins ----------------------------------------------------------
+  const check = (fields, what) => (item) => {
+    if (item === null || typeof item !== 'object') throw new TypeError(`${what} takes an object`);
+    for (const f of fields) if (item[f] === undefined) throw new TypeError(`${what}: "${f}" is required`);
+    return item;
+  };
+  const ui = freeze({
+    registerPages: (map) => native.ui('pages', toJson(map)),
+    addSidebarItem: (item) => native.ui('sidebarItems', toJson(check(['id', 'label'], 'ui.addSidebarItem')(item))),
+    addServerTab: (item) => native.ui('serverTabs', toJson(check(['id', 'label'], 'ui.addServerTab')(item))),
+    addDashboardWidget: (item) => {
+      check(['id', 'title'], 'ui.addDashboardWidget')(item);
+      if (item.size !== undefined && !['small', 'medium', 'large'].includes(item.size)) throw new TypeError('ui.addDashboardWidget: size must be small, medium or large');
+      return native.ui('dashboardWidgets', toJson(item));
+    },
+    addAdminTab: (item) => native.ui('adminTabs', toJson(check(['id', 'label'], 'ui.addAdminTab')(item))),
+  });
+  const config = freeze({
+    get: (key) => parse(native.config('get', String(key), 'null')),
+    set: (key, value) => parse(native.config('set', String(key), toJson(value))),
+    getAll: () => parse(native.config('getAll', '', 'null')),
+  });
+
+  let exported = {};
+  async function callMethod(ticket, name, argsJson) {
+    try {
+      const fn = exported && Object.prototype.hasOwnProperty.call(exported, name) ? exported[name] : undefined;
+      if (typeof fn !== 'function') throw new Error(`no public method "${name}"`);
+      const value = await fn(...parse(argsJson));
+      native.done(ticket, true, toJson(value));
+    } catch (e) {
+      native.done(ticket, false, toJson(String(e && e.message || e)));
+    }
+  }
+
+  function fireTimer(id) {
+    const t = timers.get(id);
+    if (!t) return;
+    if (!t.repeat) timers.delete(id);
+    t.fn(...t.args);
+  }
+
+  const api = freeze({
+    id: native.pluginId, db, http, hooks, logger, ui, config,
+    plugins: freeze({ call: () => { throw new Error('plugins.call is not available yet'); } }),
+  });
+  // Runs the module's default export with the API object.
+  async function activate(ticket, main) {
+    try {
+      const value = await main(api);
+      exported = value !== null && typeof value === 'object' ? value : {};
+      native.done(ticket, true, 'null');
+    } catch (e) {
+      native.done(ticket, false, toJson(e instanceof Error ? (e.stack || String(e)) : String(e)));
+    }
+  }
+  return freeze({ activate, dispatch, runHook, callMethod, fireTimer });
+})

@@ -1,0 +1,697 @@
+// One plugin's isolate and executor thread. Every V8 call happens on the
+// executor thread; other threads post tasks and wait on tickets, which the
+// plugin side completes with native.done(ticket, ok, json).
+#include "runtime/plugin_instance.h"
+
+#include <libplatform/libplatform.h>
+#include <sys/stat.h>
+#include <v8.h>
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "patchbay/embedded_asset.h"
+#include "patchbay/files.h"
+#include "patchbay/integrity.h"
+#include "runtime/capped_allocator.h"
+#include "runtime/plugin_db.h"
+#include "runtime/v8_engine.h"
+
+extern const patchbay::EmbeddedAsset kRuntimeScripts[];
+
+namespace patchbay {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::chrono::seconds kWallTimeout{30};  // a request, hook or call: from posting to its answer
+constexpr uint64_t kMaxModuleBytes = 8u << 20;
+
+std::string_view preludeSource() {
+  for (const EmbeddedAsset* a = kRuntimeScripts; a->path != nullptr; ++a) {
+    if (std::string_view(a->path) == "prelude.js") return {reinterpret_cast<const char*>(a->data), a->size};
+  }
+  return {};
+}
+
+struct Completion {
+  bool ok = false;
+  std::string json;
+};
+
+std::string toUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value) {
+  v8::String::Utf8Value s(isolate, value);
+  return *s ? std::string(*s, static_cast<size_t>(s.length())) : std::string();
+}
+
+v8::Local<v8::String> v8str(v8::Isolate* isolate, std::string_view s) {
+  return v8::String::NewFromUtf8(isolate, s.data(), v8::NewStringType::kNormal, static_cast<int>(s.size())).ToLocalChecked();
+}
+
+}  // namespace
+
+struct PluginInstance::Impl {
+  PluginInstance* owner = nullptr;
+  Manifest manifest;
+  std::string dir, realDir, dataDir;
+  RuntimeLimits limits;
+  InstanceHost host;
+
+  // --- executor ---
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable wake;
+  std::deque<std::function<void()>> tasks;  // guarded by mu
+  bool stopping = false;                    // guarded by mu
+  struct Timer {
+    std::chrono::steady_clock::time_point due;
+    std::chrono::milliseconds interval;
+    bool repeat;
+  };
+  std::map<int64_t, Timer> timers;  // executor thread only
+
+  // --- V8 (executor thread only) ---
+  v8::Isolate* isolate = nullptr;
+  std::unique_ptr<v8::ArrayBuffer::Allocator> allocator;
+  v8::Global<v8::Context> context;
+  v8::Global<v8::Object> entries;  // what the prelude returned
+  std::map<std::string, v8::Global<v8::Module>> modulesByPath;
+  std::unordered_multimap<int, std::string> pathByModuleHash;
+
+  // --- tickets: answers other threads wait for ---
+  std::mutex ticketMu;
+  std::map<uint64_t, std::promise<Completion>> tickets;  // guarded by ticketMu
+  uint64_t nextTicket = 1;                               // guarded by ticketMu
+  uint64_t currentTicket = 0;  // the ticket the running task started (executor thread)
+
+  // --- limits ---
+  std::atomic<int64_t> taskStartedNs{0};  // 0: no task running
+  std::atomic<bool> heapExceeded{false};
+  std::atomic<bool> deadlineHit{false};
+  size_t heapLimit = 0;
+
+  std::optional<PluginDb> db;
+  mutable std::mutex stateMu;
+  json ui = json::object();  // guarded by stateMu
+  std::string failure;       // guarded by stateMu
+
+  // ------------------------------------------------------------------------
+  void log(const std::string& level, const std::string& message) {
+    if (host.log) host.log(level, message);
+  }
+
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard lock(mu);
+      tasks.push_back(std::move(task));
+    }
+    wake.notify_one();
+  }
+
+  std::pair<uint64_t, std::future<Completion>> newTicket() {
+    std::lock_guard lock(ticketMu);
+    uint64_t t = nextTicket++;
+    auto future = tickets[t].get_future();
+    return {t, std::move(future)};
+  }
+  void complete(uint64_t ticket, Completion c) {
+    std::lock_guard lock(ticketMu);
+    auto it = tickets.find(ticket);
+    if (it == tickets.end()) return;
+    it->second.set_value(std::move(c));
+    tickets.erase(it);
+  }
+  void failAllTickets(const std::string& why) {
+    std::lock_guard lock(ticketMu);
+    for (auto& [t, p] : tickets) p.set_value({false, json(why).dump()});
+    tickets.clear();
+  }
+
+  // Posts `start` (which calls into JS with the ticket) and waits for the answer.
+  Result<Completion> invoke(std::function<void(uint64_t)> start) {
+    if (owner->failed()) return Error::unsupported("plugin \"" + manifest.id + "\" has failed: " + owner->failure());
+    auto issued = newTicket();
+    const uint64_t ticket = issued.first;
+    std::future<Completion>& future = issued.second;
+    post([this, ticket, start = std::move(start)] {
+      currentTicket = ticket;
+      start(ticket);
+      currentTicket = 0;
+    });
+    if (future.wait_for(kWallTimeout) != std::future_status::ready) {
+      std::lock_guard lock(ticketMu);
+      tickets.erase(ticket);
+      return Error::limit("plugin \"" + manifest.id + "\" did not answer within " + std::to_string(kWallTimeout.count()) + " s");
+    }
+    return future.get();
+  }
+
+  // --- the executor loop -----------------------------------------------------
+  void loop() {
+    for (;;) {
+      std::function<void()> task;
+      int64_t timerId = 0;
+      {
+        std::unique_lock lock(mu);
+        for (;;) {
+          if (!tasks.empty()) {
+            task = std::move(tasks.front());
+            tasks.pop_front();
+            break;
+          }
+          if (stopping) return;
+          auto now = std::chrono::steady_clock::now();
+          auto next = std::chrono::steady_clock::time_point::max();
+          for (const auto& [id, t] : timers) {
+            if (t.due <= now) {
+              timerId = id;
+              break;
+            }
+            next = std::min(next, t.due);
+          }
+          if (timerId) break;
+          if (next == std::chrono::steady_clock::time_point::max()) {
+            wake.wait(lock);
+          } else {
+            wake.wait_until(lock, next);
+          }
+        }
+      }
+      if (task) {
+        task();
+      } else {
+        fireTimer(timerId);
+      }
+    }
+  }
+
+  void fireTimer(int64_t id) {
+    auto it = timers.find(id);
+    if (it == timers.end()) return;
+    if (it->second.repeat) {
+      it->second.due = std::chrono::steady_clock::now() + std::max(it->second.interval, std::chrono::milliseconds(1));
+    } else {
+      timers.erase(it);
+    }
+    runJs([&](v8::Local<v8::Context> ctx) { callEntry(ctx, "fireTimer", {v8::Number::New(isolate, static_cast<double>(id))}); });
+  }
+
+  // Calls the prelude's entry point `name`; false when it threw (the
+  // surrounding TryCatch of runJs holds the exception).
+  bool callEntry(v8::Local<v8::Context> ctx, const char* name, std::vector<v8::Local<v8::Value>> args) {
+    v8::Local<v8::Value> fn;
+    if (!entries.Get(isolate)->Get(ctx, v8str(isolate, name)).ToLocal(&fn) || !fn->IsFunction()) return false;
+    v8::Local<v8::Value> result;
+    return fn.As<v8::Function>()->Call(ctx, v8::Undefined(isolate), static_cast<int>(args.size()), args.data()).ToLocal(&result);
+  }
+
+  // Runs `body` in the plugin's context with the CPU deadline armed, then
+  // the microtasks. Uncaught errors are logged; a termination (deadline or
+  // heap limit) is cleared before the isolate runs again.
+  void runJs(const std::function<void(v8::Local<v8::Context>)>& body) {
+    if (!isolate || owner->failed()) return;
+    v8::Isolate::Scope isolateScope(isolate);
+    v8::HandleScope handles(isolate);
+    v8::Local<v8::Context> ctx = context.Get(isolate);
+    v8::Context::Scope contextScope(ctx);
+    {
+      v8::TryCatch tryCatch(isolate);
+      taskStartedNs = std::chrono::steady_clock::now().time_since_epoch().count();
+      body(ctx);
+      if (!tryCatch.HasTerminated()) isolate->PerformMicrotaskCheckpoint();
+      taskStartedNs = 0;
+      if (tryCatch.HasCaught() && !tryCatch.HasTerminated()) log("error", describe(tryCatch));
+    }
+    afterTermination();
+  }
+
+  void afterTermination() {
+    if (heapExceeded) {
+      isolate->CancelTerminateExecution();
+      fail("the plugin reached its heap limit of " + std::to_string(limits.heapBytes >> 20) + " MiB and was stopped");
+      post([this] { disposeIsolate(); });  // its heap is full: it never runs again
+      return;
+    }
+    if (deadlineHit.exchange(false)) {
+      isolate->CancelTerminateExecution();
+      std::string why = "a task ran longer than " + std::to_string(limits.callTimeout.count()) + " ms and was terminated";
+      log("error", why);
+      if (currentTicket) complete(currentTicket, {false, json(why).dump()});
+    }
+  }
+
+  void fail(const std::string& why) {
+    {
+      std::lock_guard lock(stateMu);
+      if (failure.empty()) failure = why;
+    }
+    owner->failed_ = true;
+    log("error", why);
+    failAllTickets(why);
+  }
+
+  std::string describe(v8::TryCatch& tryCatch) {
+    v8::Local<v8::Message> message = tryCatch.Message();
+    std::string text = toUtf8(isolate, tryCatch.Exception());
+    if (message.IsEmpty()) return text;
+    std::string where = toUtf8(isolate, message->GetScriptResourceName());
+    int line = message->GetLineNumber(isolate->GetCurrentContext()).FromMaybe(0);
+    return where + ":" + std::to_string(line) + ": " + text;
+  }
+
+  // --- natives -----------------------------------------------------------------
+  static Impl* self(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    return static_cast<Impl*>(info.Data().As<v8::External>()->Value());
+  }
+  std::string arg(const v8::FunctionCallbackInfo<v8::Value>& info, int i) {
+    return i < info.Length() ? toUtf8(isolate, info[i]) : std::string();
+  }
+  void throwError(const std::string& message) {
+    isolate->ThrowException(v8::Exception::Error(v8str(isolate, message)));
+  }
+
+  static void nativeLog(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    s->log(s->arg(info, 0), s->arg(info, 1));
+  }
+  static void nativeDone(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    auto ticket = static_cast<uint64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
+    s->complete(ticket, {info[1]->BooleanValue(info.GetIsolate()), s->arg(info, 2)});
+  }
+  static void nativeDb(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    if (!s->db) {
+      auto opened = PluginDb::open(s->dataDir + "/data.db");
+      if (!opened) return s->throwError("db: " + opened.error().message);
+      s->db.emplace(std::move(*opened));
+    }
+    auto r = s->db->call(s->arg(info, 0), s->arg(info, 1), s->arg(info, 2), s->arg(info, 3));
+    if (!r) return s->throwError(r.error().message);
+    info.GetReturnValue().Set(v8str(info.GetIsolate(), *r));
+  }
+  static void nativeRegisterHook(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    auto ctx = info.GetIsolate()->GetCurrentContext();
+    bool ok = s->host.registerHook && s->host.registerHook(s->arg(info, 0), info[1]->NumberValue(ctx).FromMaybe(10),
+                                                          static_cast<int64_t>(info[2]->NumberValue(ctx).FromMaybe(0)));
+    info.GetReturnValue().Set(ok);
+  }
+  static void nativeRoutesChanged(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    s->owner->routes_ = static_cast<size_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
+  }
+  static void nativeSetTimer(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    auto ctx = info.GetIsolate()->GetCurrentContext();
+    auto id = static_cast<int64_t>(info[0]->NumberValue(ctx).FromMaybe(0));
+    auto ms = std::chrono::milliseconds(static_cast<int64_t>(info[1]->NumberValue(ctx).FromMaybe(0)));
+    s->timers[id] = {std::chrono::steady_clock::now() + ms, ms, info[2]->BooleanValue(info.GetIsolate())};
+  }
+  static void nativeClearTimer(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    s->timers.erase(static_cast<int64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0)));
+  }
+  static void nativeRandomUuid(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    info.GetReturnValue().Set(v8str(info.GetIsolate(), randomUuid()));
+  }
+  static void nativeUi(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    std::string kind = s->arg(info, 0);
+    json value = json::parse(s->arg(info, 1), nullptr, false);
+    std::lock_guard lock(s->stateMu);
+    if (kind == "pages") {
+      if (!value.is_object()) return s->throwError("ui.registerPages takes an object of path -> page");
+      for (auto& [k, v] : value.items()) s->ui["pages"][k] = v;
+    } else {
+      s->ui[kind].push_back(value);
+    }
+  }
+  static void nativeConfig(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    s->throwError("config is not available yet");
+  }
+
+  void setNative(v8::Local<v8::Context> ctx, v8::Local<v8::Object> target, const char* name, v8::FunctionCallback fn) {
+    auto tpl = v8::FunctionTemplate::New(isolate, fn, v8::External::New(isolate, this));
+    target->Set(ctx, v8str(isolate, name), tpl->GetFunction(ctx).ToLocalChecked()).Check();
+  }
+
+  // --- modules -------------------------------------------------------------------
+  // The file an import names, or an error message. Only relative imports
+  // inside the plugin's folder are allowed.
+  Result<std::string> resolvePath(const std::string& specifier, const std::string& referrer) {
+    if (!(specifier.starts_with("./") || specifier.starts_with("../"))) {
+      return Error::denied("Cannot import \"" + specifier + "\" from " + relative(referrer) +
+                           ": plugins may only import their own files with relative paths (\"./lib.js\"); "
+                           "Node modules, bare names and absolute paths are not available");
+    }
+    fs::path candidate = (fs::path(referrer).parent_path() / specifier).lexically_normal();
+    std::error_code ec;
+    fs::path real = fs::weakly_canonical(candidate, ec);
+    std::string r = real.string();
+    if (ec || !(r == realDir || r.starts_with(realDir + "/"))) {
+      return Error::denied("Cannot import \"" + specifier + "\" from " + relative(referrer) + ": it is outside the plugin's folder");
+    }
+    struct stat st;
+    if (::stat(r.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return Error::notFound("Cannot import \"" + specifier + "\" from " + relative(referrer) + ": no such file");
+    }
+    return r;
+  }
+  std::string relative(const std::string& path) const {
+    return path.starts_with(realDir + "/") ? path.substr(realDir.size() + 1) : path;
+  }
+
+  v8::MaybeLocal<v8::Module> loadModule(const std::string& path) {
+    if (auto it = modulesByPath.find(path); it != modulesByPath.end()) return it->second.Get(isolate);
+    auto source = readFileLimited(path, kMaxModuleBytes);
+    if (!source) {
+      throwError(source.error().message);
+      return {};
+    }
+    v8::ScriptOrigin origin(isolate, v8str(isolate, relative(path)), 0, 0, false, -1, v8::Local<v8::Value>(), false, false, true);
+    v8::ScriptCompiler::Source src(v8str(isolate, *source), origin);
+    v8::Local<v8::Module> module;
+    if (!v8::ScriptCompiler::CompileModule(isolate, &src).ToLocal(&module)) return {};
+    modulesByPath[path].Reset(isolate, module);
+    pathByModuleHash.emplace(module->GetIdentityHash(), path);
+    return module;
+  }
+
+  static v8::MaybeLocal<v8::Module> resolveModule(v8::Local<v8::Context> ctx, v8::Local<v8::String> specifier,
+                                                  v8::Local<v8::FixedArray>, v8::Local<v8::Module> referrer) {
+    v8::Isolate* isolate = ctx->GetIsolate();
+    Impl* s = static_cast<Impl*>(isolate->GetData(0));
+    std::string referrerPath = s->realDir + "/server.js";
+    auto range = s->pathByModuleHash.equal_range(referrer->GetIdentityHash());
+    for (auto it = range.first; it != range.second; ++it) {
+      if (s->modulesByPath[it->second].Get(isolate) == referrer) referrerPath = it->second;
+    }
+    auto path = s->resolvePath(toUtf8(isolate, specifier), referrerPath);
+    if (!path) {
+      s->throwError(path.error().message);
+      return {};
+    }
+    return s->loadModule(*path);
+  }
+
+  static v8::MaybeLocal<v8::Promise> dynamicImport(v8::Local<v8::Context> ctx, v8::Local<v8::Data>, v8::Local<v8::Value>,
+                                                   v8::Local<v8::String> specifier, v8::Local<v8::FixedArray>) {
+    v8::Isolate* isolate = ctx->GetIsolate();
+    auto resolver = v8::Promise::Resolver::New(ctx).ToLocalChecked();
+    resolver->Reject(ctx, v8::Exception::Error(v8str(isolate, "import(\"" + toUtf8(isolate, specifier) +
+                                                                             "\") is not available to plugins: use a static import of a file in the plugin's folder"))).Check();
+    return resolver->GetPromise();
+  }
+
+  static size_t nearHeapLimit(void* data, size_t current, size_t) {
+    Impl* s = static_cast<Impl*>(data);
+    s->heapExceeded = true;
+    s->isolate->TerminateExecution();
+    return current + (16u << 20);  // room to unwind; the isolate is disposed afterwards
+  }
+
+  static void promiseRejected(v8::PromiseRejectMessage message) {
+    if (message.GetEvent() != v8::kPromiseRejectWithNoHandler) return;
+    v8::Isolate* isolate = message.GetPromise()->GetIsolate();
+    Impl* s = static_cast<Impl*>(isolate->GetData(0));
+    s->log("error", "unhandled promise rejection: " + toUtf8(isolate, message.GetValue()));
+  }
+
+  // --- start and stop ------------------------------------------------------------
+  // On the executor thread: the isolate, the prelude, the module; then the
+  // default export is run with the API object (its ticket completes later).
+  Status initialize(uint64_t activationTicket) {
+    allocator = newCappedAllocator(limits.heapBytes);
+    v8::Isolate::CreateParams params;
+    params.array_buffer_allocator = allocator.get();
+    params.constraints.ConfigureDefaultsFromHeapSize(0, limits.heapBytes);
+    isolate = v8::Isolate::New(params);
+    isolate->SetData(0, this);
+    isolate->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
+    isolate->AddNearHeapLimitCallback(nearHeapLimit, this);
+    isolate->SetPromiseRejectCallback(promiseRejected);
+    isolate->SetHostImportModuleDynamicallyCallback(dynamicImport);
+
+    v8::Isolate::Scope isolateScope(isolate);
+    v8::HandleScope handles(isolate);
+    v8::Local<v8::Context> ctx = v8::Context::New(isolate);
+    context.Reset(isolate, ctx);
+    v8::Context::Scope contextScope(ctx);
+    v8::TryCatch tryCatch(isolate);
+    auto fail = [&](const std::string& what) -> Status {
+      if (tryCatch.HasTerminated()) {
+        isolate->CancelTerminateExecution();
+        return Error::limit(what + ": " + (heapExceeded ? "the heap limit was reached" : "it ran too long"));
+      }
+      return Error::invalid(what + ": " + (tryCatch.HasCaught() ? describe(tryCatch) : std::string("failed")));
+    };
+
+    // The prelude: a function of the native bindings.
+    v8::ScriptOrigin preludeOrigin(isolate, v8str(isolate, "patchbay:prelude"));
+    v8::Local<v8::Script> prelude;
+    v8::Local<v8::Value> factory;
+    if (!v8::Script::Compile(ctx, v8str(isolate, preludeSource()), &preludeOrigin).ToLocal(&prelude) ||
+        !prelude->Run(ctx).ToLocal(&factory) || !factory->IsFunction()) {
+      return fail("the runtime's prelude");
+    }
+    v8::Local<v8::Object> native = v8::Object::New(isolate);
+    setNative(ctx, native, "log", nativeLog);
+    setNative(ctx, native, "done", nativeDone);
+    setNative(ctx, native, "db", nativeDb);
+    setNative(ctx, native, "registerHook", nativeRegisterHook);
+    setNative(ctx, native, "routesChanged", nativeRoutesChanged);
+    setNative(ctx, native, "setTimer", nativeSetTimer);
+    setNative(ctx, native, "clearTimer", nativeClearTimer);
+    setNative(ctx, native, "randomUUID", nativeRandomUuid);
+    setNative(ctx, native, "ui", nativeUi);
+    setNative(ctx, native, "config", nativeConfig);
+    native->Set(ctx, v8str(isolate, "pluginId"), v8str(isolate, manifest.id)).Check();
+    v8::Local<v8::Value> args[] = {native};
+    v8::Local<v8::Value> entryObject;
+    if (!factory.As<v8::Function>()->Call(ctx, v8::Undefined(isolate), 1, args).ToLocal(&entryObject) || !entryObject->IsObject()) {
+      return fail("the runtime's prelude");
+    }
+    entries.Reset(isolate, entryObject.As<v8::Object>());
+
+    // server.js as an ES module (a plugin without one, a theme, has no code).
+    const std::string mainPath = realDir + "/server.js";
+    std::error_code ec;
+    if (!fs::exists(mainPath, ec)) {
+      complete(activationTicket, {true, "null"});
+      return {};
+    }
+    v8::Local<v8::Module> module;
+    if (!loadModule(mainPath).ToLocal(&module)) return fail("server.js");
+    if (!module->InstantiateModule(ctx, resolveModule).FromMaybe(false)) return fail("server.js");
+    taskStartedNs = std::chrono::steady_clock::now().time_since_epoch().count();
+    v8::Local<v8::Value> evaluated;
+    bool ran = module->Evaluate(ctx).ToLocal(&evaluated);
+    if (ran) isolate->PerformMicrotaskCheckpoint();
+    taskStartedNs = 0;
+    if (!ran) return fail("server.js");
+    if (module->GetStatus() == v8::Module::kErrored) {
+      isolate->ThrowException(module->GetException());
+      return fail("server.js");
+    }
+    if (evaluated->IsPromise() && evaluated.As<v8::Promise>()->State() == v8::Promise::kPending) {
+      return Error::invalid("server.js: its top-level await did not finish while loading");
+    }
+    v8::Local<v8::Value> main;
+    auto ns = module->GetModuleNamespace().As<v8::Object>();
+    if (!ns->Get(ctx, v8str(isolate, "default")).ToLocal(&main) || !main->IsFunction()) {
+      return Error::invalid("server.js must `export default function (sodium) { ... }`");
+    }
+    taskStartedNs = std::chrono::steady_clock::now().time_since_epoch().count();
+    bool called = callEntry(ctx, "activate", {v8::Number::New(isolate, static_cast<double>(activationTicket)), main});
+    if (called) isolate->PerformMicrotaskCheckpoint();
+    taskStartedNs = 0;
+    if (!called || tryCatch.HasTerminated()) return fail("the default export");
+    return {};
+  }
+
+  void disposeIsolate() {
+    if (!isolate) return;
+    {
+      v8::Isolate::Scope isolateScope(isolate);
+      entries.Reset();
+      context.Reset();
+      modulesByPath.clear();
+    }
+    isolate->Dispose();
+    isolate = nullptr;
+  }
+};
+
+PluginInstance::PluginInstance(const Manifest& manifest, std::unique_ptr<Impl> impl)
+    : manifest_(manifest), impl_(std::move(impl)) {
+  impl_->owner = this;
+}
+
+PluginInstance::~PluginInstance() { stop(); }
+
+Result<std::shared_ptr<PluginInstance>> PluginInstance::start(const Manifest& manifest, const std::string& dir,
+                                                              const std::string& dataDir, const RuntimeLimits& limits,
+                                                              InstanceHost host) {
+  ensureV8();
+  auto impl = std::make_unique<Impl>();
+  impl->manifest = manifest;
+  impl->dir = dir;
+  std::error_code ec;
+  impl->realDir = fs::canonical(dir, ec).string();
+  if (ec) return Error::notFound(dir + ": " + ec.message());
+  impl->dataDir = dataDir;
+  fs::create_directories(dataDir, ec);
+  if (ec) return Error::io(dataDir + ": cannot create the plugin's data folder: " + ec.message());
+  impl->limits = limits;
+  impl->host = std::move(host);
+  std::shared_ptr<PluginInstance> instance(new PluginInstance(manifest, std::move(impl)));
+  Impl* m = instance->impl_.get();
+  m->thread = std::thread([m] { m->loop(); });
+
+  auto issued = m->newTicket();
+  const uint64_t ticket = issued.first;
+  std::future<Completion>& activated = issued.second;
+  std::promise<Status> initialized;
+  auto initDone = initialized.get_future();
+  m->post([m, ticket, &initialized] {
+    m->currentTicket = ticket;
+    Status s = m->initialize(ticket);
+    m->afterTermination();
+    m->currentTicket = 0;
+    initialized.set_value(s);
+  });
+  Status s = initDone.get();
+  if (s && activated.wait_for(kWallTimeout) != std::future_status::ready) {
+    s = Error::limit("the default export did not finish within " + std::to_string(kWallTimeout.count()) + " s");
+  }
+  if (s) {
+    Completion c = activated.get();
+    if (!c.ok) {
+      json why = json::parse(c.json, nullptr, false);
+      s = Error::invalid("the default export threw: " + (why.is_string() ? why.get<std::string>() : c.json));
+    }
+  }
+  if (s && instance->failed()) s = Error::limit(instance->failure());
+  if (!s) {
+    instance->stop();
+    return Error{s.error().kind, manifest.id + ": " + s.error().message};
+  }
+  return instance;
+}
+
+void PluginInstance::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  Impl* m = impl_.get();
+  m->post([m] { m->disposeIsolate(); });
+  {
+    std::lock_guard lock(m->mu);
+    m->stopping = true;
+  }
+  m->wake.notify_one();
+  m->thread.join();
+  m->failAllTickets("plugin \"" + manifest_.id + "\" was stopped");
+}
+
+std::string PluginInstance::failure() const {
+  std::lock_guard lock(impl_->stateMu);
+  return impl_->failure;
+}
+
+std::string PluginInstance::uiJson() const {
+  std::lock_guard lock(impl_->stateMu);
+  return impl_->ui.dump();
+}
+
+void PluginInstance::checkDeadline(std::chrono::steady_clock::time_point now) {
+  int64_t started = impl_->taskStartedNs.load();
+  if (started == 0) return;
+  auto elapsed = now.time_since_epoch() - std::chrono::steady_clock::duration(started);
+  if (elapsed > impl_->limits.callTimeout && !impl_->deadlineHit.exchange(true)) {
+    impl_->isolate->TerminateExecution();
+  }
+}
+
+Result<PluginResponse> PluginInstance::request(const PluginRequest& r) {
+  json query = json::object(), headers = json::object();
+  for (const auto& [k, v] : r.query) query[k] = v;
+  for (const auto& [k, v] : r.headers) headers[k] = v;
+  std::string url = r.path;
+  if (!r.query.empty()) {
+    url += '?';
+    for (size_t i = 0; i < r.query.size(); ++i) url += (i ? "&" : "") + r.query[i].first + "=" + r.query[i].second;
+  }
+  json user = json::parse(r.userJson, nullptr, false);
+  std::string requestJson = json{{"method", r.method}, {"path", r.path}, {"url", url}, {"query", query}, {"headers", headers},
+                                 {"body", r.body}, {"user", user.is_discarded() ? json(nullptr) : user}}
+                                .dump();
+  Impl* m = impl_.get();
+  auto done = m->invoke([m, requestJson](uint64_t ticket) {
+    m->runJs([&](v8::Local<v8::Context> ctx) {
+      m->callEntry(ctx, "dispatch", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, requestJson)});
+    });
+  });
+  if (!done) return done.error();
+  if (!done->ok) {
+    json why = json::parse(done->json, nullptr, false);
+    PluginResponse failed;
+    failed.status = 500;
+    failed.headers = {{"content-type", "application/json; charset=utf-8"}};
+    failed.body = json{{"error", "Internal plugin error"}, {"message", why.is_string() ? why.get<std::string>() : done->json}}.dump();
+    return failed;
+  }
+  json res = json::parse(done->json, nullptr, false);
+  PluginResponse out;
+  if (!res.is_object()) return Error::internal("plugin \"" + manifest_.id + "\" gave no response");
+  out.status = res.value("status", 200);
+  if (out.status < 100 || out.status > 599) out.status = 500;
+  if (res.contains("headers") && res["headers"].is_object()) {
+    for (const auto& [k, v] : res["headers"].items()) out.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  if (res.contains("body") && res["body"].is_string()) out.body = res["body"].get<std::string>();
+  return out;
+}
+
+Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, const std::string& contextJson, bool deniable) {
+  Impl* m = impl_.get();
+  auto done = m->invoke([m, handlerId, contextJson, deniable](uint64_t ticket) {
+    m->runJs([&](v8::Local<v8::Context> ctx) {
+      m->callEntry(ctx, "runHook", {v8::Number::New(m->isolate, static_cast<double>(ticket)),
+                                    v8::Number::New(m->isolate, static_cast<double>(handlerId)), v8str(m->isolate, contextJson),
+                                    v8::Boolean::New(m->isolate, deniable)});
+    });
+  });
+  if (!done) return done.error();
+  json j = json::parse(done->json, nullptr, false);
+  if (!done->ok) return Error::invalid(j.is_string() ? j.get<std::string>() : done->json);
+  return HookVerdict{j.value("denied", false), j.value("reason", "")};
+}
+
+Result<std::string> PluginInstance::call(const std::string& method, const std::string& argsJson) {
+  Impl* m = impl_.get();
+  auto done = m->invoke([m, method, argsJson](uint64_t ticket) {
+    m->runJs([&](v8::Local<v8::Context> ctx) {
+      m->callEntry(ctx, "callMethod", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, method),
+                                       v8str(m->isolate, argsJson)});
+    });
+  });
+  if (!done) return done.error();
+  if (!done->ok) {
+    json j = json::parse(done->json, nullptr, false);
+    return Error::invalid(j.is_string() ? j.get<std::string>() : done->json);
+  }
+  return done->json;
+}
+
+}  // namespace patchbay

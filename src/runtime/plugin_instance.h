@@ -1,0 +1,66 @@
+// One active plugin: its isolate and the thread that owns it (the executor).
+// Internal to the runtime; V8 types stay in plugin_instance.cc.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "patchbay/manifest.h"
+#include "patchbay/runtime.h"
+
+namespace patchbay {
+
+// What an instance asks of the runtime that holds it.
+struct InstanceHost {
+  std::function<void(const std::string& level, const std::string& message)> log;
+  // Registers a hook handler; false (after a warning) when the manifest does
+  // not declare the event.
+  std::function<bool(const std::string& event, double priority, int64_t handlerId)> registerHook;
+};
+
+class PluginInstance {
+ public:
+  // Starts the executor, creates the isolate, loads server.js and runs its
+  // default export. On error the instance is already stopped.
+  static Result<std::shared_ptr<PluginInstance>> start(const Manifest& manifest, const std::string& dir,
+                                                       const std::string& dataDir, const RuntimeLimits& limits,
+                                                       InstanceHost host);
+  ~PluginInstance();
+
+  Result<PluginResponse> request(const PluginRequest& request);
+  struct HookVerdict {
+    bool denied = false;
+    std::string reason;
+  };
+  Result<HookVerdict> runHook(int64_t handlerId, const std::string& contextJson, bool deniable);
+  Result<std::string> call(const std::string& method, const std::string& argsJson);
+
+  // Lets queued work finish, then disposes the isolate and joins the thread.
+  void stop();
+
+  const Manifest& manifest() const { return manifest_; }
+  bool failed() const { return failed_.load(); }
+  std::string failure() const;
+  size_t routeCount() const { return routes_.load(); }
+  // The UI contributions (sidebar items, pages, ...) as a JSON object.
+  std::string uiJson() const;
+
+  // For the runtime's watchdog: terminates the running task when it has
+  // run longer than the call timeout. Thread-safe.
+  void checkDeadline(std::chrono::steady_clock::time_point now);
+
+  struct Impl;
+
+ private:
+  PluginInstance(const Manifest& manifest, std::unique_ptr<Impl> impl);
+  Manifest manifest_;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> failed_{false};
+  std::atomic<size_t> routes_{0};
+  friend struct Impl;
+};
+
+}  // namespace patchbay

@@ -1,0 +1,225 @@
+// The runtime: active plugins by id, the hook table across them, and the
+// watchdog that enforces each task's CPU deadline.
+#include "patchbay/runtime.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <shared_mutex>
+#include <thread>
+
+#include "runtime/plugin_instance.h"
+
+namespace patchbay {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct HookHandler {
+  std::string event;
+  double priority;
+  uint64_t sequence;  // registration order, for ties
+  std::string pluginId;
+  int64_t handlerId;
+};
+
+// "server:beforeCreate" -> true: the part after the last ':' starts with "before".
+bool isDeniable(const std::string& event) {
+  size_t colon = event.rfind(':');
+  std::string_view name = colon == std::string::npos ? std::string_view(event) : std::string_view(event).substr(colon + 1);
+  return name.starts_with("before");
+}
+
+}  // namespace
+
+struct Runtime::Impl {
+  RuntimeOptions options;
+  mutable std::shared_mutex mu;
+  std::map<std::string, std::shared_ptr<PluginInstance>> plugins;  // guarded by mu
+  std::vector<HookHandler> handlers;                               // guarded by mu
+  uint64_t nextSequence = 1;                                       // guarded by mu
+
+  std::thread watchdog;
+  std::mutex watchdogMu;
+  std::condition_variable watchdogWake;
+  bool stopping = false;
+
+  void log(const std::string& id, const std::string& level, const std::string& message) {
+    if (options.log) {
+      options.log(id, level, message);
+    } else {
+      std::cerr << "[" << id << "] " << level << ": " << message << "\n";
+    }
+  }
+
+  void watch() {
+    std::unique_lock lock(watchdogMu);
+    while (!stopping) {
+      watchdogWake.wait_for(lock, std::chrono::milliseconds(5));
+      auto now = std::chrono::steady_clock::now();
+      std::shared_lock plock(mu);
+      for (auto& [id, p] : plugins) p->checkDeadline(now);
+    }
+  }
+};
+
+Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
+  if (options.dataDir.empty()) return Error::invalid("the runtime needs a data folder for plugin data");
+  std::error_code ec;
+  fs::create_directories(options.dataDir, ec);
+  if (ec) return Error::io(options.dataDir + ": " + ec.message());
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  Impl* m = impl.get();
+  impl->watchdog = std::thread([m] { m->watch(); });
+  return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
+}
+
+Runtime::~Runtime() {
+  std::vector<std::string> ids;
+  {
+    std::shared_lock lock(impl_->mu);
+    for (const auto& [id, p] : impl_->plugins) ids.push_back(id);
+  }
+  for (const auto& id : ids) (void)deactivate(id);
+  {
+    std::lock_guard lock(impl_->watchdogMu);
+    impl_->stopping = true;
+  }
+  impl_->watchdogWake.notify_all();
+  impl_->watchdog.join();
+}
+
+Status Runtime::activate(const std::string& dir) {
+  ManifestReport report = loadManifestFromFolder(dir);
+  if (!report.ok()) return Error::invalid(report.errorText());
+  const Manifest& manifest = *report.manifest;
+  const std::string id = manifest.id;
+  {
+    std::shared_lock lock(impl_->mu);
+    if (impl_->plugins.count(id)) return Error::conflict("plugin \"" + id + "\" is already active");
+  }
+  Impl* m = impl_.get();
+  InstanceHost host;
+  host.log = [m, id](const std::string& level, const std::string& message) { m->log(id, level, message); };
+  std::vector<std::string> declared = manifest.hooks;
+  host.registerHook = [m, id, declared](const std::string& event, double priority, int64_t handlerId) {
+    if (std::find(declared.begin(), declared.end(), event) == declared.end()) {
+      m->log(id, "warn", "Hook \"" + event + "\" not declared in manifest, skipping");
+      return false;
+    }
+    std::unique_lock lock(m->mu);
+    m->handlers.push_back({event, priority, m->nextSequence++, id, handlerId});
+    return true;
+  };
+  auto instance = PluginInstance::start(manifest, dir, impl_->options.dataDir + "/" + id, impl_->options.limits, std::move(host));
+  if (!instance) {
+    std::unique_lock lock(impl_->mu);
+    std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
+    return instance.error();
+  }
+  std::unique_lock lock(impl_->mu);
+  if (impl_->plugins.count(id)) return Error::conflict("plugin \"" + id + "\" is already active");
+  impl_->plugins[id] = std::move(*instance);
+  return {};
+}
+
+Status Runtime::deactivate(const std::string& id) {
+  std::shared_ptr<PluginInstance> instance;
+  {
+    std::unique_lock lock(impl_->mu);
+    auto it = impl_->plugins.find(id);
+    if (it == impl_->plugins.end()) return Error::notFound("plugin \"" + id + "\" is not active");
+    instance = std::move(it->second);
+    impl_->plugins.erase(it);
+    std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
+  }
+  instance->stop();  // queued requests finish first
+  return {};
+}
+
+std::vector<PluginState> Runtime::plugins() const {
+  std::vector<PluginState> out;
+  std::shared_lock lock(impl_->mu);
+  for (const auto& [id, p] : impl_->plugins) {
+    PluginState s;
+    s.id = id;
+    s.name = p->manifest().name;
+    s.version = p->manifest().version.toString();
+    s.type = p->manifest().type;
+    s.state = p->failed() ? "failed" : "active";
+    s.error = p->failure();
+    s.routes = p->routeCount();
+    for (const auto& h : impl_->handlers) {
+      if (h.pluginId == id && std::find(s.hooks.begin(), s.hooks.end(), h.event) == s.hooks.end()) s.hooks.push_back(h.event);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<PluginResponse> Runtime::handleRequest(const std::string& id, const PluginRequest& request) {
+  std::shared_ptr<PluginInstance> instance;
+  {
+    std::shared_lock lock(impl_->mu);
+    auto it = impl_->plugins.find(id);
+    if (it == impl_->plugins.end()) return Error::notFound("plugin \"" + id + "\" is not active");
+    instance = it->second;
+  }
+  return instance->request(request);
+}
+
+HookResult Runtime::emit(const std::string& event, const std::string& contextJson) {
+  std::vector<std::pair<HookHandler, std::shared_ptr<PluginInstance>>> chain;
+  {
+    std::shared_lock lock(impl_->mu);
+    for (const auto& h : impl_->handlers) {
+      if (h.event != event) continue;
+      auto it = impl_->plugins.find(h.pluginId);
+      if (it != impl_->plugins.end()) chain.emplace_back(h, it->second);
+    }
+  }
+  std::stable_sort(chain.begin(), chain.end(), [](const auto& a, const auto& b) {
+    return a.first.priority != b.first.priority ? a.first.priority < b.first.priority : a.first.sequence < b.first.sequence;
+  });
+  HookResult result;
+  const bool deniable = isDeniable(event);
+  for (const auto& [handler, instance] : chain) {
+    ++result.handlersRun;
+    auto verdict = instance->runHook(handler.handlerId, contextJson, deniable);
+    if (!verdict) {
+      result.errors.push_back(handler.pluginId + ": " + verdict.error().message);
+      continue;
+    }
+    if (verdict->denied) {
+      result.allowed = false;
+      result.reason = verdict->reason;
+      result.deniedBy = handler.pluginId;
+      break;
+    }
+  }
+  return result;
+}
+
+Result<std::string> Runtime::call(const std::string& id, const std::string& method, const std::string& argsJson) {
+  std::shared_ptr<PluginInstance> instance;
+  {
+    std::shared_lock lock(impl_->mu);
+    auto it = impl_->plugins.find(id);
+    if (it == impl_->plugins.end()) return Error::notFound("plugin \"" + id + "\" is not active");
+    instance = it->second;
+  }
+  json args = json::parse(argsJson, nullptr, false);
+  if (!args.is_array()) return Error::invalid("call " + id + "." + method + ": the arguments must be a JSON array");
+  return instance->call(method, argsJson);
+}
+
+}  // namespace patchbay

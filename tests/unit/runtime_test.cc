@@ -1,0 +1,308 @@
+// The runtime with real plugins in real V8 isolates: the Sodium API shapes,
+// hooks across plugins, confinement, and the limits.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "patchbay/runtime.h"
+#include "support/test_util.h"
+
+namespace patchbay {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RuntimeOptions options;
+    options.dataDir = (dir_ / "data").string();
+    options.limits.callTimeout = std::chrono::milliseconds(300);
+    options.limits.heapBytes = 32u << 20;
+    options.log = [this](const std::string& id, const std::string& level, const std::string& message) {
+      std::lock_guard lock(logMu_);
+      logs_.push_back(id + " " + level + " " + message);
+    };
+    auto rt = Runtime::create(options);
+    ASSERT_TRUE(rt.ok()) << rt.error().message;
+    runtime_ = std::move(*rt);
+  }
+
+  // Writes a plugin folder: plugin.json from `manifest` (+ id) and files.
+  std::string plugin(const std::string& id, json manifest, const std::map<std::string, std::string>& files) {
+    fs::path p = dir_ / "plugins" / id;
+    manifest["id"] = id;
+    if (!manifest.contains("name")) manifest["name"] = id;
+    if (!manifest.contains("version")) manifest["version"] = "1.0.0";
+    test::writeFile(p / "plugin.json", manifest.dump());
+    for (const auto& [name, content] : files) test::writeFile(p / name, content);
+    return p.string();
+  }
+  PluginResponse request(const std::string& id, const std::string& method, const std::string& path, const std::string& body = "",
+                         std::vector<std::pair<std::string, std::string>> query = {}) {
+    PluginRequest r;
+    r.method = method;
+    r.path = path;
+    r.body = body;
+    r.query = std::move(query);
+    if (!body.empty()) r.headers = {{"content-type", "application/json"}};
+    auto res = runtime_->handleRequest(id, r);
+    EXPECT_TRUE(res.ok()) << res.error().message;
+    return res.ok() ? *res : PluginResponse{};
+  }
+  bool logged(const std::string& text) {
+    std::lock_guard lock(logMu_);
+    for (const auto& l : logs_) {
+      if (l.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<Runtime> runtime_;
+  std::mutex logMu_;
+  std::vector<std::string> logs_;
+};
+
+constexpr const char* kNotes = R"js(
+import { slug } from './lib/slug.js';
+export default function (sodium) {
+  sodium.db.registerCollections(['notes']);
+  sodium.http.registerRoutes((router) => {
+    router.get('/notes', (req, res) => res.json(sodium.db.find('notes', req.query.tag ? { tag: req.query.tag } : undefined)));
+    router.get('/notes/:id', (req, res) => {
+      const note = sodium.db.findOne('notes', { id: req.params.id });
+      if (!note) return res.status(404).json({ error: 'no such note' });
+      res.json(note);
+    });
+    router.post('/notes', (req, res) => res.status(201).json(sodium.db.insert('notes', { ...req.body, slug: slug(req.body.title) })));
+    router.patch('/notes/:id', (req) => sodium.db.update('notes', req.params.id, req.body));
+    router.delete('/notes/:id', (req) => ({ deleted: sodium.db.delete('notes', req.params.id) }));
+    router.get('/count', () => ({ all: sodium.db.count('notes'), big: sodium.db.count('notes', { size: { $gte: 10 } }) }));
+    router.get('/later', async () => { await new Promise((r) => setTimeout(r, 20)); return { waited: true }; });
+    router.get('/boom', () => { throw new Error('kaboom'); });
+    router.get('/whoami', (req) => ({ user: req.user, header: req.headers['x-test'] ?? null }));
+    router.get('/text', (req, res) => res.set('X-Kind', 'plain').send('hello'));
+    router.get('/unregistered', () => sodium.db.find('secrets'));
+  });
+  console.log('notes loaded');
+  return { add: (a, b) => a + b, slow: async (x) => { await null; return x * 2; } };
+}
+)js";
+
+TEST_F(RuntimeTest, SodiumStylePluginServesRoutesOverItsOwnCollections) {
+  ASSERT_TRUE(runtime_->activate(plugin("notes", json::object(),
+                                        {{"server.js", kNotes}, {"lib/slug.js", "export const slug = (s) => String(s).toLowerCase().replace(/\\s+/g, '-');\n"}}))
+                  .ok());
+  EXPECT_TRUE(logged("notes info notes loaded"));
+  auto created = request("notes", "POST", "/notes", R"({"title":"Hello World","tag":"a","size":12})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  json note = json::parse(created.body);
+  EXPECT_EQ(note["slug"], "hello-world");
+  EXPECT_EQ(note["id"].get<std::string>().size(), 36u);  // a UUID
+  EXPECT_TRUE(note.contains("created_at"));
+  EXPECT_TRUE(note.contains("updated_at"));
+  ASSERT_EQ(request("notes", "POST", "/notes", R"({"id":"fixed","title":"Two","tag":"b","size":3})").status, 201);
+
+  EXPECT_EQ(json::parse(request("notes", "GET", "/notes").body).size(), 2u);
+  EXPECT_EQ(json::parse(request("notes", "GET", "/notes", "", {{"tag", "b"}}).body)[0]["id"], "fixed");
+  EXPECT_EQ(json::parse(request("notes", "GET", "/notes/fixed").body)["title"], "Two");
+  EXPECT_EQ(request("notes", "GET", "/notes/nope").status, 404);
+  auto patched = json::parse(request("notes", "PATCH", "/notes/fixed", R"({"title":"Changed"})").body);
+  EXPECT_EQ(patched["title"], "Changed");
+  EXPECT_EQ(patched["tag"], "b");  // only the given fields change
+  EXPECT_EQ(json::parse(request("notes", "GET", "/count").body), json::parse(R"({"all":2,"big":1})"));
+  EXPECT_EQ(json::parse(request("notes", "DELETE", "/notes/fixed").body)["deleted"], true);
+  EXPECT_EQ(json::parse(request("notes", "DELETE", "/notes/fixed").body)["deleted"], false);
+
+  EXPECT_EQ(json::parse(request("notes", "GET", "/later").body)["waited"], true);
+  auto boom = request("notes", "GET", "/boom");
+  EXPECT_EQ(boom.status, 500);
+  EXPECT_NE(boom.body.find("kaboom"), std::string::npos);
+  EXPECT_TRUE(logged("notes error GET /boom:"));
+  auto text = request("notes", "GET", "/text");
+  EXPECT_EQ(text.body, "hello");
+  EXPECT_NE(std::find(text.headers.begin(), text.headers.end(), std::pair<std::string, std::string>{"x-kind", "plain"}), text.headers.end());
+  EXPECT_EQ(request("notes", "GET", "/nowhere").status, 404);
+  auto unregistered = request("notes", "GET", "/unregistered");
+  EXPECT_EQ(unregistered.status, 500);
+  EXPECT_NE(unregistered.body.find("collection \\\"secrets\\\" is not registered"), std::string::npos) << unregistered.body;
+  EXPECT_EQ(request("notes", "POST", "/notes", "{not json").status, 400);
+
+  EXPECT_EQ(*runtime_->call("notes", "add", "[2, 3]"), "5");
+  EXPECT_EQ(*runtime_->call("notes", "slow", "[21]"), "42");
+  EXPECT_FALSE(runtime_->call("notes", "missing", "[]").ok());
+
+  // Deactivation removes the routes; the data stays for the next activation.
+  ASSERT_TRUE(runtime_->deactivate("notes").ok());
+  EXPECT_EQ(runtime_->handleRequest("notes", {}).error().kind, ErrorKind::kNotFound);
+  ASSERT_TRUE(runtime_->activate((dir_ / "plugins/notes").string()).ok());
+  EXPECT_EQ(json::parse(request("notes", "GET", "/notes").body).size(), 1u);
+}
+
+TEST_F(RuntimeTest, HooksRunByPriorityAcrossPluginsAndBeforeHooksCanDeny) {
+  const char* recorder = R"js(
+export default function (sodium) {
+  const seen = [];
+  sodium.hooks.on('server:onCreate', () => { seen.push('late'); }, 20);
+  sodium.hooks.on('server:onCreate', async () => { await null; seen.push('first'); }, { priority: 1 });
+  sodium.hooks.on('server:onCreate', () => { seen.push('default-a'); });
+  sodium.hooks.on('server:onCreate', () => { throw new Error('handler broke'); });
+  sodium.hooks.on('server:onCreate', () => { seen.push('default-b'); });
+  sodium.hooks.on('auth:afterLogin', () => {});
+  return { seen: () => seen };
+}
+)js";
+  const char* billing = R"js(
+export default function (sodium) {
+  sodium.hooks.on('server:beforeCreate', async (ctx) => {
+    if (ctx.user.balance < 5) ctx.deny('Insufficient balance');
+  }, 5);
+  sodium.hooks.on('server:onCreate', (ctx) => { if (ctx.server.name !== 'mc') throw new Error('wrong context'); }, 15);
+}
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("recorder", {{"hooks", {"server:onCreate"}}}, {{"server.js", recorder}})).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("billing", {{"hooks", {"server:beforeCreate", "server:onCreate"}}}, {{"server.js", billing}})).ok());
+  EXPECT_TRUE(logged("recorder warn Hook \"auth:afterLogin\" not declared in manifest, skipping"));
+
+  auto created = runtime_->emit("server:onCreate", R"({"server":{"name":"mc"},"user":{"id":1}})");
+  EXPECT_TRUE(created.allowed);
+  EXPECT_EQ(created.handlersRun, 6u);
+  ASSERT_EQ(created.errors.size(), 1u);
+  EXPECT_NE(created.errors[0].find("recorder: handler broke"), std::string::npos);
+  EXPECT_EQ(*runtime_->call("recorder", "seen"), R"(["first","default-a","default-b","late"])");
+
+  auto denied = runtime_->emit("server:beforeCreate", R"({"user":{"id":1,"balance":2},"name":"mc","node":"n1"})");
+  EXPECT_FALSE(denied.allowed);
+  EXPECT_EQ(denied.reason, "Insufficient balance");
+  EXPECT_EQ(denied.deniedBy, "billing");
+  EXPECT_TRUE(runtime_->emit("server:beforeCreate", R"({"user":{"id":1,"balance":9},"name":"mc","node":"n1"})").allowed);
+  EXPECT_EQ(runtime_->emit("server:onDelete", "{}").handlersRun, 0u);
+
+  ASSERT_TRUE(runtime_->deactivate("billing").ok());
+  EXPECT_TRUE(runtime_->emit("server:beforeCreate", R"({"user":{"balance":0}})").allowed);
+}
+
+TEST_F(RuntimeTest, PluginsCannotReachOutsideTheirIsolateAndFolder) {
+  test::writeFile(dir_ / "plugins" / "outside.js", "export default 1;\n");
+  const char* probe = R"js(
+export default function (sodium) {
+  const globalOf = (function () {}).constructor('return this')();
+  return {
+    globals: () => [typeof require, typeof process, typeof Buffer, typeof globalOf.require, typeof globalOf.process, typeof module],
+    dynamicImport: async () => { try { await import('fs'); return 'imported'; } catch (e) { return String(e.message); } },
+    tamper: () => { Object.prototype.polluted = 'yes'; Array.prototype.map = null; try { sodium.db.find = null; } catch {} return Object.isFrozen(sodium.db) && typeof sodium.db.find === 'function'; },
+  };
+}
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("probe", json::object(), {{"server.js", probe}})).ok());
+  auto globals = runtime_->call("probe", "globals");
+  ASSERT_TRUE(globals.ok()) << globals.error().message;
+  EXPECT_EQ(*globals, R"(["undefined","undefined","undefined","undefined","undefined","undefined"])");
+  auto dynamic = runtime_->call("probe", "dynamicImport");
+  ASSERT_TRUE(dynamic.ok()) << dynamic.error().message;
+  EXPECT_NE(dynamic->find("is not available to plugins"), std::string::npos) << *dynamic;
+
+  for (const auto& [name, source, expected] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"fs-import", "import fs from 'fs';\nexport default () => {};\n", "Cannot import \"fs\""},
+           {"node-import", "import fs from 'node:fs';\nexport default () => {};\n", "Cannot import \"node:fs\""},
+           {"escape-import", "import x from '../outside.js';\nexport default () => {};\n", "outside the plugin's folder"},
+           {"absolute-import", "import x from '/etc/passwd';\nexport default () => {};\n", "Cannot import \"/etc/passwd\""},
+           {"uses-require", "const fs = require('fs');\nexport default () => {};\n", "require is not defined"},
+           {"no-default", "export const x = 1;\n", "must `export default function"},
+           {"throws", "export default () => { throw new Error('refusing to start'); };\n", "refusing to start"},
+           {"syntax", "export default () => {\n", "server.js:"}}) {
+    Status s = runtime_->activate(plugin(name, json::object(), {{"server.js", source}}));
+    ASSERT_FALSE(s.ok()) << name;
+    EXPECT_NE(s.error().message.find(expected), std::string::npos) << name << ": " << s.error().message;
+  }
+  // Tampering with built-ins changes only the plugin's own isolate.
+  auto tampered = runtime_->call("probe", "tamper");
+  ASSERT_TRUE(tampered.ok()) << tampered.error().message;
+  EXPECT_EQ(*tampered, "true");
+  ASSERT_TRUE(runtime_->activate(plugin("neighbour", json::object(), {{"server.js", R"js(
+export default () => ({ check: () => [({}).polluted ?? null, typeof [].map] });
+)js"}})).ok());
+  auto neighbour = runtime_->call("neighbour", "check");
+  ASSERT_TRUE(neighbour.ok()) << neighbour.error().message;
+  EXPECT_EQ(*neighbour, R"([null,"function"])");
+}
+
+TEST_F(RuntimeTest, RunawayCodeIsStoppedAndOtherPluginsKeepServing) {
+  const char* runaway = R"js(
+export default function (sodium) {
+  sodium.http.registerRoutes((r) => {
+    r.get('/spin', () => { for (;;) {} });
+    r.get('/ok', () => ({ ok: true }));
+    r.get('/hog', () => { const keep = []; for (;;) keep.push(new Array(1000000).fill(keep.length + 0.5)); });
+  });
+}
+)js";
+  const char* healthy = R"js(
+export default function (sodium) { sodium.http.registerRoutes((r) => r.get('/ping', () => ({ pong: true }))); }
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("runaway", json::object(), {{"server.js", runaway}})).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("healthy", json::object(), {{"server.js", healthy}})).ok());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0}, failed{0};
+  std::thread load([&] {
+    while (!stop) {
+      auto r = runtime_->handleRequest("healthy", {.method = "GET", .path = "/ping"});
+      (r.ok() && r->status == 200 ? served : failed)++;
+    }
+  });
+  auto spin = request("runaway", "GET", "/spin");
+  EXPECT_EQ(spin.status, 500);
+  EXPECT_NE(spin.body.find("ran longer than 300 ms"), std::string::npos) << spin.body;
+  EXPECT_EQ(request("runaway", "GET", "/ok").status, 200);  // the termination was cleared
+
+  // The heap limit, in a runtime whose CPU limit is far away (under the
+  // sanitizers a full heap takes a while to reach): that plugin is stopped.
+  RuntimeOptions roomy;
+  roomy.dataDir = (dir_ / "data2").string();
+  roomy.limits.heapBytes = 32u << 20;
+  roomy.limits.callTimeout = std::chrono::seconds(20);
+  roomy.log = [](const std::string&, const std::string&, const std::string&) {};
+  auto second = Runtime::create(roomy);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE((*second)->activate((dir_ / "plugins/runaway").string()).ok());
+  auto hog = (*second)->handleRequest("runaway", {.method = "GET", .path = "/hog"});
+  EXPECT_TRUE(!hog.ok() || hog->status == 500);
+  auto states = (*second)->plugins();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].state, "failed");
+  EXPECT_NE(states[0].error.find("heap limit"), std::string::npos) << states[0].error;
+  EXPECT_FALSE((*second)->handleRequest("runaway", {.method = "GET", .path = "/ok"}).ok());
+  EXPECT_EQ(request("runaway", "GET", "/ok").status, 200);  // the same plugin in the other runtime is untouched
+  stop = true;
+  load.join();
+  EXPECT_GT(served.load(), 10);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(request("healthy", "GET", "/ping").status, 200);
+}
+
+// docs/runtime.md's example plugin runs as written.
+TEST_F(RuntimeTest, DocsExamplePluginRuns) {
+  std::string doc = test::readFile(fs::path(PATCHBAY_SOURCE_DIR) / "docs/runtime.md");
+  size_t start = doc.find("```js\n");
+  ASSERT_NE(start, std::string::npos);
+  start += 6;
+  std::string source = doc.substr(start, doc.find("```", start) - start);
+  ASSERT_TRUE(runtime_->activate(plugin("notes", {{"hooks", {"server:beforeCreate"}}},
+                                        {{"server.js", source}, {"lib/format.js", "export const title = (s) => s[0].toUpperCase() + s.slice(1);\n"}}))
+                  .ok());
+  EXPECT_FALSE(runtime_->emit("server:beforeCreate", R"({"user":{"id":1},"name":"mc","node":"n1"})").allowed);
+  EXPECT_EQ(request("notes", "POST", "/notes", R"({"text":"buy milk"})").status, 201);
+  EXPECT_EQ(json::parse(request("notes", "GET", "/notes").body)[0]["text"], "Buy milk");
+  EXPECT_TRUE(runtime_->emit("server:beforeCreate", R"({"user":{"id":1},"name":"mc","node":"n1"})").allowed);
+  EXPECT_EQ(*runtime_->call("notes", "count"), "1");
+  EXPECT_TRUE(logged("notes info notes loaded"));
+}
+
+}  // namespace
+}  // namespace patchbay
