@@ -96,6 +96,7 @@ if(PATCHBAY_HAVE_V8)
     src/runtime/v8_engine.cc
     src/runtime/capped_allocator.cc
     src/runtime/plugin_db.cc
+    src/runtime/plugin_settings.cc
     src/runtime/plugin_instance.cc
     src/runtime/runtime.cc
     ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc)

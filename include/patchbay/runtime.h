@@ -82,6 +82,14 @@ struct PluginState {
   size_t routes = 0;
 };
 
+// The settings of the plugin in `pluginDir` (its data in dataDir/<id>/):
+// {"schema": {...}, "values": {...}}, secrets masked when asked (for every
+// interface but the plugin itself).
+Result<std::string> readPluginSettings(const std::string& pluginDir, const std::string& dataDir, bool maskSecrets);
+// Sets several settings at once from a JSON object, each validated against
+// the schema; all or none are stored. A secret sent back masked is kept.
+Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson);
+
 class Runtime {
  public:
   static Result<std::unique_ptr<Runtime>> create(RuntimeOptions options);

@@ -20,6 +20,7 @@ class PluginDb {
   // (an unregistered collection, a bad query) name what was wrong.
   Result<std::string> call(const std::string& op, const std::string& collection, const std::string& arg1,
                            const std::string& arg2);
+  Database& database() { return db_; }
 
  private:
   explicit PluginDb(Database db) : db_(std::move(db)) {}

@@ -23,6 +23,7 @@
 #include "patchbay/integrity.h"
 #include "runtime/capped_allocator.h"
 #include "runtime/plugin_db.h"
+#include "runtime/plugin_settings.h"
 #include "runtime/v8_engine.h"
 
 extern const patchbay::EmbeddedAsset kRuntimeScripts[];
@@ -289,13 +290,22 @@ struct PluginInstance::Impl {
     auto ticket = static_cast<uint64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
     s->complete(ticket, {info[1]->BooleanValue(info.GetIsolate()), s->arg(info, 2)});
   }
+  // The plugin's database, opened on first use.
+  PluginDb* database() {
+    if (!db) {
+      auto opened = PluginDb::open(dataDir + "/data.db");
+      if (!opened) {
+        throwError("db: " + opened.error().message);
+        return nullptr;
+      }
+      db.emplace(std::move(*opened));
+    }
+    return &*db;
+  }
+
   static void nativeDb(const v8::FunctionCallbackInfo<v8::Value>& info) {
     Impl* s = self(info);
-    if (!s->db) {
-      auto opened = PluginDb::open(s->dataDir + "/data.db");
-      if (!opened) return s->throwError("db: " + opened.error().message);
-      s->db.emplace(std::move(*opened));
-    }
+    if (!s->database()) return;
     auto r = s->db->call(s->arg(info, 0), s->arg(info, 1), s->arg(info, 2), s->arg(info, 3));
     if (!r) return s->throwError(r.error().message);
     info.GetReturnValue().Set(v8str(info.GetIsolate(), *r));
@@ -339,7 +349,21 @@ struct PluginInstance::Impl {
   }
   static void nativeConfig(const v8::FunctionCallbackInfo<v8::Value>& info) {
     Impl* s = self(info);
-    s->throwError("config is not available yet");
+    PluginDb* pdb = s->database();
+    if (!pdb) return;
+    PluginSettings settings(s->manifest, pdb->database());
+    std::string op = s->arg(info, 0);
+    Result<std::string> r = Error::invalid("config." + op + " is not a config call");
+    if (op == "get") {
+      r = settings.get(s->arg(info, 1));
+    } else if (op == "set") {
+      Status set = settings.set(s->arg(info, 1), s->arg(info, 2));
+      r = set ? Result<std::string>(std::string("true")) : Result<std::string>(set.error());
+    } else if (op == "getAll") {
+      r = settings.getAll(false);  // the plugin reads its own secrets
+    }
+    if (!r) return s->throwError("config." + op + ": " + r.error().message);
+    info.GetReturnValue().Set(v8str(info.GetIsolate(), *r));
   }
 
   void setNative(v8::Local<v8::Context> ctx, v8::Local<v8::Object> target, const char* name, v8::FunctionCallback fn) {

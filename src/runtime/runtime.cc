@@ -12,7 +12,9 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "runtime/plugin_db.h"
 #include "runtime/plugin_instance.h"
+#include "runtime/plugin_settings.h"
 
 namespace patchbay {
 
@@ -68,6 +70,53 @@ struct Runtime::Impl {
     }
   }
 };
+
+namespace {
+
+struct OpenedSettings {
+  Manifest manifest;
+  PluginDb db;
+};
+
+Result<OpenedSettings> openSettings(const std::string& pluginDir, const std::string& dataDir) {
+  ManifestReport report = loadManifestFromFolder(pluginDir);
+  if (!report.ok()) return Error::invalid(report.errorText());
+  std::error_code ec;
+  const std::string folder = dataDir + "/" + report.manifest->id;
+  fs::create_directories(folder, ec);
+  if (ec) return Error::io(folder + ": " + ec.message());
+  auto db = PluginDb::open(folder + "/data.db");
+  if (!db) return db.error();
+  return OpenedSettings{*report.manifest, std::move(*db)};
+}
+
+}  // namespace
+
+Result<std::string> readPluginSettings(const std::string& pluginDir, const std::string& dataDir, bool maskSecrets) {
+  auto opened = openSettings(pluginDir, dataDir);
+  if (!opened) return opened.error();
+  PluginSettings settings(opened->manifest, opened->db.database());
+  auto values = settings.getAll(maskSecrets);
+  if (!values) return values.error();
+  return "{\"schema\":" + settings.schemaJson() + ",\"values\":" + *values + "}";
+}
+
+Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson) {
+  json values = json::parse(valuesJson, nullptr, false);
+  if (!values.is_object()) return Error::invalid("settings: \"values\" must be an object of key -> value");
+  auto opened = openSettings(pluginDir, dataDir);
+  if (!opened) return opened.error();
+  PluginSettings settings(opened->manifest, opened->db.database());
+  Database& db = opened->db.database();
+  return db.transaction([&]() -> Status {
+    for (const auto& [key, value] : values.items()) {
+      const SettingSpec* spec = opened->manifest.setting(key);
+      if (spec && spec->secret && value == PluginSettings::kMask) continue;  // sent back masked: unchanged
+      if (auto s = settings.set(key, value.dump()); !s) return s;
+    }
+    return {};
+  });
+}
 
 Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 

@@ -286,6 +286,49 @@ export default function (sodium) { sodium.http.registerRoutes((r) => r.get('/pin
   EXPECT_EQ(request("healthy", "GET", "/ping").status, 200);
 }
 
+TEST_F(RuntimeTest, ConfigFollowsTheManifestsSettingsSchema) {
+  json manifest = {{"settings",
+                    {{"currency", {{"type", "select"}, {"options", {"USD", "EUR"}}, {"default", "USD"}}},
+                     {"api_key", {{"type", "string"}, {"secret", true}, {"label", "API key"}}},
+                     {"threshold", {{"type", "number"}, {"default", 5}}}}}};
+  const char* source = R"js(
+export default function (sodium) {
+  return {
+    get: (k) => sodium.config.get(k),
+    set: (k, v) => { try { sodium.config.set(k, v); return 'ok'; } catch (e) { return e.message; } },
+    all: () => sodium.config.getAll(),
+  };
+}
+)js";
+  std::string dir = plugin("configured", manifest, {{"server.js", source}});
+  ASSERT_TRUE(runtime_->activate(dir).ok());
+  EXPECT_EQ(*runtime_->call("configured", "get", R"(["currency"])"), R"("USD")");
+  EXPECT_EQ(*runtime_->call("configured", "get", R"(["threshold"])"), "5");
+  EXPECT_EQ(*runtime_->call("configured", "get", R"(["nope"])"), "null");
+  EXPECT_EQ(*runtime_->call("configured", "set", R"(["currency", "EUR"])"), R"("ok")");
+  EXPECT_NE(runtime_->call("configured", "set", R"(["currency", "JPY"])")->find("must be one of USD, EUR"), std::string::npos);
+  EXPECT_NE(runtime_->call("configured", "set", R"(["threshold", "high"])")->find("must be a number"), std::string::npos);
+  EXPECT_NE(runtime_->call("configured", "set", R"(["colour", "red"])")->find("no setting"), std::string::npos);
+  EXPECT_EQ(*runtime_->call("configured", "set", R"(["api_key", "sk_live_123"])"), R"("ok")");
+  // (this test's plugin.json lists the settings alphabetically)
+  EXPECT_EQ(*runtime_->call("configured", "all"), R"({"api_key":"sk_live_123","currency":"EUR","threshold":5})");
+
+  // What other interfaces see: the schema and the values, secrets masked.
+  const std::string data = (dir_ / "data").string();
+  auto shown = json::parse(*readPluginSettings(dir, data, true));
+  EXPECT_EQ(shown["values"]["api_key"], "********");
+  EXPECT_EQ(shown["values"]["currency"], "EUR");
+  EXPECT_EQ(shown["schema"]["currency"]["options"], json({"USD", "EUR"}));
+  EXPECT_EQ(shown["schema"]["api_key"]["secret"], true);
+  // Writing back the masked secret keeps it; a bad value stores nothing.
+  ASSERT_TRUE(writePluginSettings(dir, data, R"({"api_key":"********","threshold":7})").ok());
+  EXPECT_EQ(*runtime_->call("configured", "get", R"(["api_key"])"), R"("sk_live_123")");
+  EXPECT_EQ(*runtime_->call("configured", "get", R"(["threshold"])"), "7");
+  Status bad = writePluginSettings(dir, data, R"({"threshold":9,"currency":"JPY"})");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(*runtime_->call("configured", "get", R"(["threshold"])"), "7");
+}
+
 // docs/runtime.md's example plugin runs as written.
 TEST_F(RuntimeTest, DocsExamplePluginRuns) {
   std::string doc = test::readFile(fs::path(PATCHBAY_SOURCE_DIR) / "docs/runtime.md");

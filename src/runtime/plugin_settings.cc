@@ -1,0 +1,111 @@
+#include "runtime/plugin_settings.h"
+
+#include <nlohmann/json.hpp>
+
+namespace patchbay {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+json defaultOf(const SettingSpec& s) {
+  if (auto* v = std::get_if<std::string>(&s.defaultValue)) return *v;
+  if (auto* v = std::get_if<double>(&s.defaultValue)) return *v;
+  if (auto* v = std::get_if<bool>(&s.defaultValue)) return *v;
+  return nullptr;
+}
+
+const char* typeName(SettingSpec::Type t) {
+  switch (t) {
+    case SettingSpec::Type::kString: return "string";
+    case SettingSpec::Type::kNumber: return "number";
+    case SettingSpec::Type::kBoolean: return "boolean";
+    case SettingSpec::Type::kSelect: return "select";
+  }
+  return "string";
+}
+
+Status validate(const SettingSpec& s, const json& v) {
+  auto wrong = [&](const std::string& rule) { return Error::invalid("setting \"" + s.key + "\": " + rule + ", got " + v.dump()); };
+  if (v.is_null()) {
+    if (s.required) return wrong("is required");
+    return {};
+  }
+  switch (s.type) {
+    case SettingSpec::Type::kString:
+      if (!v.is_string()) return wrong("must be a string");
+      break;
+    case SettingSpec::Type::kNumber:
+      if (!v.is_number()) return wrong("must be a number");
+      break;
+    case SettingSpec::Type::kBoolean:
+      if (!v.is_boolean()) return wrong("must be true or false");
+      break;
+    case SettingSpec::Type::kSelect:
+      if (!v.is_string() || std::find(s.options.begin(), s.options.end(), v.get<std::string>()) == s.options.end()) {
+        std::string options;
+        for (const auto& o : s.options) options += (options.empty() ? "" : ", ") + o;
+        return wrong("must be one of " + options);
+      }
+      break;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> PluginSettings::get(const std::string& key) {
+  const SettingSpec* spec = manifest_.setting(key);
+  if (!spec) return std::string("null");
+  if (auto s = db_.exec(kSchemaSql); !s) return s.error();
+  auto st = db_.prepare("SELECT value FROM _settings WHERE key = ?");
+  if (!st) return st.error();
+  st->bind(1, key);
+  if (st->step()) return st->getText(0);
+  return defaultOf(*spec).dump();
+}
+
+Status PluginSettings::set(const std::string& key, const std::string& valueJson) {
+  const SettingSpec* spec = manifest_.setting(key);
+  if (!spec) {
+    std::string known;
+    for (const auto& s : manifest_.settings) known += (known.empty() ? "" : ", ") + s.key;
+    return Error::invalid("no setting \"" + key + "\" in the manifest (settings: " + (known.empty() ? "none" : known) + ")");
+  }
+  json value = json::parse(valueJson, nullptr, false);
+  if (value.is_discarded()) return Error::invalid("setting \"" + key + "\": the value is not JSON");
+  if (auto s = validate(*spec, value); !s) return s;
+  if (auto s = db_.exec(kSchemaSql); !s) return s;
+  auto st = value.is_null() ? db_.prepare("DELETE FROM _settings WHERE key = ?")
+                            : db_.prepare("INSERT INTO _settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  if (!st) return st.error();
+  st->bind(1, key);
+  if (!value.is_null()) st->bind(2, value.dump());
+  return st->run();
+}
+
+Result<std::string> PluginSettings::getAll(bool maskSecrets) {
+  json out = json::object();
+  for (const auto& s : manifest_.settings) {
+    auto v = get(s.key);
+    if (!v) return v.error();
+    json value = json::parse(*v, nullptr, false);
+    out[s.key] = (maskSecrets && s.secret && !value.is_null() && value != "") ? json(kMask) : value;
+  }
+  return out.dump();
+}
+
+std::string PluginSettings::schemaJson() const {
+  json out = json::object();
+  for (const auto& s : manifest_.settings) {
+    json spec = {{"type", typeName(s.type)}, {"label", s.label.empty() ? s.key : s.label}, {"default", defaultOf(s)}};
+    if (!s.description.empty()) spec["description"] = s.description;
+    if (!s.options.empty()) spec["options"] = s.options;
+    if (s.secret) spec["secret"] = true;
+    if (s.required) spec["required"] = true;
+    out[s.key] = spec;
+  }
+  return out.dump();
+}
+
+}  // namespace patchbay
