@@ -74,6 +74,17 @@ struct HookResult {
   size_t handlersRun = 0;
 };
 
+// A plugin's cron job (sodium.cron.register) and how its runs went.
+struct CronJobState {
+  std::string pluginId, id, schedule;
+  bool running = false;
+  std::string lastRun;        // ISO 8601 UTC of the last start, "" if never
+  int64_t lastDurationMs = -1;
+  std::string lastError;      // "" when the last run succeeded
+  uint64_t runs = 0;
+  uint64_t skipped = 0;       // due while the previous run was still going
+};
+
 struct PluginState {
   std::string id, name, version, type;
   std::string state;  // "active", "failed"
@@ -115,6 +126,13 @@ class Runtime {
   // first (ties: registration order), awaiting each. contextJson is an
   // object; for before* events a handler may deny, which stops the rest.
   HookResult emit(const std::string& event, const std::string& contextJson);
+
+  // Cron: every job, and starting the ones due in the minute containing
+  // `minute` (UTC). The runtime's scheduler thread calls it at each minute;
+  // a job whose previous run is still going is skipped, an error is logged
+  // and kept, and neither stops the other jobs.
+  std::vector<CronJobState> cronJobs() const;
+  void runDueCronJobs(std::chrono::system_clock::time_point minute);
 
   // Calls a public method of a plugin (what its default export returned)
   // with the JSON array `argsJson`; the result as JSON ("null" for undefined).

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "patchbay/cron.h"
 #include "patchbay/embedded_asset.h"
 #include "patchbay/files.h"
 #include "patchbay/integrity.h"
@@ -91,7 +92,7 @@ struct PluginInstance::Impl {
 
   // --- tickets: answers other threads wait for ---
   std::mutex ticketMu;
-  std::map<uint64_t, std::promise<Completion>> tickets;  // guarded by ticketMu
+  std::map<uint64_t, std::function<void(Completion)>> tickets;  // guarded by ticketMu
   uint64_t nextTicket = 1;                               // guarded by ticketMu
   uint64_t currentTicket = 0;  // the ticket the running task started (executor thread)
 
@@ -100,6 +101,14 @@ struct PluginInstance::Impl {
   std::atomic<bool> heapExceeded{false};
   std::atomic<bool> deadlineHit{false};
   size_t heapLimit = 0;
+
+  struct CronJob {
+    CronSchedule schedule;
+    CronJobState state;
+    std::chrono::steady_clock::time_point startedAt;
+  };
+  mutable std::mutex cronMu;
+  std::map<std::string, CronJob> cron;  // guarded by cronMu
 
   std::optional<PluginDb> db;
   mutable std::mutex stateMu;
@@ -119,23 +128,38 @@ struct PluginInstance::Impl {
     wake.notify_one();
   }
 
-  std::pair<uint64_t, std::future<Completion>> newTicket() {
+  // A ticket whose completion calls `onDone` (on whichever thread completes it).
+  uint64_t newTicket(std::function<void(Completion)> onDone) {
     std::lock_guard lock(ticketMu);
     uint64_t t = nextTicket++;
-    auto future = tickets[t].get_future();
+    tickets[t] = std::move(onDone);
+    return t;
+  }
+  // A ticket to wait for.
+  std::pair<uint64_t, std::future<Completion>> newTicket() {
+    auto promise = std::make_shared<std::promise<Completion>>();
+    auto future = promise->get_future();
+    uint64_t t = newTicket([promise](Completion c) { promise->set_value(std::move(c)); });
     return {t, std::move(future)};
   }
   void complete(uint64_t ticket, Completion c) {
-    std::lock_guard lock(ticketMu);
-    auto it = tickets.find(ticket);
-    if (it == tickets.end()) return;
-    it->second.set_value(std::move(c));
-    tickets.erase(it);
+    std::function<void(Completion)> done;
+    {
+      std::lock_guard lock(ticketMu);
+      auto it = tickets.find(ticket);
+      if (it == tickets.end()) return;
+      done = std::move(it->second);
+      tickets.erase(it);
+    }
+    done(std::move(c));
   }
   void failAllTickets(const std::string& why) {
-    std::lock_guard lock(ticketMu);
-    for (auto& [t, p] : tickets) p.set_value({false, json(why).dump()});
-    tickets.clear();
+    std::map<uint64_t, std::function<void(Completion)>> pending;
+    {
+      std::lock_guard lock(ticketMu);
+      pending.swap(tickets);
+    }
+    for (auto& [t, done] : pending) done({false, json(why).dump()});
   }
 
   // Posts `start` (which calls into JS with the ticket) and waits for the answer.
@@ -332,6 +356,18 @@ struct PluginInstance::Impl {
     Impl* s = self(info);
     s->timers.erase(static_cast<int64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0)));
   }
+  static void nativeRegisterCron(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    std::string id = s->arg(info, 0);
+    auto schedule = CronSchedule::parse(s->arg(info, 1));
+    if (!schedule) return s->throwError("cron.register(\"" + id + "\"): " + schedule.error().message);
+    std::lock_guard lock(s->cronMu);
+    CronJob& job = s->cron[id];
+    job.schedule = std::move(*schedule);
+    job.state.pluginId = s->manifest.id;
+    job.state.id = id;
+    job.state.schedule = job.schedule.text();
+  }
   static void nativeRandomUuid(const v8::FunctionCallbackInfo<v8::Value>& info) {
     info.GetReturnValue().Set(v8str(info.GetIsolate(), randomUuid()));
   }
@@ -499,6 +535,7 @@ struct PluginInstance::Impl {
     setNative(ctx, native, "setTimer", nativeSetTimer);
     setNative(ctx, native, "clearTimer", nativeClearTimer);
     setNative(ctx, native, "randomUUID", nativeRandomUuid);
+    setNative(ctx, native, "registerCron", nativeRegisterCron);
     setNative(ctx, native, "ui", nativeUi);
     setNative(ctx, native, "config", nativeConfig);
     native->Set(ctx, v8str(isolate, "pluginId"), v8str(isolate, manifest.id)).Check();
@@ -644,6 +681,58 @@ void PluginInstance::checkDeadline(std::chrono::steady_clock::time_point now) {
   auto elapsed = now.time_since_epoch() - std::chrono::steady_clock::duration(started);
   if (elapsed > impl_->limits.callTimeout && !impl_->deadlineHit.exchange(true)) {
     impl_->isolate->TerminateExecution();
+  }
+}
+
+std::vector<CronJobState> PluginInstance::cronJobs() const {
+  std::vector<CronJobState> out;
+  std::lock_guard lock(impl_->cronMu);
+  for (const auto& [id, job] : impl_->cron) out.push_back(job.state);
+  return out;
+}
+
+void PluginInstance::runDueCron(std::chrono::system_clock::time_point minute) {
+  Impl* m = impl_.get();
+  if (failed()) return;
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(m->cronMu);
+    for (auto& [id, job] : m->cron) {
+      if (!job.schedule.matches(minute)) continue;
+      if (job.state.running) {
+        ++job.state.skipped;
+        m->log("warn", "cron job \"" + id + "\" is still running; this run is skipped");
+        continue;
+      }
+      job.state.running = true;
+      job.startedAt = std::chrono::steady_clock::now();
+      std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      char buf[32];
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      job.state.lastRun = buf;
+      due.push_back(id);
+    }
+  }
+  for (const auto& id : due) {
+    uint64_t ticket = m->newTicket([m, id](Completion c) {
+      std::lock_guard lock(m->cronMu);
+      auto it = m->cron.find(id);
+      if (it == m->cron.end()) return;
+      CronJobState& st = it->second.state;
+      st.running = false;
+      st.lastDurationMs =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - it->second.startedAt).count();
+      json why = json::parse(c.json, nullptr, false);
+      st.lastError = c.ok ? "" : (why.is_string() ? why.get<std::string>() : c.json);
+      ++st.runs;
+    });
+    m->post([m, ticket, id] {
+      m->currentTicket = ticket;
+      m->runJs([&](v8::Local<v8::Context> ctx) { m->callEntry(ctx, "runCron", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, id)}); });
+      m->currentTicket = 0;
+    });
   }
 }
 

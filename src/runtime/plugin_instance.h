@@ -48,6 +48,10 @@ class PluginInstance {
   // The UI contributions (sidebar items, pages, ...) as a JSON object.
   std::string uiJson() const;
 
+  std::vector<CronJobState> cronJobs() const;
+  // Starts this plugin's jobs that are due in `minute` (without waiting).
+  void runDueCron(std::chrono::system_clock::time_point minute);
+
   // For the runtime's watchdog: terminates the running task when it has
   // run longer than the call timeout. Thread-safe.
   void checkDeadline(std::chrono::steady_clock::time_point now);

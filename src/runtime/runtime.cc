@@ -48,9 +48,10 @@ struct Runtime::Impl {
   uint64_t nextSequence = 1;                                       // guarded by mu
 
   std::thread watchdog;
+  std::thread scheduler;
   std::mutex watchdogMu;
   std::condition_variable watchdogWake;
-  bool stopping = false;
+  bool stopping = false;  // guarded by watchdogMu
 
   void log(const std::string& id, const std::string& level, const std::string& message) {
     if (options.log) {
@@ -67,6 +68,19 @@ struct Runtime::Impl {
       auto now = std::chrono::steady_clock::now();
       std::shared_lock plock(mu);
       for (auto& [id, p] : plugins) p->checkDeadline(now);
+    }
+  }
+
+  // Wakes at each minute boundary (UTC) and starts the jobs due then.
+  void schedule(Runtime* runtime) {
+    std::unique_lock lock(watchdogMu);
+    while (!stopping) {
+      auto now = std::chrono::system_clock::now();
+      auto nextMinute = std::chrono::time_point_cast<std::chrono::minutes>(now) + std::chrono::minutes(1);
+      if (watchdogWake.wait_until(lock, nextMinute, [this] { return stopping; })) return;
+      lock.unlock();
+      runtime->runDueCronJobs(nextMinute);
+      lock.lock();
     }
   }
 };
@@ -129,7 +143,10 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   impl->options = std::move(options);
   Impl* m = impl.get();
   impl->watchdog = std::thread([m] { m->watch(); });
-  return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
+  std::unique_ptr<Runtime> runtime(new Runtime(std::move(impl)));
+  Runtime* r = runtime.get();
+  m->scheduler = std::thread([m, r] { m->schedule(r); });
+  return runtime;
 }
 
 Runtime::~Runtime() {
@@ -145,6 +162,7 @@ Runtime::~Runtime() {
   }
   impl_->watchdogWake.notify_all();
   impl_->watchdog.join();
+  impl_->scheduler.join();
 }
 
 Status Runtime::activate(const std::string& dir) {
@@ -256,6 +274,25 @@ HookResult Runtime::emit(const std::string& event, const std::string& contextJso
     }
   }
   return result;
+}
+
+std::vector<CronJobState> Runtime::cronJobs() const {
+  std::vector<CronJobState> out;
+  std::shared_lock lock(impl_->mu);
+  for (const auto& [id, p] : impl_->plugins) {
+    auto jobs = p->cronJobs();
+    out.insert(out.end(), jobs.begin(), jobs.end());
+  }
+  return out;
+}
+
+void Runtime::runDueCronJobs(std::chrono::system_clock::time_point minute) {
+  std::vector<std::shared_ptr<PluginInstance>> active;
+  {
+    std::shared_lock lock(impl_->mu);
+    for (const auto& [id, p] : impl_->plugins) active.push_back(p);
+  }
+  for (const auto& p : active) p->runDueCron(minute);
 }
 
 Result<std::string> Runtime::call(const std::string& id, const std::string& method, const std::string& argsJson) {

@@ -329,6 +329,66 @@ export default function (sodium) {
   EXPECT_EQ(*runtime_->call("configured", "get", R"(["threshold"])"), "7");
 }
 
+TEST_F(RuntimeTest, CronJobsRunWhenDueSkipOverlapsAndKeepErrors) {
+  const char* source = R"js(
+export default function (sodium) {
+  let ticks = 0;
+  sodium.cron.register('tick', '* * * * *', () => { ticks++; });
+  sodium.cron.register('monthly', '0 0 1 * *', () => { ticks += 100; });
+  sodium.cron.register('slow', '* * * * *', () => new Promise((r) => setTimeout(r, 300)));
+  sodium.cron.register('broken', '*/5 * * * *', () => { throw new Error('card declined'); });
+  let badSchedule = '';
+  try { sodium.cron.register('bad', '61 * * * *', () => {}); } catch (e) { badSchedule = e.message; }
+  return { ticks: () => ticks, badSchedule: () => badSchedule };
+}
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("cronned", json::object(), {{"server.js", source}})).ok());
+  EXPECT_NE(runtime_->call("cronned", "badSchedule")->find("minute: \\\"61\\\" is outside 0-59"), std::string::npos)
+      << *runtime_->call("cronned", "badSchedule");
+  auto at = [](int minute) {
+    std::tm tm{};
+    tm.tm_year = 126;
+    tm.tm_mon = 10;
+    tm.tm_mday = 22;
+    tm.tm_hour = 13;
+    tm.tm_min = minute;
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+  };
+  auto runsOf = [&](const std::string& id) {
+    for (const auto& j : runtime_->cronJobs()) {
+      if (j.id == id) return j.runs;
+    }
+    return uint64_t{0};
+  };
+  runtime_->runDueCronJobs(at(5));  // tick, slow, broken
+  for (int i = 0; i < 200 && runsOf("tick") == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  runtime_->runDueCronJobs(at(6));  // tick; slow is still running: skipped
+  auto settled = [&] {
+    for (int i = 0; i < 200; ++i) {
+      bool running = false;
+      for (const auto& j : runtime_->cronJobs()) running = running || j.running;
+      if (!running) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(settled());
+  EXPECT_EQ(*runtime_->call("cronned", "ticks"), "2");
+  std::map<std::string, CronJobState> jobs;
+  for (const auto& j : runtime_->cronJobs()) jobs[j.id] = j;
+  ASSERT_EQ(jobs.size(), 4u);
+  EXPECT_EQ(jobs["tick"].runs, 2u);
+  EXPECT_EQ(jobs["monthly"].runs, 0u);
+  EXPECT_EQ(jobs["slow"].runs, 1u);
+  EXPECT_EQ(jobs["slow"].skipped, 1u);
+  EXPECT_GE(jobs["slow"].lastDurationMs, 250);
+  EXPECT_EQ(jobs["broken"].lastError, "card declined");
+  EXPECT_EQ(jobs["tick"].lastError, "");
+  EXPECT_FALSE(jobs["tick"].lastRun.empty());
+  EXPECT_TRUE(logged("cronned error cron job \"broken\" failed:"));
+  EXPECT_TRUE(logged("cron job \"slow\" is still running; this run is skipped"));
+}
+
 // docs/runtime.md's example plugin runs as written.
 TEST_F(RuntimeTest, DocsExamplePluginRuns) {
   std::string doc = test::readFile(fs::path(PATCHBAY_SOURCE_DIR) / "docs/runtime.md");

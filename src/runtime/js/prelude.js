@@ -189,6 +189,26 @@
     }
   }
 
+  // --- cron -----------------------------------------------------------------
+  const cronHandlers = new Map();
+  const cron = freeze({
+    register(id, schedule, handler) {
+      if (typeof handler !== 'function') throw new TypeError(`cron.register("${id}"): the handler must be a function`);
+      native.registerCron(String(id), String(schedule));  // throws on a bad schedule
+      cronHandlers.set(String(id), handler);
+    },
+  });
+  async function runCron(ticket, id) {
+    try {
+      const handler = cronHandlers.get(id);
+      if (handler) await handler();
+      native.done(ticket, true, 'null');
+    } catch (e) {
+      logger.error(`cron job "${id}" failed:`, e);
+      native.done(ticket, false, toJson(String(e && e.message || e)));
+    }
+  }
+
   // --- ui, plugins ----------------------------------------------------------
   const check = (fields, what) => (item) => {
     if (item === null || typeof item !== 'object') throw new TypeError(`${what} takes an object`);
@@ -232,7 +252,7 @@
   }
 
   const api = freeze({
-    id: native.pluginId, db, http, hooks, logger, ui, config,
+    id: native.pluginId, db, http, hooks, cron, logger, ui, config,
     plugins: freeze({ call: () => { throw new Error('plugins.call is not available yet'); } }),
   });
   // Runs the module's default export with the API object.
@@ -245,5 +265,5 @@
       native.done(ticket, false, toJson(e instanceof Error ? (e.stack || String(e)) : String(e)));
     }
   }
-  return freeze({ activate, dispatch, runHook, callMethod, fireTimer });
+  return freeze({ activate, dispatch, runHook, callMethod, fireTimer, runCron });
 })
