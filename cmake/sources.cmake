@@ -40,6 +40,8 @@ add_executable(patchbay_cli
   src/cli/package_commands.cc
   src/cli/registry_commands.cc
   src/cli/config_file.cc
+  src/cli/server_support.cc
+  src/cli/host_commands.cc
   src/cli/log.cc
 )
 set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
@@ -53,9 +55,9 @@ endif()
 find_package(SQLite3 REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(Threads REQUIRED)
-add_library(patchbay_store STATIC src/store/sqlite.cc)
+add_library(patchbay_store STATIC src/store/sqlite.cc src/store/tokens.cc)
 target_include_directories(patchbay_store PUBLIC ${CMAKE_SOURCE_DIR}/include)
-target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3)
+target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3 patchbay_package)
 
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(ZLIB REQUIRED)
@@ -105,4 +107,10 @@ if(PATCHBAY_HAVE_V8)
   target_link_libraries(patchbay_runtime PUBLIC patchbay_package patchbay_store PRIVATE patchbay_v8)
   set_source_files_properties(src/runtime/capped_allocator.cc PROPERTIES COMPILE_OPTIONS -fno-rtti)
   target_link_libraries(patchbay PUBLIC patchbay_runtime)
+
+  # --- host: the runtime behind HTTP (src/host) --------------------------------
+  add_library(patchbay_host STATIC src/host/host.cc src/host/host_routes.cc)
+  target_include_directories(patchbay_host PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(patchbay_host PUBLIC patchbay_runtime patchbay_http patchbay_store)
+  target_link_libraries(patchbay PUBLIC patchbay_host)
 endif()

@@ -71,9 +71,11 @@ struct Response {
 
 using Handler = std::function<Response(Request&)>;
 
-// Routes "METHOD /literal/{param}/..." to handlers. Unknown paths get a
-// JSON 404; a known path with another method gets 405 with Allow. HEAD is
-// served by the GET handler (the server drops the body).
+// Routes "METHOD /literal/{param}/..." to handlers, first match first. A
+// last segment "{rest...}" captures the rest of the path ("/a/b", or "" for
+// none); method "*" matches any method. Unknown paths get a JSON 404; a
+// known path with another method gets 405 with Allow. HEAD is served by the
+// GET handler (the server drops the body).
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler);

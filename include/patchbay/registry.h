@@ -26,6 +26,7 @@
 #include "patchbay/result.h"
 #include "patchbay/semver.h"
 #include "patchbay/signature.h"
+#include "patchbay/tokens.h"
 
 namespace patchbay {
 
@@ -41,20 +42,6 @@ struct RegistryOptions {
   // 000's "API key authentication for downloads"). Empty: open downloads.
   std::string downloadKey;
 };
-
-// An API token as the registry keeps it: the secret itself is shown once
-// at creation and stored only as its SHA-256.
-struct TokenInfo {
-  int64_t id = 0;
-  std::string name;
-  std::vector<std::string> scopes;  // publish, review, admin
-  std::string createdAt;
-  std::string expiresAt;  // "" = never
-  std::string lastUsedAt;
-  bool revoked = false;
-  bool hasScope(std::string_view scope) const;  // admin implies every scope
-};
-
 
 // One version of one plugin, as the catalog knows it.
 struct PackageRecord {

@@ -101,6 +101,11 @@ Result<std::string> readPluginSettings(const std::string& pluginDir, const std::
 // the schema; all or none are stored. A secret sent back masked is kept.
 Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson);
 
+// A manifest's settings schema as JSON, in declared order:
+// {"key": {"type", "label", "default", "description"?, "options"?, "secret"?, "required"?}}
+struct Manifest;
+std::string settingsSchemaJson(const Manifest& manifest);
+
 class Runtime {
  public:
   static Result<std::unique_ptr<Runtime>> create(RuntimeOptions options);
@@ -117,6 +122,9 @@ class Runtime {
   // isolate; its data stays. Requests in flight finish first.
   Status deactivate(const std::string& id);
   std::vector<PluginState> plugins() const;
+  // What the plugin added with sodium.ui.* as a JSON object ("{}" when not active):
+  // {"pages": {...}, "sidebarItems": [...], "serverTabs": [...], "dashboardWidgets": [...], "adminTabs": [...]}
+  std::string uiJson(const std::string& id) const;
 
   // Runs the plugin's matching route handler. kNotFound when the plugin is
   // not active; a request no route matches gets a 404 response.

@@ -24,5 +24,7 @@ struct Outcome {
 void addPackageCommands(CLI::App& app, Outcome& outcome);
 // registry serve
 void addRegistryCommands(CLI::App& app, Outcome& outcome);
+// serve, admin-token
+void addHostCommands(CLI::App& app, Outcome& outcome);
 
 }  // namespace patchbay::cli

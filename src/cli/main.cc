@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   Outcome outcome;
   addPackageCommands(app, outcome);
   addRegistryCommands(app, outcome);
+  addHostCommands(app, outcome);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

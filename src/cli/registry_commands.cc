@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_file.h"
+#include "cli/server_support.h"
 #include "cli/log.h"
 #include "cli/output.h"
 #include "patchbay/http_client.h"
@@ -51,25 +52,10 @@ Result<std::vector<PublicKey>> loadTrustedKeys(const std::vector<std::string>& p
   return keys;
 }
 
-Result<std::pair<std::string, uint16_t>> splitListen(const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return Error::invalid("--listen \"" + listen + "\": expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
-  std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
-  if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) {
-    return Error::invalid("--listen \"" + listen + "\": the port must be a number from 0 to 65535");
-  }
-  return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, static_cast<uint16_t>(std::stoul(port)));
-}
-
 int runServe(const ServeOptions& o) {
   // Signals are taken by sigwait below, not by a handler; block them before
   // any thread starts so every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  sigset_t signals = blockStopSignals();
   setupLogging();
 
   auto listen = splitListen(o.listen);
@@ -126,9 +112,7 @@ int runServe(const ServeOptions& o) {
   // Report problems found by the first sync right away.
   for (const auto& p : (*registry)->folderProblems()) logWarn({{"msg", "invalid package in plugins folder"}, {"file", p.file}, {"error", p.message}});
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  logInfo({{"msg", "stopping"}, {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  logInfo({{"msg", "stopping"}, {"signal", waitForStopSignal(signals)}});
   server.stop();
   {
     std::lock_guard lock(mutex);

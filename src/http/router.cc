@@ -171,10 +171,14 @@ Response Router::dispatch(Request& request) const {
   std::string allowed;
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
   for (const auto& route : routes_) {
-    if (route.segments.size() != parts.size()) continue;
+    // A last segment "{name...}" takes the rest of the path (zero or more
+    // segments, as sent: not decoded).
+    const bool rest = !route.segments.empty() && route.segments.back().ends_with("...}");
+    const size_t fixed = rest ? route.segments.size() - 1 : route.segments.size();
+    if (rest ? parts.size() < fixed : parts.size() != fixed) continue;
     std::map<std::string, std::string> params;
     bool match = true;
-    for (size_t i = 0; i < parts.size() && match; ++i) {
+    for (size_t i = 0; i < fixed && match; ++i) {
       const std::string& seg = route.segments[i];
       if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
         if (parts[i].empty()) match = false;
@@ -183,8 +187,14 @@ Response Router::dispatch(Request& request) const {
         match = false;
       }
     }
+    if (match && rest) {
+      std::string tail;
+      for (size_t i = fixed; i < parts.size(); ++i) tail += "/" + parts[i];
+      const std::string& seg = route.segments.back();
+      params[seg.substr(1, seg.size() - 5)] = tail;
+    }
     if (!match) continue;
-    if (route.method != method) {
+    if (route.method != method && route.method != "*") {
       if (allowed.find(route.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + route.method;
       continue;
     }

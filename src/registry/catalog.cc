@@ -40,16 +40,6 @@ CREATE TABLE IF NOT EXISTS versions (
   folder_mtime INTEGER,
   PRIMARY KEY (plugin_id, version)
 );
-CREATE TABLE IF NOT EXISTS tokens (
-  id           INTEGER PRIMARY KEY AUTOINCREMENT,
-  name         TEXT NOT NULL,
-  token_hash   TEXT NOT NULL UNIQUE,
-  scopes       TEXT NOT NULL,
-  created_at   TEXT NOT NULL,
-  expires_at   TEXT NOT NULL DEFAULT '',
-  last_used_at TEXT NOT NULL DEFAULT '',
-  revoked      INTEGER NOT NULL DEFAULT 0
-);
 CREATE TABLE IF NOT EXISTS owners (
   plugin_id  TEXT PRIMARY KEY,
   owner      TEXT NOT NULL,
@@ -160,6 +150,7 @@ Result<std::unique_ptr<Registry>> Registry::open(RegistryOptions options) {
   auto db = Database::open(options.dataDir + "/registry.db");
   if (!db) return db.error();
   if (auto s = db->exec(kSchema); !s) return s.error();
+  if (auto s = tokens::ensureSchema(*db); !s) return s.error();
   if (auto s = migrate(*db); !s) return s.error();
   auto impl = std::make_unique<Impl>(std::move(db.value()));
   impl->options = std::move(options);

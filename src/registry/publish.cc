@@ -1,6 +1,4 @@
 // API tokens and uploads (seed 003's publishing).
-#include <sodium.h>
-
 #include <algorithm>
 #include <sstream>
 #include <tuple>
@@ -16,114 +14,41 @@ namespace {
 
 const std::vector<std::string> kScopes = {"publish", "review", "admin"};
 
-std::vector<std::string> splitScopes(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
-
-TokenInfo tokenFromRow(const Statement& st) {
-  TokenInfo t;
-  t.id = st.getInt(0);
-  t.name = st.getText(1);
-  t.scopes = splitScopes(st.getText(2));
-  t.createdAt = st.getText(3);
-  t.expiresAt = st.getText(4);
-  t.lastUsedAt = st.getText(5);
-  t.revoked = st.getInt(6) != 0;
-  return t;
-}
-
-constexpr const char* kTokenColumns = "id, name, scopes, created_at, expires_at, last_used_at, revoked";
-
 }  // namespace
-
-bool TokenInfo::hasScope(std::string_view scope) const {
-  return std::find(scopes.begin(), scopes.end(), "admin") != scopes.end() ||
-         std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
-}
 
 Result<std::pair<TokenInfo, std::string>> Registry::createToken(const std::string& name, const std::vector<std::string>& scopes,
                                                                 const std::string& expiresAt, const std::string& actor) {
-  if (name.empty() || name.size() > 100) return Error::invalid("a token needs a name of 1 to 100 characters");
-  if (scopes.empty()) return Error::invalid("a token needs at least one scope: publish, review or admin");
-  std::string joined;
-  for (const auto& s : scopes) {
-    if (std::find(kScopes.begin(), kScopes.end(), s) == kScopes.end()) {
-      return Error::invalid("unknown scope \"" + s + "\": use publish, review or admin");
-    }
-    joined += (joined.empty() ? "" : ",") + s;
-  }
-  if (!expiresAt.empty() && (expiresAt.size() != 20 || expiresAt[10] != 'T' || expiresAt.back() != 'Z')) {
-    return Error::invalid("expiry \"" + expiresAt + "\" is not an ISO 8601 UTC time like 2027-01-31T00:00:00Z");
-  }
-  ensureSodium();
-  unsigned char raw[32];
-  randombytes_buf(raw, sizeof raw);
-  std::string secret = "pb_" + toHex(raw, sizeof raw);
-  sodium_memzero(raw, sizeof raw);
   std::lock_guard lock(impl_->dbMutex);
   Transaction tx(impl_->db);
   if (auto s = tx.begin(); !s) return s.error();
-  auto st = impl_->db.prepare("INSERT INTO tokens (name, token_hash, scopes, created_at, expires_at) VALUES (?,?,?,?,?)");
-  if (!st) return st.error();
-  st->bind(1, name).bind(2, sha256Hex(secret)).bind(3, joined).bind(4, isoNow()).bind(5, expiresAt);
-  if (auto s = st->run(); !s) return s.error();
-  TokenInfo info;
-  info.id = impl_->db.lastInsertId();
-  if (auto s = recordEvent(impl_->db, actor, "token.create", "", "", name + " (" + std::to_string(info.id) + ": " + joined + ")"); !s) {
+  auto created = tokens::create(impl_->db, name, scopes, kScopes, expiresAt);
+  if (!created) return created.error();
+  std::string joined;
+  for (const auto& s : scopes) joined += (joined.empty() ? "" : ",") + s;
+  if (auto s = recordEvent(impl_->db, actor, "token.create", "", "", name + " (" + std::to_string(created->first.id) + ": " + joined + ")"); !s) {
     return s.error();
   }
   if (auto s = tx.commit(); !s) return s.error();
-  info.name = name;
-  info.scopes = scopes;
-  info.createdAt = isoNow();
-  info.expiresAt = expiresAt;
-  return std::make_pair(info, secret);
+  return created;
 }
 
 std::vector<TokenInfo> Registry::listTokens() const {
-  std::vector<TokenInfo> out;
   std::lock_guard lock(impl_->dbMutex);
-  auto st = impl_->db.prepare(std::string("SELECT ") + kTokenColumns + " FROM tokens ORDER BY id");
-  if (!st) return out;
-  while (st->step()) out.push_back(tokenFromRow(*st));
-  return out;
+  return tokens::list(impl_->db);
 }
 
 Status Registry::revokeToken(int64_t id, const std::string& actor) {
   std::lock_guard lock(impl_->dbMutex);
   Transaction tx(impl_->db);
   if (auto s = tx.begin(); !s) return s;
-  auto st = impl_->db.prepare("UPDATE tokens SET revoked = 1 WHERE id = ?");
-  if (!st) return st.error();
-  st->bind(1, id);
-  if (auto s = st->run(); !s) return s;
-  if (impl_->db.changes() == 0) return Error::notFound("no token with id " + std::to_string(id));
+  if (auto s = tokens::revoke(impl_->db, id); !s) return s;
   if (auto s = recordEvent(impl_->db, actor, "token.revoke", "", "", std::to_string(id)); !s) return s;
   return tx.commit();
 }
 
 Result<TokenInfo> Registry::authenticate(std::string_view secret) {
-  const Error refused = Error::unauthenticated("the API token is unknown, revoked or expired");
-  if (secret.size() != 67 || !secret.starts_with("pb_")) return refused;
   std::lock_guard lock(impl_->dbMutex);
-  auto st = impl_->db.prepare(std::string("SELECT ") + kTokenColumns + " FROM tokens WHERE token_hash = ?");
-  if (!st) return st.error();
-  st->bind(1, sha256Hex(secret));
-  if (!st->step()) return refused;
-  TokenInfo t = tokenFromRow(*st);
-  if (t.revoked || (!t.expiresAt.empty() && t.expiresAt <= isoNow())) return refused;
-  auto used = impl_->db.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
-  if (used) {
-    used->bind(1, isoNow()).bind(2, t.id);
-    (void)used->run();
-  }
-  return t;
+  return tokens::authenticate(impl_->db, secret);
 }
 
 Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::optional<std::string>& signatureText,

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "patchbay/runtime.h"
+
 namespace patchbay {
 
 namespace {
@@ -95,9 +97,11 @@ Result<std::string> PluginSettings::getAll(bool maskSecrets) {
   return out.dump();
 }
 
-std::string PluginSettings::schemaJson() const {
+std::string PluginSettings::schemaJson() const { return settingsSchemaJson(manifest_); }
+
+std::string settingsSchemaJson(const Manifest& manifest) {
   json out = json::object();
-  for (const auto& s : manifest_.settings) {
+  for (const auto& s : manifest.settings) {
     json spec = {{"type", typeName(s.type)}, {"label", s.label.empty() ? s.key : s.label}, {"default", defaultOf(s)}};
     if (!s.description.empty()) spec["description"] = s.description;
     if (!s.options.empty()) spec["options"] = s.options;

@@ -233,6 +233,12 @@ std::vector<PluginState> Runtime::plugins() const {
   return out;
 }
 
+std::string Runtime::uiJson(const std::string& id) const {
+  std::shared_lock lock(impl_->mu);
+  auto it = impl_->plugins.find(id);
+  return it == impl_->plugins.end() ? std::string("{}") : it->second->uiJson();
+}
+
 Result<PluginResponse> Runtime::handleRequest(const std::string& id, const PluginRequest& request) {
   std::shared_ptr<PluginInstance> instance;
   {

@@ -1,0 +1,82 @@
+// patchbay/host.h — the host process (`patchbay serve`): the runtime behind
+// HTTP, with seed 004's data/config.json and Sodium's admin API.
+//
+//   data/config.json   {"plugins": {"enabled": true, "directory": "data/plugins",
+//                                   "active": ["discord-alerts", "billing"]}}
+//   data/plugin-data/  each plugin's own data (<id>/data.db)
+//   data/host.db       admin tokens
+//
+// Discovery: every folder in the plugins directory with a plugin.json (the
+// id defaults to the folder's name). The active list is the source of truth
+// for what runs: activating or deactivating over the admin API updates it at
+// once (atomically), so it survives a restart. A plugin whose manifest or
+// module fails is reported and skipped; the others load.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "patchbay/http.h"
+#include "patchbay/manifest.h"
+#include "patchbay/result.h"
+#include "patchbay/runtime.h"
+#include "patchbay/tokens.h"
+
+namespace patchbay {
+
+struct HostOptions {
+  std::string dataDir = "data";
+  RuntimeLimits limits;
+  // Plugin and host log lines (plugin id or "host", level, message).
+  std::function<void(const std::string& source, const std::string& level, const std::string& message)> log;
+};
+
+// A plugin folder as discovered.
+struct HostPlugin {
+  std::string id;
+  std::string dir;
+  std::optional<Manifest> manifest;  // unset when the manifest is invalid
+  std::string problem;               // why it is not running (bad manifest, failed load), "" if none
+  bool active = false;               // in the active list
+  bool running = false;              // loaded in the runtime
+  bool hasClient = false;            // has a client.js
+};
+
+class Host {
+ public:
+  // Reads (creating with defaults) data/config.json and starts the active
+  // plugins. Errors only for an unreadable or malformed config file.
+  static Result<std::unique_ptr<Host>> open(HostOptions options);
+  ~Host();
+
+  std::vector<HostPlugin> plugins() const;
+  // Activate: load it and add it to the active list. kNotFound for an
+  // unknown id; the load error (kInvalidInput) for a plugin that fails.
+  Status activate(const std::string& id);
+  Status deactivate(const std::string& id);
+
+  Runtime& runtime();
+  std::string pluginsDir() const;
+
+  // Admin tokens (scope "admin"). On first open, when there are none, one
+  // is made and its secret written to data/admin-token (mode 0600).
+  Result<std::pair<TokenInfo, std::string>> createAdminToken(const std::string& name);
+  std::vector<TokenInfo> adminTokens() const;
+  Status revokeAdminToken(int64_t id);
+  Result<TokenInfo> authenticate(std::string_view secret);
+
+  // GET /api/plugins/client-data, the admin API (/api/admin/plugins...), and
+  // every plugin's routes under /api/plugins/<id>/. Keep the host alive.
+  void addRoutes(http::Router& router);
+
+  struct Impl;
+
+ private:
+  explicit Host(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace patchbay

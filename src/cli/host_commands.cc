@@ -1,0 +1,166 @@
+// patchbay serve | admin-token create|list|revoke
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/log.h"
+#include "cli/output.h"
+#include "cli/server_support.h"
+#include "patchbay/host.h"
+#include "patchbay/store.h"
+#include "patchbay/tokens.h"
+
+namespace patchbay::cli {
+
+namespace {
+
+struct HostServeOptions {
+  std::string listen = "127.0.0.1:3000";
+  std::string dataDir = "data";
+  std::string portFile;
+  int threads = 4;
+  int heapMb = 64;
+  int callTimeoutMs = 2000;
+};
+
+int runHostServe(const HostServeOptions& o) {
+  sigset_t signals = blockStopSignals();
+  setupLogging();
+  auto listen = splitListen(o.listen);
+  if (!listen) return fail(listen.error());
+  HostOptions options;
+  options.dataDir = o.dataDir;
+  options.limits.heapBytes = static_cast<size_t>(o.heapMb) << 20;
+  options.limits.callTimeout = std::chrono::milliseconds(o.callTimeoutMs);
+  options.log = [](const std::string& source, const std::string& level, const std::string& message) {
+    nlohmann::ordered_json line = {{"msg", message}, {source == "host" ? "component" : "plugin", source}};
+    if (level == "error") logError(line);
+    else if (level == "warn") logWarn(line);
+    else logInfo(line);
+  };
+  auto host = Host::open(options);
+  if (!host) return fail(host.error());
+
+  http::Router router;
+  (*host)->addRoutes(router);
+  http::ServerOptions serverOptions;
+  serverOptions.address = listen->first;
+  serverOptions.port = listen->second;
+  serverOptions.threads = o.threads;
+  serverOptions.onAccess = [](const http::AccessRecord& r) {
+    logInfo({{"msg", "request"}, {"method", r.method}, {"path", r.path}, {"status", r.status}, {"bytes", r.bytes},
+             {"ms", static_cast<double>(static_cast<int64_t>(r.seconds * 100000)) / 100.0}, {"remote", r.remoteAddress}});
+  };
+  http::Server server(serverOptions, router.handler());
+  if (auto s = server.start(); !s) return fail(s.error());
+  if (!o.portFile.empty()) std::ofstream(o.portFile) << server.port() << "\n";
+  size_t running = 0;
+  for (const auto& p : (*host)->plugins()) running += p.running ? 1 : 0;
+  logInfo({{"msg", "listening"}, {"address", listen->first + ":" + std::to_string(server.port())}, {"data", o.dataDir},
+           {"plugins_dir", (*host)->pluginsDir()}, {"active_plugins", running}});
+  logInfo({{"msg", "stopping"}, {"signal", waitForStopSignal(signals)}});
+  server.stop();
+  host->reset();
+  logInfo({{"msg", "stopped"}});
+  return kExitOk;
+}
+
+// The host's token store alone (data/host.db), without starting plugins.
+Result<Database> openTokenStore(const std::string& dataDir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dataDir, ec);
+  if (ec) return Error::io(dataDir + ": " + ec.message());
+  auto db = Database::open(dataDir + "/host.db");
+  if (!db) return db.error();
+  if (auto s = tokens::ensureSchema(*db); !s) return s.error();
+  return db;
+}
+
+const std::vector<std::string> kAdminScope = {"admin"};
+
+struct AdminTokenOptions {
+  std::string dataDir = "data";
+  std::string name;
+  int64_t id = 0;
+  bool json = false;
+};
+
+}  // namespace
+
+void addHostCommands(CLI::App& app, Outcome& outcome) {
+  auto serve = std::make_shared<HostServeOptions>();
+  auto* serveCmd = app.add_subcommand("serve", "Run the plugin host: plugins from data/config.json, their routes, the admin API");
+  serveCmd->add_option("--listen,-l", serve->listen, "ADDRESS:PORT to listen on (port 0: any free port)")->capture_default_str();
+  serveCmd->add_option("--data,-d", serve->dataDir, "Data folder: config.json, plugin data, host.db")->capture_default_str();
+  serveCmd->add_option("--port-file", serve->portFile, "Write the port listened on to this file");
+  serveCmd->add_option("--threads", serve->threads, "Threads serving requests")->capture_default_str()->check(CLI::Range(1, 256));
+  serveCmd->add_option("--heap-mb", serve->heapMb, "Heap limit of each plugin, MiB")->capture_default_str()->check(CLI::Range(8, 4096));
+  serveCmd->add_option("--call-timeout-ms", serve->callTimeoutMs, "CPU time one plugin task may take")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 600000));
+  serveCmd->callback([serve, &outcome] { outcome.exitCode = runHostServe(*serve); });
+
+  auto* tokenCmd = app.add_subcommand("admin-token", "Create, list and revoke the host's admin tokens");
+  tokenCmd->require_subcommand(1);
+  auto create = std::make_shared<AdminTokenOptions>();
+  auto* createCmd = tokenCmd->add_subcommand("create", "Create an admin token; prints its secret once");
+  createCmd->add_option("--data,-d", create->dataDir, "The host's data folder")->capture_default_str();
+  createCmd->add_option("--name,-n", create->name, "Who the token is for")->required();
+  createCmd->add_flag("--json", create->json, "Print the result as JSON");
+  createCmd->callback([create, &outcome] {
+    auto db = openTokenStore(create->dataDir);
+    if (!db) {
+      outcome.exitCode = create->json ? failJson(db.error()) : fail(db.error());
+      return;
+    }
+    auto made = tokens::create(*db, create->name, kAdminScope, kAdminScope, "");
+    if (!made) {
+      outcome.exitCode = create->json ? failJson(made.error()) : fail(made.error());
+      return;
+    }
+    if (create->json) {
+      printJson({{"ok", true}, {"id", made->first.id}, {"name", made->first.name}, {"token", made->second}});
+    } else {
+      std::cout << "Admin token " << made->first.id << " for " << made->first.name << " (shown once, keep it):\n" << made->second << "\n";
+    }
+  });
+  auto list = std::make_shared<AdminTokenOptions>();
+  auto* listCmd = tokenCmd->add_subcommand("list", "List admin tokens (never their secrets)");
+  listCmd->add_option("--data,-d", list->dataDir, "The host's data folder")->capture_default_str();
+  listCmd->add_flag("--json", list->json, "Print the result as JSON");
+  listCmd->callback([list, &outcome] {
+    auto db = openTokenStore(list->dataDir);
+    if (!db) {
+      outcome.exitCode = fail(db.error());
+      return;
+    }
+    nlohmann::ordered_json items = nlohmann::ordered_json::array();
+    for (const auto& t : tokens::list(*db)) {
+      items.push_back({{"id", t.id}, {"name", t.name}, {"created_at", t.createdAt}, {"last_used_at", t.lastUsedAt}, {"revoked", t.revoked}});
+      if (!list->json) {
+        std::cout << t.id << "  " << t.name << "  created " << t.createdAt << (t.revoked ? "  (revoked)" : "") << "\n";
+      }
+    }
+    if (list->json) printJson({{"tokens", items}});
+  });
+  auto revoke = std::make_shared<AdminTokenOptions>();
+  auto* revokeCmd = tokenCmd->add_subcommand("revoke", "Revoke an admin token by id");
+  revokeCmd->add_option("id", revoke->id, "Token id (from admin-token list)")->required();
+  revokeCmd->add_option("--data,-d", revoke->dataDir, "The host's data folder")->capture_default_str();
+  revokeCmd->callback([revoke, &outcome] {
+    auto db = openTokenStore(revoke->dataDir);
+    if (!db) {
+      outcome.exitCode = fail(db.error());
+      return;
+    }
+    if (auto s = tokens::revoke(*db, revoke->id); !s) {
+      outcome.exitCode = fail(s.error());
+      return;
+    }
+    std::cout << "Revoked admin token " << revoke->id << "\n";
+  });
+}
+
+}  // namespace patchbay::cli

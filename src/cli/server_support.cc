@@ -1,0 +1,33 @@
+#include "cli/server_support.h"
+
+#include <pthread.h>
+
+namespace patchbay::cli {
+
+Result<std::pair<std::string, uint16_t>> splitListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Error::invalid("--listen \"" + listen + "\": expected ADDRESS:PORT, e.g. 127.0.0.1:8080");
+  std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
+  if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535) {
+    return Error::invalid("--listen \"" + listen + "\": the port must be a number from 0 to 65535");
+  }
+  return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, static_cast<uint16_t>(std::stoul(port)));
+}
+
+sigset_t blockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+const char* waitForStopSignal(const sigset_t& signals) {
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+}  // namespace patchbay::cli

@@ -1,0 +1,216 @@
+// The host's state: config.json, plugin discovery, activation, admin tokens.
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "host/host_impl.h"
+#include "patchbay/files.h"
+
+namespace patchbay {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+const std::vector<std::string> kAdminScopes = {"admin"};
+
+Result<json> readConfig(const std::string& path) {
+  auto text = readFileLimited(path, 4 << 20);
+  if (!text) return text.error();
+  json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Error::invalid(path + ": not a JSON object");
+  if (j.contains("plugins") && !j["plugins"].is_object()) return Error::invalid(path + ": \"plugins\" must be an object");
+  return j;
+}
+
+}  // namespace
+
+void Host::Impl::log(const std::string& level, const std::string& message) const {
+  if (options.log) {
+    options.log("host", level, message);
+  } else {
+    std::cerr << "host " << level << ": " << message << "\n";
+  }
+}
+
+Status Host::Impl::saveActive() {
+  json config = json::object();
+  std::error_code ec;
+  if (fs::exists(configPath, ec)) {
+    auto read = readConfig(configPath);
+    if (!read) return read.error();
+    config = std::move(*read);
+  }
+  config["plugins"]["active"] = active;
+  return writeFileAtomically(configPath, config.dump(2) + "\n");
+}
+
+std::string Host::Impl::dirOf(const std::string& id) const {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
+    if (!entry.is_directory(ec)) continue;
+    ManifestReport report = loadManifestFromFolder(entry.path().string());
+    std::string found = report.manifest ? report.manifest->id : entry.path().filename().string();
+    if (found == id) return entry.path().string();
+  }
+  return "";
+}
+
+Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Host::~Host() = default;
+
+Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  const std::string& data = impl->options.dataDir;
+  std::error_code ec;
+  fs::create_directories(data, ec);
+  if (ec) return Error::io(data + ": cannot create the data folder: " + ec.message());
+  impl->configPath = data + "/config.json";
+  json config = json::object();
+  if (fs::exists(impl->configPath, ec)) {
+    auto read = readConfig(impl->configPath);
+    if (!read) return read.error();
+    config = std::move(*read);
+  } else {
+    config = {{"plugins", {{"enabled", true}, {"directory", data + "/plugins"}, {"active", json::array()}}}};
+    if (auto s = writeFileAtomically(impl->configPath, config.dump(2) + "\n"); !s) return s.error();
+  }
+  json plugins = config.value("plugins", json::object());
+  impl->enabled = plugins.value("enabled", true);
+  impl->pluginsDir = plugins.value("directory", data + "/plugins");
+  if (plugins.contains("active")) {
+    if (!plugins["active"].is_array()) return Error::invalid(impl->configPath + ": plugins.active must be an array of plugin ids");
+    for (const auto& id : plugins["active"]) {
+      if (!id.is_string()) return Error::invalid(impl->configPath + ": plugins.active must hold plugin ids (strings)");
+      impl->active.push_back(id.get<std::string>());
+    }
+  }
+  fs::create_directories(impl->pluginsDir, ec);
+
+  // Admin tokens; the first one is made for the operator.
+  auto db = Database::open(data + "/host.db");
+  if (!db) return db.error();
+  if (auto s = tokens::ensureSchema(*db); !s) return s.error();
+  impl->db.emplace(std::move(*db));
+  if (tokens::list(*impl->db).empty()) {
+    auto first = tokens::create(*impl->db, "admin", kAdminScopes, kAdminScopes, "");
+    if (!first) return first.error();
+    if (auto s = writeFileAtomically(data + "/admin-token", first->second + "\n", 0600); !s) return s.error();
+    impl->log("info", "created the first admin token in " + data + "/admin-token (use it as: Authorization: Bearer <token>)");
+  }
+
+  RuntimeOptions runtimeOptions;
+  runtimeOptions.dataDir = data + "/plugin-data";
+  runtimeOptions.limits = impl->options.limits;
+  if (impl->options.log) runtimeOptions.log = impl->options.log;
+  auto runtime = Runtime::create(runtimeOptions);
+  if (!runtime) return runtime.error();
+  impl->runtime = std::move(*runtime);
+
+  std::unique_ptr<Host> host(new Host(std::move(impl)));
+  Impl& m = *host->impl_;
+  if (m.enabled) {
+    for (const auto& id : m.active) {
+      std::string dir = m.dirOf(id);
+      Status s = dir.empty() ? Status(Error::notFound("no folder in " + m.pluginsDir + " holds plugin \"" + id + "\""))
+                             : m.runtime->activate(dir);
+      if (!s) {
+        m.log("error", "plugin \"" + id + "\" was not started: " + s.error().message);
+        std::lock_guard lock(m.mu);
+        m.loadProblems[id] = s.error().message;
+      }
+    }
+  } else {
+    m.log("info", "plugins are disabled (plugins.enabled is false in " + m.configPath + ")");
+  }
+  return host;
+}
+
+std::vector<HostPlugin> Host::plugins() const {
+  std::vector<HostPlugin> out;
+  std::error_code ec;
+  std::vector<fs::path> dirs;
+  for (const auto& entry : fs::directory_iterator(impl_->pluginsDir, ec)) {
+    if (entry.is_directory(ec)) dirs.push_back(entry.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  auto running = impl_->runtime->plugins();
+  std::lock_guard lock(impl_->mu);
+  for (const auto& dir : dirs) {
+    if (!fs::exists(dir / "plugin.json", ec) && !fs::exists(dir / "metadata.json", ec)) continue;
+    HostPlugin p;
+    p.dir = dir.string();
+    ManifestReport report = loadManifestFromFolder(p.dir);
+    p.id = report.manifest ? report.manifest->id : dir.filename().string();
+    if (report.manifest) {
+      p.manifest = report.manifest;
+    } else {
+      p.problem = report.errorText();
+    }
+    p.active = std::find(impl_->active.begin(), impl_->active.end(), p.id) != impl_->active.end();
+    for (const auto& r : running) {
+      if (r.id == p.id) {
+        p.running = r.state == "active";
+        if (r.state == "failed") p.problem = r.error;
+      }
+    }
+    if (auto it = impl_->loadProblems.find(p.id); it != impl_->loadProblems.end() && p.problem.empty()) p.problem = it->second;
+    p.hasClient = fs::exists(dir / "client.js", ec);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Status Host::activate(const std::string& id) {
+  std::string dir = impl_->dirOf(id);
+  if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");
+  if (!impl_->enabled) return Error::unsupported("plugins are disabled in " + impl_->configPath + " (plugins.enabled)");
+  Status s = impl_->runtime->activate(dir);
+  if (!s && s.error().kind != ErrorKind::kConflict) {
+    std::lock_guard lock(impl_->mu);
+    impl_->loadProblems[id] = s.error().message;
+    return s;
+  }
+  std::lock_guard lock(impl_->mu);
+  impl_->loadProblems.erase(id);
+  if (std::find(impl_->active.begin(), impl_->active.end(), id) == impl_->active.end()) impl_->active.push_back(id);
+  return impl_->saveActive();
+}
+
+Status Host::deactivate(const std::string& id) {
+  std::string dir = impl_->dirOf(id);
+  if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");
+  Status s = impl_->runtime->deactivate(id);
+  if (!s && s.error().kind != ErrorKind::kNotFound) return s;
+  std::lock_guard lock(impl_->mu);
+  impl_->loadProblems.erase(id);
+  std::erase(impl_->active, id);
+  return impl_->saveActive();
+}
+
+Runtime& Host::runtime() { return *impl_->runtime; }
+std::string Host::pluginsDir() const { return impl_->pluginsDir; }
+
+Result<std::pair<TokenInfo, std::string>> Host::createAdminToken(const std::string& name) {
+  std::lock_guard lock(impl_->dbMutex);
+  return tokens::create(*impl_->db, name, kAdminScopes, kAdminScopes, "");
+}
+
+std::vector<TokenInfo> Host::adminTokens() const {
+  std::lock_guard lock(impl_->dbMutex);
+  return tokens::list(*impl_->db);
+}
+
+Status Host::revokeAdminToken(int64_t id) {
+  std::lock_guard lock(impl_->dbMutex);
+  return tokens::revoke(*impl_->db, id);
+}
+
+Result<TokenInfo> Host::authenticate(std::string_view secret) {
+  std::lock_guard lock(impl_->dbMutex);
+  return tokens::authenticate(*impl_->db, secret);
+}
+
+}  // namespace patchbay

@@ -1,0 +1,32 @@
+// Host internals shared by host.cc (state) and host_routes.cc (HTTP).
+#pragma once
+
+#include <mutex>
+
+#include "patchbay/host.h"
+#include "patchbay/store.h"
+
+namespace patchbay {
+
+struct Host::Impl {
+  HostOptions options;
+  std::string configPath;
+  std::string pluginsDir;
+  std::unique_ptr<Runtime> runtime;
+
+  mutable std::mutex mu;            // config, problems, the active list
+  std::vector<std::string> active;  // guarded by mu; mirrors config.json
+  bool enabled = true;
+  std::map<std::string, std::string> loadProblems;  // id -> why its load failed; guarded by mu
+
+  mutable std::mutex dbMutex;
+  std::optional<Database> db;  // host.db: tokens
+
+  void log(const std::string& level, const std::string& message) const;
+  // Writes the active list into config.json, keeping everything else in it.
+  Status saveActive();
+  // The folder of plugin `id` (from discovery), or "".
+  std::string dirOf(const std::string& id) const;
+};
+
+}  // namespace patchbay

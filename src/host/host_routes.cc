@@ -1,0 +1,160 @@
+// The host's HTTP surface: plugin routes under /api/plugins/<id>/, the
+// panel's client data, and Sodium's admin API (admin bearer token).
+#include <nlohmann/json.hpp>
+
+#include "host/host_impl.h"
+
+namespace patchbay {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using http::Request;
+using http::Response;
+
+// Sodium's error shape for the admin API: {"error": "..."}.
+Response sodiumError(int status, const std::string& message) {
+  return Response::json(status, json{{"error", message}}.dump());
+}
+
+std::optional<TokenInfo> bearer(Host& host, const Request& req) {
+  std::string auth = req.header("Authorization");
+  if (!auth.starts_with("Bearer ")) return std::nullopt;
+  auto token = host.authenticate(std::string_view(auth).substr(7));
+  if (!token) return std::nullopt;
+  return *token;
+}
+
+// The admin check: nullopt when the caller is an admin, else the response.
+std::optional<Response> refuseNonAdmin(Host& host, const Request& req) {
+  if (req.header("Authorization").empty()) {
+    Response r = sodiumError(401, "Authentication required: Authorization: Bearer <admin token>");
+    r.set("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  auto token = bearer(host, req);
+  if (!token) return sodiumError(401, "The token is unknown, revoked or expired");
+  if (!token->hasScope("admin")) return sodiumError(403, "Admin access required");
+  return std::nullopt;
+}
+
+json manifestSummary(const HostPlugin& p) {
+  json j = {{"id", p.id}};
+  if (!p.manifest) {
+    j["name"] = p.id;
+    j["active"] = p.active;
+    j["error"] = p.problem;
+    return j;
+  }
+  const Manifest& m = *p.manifest;
+  j["name"] = m.name;
+  j["version"] = m.version.toString();
+  j["type"] = m.type;
+  j["author"] = m.author;
+  j["description"] = m.description;
+  j["active"] = p.active && p.running;
+  j["hooks"] = m.hooks;
+  j["permissions"] = m.permissions;
+  j["settings"] = json::parse(settingsSchemaJson(m));
+  if (!p.problem.empty()) j["error"] = p.problem;
+  return j;
+}
+
+}  // namespace
+
+void Host::addRoutes(http::Router& router) {
+  Host& host = *this;
+
+  // The panel's client: what each active plugin adds to the UI.
+  router.add("GET", "/api/plugins/client-data", [&host](Request&) {
+    json plugins = json::array();
+    std::map<std::string, std::string> ui;
+    for (const auto& p : host.plugins()) {
+      if (!p.running || !p.manifest) continue;
+      json entry = {{"id", p.id}, {"name", p.manifest->name}, {"type", p.manifest->type}};
+      json contributed = json::parse(host.runtime().uiJson(p.id), nullptr, false);
+      for (const char* kind : {"pages", "sidebarItems", "serverTabs", "dashboardWidgets", "adminTabs"}) {
+        bool isPages = std::string_view(kind) == "pages";
+        entry[kind] = contributed.is_object() && contributed.contains(kind) ? contributed[kind] : (isPages ? json::object() : json::array());
+      }
+      entry["hasClient"] = p.hasClient;
+      plugins.push_back(std::move(entry));
+    }
+    Response r = Response::json(200, json{{"plugins", plugins}}.dump());
+    r.set("Cache-Control", "no-cache");
+    return r;
+  });
+
+  router.add("GET", "/api/admin/plugins", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    json plugins = json::array();
+    for (const auto& p : host.plugins()) plugins.push_back(manifestSummary(p));
+    return Response::json(200, json{{"plugins", plugins}}.dump());
+  });
+
+  for (const char* action : {"activate", "deactivate"}) {
+    const bool on = std::string_view(action) == "activate";
+    router.add("POST", std::string("/api/admin/plugins/{id}/") + action, [&host, on](Request& req) {
+      if (auto refused = refuseNonAdmin(host, req)) return *refused;
+      const std::string& id = req.params["id"];
+      Status s = on ? host.activate(id) : host.deactivate(id);
+      if (!s) {
+        if (s.error().kind == ErrorKind::kNotFound) return sodiumError(404, "Plugin \"" + id + "\" not found");
+        return sodiumError(s.error().kind == ErrorKind::kIo || s.error().kind == ErrorKind::kInternal ? 500 : 400, s.error().message);
+      }
+      return Response::json(200, R"({"success":true})");
+    });
+  }
+
+  router.add("GET", "/api/admin/plugins/{id}/settings", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    const std::string& id = req.params["id"];
+    std::string dir = host.impl_->dirOf(id);
+    if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    auto settings = readPluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", true);
+    if (!settings) return sodiumError(400, settings.error().message);
+    return Response::json(200, *settings);
+  });
+
+  router.add("PUT", "/api/admin/plugins/{id}/settings", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    const std::string& id = req.params["id"];
+    std::string dir = host.impl_->dirOf(id);
+    if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("values")) return sodiumError(400, "The body must be {\"values\": {...}}");
+    if (auto s = writePluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", body["values"].dump()); !s) {
+      return sodiumError(400, s.error().message);
+    }
+    return Response::json(200, R"({"success":true})");
+  });
+
+  // Every plugin's own routes: /api/plugins/<id>/<path>.
+  router.add("*", "/api/plugins/{id}/{rest...}", [&host](Request& req) {
+    const std::string& id = req.params["id"];
+    PluginRequest pr;
+    pr.method = req.method;
+    pr.path = req.params["rest"].empty() ? "/" : http::percentDecode(req.params["rest"]);
+    for (const auto& [k, v] : req.query) pr.query.emplace_back(k, v);
+    for (const auto& [k, v] : req.headers) {
+      std::string lower = k;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower == "authorization") continue;  // the plugin sees req.user, never the credential
+      pr.headers.emplace_back(lower, v);
+    }
+    pr.body = req.body;
+    if (auto token = bearer(host, req)) pr.userJson = json{{"name", token->name}, {"admin", token->hasScope("admin")}}.dump();
+    auto res = host.runtime().handleRequest(id, pr);
+    if (!res) {
+      if (res.error().kind == ErrorKind::kNotFound) return sodiumError(404, "Plugin \"" + id + "\" not found");
+      return sodiumError(503, res.error().message);
+    }
+    Response out;
+    out.status = res->status;
+    for (const auto& [k, v] : res->headers) out.set(k, v);
+    out.body = std::move(res->body);
+    return out;
+  });
+}
+
+}  // namespace patchbay

@@ -1,0 +1,183 @@
+// The host over real HTTP: seed 004's config.json, discovery, Sodium's
+// admin API, plugin routes under /api/plugins/<id>/, client data.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "patchbay/host.h"
+#include "patchbay/http_client.h"
+#include "support/test_util.h"
+
+namespace patchbay {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+class HostTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(dir_ / "data/plugins");
+    for (const char* example : {"billing", "discord-alerts"}) {
+      fs::copy(fs::path(PATCHBAY_SOURCE_DIR) / "examples" / example, dir_ / "data/plugins" / example, fs::copy_options::recursive);
+    }
+  }
+  void start() {
+    HostOptions options;
+    options.dataDir = (dir_ / "data").string();
+    options.log = [this](const std::string& source, const std::string& level, const std::string& message) {
+      std::lock_guard lock(logMu_);
+      logs_.push_back(source + " " + level + " " + message);
+    };
+    auto host = Host::open(options);
+    ASSERT_TRUE(host.ok()) << host.error().message;
+    host_ = std::move(*host);
+    router_ = std::make_unique<http::Router>();
+    host_->addRoutes(*router_);
+    server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
+    ASSERT_TRUE(server_->start().ok());
+    admin_ = test::readFile(dir_ / "data/admin-token");
+    while (!admin_.empty() && admin_.back() == '\n') admin_.pop_back();
+  }
+  void stop() {
+    if (server_) server_->stop();
+    server_.reset();
+    router_.reset();
+    host_.reset();
+  }
+  void TearDown() override { stop(); }
+
+  http::ClientResponse call(const std::string& method, const std::string& path, const std::string& token = "",
+                            const std::string& body = "") {
+    Headers headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+    auto r = http::fetch({.method = method, .url = "http://127.0.0.1:" + std::to_string(server_->port()) + path, .headers = headers, .body = body});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : http::ClientResponse{};
+  }
+  json adminPlugins() { return json::parse(call("GET", "/api/admin/plugins", admin_).body)["plugins"]; }
+
+  test::TempDir dir_;
+  std::unique_ptr<Host> host_;
+  std::unique_ptr<http::Router> router_;
+  std::unique_ptr<http::Server> server_;
+  std::string admin_;
+  std::mutex logMu_;
+  std::vector<std::string> logs_;
+};
+
+TEST_F(HostTest, AdminApiActivatesPluginsLiveAndTheChoiceSurvivesARestart) {
+  start();
+  ASSERT_EQ(admin_.size(), 67u);  // the first admin token, written for the operator
+  EXPECT_EQ(fs::status(dir_ / "data/admin-token").permissions() & fs::perms::others_all, fs::perms::none);
+  auto config = json::parse(test::readFile(dir_ / "data/config.json"));
+  EXPECT_EQ(config["plugins"]["enabled"], true);
+  EXPECT_EQ(config["plugins"]["active"], json::array());
+
+  EXPECT_EQ(call("GET", "/api/admin/plugins").status, 401);
+  EXPECT_EQ(call("GET", "/api/admin/plugins", "pb_" + std::string(64, '0')).status, 401);
+  auto listed = adminPlugins();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0]["id"], "billing");
+  EXPECT_EQ(listed[0]["active"], false);
+  for (const char* field : {"id", "name", "version", "type", "author", "description", "active", "hooks", "permissions", "settings"}) {
+    EXPECT_TRUE(listed[0].contains(field)) << field;
+  }
+  EXPECT_EQ(call("GET", "/api/plugins/billing/plans").status, 404);
+
+  auto activated = call("POST", "/api/admin/plugins/billing/activate", admin_);
+  EXPECT_EQ(activated.status, 200);
+  EXPECT_EQ(activated.body, R"({"success":true})");
+  auto missing = call("POST", "/api/admin/plugins/nope/activate", admin_);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.body, R"({"error":"Plugin \"nope\" not found"})");
+  EXPECT_EQ(adminPlugins()[0]["active"], true);
+
+  // The plugin's routes work at once, with req.user from the token.
+  auto plan = call("POST", "/api/plugins/billing/plans", admin_, R"({"name":"Gold","price":10})");
+  ASSERT_EQ(plan.status, 201) << plan.body;
+  EXPECT_EQ(json::parse(plan.body)["currency"], "USD");
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/billing/plans").body).size(), 1u);
+  EXPECT_EQ(call("GET", "/api/plugins/billing/nowhere").status, 404);
+
+  // Settings: schema and values with secrets masked; PUT validates.
+  ASSERT_EQ(call("PUT", "/api/admin/plugins/billing/settings", admin_, R"({"values":{"currency":"EUR","stripe_key":"sk_test_1"}})").status, 200);
+  auto settings = json::parse(call("GET", "/api/admin/plugins/billing/settings", admin_).body);
+  EXPECT_EQ(settings["values"]["currency"], "EUR");
+  EXPECT_EQ(settings["values"]["stripe_key"], "********");
+  EXPECT_EQ(settings["schema"]["currency"]["options"], json({"USD", "EUR", "GBP"}));
+  auto badSetting = call("PUT", "/api/admin/plugins/billing/settings", admin_, R"({"values":{"currency":"JPY"}})");
+  EXPECT_EQ(badSetting.status, 400);
+  EXPECT_NE(badSetting.body.find("must be one of USD, EUR, GBP"), std::string::npos);
+  EXPECT_EQ(json::parse(call("POST", "/api/plugins/billing/plans", admin_, R"({"name":"Euro","price":5})").body)["currency"], "EUR");
+  EXPECT_EQ(call("GET", "/api/admin/plugins/billing/settings").status, 401);
+
+  // The active list is in config.json and survives a restart.
+  EXPECT_EQ(json::parse(test::readFile(dir_ / "data/config.json"))["plugins"]["active"], json({"billing"}));
+  stop();
+  start();
+  EXPECT_EQ(adminPlugins()[0]["active"], true);
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/billing/plans").body).size(), 2u);  // data kept
+
+  ASSERT_EQ(call("POST", "/api/admin/plugins/billing/deactivate", admin_).status, 200);
+  EXPECT_EQ(call("GET", "/api/plugins/billing/plans").status, 404);
+  EXPECT_EQ(json::parse(test::readFile(dir_ / "data/config.json"))["plugins"]["active"], json::array());
+}
+
+TEST_F(HostTest, ClientDataListsWhatActivePluginsAddToThePanel) {
+  test::writeFile(dir_ / "data/plugins/panel-ui/plugin.json", R"({"name":"Panel UI","version":"1.0.0","type":"widget"})");
+  test::writeFile(dir_ / "data/plugins/panel-ui/client.js", "export default {};\n");
+  test::writeFile(dir_ / "data/plugins/panel-ui/server.js", R"js(
+export default function (sodium) {
+  sodium.ui.registerPages({ '/stats': { title: 'Stats' } });
+  sodium.ui.addSidebarItem({ id: 'stats', label: 'Stats', icon: 'chart', path: '/stats' });
+  sodium.ui.addServerTab({ id: 'graphs', label: 'Graphs' });
+  sodium.ui.addDashboardWidget({ id: 'cpu', title: 'CPU', size: 'small' });
+  sodium.ui.addAdminTab({ id: 'stats-admin', label: 'Stats' });
+}
+)js");
+  start();
+  ASSERT_EQ(call("POST", "/api/admin/plugins/panel-ui/activate", admin_).status, 200);
+  auto data = json::parse(call("GET", "/api/plugins/client-data").body);  // no admin needed
+  ASSERT_EQ(data["plugins"].size(), 1u);
+  const json& p = data["plugins"][0];
+  EXPECT_EQ(p["id"], "panel-ui");
+  EXPECT_EQ(p["name"], "Panel UI");
+  EXPECT_EQ(p["type"], "widget");
+  EXPECT_EQ(p["pages"]["/stats"]["title"], "Stats");
+  EXPECT_EQ(p["sidebarItems"][0]["path"], "/stats");
+  EXPECT_EQ(p["serverTabs"][0]["id"], "graphs");
+  EXPECT_EQ(p["dashboardWidgets"][0]["size"], "small");
+  EXPECT_EQ(p["adminTabs"][0]["label"], "Stats");
+  EXPECT_EQ(p["hasClient"], true);
+}
+
+TEST_F(HostTest, ABrokenPluginIsReportedAndTheOthersLoad) {
+  test::writeFile(dir_ / "data/plugins/broken/plugin.json", R"({"name":"Broken","version":"1.0.0"})");
+  test::writeFile(dir_ / "data/plugins/broken/server.js", "import fs from 'fs';\nexport default () => {};\n");
+  test::writeFile(dir_ / "data/plugins/badmanifest/plugin.json", R"({"name":"x","version":"not-a-version"})");
+  test::writeFile(dir_ / "data/config.json",
+                  R"({"panel":{"name":"kept"},"plugins":{"enabled":true,"directory":")" + (dir_ / "data/plugins").string() +
+                      R"(","active":["broken","billing","discord-alerts","gone"]}})");
+  start();
+  std::map<std::string, json> byId;
+  for (const auto& p : adminPlugins()) byId[p["id"]] = p;
+  EXPECT_EQ(byId["billing"]["active"], true);
+  EXPECT_EQ(byId["discord-alerts"]["active"], true);
+  EXPECT_EQ(byId["broken"]["active"], false);
+  EXPECT_NE(byId["broken"]["error"].get<std::string>().find("Cannot import \"fs\""), std::string::npos);
+  EXPECT_NE(byId["badmanifest"]["error"].get<std::string>().find("version"), std::string::npos);
+  auto refused = call("POST", "/api/admin/plugins/broken/activate", admin_);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("Cannot import"), std::string::npos);
+  // Saving the active list keeps the rest of config.json.
+  ASSERT_EQ(call("POST", "/api/admin/plugins/discord-alerts/deactivate", admin_).status, 200);
+  auto config = json::parse(test::readFile(dir_ / "data/config.json"));
+  EXPECT_EQ(config["panel"]["name"], "kept");
+  EXPECT_EQ(config["plugins"]["active"], json({"broken", "billing", "gone"}));
+}
+
+}  // namespace
+}  // namespace patchbay
