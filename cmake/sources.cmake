@@ -104,7 +104,7 @@ if(PATCHBAY_HAVE_V8)
     src/runtime/runtime.cc
     ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc)
   target_include_directories(patchbay_runtime PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
-  target_link_libraries(patchbay_runtime PUBLIC patchbay_package patchbay_store PRIVATE patchbay_v8)
+  target_link_libraries(patchbay_runtime PUBLIC patchbay_package patchbay_store patchbay_http PRIVATE patchbay_v8)
   set_source_files_properties(src/runtime/capped_allocator.cc PROPERTIES COMPILE_OPTIONS -fno-rtti)
   target_link_libraries(patchbay PUBLIC patchbay_runtime)
 

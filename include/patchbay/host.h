@@ -2,7 +2,8 @@
 // HTTP, with seed 004's data/config.json and Sodium's admin API.
 //
 //   data/config.json   {"plugins": {"enabled": true, "directory": "data/plugins",
-//                                   "active": ["discord-alerts", "billing"]}}
+//                                   "active": ["discord-alerts", "billing"],
+//                                   "grants": {"billing": {"fetch": true, "hosts": ["api.stripe.com"]}}}}
 //   data/plugin-data/  each plugin's own data (<id>/data.db)
 //   data/host.db       admin tokens
 //

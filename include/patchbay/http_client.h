@@ -17,6 +17,7 @@ struct ClientRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::chrono::milliseconds timeout{30000};
+  uint64_t maxResponseBytes = 0;  // 0: no cap; above it the transfer stops (kLimitExceeded)
   // Called as bytes arrive (downloaded, total or 0 if unknown); for progress bars.
   std::function<void(uint64_t, uint64_t)> onProgress;
 };

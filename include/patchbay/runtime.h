@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,9 +41,20 @@ struct RuntimeLimits {
   std::chrono::milliseconds callTimeout{2000};  // CPU time of one task (a handler, a timer) before it is terminated
 };
 
+// Outbound HTTP for a plugin (fetch). A plugin may fetch when its manifest
+// lists webhooks:send (or http:fetch, network.outbound) or an administrator
+// grants it; `hosts`, when not empty, limits it to those host names.
+struct FetchGrant {
+  bool allowed = true;
+  std::vector<std::string> hosts;
+};
+
 struct RuntimeOptions {
   std::string dataDir;  // each plugin's data in <dataDir>/<id>/ (data.db)
   RuntimeLimits limits;
+  std::map<std::string, FetchGrant> fetchGrants;  // by plugin id
+  std::chrono::milliseconds fetchTimeout{10000};
+  uint64_t fetchMaxBytes = 5u << 20;
   // Where plugin logs go (console.*, sodium.logger.*, runtime warnings).
   // Default: standard error, one line each.
   std::function<void(const std::string& pluginId, const std::string& level, const std::string& message)> log;
@@ -85,6 +97,12 @@ struct CronJobState {
   uint64_t skipped = 0;       // due while the previous run was still going
 };
 
+struct LogEntry {
+  std::string at;  // ISO 8601 UTC with milliseconds
+  std::string level;
+  std::string message;
+};
+
 struct PluginState {
   std::string id, name, version, type;
   std::string state;  // "active", "failed"
@@ -125,6 +143,9 @@ class Runtime {
   // What the plugin added with sodium.ui.* as a JSON object ("{}" when not active):
   // {"pages": {...}, "sidebarItems": [...], "serverTabs": [...], "dashboardWidgets": [...], "adminTabs": [...]}
   std::string uiJson(const std::string& id) const;
+  // The plugin's recent log lines (console.*, sodium.logger.*, runtime
+  // warnings), oldest first; kept for the last 200 even after deactivation.
+  std::vector<LogEntry> logs(const std::string& id) const;
 
   // Runs the plugin's matching route handler. kNotFound when the plugin is
   // not active; a request no route matches gets a 404 response.

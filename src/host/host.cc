@@ -88,6 +88,24 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     }
   }
   fs::create_directories(impl->pluginsDir, ec);
+  // plugins.grants: {"<id>": {"fetch": true, "hosts": ["hooks.example.com"]}}: outbound HTTP granted by the administrator.
+  std::map<std::string, FetchGrant> grants;
+  if (plugins.contains("grants")) {
+    if (!plugins["grants"].is_object()) return Error::invalid(impl->configPath + ": plugins.grants must be an object of plugin id -> grant");
+    for (const auto& [id, grant] : plugins["grants"].items()) {
+      if (!grant.is_object()) return Error::invalid(impl->configPath + ": plugins.grants." + id + " must be an object");
+      FetchGrant g;
+      g.allowed = grant.value("fetch", true);
+      if (grant.contains("hosts")) {
+        if (!grant["hosts"].is_array()) return Error::invalid(impl->configPath + ": plugins.grants." + id + ".hosts must be an array of host names");
+        for (const auto& h : grant["hosts"]) {
+          if (!h.is_string()) return Error::invalid(impl->configPath + ": plugins.grants." + id + ".hosts must hold strings");
+          g.hosts.push_back(h.get<std::string>());
+        }
+      }
+      grants[id] = std::move(g);
+    }
+  }
 
   // Admin tokens; the first one is made for the operator.
   auto db = Database::open(data + "/host.db");
@@ -104,6 +122,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   RuntimeOptions runtimeOptions;
   runtimeOptions.dataDir = data + "/plugin-data";
   runtimeOptions.limits = impl->options.limits;
+  runtimeOptions.fetchGrants = std::move(grants);
   if (impl->options.log) runtimeOptions.log = impl->options.log;
   auto runtime = Runtime::create(runtimeOptions);
   if (!runtime) return runtime.error();

@@ -106,6 +106,15 @@ void Host::addRoutes(http::Router& router) {
     });
   }
 
+  router.add("GET", "/api/admin/plugins/{id}/logs", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    const std::string& id = req.params["id"];
+    if (host.impl_->dirOf(id).empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    json lines = json::array();
+    for (const auto& l : host.runtime().logs(id)) lines.push_back({{"at", l.at}, {"level", l.level}, {"message", l.message}});
+    return Response::json(200, json{{"logs", lines}}.dump());
+  });
+
   router.add("GET", "/api/admin/plugins/{id}/settings", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];

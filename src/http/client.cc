@@ -15,8 +15,19 @@ void ensureCurl() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+struct BodySink {
+  std::string* body;
+  uint64_t limit;  // 0: none
+  bool exceeded = false;
+};
+
 size_t onBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
+  auto* sink = static_cast<BodySink*>(user);
+  if (sink->limit && sink->body->size() + size * n > sink->limit) {
+    sink->exceeded = true;
+    return 0;  // libcurl stops with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, size * n);
   return size * n;
 }
 
@@ -69,7 +80,10 @@ Result<ClientResponse> fetch(const ClientRequest& request) {
   headers = curl_slist_append(headers, "Expect:");
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  BodySink sink{&response.body, request.maxResponseBytes};
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, onHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
@@ -81,6 +95,9 @@ Result<ClientResponse> fetch(const ClientRequest& request) {
   }
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
+  if (sink.exceeded) {
+    return Error::limit(request.method + " " + request.url + ": the response is larger than " + std::to_string(request.maxResponseBytes) + " bytes");
+  }
   if (rc != CURLE_OK) return Error::io(request.method + " " + request.url + ": " + curl_easy_strerror(rc));
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

@@ -21,6 +21,7 @@
 #include "patchbay/cron.h"
 #include "patchbay/embedded_asset.h"
 #include "patchbay/files.h"
+#include "patchbay/http_client.h"
 #include "patchbay/integrity.h"
 #include "runtime/capped_allocator.h"
 #include "runtime/plugin_db.h"
@@ -109,6 +110,13 @@ struct PluginInstance::Impl {
   };
   mutable std::mutex cronMu;
   std::map<std::string, CronJob> cron;  // guarded by cronMu
+
+  struct Fetcher {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::mutex fetchMu;
+  std::vector<Fetcher> fetchers;  // guarded by fetchMu; finished ones are joined as new ones start, the rest by stop()
 
   std::optional<PluginDb> db;
   mutable std::mutex stateMu;
@@ -368,6 +376,105 @@ struct PluginInstance::Impl {
     job.state.id = id;
     job.state.schedule = job.schedule.text();
   }
+  // Which API objects the plugin gets: all when the manifest lists no
+  // permissions; else those its permissions name. fetch always needs a grant.
+  static void nativeAllows(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    std::string what = s->arg(info, 0);
+    const Manifest& m = s->manifest;
+    auto any = [&](std::initializer_list<const char*> names) {
+      for (const char* n : names) {
+        if (m.hasPermission(n)) return true;
+      }
+      return false;
+    };
+    bool allowed = true;
+    if (!m.permissions.empty()) {
+      if (what == "db") allowed = any({"db:own", "database.read", "database.write", "database.create_tables"});
+      else if (what == "http") allowed = any({"http:routes", "api.register_routes"});
+      else if (what == "cron") allowed = any({"cron:register"});
+      else if (what == "ui") allowed = any({"ui:pages", "ui:sidebar", "ui:admin", "ui:widgets", "ui:server-tabs"});
+      else if (what == "plugins") allowed = any({"plugins:call"});
+    }
+    info.GetReturnValue().Set(allowed);
+  }
+
+  static void nativeCallPlugin(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    if (!s->host.callPlugin) return s->throwError("plugins.call is not available here");
+    // The wait for the other plugin does not count against this task's CPU time.
+    const int64_t started = s->taskStartedNs.exchange(0);
+    const auto waitStart = std::chrono::steady_clock::now();
+    auto r = s->host.callPlugin(s->arg(info, 0), s->arg(info, 1), s->arg(info, 2));
+    if (started) {
+      s->taskStartedNs = started + (std::chrono::steady_clock::now() - waitStart).count();
+    }
+    if (!r) return s->throwError(r.error().message);
+    info.GetReturnValue().Set(v8str(info.GetIsolate(), *r));
+  }
+
+  // fetch(id, url, method, headersJson, body): checked here, performed on a
+  // worker thread, answered by a task that calls the prelude's fetchDone.
+  static void nativeFetch(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    Impl* s = self(info);
+    auto id = static_cast<int64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
+    std::string url = s->arg(info, 1), method = s->arg(info, 2), headersJson = s->arg(info, 3), body = s->arg(info, 4);
+    if (!s->host.fetchAllowed) {
+      return s->throwError("fetch is not allowed: plugin \"" + s->manifest.id +
+                           "\" needs the \"webhooks:send\" permission in its manifest or an administrator's grant");
+    }
+    std::string lower = url;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!lower.starts_with("http://") && !lower.starts_with("https://")) return s->throwError("fetch: only http and https URLs, not \"" + url + "\"");
+    size_t hostStart = lower.find("://") + 3;
+    size_t hostEnd = lower.find_first_of("/?#", hostStart);
+    std::string authority = lower.substr(hostStart, hostEnd == std::string::npos ? std::string::npos : hostEnd - hostStart);
+    if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+    std::string hostName = authority.starts_with("[") ? authority.substr(0, authority.find(']') + 1) : authority.substr(0, authority.find(':'));
+    if (!s->host.fetchHosts.empty() &&
+        std::find(s->host.fetchHosts.begin(), s->host.fetchHosts.end(), hostName) == s->host.fetchHosts.end()) {
+      return s->throwError("fetch: host \"" + hostName + "\" is not among the hosts granted to plugin \"" + s->manifest.id + "\"");
+    }
+    http::ClientRequest request;
+    request.method = method;
+    request.url = url;
+    request.body = body;
+    request.timeout = s->host.fetchTimeout;
+    request.maxResponseBytes = s->host.fetchMaxBytes;
+    json headers = json::parse(headersJson, nullptr, false);
+    if (headers.is_array()) {
+      for (const auto& h : headers) {
+        if (h.is_array() && h.size() == 2 && h[0].is_string() && h[1].is_string()) request.headers.emplace_back(h[0], h[1]);
+      }
+    }
+    std::lock_guard lock(s->fetchMu);
+    std::erase_if(s->fetchers, [](Fetcher& f) {
+      if (!f.done->load()) return false;
+      f.thread.join();
+      return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    s->fetchers.push_back({std::thread([s, id, request, done] {
+      auto response = http::fetch(request);
+      bool ok = response.ok();
+      std::string result;
+      if (ok) {
+        json hs = json::array();
+        for (const auto& [k, v] : response->headers) hs.push_back({k, v});
+        result = json{{"status", response->status}, {"url", request.url}, {"headers", hs}, {"body", response->body}}.dump(-1, ' ', false, json::error_handler_t::replace);
+      } else {
+        result = json(response.error().message).dump();
+      }
+      s->post([s, id, ok, result] {
+        s->runJs([&](v8::Local<v8::Context> ctx) {
+          s->callEntry(ctx, "fetchDone", {v8::Number::New(s->isolate, static_cast<double>(id)), v8::Boolean::New(s->isolate, ok),
+                                          v8str(s->isolate, result)});
+        });
+      });
+      *done = true;
+    }), done});
+  }
+
   static void nativeRandomUuid(const v8::FunctionCallbackInfo<v8::Value>& info) {
     info.GetReturnValue().Set(v8str(info.GetIsolate(), randomUuid()));
   }
@@ -536,6 +643,9 @@ struct PluginInstance::Impl {
     setNative(ctx, native, "clearTimer", nativeClearTimer);
     setNative(ctx, native, "randomUUID", nativeRandomUuid);
     setNative(ctx, native, "registerCron", nativeRegisterCron);
+    setNative(ctx, native, "allows", nativeAllows);
+    setNative(ctx, native, "callPlugin", nativeCallPlugin);
+    setNative(ctx, native, "fetch", nativeFetch);
     setNative(ctx, native, "ui", nativeUi);
     setNative(ctx, native, "config", nativeConfig);
     native->Set(ctx, v8str(isolate, "pluginId"), v8str(isolate, manifest.id)).Check();
@@ -662,6 +772,12 @@ void PluginInstance::stop() {
   }
   m->wake.notify_one();
   m->thread.join();
+  std::vector<Impl::Fetcher> fetchers;
+  {
+    std::lock_guard lock(m->fetchMu);
+    fetchers.swap(m->fetchers);
+  }
+  for (auto& f : fetchers) f.thread.join();  // each ends within the fetch timeout
   m->failAllTickets("plugin \"" + manifest_.id + "\" was stopped");
 }
 

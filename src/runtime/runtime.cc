@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <ctime>
+#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -40,8 +42,31 @@ bool isDeniable(const std::string& event) {
 
 }  // namespace
 
+constexpr size_t kLogLines = 200;
+
+bool fetchPermitted(const Manifest& m) {
+  return m.hasPermission("webhooks:send") || m.hasPermission("http:fetch") || m.hasPermission("network.outbound");
+}
+
+std::string nowMillis() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
 struct Runtime::Impl {
   RuntimeOptions options;
+  mutable std::mutex logMu;
+  std::map<std::string, std::deque<LogEntry>> logLines;  // guarded by logMu
+  std::mutex callMu;
+  std::map<std::string, std::string> waitingOn;  // plugins.call: caller -> callee; guarded by callMu
   mutable std::shared_mutex mu;
   std::map<std::string, std::shared_ptr<PluginInstance>> plugins;  // guarded by mu
   std::vector<HookHandler> handlers;                               // guarded by mu
@@ -53,12 +78,52 @@ struct Runtime::Impl {
   std::condition_variable watchdogWake;
   bool stopping = false;  // guarded by watchdogMu
 
+  // A plugin's log line: kept in its ring buffer, passed on prefixed
+  // [Plugin:<id>] as the host log shows it.
   void log(const std::string& id, const std::string& level, const std::string& message) {
-    if (options.log) {
-      options.log(id, level, message);
-    } else {
-      std::cerr << "[" << id << "] " << level << ": " << message << "\n";
+    {
+      std::lock_guard lock(logMu);
+      auto& lines = logLines[id];
+      lines.push_back({nowMillis(), level, message});
+      if (lines.size() > kLogLines) lines.pop_front();
     }
+    const std::string line = "[Plugin:" + id + "] " + message;
+    if (options.log) {
+      options.log(id, level, line);
+    } else {
+      std::cerr << level << ": " << line << "\n";
+    }
+  }
+
+  // plugins.call from `caller`: refuses a call that would wait on itself.
+  Result<std::string> callPlugin(const std::string& caller, const std::string& target, const std::string& method,
+                                 const std::string& argsJson) {
+    std::shared_ptr<PluginInstance> callee;
+    {
+      std::shared_lock lock(mu);
+      auto it = plugins.find(target);
+      if (it == plugins.end()) return Error::notFound("plugins.call: plugin \"" + target + "\" is not active");
+      callee = it->second;
+    }
+    {
+      std::lock_guard lock(callMu);
+      std::string chain = caller + " -> " + target;
+      for (std::string at = target; !at.empty();) {
+        if (at == caller) return Error::conflict("plugins.call: call cycle " + chain + " (it would wait on itself)");
+        auto next = waitingOn.find(at);
+        if (next == waitingOn.end()) break;
+        at = next->second;
+        chain += " -> " + at;
+      }
+      waitingOn[caller] = target;
+    }
+    auto result = callee->call(method, argsJson);
+    {
+      std::lock_guard lock(callMu);
+      waitingOn.erase(caller);
+    }
+    if (!result) return Error{result.error().kind, "plugins.call(\"" + target + "\", \"" + method + "\"): " + result.error().message};
+    return result;
   }
 
   void watch() {
@@ -187,6 +252,16 @@ Status Runtime::activate(const std::string& dir) {
     m->handlers.push_back({event, priority, m->nextSequence++, id, handlerId});
     return true;
   };
+  host.callPlugin = [m, id](const std::string& target, const std::string& method, const std::string& argsJson) {
+    return m->callPlugin(id, target, method, argsJson);
+  };
+  host.fetchAllowed = fetchPermitted(manifest);
+  if (auto grant = impl_->options.fetchGrants.find(id); grant != impl_->options.fetchGrants.end()) {
+    host.fetchAllowed = grant->second.allowed;
+    host.fetchHosts = grant->second.hosts;
+  }
+  host.fetchTimeout = impl_->options.fetchTimeout;
+  host.fetchMaxBytes = impl_->options.fetchMaxBytes;
   auto instance = PluginInstance::start(manifest, dir, impl_->options.dataDir + "/" + id, impl_->options.limits, std::move(host));
   if (!instance) {
     std::unique_lock lock(impl_->mu);
@@ -231,6 +306,13 @@ std::vector<PluginState> Runtime::plugins() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::vector<LogEntry> Runtime::logs(const std::string& id) const {
+  std::lock_guard lock(impl_->logMu);
+  auto it = impl_->logLines.find(id);
+  if (it == impl_->logLines.end()) return {};
+  return {it->second.begin(), it->second.end()};
 }
 
 std::string Runtime::uiJson(const std::string& id) const {

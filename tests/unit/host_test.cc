@@ -121,6 +121,11 @@ TEST_F(HostTest, AdminApiActivatesPluginsLiveAndTheChoiceSurvivesARestart) {
   EXPECT_EQ(adminPlugins()[0]["active"], true);
   EXPECT_EQ(json::parse(call("GET", "/api/plugins/billing/plans").body).size(), 2u);  // data kept
 
+  host_->runtime().emit("server:onDelete", R"({"server":{"id":"srv-9"},"user":{"id":1}})");
+  auto logs = json::parse(call("GET", "/api/admin/plugins/billing/logs", admin_).body)["logs"];
+  ASSERT_FALSE(logs.empty());
+  EXPECT_EQ(logs.back()["message"], "Server srv-9 deleted; its subscription ends");
+  EXPECT_EQ(call("GET", "/api/admin/plugins/billing/logs").status, 401);
   ASSERT_EQ(call("POST", "/api/admin/plugins/billing/deactivate", admin_).status, 200);
   EXPECT_EQ(call("GET", "/api/plugins/billing/plans").status, 404);
   EXPECT_EQ(json::parse(test::readFile(dir_ / "data/config.json"))["plugins"]["active"], json::array());

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "patchbay/http.h"
 #include "patchbay/runtime.h"
 #include "support/test_util.h"
 
@@ -98,7 +99,7 @@ TEST_F(RuntimeTest, SodiumStylePluginServesRoutesOverItsOwnCollections) {
   ASSERT_TRUE(runtime_->activate(plugin("notes", json::object(),
                                         {{"server.js", kNotes}, {"lib/slug.js", "export const slug = (s) => String(s).toLowerCase().replace(/\\s+/g, '-');\n"}}))
                   .ok());
-  EXPECT_TRUE(logged("notes info notes loaded"));
+  EXPECT_TRUE(logged("notes info [Plugin:notes] notes loaded"));
   auto created = request("notes", "POST", "/notes", R"({"title":"Hello World","tag":"a","size":12})");
   ASSERT_EQ(created.status, 201) << created.body;
   json note = json::parse(created.body);
@@ -123,7 +124,7 @@ TEST_F(RuntimeTest, SodiumStylePluginServesRoutesOverItsOwnCollections) {
   auto boom = request("notes", "GET", "/boom");
   EXPECT_EQ(boom.status, 500);
   EXPECT_NE(boom.body.find("kaboom"), std::string::npos);
-  EXPECT_TRUE(logged("notes error GET /boom:"));
+  EXPECT_TRUE(logged("notes error [Plugin:notes] GET /boom:"));
   auto text = request("notes", "GET", "/text");
   EXPECT_EQ(text.body, "hello");
   EXPECT_NE(std::find(text.headers.begin(), text.headers.end(), std::pair<std::string, std::string>{"x-kind", "plain"}), text.headers.end());
@@ -167,7 +168,7 @@ export default function (sodium) {
 )js";
   ASSERT_TRUE(runtime_->activate(plugin("recorder", {{"hooks", {"server:onCreate"}}}, {{"server.js", recorder}})).ok());
   ASSERT_TRUE(runtime_->activate(plugin("billing", {{"hooks", {"server:beforeCreate", "server:onCreate"}}}, {{"server.js", billing}})).ok());
-  EXPECT_TRUE(logged("recorder warn Hook \"auth:afterLogin\" not declared in manifest, skipping"));
+  EXPECT_TRUE(logged("recorder warn [Plugin:recorder] Hook \"auth:afterLogin\" not declared in manifest, skipping"));
 
   auto created = runtime_->emit("server:onCreate", R"({"server":{"name":"mc"},"user":{"id":1}})");
   EXPECT_TRUE(created.allowed);
@@ -385,8 +386,125 @@ export default function (sodium) {
   EXPECT_EQ(jobs["broken"].lastError, "card declined");
   EXPECT_EQ(jobs["tick"].lastError, "");
   EXPECT_FALSE(jobs["tick"].lastRun.empty());
-  EXPECT_TRUE(logged("cronned error cron job \"broken\" failed:"));
+  EXPECT_TRUE(logged("cronned error [Plugin:cronned] cron job \"broken\" failed:"));
   EXPECT_TRUE(logged("cron job \"slow\" is still running; this run is skipped"));
+}
+
+TEST_F(RuntimeTest, PluginsCallEachOtherSynchronouslyAndCyclesAreErrors) {
+  ASSERT_TRUE(runtime_->activate(plugin("math", json::object(), {{"server.js", R"js(
+export default function (sodium) {
+  return {
+    add: (a, b) => a + b,
+    echo: (value) => value,
+    later: async (x) => { await new Promise((r) => setTimeout(r, 10)); return x + 1; },
+    askBack: () => sodium.plugins.call('caller', 'ping'),
+  };
+}
+)js"}})).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("caller", json::object(), {{"server.js", R"js(
+export default function (sodium) {
+  const attempt = (fn) => { try { return fn(); } catch (e) { return 'error: ' + e.message; } };
+  return {
+    sum: () => sodium.plugins.call('math', 'add', 2, 3),
+    copy: () => { const o = { nested: [1, { deep: true }] }; const back = sodium.plugins.call('math', 'echo', o); return back !== o && back.nested[1].deep; },
+    later: () => sodium.plugins.call('math', 'later', 41),
+    inactive: () => attempt(() => sodium.plugins.call('nobody', 'x')),
+    missing: () => attempt(() => sodium.plugins.call('math', 'nope')),
+    cycle: () => attempt(() => sodium.plugins.call('math', 'askBack')),
+    ping: () => 'pong',
+  };
+}
+)js"}})).ok());
+  EXPECT_EQ(*runtime_->call("caller", "sum"), "5");
+  EXPECT_EQ(*runtime_->call("caller", "copy"), "true");
+  EXPECT_EQ(*runtime_->call("caller", "later"), "42");  // the callee's promise is awaited
+  EXPECT_NE(runtime_->call("caller", "inactive")->find("not active"), std::string::npos);
+  EXPECT_NE(runtime_->call("caller", "missing")->find("no public method \\\"nope\\\""), std::string::npos) << *runtime_->call("caller", "missing");
+  auto cycle = runtime_->call("caller", "cycle");
+  ASSERT_TRUE(cycle.ok()) << cycle.error().message;
+  EXPECT_NE(cycle->find("call cycle math -> caller -> math (it would wait on itself)"), std::string::npos) << *cycle;
+  EXPECT_EQ(*runtime_->call("caller", "sum"), "5");  // nothing is stuck afterwards
+}
+
+TEST_F(RuntimeTest, ListedPermissionsDecideWhichApiObjectsExist) {
+  ASSERT_TRUE(runtime_->activate(plugin("narrow", {{"permissions", {"db:own", "cron:register"}}}, {{"server.js", R"js(
+export default function (sodium) {
+  return {
+    has: () => ['db', 'http', 'cron', 'ui', 'plugins', 'hooks', 'logger', 'config'].filter((k) => sodium[k] !== undefined),
+    fetch: async () => { try { await fetch('http://127.0.0.1:1/'); return 'fetched'; } catch (e) { return e.message; } },
+  };
+}
+)js"}})).ok());
+  EXPECT_EQ(*runtime_->call("narrow", "has"), R"(["db","cron","hooks","logger","config"])");
+  EXPECT_NE(runtime_->call("narrow", "fetch")->find("needs the \\\"webhooks:send\\\" permission"), std::string::npos)
+      << *runtime_->call("narrow", "fetch");
+  ASSERT_TRUE(runtime_->activate(plugin("wide", json::object(), {{"server.js", R"js(
+export default (sodium) => ({ has: () => ['db', 'http', 'cron', 'ui', 'plugins'].filter((k) => sodium[k] !== undefined) });
+)js"}})).ok());
+  EXPECT_EQ(*runtime_->call("wide", "has"), R"(["db","http","cron","ui","plugins"])");  // Sodium's empty list: everything
+}
+
+// Seed 004's Discord Alerts, unchanged, posting to a local webhook.
+TEST_F(RuntimeTest, DiscordAlertsPostsToItsWebhookWithFetch) {
+  std::mutex mu;
+  std::vector<std::string> received;
+  http::Router router;
+  router.add("POST", "/webhook", [&](http::Request& req) {
+    std::lock_guard lock(mu);
+    received.push_back(req.header("Content-Type") + " " + req.body);
+    return http::Response::json(204, "");
+  });
+  router.add("GET", "/big", [](http::Request&) { return http::Response::text(200, std::string(6u << 20, 'x')); });
+  http::Server webhook({}, router.handler());
+  ASSERT_TRUE(webhook.start().ok());
+  const std::string base = "http://127.0.0.1:" + std::to_string(webhook.port());
+
+  fs::path dir = dir_ / "plugins/discord-alerts";
+  fs::create_directories(dir_ / "plugins");
+  fs::copy(fs::path(PATCHBAY_SOURCE_DIR) / "examples/discord-alerts", dir, fs::copy_options::recursive);
+  ASSERT_TRUE(writePluginSettings(dir.string(), (dir_ / "data").string(), json{{"webhook_url", base + "/webhook"}}.dump()).ok());
+  ASSERT_TRUE(runtime_->activate(dir.string()).ok());
+  auto result = runtime_->emit("server:onCreate", R"({"server":{"name":"mc-1"},"user":{"username":"alice"}})");
+  EXPECT_TRUE(result.errors.empty()) << result.errors[0];
+  std::lock_guard lock(mu);
+  ASSERT_EQ(received.size(), 1u);  // the hook awaited the fetch
+  const std::string expected = "application/json " + json{{"content", ":new: Server **mc-1** was created by alice."}}.dump();
+  EXPECT_EQ(received[0], expected);
+
+  // Grants: limited to listed hosts; responses are capped.
+  RuntimeOptions limited;
+  limited.dataDir = (dir_ / "data3").string();
+  limited.fetchGrants["fetcher"] = {true, {"example.invalid"}};
+  limited.fetchGrants["bigfetcher"] = {true, {}};
+  limited.log = [](const std::string&, const std::string&, const std::string&) {};
+  auto rt = Runtime::create(limited);
+  ASSERT_TRUE(rt.ok());
+  const std::string fetcher = R"js(
+export default () => ({ get: async (url) => { try { const r = await fetch(url); return (await r.text()).length; } catch (e) { return e.message; } } });
+)js";
+  ASSERT_TRUE((*rt)->activate(plugin("fetcher", json::object(), {{"server.js", fetcher}})).ok());
+  ASSERT_TRUE((*rt)->activate(plugin("bigfetcher", json::object(), {{"server.js", fetcher}})).ok());
+  EXPECT_NE((*rt)->call("fetcher", "get", json::array({base + "/big"}).dump())->find("is not among the hosts granted"), std::string::npos);
+  EXPECT_NE((*rt)->call("bigfetcher", "get", json::array({base + "/big"}).dump())->find("larger than"), std::string::npos)
+      << *(*rt)->call("bigfetcher", "get", json::array({base + "/big"}).dump());
+  EXPECT_NE((*rt)->call("bigfetcher", "get", json::array({"file:///etc/passwd"}).dump())->find("only http and https"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, LogsArePrefixedAndKeptPerPlugin) {
+  ASSERT_TRUE(runtime_->activate(plugin("chatty", json::object(), {{"server.js", R"js(
+export default function (sodium) {
+  for (let i = 0; i < 250; i++) console.log('line', i, { i });
+  sodium.logger.warn('careful');
+}
+)js"}})).ok());
+  auto lines = runtime_->logs("chatty");
+  ASSERT_EQ(lines.size(), 200u);  // the last 200
+  EXPECT_EQ(lines.front().message, "line 51 {\"i\":51}");
+  EXPECT_EQ(lines.back().level, "warn");
+  EXPECT_EQ(lines.back().message, "careful");
+  EXPECT_TRUE(logged("chatty warn [Plugin:chatty] careful"));
+  ASSERT_TRUE(runtime_->deactivate("chatty").ok());
+  EXPECT_EQ(runtime_->logs("chatty").size(), 200u);  // still there to read why it stopped
 }
 
 // docs/runtime.md's example plugin runs as written.
@@ -404,7 +522,7 @@ TEST_F(RuntimeTest, DocsExamplePluginRuns) {
   EXPECT_EQ(json::parse(request("notes", "GET", "/notes").body)[0]["text"], "Buy milk");
   EXPECT_TRUE(runtime_->emit("server:beforeCreate", R"({"user":{"id":1},"name":"mc","node":"n1"})").allowed);
   EXPECT_EQ(*runtime_->call("notes", "count"), "1");
-  EXPECT_TRUE(logged("notes info notes loaded"));
+  EXPECT_TRUE(logged("notes info [Plugin:notes] notes loaded"));
 }
 
 }  // namespace

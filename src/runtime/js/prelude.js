@@ -251,10 +251,57 @@
     t.fn(...t.args);
   }
 
-  const api = freeze({
-    id: native.pluginId, db, http, hooks, cron, logger, ui, config,
-    plugins: freeze({ call: () => { throw new Error('plugins.call is not available yet'); } }),
+  // --- plugins.call: synchronous, JSON-copied, run in the callee's isolate ---
+  const plugins = freeze({
+    call: (pluginId, method, ...args) => parse(native.callPlugin(String(pluginId), String(method), toJson(args))),
   });
+
+  // --- fetch: outbound HTTP, off this thread, only when granted ---------------
+  function makeHeaders(pairs) {
+    const map = new Map(pairs.map(([k, v]) => [k.toLowerCase(), v]));
+    return freeze({ get: (k) => map.get(String(k).toLowerCase()) ?? null, has: (k) => map.has(String(k).toLowerCase()),
+      forEach: (fn) => map.forEach((v, k) => fn(v, k)), entries: () => map.entries() });
+  }
+  const pendingFetches = new Map();
+  let nextFetch = 1;
+  globalThis.fetch = (input, init = {}) => new Promise((resolve, reject) => {
+    const url = typeof input === 'string' ? input : String(input && input.url || input);
+    const headers = [];
+    const given = init.headers || {};
+    if (typeof given.forEach === 'function' && !Array.isArray(given)) given.forEach((v, k) => headers.push([String(k), String(v)]));
+    else for (const [k, v] of (Array.isArray(given) ? given : Object.entries(given))) headers.push([String(k), String(v)]);
+    const body = init.body === undefined || init.body === null ? '' : String(init.body);
+    const id = nextFetch++;
+    pendingFetches.set(id, { resolve, reject });
+    try {
+      native.fetch(id, url, String(init.method || 'GET').toUpperCase(), toJson(headers), body);
+    } catch (e) {
+      pendingFetches.delete(id);
+      reject(e);
+    }
+  });
+  function fetchDone(id, ok, resultJson) {
+    const pending = pendingFetches.get(id);
+    if (!pending) return;
+    pendingFetches.delete(id);
+    const r = parse(resultJson);
+    if (!ok) { pending.reject(new TypeError(`fetch failed: ${r}`)); return; }
+    const text = r.body;
+    pending.resolve(freeze({
+      ok: r.status >= 200 && r.status < 300, status: r.status, statusText: r.statusText || '', url: r.url,
+      headers: makeHeaders(r.headers), text: async () => text, json: async () => parse(text),
+    }));
+  }
+
+  // With permissions listed in the manifest, only the granted objects exist.
+  const apiObject = { id: native.pluginId, hooks, logger, config };
+  if (native.allows('db')) apiObject.db = db;
+  if (native.allows('http')) apiObject.http = http;
+  if (native.allows('cron')) apiObject.cron = cron;
+  if (native.allows('ui')) apiObject.ui = ui;
+  if (native.allows('plugins')) apiObject.plugins = plugins;
+  const api = freeze(apiObject);
+
   // Runs the module's default export with the API object.
   async function activate(ticket, main) {
     try {
@@ -265,5 +312,5 @@
       native.done(ticket, false, toJson(e instanceof Error ? (e.stack || String(e)) : String(e)));
     }
   }
-  return freeze({ activate, dispatch, runHook, callMethod, fireTimer, runCron });
+  return freeze({ activate, dispatch, runHook, callMethod, fireTimer, runCron, fetchDone });
 })
