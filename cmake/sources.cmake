@@ -91,8 +91,8 @@ if(PATCHBAY_HAVE_V8)
   add_custom_command(
     OUTPUT ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc
     COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc -DNAME=kRuntimeScripts
-            -DBASE=${CMAKE_SOURCE_DIR}/src/runtime/js -DFILES=prelude.js -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
-    DEPENDS ${CMAKE_SOURCE_DIR}/src/runtime/js/prelude.js ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+            -DBASE=${CMAKE_SOURCE_DIR}/src/runtime/js "-DFILES=web.js;prelude.js" -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+    DEPENDS ${CMAKE_SOURCE_DIR}/src/runtime/js/prelude.js ${CMAKE_SOURCE_DIR}/src/runtime/js/web.js ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
     COMMENT "Embedding the runtime's JavaScript"
     VERBATIM)
   add_library(patchbay_runtime STATIC

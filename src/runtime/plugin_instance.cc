@@ -40,9 +40,10 @@ namespace {
 constexpr std::chrono::seconds kWallTimeout{30};  // a request, hook or call: from posting to its answer
 constexpr uint64_t kMaxModuleBytes = 8u << 20;
 
-std::string_view preludeSource() {
+// One of src/runtime/js/*.js, embedded at build time.
+std::string_view runtimeScript(std::string_view name) {
   for (const EmbeddedAsset* a = kRuntimeScripts; a->path != nullptr; ++a) {
-    if (std::string_view(a->path) == "prelude.js") return {reinterpret_cast<const char*>(a->data), a->size};
+    if (std::string_view(a->path) == name) return {reinterpret_cast<const char*>(a->data), a->size};
   }
   return {};
 }
@@ -475,6 +476,22 @@ struct PluginInstance::Impl {
     }), done});
   }
 
+  // structuredClone(value): V8's own serializer, as browsers use it.
+  static void nativeStructuredClone(const v8::FunctionCallbackInfo<v8::Value>& info) {
+    v8::Isolate* isolate = info.GetIsolate();
+    auto ctx = isolate->GetCurrentContext();
+    v8::ValueSerializer serializer(isolate);
+    serializer.WriteHeader();
+    if (!serializer.WriteValue(ctx, info.Length() > 0 ? info[0] : v8::Undefined(isolate).As<v8::Value>()).FromMaybe(false)) return;
+    std::pair<uint8_t*, size_t> buffer = serializer.Release();
+    v8::Local<v8::Value> copy;
+    {
+      v8::ValueDeserializer deserializer(isolate, buffer.first, buffer.second);
+      if (deserializer.ReadHeader(ctx).FromMaybe(false) && deserializer.ReadValue(ctx).ToLocal(&copy)) info.GetReturnValue().Set(copy);
+    }
+    std::free(buffer.first);
+  }
+
   static void nativeRandomUuid(const v8::FunctionCallbackInfo<v8::Value>& info) {
     info.GetReturnValue().Set(v8str(info.GetIsolate(), randomUuid()));
   }
@@ -625,14 +642,26 @@ struct PluginInstance::Impl {
       return Error::invalid(what + ": " + (tryCatch.HasCaught() ? describe(tryCatch) : std::string("failed")));
     };
 
-    // The prelude: a function of the native bindings.
-    v8::ScriptOrigin preludeOrigin(isolate, v8str(isolate, "patchbay:prelude"));
-    v8::Local<v8::Script> prelude;
-    v8::Local<v8::Value> factory;
-    if (!v8::Script::Compile(ctx, v8str(isolate, preludeSource()), &preludeOrigin).ToLocal(&prelude) ||
-        !prelude->Run(ctx).ToLocal(&factory) || !factory->IsFunction()) {
-      return fail("the runtime's prelude");
+    // Each runtime script evaluates to a function: web.js of the global
+    // object (URL, TextEncoder, ...), prelude.js of the native bindings.
+    auto scriptFunction = [&](std::string_view name) -> v8::MaybeLocal<v8::Function> {
+      v8::ScriptOrigin origin(isolate, v8str(isolate, "patchbay:" + std::string(name)));
+      v8::Local<v8::Script> script;
+      v8::Local<v8::Value> value;
+      if (!v8::Script::Compile(ctx, v8str(isolate, runtimeScript(name)), &origin).ToLocal(&script) || !script->Run(ctx).ToLocal(&value) ||
+          !value->IsFunction()) {
+        return {};
+      }
+      return value.As<v8::Function>();
+    };
+    v8::Local<v8::Function> web;
+    v8::Local<v8::Value> webArgs[] = {ctx->Global()};
+    v8::Local<v8::Value> ignored;
+    if (!scriptFunction("web.js").ToLocal(&web) || !web->Call(ctx, v8::Undefined(isolate), 1, webArgs).ToLocal(&ignored)) {
+      return fail("the runtime's web globals");
     }
+    v8::Local<v8::Function> factory;
+    if (!scriptFunction("prelude.js").ToLocal(&factory)) return fail("the runtime's prelude");
     v8::Local<v8::Object> native = v8::Object::New(isolate);
     setNative(ctx, native, "log", nativeLog);
     setNative(ctx, native, "done", nativeDone);
@@ -646,12 +675,13 @@ struct PluginInstance::Impl {
     setNative(ctx, native, "allows", nativeAllows);
     setNative(ctx, native, "callPlugin", nativeCallPlugin);
     setNative(ctx, native, "fetch", nativeFetch);
+    setNative(ctx, native, "structuredClone", nativeStructuredClone);
     setNative(ctx, native, "ui", nativeUi);
     setNative(ctx, native, "config", nativeConfig);
     native->Set(ctx, v8str(isolate, "pluginId"), v8str(isolate, manifest.id)).Check();
     v8::Local<v8::Value> args[] = {native};
     v8::Local<v8::Value> entryObject;
-    if (!factory.As<v8::Function>()->Call(ctx, v8::Undefined(isolate), 1, args).ToLocal(&entryObject) || !entryObject->IsObject()) {
+    if (!factory->Call(ctx, v8::Undefined(isolate), 1, args).ToLocal(&entryObject) || !entryObject->IsObject()) {
       return fail("the runtime's prelude");
     }
     entries.Reset(isolate, entryObject.As<v8::Object>());

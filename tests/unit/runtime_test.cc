@@ -507,6 +507,25 @@ export default function (sodium) {
   EXPECT_EQ(runtime_->logs("chatty").size(), 200u);  // still there to read why it stopped
 }
 
+// URL, URLSearchParams, TextEncoder/TextDecoder, atob/btoa and
+// structuredClone answer a probe exactly as Node does.
+TEST_F(RuntimeTest, WebGlobalsAgreeWithNode) {
+  const std::string probe = test::readFile(fs::path(PATCHBAY_SOURCE_DIR) / "tests/oracle/web_globals_probe.js");
+  auto node = test::run("node '" + std::string(PATCHBAY_SOURCE_DIR) + "/tests/oracle/web_globals_probe.js'");
+  ASSERT_EQ(node.exitCode, 0) << node.output;
+  ASSERT_TRUE(runtime_->activate(plugin("probe", json::object(), {{"server.js", probe + "\nexport default () => ({ probe });\n"}})).ok());
+  auto ours = runtime_->call("probe", "probe");
+  ASSERT_TRUE(ours.ok()) << ours.error().message;
+  json expected = json::parse(node.output), actual = json::parse(*ours);
+  for (const auto& [key, value] : expected.items()) {
+    if (value.is_array() && actual[key].is_array() && value.size() == actual[key].size()) {
+      for (size_t i = 0; i < value.size(); ++i) EXPECT_EQ(actual[key][i], value[i]) << key << "[" << i << "]";
+    } else {
+      EXPECT_EQ(actual[key], value) << key;
+    }
+  }
+}
+
 // docs/runtime.md's example plugin runs as written.
 TEST_F(RuntimeTest, DocsExamplePluginRuns) {
   std::string doc = test::readFile(fs::path(PATCHBAY_SOURCE_DIR) / "docs/runtime.md");

@@ -43,6 +43,7 @@
   };
   globalThis.queueMicrotask = (fn) => { Promise.resolve().then(fn); };
   globalThis.crypto = freeze({ randomUUID: () => native.randomUUID() });
+  globalThis.structuredClone = (value) => native.structuredClone(value);
 
   // --- db -------------------------------------------------------------------
   const db = freeze({
