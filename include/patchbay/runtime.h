@@ -39,6 +39,13 @@ namespace patchbay {
 struct RuntimeLimits {
   size_t heapBytes = 64u << 20;                 // per plugin; reaching it stops that plugin only
   std::chrono::milliseconds callTimeout{2000};  // CPU time of one task (a handler, a timer) before it is terminated
+  // Requests to one plugin's routes: a token bucket (429 above it); 0 = no limit.
+  double requestsPerSecond = 1000;
+  double requestBurst = 2000;
+  // A plugin that fails (heap limit) is restarted after restartBackoff,
+  // doubling each time, at most maxRestarts times; then it stays failed.
+  int maxRestarts = 3;
+  std::chrono::milliseconds restartBackoff{1000};
 };
 
 // Outbound HTTP for a plugin (fetch). A plugin may fetch when its manifest
@@ -105,8 +112,10 @@ struct LogEntry {
 
 struct PluginState {
   std::string id, name, version, type;
-  std::string state;  // "active", "failed"
+  std::string state;  // "active", "failed" (will restart when restartPending), or "failed" for good
   std::string error;  // why it failed
+  int restarts = 0;   // restarts after failures so far
+  bool restartPending = false;
   std::vector<std::string> hooks;  // events with handlers
   size_t routes = 0;
 };
@@ -148,7 +157,8 @@ class Runtime {
   std::vector<LogEntry> logs(const std::string& id) const;
 
   // Runs the plugin's matching route handler. kNotFound when the plugin is
-  // not active; a request no route matches gets a 404 response.
+  // not active; a request no route matches gets a 404 response; above the
+  // rate limit, a 429 response with Retry-After.
   Result<PluginResponse> handleRequest(const std::string& id, const PluginRequest& request);
 
   // Runs every handler of `event` across active plugins, lowest priority
@@ -171,6 +181,8 @@ class Runtime {
 
  private:
   explicit Runtime(std::unique_ptr<Impl> impl);
+  // The supervisor's restart of a failed plugin: stop it, start it again.
+  void restart(const std::string& id, const std::string& dir);
   std::unique_ptr<Impl> impl_;
 };
 

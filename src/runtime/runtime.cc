@@ -72,8 +72,41 @@ struct Runtime::Impl {
   std::vector<HookHandler> handlers;                               // guarded by mu
   uint64_t nextSequence = 1;                                       // guarded by mu
 
+  // Supervision of failed plugins, and request rate limits, by plugin id.
+  struct Supervision {
+    std::string dir;
+    int restarts = 0;
+    std::chrono::steady_clock::time_point nextAttempt{};
+    bool scheduled = false;
+    bool gaveUp = false;
+  };
+  std::mutex superviseMu;
+  std::map<std::string, Supervision> supervision;  // guarded by superviseMu
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point refilled;
+  };
+  std::mutex bucketMu;
+  std::map<std::string, Bucket> buckets;  // guarded by bucketMu
+
+  // Takes one token from the plugin's bucket; false when it is empty.
+  bool admit(const std::string& id) {
+    const RuntimeLimits& l = options.limits;
+    if (l.requestsPerSecond <= 0) return true;
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(bucketMu);
+    auto [it, fresh] = buckets.try_emplace(id, Bucket{l.requestBurst, now});
+    Bucket& b = it->second;
+    b.tokens = std::min(l.requestBurst, b.tokens + std::chrono::duration<double>(now - b.refilled).count() * l.requestsPerSecond);
+    b.refilled = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
   std::thread watchdog;
   std::thread scheduler;
+  std::thread supervisor;
   std::mutex watchdogMu;
   std::condition_variable watchdogWake;
   bool stopping = false;  // guarded by watchdogMu
@@ -133,6 +166,48 @@ struct Runtime::Impl {
       auto now = std::chrono::steady_clock::now();
       std::shared_lock plock(mu);
       for (auto& [id, p] : plugins) p->checkDeadline(now);
+    }
+  }
+
+  // Restarts failed plugins with backoff (every 50 ms it looks).
+  void supervise(Runtime* runtime) {
+    std::unique_lock lock(watchdogMu);
+    while (!watchdogWake.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping; })) {
+      lock.unlock();
+      std::vector<std::string> failed;
+      {
+        std::shared_lock plock(mu);
+        for (const auto& [id, p] : plugins) {
+          if (p->failed()) failed.push_back(id);
+        }
+      }
+      auto now = std::chrono::steady_clock::now();
+      for (const auto& id : failed) {
+        std::string dir;
+        {
+          std::lock_guard slock(superviseMu);
+          auto it = supervision.find(id);
+          if (it == supervision.end() || it->second.gaveUp) continue;
+          Supervision& s = it->second;
+          if (!s.scheduled) {
+            if (s.restarts >= options.limits.maxRestarts) {
+              s.gaveUp = true;
+              log(id, "error", "failed again after " + std::to_string(s.restarts) + " restarts; it stays stopped until activated again");
+              continue;
+            }
+            s.scheduled = true;
+            s.nextAttempt = now + options.limits.restartBackoff * (1 << std::min(s.restarts, 16));
+            continue;
+          }
+          if (now < s.nextAttempt) continue;
+          s.scheduled = false;
+          ++s.restarts;
+          dir = s.dir;
+        }
+        log(id, "warn", "restarting after a failure");
+        runtime->restart(id, dir);
+      }
+      lock.lock();
     }
   }
 
@@ -211,6 +286,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   std::unique_ptr<Runtime> runtime(new Runtime(std::move(impl)));
   Runtime* r = runtime.get();
   m->scheduler = std::thread([m, r] { m->schedule(r); });
+  m->supervisor = std::thread([m, r] { m->supervise(r); });
   return runtime;
 }
 
@@ -228,6 +304,7 @@ Runtime::~Runtime() {
   impl_->watchdogWake.notify_all();
   impl_->watchdog.join();
   impl_->scheduler.join();
+  impl_->supervisor.join();
 }
 
 Status Runtime::activate(const std::string& dir) {
@@ -268,10 +345,35 @@ Status Runtime::activate(const std::string& dir) {
     std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
     return instance.error();
   }
-  std::unique_lock lock(impl_->mu);
-  if (impl_->plugins.count(id)) return Error::conflict("plugin \"" + id + "\" is already active");
-  impl_->plugins[id] = std::move(*instance);
+  {
+    std::unique_lock lock(impl_->mu);
+    if (impl_->plugins.count(id)) return Error::conflict("plugin \"" + id + "\" is already active");
+    impl_->plugins[id] = std::move(*instance);
+  }
+  std::lock_guard slock(impl_->superviseMu);
+  auto& s = impl_->supervision[id];
+  if (s.dir != dir) s = {};  // a fresh activation (not a restart): a fresh count
+  s.dir = dir;
   return {};
+}
+
+void Runtime::restart(const std::string& id, const std::string& dir) {
+  std::shared_ptr<PluginInstance> old;
+  {
+    std::unique_lock lock(impl_->mu);
+    auto it = impl_->plugins.find(id);
+    if (it == impl_->plugins.end()) return;  // deactivated meanwhile
+    old = std::move(it->second);
+    impl_->plugins.erase(it);
+    std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
+  }
+  old->stop();
+  if (Status s = activate(dir); !s) {
+    impl_->log(id, "error", "restart failed: " + s.error().message);
+    std::lock_guard slock(impl_->superviseMu);
+    auto& sup = impl_->supervision[id];
+    sup.gaveUp = true;
+  }
 }
 
 Status Runtime::deactivate(const std::string& id) {
@@ -283,6 +385,10 @@ Status Runtime::deactivate(const std::string& id) {
     instance = std::move(it->second);
     impl_->plugins.erase(it);
     std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
+  }
+  {
+    std::lock_guard slock(impl_->superviseMu);
+    impl_->supervision.erase(id);
   }
   instance->stop();  // queued requests finish first
   return {};
@@ -299,6 +405,13 @@ std::vector<PluginState> Runtime::plugins() const {
     s.type = p->manifest().type;
     s.state = p->failed() ? "failed" : "active";
     s.error = p->failure();
+    {
+      std::lock_guard slock(impl_->superviseMu);
+      if (auto it = impl_->supervision.find(id); it != impl_->supervision.end()) {
+        s.restarts = it->second.restarts;
+        s.restartPending = p->failed() && !it->second.gaveUp;
+      }
+    }
     s.routes = p->routeCount();
     for (const auto& h : impl_->handlers) {
       if (h.pluginId == id && std::find(s.hooks.begin(), s.hooks.end(), h.event) == s.hooks.end()) s.hooks.push_back(h.event);
@@ -328,6 +441,13 @@ Result<PluginResponse> Runtime::handleRequest(const std::string& id, const Plugi
     auto it = impl_->plugins.find(id);
     if (it == impl_->plugins.end()) return Error::notFound("plugin \"" + id + "\" is not active");
     instance = it->second;
+  }
+  if (!impl_->admit(id)) {
+    PluginResponse limited;
+    limited.status = 429;
+    limited.headers = {{"content-type", "application/json; charset=utf-8"}, {"retry-after", "1"}};
+    limited.body = json{{"error", "Too many requests to plugin \"" + id + "\""}}.dump();
+    return limited;
   }
   return instance->request(request);
 }

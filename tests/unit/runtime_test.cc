@@ -24,6 +24,7 @@ class RuntimeTest : public ::testing::Test {
     options.dataDir = (dir_ / "data").string();
     options.limits.callTimeout = std::chrono::milliseconds(300);
     options.limits.heapBytes = 32u << 20;
+    options.limits.requestsPerSecond = 0;  // the load tests here go faster than any sane limit; limits are tested on their own
     options.log = [this](const std::string& id, const std::string& level, const std::string& message) {
       std::lock_guard lock(logMu_);
       logs_.push_back(id + " " + level + " " + message);
@@ -524,6 +525,83 @@ TEST_F(RuntimeTest, WebGlobalsAgreeWithNode) {
       EXPECT_EQ(actual[key], value) << key;
     }
   }
+}
+
+TEST_F(RuntimeTest, FailingPluginsRestartWithBackoffThenStayFailed) {
+  RuntimeOptions options;
+  options.dataDir = (dir_ / "data4").string();
+  options.limits.heapBytes = 16u << 20;
+  options.limits.callTimeout = std::chrono::seconds(20);
+  options.limits.restartBackoff = std::chrono::milliseconds(50);
+  options.limits.maxRestarts = 2;
+  options.log = [](const std::string&, const std::string&, const std::string&) {};
+  auto rt = Runtime::create(options);
+  ASSERT_TRUE(rt.ok());
+  ASSERT_TRUE((*rt)->activate(plugin("fragile", json::object(), {{"server.js", R"js(
+export default function (sodium) {
+  sodium.http.registerRoutes((r) => {
+    r.get('/ok', () => ({ ok: true }));
+    r.get('/hog', () => { const keep = []; for (;;) keep.push(new Array(1000000).fill(keep.length + 0.5)); });
+  });
+}
+)js"}})).ok());
+  auto state = [&] {
+    auto all = (*rt)->plugins();
+    return all.empty() ? PluginState{.state = "restarting"} : all[0];  // between stop and start it is briefly absent
+  };
+  auto waitFor = [&](auto condition) {
+    for (int i = 0; i < 400; ++i) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  for (int round = 1; round <= 2; ++round) {
+    (void)(*rt)->handleRequest("fragile", {.method = "GET", .path = "/hog"});
+    EXPECT_EQ(state().state, "failed");
+    ASSERT_TRUE(waitFor([&] { return state().state == "active"; })) << "round " << round;
+    EXPECT_EQ(state().restarts, round);
+    EXPECT_EQ((*rt)->handleRequest("fragile", {.method = "GET", .path = "/ok"})->status, 200);
+  }
+  (void)(*rt)->handleRequest("fragile", {.method = "GET", .path = "/hog"});
+  ASSERT_TRUE(waitFor([&] { return !state().restartPending; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(state().state, "failed");  // given up: visible, not restarted
+  EXPECT_EQ(state().restarts, 2);
+  EXPECT_NE(state().error.find("heap limit"), std::string::npos);
+  // An administrator's deactivate and activate start afresh.
+  ASSERT_TRUE((*rt)->deactivate("fragile").ok());
+  ASSERT_TRUE((*rt)->activate((dir_ / "plugins/fragile").string()).ok());
+  EXPECT_EQ(state().restarts, 0);
+  EXPECT_EQ((*rt)->handleRequest("fragile", {.method = "GET", .path = "/ok"})->status, 200);
+}
+
+TEST_F(RuntimeTest, EachPluginsRoutesAreRateLimited) {
+  RuntimeOptions options;
+  options.dataDir = (dir_ / "data5").string();
+  options.limits.requestsPerSecond = 2;
+  options.limits.requestBurst = 5;
+  options.log = [](const std::string&, const std::string&, const std::string&) {};
+  auto rt = Runtime::create(options);
+  ASSERT_TRUE(rt.ok());
+  const char* source = "export default (s) => s.http.registerRoutes((r) => r.get('/', () => 'hi'));\n";
+  ASSERT_TRUE((*rt)->activate(plugin("busy", json::object(), {{"server.js", source}})).ok());
+  ASSERT_TRUE((*rt)->activate(plugin("quiet", json::object(), {{"server.js", source}})).ok());
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto r = (*rt)->handleRequest("busy", {});
+    ASSERT_TRUE(r.ok());
+    if (r->status == 200) ++ok;
+    if (r->status == 429) {
+      ++limited;
+      EXPECT_NE(std::find(r->headers.begin(), r->headers.end(), std::pair<std::string, std::string>{"retry-after", "1"}), r->headers.end());
+    }
+  }
+  EXPECT_EQ(ok, 5);
+  EXPECT_EQ(limited, 3);
+  EXPECT_EQ((*rt)->handleRequest("quiet", {})->status, 200);  // the limit is per plugin
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ((*rt)->handleRequest("busy", {})->status, 200);  // refilled at 2 per second
 }
 
 // docs/runtime.md's example plugin runs as written.
