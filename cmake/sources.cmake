@@ -114,3 +114,8 @@ if(PATCHBAY_HAVE_V8)
   target_link_libraries(patchbay_host PUBLIC patchbay_runtime patchbay_http patchbay_store)
   target_link_libraries(patchbay PUBLIC patchbay_host)
 endif()
+
+# --- examples that are programs ----------------------------------------------
+add_executable(patchbay_embed_example examples/embed/main.cc)
+set_target_properties(patchbay_embed_example PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples/embed)
+target_link_libraries(patchbay_embed_example PRIVATE patchbay)

@@ -76,7 +76,7 @@ TEST(Docs, PackageCommandsRun) {
 TEST(Docs, RegistryExamplesRunAgainstALiveRegistry) {
   test::TempDir dir;
   for (const char* example : {"billing", "discord-alerts", "ai_chatbot"}) {
-    auto packed = packFolder(std::string(PATCHBAY_SOURCE_DIR) + "/examples/" + example, (dir / "plugins").string());
+    auto packed = packFolder(std::string(PATCHBAY_SOURCE_DIR) + "/examples/plugins/" + example, (dir / "plugins").string());
     ASSERT_TRUE(packed.ok()) << packed.error().message;
   }
   auto registry = Registry::open({(dir / "data").string(), (dir / "plugins").string()});

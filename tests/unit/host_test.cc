@@ -20,7 +20,7 @@ class HostTest : public ::testing::Test {
   void SetUp() override {
     fs::create_directories(dir_ / "data/plugins");
     for (const char* example : {"billing", "discord-alerts"}) {
-      fs::copy(fs::path(PATCHBAY_SOURCE_DIR) / "examples" / example, dir_ / "data/plugins" / example, fs::copy_options::recursive);
+      fs::copy(fs::path(PATCHBAY_SOURCE_DIR) / "examples/plugins" / example, dir_ / "data/plugins" / example, fs::copy_options::recursive);
     }
   }
   void start() {

@@ -154,7 +154,7 @@ TEST_F(PackTest, SodiumStyleIdFromPackageName) {
 TEST(Examples, InfoZipPackagesAsSeed000DescribesThem) {
   // Seed 000: "cd my_plugin && zip -r ../my_plugin_v1.0.0.zip ."
   test::TempDir out;
-  std::string src = std::string(PATCHBAY_SOURCE_DIR) + "/examples/ai_chatbot";
+  std::string src = std::string(PATCHBAY_SOURCE_DIR) + "/examples/plugins/ai_chatbot";
   auto zipped = test::run("cd " + src + " && zip -qr " + out.str() + "/ai_chatbot_v1.0.0.zip .");
   ASSERT_EQ(zipped.exitCode, 0) << zipped.output;
   auto info = openPackageFile(out.str() + "/ai_chatbot_v1.0.0.zip");
@@ -172,7 +172,7 @@ TEST(Examples, InfoZipPackagesAsSeed000DescribesThem) {
 TEST(Examples, EverySeedExamplePacks) {
   test::TempDir out;
   for (const char* name : {"discord-alerts", "billing", "ai_chatbot"}) {
-    auto r = packFolder(std::string(PATCHBAY_SOURCE_DIR) + "/examples/" + name, out.str());
+    auto r = packFolder(std::string(PATCHBAY_SOURCE_DIR) + "/examples/plugins/" + name, out.str());
     ASSERT_TRUE(r.ok()) << name << ": " << r.error().message;
     EXPECT_TRUE(r->warnings.empty()) << name << ": " << r->warnings[0].toString();
     auto info = openPackageFile(r->path);

@@ -462,7 +462,7 @@ TEST_F(RuntimeTest, DiscordAlertsPostsToItsWebhookWithFetch) {
 
   fs::path dir = dir_ / "plugins/discord-alerts";
   fs::create_directories(dir_ / "plugins");
-  fs::copy(fs::path(PATCHBAY_SOURCE_DIR) / "examples/discord-alerts", dir, fs::copy_options::recursive);
+  fs::copy(fs::path(PATCHBAY_SOURCE_DIR) / "examples/plugins/discord-alerts", dir, fs::copy_options::recursive);
   ASSERT_TRUE(writePluginSettings(dir.string(), (dir_ / "data").string(), json{{"webhook_url", base + "/webhook"}}.dump()).ok());
   ASSERT_TRUE(runtime_->activate(dir.string()).ok());
   auto result = runtime_->emit("server:onCreate", R"({"server":{"name":"mc-1"},"user":{"username":"alice"}})");
