@@ -119,3 +119,8 @@ endif()
 add_executable(patchbay_embed_example examples/embed/main.cc)
 set_target_properties(patchbay_embed_example PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/examples/embed)
 target_link_libraries(patchbay_embed_example PRIVATE patchbay)
+
+# --- benchmarks that are programs (bench/) -------------------------------------
+add_executable(patchbay_bench_runtime bench/runtime/runtime_bench.cc)
+set_target_properties(patchbay_bench_runtime PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+target_link_libraries(patchbay_bench_runtime PRIVATE patchbay)

@@ -164,6 +164,11 @@ std::optional<json> parseJsonStrict(std::string_view text, Checker& check) {
     check.error("", "invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + ": " +
                         (cut == std::string::npos ? what : what.substr(cut)));
     return std::nullopt;
+  } catch (const json::exception& e) {  // e.g. out_of_range: a number too large for a double ("1E999")
+    std::string what = e.what();
+    size_t cut = what.find(']');
+    check.error("", "invalid JSON: " + (cut == std::string::npos ? what : what.substr(cut + 2)));
+    return std::nullopt;
   }
 }
 

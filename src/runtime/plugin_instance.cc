@@ -13,6 +13,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <shared_mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
@@ -82,21 +83,24 @@ struct PluginInstance::Impl {
     std::chrono::milliseconds interval;
     bool repeat;
   };
-  std::map<int64_t, Timer> timers;  // executor thread only
+  std::map<int64_t, Timer> timers;  // guarded by mu (set from whichever thread runs the plugin)
 
   // --- V8 (executor thread only) ---
   v8::Isolate* isolate = nullptr;
   std::unique_ptr<v8::ArrayBuffer::Allocator> allocator;
   v8::Global<v8::Context> context;
   v8::Global<v8::Object> entries;  // what the prelude returned
+  std::map<std::string, v8::Global<v8::Function>, std::less<>> entryFunctions;  // its functions, looked up once
   std::map<std::string, v8::Global<v8::Module>> modulesByPath;
   std::unordered_multimap<int, std::string> pathByModuleHash;
 
   // --- tickets: answers other threads wait for ---
   std::mutex ticketMu;
   std::map<uint64_t, std::function<void(Completion)>> tickets;  // guarded by ticketMu
-  uint64_t nextTicket = 1;                               // guarded by ticketMu
-  uint64_t currentTicket = 0;  // the ticket the running task started (executor thread)
+  std::atomic<uint64_t> nextTicketId{1};
+  uint64_t currentTicket = 0;  // the ticket the running task owes; under the isolate's Locker
+  // Held shared while code runs in the isolate, exclusively to dispose it.
+  std::shared_mutex lifeMu;
 
   // --- limits ---
   std::atomic<int64_t> taskStartedNs{0};  // 0: no task running
@@ -139,17 +143,37 @@ struct PluginInstance::Impl {
 
   // A ticket whose completion calls `onDone` (on whichever thread completes it).
   uint64_t newTicket(std::function<void(Completion)> onDone) {
+    uint64_t t = nextTicketId.fetch_add(1);
     std::lock_guard lock(ticketMu);
-    uint64_t t = nextTicket++;
     tickets[t] = std::move(onDone);
     return t;
   }
-  // A ticket to wait for.
-  std::pair<uint64_t, std::future<Completion>> newTicket() {
-    auto promise = std::make_shared<std::promise<Completion>>();
-    auto future = promise->get_future();
-    uint64_t t = newTicket([promise](Completion c) { promise->set_value(std::move(c)); });
-    return {t, std::move(future)};
+  // A ticket to wait for. (Not std::promise: its call_once and futex cost
+  // more than the whole of a small hook handler.)
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Completion result;
+    void set(Completion c) {
+      {
+        std::lock_guard lock(mu);
+        result = std::move(c);
+        done = true;
+      }
+      cv.notify_one();
+    }
+    // The answer, or nullopt after `timeout`.
+    std::optional<Completion> wait(std::chrono::milliseconds timeout) {
+      std::unique_lock lock(mu);
+      if (!cv.wait_for(lock, timeout, [this] { return done; })) return std::nullopt;
+      return std::move(result);
+    }
+  };
+  std::pair<uint64_t, std::shared_ptr<Waiter>> newWaitedTicket() {
+    auto waiter = std::make_shared<Waiter>();
+    uint64_t t = newTicket([waiter](Completion c) { waiter->set(std::move(c)); });
+    return {t, std::move(waiter)};
   }
   void complete(uint64_t ticket, Completion c) {
     std::function<void(Completion)> done;
@@ -171,23 +195,42 @@ struct PluginInstance::Impl {
     for (auto& [t, done] : pending) done({false, json(why).dump()});
   }
 
-  // Posts `start` (which calls into JS with the ticket) and waits for the answer.
-  Result<Completion> invoke(std::function<void(uint64_t)> start) {
+  // The answer of a call made on the caller's thread: filled at once when
+  // the plugin answers synchronously (no allocation, no lock), else a waiter
+  // registered before the isolate's lock is let go.
+  struct SyncAnswer {
+    std::optional<Completion> value;
+    std::shared_ptr<Waiter> waiter;
+  };
+  SyncAnswer* syncAnswer = nullptr;  // of the running task; under the Locker
+  uint64_t syncTicket = 0;
+
+  // Completes a ticket from plugin code or the runtime (under the Locker).
+  void deliver(uint64_t ticket, Completion c) {
+    if (syncAnswer && ticket == syncTicket && !syncAnswer->value) {
+      syncAnswer->value = std::move(c);
+      return;
+    }
+    complete(ticket, std::move(c));
+  }
+
+  // Runs `body` (which calls into JS with the ticket) on this thread, under
+  // the isolate's lock; when the answer is not there at once (the plugin
+  // awaits a timer or a fetch), waits for the executor to finish it.
+  Result<Completion> invoke(const std::function<void(v8::Local<v8::Context>, uint64_t)>& body) {
     if (owner->failed()) return Error::unsupported("plugin \"" + manifest.id + "\" has failed: " + owner->failure());
-    auto issued = newTicket();
-    const uint64_t ticket = issued.first;
-    std::future<Completion>& future = issued.second;
-    post([this, ticket, start = std::move(start)] {
-      currentTicket = ticket;
-      start(ticket);
-      currentTicket = 0;
-    });
-    if (future.wait_for(kWallTimeout) != std::future_status::ready) {
+    const uint64_t ticket = nextTicketId.fetch_add(1);
+    SyncAnswer answer;
+    bool ran = runJs([&](v8::Local<v8::Context> ctx) { body(ctx, ticket); }, ticket, &answer);
+    if (!ran) return Error::unsupported("plugin \"" + manifest.id + "\" has failed: " + owner->failure());
+    if (answer.value) return std::move(*answer.value);
+    auto late = answer.waiter->wait(kWallTimeout);
+    if (!late) {
       std::lock_guard lock(ticketMu);
       tickets.erase(ticket);
       return Error::limit("plugin \"" + manifest.id + "\" did not answer within " + std::to_string(kWallTimeout.count()) + " s");
     }
-    return future.get();
+    return std::move(*late);
   }
 
   // --- the executor loop -----------------------------------------------------
@@ -230,12 +273,15 @@ struct PluginInstance::Impl {
   }
 
   void fireTimer(int64_t id) {
-    auto it = timers.find(id);
-    if (it == timers.end()) return;
-    if (it->second.repeat) {
-      it->second.due = std::chrono::steady_clock::now() + std::max(it->second.interval, std::chrono::milliseconds(1));
-    } else {
-      timers.erase(it);
+    {
+      std::lock_guard lock(mu);
+      auto it = timers.find(id);
+      if (it == timers.end()) return;
+      if (it->second.repeat) {
+        it->second.due = std::chrono::steady_clock::now() + std::max(it->second.interval, std::chrono::milliseconds(1));
+      } else {
+        timers.erase(it);
+      }
     }
     runJs([&](v8::Local<v8::Context> ctx) { callEntry(ctx, "fireTimer", {v8::Number::New(isolate, static_cast<double>(id))}); });
   }
@@ -243,17 +289,37 @@ struct PluginInstance::Impl {
   // Calls the prelude's entry point `name`; false when it threw (the
   // surrounding TryCatch of runJs holds the exception).
   bool callEntry(v8::Local<v8::Context> ctx, const char* name, std::vector<v8::Local<v8::Value>> args) {
-    v8::Local<v8::Value> fn;
-    if (!entries.Get(isolate)->Get(ctx, v8str(isolate, name)).ToLocal(&fn) || !fn->IsFunction()) return false;
+    auto cached = entryFunctions.find(name);
+    v8::Local<v8::Function> fn;
+    if (cached != entryFunctions.end()) {
+      fn = cached->second.Get(isolate);
+    } else {
+      v8::Local<v8::Value> value;
+      if (!entries.Get(isolate)->Get(ctx, v8str(isolate, name)).ToLocal(&value) || !value->IsFunction()) return false;
+      fn = value.As<v8::Function>();
+      entryFunctions[name].Reset(isolate, fn);
+    }
     v8::Local<v8::Value> result;
-    return fn.As<v8::Function>()->Call(ctx, v8::Undefined(isolate), static_cast<int>(args.size()), args.data()).ToLocal(&result);
+    return fn->Call(ctx, v8::Undefined(isolate), static_cast<int>(args.size()), args.data()).ToLocal(&result);
   }
 
   // Runs `body` in the plugin's context with the CPU deadline armed, then
   // the microtasks. Uncaught errors are logged; a termination (deadline or
   // heap limit) is cleared before the isolate runs again.
-  void runJs(const std::function<void(v8::Local<v8::Context>)>& body) {
-    if (!isolate || owner->failed()) return;
+  // Any thread may run plugin code: the isolate's Locker makes it one at a
+  // time. `ticket` is the answer this task owes (failed if it is terminated).
+  // Returns false when it did not run (the isolate is gone or failed).
+  // With `answer`, the ticket's answer lands there when given during the
+  // task; otherwise a waiter for it is registered before the lock is let go.
+  bool runJs(const std::function<void(v8::Local<v8::Context>)>& body, uint64_t ticket = 0, SyncAnswer* answer = nullptr) {
+    std::shared_lock life(lifeMu);  // the isolate is not disposed under us
+    if (!isolate || owner->failed()) return false;
+    v8::Locker locker(isolate);
+    const uint64_t outer = currentTicket, outerSyncTicket = syncTicket;
+    SyncAnswer* outerAnswer = syncAnswer;
+    currentTicket = ticket;
+    syncTicket = ticket;
+    syncAnswer = answer;
     v8::Isolate::Scope isolateScope(isolate);
     v8::HandleScope handles(isolate);
     v8::Local<v8::Context> ctx = context.Get(isolate);
@@ -267,6 +333,15 @@ struct PluginInstance::Impl {
       if (tryCatch.HasCaught() && !tryCatch.HasTerminated()) log("error", describe(tryCatch));
     }
     afterTermination();
+    if (answer && !answer->value) {
+      answer->waiter = std::make_shared<Waiter>();
+      std::lock_guard lock(ticketMu);
+      tickets[ticket] = [w = answer->waiter](Completion c) { w->set(std::move(c)); };
+    }
+    currentTicket = outer;
+    syncTicket = outerSyncTicket;
+    syncAnswer = outerAnswer;
+    return true;
   }
 
   void afterTermination() {
@@ -280,7 +355,7 @@ struct PluginInstance::Impl {
       isolate->CancelTerminateExecution();
       std::string why = "a task ran longer than " + std::to_string(limits.callTimeout.count()) + " ms and was terminated";
       log("error", why);
-      if (currentTicket) complete(currentTicket, {false, json(why).dump()});
+      if (currentTicket) deliver(currentTicket, {false, json(why).dump()});
     }
   }
 
@@ -321,7 +396,7 @@ struct PluginInstance::Impl {
   static void nativeDone(const v8::FunctionCallbackInfo<v8::Value>& info) {
     Impl* s = self(info);
     auto ticket = static_cast<uint64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
-    s->complete(ticket, {info[1]->BooleanValue(info.GetIsolate()), s->arg(info, 2)});
+    s->deliver(ticket, {info[1]->BooleanValue(info.GetIsolate()), s->arg(info, 2)});
   }
   // The plugin's database, opened on first use.
   PluginDb* database() {
@@ -359,10 +434,15 @@ struct PluginInstance::Impl {
     auto ctx = info.GetIsolate()->GetCurrentContext();
     auto id = static_cast<int64_t>(info[0]->NumberValue(ctx).FromMaybe(0));
     auto ms = std::chrono::milliseconds(static_cast<int64_t>(info[1]->NumberValue(ctx).FromMaybe(0)));
-    s->timers[id] = {std::chrono::steady_clock::now() + ms, ms, info[2]->BooleanValue(info.GetIsolate())};
+    {
+      std::lock_guard lock(s->mu);
+      s->timers[id] = {std::chrono::steady_clock::now() + ms, ms, info[2]->BooleanValue(info.GetIsolate())};
+    }
+    s->wake.notify_one();  // the executor may be asleep with no timer to wait for
   }
   static void nativeClearTimer(const v8::FunctionCallbackInfo<v8::Value>& info) {
     Impl* s = self(info);
+    std::lock_guard lock(s->mu);
     s->timers.erase(static_cast<int64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0)));
   }
   static void nativeRegisterCron(const v8::FunctionCallbackInfo<v8::Value>& info) {
@@ -621,13 +701,26 @@ struct PluginInstance::Impl {
     v8::Isolate::CreateParams params;
     params.array_buffer_allocator = allocator.get();
     params.constraints.ConfigureDefaultsFromHeapSize(0, limits.heapBytes);
-    isolate = v8::Isolate::New(params);
+    {
+      std::unique_lock life(lifeMu);
+      isolate = v8::Isolate::New(params);
+    }
+    v8::Locker locker(isolate);
     isolate->SetData(0, this);
     isolate->SetMicrotasksPolicy(v8::MicrotasksPolicy::kExplicit);
     isolate->AddNearHeapLimitCallback(nearHeapLimit, this);
     isolate->SetPromiseRejectCallback(promiseRejected);
     isolate->SetHostImportModuleDynamicallyCallback(dynamicImport);
+    currentTicket = activationTicket;
+    Status s = loadPlugin(activationTicket);
+    afterTermination();
+    currentTicket = 0;
+    return s;
+  }
 
+  // The context, the runtime's scripts and the plugin's module; runs the
+  // default export (its ticket completes when it has finished).
+  Status loadPlugin(uint64_t activationTicket) {
     v8::Isolate::Scope isolateScope(isolate);
     v8::HandleScope handles(isolate);
     v8::Local<v8::Context> ctx = v8::Context::New(isolate);
@@ -723,10 +816,13 @@ struct PluginInstance::Impl {
   }
 
   void disposeIsolate() {
+    std::unique_lock life(lifeMu);
     if (!isolate) return;
     {
+      v8::Locker locker(isolate);
       v8::Isolate::Scope isolateScope(isolate);
       entries.Reset();
+      entryFunctions.clear();
       context.Reset();
       modulesByPath.clear();
     }
@@ -761,24 +857,22 @@ Result<std::shared_ptr<PluginInstance>> PluginInstance::start(const Manifest& ma
   Impl* m = instance->impl_.get();
   m->thread = std::thread([m] { m->loop(); });
 
-  auto issued = m->newTicket();
+  auto issued = m->newWaitedTicket();  // (not a structured binding: clang 14 cannot capture those)
   const uint64_t ticket = issued.first;
-  std::future<Completion>& activated = issued.second;
+  std::shared_ptr<Impl::Waiter> activated = issued.second;
   std::promise<Status> initialized;
   auto initDone = initialized.get_future();
   m->post([m, ticket, &initialized] {
-    m->currentTicket = ticket;
     Status s = m->initialize(ticket);
-    m->afterTermination();
-    m->currentTicket = 0;
     initialized.set_value(s);
   });
   Status s = initDone.get();
-  if (s && activated.wait_for(kWallTimeout) != std::future_status::ready) {
+  std::optional<Completion> answer;
+  if (s && !(answer = activated->wait(kWallTimeout))) {
     s = Error::limit("the default export did not finish within " + std::to_string(kWallTimeout.count()) + " s");
   }
   if (s) {
-    Completion c = activated.get();
+    Completion c = std::move(*answer);
     if (!c.ok) {
       json why = json::parse(c.json, nullptr, false);
       s = Error::invalid("the default export threw: " + (why.is_string() ? why.get<std::string>() : c.json));
@@ -825,9 +919,10 @@ void PluginInstance::checkDeadline(std::chrono::steady_clock::time_point now) {
   int64_t started = impl_->taskStartedNs.load();
   if (started == 0) return;
   auto elapsed = now.time_since_epoch() - std::chrono::steady_clock::duration(started);
-  if (elapsed > impl_->limits.callTimeout && !impl_->deadlineHit.exchange(true)) {
-    impl_->isolate->TerminateExecution();
-  }
+  if (elapsed <= impl_->limits.callTimeout) return;
+  std::shared_lock life(impl_->lifeMu, std::try_to_lock);  // not while it is being disposed
+  if (!life.owns_lock() || !impl_->isolate) return;
+  if (!impl_->deadlineHit.exchange(true)) impl_->isolate->TerminateExecution();  // thread-safe in V8
 }
 
 std::vector<CronJobState> PluginInstance::cronJobs() const {
@@ -875,9 +970,8 @@ void PluginInstance::runDueCron(std::chrono::system_clock::time_point minute) {
       ++st.runs;
     });
     m->post([m, ticket, id] {
-      m->currentTicket = ticket;
-      m->runJs([&](v8::Local<v8::Context> ctx) { m->callEntry(ctx, "runCron", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, id)}); });
-      m->currentTicket = 0;
+      m->runJs([&](v8::Local<v8::Context> ctx) { m->callEntry(ctx, "runCron", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, id)}); },
+               ticket);
     });
   }
 }
@@ -896,10 +990,8 @@ Result<PluginResponse> PluginInstance::request(const PluginRequest& r) {
                                  {"body", r.body}, {"user", user.is_discarded() ? json(nullptr) : user}}
                                 .dump();
   Impl* m = impl_.get();
-  auto done = m->invoke([m, requestJson](uint64_t ticket) {
-    m->runJs([&](v8::Local<v8::Context> ctx) {
-      m->callEntry(ctx, "dispatch", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, requestJson)});
-    });
+  auto done = m->invoke([&](v8::Local<v8::Context> ctx, uint64_t ticket) {
+    m->callEntry(ctx, "dispatch", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, requestJson)});
   });
   if (!done) return done.error();
   if (!done->ok) {
@@ -924,26 +1016,25 @@ Result<PluginResponse> PluginInstance::request(const PluginRequest& r) {
 
 Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, const std::string& contextJson, bool deniable) {
   Impl* m = impl_.get();
-  auto done = m->invoke([m, handlerId, contextJson, deniable](uint64_t ticket) {
-    m->runJs([&](v8::Local<v8::Context> ctx) {
-      m->callEntry(ctx, "runHook", {v8::Number::New(m->isolate, static_cast<double>(ticket)),
-                                    v8::Number::New(m->isolate, static_cast<double>(handlerId)), v8str(m->isolate, contextJson),
-                                    v8::Boolean::New(m->isolate, deniable)});
-    });
+  auto done = m->invoke([&](v8::Local<v8::Context> ctx, uint64_t ticket) {
+    m->callEntry(ctx, "runHook", {v8::Number::New(m->isolate, static_cast<double>(ticket)),
+                                  v8::Number::New(m->isolate, static_cast<double>(handlerId)), v8str(m->isolate, contextJson),
+                                  v8::Boolean::New(m->isolate, deniable)});
   });
   if (!done) return done.error();
-  json j = json::parse(done->json, nullptr, false);
-  if (!done->ok) return Error::invalid(j.is_string() ? j.get<std::string>() : done->json);
-  return HookVerdict{j.value("denied", false), j.value("reason", "")};
+  if (!done->ok) {
+    json j = json::parse(done->json, nullptr, false);  // a runtime failure is JSON; a handler's error is plain text
+    return Error::invalid(j.is_string() ? j.get<std::string>() : done->json);
+  }
+  if (done->json.starts_with("D")) return HookVerdict{true, done->json.substr(1)};
+  return HookVerdict{};
 }
 
 Result<std::string> PluginInstance::call(const std::string& method, const std::string& argsJson) {
   Impl* m = impl_.get();
-  auto done = m->invoke([m, method, argsJson](uint64_t ticket) {
-    m->runJs([&](v8::Local<v8::Context> ctx) {
-      m->callEntry(ctx, "callMethod", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, method),
-                                       v8str(m->isolate, argsJson)});
-    });
+  auto done = m->invoke([&](v8::Local<v8::Context> ctx, uint64_t ticket) {
+    m->callEntry(ctx, "callMethod", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, method),
+                                     v8str(m->isolate, argsJson)});
   });
   if (!done) return done.error();
   if (!done->ok) {

@@ -179,3 +179,19 @@ TEST(Manifest, LoadFromFolder) {
 
 }  // namespace
 }  // namespace patchbay
+
+namespace patchbay {
+namespace {
+
+// Found by fuzz_manifest: a number too large for a double made nlohmann
+// throw out_of_range, which escaped the parser.
+TEST(Manifest, NumbersTooLargeAreAnErrorNotACrash) {
+  ManifestReport r = parseManifest(R"({"id":"big","name":"Big","version":"1.0.0","price":88E8888888888888888888})",
+                                   {.fileName = "plugin.json", .folderName = "big"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.errorText().find("invalid JSON"), std::string::npos) << r.errorText();
+  EXPECT_NE(r.errorText().find("number overflow"), std::string::npos) << r.errorText();
+}
+
+}  // namespace
+}  // namespace patchbay

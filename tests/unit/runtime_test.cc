@@ -269,6 +269,7 @@ export default function (sodium) { sodium.http.registerRoutes((r) => r.get('/pin
   roomy.dataDir = (dir_ / "data2").string();
   roomy.limits.heapBytes = 32u << 20;
   roomy.limits.callTimeout = std::chrono::seconds(20);
+  roomy.limits.maxRestarts = 0;  // restarts are tested on their own
   roomy.log = [](const std::string&, const std::string&, const std::string&) {};
   auto second = Runtime::create(roomy);
   ASSERT_TRUE(second.ok());
@@ -558,7 +559,7 @@ export default function (sodium) {
   };
   for (int round = 1; round <= 2; ++round) {
     (void)(*rt)->handleRequest("fragile", {.method = "GET", .path = "/hog"});
-    EXPECT_EQ(state().state, "failed");
+    EXPECT_NE(state().state, "active");  // failed, or already being restarted
     ASSERT_TRUE(waitFor([&] { return state().state == "active"; })) << "round " << round;
     EXPECT_EQ(state().restarts, round);
     EXPECT_EQ((*rt)->handleRequest("fragile", {.method = "GET", .path = "/ok"})->status, 200);

@@ -171,7 +171,8 @@
       return true;
     },
   });
-  async function runHook(ticket, handlerId, contextJson, deniable) {
+  // The answer: '' (go on) or 'D' + reason (denied); plain text, cheap to read.
+  function runHook(ticket, handlerId, contextJson, deniable) {
     const handler = hookHandlers.get(handlerId);
     const ctx = parse(contextJson);
     let denied = null;
@@ -181,13 +182,21 @@
         denied = reason === undefined ? 'denied' : String(reason);
       },
     });
-    try {
-      if (handler) await handler(ctx);
-      native.done(ticket, true, toJson({ denied: denied !== null, reason: denied ?? '' }));
-    } catch (e) {
+    const finish = () => native.done(ticket, true, denied === null ? '' : 'D' + denied);
+    const failed = (e) => {
       logger.error('hook handler failed:', e);
-      native.done(ticket, false, toJson(String(e && e.message || e)));
+      native.done(ticket, false, String(e && e.message || e));
+    };
+    let result;
+    try {
+      result = handler ? handler(ctx) : undefined;
+    } catch (e) {
+      failed(e);
+      return;
     }
+    // A synchronous handler is answered at once; an async one when it settles.
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') result.then(finish, failed);
+    else finish();
   }
 
   // --- cron -----------------------------------------------------------------

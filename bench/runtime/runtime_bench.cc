@@ -1,0 +1,103 @@
+// patchbay's side of bench/runtime: hook emission to N isolated handlers,
+// and activation time and memory at 100 idle plugins. Prints one JSON object.
+//   patchbay_bench_runtime WORK_DIR
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "patchbay/runtime.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char* kHandler = "(ctx) => { ctx.count = (ctx.count || 0) + 1; if (ctx.user.balance < 0) ctx.deny('owes money'); }";
+
+std::string makePlugin(const fs::path& root, const std::string& id) {
+  fs::path dir = root / id;
+  fs::create_directories(dir);
+  std::ofstream(dir / "plugin.json") << R"({"id":")" << id << R"(","name":")" << id
+                                     << R"(","version":"1.0.0","hooks":["server:beforeCreate"]})";
+  std::ofstream(dir / "server.js") << "export default function (sodium) { sodium.hooks.on('server:beforeCreate', " << kHandler << "); }\n";
+  return dir.string();
+}
+
+double rssMb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1048576.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: " << argv[0] << " WORK_DIR [hooks]\n";
+    return 2;
+  }
+  const bool hooksOnly = argc > 2 && std::string(argv[2]) == "hooks";
+  fs::path work = argv[1];
+  nlohmann::ordered_json out;
+  const std::string context = R"({"user":{"id":1,"balance":5},"name":"mc","node":"n1"})";
+  for (int n : {1, 10}) {
+    patchbay::RuntimeOptions options;
+    options.dataDir = (work / ("data-hooks-" + std::to_string(n))).string();
+    options.log = [](const std::string&, const std::string&, const std::string&) {};
+    auto rt = patchbay::Runtime::create(options);
+    if (!rt) return 1;
+    for (int i = 0; i < n; ++i) {
+      if (auto s = (*rt)->activate(makePlugin(work / ("hooks-" + std::to_string(n)), "p" + std::to_string(i))); !s) {
+        std::cerr << s.error().message << "\n";
+        return 1;
+      }
+    }
+    const int iterations = n == 1 ? 50000 : 10000;
+    for (int i = 0; i < 500; ++i) (*rt)->emit("server:beforeCreate", context);
+    auto start = Clock::now();
+    for (int i = 0; i < iterations; ++i) {
+      auto r = (*rt)->emit("server:beforeCreate", context);
+      if (r.handlersRun != static_cast<size_t>(n)) return 1;
+    }
+    double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count() / iterations;
+    out["patchbay_" + std::to_string(n) + "_ns_per_emit"] = ns;
+  }
+
+  if (hooksOnly) {
+    std::cout << out.dump() << "\n";
+    return 0;
+  }
+  // 100 idle plugins: activation time each (p50) and resident memory each.
+  patchbay::RuntimeOptions options;
+  options.dataDir = (work / "data-idle").string();
+  options.log = [](const std::string&, const std::string&, const std::string&) {};
+  auto rt = patchbay::Runtime::create(options);
+  if (!rt) return 1;
+  // The first isolate pays for V8's one-time start; measure from the second on.
+  (void)(*rt)->activate(makePlugin(work / "idle", "warmup"));
+  std::vector<double> ms;
+  double before = rssMb();
+  for (int i = 0; i < 100; ++i) {
+    std::string dir = makePlugin(work / "idle", "idle" + std::to_string(i));
+    auto start = Clock::now();
+    if (auto s = (*rt)->activate(dir); !s) {
+      std::cerr << s.error().message << "\n";
+      return 1;
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
+  double after = rssMb();
+  std::sort(ms.begin(), ms.end());
+  out["patchbay_activation_ms_p50"] = ms[50];
+  out["patchbay_mb_per_plugin"] = (after - before) / 100.0;
+  std::cout << out.dump() << "\n";
+  return 0;
+}
