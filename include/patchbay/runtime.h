@@ -7,12 +7,12 @@
 //   auto verdict = rt->emit("server:beforeCreate", R"({"user":{"id":1},"name":"mc","node":"n1"})");
 //   if (!verdict.allowed) refuse(verdict.reason);
 //
-// Model (docs/runtime.md): one isolate per active plugin, and one thread
-// that owns it (its executor). Everything a plugin runs — module
-// evaluation, route handlers, hook handlers, timers, promise continuations —
-// runs on that thread, one task at a time, so plugins run in parallel with
-// each other and a slow plugin delays only itself. Calls from other threads
-// are posted to the executor and waited for.
+// Model (docs/runtime.md): one isolate per active plugin, guarded by its
+// v8::Locker. Requests, hooks and calls run on the calling thread under that
+// lock (no thread hop when the plugin answers at once); each plugin also has
+// an executor thread for timers, fetch answers and cron, which finishes
+// handlers that await those while the caller waits. Plugins run in parallel
+// with each other and a slow plugin delays only what waits for it.
 //
 // What a plugin sees: `export default function (sodium) { ... }` is called
 // with the API object (db, http, hooks, logger, config, ui, plugins) and

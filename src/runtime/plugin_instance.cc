@@ -1,6 +1,8 @@
-// One plugin's isolate and executor thread. Every V8 call happens on the
-// executor thread; other threads post tasks and wait on tickets, which the
-// plugin side completes with native.done(ticket, ok, json).
+// One plugin's isolate and executor thread. Any thread may run the plugin's
+// code under the isolate's v8::Locker (runJs); a call gets a ticket, which
+// the plugin side completes with native.done(ticket, ok, answer): into the
+// caller's slot when it answers during the call, else through the ticket
+// table once a timer, fetch answer or cron run (on the executor) finishes it.
 #include "runtime/plugin_instance.h"
 
 #include <libplatform/libplatform.h>

@@ -1,4 +1,5 @@
-// One active plugin: its isolate and the thread that owns it (the executor).
+// One active plugin: its isolate (used under its v8::Locker by the calling
+// thread) and its executor thread (timers, fetch answers, cron).
 // Internal to the runtime; V8 types stay in plugin_instance.cc.
 #pragma once
 
