@@ -1,5 +1,8 @@
 #include "runtime/plugin_db.h"
 
+#include <sqlite3.h>
+
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "patchbay/integrity.h"
@@ -87,6 +90,35 @@ Result<bool> matches(const json& record, const json& query) {
   return true;
 }
 
+// db.sql's guard: the plugin's own tables, rows in and out; never another
+// file (ATTACH), pragmas, schema changes (migrations do those), SQLite's
+// own tables or functions that reach outside.
+int authorizeSql(void*, int action, const char* a, const char*, const char*, const char*) {
+  auto isSqliteTable = [](const char* name) { return name != nullptr && std::string_view(name).starts_with("sqlite_"); };
+  switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_TRANSACTION:
+    case SQLITE_SAVEPOINT:
+    case SQLITE_RECURSIVE:
+      return SQLITE_OK;
+    case SQLITE_READ:
+      return SQLITE_OK;
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+      return isSqliteTable(a) ? SQLITE_DENY : SQLITE_OK;
+    case SQLITE_FUNCTION: {
+      std::string_view name = a ? a : "";
+      for (std::string_view banned : {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}) {
+        if (name == banned) return SQLITE_DENY;
+      }
+      return SQLITE_OK;
+    }
+    default:
+      return SQLITE_DENY;  // ATTACH, DETACH, PRAGMA, CREATE, DROP, ALTER, ANALYZE, REINDEX, ...
+  }
+}
+
 }  // namespace
 
 Result<PluginDb> PluginDb::open(const std::string& path) {
@@ -110,6 +142,7 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
     }
     return std::string("true");
   }
+  if (op == "sql") return runSql(a, b);
   if (!collections_.count(collection)) {
     return Error::invalid("db." + op + ": collection \"" + collection + "\" is not registered (call db.registerCollections first)");
   }
@@ -186,6 +219,75 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
     return std::string(db_.changes() > 0 ? "true" : "false");
   }
   return Error::unsupported("db." + op + " is not available");
+}
+
+Result<std::string> PluginDb::runSql(const nlohmann::json& query, const nlohmann::json& params) {
+  if (!query.is_string()) return Error::invalid("db.sql: the query must be a string");
+  if (!params.is_array()) return Error::invalid("db.sql: the parameters must be an array");
+  const std::string text = query.get<std::string>();
+  std::string first;
+  for (char c : text) {
+    if (std::isalpha(static_cast<unsigned char>(c))) first += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    else if (!first.empty()) break;
+  }
+  if (first == "VACUUM") return Error::denied("db.sql: VACUUM is not allowed (it can write another file)");
+  sqlite3* db = db_.handle();
+  // The guard stays on until the statement is gone: SQLite may prepare it
+  // again while stepping (after a schema change), and checks it again then.
+  sqlite3_set_authorizer(db, authorizeSql, nullptr);
+  struct AuthorizerOff {
+    sqlite3* db;
+    ~AuthorizerOff() { sqlite3_set_authorizer(db, nullptr, nullptr); }
+  } authorizerOff{db};
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v2(db, text.c_str(), static_cast<int>(text.size()), &raw, &tail);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> st(raw, sqlite3_finalize);
+  if (rc != SQLITE_OK) {
+    std::string why = sqlite3_errmsg(db);
+    if (rc == SQLITE_AUTH || why.find("not authorized") != std::string::npos) return Error::denied("db.sql: not allowed: " + why + " (only the plugin's own tables, rows in and out)");
+    return Error::invalid("db.sql: " + why);
+  }
+  if (!st) return std::string("null");  // only a comment
+  for (const char* p = tail; p && *p; ++p) {
+    if (!std::isspace(static_cast<unsigned char>(*p)) && *p != ';') return Error::invalid("db.sql: one statement at a time");
+  }
+  const int expected = sqlite3_bind_parameter_count(st.get());
+  if (static_cast<int>(params.size()) != expected) {
+    return Error::invalid("db.sql: the query has " + std::to_string(expected) + " parameters, " + std::to_string(params.size()) + " given");
+  }
+  for (int i = 0; i < expected; ++i) {
+    const json& v = params[static_cast<size_t>(i)];
+    if (v.is_null()) sqlite3_bind_null(st.get(), i + 1);
+    else if (v.is_boolean()) sqlite3_bind_int(st.get(), i + 1, v.get<bool>() ? 1 : 0);
+    else if (v.is_number_integer()) sqlite3_bind_int64(st.get(), i + 1, v.get<int64_t>());
+    else if (v.is_number()) sqlite3_bind_double(st.get(), i + 1, v.get<double>());
+    else if (v.is_string()) sqlite3_bind_text(st.get(), i + 1, v.get_ref<const std::string&>().c_str(), -1, SQLITE_TRANSIENT);
+    else return Error::invalid("db.sql: parameter " + std::to_string(i + 1) + " must be a string, number, boolean or null");
+  }
+  json rows = json::array();
+  const int columns = sqlite3_column_count(st.get());
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    json row = json::object();
+    for (int c = 0; c < columns; ++c) {
+      const char* name = sqlite3_column_name(st.get(), c);
+      switch (sqlite3_column_type(st.get(), c)) {
+        case SQLITE_INTEGER: row[name] = sqlite3_column_int64(st.get(), c); break;
+        case SQLITE_FLOAT: row[name] = sqlite3_column_double(st.get(), c); break;
+        case SQLITE_NULL: row[name] = nullptr; break;
+        default: row[name] = std::string(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), c)),
+                                         static_cast<size_t>(sqlite3_column_bytes(st.get(), c)));
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) {
+    std::string why = sqlite3_errmsg(db);
+    if (why.find("not authorized") != std::string::npos) return Error::denied("db.sql: not allowed: " + why + " (only the plugin's own tables, rows in and out)");
+    return Error::invalid("db.sql: " + why);
+  }
+  if (columns > 0) return rows.dump(-1, ' ', false, json::error_handler_t::replace);
+  return json{{"changes", sqlite3_changes(db)}, {"lastInsertRowid", sqlite3_last_insert_rowid(db)}}.dump();
 }
 
 }  // namespace patchbay

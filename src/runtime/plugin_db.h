@@ -2,6 +2,7 @@
 // document per row. No V8 here: the binding passes JSON text.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <set>
 #include <string>
 
@@ -21,6 +22,12 @@ class PluginDb {
   Result<std::string> call(const std::string& op, const std::string& collection, const std::string& arg1,
                            const std::string& arg2);
   Database& database() { return db_; }
+
+ private:
+  // db.sql(query, params): one statement over the plugin's own tables.
+  Result<std::string> runSql(const nlohmann::json& query, const nlohmann::json& params);
+
+ public:
 
  private:
   explicit PluginDb(Database db) : db_(std::move(db)) {}

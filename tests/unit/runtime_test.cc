@@ -9,6 +9,7 @@
 
 #include "patchbay/http.h"
 #include "patchbay/runtime.h"
+#include "patchbay/store.h"
 #include "support/test_util.h"
 
 namespace patchbay {
@@ -603,6 +604,48 @@ TEST_F(RuntimeTest, EachPluginsRoutesAreRateLimited) {
   EXPECT_EQ((*rt)->handleRequest("quiet", {})->status, 200);  // the limit is per plugin
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   EXPECT_EQ((*rt)->handleRequest("busy", {})->status, 200);  // refilled at 2 per second
+}
+
+TEST_F(RuntimeTest, SqlReachesOnlyThePluginsOwnTables) {
+  fs::create_directories(dir_ / "data/sqlp");
+  {
+    auto db = Database::open((dir_ / "data/sqlp/data.db").string());  // as the plugin's migration would
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT, score REAL)").ok());
+  }
+  ASSERT_TRUE(runtime_->activate(plugin("sqlp", json::object(), {{"server.js", R"js(
+export default function (sodium) {
+  const attempt = (q, p) => { try { return sodium.db.sql(q, p); } catch (e) { return 'error: ' + e.message; } };
+  return { run: attempt };
+}
+)js"}})).ok());
+  auto run = [&](const std::string& query, json params = json::array()) {
+    auto r = runtime_->call("sqlp", "run", json::array({query, params}).dump());
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? json::parse(*r) : json();
+  };
+  EXPECT_EQ(run("INSERT INTO notes (text, score) VALUES (?, ?)", {"first", 1.5})["changes"], 1);
+  EXPECT_EQ(run("INSERT INTO notes (text, score) VALUES (?, ?)", {"second", nullptr})["lastInsertRowid"], 2);
+  auto rows = run("SELECT id, text, score FROM notes WHERE id >= ? ORDER BY id", {1});
+  EXPECT_EQ(rows, json::parse(R"([{"id":1,"text":"first","score":1.5},{"id":2,"text":"second","score":null}])"));
+  EXPECT_EQ(run("UPDATE notes SET text = ? WHERE id = ?", {"changed", 1})["changes"], 1);
+  for (const auto& [query, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"ATTACH DATABASE '/tmp/elsewhere.db' AS other", "not allowed"},
+           {"PRAGMA writable_schema = 1", "not allowed"},
+           {"CREATE TABLE mine (x)", "not allowed"},
+           {"DROP TABLE notes", "not allowed"},
+           {"SELECT load_extension('/tmp/evil.so')", "not allowed"},
+           {"INSERT INTO sqlite_master VALUES ('table','x','x',0,'')", "not allowed"},
+           {"VACUUM INTO '/tmp/copy.db'", "VACUUM is not allowed"},
+           {"SELECT 1; SELECT 2", "one statement at a time"},
+           {"SELECT * FROM missing", "no such table"},
+           {"SELECT ?", "1 parameters, 0 given"}}) {
+    json answer = run(query);
+    ASSERT_TRUE(answer.is_string()) << query << ": " << answer.dump();
+    EXPECT_NE(answer.get<std::string>().find(expected), std::string::npos) << query << ": " << answer;
+  }
+  EXPECT_FALSE(fs::exists("/tmp/copy.db"));
+  EXPECT_EQ(run("SELECT COUNT(*) AS n FROM notes")[0]["n"], 2);  // nothing above changed the table
 }
 
 // docs/runtime.md's example plugin runs as written.
