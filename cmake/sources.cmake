@@ -17,6 +17,7 @@ add_library(patchbay_package STATIC
   src/package/process.cc
   src/package/markdown.cc
   src/package/cron.cc
+  src/package/clock.cc
 )
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM PkgConfig::CMARK)

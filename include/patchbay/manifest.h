@@ -39,6 +39,9 @@ struct SettingSpec {
   bool required = false;
 };
 
+// "string", "number", "boolean", "select": the words manifests use.
+const char* settingTypeName(SettingSpec::Type type);
+
 struct PluginRequirement {
   std::string id;
   std::string range = "*";  // npm range the required plugin's version must satisfy

@@ -61,6 +61,9 @@ struct RuntimeOptions {
   RuntimeLimits limits;
   std::map<std::string, FetchGrant> fetchGrants;  // by plugin id
   std::chrono::milliseconds fetchTimeout{10000};
+  // Start cron jobs at each minute by the wall clock. Off: only
+  // runDueCronJobs() starts them (tests, embedders with their own clock).
+  bool cronScheduler = true;
   uint64_t fetchMaxBytes = 5u << 20;
   // Where plugin logs go (console.*, sodium.logger.*, runtime warnings).
   // Default: standard error, one line each.

@@ -217,16 +217,6 @@ struct InspectOptions {
   bool json = false;
 };
 
-const char* settingTypeName(SettingSpec::Type t) {
-  switch (t) {
-    case SettingSpec::Type::kString: return "string";
-    case SettingSpec::Type::kNumber: return "number";
-    case SettingSpec::Type::kBoolean: return "boolean";
-    case SettingSpec::Type::kSelect: return "select";
-  }
-  return "string";
-}
-
 json settingValueJson(const SettingValue& v) {
   if (auto s = std::get_if<std::string>(&v)) return *s;
   if (auto d = std::get_if<double>(&v)) return *d;

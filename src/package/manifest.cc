@@ -348,6 +348,16 @@ const std::vector<std::string_view>& referenceHookPoints() {
   return kHooks;
 }
 
+const char* settingTypeName(SettingSpec::Type t) {
+  switch (t) {
+    case SettingSpec::Type::kString: return "string";
+    case SettingSpec::Type::kNumber: return "number";
+    case SettingSpec::Type::kBoolean: return "boolean";
+    case SettingSpec::Type::kSelect: return "select";
+  }
+  return "string";
+}
+
 bool Manifest::hasPermission(std::string_view p) const {
   return std::find(permissions.begin(), permissions.end(), p) != permissions.end();
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "patchbay/clock.h"
 #include "patchbay/package.h"
 #include "registry/registry_impl.h"
 
@@ -127,16 +128,6 @@ Status storeBlob(const std::string& path, std::string_view bytes) {
   return writeFileAtomically(path, bytes);
 }
 
-std::string isoNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string today() { return isoNow().substr(0, 10); }
 
 Registry::Registry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Registry::~Registry() {
@@ -370,7 +361,7 @@ Result<size_t> Registry::syncFolder() {
     if (!up) return up.error();
     up->bind(1, r.id).bind(2, r.version.toString()).bind(3, r.name).bind(4, r.description).bind(5, r.category);
     up->bind(6, r.author).bind(7, r.hostRange).bind(8, file).bind(9, static_cast<int64_t>(digest.size));
-    up->bind(10, digest.sha256).bind(11, digest.sri).bind(12, r.manifestJson).bind(13, r.readme).bind(14, isoNow());
+    up->bind(10, digest.sha256).bind(11, digest.sri).bind(12, r.manifestJson).bind(13, r.readme).bind(14, utcNow());
     up->bind(15, static_cast<int64_t>(st.st_size)).bind(16, mtime);
     if (auto s = up->run(); !s) return s.error();
     present.insert(file);
@@ -531,7 +522,7 @@ void Registry::observe(const http::AccessRecord& r) {
 void Registry::recordDownload(const std::string& id, const Version& version) {
   impl_->metrics.count("downloads");
   std::lock_guard lock(impl_->downloadsMutex);
-  impl_->pendingDownloads[{id, version.toString(), today()}] += 1;
+  impl_->pendingDownloads[{id, version.toString(), utcToday()}] += 1;
   impl_->downloadTotals[{id, version.toString()}] += 1;
 }
 

@@ -15,7 +15,7 @@ Status recordEvent(Database& db, std::string_view actor, std::string_view action
                    std::string_view version, std::string_view detail) {
   auto st = db.prepare("INSERT INTO events (at, actor, action, plugin_id, version, detail) VALUES (?,?,?,?,?,?)");
   if (!st) return st.error();
-  st->bind(1, isoNow()).bind(2, actor).bind(3, action).bind(4, pluginId).bind(5, version).bind(6, detail);
+  st->bind(1, utcNow()).bind(2, actor).bind(3, action).bind(4, pluginId).bind(5, version).bind(6, detail);
   return st->run();
 }
 
@@ -48,7 +48,7 @@ Result<std::vector<PackageRecord>> Registry::updatePlugin(const std::string& id,
       st->bind(1, id);
       if (u.description) st->bind(2, *u.description); else st->bindNull(2);
       if (u.category) st->bind(3, *u.category); else st->bindNull(3);
-      st->bind(4, who.name).bind(5, isoNow());
+      st->bind(4, who.name).bind(5, utcNow());
       if (auto s = st->run(); !s) return s.error();
       std::string detail = (u.description ? "description" : "") + std::string(u.description && u.category ? ", " : "") +
                            (u.category ? "category = " + *u.category : "");
@@ -57,7 +57,7 @@ Result<std::vector<PackageRecord>> Registry::updatePlugin(const std::string& id,
     if (u.status) {
       auto st = db.prepare("UPDATE versions SET status = ?, review_reason = ?, reviewed_by = ?, reviewed_at = ? WHERE plugin_id = ?");
       if (!st) return st.error();
-      st->bind(1, *u.status).bind(2, u.reason).bind(3, who.name).bind(4, isoNow()).bind(5, id);
+      st->bind(1, *u.status).bind(2, u.reason).bind(3, who.name).bind(4, utcNow()).bind(5, id);
       if (auto s = st->run(); !s) return s.error();
       if (auto s = recordEvent(db, who.name, "status", id, "", *u.status + (u.reason.empty() ? "" : ": " + u.reason)); !s) {
         return s.error();
@@ -82,7 +82,7 @@ Result<PackageRecord> Registry::review(const std::string& id, const Version& ver
     if (auto s = tx.begin(); !s) return s.error();
     auto st = db.prepare("UPDATE versions SET status = ?, review_reason = ?, reviewed_by = ?, reviewed_at = ? WHERE plugin_id = ? AND version = ?");
     if (!st) return st.error();
-    st->bind(1, status).bind(2, reason).bind(3, who.name).bind(4, isoNow()).bind(5, id).bind(6, version.toString());
+    st->bind(1, status).bind(2, reason).bind(3, who.name).bind(4, utcNow()).bind(5, id).bind(6, version.toString());
     if (auto s = st->run(); !s) return s.error();
     if (auto s = recordEvent(db, who.name, "review", id, version.toString(), status + (reason.empty() ? "" : ": " + reason)); !s) {
       return s.error();

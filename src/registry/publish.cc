@@ -120,7 +120,7 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
   } else {
     auto claim = db.prepare("INSERT INTO owners (plugin_id, owner, created_at) VALUES (?,?,?)");
     if (!claim) return claim.error();
-    claim->bind(1, m.id).bind(2, publisher.name).bind(3, isoNow());
+    claim->bind(1, m.id).bind(2, publisher.name).bind(3, utcNow());
     if (auto s = claim->run(); !s) return s.error();
   }
 
@@ -153,7 +153,7 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
   insert->bind(8, packageFileName(m.id, m.version)).bind(9, static_cast<int64_t>(digest.size)).bind(10, digest.sha256);
   insert->bind(11, digest.sri).bind(12, impl_->options.requireReview ? "pending" : "approved");
   insert->bind(13, manifestText ? *manifestText : "").bind(14, info->readme.value_or(""));
-  insert->bind(15, signatureText.value_or("")).bind(16, isoNow()).bind(17, bundleSha).bind(18, mapSha);
+  insert->bind(15, signatureText.value_or("")).bind(16, utcNow()).bind(17, bundleSha).bind(18, mapSha);
   if (auto s = insert->run(); !s) return s.error();
   if (auto s = recordEvent(db, publisher.name, "publish", m.id, version, impl_->options.requireReview ? "pending" : "approved"); !s) {
     return s.error();

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "patchbay/archive.h"
+#include "patchbay/clock.h"
 #include "patchbay/registry.h"
 #include "patchbay/store.h"
 
@@ -102,9 +103,5 @@ std::string canonicalMetadata(const PackageRecord& record);
 Status recordEvent(Database& db, std::string_view actor, std::string_view action, std::string_view pluginId,
                    std::string_view version, std::string_view detail);
 
-// "2026-11-22T10:36:00Z"
-std::string isoNow();
-// "2026-11-22"
-std::string today();
 
 }  // namespace patchbay

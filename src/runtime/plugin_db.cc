@@ -5,6 +5,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "patchbay/clock.h"
 #include "patchbay/integrity.h"
 
 namespace patchbay {
@@ -24,18 +25,6 @@ CREATE TABLE IF NOT EXISTS _documents (
 );
 )sql";
 
-std::string nowIso() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
 
 // The key of an id: strings as they are, numbers in their JSON form.
 Result<std::string> idKey(const json& id) {
@@ -175,7 +164,7 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
     if (!a.contains("id") || a["id"].is_null()) a["id"] = randomUuid();
     auto key = idKey(a["id"]);
     if (!key) return Error::invalid("db.insert: " + key.error().message);
-    const std::string now = nowIso();
+    const std::string now = utcNowMillis();
     a["created_at"] = now;
     a["updated_at"] = now;
     auto st = db_.prepare("INSERT INTO _documents (collection, id, data, created_at, updated_at) VALUES (?,?,?,?,?)");
@@ -202,7 +191,7 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
       if (k == "id" || k == "created_at" || k == "updated_at") continue;  // kept by the store
       record[k] = v;
     }
-    record["updated_at"] = nowIso();
+    record["updated_at"] = utcNowMillis();
     auto up = db_.prepare("UPDATE _documents SET data = ?, updated_at = ? WHERE collection = ? AND id = ?");
     if (!up) return up.error();
     up->bind(1, record.dump()).bind(2, record["updated_at"].get<std::string>()).bind(3, collection).bind(4, *key);

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "patchbay/clock.h"
 #include "patchbay/cron.h"
 #include "patchbay/embedded_asset.h"
 #include "patchbay/files.h"
@@ -949,12 +950,7 @@ void PluginInstance::runDueCron(std::chrono::system_clock::time_point minute) {
       }
       job.state.running = true;
       job.startedAt = std::chrono::steady_clock::now();
-      std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-      std::tm tm{};
-      gmtime_r(&t, &tm);
-      char buf[32];
-      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      job.state.lastRun = buf;
+      job.state.lastRun = utcNow();
       due.push_back(id);
     }
   }

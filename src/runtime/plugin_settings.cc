@@ -17,16 +17,6 @@ json defaultOf(const SettingSpec& s) {
   return nullptr;
 }
 
-const char* typeName(SettingSpec::Type t) {
-  switch (t) {
-    case SettingSpec::Type::kString: return "string";
-    case SettingSpec::Type::kNumber: return "number";
-    case SettingSpec::Type::kBoolean: return "boolean";
-    case SettingSpec::Type::kSelect: return "select";
-  }
-  return "string";
-}
-
 Status validate(const SettingSpec& s, const json& v) {
   auto wrong = [&](const std::string& rule) { return Error::invalid("setting \"" + s.key + "\": " + rule + ", got " + v.dump()); };
   if (v.is_null()) {
@@ -102,7 +92,7 @@ std::string PluginSettings::schemaJson() const { return settingsSchemaJson(manif
 std::string settingsSchemaJson(const Manifest& manifest) {
   json out = json::object();
   for (const auto& s : manifest.settings) {
-    json spec = {{"type", typeName(s.type)}, {"label", s.label.empty() ? s.key : s.label}, {"default", defaultOf(s)}};
+    json spec = {{"type", settingTypeName(s.type)}, {"label", s.label.empty() ? s.key : s.label}, {"default", defaultOf(s)}};
     if (!s.description.empty()) spec["description"] = s.description;
     if (!s.options.empty()) spec["options"] = s.options;
     if (s.secret) spec["secret"] = true;

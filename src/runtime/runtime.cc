@@ -14,6 +14,7 @@
 #include <shared_mutex>
 #include <thread>
 
+#include "patchbay/clock.h"
 #include "runtime/plugin_db.h"
 #include "runtime/plugin_instance.h"
 #include "runtime/plugin_settings.h"
@@ -48,18 +49,6 @@ bool fetchPermitted(const Manifest& m) {
   return m.hasPermission("webhooks:send") || m.hasPermission("http:fetch") || m.hasPermission("network.outbound");
 }
 
-std::string nowMillis() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
 
 struct Runtime::Impl {
   RuntimeOptions options;
@@ -117,7 +106,7 @@ struct Runtime::Impl {
     {
       std::lock_guard lock(logMu);
       auto& lines = logLines[id];
-      lines.push_back({nowMillis(), level, message});
+      lines.push_back({utcNowMillis(), level, message});
       if (lines.size() > kLogLines) lines.pop_front();
     }
     const std::string line = "[Plugin:" + id + "] " + message;
@@ -218,6 +207,7 @@ struct Runtime::Impl {
       auto now = std::chrono::system_clock::now();
       auto nextMinute = std::chrono::time_point_cast<std::chrono::minutes>(now) + std::chrono::minutes(1);
       if (watchdogWake.wait_until(lock, nextMinute, [this] { return stopping; })) return;
+      if (!options.cronScheduler) continue;
       lock.unlock();
       runtime->runDueCronJobs(nextMinute);
       lock.lock();

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "patchbay/clock.h"
 #include "patchbay/integrity.h"
 #include "patchbay/store.h"
 
@@ -27,14 +28,6 @@ CREATE TABLE IF NOT EXISTS tokens (
 )sql";
 constexpr const char* kColumns = "id, name, scopes, created_at, expires_at, last_used_at, revoked";
 
-std::string nowIso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::vector<std::string> splitScopes(const std::string& s) {
   std::vector<std::string> out;
@@ -92,7 +85,7 @@ Result<std::pair<TokenInfo, std::string>> create(Database& db, const std::string
   sodium_memzero(raw, sizeof raw);
   auto st = db.prepare("INSERT INTO tokens (name, token_hash, scopes, created_at, expires_at) VALUES (?,?,?,?,?)");
   if (!st) return st.error();
-  const std::string now = nowIso();
+  const std::string now = utcNow();
   st->bind(1, name).bind(2, sha256Hex(secret)).bind(3, joined).bind(4, now).bind(5, expiresAt);
   if (auto s = st->run(); !s) return s.error();
   TokenInfo info;
@@ -129,10 +122,10 @@ Result<TokenInfo> authenticate(Database& db, std::string_view secret) {
   st->bind(1, sha256Hex(secret));
   if (!st->step()) return refused;
   TokenInfo t = fromRow(*st);
-  if (t.revoked || (!t.expiresAt.empty() && t.expiresAt <= nowIso())) return refused;
+  if (t.revoked || (!t.expiresAt.empty() && t.expiresAt <= utcNow())) return refused;
   auto used = db.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
   if (used) {
-    used->bind(1, nowIso()).bind(2, t.id);
+    used->bind(1, utcNow()).bind(2, t.id);
     (void)used->run();  // a missed "last used" note is not worth refusing the request
   }
   return t;
