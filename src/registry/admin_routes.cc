@@ -8,11 +8,6 @@ namespace patchbay::service {
 
 namespace {
 
-#define PB_REQUIRE(var, scope, action, route)                                                   \
-  auto var##Or = requireScope(reg, req, scope, action);                                         \
-  if (auto* refused = std::get_if<Response>(&var##Or)) return withRoute(std::move(*refused), route); \
-  const TokenInfo& var = std::get<TokenInfo>(var##Or)
-
 std::optional<std::string> optionalString(const nlohmann::json& body, const char* field, std::string& error) {
   if (!body.contains(field) || body[field].is_null()) return std::nullopt;
   if (!body[field].is_string()) {
@@ -40,7 +35,8 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
     const char* route = "/api/plugins/{id}";
     const std::string id = req.params["id"];
     if (auto bad = badId(id)) return *bad;
-    PB_REQUIRE(who, "publish", "edit a plugin", route);
+    TokenInfo who;
+    if (auto refused = refuseUnless(reg, req, "publish", "edit a plugin", route, &who)) return *refused;
     auto body = jsonBody(req);
     if (auto* bad = std::get_if<Response>(&body)) return withRoute(std::move(*bad), route);
     const auto& b = std::get<nlohmann::json>(body);
@@ -68,7 +64,8 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
     const char* route = "/api/plugins/{id}";
     const std::string id = req.params["id"];
     if (auto bad = badId(id)) return *bad;
-    PB_REQUIRE(who, "admin", "delete a plugin", route);
+    TokenInfo who;
+    if (auto refused = refuseUnless(reg, req, "admin", "delete a plugin", route, &who)) return *refused;
     const bool erase = forced(req);
     auto n = erase ? reg.erase(id, std::nullopt, who) : reg.yank(id, std::nullopt, req.queryOr("reason"), who);
     if (!n) return withRoute(errorResponse(n.error()), route);
@@ -81,7 +78,8 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
     if (auto bad = badId(id)) return *bad;
     auto v = Version::parse(req.params["version"]);
     if (!v) return withRoute(Response::error(400, "invalid_version", v.error().message), route);
-    PB_REQUIRE(who, "admin", "delete a version", route);
+    TokenInfo who;
+    if (auto refused = refuseUnless(reg, req, "admin", "delete a version", route, &who)) return *refused;
     const bool erase = forced(req);
     auto n = erase ? reg.erase(id, *v, who) : reg.yank(id, *v, req.queryOr("reason"), who);
     if (!n) return withRoute(errorResponse(n.error()), route);
@@ -95,7 +93,8 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
     if (auto bad = badId(id)) return *bad;
     auto v = Version::parse(req.params["version"]);
     if (!v) return withRoute(Response::error(400, "invalid_version", v.error().message), route);
-    PB_REQUIRE(who, "review", "review", route);
+    TokenInfo who;
+    if (auto refused = refuseUnless(reg, req, "review", "review", route, &who)) return *refused;
     auto body = jsonBody(req);
     if (auto* bad = std::get_if<Response>(&body)) return withRoute(std::move(*bad), route);
     const auto& b = std::get<nlohmann::json>(body);
@@ -110,8 +109,7 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
 
   router.add("GET", "/api/admin/review-queue", [&reg](Request& req) {
     const char* route = "/api/admin/review-queue";
-    PB_REQUIRE(who, "review", "see the review queue", route);
-    (void)who;
+    if (auto refused = refuseUnless(reg, req, "review", "see the review queue", route)) return *refused;
     json items = json::array();
     for (const auto& r : reg.reviewQueue()) {
       json j = versionJson(reg, r);
@@ -123,8 +121,7 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
 
   router.add("GET", "/api/admin/events", [&reg](Request& req) {
     const char* route = "/api/admin/events";
-    PB_REQUIRE(who, "admin", "read the audit log", route);
-    (void)who;
+    if (auto refused = refuseUnless(reg, req, "admin", "read the audit log", route)) return *refused;
     json items = json::array();
     for (const auto& e : reg.events()) {
       items.push_back({{"id", e.id}, {"at", e.at}, {"actor", e.actor}, {"action", e.action}, {"plugin_id", e.pluginId},
@@ -135,8 +132,7 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
 
   router.add("GET", "/api/admin/tokens", [&reg](Request& req) {
     const char* route = "/api/admin/tokens";
-    PB_REQUIRE(who, "admin", "list tokens", route);
-    (void)who;
+    if (auto refused = refuseUnless(reg, req, "admin", "list tokens", route)) return *refused;
     json items = json::array();
     for (const auto& t : reg.listTokens()) items.push_back(tokenJson(t));
     return withRoute(Response::json(200, json{{"tokens", items}}.dump()), route);
@@ -146,7 +142,8 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
   // token with its secret, shown this once.
   router.add("POST", "/api/admin/tokens", [&reg](Request& req) {
     const char* route = "/api/admin/tokens";
-    PB_REQUIRE(who, "admin", "create tokens", route);
+    TokenInfo who;
+    if (auto refused = refuseUnless(reg, req, "admin", "create tokens", route, &who)) return *refused;
     auto body = jsonBody(req);
     if (auto* bad = std::get_if<Response>(&body)) return withRoute(std::move(*bad), route);
     const auto& b = std::get<nlohmann::json>(body);
@@ -171,7 +168,8 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
 
   router.add("DELETE", "/api/admin/tokens/{tokenId}", [&reg](Request& req) {
     const char* route = "/api/admin/tokens/{tokenId}";
-    PB_REQUIRE(who, "admin", "revoke tokens", route);
+    TokenInfo who;
+    if (auto refused = refuseUnless(reg, req, "admin", "revoke tokens", route, &who)) return *refused;
     const std::string& raw = req.params["tokenId"];
     if (raw.empty() || raw.size() > 18 || raw.find_first_not_of("0123456789") != std::string::npos) {
       return withRoute(Response::error(400, "invalid_input", "a token id is a number, as GET /api/admin/tokens lists them"), route);
@@ -186,8 +184,7 @@ void addManagementRoutes(Registry& reg, http::Router& router) {
     const char* route = "/api/admin/status";
     const bool local = req.remoteAddress == "127.0.0.1" || req.remoteAddress == "::1";
     if (!local || !req.header("Authorization").empty()) {
-      PB_REQUIRE(who, "admin", "read the admin status", route);
-      (void)who;
+      if (auto refused = refuseUnless(reg, req, "admin", "read the admin status", route)) return *refused;
     }
     json problems = json::array();
     for (const auto& p : reg.folderProblems()) problems.push_back({{"file", p.file}, {"message", p.message}});

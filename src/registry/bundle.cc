@@ -113,40 +113,39 @@ Result<std::optional<ClientBundle>> buildClientBundle(std::string_view zipBytes,
   if (auto s = writeFileAtomically(tsconfig, "{}\n"); !s) return s.error();
   ProcessOptions run{.workDir = src, .timeout = std::chrono::seconds(60), .maxOutputBytes = 1 << 20};
 
+  // One esbuild run: its error message on failure, else the inputs it read
+  // (from its metafile), every one of them checked to be inside the package.
+  auto esbuild = [&](std::vector<std::string> args, const std::string& metafile) -> Result<nlohmann::json> {
+    args.insert(args.begin() + 1, {"--log-level=error", "--color=false", "--tsconfig=" + tsconfig, "--metafile=" + metafile});
+    auto ran = runProcess(args, run);
+    if (!ran) return ran.error();
+    if (ran->exitCode != 0) return Error::invalid("client bundle: esbuild failed:\n" + esbuildMessage(ran->errorOutput));
+    auto meta = readFileLimited(metafile, 64 << 20);
+    if (!meta) return meta.error();
+    auto parsed = nlohmann::json::parse(*meta, nullptr, false);
+    if (!parsed.is_object() || !parsed["inputs"].is_object()) return Error::internal("client bundle: esbuild wrote no metafile");
+    for (const auto& [file, input] : parsed["inputs"].items()) {
+      if (!staysInside(".", file)) return Error::invalid("client bundle: esbuild read " + file + ", outside the package");
+    }
+    return parsed["inputs"];
+  };
+
   // Pass 1: list every import without reading anything it names.
-  std::vector<std::string> scan = {"esbuild", "--bundle", "--external:*", "--format=esm", "--log-level=error",
-                                   "--color=false", "--tsconfig=" + tsconfig, "--metafile=" + out + "/scan.json",
-                                   "--outdir=" + out + "/scan"};
+  std::vector<std::string> scan = {"esbuild", "--bundle", "--external:*", "--format=esm", "--outdir=" + out + "/scan"};
   scan.insert(scan.end(), sources.begin(), sources.end());
-  auto scanned = runProcess(scan, run);
-  if (!scanned) return scanned.error();
-  if (scanned->exitCode != 0) return Error::invalid("client bundle: esbuild failed:\n" + esbuildMessage(scanned->errorOutput));
-  auto meta = readFileLimited(out + "/scan.json", 64 << 20);
-  if (!meta) return meta.error();
-  auto scanJson = nlohmann::json::parse(*meta, nullptr, false);
-  if (!scanJson.is_object() || !scanJson["inputs"].is_object()) return Error::internal("client bundle: esbuild wrote no metafile");
-  for (const auto& [file, input] : scanJson["inputs"].items()) {
-    if (!staysInside(".", file)) return Error::invalid("client bundle: esbuild read " + file + ", outside the package");
+  auto imports = esbuild(scan, out + "/scan.json");
+  if (!imports) return imports.error();
+  for (const auto& [file, input] : imports->items()) {
     for (const auto& imp : input.value("imports", nlohmann::json::array())) {
       if (auto s = checkImport(file, imp.value("path", "")); !s) return s.error();
     }
   }
 
   // Pass 2: the bundle itself.
-  std::vector<std::string> build = {"esbuild", entry, "--bundle", "--minify", "--sourcemap", "--format=esm",
-                                    "--target=es2020", "--packages=external", "--log-level=error", "--color=false",
-                                    "--tsconfig=" + tsconfig, "--metafile=" + out + "/meta.json",
-                                    "--outfile=" + out + "/bundle.js"};
-  auto built = runProcess(build, run);
+  auto built = esbuild({"esbuild", entry, "--bundle", "--minify", "--sourcemap", "--format=esm", "--target=es2020",
+                        "--packages=external", "--outfile=" + out + "/bundle.js"},
+                       out + "/meta.json");
   if (!built) return built.error();
-  if (built->exitCode != 0) return Error::invalid("client bundle: esbuild failed:\n" + esbuildMessage(built->errorOutput));
-  auto buildMeta = readFileLimited(out + "/meta.json", 64 << 20);
-  if (!buildMeta) return buildMeta.error();
-  auto buildJson = nlohmann::json::parse(*buildMeta, nullptr, false);
-  if (!buildJson.is_object() || !buildJson["inputs"].is_object()) return Error::internal("client bundle: esbuild wrote no metafile");
-  for (const auto& [file, input] : buildJson["inputs"].items()) {
-    if (!staysInside(".", file)) return Error::invalid("client bundle: esbuild read " + file + ", outside the package");
-  }
   ClientBundle bundle;
   bundle.entry = entry;
   auto js = readFileLimited(out + "/bundle.js", 64 << 20);

@@ -103,7 +103,6 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
   }
 
   Digest digest = digestBytes(zipBytes);
-  PackageRecord r;
   std::lock_guard lock(impl_->dbMutex);
   Database& db = impl_->db;
   Transaction tx(db);

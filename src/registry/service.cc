@@ -112,19 +112,23 @@ std::variant<std::optional<TokenInfo>, Response> callerToken(Registry& reg, cons
   return std::optional<TokenInfo>(std::move(*token));
 }
 
-std::variant<TokenInfo, Response> requireScope(Registry& reg, const Request& req, std::string_view scope, std::string_view action) {
+std::optional<Response> refuseUnless(Registry& reg, const Request& req, std::string_view scope, std::string_view action,
+                                     const char* route, TokenInfo* who) {
   auto caller = callerToken(reg, req);
-  if (auto* refused = std::get_if<Response>(&caller)) return std::move(*refused);
+  if (auto* refused = std::get_if<Response>(&caller)) return withRoute(std::move(*refused), route);
   auto& token = std::get<std::optional<TokenInfo>>(caller);
   if (!token) {
-    return errorResponse(Error::unauthenticated(std::string(action) + " needs an API token with the " + std::string(scope) +
-                                                " scope: Authorization: Bearer <token>"));
+    return withRoute(errorResponse(Error::unauthenticated(std::string(action) + " needs an API token with the " + std::string(scope) +
+                                                          " scope: Authorization: Bearer <token>")),
+                     route);
   }
   if (!token->hasScope(scope)) {
-    return errorResponse(Error::denied("the token \"" + token->name + "\" may not " + std::string(action) + " (scope \"" +
-                                       std::string(scope) + "\" needed)"));
+    return withRoute(errorResponse(Error::denied("the token \"" + token->name + "\" may not " + std::string(action) + " (scope \"" +
+                                                 std::string(scope) + "\" needed)")),
+                     route);
   }
-  return std::move(*token);
+  if (who) *who = std::move(*token);
+  return std::nullopt;
 }
 
 std::variant<nlohmann::json, Response> jsonBody(const Request& req) {
@@ -329,8 +333,8 @@ void Registry::addRoutes(http::Router& router) {
   // Seed 003's upload: the zip as the body, its .minisig (base64) in
   // X-Signature, a publish token in Authorization: Bearer.
   router.add("POST", "/api/plugins", [&reg](Request& req) {
-    auto token = requireScope(reg, req, "publish", "publish");
-    if (auto* refused = std::get_if<Response>(&token)) return withRoute(std::move(*refused), "/api/plugins");
+    TokenInfo publisher;
+    if (auto refused = refuseUnless(reg, req, "publish", "publish", "/api/plugins", &publisher)) return *refused;
     std::optional<std::string> signature;
     if (std::string sig = req.header("X-Signature"); !sig.empty()) {
       auto decoded = fromBase64(sig);
@@ -338,7 +342,7 @@ void Registry::addRoutes(http::Router& router) {
       signature = std::move(decoded.value());
     }
     if (req.body.empty()) return withRoute(errorResponse(Error::invalid("the request body must be the package (a zip)")), "/api/plugins");
-    auto published = reg.publish(req.body, signature, std::get<TokenInfo>(token));
+    auto published = reg.publish(req.body, signature, publisher);
     reg.metrics().count("uploads", "result", !published ? errorKindName(published.error().kind) : published->created ? "created" : "unchanged");
     if (!published) return withRoute(errorResponse(published.error()), "/api/plugins");
     json j = versionJson(reg, published->record);

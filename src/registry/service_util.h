@@ -27,9 +27,12 @@ json summaryJson(const PackageRecord& r);
 // The caller's token when the request carries one (Authorization: Bearer).
 // nullopt without the header; a 401 response when the token is not valid.
 std::variant<std::optional<TokenInfo>, Response> callerToken(Registry& reg, const Request& req);
-// The caller's token when it has `scope`; else the 401 (no or bad token) or
-// 403 (lacking scope) response, naming `action`.
-std::variant<TokenInfo, Response> requireScope(Registry& reg, const Request& req, std::string_view scope, std::string_view action);
+// Whether the caller's token has `scope`: nullopt when it may go on (`who`,
+// when given, receives the token), else the refusal to send, named after
+// `route`: 401 without a valid token, 403 without the scope, the message
+// naming `action`.
+std::optional<Response> refuseUnless(Registry& reg, const Request& req, std::string_view scope, std::string_view action,
+                                     const char* route, TokenInfo* who = nullptr);
 
 // A JSON request body as an object, or a 400.
 std::variant<nlohmann::json, Response> jsonBody(const Request& req);
