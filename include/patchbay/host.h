@@ -24,6 +24,7 @@
 #include "patchbay/manifest.h"
 #include "patchbay/result.h"
 #include "patchbay/runtime.h"
+#include "patchbay/store.h"
 #include "patchbay/tokens.h"
 
 namespace patchbay {
@@ -46,6 +47,12 @@ struct HostPlugin {
   bool hasClient = false;            // has a client.js
 };
 
+// The host's admin tokens (data/host.db, scope "admin") on their own,
+// without starting any plugin: for `patchbay admin-token` and Host::open.
+// Use patchbay/tokens.h's list and revoke on it.
+Result<Database> openAdminTokens(const std::string& dataDir);
+Result<std::pair<TokenInfo, std::string>> createAdminToken(Database& store, const std::string& name);
+
 class Host {
  public:
   // Reads (creating with defaults) data/config.json and starts the active
@@ -62,11 +69,9 @@ class Host {
   Runtime& runtime();
   std::string pluginsDir() const;
 
-  // Admin tokens (scope "admin"). On first open, when there are none, one
-  // is made and its secret written to data/admin-token (mode 0600).
-  Result<std::pair<TokenInfo, std::string>> createAdminToken(const std::string& name);
-  std::vector<TokenInfo> adminTokens() const;
-  Status revokeAdminToken(int64_t id);
+  // The admin token a secret belongs to (see openAdminTokens). On first
+  // open, when there are none, one is made and its secret written to
+  // data/admin-token (mode 0600).
   Result<TokenInfo> authenticate(std::string_view secret);
 
   // GET /api/plugins/client-data, the admin API (/api/admin/plugins...), and

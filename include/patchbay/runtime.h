@@ -115,6 +115,7 @@ struct LogEntry {
 
 struct PluginState {
   std::string id, name, version, type;
+  std::string dir;    // the folder it was activated from
   std::string state;  // "active", "failed" (will restart when restartPending), or "failed" for good
   std::string error;  // why it failed
   int restarts = 0;   // restarts after failures so far

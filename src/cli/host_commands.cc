@@ -49,10 +49,7 @@ int runHostServe(const HostServeOptions& o) {
   serverOptions.address = listen->first;
   serverOptions.port = listen->second;
   serverOptions.threads = o.threads;
-  serverOptions.onAccess = [](const http::AccessRecord& r) {
-    logInfo({{"msg", "request"}, {"method", r.method}, {"path", r.path}, {"status", r.status}, {"bytes", r.bytes},
-             {"ms", static_cast<double>(static_cast<int64_t>(r.seconds * 100000)) / 100.0}, {"remote", r.remoteAddress}});
-  };
+  serverOptions.onAccess = logRequest;
   http::Server server(serverOptions, router.handler());
   if (auto s = server.start(); !s) return fail(s.error());
   if (!o.portFile.empty()) std::ofstream(o.portFile) << server.port() << "\n";
@@ -66,19 +63,6 @@ int runHostServe(const HostServeOptions& o) {
   logInfo({{"msg", "stopped"}});
   return kExitOk;
 }
-
-// The host's token store alone (data/host.db), without starting plugins.
-Result<Database> openTokenStore(const std::string& dataDir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dataDir, ec);
-  if (ec) return Error::io(dataDir + ": " + ec.message());
-  auto db = Database::open(dataDir + "/host.db");
-  if (!db) return db.error();
-  if (auto s = tokens::ensureSchema(*db); !s) return s.error();
-  return db;
-}
-
-const std::vector<std::string> kAdminScope = {"admin"};
 
 struct AdminTokenOptions {
   std::string dataDir = "data";
@@ -110,12 +94,12 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   createCmd->add_option("--name,-n", create->name, "Who the token is for")->required();
   createCmd->add_flag("--json", create->json, "Print the result as JSON");
   createCmd->callback([create, &outcome] {
-    auto db = openTokenStore(create->dataDir);
+    auto db = openAdminTokens(create->dataDir);
     if (!db) {
       outcome.exitCode = create->json ? failJson(db.error()) : fail(db.error());
       return;
     }
-    auto made = tokens::create(*db, create->name, kAdminScope, kAdminScope, "");
+    auto made = createAdminToken(*db, create->name);
     if (!made) {
       outcome.exitCode = create->json ? failJson(made.error()) : fail(made.error());
       return;
@@ -131,7 +115,7 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   listCmd->add_option("--data,-d", list->dataDir, "The host's data folder")->capture_default_str();
   listCmd->add_flag("--json", list->json, "Print the result as JSON");
   listCmd->callback([list, &outcome] {
-    auto db = openTokenStore(list->dataDir);
+    auto db = openAdminTokens(list->dataDir);
     if (!db) {
       outcome.exitCode = fail(db.error());
       return;
@@ -150,7 +134,7 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   revokeCmd->add_option("id", revoke->id, "Token id (from admin-token list)")->required();
   revokeCmd->add_option("--data,-d", revoke->dataDir, "The host's data folder")->capture_default_str();
   revokeCmd->callback([revoke, &outcome] {
-    auto db = openTokenStore(revoke->dataDir);
+    auto db = openAdminTokens(revoke->dataDir);
     if (!db) {
       outcome.exitCode = fail(db.error());
       return;

@@ -76,8 +76,7 @@ int runServe(const ServeOptions& o) {
   Registry& reg = **registry;
   options.onAccess = [&reg](const http::AccessRecord& r) {
     reg.observe(r);
-    logInfo({{"msg", "request"}, {"method", r.method}, {"path", r.path}, {"status", r.status}, {"bytes", r.bytes},
-             {"ms", static_cast<double>(static_cast<int64_t>(r.seconds * 100000)) / 100.0}, {"remote", r.remoteAddress}});
+    logRequest(r);
   };
   http::Server server(options, router.handler());
   if (auto s = server.start(); !s) return fail(s.error());

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include "cli/log.h"
+
 namespace patchbay::cli {
 
 Result<std::pair<std::string, uint16_t>> splitListen(const std::string& listen) {
@@ -28,6 +30,11 @@ const char* waitForStopSignal(const sigset_t& signals) {
   int sig = 0;
   sigwait(&signals, &sig);
   return sig == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+void logRequest(const http::AccessRecord& r) {
+  logInfo({{"msg", "request"}, {"method", r.method}, {"path", r.path}, {"status", r.status}, {"bytes", r.bytes},
+           {"ms", static_cast<double>(static_cast<int64_t>(r.seconds * 100000)) / 100.0}, {"remote", r.remoteAddress}});
 }
 
 }  // namespace patchbay::cli

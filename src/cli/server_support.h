@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "patchbay/http.h"
 #include "patchbay/result.h"
 
 namespace patchbay::cli {
@@ -19,5 +20,8 @@ Result<std::pair<std::string, uint16_t>> splitListen(const std::string& listen);
 sigset_t blockStopSignals();
 // Waits for SIGTERM or SIGINT; returns its name.
 const char* waitForStopSignal(const sigset_t& signals);
+
+// The access log: one structured line per request.
+void logRequest(const http::AccessRecord& record);
 
 }  // namespace patchbay::cli

@@ -57,6 +57,20 @@ std::string Host::Impl::dirOf(const std::string& id) const {
   return "";
 }
 
+Result<Database> openAdminTokens(const std::string& dataDir) {
+  std::error_code ec;
+  fs::create_directories(dataDir, ec);
+  if (ec) return Error::io(dataDir + ": cannot create the data folder: " + ec.message());
+  auto db = Database::open(dataDir + "/host.db");
+  if (!db) return db.error();
+  if (auto s = tokens::ensureSchema(*db); !s) return s.error();
+  return db;
+}
+
+Result<std::pair<TokenInfo, std::string>> createAdminToken(Database& store, const std::string& name) {
+  return tokens::create(store, name, kAdminScopes, kAdminScopes, "");
+}
+
 Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Host::~Host() = default;
 
@@ -108,12 +122,11 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   }
 
   // Admin tokens; the first one is made for the operator.
-  auto db = Database::open(data + "/host.db");
+  auto db = openAdminTokens(data);
   if (!db) return db.error();
-  if (auto s = tokens::ensureSchema(*db); !s) return s.error();
   impl->db.emplace(std::move(*db));
   if (tokens::list(*impl->db).empty()) {
-    auto first = tokens::create(*impl->db, "admin", kAdminScopes, kAdminScopes, "");
+    auto first = createAdminToken(*impl->db, "admin");
     if (!first) return first.error();
     if (auto s = writeFileAtomically(data + "/admin-token", first->second + "\n", 0600); !s) return s.error();
     impl->log("info", "created the first admin token in " + data + "/admin-token (use it as: Authorization: Bearer <token>)");
@@ -211,21 +224,6 @@ Status Host::deactivate(const std::string& id) {
 
 Runtime& Host::runtime() { return *impl_->runtime; }
 std::string Host::pluginsDir() const { return impl_->pluginsDir; }
-
-Result<std::pair<TokenInfo, std::string>> Host::createAdminToken(const std::string& name) {
-  std::lock_guard lock(impl_->dbMutex);
-  return tokens::create(*impl_->db, name, kAdminScopes, kAdminScopes, "");
-}
-
-std::vector<TokenInfo> Host::adminTokens() const {
-  std::lock_guard lock(impl_->dbMutex);
-  return tokens::list(*impl_->db);
-}
-
-Status Host::revokeAdminToken(int64_t id) {
-  std::lock_guard lock(impl_->dbMutex);
-  return tokens::revoke(*impl_->db, id);
-}
 
 Result<TokenInfo> Host::authenticate(std::string_view secret) {
   std::lock_guard lock(impl_->dbMutex);

@@ -1,5 +1,6 @@
 // The host's HTTP surface: plugin routes under /api/plugins/<id>/, the
 // panel's client data, and Sodium's admin API (admin bearer token).
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "host/host_impl.h"
@@ -65,19 +66,21 @@ json manifestSummary(const HostPlugin& p) {
 void Host::addRoutes(http::Router& router) {
   Host& host = *this;
 
-  // The panel's client: what each active plugin adds to the UI.
+  // The panel's client: what each active plugin adds to the UI. Asked on
+  // every page of the panel, so it comes from the runtime's memory, not
+  // from the plugin folders.
   router.add("GET", "/api/plugins/client-data", [&host](Request&) {
     json plugins = json::array();
-    std::map<std::string, std::string> ui;
-    for (const auto& p : host.plugins()) {
-      if (!p.running || !p.manifest) continue;
-      json entry = {{"id", p.id}, {"name", p.manifest->name}, {"type", p.manifest->type}};
+    for (const auto& p : host.runtime().plugins()) {
+      if (p.state != "active") continue;
+      json entry = {{"id", p.id}, {"name", p.name}, {"type", p.type}};
       json contributed = json::parse(host.runtime().uiJson(p.id), nullptr, false);
       for (const char* kind : {"pages", "sidebarItems", "serverTabs", "dashboardWidgets", "adminTabs"}) {
         bool isPages = std::string_view(kind) == "pages";
         entry[kind] = contributed.is_object() && contributed.contains(kind) ? contributed[kind] : (isPages ? json::object() : json::array());
       }
-      entry["hasClient"] = p.hasClient;
+      std::error_code ec;
+      entry["hasClient"] = std::filesystem::exists(std::filesystem::path(p.dir) / "client.js", ec);
       plugins.push_back(std::move(entry));
     }
     Response r = Response::json(200, json{{"plugins", plugins}}.dump());

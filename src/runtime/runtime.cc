@@ -398,6 +398,7 @@ std::vector<PluginState> Runtime::plugins() const {
     {
       std::lock_guard slock(impl_->superviseMu);
       if (auto it = impl_->supervision.find(id); it != impl_->supervision.end()) {
+        s.dir = it->second.dir;
         s.restarts = it->second.restarts;
         s.restartPending = p->failed() && !it->second.gaveUp;
       }
