@@ -71,7 +71,7 @@ v8::Local<v8::String> v8str(v8::Isolate* isolate, std::string_view s) {
 struct PluginInstance::Impl {
   PluginInstance* owner = nullptr;
   Manifest manifest;
-  std::string dir, realDir, dataDir;
+  std::string realDir, dataDir;  // the plugin's folder (resolved) and its data folder
   RuntimeLimits limits;
   InstanceHost host;
 
@@ -847,7 +847,6 @@ Result<std::shared_ptr<PluginInstance>> PluginInstance::start(const Manifest& ma
   ensureV8();
   auto impl = std::make_unique<Impl>();
   impl->manifest = manifest;
-  impl->dir = dir;
   std::error_code ec;
   impl->realDir = fs::canonical(dir, ec).string();
   if (ec) return Error::notFound(dir + ": " + ec.message());
