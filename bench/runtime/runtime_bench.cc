@@ -1,9 +1,12 @@
 // patchbay's side of bench/runtime: hook emission to N isolated handlers,
 // and activation time and memory at 100 idle plugins. Prints one JSON object.
-//   patchbay_bench_runtime WORK_DIR
+//   patchbay_bench_runtime WORK_DIR [hooks]
+// For profiling: BENCH_N=1|10 (one hook case), BENCH_SCALE=k (k times the
+// iterations), BENCH_CTX='{"...":...}' (another hook context).
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -47,8 +50,9 @@ int main(int argc, char** argv) {
   const bool hooksOnly = argc > 2 && std::string(argv[2]) == "hooks";
   fs::path work = argv[1];
   nlohmann::ordered_json out;
-  const std::string context = R"({"user":{"id":1,"balance":5},"name":"mc","node":"n1"})";
+  const std::string context = getenv("BENCH_CTX") ? getenv("BENCH_CTX") : R"({"user":{"id":1,"balance":5},"name":"mc","node":"n1"})";
   for (int n : {1, 10}) {
+    if (getenv("BENCH_N") && atoi(getenv("BENCH_N")) != n) continue;
     patchbay::RuntimeOptions options;
     options.dataDir = (work / ("data-hooks-" + std::to_string(n))).string();
     options.log = [](const std::string&, const std::string&, const std::string&) {};
@@ -60,7 +64,7 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    const int iterations = n == 1 ? 50000 : 10000;
+    const int iterations = (n == 1 ? 50000 : 10000) * (getenv("BENCH_SCALE") ? atoi(getenv("BENCH_SCALE")) : 1);
     for (int i = 0; i < 500; ++i) (*rt)->emit("server:beforeCreate", context);
     auto start = Clock::now();
     for (int i = 0; i < iterations; ++i) {

@@ -66,6 +66,11 @@ class Host {
   Status activate(const std::string& id);
   Status deactivate(const std::string& id);
 
+  // An administrator's outbound-HTTP grant for plugin `id`, written into
+  // config.json (plugins.grants) and applied at once; nullopt removes it.
+  // kNotFound for an unknown plugin.
+  Status setFetchGrant(const std::string& id, std::optional<FetchGrant> grant);
+
   Runtime& runtime();
   std::string pluginsDir() const;
 

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +56,10 @@ struct FetchGrant {
   bool allowed = true;
   std::vector<std::string> hosts;
 };
+
+// Whether a manifest's permissions include outbound HTTP.
+struct Manifest;
+bool manifestPermitsFetch(const Manifest& manifest);
 
 struct RuntimeOptions {
   std::string dataDir;  // each plugin's data in <dataDir>/<id>/ (data.db)
@@ -180,6 +185,13 @@ class Runtime {
   // Calls a public method of a plugin (what its default export returned)
   // with the JSON array `argsJson`; the result as JSON ("null" for undefined).
   Result<std::string> call(const std::string& id, const std::string& method, const std::string& argsJson = "[]");
+
+  // An administrator's outbound-HTTP grant for plugin `id` (RuntimeOptions::
+  // fetchGrants at start). It applies at once, to active plugins too; it
+  // decides over the manifest's permission both ways. nullopt removes it
+  // (the manifest decides again).
+  void setFetchGrant(const std::string& id, std::optional<FetchGrant> grant);
+  std::optional<FetchGrant> fetchGrant(const std::string& id) const;
 
   struct Impl;
 

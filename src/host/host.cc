@@ -46,6 +46,24 @@ Status Host::Impl::saveActive() {
   return writeFileAtomically(configPath, config.dump(2) + "\n");
 }
 
+Status Host::Impl::saveGrant(const std::string& id, const std::optional<FetchGrant>& grant) {
+  json config = json::object();
+  std::error_code ec;
+  if (fs::exists(configPath, ec)) {
+    auto read = readConfig(configPath);
+    if (!read) return read.error();
+    config = std::move(*read);
+  }
+  json& grants = config["plugins"]["grants"];
+  if (!grants.is_object()) grants = json::object();
+  if (grant) {
+    grants[id] = {{"fetch", grant->allowed}, {"hosts", grant->hosts}};
+  } else {
+    grants.erase(id);
+  }
+  return writeFileAtomically(configPath, config.dump(2) + "\n");
+}
+
 std::string Host::Impl::dirOf(const std::string& id) const {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
@@ -220,6 +238,15 @@ Status Host::deactivate(const std::string& id) {
   impl_->loadProblems.erase(id);
   std::erase(impl_->active, id);
   return impl_->saveActive();
+}
+
+Status Host::setFetchGrant(const std::string& id, std::optional<FetchGrant> grant) {
+  if (impl_->dirOf(id).empty()) return Error::notFound("Plugin \"" + id + "\" not found");
+  std::lock_guard lock(impl_->mu);
+  if (auto s = impl_->saveGrant(id, grant); !s) return s;  // the file first: a grant that cannot be kept is not applied
+  impl_->runtime->setFetchGrant(id, std::move(grant));
+  impl_->log("info", "outbound HTTP grant for \"" + id + "\" " + (impl_->runtime->fetchGrant(id) ? "set" : "removed"));
+  return {};
 }
 
 Runtime& Host::runtime() { return *impl_->runtime; }

@@ -25,6 +25,8 @@ struct Host::Impl {
   void log(const std::string& level, const std::string& message) const;
   // Writes the active list into config.json, keeping everything else in it.
   Status saveActive();
+  // Writes one plugin's grant (or its removal) into config.json.
+  Status saveGrant(const std::string& id, const std::optional<FetchGrant>& grant);
   // The folder of plugin `id` (from discovery), or "".
   std::string dirOf(const std::string& id) const;
 };

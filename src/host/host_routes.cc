@@ -141,6 +141,52 @@ void Host::addRoutes(http::Router& router) {
     return Response::json(200, R"({"success":true})");
   });
 
+  // Outbound HTTP (fetch) granted by an administrator, beyond (or against)
+  // the manifest's permission: {"fetch": bool, "hosts": [names]}.
+  router.add("GET", "/api/admin/plugins/{id}/grants", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    const std::string& id = req.params["id"];
+    std::string dir = host.impl_->dirOf(id);
+    if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    ManifestReport report = loadManifestFromFolder(dir);
+    const bool permitted = report.manifest && manifestPermitsFetch(*report.manifest);
+    auto grant = host.runtime().fetchGrant(id);
+    json out = {{"manifestPermits", permitted}, {"grant", grant ? json{{"fetch", grant->allowed}, {"hosts", grant->hosts}} : json(nullptr)}};
+    out["fetch"] = grant ? grant->allowed : permitted;
+    out["hosts"] = grant ? grant->hosts : std::vector<std::string>{};
+    return Response::json(200, out.dump());
+  });
+  router.add("PUT", "/api/admin/plugins/{id}/grants", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    const std::string& id = req.params["id"];
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("fetch") || !body["fetch"].is_boolean()) {
+      return sodiumError(400, "The body must be {\"fetch\": true|false, \"hosts\": [\"host.example\", ...]} (hosts optional)");
+    }
+    FetchGrant grant;
+    grant.allowed = body["fetch"].get<bool>();
+    if (body.contains("hosts")) {
+      if (!body["hosts"].is_array()) return sodiumError(400, "\"hosts\" must be an array of host names");
+      for (const auto& h : body["hosts"]) {
+        if (!h.is_string() || h.get<std::string>().empty() || h.get<std::string>().find_first_of("/:@ ") != std::string::npos) {
+          return sodiumError(400, "\"hosts\" must hold bare host names (no scheme, port or path), got " + h.dump());
+        }
+        std::string name = h.get<std::string>();
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        grant.hosts.push_back(std::move(name));
+      }
+    }
+    Status s = host.setFetchGrant(id, std::move(grant));
+    if (!s) return sodiumError(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
+    return Response::json(200, R"({"success":true})");
+  });
+  router.add("DELETE", "/api/admin/plugins/{id}/grants", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    Status s = host.setFetchGrant(req.params["id"], std::nullopt);
+    if (!s) return sodiumError(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
+    return Response::json(200, R"({"success":true})");
+  });
+
   // Every plugin's own routes: /api/plugins/<id>/<path>.
   router.add("*", "/api/plugins/{id}/{rest...}", [&host](Request& req) {
     const std::string& id = req.params["id"];

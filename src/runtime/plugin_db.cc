@@ -152,6 +152,27 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
     return out;
   };
 
+  if ((op == "find" || op == "findOne" || op == "count") && a.is_object() && a.empty()) {
+    // No filter: the stored texts are the records' JSON already; no parse
+    // and re-serialization per record.
+    const char* sql = op == "count"     ? "SELECT COUNT(*) FROM _documents WHERE collection = ?"
+                      : op == "findOne" ? "SELECT data FROM _documents WHERE collection = ? ORDER BY created_at, rowid LIMIT 1"
+                                        : "SELECT data FROM _documents WHERE collection = ? ORDER BY created_at, rowid";
+    auto st = db_.prepare(sql);
+    if (!st) return st.error();
+    st->bind(1, collection);
+    std::string out = op == "find" ? "[" : "";
+    bool first = true;
+    while (st->step()) {
+      if (!first) out += ',';
+      first = false;
+      out += st->getText(0);
+    }
+    if (!st->status()) return st->status().error();
+    if (op == "find") out += ']';
+    if (op == "findOne" && first) out = "null";
+    return out;
+  }
   if (op == "find" || op == "findOne" || op == "count") {
     auto found = loadAll(a);
     if (!found) return found.error();

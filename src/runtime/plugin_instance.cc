@@ -55,6 +55,7 @@ std::string_view runtimeScript(std::string_view name) {
 struct Completion {
   bool ok = false;
   std::string json;
+  std::string body;  // a route's response body, passed apart from its JSON envelope (no escaping, no parse)
 };
 
 std::string toUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value) {
@@ -399,7 +400,7 @@ struct PluginInstance::Impl {
   static void nativeDone(const v8::FunctionCallbackInfo<v8::Value>& info) {
     Impl* s = self(info);
     auto ticket = static_cast<uint64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
-    s->deliver(ticket, {info[1]->BooleanValue(info.GetIsolate()), s->arg(info, 2)});
+    s->deliver(ticket, {info[1]->BooleanValue(info.GetIsolate()), s->arg(info, 2), s->arg(info, 3)});
   }
   // The plugin's database, opened on first use.
   PluginDb* database() {
@@ -503,7 +504,8 @@ struct PluginInstance::Impl {
     Impl* s = self(info);
     auto id = static_cast<int64_t>(info[0]->NumberValue(info.GetIsolate()->GetCurrentContext()).FromMaybe(0));
     std::string url = s->arg(info, 1), method = s->arg(info, 2), headersJson = s->arg(info, 3), body = s->arg(info, 4);
-    if (!s->host.fetchAllowed) {
+    const FetchGrant access = s->host.fetchAccess ? s->host.fetchAccess() : FetchGrant{false, {}};
+    if (!access.allowed) {
       return s->throwError("fetch is not allowed: plugin \"" + s->manifest.id +
                            "\" needs the \"webhooks:send\" permission in its manifest or an administrator's grant");
     }
@@ -515,8 +517,7 @@ struct PluginInstance::Impl {
     std::string authority = lower.substr(hostStart, hostEnd == std::string::npos ? std::string::npos : hostEnd - hostStart);
     if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
     std::string hostName = authority.starts_with("[") ? authority.substr(0, authority.find(']') + 1) : authority.substr(0, authority.find(':'));
-    if (!s->host.fetchHosts.empty() &&
-        std::find(s->host.fetchHosts.begin(), s->host.fetchHosts.end(), hostName) == s->host.fetchHosts.end()) {
+    if (!access.hosts.empty() && std::find(access.hosts.begin(), access.hosts.end(), hostName) == access.hosts.end()) {
       return s->throwError("fetch: host \"" + hostName + "\" is not among the hosts granted to plugin \"" + s->manifest.id + "\"");
     }
     http::ClientRequest request;
@@ -1007,7 +1008,7 @@ Result<PluginResponse> PluginInstance::request(const PluginRequest& r) {
   if (res.contains("headers") && res["headers"].is_object()) {
     for (const auto& [k, v] : res["headers"].items()) out.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
-  if (res.contains("body") && res["body"].is_string()) out.body = res["body"].get<std::string>();
+  out.body = std::move(done->body);
   return out;
 }
 

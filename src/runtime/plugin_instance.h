@@ -22,9 +22,10 @@ struct InstanceHost {
   std::function<bool(const std::string& event, double priority, int64_t handlerId)> registerHook;
   // plugins.call from this plugin: runs in the callee, blocks the caller.
   std::function<Result<std::string>(const std::string& target, const std::string& method, const std::string& argsJson)> callPlugin;
-  // Outbound HTTP: whether allowed (manifest permission or grant), and to which hosts (empty: any).
-  bool fetchAllowed = false;
-  std::vector<std::string> fetchHosts;
+  // Outbound HTTP: whether allowed (manifest permission or grant), and to
+  // which hosts (empty: any). Asked at each fetch: a grant changed by an
+  // administrator applies at once.
+  std::function<FetchGrant()> fetchAccess;
   std::chrono::milliseconds fetchTimeout{10000};
   uint64_t fetchMaxBytes = 5u << 20;
 };

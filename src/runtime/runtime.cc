@@ -45,13 +45,11 @@ bool isDeniable(const std::string& event) {
 
 constexpr size_t kLogLines = 200;
 
-bool fetchPermitted(const Manifest& m) {
-  return m.hasPermission("webhooks:send") || m.hasPermission("http:fetch") || m.hasPermission("network.outbound");
-}
 
 
 struct Runtime::Impl {
-  RuntimeOptions options;
+  RuntimeOptions options;  // options.fetchGrants guarded by grantMu
+  mutable std::mutex grantMu;
   mutable std::mutex logMu;
   std::map<std::string, std::deque<LogEntry>> logLines;  // guarded by logMu
   std::mutex callMu;
@@ -322,11 +320,11 @@ Status Runtime::activate(const std::string& dir) {
   host.callPlugin = [m, id](const std::string& target, const std::string& method, const std::string& argsJson) {
     return m->callPlugin(id, target, method, argsJson);
   };
-  host.fetchAllowed = fetchPermitted(manifest);
-  if (auto grant = impl_->options.fetchGrants.find(id); grant != impl_->options.fetchGrants.end()) {
-    host.fetchAllowed = grant->second.allowed;
-    host.fetchHosts = grant->second.hosts;
-  }
+  host.fetchAccess = [m, id, permitted = manifestPermitsFetch(manifest)] {
+    std::lock_guard lock(m->grantMu);
+    auto grant = m->options.fetchGrants.find(id);
+    return grant != m->options.fetchGrants.end() ? grant->second : FetchGrant{permitted, {}};
+  };
   host.fetchTimeout = impl_->options.fetchTimeout;
   host.fetchMaxBytes = impl_->options.fetchMaxBytes;
   auto instance = PluginInstance::start(manifest, dir, impl_->options.dataDir + "/" + id, impl_->options.limits, std::move(host));
@@ -492,6 +490,26 @@ void Runtime::runDueCronJobs(std::chrono::system_clock::time_point minute) {
     for (const auto& [id, p] : impl_->plugins) active.push_back(p);
   }
   for (const auto& p : active) p->runDueCron(minute);
+}
+
+bool manifestPermitsFetch(const Manifest& m) {
+  return m.hasPermission("webhooks:send") || m.hasPermission("http:fetch") || m.hasPermission("network.outbound");
+}
+
+void Runtime::setFetchGrant(const std::string& id, std::optional<FetchGrant> grant) {
+  std::lock_guard lock(impl_->grantMu);
+  if (grant) {
+    impl_->options.fetchGrants[id] = std::move(*grant);
+  } else {
+    impl_->options.fetchGrants.erase(id);
+  }
+}
+
+std::optional<FetchGrant> Runtime::fetchGrant(const std::string& id) const {
+  std::lock_guard lock(impl_->grantMu);
+  auto it = impl_->options.fetchGrants.find(id);
+  if (it == impl_->options.fetchGrants.end()) return std::nullopt;
+  return it->second;
 }
 
 Result<std::string> Runtime::call(const std::string& id, const std::string& method, const std::string& argsJson) {

@@ -12,6 +12,10 @@ void ensureV8() {
   static std::once_flag once;
   static std::unique_ptr<v8::Platform> platform;
   std::call_once(once, [] {
+    // No WebAssembly: a wasm memory is reserved and committed outside the
+    // JS heap and the capped ArrayBuffer allocator, so it would slip past a
+    // plugin's memory limit (a probe filled 1 GiB). Plugins are JavaScript.
+    v8::V8::SetFlagsFromString("--no-expose-wasm");
     platform = v8::platform::NewDefaultPlatform();
     v8::V8::InitializePlatform(platform.get());
     v8::V8::Initialize();

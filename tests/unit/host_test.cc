@@ -184,5 +184,60 @@ TEST_F(HostTest, ABrokenPluginIsReportedAndTheOthersLoad) {
   EXPECT_EQ(config["plugins"]["active"], json({"broken", "billing", "gone"}));
 }
 
+// An administrator grants outbound HTTP to a plugin whose manifest does not
+// ask for it; the grant applies to the running plugin at once, is kept in
+// config.json for the next start, can be narrowed to hosts and removed.
+TEST_F(HostTest, AnAdministratorsFetchGrantAppliesLiveAndSurvivesARestart) {
+  http::Router targetRoutes;
+  targetRoutes.add("GET", "/pong", [](http::Request&) { return http::Response::json(200, R"({"pong":true})"); });
+  http::Server target({}, targetRoutes.handler());
+  ASSERT_TRUE(target.start().ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(target.port()) + "/pong";
+  test::writeFile(dir_ / "data/plugins/prober/plugin.json", R"({"name":"Prober","version":"1.0.0"})");
+  test::writeFile(dir_ / "data/plugins/prober/server.js", R"js(
+export default function (sodium) {
+  sodium.http.registerRoutes((router) => {
+    router.get('/probe', async (req) => {
+      try { const r = await fetch(req.query.url); return { status: r.status, body: await r.json() }; }
+      catch (e) { return { error: String(e.message) }; }
+    });
+  });
+}
+)js");
+  start();
+  ASSERT_EQ(call("POST", "/api/admin/plugins/prober/activate", admin_).status, 200);
+  auto probe = [&] { return json::parse(call("GET", "/api/plugins/prober/probe?url=" + url).body); };
+  EXPECT_NE(probe()["error"].get<std::string>().find("needs the \"webhooks:send\" permission"), std::string::npos);
+  auto grants = json::parse(call("GET", "/api/admin/plugins/prober/grants", admin_).body);
+  EXPECT_EQ(grants["fetch"], false);
+  EXPECT_EQ(grants["manifestPermits"], false);
+  EXPECT_TRUE(grants["grant"].is_null());
+
+  EXPECT_EQ(call("PUT", "/api/admin/plugins/prober/grants", "", R"({"fetch":true})").status, 401);
+  EXPECT_EQ(call("PUT", "/api/admin/plugins/prober/grants", admin_, R"({"fetch":"yes"})").status, 400);
+  EXPECT_EQ(call("PUT", "/api/admin/plugins/prober/grants", admin_, R"({"fetch":true,"hosts":["http://x/"]})").status, 400);
+  EXPECT_EQ(call("PUT", "/api/admin/plugins/nobody/grants", admin_, R"({"fetch":true})").status, 404);
+  ASSERT_EQ(call("PUT", "/api/admin/plugins/prober/grants", admin_, R"({"fetch":true,"hosts":["127.0.0.1"]})").status, 200);
+  EXPECT_EQ(probe(), json::parse(R"({"status":200,"body":{"pong":true}})"));  // live, no reactivation
+  auto config = json::parse(test::readFile(dir_ / "data/config.json"));
+  EXPECT_EQ(config["plugins"]["grants"]["prober"], json::parse(R"({"fetch":true,"hosts":["127.0.0.1"]})"));
+
+  ASSERT_EQ(call("PUT", "/api/admin/plugins/prober/grants", admin_, R"({"fetch":true,"hosts":["Hooks.Example.com"]})").status, 200);
+  EXPECT_NE(probe()["error"].get<std::string>().find("host \"127.0.0.1\" is not among the hosts granted"), std::string::npos);
+  ASSERT_EQ(call("PUT", "/api/admin/plugins/prober/grants", admin_, R"({"fetch":true})").status, 200);
+
+  // Kept across a restart of the host.
+  stop();
+  start();
+  EXPECT_EQ(probe()["status"], 200);
+  EXPECT_EQ(json::parse(call("GET", "/api/admin/plugins/prober/grants", admin_).body)["fetch"], true);
+
+  // Removed: the manifest decides again (it does not ask).
+  ASSERT_EQ(call("DELETE", "/api/admin/plugins/prober/grants", admin_).status, 200);
+  EXPECT_TRUE(probe().contains("error"));
+  EXPECT_FALSE(json::parse(test::readFile(dir_ / "data/config.json"))["plugins"]["grants"].contains("prober"));
+  target.stop();
+}
+
 }  // namespace
 }  // namespace patchbay

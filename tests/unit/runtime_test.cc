@@ -75,7 +75,7 @@ class RuntimeTest : public ::testing::Test {
 constexpr const char* kNotes = R"js(
 import { slug } from './lib/slug.js';
 export default function (sodium) {
-  sodium.db.registerCollections(['notes']);
+  sodium.db.registerCollections(['notes', 'empty']);
   sodium.http.registerRoutes((router) => {
     router.get('/notes', (req, res) => res.json(sodium.db.find('notes', req.query.tag ? { tag: req.query.tag } : undefined)));
     router.get('/notes/:id', (req, res) => {
@@ -90,7 +90,8 @@ export default function (sodium) {
     router.get('/later', async () => { await new Promise((r) => setTimeout(r, 20)); return { waited: true }; });
     router.get('/boom', () => { throw new Error('kaboom'); });
     router.get('/whoami', (req) => ({ user: req.user, header: req.headers['x-test'] ?? null }));
-    router.get('/text', (req, res) => res.set('X-Kind', 'plain').send('hello'));
+    router.get('/text', (req, res) => res.set('X-Kind', 'plain').send('hello "wörld" ✓\\n'));
+    router.get('/first', () => ({ first: sodium.db.findOne('notes'), none: sodium.db.findOne('empty'), empty: sodium.db.find('empty') }));
     router.get('/unregistered', () => sodium.db.find('secrets'));
   });
   console.log('notes loaded');
@@ -120,6 +121,10 @@ TEST_F(RuntimeTest, SodiumStylePluginServesRoutesOverItsOwnCollections) {
   EXPECT_EQ(patched["title"], "Changed");
   EXPECT_EQ(patched["tag"], "b");  // only the given fields change
   EXPECT_EQ(json::parse(request("notes", "GET", "/count").body), json::parse(R"({"all":2,"big":1})"));
+  json first = json::parse(request("notes", "GET", "/first").body);
+  EXPECT_EQ(first["first"]["id"], note["id"]);  // the oldest record
+  EXPECT_TRUE(first["none"].is_null());
+  EXPECT_EQ(first["empty"], json::array());
   EXPECT_EQ(json::parse(request("notes", "DELETE", "/notes/fixed").body)["deleted"], true);
   EXPECT_EQ(json::parse(request("notes", "DELETE", "/notes/fixed").body)["deleted"], false);
 
@@ -129,7 +134,7 @@ TEST_F(RuntimeTest, SodiumStylePluginServesRoutesOverItsOwnCollections) {
   EXPECT_NE(boom.body.find("kaboom"), std::string::npos);
   EXPECT_TRUE(logged("notes error [Plugin:notes] GET /boom:"));
   auto text = request("notes", "GET", "/text");
-  EXPECT_EQ(text.body, "hello");
+  EXPECT_EQ(text.body, "hello \"wörld\" ✓\\n");  // the body passes through unchanged
   EXPECT_NE(std::find(text.headers.begin(), text.headers.end(), std::pair<std::string, std::string>{"x-kind", "plain"}), text.headers.end());
   EXPECT_EQ(request("notes", "GET", "/nowhere").status, 404);
   auto unregistered = request("notes", "GET", "/unregistered");
@@ -289,6 +294,93 @@ export default function (sodium) { sodium.http.registerRoutes((r) => r.get('/pin
   EXPECT_GT(served.load(), 10);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(request("healthy", "GET", "/ping").status, 200);
+}
+
+// Every way out we know of, tried while a neighbour serves a steady load:
+// each must fail, and every one of the neighbour's requests must succeed.
+TEST_F(RuntimeTest, EscapeAttemptsFailWhileOtherPluginsServeUnderLoad) {
+  const char* attacker = R"js(
+export default function (sodium) {
+  const tryIt = (f) => { try { return f(); } catch (e) { return 'refused: ' + (e && e.message || e); } };
+  return {
+    // Host objects through Function and constructor chains: only this isolate's own global.
+    constructors: () => [
+      typeof sodium.db.find.constructor('return this')().native,
+      (() => {}).constructor.constructor('return typeof native')(),
+      typeof Object.getPrototypeOf(sodium.hooks.on).constructor('return this')().require,
+      Object.getOwnPropertyNames(globalThis).filter((n) => /native|require|process|binding/i.test(n)).length,
+    ],
+    // The stack-trace API and caller chains do not hand out the runtime's functions.
+    stackFrames: () => {
+      const saved = Error.prepareStackTrace;
+      let leaked = [];
+      Error.prepareStackTrace = (e, frames) => frames.map((f) => typeof f.getFunction());
+      try {
+        sodium.hooks.on('server:onCreate', () => {});  // a call into the runtime, then back out
+        leaked = new Error('probe').stack.filter((t) => t === 'function');
+      } finally { Error.prepareStackTrace = saved; }
+      return leaked.length;
+    },
+    caller: () => new Function('return arguments.callee.caller === null')(),
+    // Memory outside the JS heap: wasm memories and shared buffers are not available or capped.
+    wasm: () => tryIt(() => { const m = new WebAssembly.Memory({ initial: 16384 }); new Uint8Array(m.buffer).fill(1, 0, 1 << 20); return 'allocated ' + m.buffer.byteLength; }),
+    bigBuffer: () => tryIt(() => { const b = new ArrayBuffer(512 * 1024 * 1024); return 'allocated ' + b.byteLength; }),
+    // Blocking without spinning is still stopped by the watchdog.
+    atomicsWait: () => tryIt(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000)),
+    // The API object and the built-ins are frozen or private to this isolate.
+    tamper: () => {
+      Object.prototype.evil = 1; JSON.parse = () => 'evil'; Promise.prototype.then = () => 'evil';
+      return [tryIt(() => { sodium.db = null; return 'replaced'; }), Object.isFrozen(sodium), Object.isFrozen(sodium.http)];
+    },
+  };
+}
+)js";
+  const char* victim = R"js(
+export default function (sodium) {
+  sodium.db.registerCollections(['rows']);
+  sodium.http.registerRoutes((r) => r.get('/check', async () => {
+    await null;
+    return { evil: ({}).evil ?? null, parse: JSON.parse('[1]'), rows: sodium.db.count('rows') };
+  }));
+  return { echo: (x) => x };
+}
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("victim", json::object(), {{"server.js", victim}})).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("attacker", {{"hooks", {"server:onCreate"}}}, {{"server.js", attacker}})).ok());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> served{0}, failed{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 2; ++t) {
+    load.emplace_back([&] {
+      while (!stop) {
+        auto r = runtime_->handleRequest("victim", {.method = "GET", .path = "/check"});
+        bool ok = r.ok() && r->status == 200 && json::parse(r->body) == json::parse(R"({"evil":null,"parse":[1],"rows":0})");
+        (ok ? served : failed)++;
+      }
+    });
+  }
+  auto call = [&](const std::string& method) {
+    auto r = runtime_->call("attacker", method);
+    EXPECT_TRUE(r.ok()) << method << ": " << r.error().message;
+    return r.ok() ? json::parse(*r) : json();
+  };
+  EXPECT_EQ(call("constructors"), json::parse(R"(["undefined","undefined","undefined",0])"));
+  EXPECT_EQ(call("stackFrames"), 0);
+  EXPECT_EQ(call("caller"), true);
+  json wasm = call("wasm");
+  EXPECT_TRUE(wasm.is_string() && wasm.get<std::string>().starts_with("refused")) << wasm;
+  json big = call("bigBuffer");
+  EXPECT_TRUE(big.is_string() && big.get<std::string>().starts_with("refused")) << big;  // above the 32 MiB cap
+  auto waited = runtime_->call("attacker", "atomicsWait");
+  EXPECT_TRUE(!waited.ok() || waited->find("refused") != std::string::npos) << (waited.ok() ? *waited : waited.error().message);
+  EXPECT_EQ(call("tamper"), json::parse(R"(["refused: Cannot assign to read only property 'db' of object '#<Object>'",true,true])"));
+  EXPECT_EQ(call("constructors")[3], 0);  // the attacker still works after its own tampering and the watchdog
+  stop = true;
+  for (auto& t : load) t.join();
+  EXPECT_GT(served.load(), 10);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(*runtime_->call("victim", "echo", R"([{"a":1}])"), R"({"a":1})");
 }
 
 TEST_F(RuntimeTest, ConfigFollowsTheManifestsSettingsSchema) {
