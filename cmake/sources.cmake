@@ -43,6 +43,7 @@ add_executable(patchbay_cli
   src/cli/config_file.cc
   src/cli/server_support.cc
   src/cli/host_commands.cc
+  src/cli/install_commands.cc
   src/cli/log.cc
 )
 set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
@@ -86,6 +87,12 @@ target_sources(patchbay_registry PRIVATE ${CMAKE_BINARY_DIR}/generated/registry_
 target_include_directories(patchbay_registry PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http)
 target_link_libraries(patchbay PUBLIC patchbay_registry)
+
+# --- install: all-or-nothing install, upgrade, uninstall (src/install) ----------
+add_library(patchbay_install STATIC src/install/crash_point.cc src/install/migrations.cc src/install/sources.cc src/install/installer.cc)
+target_include_directories(patchbay_install PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(patchbay_install PUBLIC patchbay_package patchbay_store patchbay_http patchbay_registry)
+target_link_libraries(patchbay PUBLIC patchbay_install)
 
 # --- runtime: plugins in V8 isolates (src/runtime) -----------------------------
 if(PATCHBAY_HAVE_V8)

@@ -20,6 +20,12 @@ Result<std::string> readFileLimited(const std::string& path, uint64_t maxBytes);
 // never readable by others, not even for a moment).
 Status writeFileAtomically(const std::string& path, std::string_view bytes, unsigned mode = 0644);
 
+// Makes a folder's entries durable (fsync of the folder: a rename, create
+// or unlink in it survives a power cut).
+Status syncFolder(const std::string& dir);
+// fsyncs every file and folder under `dir`, then `dir` itself.
+Status syncTree(const std::string& dir);
+
 // A fresh private folder (mode 0700) under `parent` (created if missing),
 // removed with everything in it when the ScratchDir is destroyed.
 class ScratchDir {

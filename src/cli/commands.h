@@ -26,5 +26,7 @@ void addPackageCommands(CLI::App& app, Outcome& outcome);
 void addRegistryCommands(CLI::App& app, Outcome& outcome);
 // serve, admin-token
 void addHostCommands(CLI::App& app, Outcome& outcome);
+// install, upgrade, uninstall, list, info, search
+void addInstallCommands(CLI::App& app, Outcome& outcome);
 
 }  // namespace patchbay::cli

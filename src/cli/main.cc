@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   addPackageCommands(app, outcome);
   addRegistryCommands(app, outcome);
   addHostCommands(app, outcome);
+  addInstallCommands(app, outcome);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -69,13 +69,33 @@ Status writeFileAtomically(const std::string& path, std::string_view bytes, unsi
   }
   // Make the rename itself durable.
   size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  (void)syncFolder(slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash)));
   return {};
+}
+
+Status syncFolder(const std::string& dir) {
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return sysError(dir);
+  Status s;
+  if (::fsync(dfd) != 0) s = sysError(dir);
+  ::close(dfd);
+  return s;
+}
+
+Status syncTree(const std::string& dir) {
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec); !ec && it != std::filesystem::recursive_directory_iterator();
+       it.increment(ec)) {
+    const std::string path = it->path().string();
+    if (it->is_symlink(ec)) continue;
+    int fd = ::open(path.c_str(), (it->is_directory(ec) ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return sysError(path);
+    int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) return sysError(path);
+  }
+  if (ec) return Error::io(dir + ": " + ec.message());
+  return syncFolder(dir);
 }
 
 Result<ScratchDir> ScratchDir::create(const std::string& parent, std::string_view prefix) {

@@ -564,8 +564,11 @@ ManifestReport loadManifestFromFolder(const std::string& dir) {
     report.errors.push_back({file.string(), "", "cannot be read"});
     return report;
   }
-  fs::path canonical = fs::weakly_canonical(fs::absolute(dir));
-  std::string folderName = canonical.filename().string();
+  // The folder's name as given, links not followed: an installed plugin is
+  // plugins/<id>, a link to plugins/.versions/<id>@<version>-<op>.
+  fs::path named = fs::absolute(dir).lexically_normal();
+  if (named.filename().empty()) named = named.parent_path();
+  std::string folderName = named.filename().string();
   return parseManifest(text.str(), {found[0], folderName});
 }
 

@@ -1,0 +1,169 @@
+// patchbay/install.h — installing, upgrading and uninstalling plugin
+// packages in a patchbay host's data folder, all or nothing.
+//
+// Sources (seed 002): a local folder of {id}_v{version}.zip files (the
+// panel's modules/ folder) or a remote registry (PLUGIN_SERVER_URL). Remote
+// packages are checked against the registry's Ed25519-signed metadata
+// (sha256, status) with the registry's key, pinned at first use.
+//
+// What an installed plugin is, in DATA (the host's data folder):
+//   plugins/<id>                  a symbolic link to the installed version:
+//   plugins/.versions/<id>@<v>-<op>/   the package's files, never changed
+//   plugin-data/<id>/data.db      the plugin's own database: its migrations'
+//                                 tables, its collections, and the
+//                                 installer's bookkeeping (_patchbay_*)
+//   installed.json                what was installed, from where, when
+//   config.json                   plugins.active: the active set
+//
+// Every operation is journaled (.install/journal/<op>.json, fsynced) before
+// it changes anything. Its commit point is one SQLite transaction in the
+// plugin's database holding every migration step (each in a savepoint of
+// its own) and the operation's id. Before it, nothing visible has changed
+// (new files wait under names nothing reads) and an interrupted operation is
+// rolled back; after it, the rest (switching the link, installed.json,
+// config.json, removing old files) is redone until done. Installer::open
+// finishes or rolls back what a crash left, so the state is always exactly
+// the old one or exactly the new one.
+//
+// Migrations in a package's migrations/ folder:
+//   up.sql, down.sql               seed 001/002's: run on install / uninstall
+//   NNNN_name.up.sql, .down.sql    versioned steps: an upgrade runs the up
+//                                  steps the installed version lacks, in
+//                                  order (a downgrade the old version's down
+//                                  steps it no longer has, in reverse)
+// Uninstall runs the versioned down steps in reverse, then down.sql, and
+// removes the plugin's data; --keep-data keeps both tables and data.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "patchbay/result.h"
+#include "patchbay/semver.h"
+
+namespace patchbay {
+
+// Where packages come from.
+struct SourceConfig {
+  enum class Kind { kLocal, kRemote };
+  Kind kind = Kind::kLocal;
+  std::string localDir = "modules";  // {id}_v{version}.zip files
+  std::string serverUrl;             // a patchbay registry (or seed 002's server)
+  std::string registryKey;           // the registry's public key (base64); empty: pinned at first use
+  std::string downloadKey;           // the registry's download API key, if it has one
+};
+
+// Seed 002's switch over `base` (a configuration file's values):
+// PLUGIN_SOURCE=local|remote, PLUGIN_SERVER_URL=<url> (remote), and
+// PLUGIN_MODULES_DIR=<folder> (local). Flags are applied by the caller after.
+// An unknown PLUGIN_SOURCE, or remote without a URL, is an error.
+Result<SourceConfig> applySourceEnvironment(SourceConfig base, const std::function<const char*(const char*)>& getEnv);
+
+// A version request as users write it: a semver range, or "latest" / ""
+// for the highest version.
+Result<Range> parseRequestedRange(const std::string& text);
+
+// Download progress: bytes so far and the total (0 when unknown).
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+
+struct AvailablePlugin {
+  std::string id, name, description;
+  Version latest;
+  std::vector<Version> versions;  // newest first
+};
+
+struct FetchedPackage {
+  std::string bytes;     // the .zip
+  std::string fileName;  // {id}_v{version}.zip
+  Version version;
+  std::string origin;    // its path or URL
+  std::string sha256;    // of the bytes, checked
+  bool registryVerified = false;  // sha256 and status signed by the registry
+};
+
+class PackageSource {
+ public:
+  virtual ~PackageSource() = default;
+  virtual std::string describe() const = 0;
+  virtual Result<std::vector<AvailablePlugin>> available() = 0;
+  // The highest version of `id` in `range` (approved and not yanked, for a
+  // registry), downloaded and checked.
+  virtual Result<FetchedPackage> fetch(const std::string& id, const Range& range, const ProgressFn& progress) = 0;
+};
+
+// `stateDir` keeps what a remote source pins (the registry's key).
+Result<std::unique_ptr<PackageSource>> openSource(const SourceConfig& config, const std::string& stateDir);
+
+struct InstalledPlugin {
+  std::string id;
+  Version version;
+  std::string source;       // where it came from
+  std::string sha256;       // of the package
+  std::string installedAt;  // ISO 8601 UTC
+  bool active = false;
+  std::vector<std::string> migrations;  // steps applied, in order
+};
+
+struct OperationReport {
+  std::string operation;  // "install", "upgrade", "uninstall"
+  std::string id;
+  std::string fromVersion, toVersion;  // "" when none
+  std::vector<std::string> migrations; // steps run, in order ("0002_tags.up.sql", ...)
+  std::vector<std::string> dependencies;  // plugins installed first for `requires`
+  bool keptData = false;
+  double milliseconds = 0;
+};
+
+// A running host's part: before a plugin's files or database change it is
+// deactivated (requests in flight finish on the old version); after the
+// commit, `activate` brings up the new one. `setActive` records the active
+// set (default: plugins.active in config.json, written by the installer).
+struct LiveHost {
+  std::function<void(const std::string& id)> deactivate;
+  std::function<Status(const std::string& id)> activate;
+  std::function<Status(const std::string& id, bool active)> setActive;
+};
+
+struct InstallOptions {
+  bool activate = true;  // add to the active set (and start it in a live host)
+};
+
+class Installer {
+ public:
+  // The installer of the host data folder `dataDir`. Finishes or rolls back
+  // an interrupted operation first (see recovered()).
+  static Result<std::unique_ptr<Installer>> open(const std::string& dataDir, LiveHost live = {});
+  ~Installer();
+  Installer(const Installer&) = delete;
+  Installer& operator=(const Installer&) = delete;
+
+  // Installs the highest version of `id` in `range` ("*", "^1.2", "1.0.0",
+  // "latest"), after installing what its `requires` lists (missing ones,
+  // from the same source). kConflict when already installed (use upgrade).
+  Result<OperationReport> install(const std::string& id, const std::string& range, PackageSource& source,
+                                  const InstallOptions& options = {}, const ProgressFn& progress = {});
+  // Moves an installed plugin to the highest version in `range` (default:
+  // any newer). Runs the migration steps between the two versions.
+  Result<OperationReport> upgrade(const std::string& id, const std::string& range, PackageSource& source,
+                                  const ProgressFn& progress = {});
+  // Deactivates, runs the down migrations, removes files, data and records.
+  // keepData: tables and data stay for a later install.
+  Result<OperationReport> uninstall(const std::string& id, bool keepData = false);
+
+  std::vector<InstalledPlugin> installed() const;
+  std::optional<InstalledPlugin> find(const std::string& id) const;
+  // What open() did with interrupted operations ("rolled back install of x").
+  const std::vector<std::string>& recovered() const;
+
+  struct Impl;
+
+ private:
+  explicit Installer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace patchbay

@@ -1,0 +1,281 @@
+// patchbay install | uninstall | upgrade | list | info | search: the
+// installer on a host data folder (see patchbay/install.h).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/config_file.h"
+#include "cli/output.h"
+#include "patchbay/install.h"
+
+namespace patchbay::cli {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+struct InstallCliOptions {
+  std::string dataDir = "data";
+  std::string source;  // local | remote; default from $PLUGIN_SOURCE, then local
+  std::string modulesDir;
+  std::string registry;
+  std::string registryKey;
+  std::string downloadKey;
+  std::string config;
+  bool json = false;
+  bool yes = false;
+  bool keepData = false;
+  bool noActivate = false;
+  std::string target;  // ID[@RANGE], or a search query
+};
+
+// Flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL / $PLUGIN_MODULES_DIR over
+// the --config file's values (applied to the options before this).
+Result<SourceConfig> sourceConfig(const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
+  SourceConfig base;
+  if (!o.modulesDir.empty()) base.localDir = o.modulesDir;
+  if (!o.registry.empty()) {
+    base.serverUrl = o.registry;
+    base.kind = SourceConfig::Kind::kRemote;
+  }
+  if (o.source == "remote") base.kind = SourceConfig::Kind::kRemote;
+  if (o.source == "local") base.kind = SourceConfig::Kind::kLocal;
+  auto env = applySourceEnvironment(base, [](const char* name) { return std::getenv(name); });
+  if (!env) return env.error();
+  SourceConfig c = *env;
+  // Flags given on the command line win over the environment.
+  if (!fromFlags.modulesDir.empty()) c.localDir = fromFlags.modulesDir;
+  if (!fromFlags.registry.empty()) {
+    c.serverUrl = fromFlags.registry;
+    c.kind = SourceConfig::Kind::kRemote;
+  }
+  if (fromFlags.source == "remote") c.kind = SourceConfig::Kind::kRemote;
+  if (fromFlags.source == "local") c.kind = SourceConfig::Kind::kLocal;
+  if (!o.source.empty() && o.source != "local" && o.source != "remote") return Error::invalid("--source " + o.source + ": must be local or remote");
+  c.registryKey = o.registryKey;
+  c.downloadKey = o.downloadKey;
+  if (c.downloadKey.empty()) {
+    if (const char* key = std::getenv("PATCHBAY_DOWNLOAD_KEY")) c.downloadKey = key;
+  }
+  return c;
+}
+
+// A progress bar on stderr while a package downloads, when it is a terminal.
+ProgressFn progressBar(bool enabled) {
+  if (!enabled || !::isatty(STDERR_FILENO)) return {};
+  return [](uint64_t done, uint64_t total) {
+    if (total == 0 && done == 0) return;
+    constexpr int kWidth = 30;
+    int filled = total ? static_cast<int>(kWidth * done / total) : 0;
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.resize(kWidth, ' ');
+    std::fprintf(stderr, "\r  [%s] %3d%% %s%s", bar.c_str(), total ? static_cast<int>(100 * done / total) : 0, humanSize(done).c_str(),
+                 total ? (" / " + humanSize(total)).c_str() : "");
+    if (total && done >= total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  };
+}
+
+void splitTarget(const std::string& target, std::string& id, std::string& range) {
+  auto at = target.find('@');
+  id = target.substr(0, at);
+  range = at == std::string::npos ? "" : target.substr(at + 1);
+}
+
+json reportJson(const OperationReport& r) {
+  json j = {{"ok", true}, {"operation", r.operation}, {"id", r.id}};
+  if (!r.fromVersion.empty()) j["from"] = r.fromVersion;
+  if (!r.toVersion.empty()) j["version"] = r.toVersion;
+  j["migrations"] = r.migrations;
+  j["dependencies"] = r.dependencies;
+  if (r.operation == "uninstall") j["keptData"] = r.keptData;
+  j["milliseconds"] = r.milliseconds;
+  return j;
+}
+
+int runOperation(const std::string& kind, const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
+  auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
+  auto installer = Installer::open(o.dataDir);
+  if (!installer) return failWith(installer.error());
+  for (const auto& line : (*installer)->recovered()) {
+    if (!o.json) std::cerr << "patchbay: " << line << "\n";
+  }
+  std::string id, range;
+  splitTarget(o.target, id, range);
+  Result<OperationReport> report = Error::internal("no operation");
+  if (kind == "uninstall") {
+    auto current = (*installer)->find(id);
+    if (!current) return failWith(Error::notFound(id + " is not installed in " + o.dataDir));
+    if (!o.yes && !o.keepData) {
+      if (!::isatty(STDIN_FILENO)) return failWith(Error::invalid("uninstalling " + id + " deletes its data: confirm with --yes (or keep it: --keep-data)"));
+      std::cerr << "Uninstall " << id << " " << current->version.toString() << " and delete its data? [y/N] ";
+      std::string answer;
+      std::getline(std::cin, answer);
+      if (answer != "y" && answer != "Y" && answer != "yes") return failWith(Error::invalid("not uninstalled"));
+    }
+    report = (*installer)->uninstall(id, o.keepData);
+  } else {
+    auto config = sourceConfig(o, fromFlags);
+    if (!config) return failWith(config.error());
+    auto source = openSource(*config, o.dataDir + "/.install");
+    if (!source) return failWith(source.error());
+    if (!o.json) std::cerr << "patchbay: " << kind << " " << o.target << " from " << (*source)->describe() << "\n";
+    report = kind == "install" ? (*installer)->install(id, range, **source, {.activate = !o.noActivate}, progressBar(!o.json))
+                               : (*installer)->upgrade(id, range, **source, progressBar(!o.json));
+  }
+  if (!report) return failWith(report.error());
+  if (o.json) {
+    printJson(reportJson(*report));
+    return kExitOk;
+  }
+  const OperationReport& r = *report;
+  for (const auto& d : r.dependencies) std::cout << (d.starts_with("warning:") ? "" : "installed dependency ") << d << "\n";
+  if (r.operation == "install") std::cout << "installed " << r.id << " " << r.toVersion;
+  if (r.operation == "upgrade") {
+    std::cout << (r.fromVersion == r.toVersion ? "up to date: " + r.id + " " + r.toVersion : "upgraded " + r.id + " " + r.fromVersion + " -> " + r.toVersion);
+  }
+  if (r.operation == "uninstall") std::cout << "uninstalled " << r.id << " " << r.fromVersion << (r.keptData ? " (data kept)" : "");
+  if (!r.migrations.empty()) {
+    std::cout << " (migrations:";
+    for (const auto& m : r.migrations) std::cout << " " << m;
+    std::cout << ")";
+  }
+  std::cout << " in " << static_cast<int>(r.milliseconds + 0.5) << " ms\n";
+  return kExitOk;
+}
+
+int runList(const InstallCliOptions& o) {
+  auto installer = Installer::open(o.dataDir);
+  if (!installer) return o.json ? failJson(installer.error()) : fail(installer.error());
+  auto all = (*installer)->installed();
+  if (o.json) {
+    json list = json::array();
+    for (const auto& p : all) {
+      list.push_back({{"id", p.id}, {"version", p.version.toString()}, {"active", p.active}, {"source", p.source}, {"sha256", p.sha256},
+                      {"installedAt", p.installedAt}, {"migrations", p.migrations}});
+    }
+    printJson({{"plugins", list}});
+    return kExitOk;
+  }
+  if (all.empty()) std::cout << "no plugins installed in " << o.dataDir << "\n";
+  for (const auto& p : all) std::cout << p.id << " " << p.version.toString() << (p.active ? "  active" : "  inactive") << "\n";
+  return kExitOk;
+}
+
+int runInfo(const InstallCliOptions& o) {
+  auto installer = Installer::open(o.dataDir);
+  if (!installer) return o.json ? failJson(installer.error()) : fail(installer.error());
+  auto p = (*installer)->find(o.target);
+  if (!p) {
+    Error e = Error::notFound(o.target + " is not installed in " + o.dataDir);
+    return o.json ? failJson(e) : fail(e);
+  }
+  json j = {{"id", p->id}, {"version", p->version.toString()}, {"active", p->active}, {"source", p->source}, {"sha256", p->sha256},
+            {"installedAt", p->installedAt}, {"migrations", p->migrations}};
+  if (o.json) {
+    printJson(j);
+    return kExitOk;
+  }
+  for (const auto& [k, v] : j.items()) std::cout << k << ": " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+  return kExitOk;
+}
+
+int runSearch(const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
+  auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
+  auto config = sourceConfig(o, fromFlags);
+  if (!config) return failWith(config.error());
+  auto source = openSource(*config, o.dataDir + "/.install");
+  if (!source) return failWith(source.error());
+  auto all = (*source)->available();
+  if (!all) return failWith(all.error());
+  std::string query = o.target;
+  for (char& c : query) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  json list = json::array();
+  for (const auto& p : *all) {
+    std::string hay = p.id + " " + p.name + " " + p.description;
+    for (char& c : hay) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!query.empty() && hay.find(query) == std::string::npos) continue;
+    json versions = json::array();
+    for (const auto& v : p.versions) versions.push_back(v.toString());
+    list.push_back({{"id", p.id}, {"name", p.name}, {"latest", p.latest.toString()}, {"versions", versions}, {"description", p.description}});
+  }
+  if (o.json) {
+    printJson({{"source", (*source)->describe()}, {"plugins", list}});
+    return kExitOk;
+  }
+  if (list.empty()) std::cout << "nothing matches \"" << o.target << "\" in " << (*source)->describe() << "\n";
+  for (const auto& p : list) {
+    std::cout << p["id"].get<std::string>() << " " << p["latest"].get<std::string>() << "  " << p["name"].get<std::string>();
+    if (!p["description"].get<std::string>().empty()) std::cout << " - " << p["description"].get<std::string>();
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void addInstallCommands(CLI::App& app, Outcome& outcome) {
+  struct Spec {
+    const char* name;
+    const char* help;
+    const char* targetHelp;
+    bool needsSource, needsTarget;
+  };
+  const Spec specs[] = {
+      {"install", "Install a plugin (and what it requires) into a host data folder, all or nothing", "ID[@RANGE] (RANGE: 1.2.0, ^1.2, latest)", true, true},
+      {"upgrade", "Upgrade an installed plugin, running the migrations between the two versions", "ID[@RANGE]", true, true},
+      {"uninstall", "Uninstall a plugin: down migrations, files, data (unless --keep-data), records", "ID", false, true},
+      {"list", "List the plugins installed in a host data folder", "", false, false},
+      {"info", "Show an installed plugin's version, source, checksum and migrations", "ID", false, true},
+      {"search", "Search the configured plugin source (PLUGIN_SOURCE=local|remote)", "QUERY", true, false},
+  };
+  for (const Spec& spec : specs) {
+    auto o = std::make_shared<InstallCliOptions>();
+    auto flags = std::make_shared<InstallCliOptions>();
+    auto* cmd = app.add_subcommand(spec.name, spec.help);
+    cmd->add_option("--data,-d", o->dataDir, "The host's data folder (config.json, plugins/, plugin-data/)")->capture_default_str();
+    cmd->add_flag("--json", o->json, "Print the result as JSON (for scripts)");
+    if (spec.needsTarget) {
+      cmd->add_option("target", o->target, spec.targetHelp)->required();
+    } else if (std::string(spec.name) == "search") {
+      cmd->add_option("query", o->target, "Words to look for in ids, names and descriptions (none: everything)");
+    }
+    if (spec.needsSource) {
+      cmd->add_option("--source", o->source, "local or remote (default: $PLUGIN_SOURCE, else local)");
+      cmd->add_option("--modules", o->modulesDir, "The local source's folder of ID_vVERSION.zip files (default: $PLUGIN_MODULES_DIR, else modules)");
+      cmd->add_option("--registry", o->registry, "The remote source's URL (default: $PLUGIN_SERVER_URL); implies --source remote");
+      cmd->add_option("--registry-key", o->registryKey, "The registry's public key (base64); default: pinned at first use");
+      cmd->add_option("--download-key", o->downloadKey, "The registry's download API key (default: $PATCHBAY_DOWNLOAD_KEY)");
+      cmd->add_option("--config", o->config, "A TOML file with these options (source, modules, registry, ...)");
+    }
+    if (std::string(spec.name) == "install") cmd->add_flag("--no-activate", o->noActivate, "Install without adding it to the active set");
+    if (std::string(spec.name) == "uninstall") {
+      cmd->add_flag("--keep-data", o->keepData, "Keep the plugin's tables and data for a later install");
+      cmd->add_flag("--yes,-y", o->yes, "Do not ask before deleting the plugin's data");
+    }
+    const std::string name = spec.name;
+    cmd->callback([o, flags, cmd, name, &outcome] {
+      *flags = *o;  // what the command line gave, before the config file fills the rest
+      if (!o->config.empty()) {
+        if (auto s = applyConfigFile(*cmd, o->config); !s) {
+          outcome.exitCode = o->json ? failJson(s.error()) : fail(s.error());
+          return;
+        }
+      }
+      if (name == "list") {
+        outcome.exitCode = runList(*o);
+      } else if (name == "info") {
+        outcome.exitCode = runInfo(*o);
+      } else if (name == "search") {
+        outcome.exitCode = runSearch(*o, *flags);
+      } else {
+        outcome.exitCode = runOperation(name, *o, *flags);
+      }
+    });
+  }
+}
+
+}  // namespace patchbay::cli

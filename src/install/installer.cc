@@ -1,0 +1,698 @@
+// The installer of a patchbay host's data folder: journaled operations
+// whose commit point is one transaction in the plugin's database (see
+// patchbay/install.h for the layout and the rules).
+#include "patchbay/install.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "install/crash_point.h"
+#include "install/migrations.h"
+#include "patchbay/archive.h"
+#include "patchbay/clock.h"
+#include "patchbay/files.h"
+#include "patchbay/integrity.h"
+#include "patchbay/manifest.h"
+#include "patchbay/package.h"
+#include "patchbay/store.h"
+#include "patchbay/version.h"
+
+namespace patchbay {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+using install::crashPoint;
+
+namespace {
+
+constexpr uint64_t kMaxStateBytes = 16u << 20;
+
+// The record of one operation, written before it changes anything.
+struct Journal {
+  std::string op, kind, id;
+  std::string fromVersion, toVersion;
+  std::string newDir, oldDir;  // version folders (absolute)
+  std::string source, sha256, at;
+  bool hadData = false;    // plugin-data/<id> existed before
+  bool activate = false;   // put it in the active set
+  bool wasActive = false;  // it was active before
+  bool keepData = false;
+  bool committed = false;
+
+  json toJson() const {
+    return {{"op", op},           {"kind", kind},       {"id", id},           {"fromVersion", fromVersion},
+            {"toVersion", toVersion}, {"newDir", newDir}, {"oldDir", oldDir},   {"source", source},
+            {"sha256", sha256},   {"at", at},           {"hadData", hadData}, {"activate", activate},
+            {"wasActive", wasActive}, {"keepData", keepData}, {"committed", committed}};
+  }
+  static Result<Journal> fromJson(const json& j) {
+    if (!j.is_object() || !j.contains("op") || !j.contains("kind") || !j.contains("id")) return Error::invalid("not an installer journal");
+    Journal r;
+    r.op = j.value("op", "");
+    r.kind = j.value("kind", "");
+    r.id = j.value("id", "");
+    r.fromVersion = j.value("fromVersion", "");
+    r.toVersion = j.value("toVersion", "");
+    r.newDir = j.value("newDir", "");
+    r.oldDir = j.value("oldDir", "");
+    r.source = j.value("source", "");
+    r.sha256 = j.value("sha256", "");
+    r.at = j.value("at", "");
+    r.hadData = j.value("hadData", false);
+    r.activate = j.value("activate", false);
+    r.wasActive = j.value("wasActive", false);
+    r.keepData = j.value("keepData", false);
+    r.committed = j.value("committed", false);
+    return r;
+  }
+};
+
+Status removeTree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return Error::io(path + ": cannot remove: " + ec.message());
+  return {};
+}
+
+Result<json> readJsonFile(const std::string& path, json fallback) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return fallback;
+  auto text = readFileLimited(path, kMaxStateBytes);
+  if (!text) return text.error();
+  json j = json::parse(*text, nullptr, false);
+  if (!j.is_object()) return Error::invalid(path + ": not a JSON object");
+  return j;
+}
+
+// The version a manifest's host range is checked against.
+std::optional<Version> hostVersionFor(const std::string& key) {
+  if (key == "patchbay" || key == "engines.patchbay") return version();
+  if (key == "sodium" || key == "engines.sodium") return Version::parse("1.0.0").value();  // the Sodium plugin API patchbay implements
+  return std::nullopt;
+}
+
+}  // namespace
+
+struct Installer::Impl {
+  std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, journalDir, stagingDir, installedPath, configPath;
+  LiveHost live;
+  std::vector<std::string> recovered;
+  mutable std::mutex mu;  // one operation at a time
+
+  // --- state files ---------------------------------------------------------
+  Result<json> readInstalled() const {
+    auto j = readJsonFile(installedPath, json{{"plugins", json::object()}});
+    if (!j) return j;
+    if (!(*j)["plugins"].is_object()) return Error::invalid(installedPath + ": \"plugins\" must be an object");
+    return j;
+  }
+  Status writeInstalled(const json& j) { return writeFileAtomically(installedPath, j.dump(2) + "\n"); }
+
+  Result<std::vector<std::string>> activeSet() const {
+    auto config = readJsonFile(configPath, json::object());
+    if (!config) return config.error();
+    std::vector<std::string> out;
+    if (config->contains("plugins") && (*config)["plugins"].contains("active")) {
+      for (const auto& id : (*config)["plugins"]["active"]) {
+        if (id.is_string()) out.push_back(id.get<std::string>());
+      }
+    }
+    return out;
+  }
+  Status setActive(const std::string& id, bool on) {
+    if (live.setActive) return live.setActive(id, on);
+    auto config = readJsonFile(configPath, json::object());
+    if (!config) return config.error();
+    json& plugins = (*config)["plugins"];
+    if (!plugins.is_object()) plugins = json::object();
+    if (!plugins.contains("directory")) plugins["directory"] = pluginsDir;
+    json active = plugins.value("active", json::array());
+    json next = json::array();
+    bool present = false;
+    for (const auto& a : active) {
+      if (a == id) {
+        present = true;
+        if (!on) continue;
+      }
+      next.push_back(a);
+    }
+    if (on && !present) next.push_back(id);
+    if (next == active && plugins.contains("active")) return {};
+    plugins["active"] = next;
+    return writeFileAtomically(configPath, config->dump(2) + "\n");
+  }
+
+  // --- journal -------------------------------------------------------------
+  std::string journalPath(const Journal& j) const { return journalDir + "/" + j.op + ".json"; }
+  Status writeJournal(const Journal& j) { return writeFileAtomically(journalPath(j), j.toJson().dump(2) + "\n"); }
+  Status removeJournal(const Journal& j) {
+    std::error_code ec;
+    fs::remove(journalPath(j), ec);
+    if (ec) return Error::io(journalPath(j) + ": " + ec.message());
+    return syncFolder(journalDir);
+  }
+
+  // --- the plugin's database -------------------------------------------------
+  std::string dataFolder(const std::string& id) const { return pluginDataDir + "/" + id; }
+  Result<Database> openPluginDb(const std::string& id) {
+    std::error_code ec;
+    fs::create_directories(dataFolder(id), ec);
+    if (ec) return Error::io(dataFolder(id) + ": " + ec.message());
+    return Database::open(dataFolder(id) + "/data.db");
+  }
+  // Whether operation `op` committed in the plugin's database.
+  bool committedInDb(const Journal& j) {
+    std::error_code ec;
+    if (!fs::exists(dataFolder(j.id) + "/data.db", ec)) return false;
+    auto db = Database::open(dataFolder(j.id) + "/data.db");
+    return db && install::committedOperation(*db) == j.op;
+  }
+
+  // --- where an installed plugin's files are -----------------------------------
+  std::string linkPath(const std::string& id) const { return pluginsDir + "/" + id; }
+  // The version folder plugins/<id> points to, "" when it is not a link the installer made.
+  std::string currentDir(const std::string& id) const {
+    std::error_code ec;
+    if (!fs::is_symlink(linkPath(id), ec)) return "";
+    fs::path target = fs::read_symlink(linkPath(id), ec);
+    if (ec) return "";
+    return (fs::path(pluginsDir) / target).lexically_normal().string();
+  }
+  std::string newVersionDir(const std::string& id, const Version& v, const std::string& op) const {
+    return versionsDir + "/" + id + "@" + v.toString() + "-" + op;
+  }
+
+  // Where a package is unpacked and checked: a folder named after the
+  // plugin (its manifest's id must match the folder's name).
+  std::string stagedDir(const Journal& j) const { return stagingDir + "/" + j.op + "/" + j.id; }
+
+  // --- finishing and undoing -----------------------------------------------------
+  // After the commit: every remaining step, each safe to redo.
+  Status rollForward(Journal& j) {
+    if (j.kind == "install" || j.kind == "upgrade") {
+      const std::string staged = stagedDir(j);
+      std::error_code ec;
+      if (!fs::exists(j.newDir, ec) && fs::exists(staged, ec)) {
+        fs::rename(staged, j.newDir, ec);
+        if (ec) return Error::io(j.newDir + ": " + ec.message());
+      }
+      // Switch plugins/<id> to the new version: a new link renamed over the old.
+      const std::string tmpLink = pluginsDir + "/.link-" + j.op;
+      fs::remove(tmpLink, ec);
+      fs::create_symlink(fs::relative(j.newDir, pluginsDir), tmpLink, ec);
+      if (ec) return Error::io(tmpLink + ": " + ec.message());
+      if (::rename(tmpLink.c_str(), linkPath(j.id).c_str()) != 0) return Error::io(linkPath(j.id) + ": cannot switch the link");
+      if (auto s = syncFolder(pluginsDir); !s) return s;
+      crashPoint("forward:switched");
+      auto installed = readInstalled();
+      if (!installed) return installed.error();
+      json record = {{"version", j.toVersion}, {"source", j.source}, {"sha256", j.sha256}, {"installedAt", j.at},
+                     {"dir", fs::relative(j.newDir, dataDir).string()}};
+      if ((*installed)["plugins"][j.id] != record) {
+        (*installed)["plugins"][j.id] = record;
+        if (auto s = writeInstalled(*installed); !s) return s;
+      }
+      crashPoint("forward:registered");
+      if (j.activate) {
+        if (auto s = setActive(j.id, true); !s) return s;
+      }
+      crashPoint("forward:activated");
+      if (!j.oldDir.empty() && j.oldDir != j.newDir) {
+        if (auto s = removeTree(j.oldDir); !s) return s;
+      }
+      if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
+      crashPoint("forward:cleaned");
+    } else if (j.kind == "uninstall") {
+      if (auto s = setActive(j.id, false); !s) return s;
+      crashPoint("forward:deactivated");
+      auto installed = readInstalled();
+      if (!installed) return installed.error();
+      if ((*installed)["plugins"].contains(j.id)) {
+        (*installed)["plugins"].erase(j.id);
+        if (auto s = writeInstalled(*installed); !s) return s;
+      }
+      crashPoint("forward:unregistered");
+      std::error_code ec;
+      fs::remove(linkPath(j.id), ec);
+      if (auto s = syncFolder(pluginsDir); !s) return s;
+      crashPoint("forward:unlinked");
+      if (!j.oldDir.empty()) {
+        if (auto s = removeTree(j.oldDir); !s) return s;
+      }
+      crashPoint("forward:files-removed");
+      if (!j.keepData) {
+        if (auto s = removeTree(dataFolder(j.id)); !s) return s;
+      }
+      crashPoint("forward:data-removed");
+    }
+    return removeJournal(j);
+  }
+
+  // Before the commit: nothing anyone reads has changed; remove what was made.
+  Status rollBack(const Journal& j) {
+    if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
+    if (!j.newDir.empty() && j.newDir != currentDir(j.id)) {
+      if (auto s = removeTree(j.newDir); !s) return s;
+    }
+    if (j.kind == "install" && !j.hadData) {
+      if (auto s = removeTree(dataFolder(j.id)); !s) return s;
+    }
+    return removeJournal(j);
+  }
+
+  // Every journal left by a crash: finished when it committed, else undone.
+  Status recover() {
+    std::error_code ec;
+    std::vector<fs::path> journals;
+    for (const auto& entry : fs::directory_iterator(journalDir, ec)) {
+      if (entry.path().extension() == ".json") journals.push_back(entry.path());
+    }
+    std::sort(journals.begin(), journals.end());
+    for (const auto& path : journals) {
+      auto read = readJsonFile(path.string(), json());
+      if (!read) return read.error();
+      auto j = Journal::fromJson(*read);
+      if (!j) return Error::invalid(path.string() + ": " + j.error().message);
+      if (!j->committed && committedInDb(*j)) j->committed = true;
+      if (j->committed) {
+        if (auto s = rollForward(*j); !s) return Error{s.error().kind, "finishing the interrupted " + j->kind + " of " + j->id + ": " + s.error().message};
+        recovered.push_back("finished the interrupted " + j->kind + " of " + j->id);
+      } else {
+        if (auto s = rollBack(*j); !s) return Error{s.error().kind, "rolling back the interrupted " + j->kind + " of " + j->id + ": " + s.error().message};
+        recovered.push_back("rolled back the interrupted " + j->kind + " of " + j->id);
+      }
+    }
+    // Leftovers of operations that never got as far as a journal entry, and
+    // temporary files of atomic writes that were cut short.
+    for (const std::string& dir : {journalDir, dataDir}) {
+      for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
+      }
+    }
+    for (const auto& entry : fs::directory_iterator(stagingDir, ec)) {
+      if (!fs::exists(journalDir + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
+    }
+    for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
+      if (entry.path().filename().string().starts_with(".link-")) fs::remove(entry.path(), ec);
+    }
+    return {};
+  }
+
+  // --- the operations ------------------------------------------------------------
+  std::string newOp() const {
+    std::string uuid = randomUuid();
+    return utcNowMillis().substr(0, 10) + "-" + uuid.substr(0, 8);
+  }
+
+  // Unpacks, checks and puts the package's files where nothing reads them
+  // yet (the new version folder). Returns its manifest.
+  Result<Manifest> stage(const Journal& j, const FetchedPackage& package) {
+    const std::string staged = stagedDir(j);
+    std::error_code ec;
+    fs::create_directories(staged, ec);
+    if (ec) return Error::io(staged + ": " + ec.message());
+    if (auto x = extractZip(package.bytes, staged); !x) return Error{x.error().kind, package.fileName + ": " + x.error().message};
+    crashPoint("stage:extracted");
+    ManifestReport report = loadManifestFromFolder(staged);
+    if (!report.ok()) return Error::invalid(package.fileName + ": " + report.errorText());
+    const Manifest& m = *report.manifest;
+    if (m.id != j.id) return Error::invalid(package.fileName + ": its manifest's id is \"" + m.id + "\", not \"" + j.id + "\"");
+    if (!(m.version == package.version)) {
+      return Error::invalid(package.fileName + ": its manifest says version " + m.version.toString() + ", the source " + package.version.toString());
+    }
+    if (auto migrations = install::Migrations::read(staged); !migrations) return Error::invalid(package.fileName + ": " + migrations.error().message);
+    if (auto s = syncTree(staged); !s) return s.error();
+    fs::create_directories(versionsDir, ec);
+    fs::rename(staged, j.newDir, ec);
+    if (ec) return Error::io(j.newDir + ": " + ec.message());
+    if (auto s = syncFolder(versionsDir); !s) return s.error();
+    crashPoint("stage:placed");
+    return m;
+  }
+
+  Status checkHost(const Manifest& m) const {
+    if (m.hostKey.empty() || m.hostRange.empty()) return {};
+    auto host = hostVersionFor(m.hostKey);
+    if (!host) return {};  // another host's range: not ours to judge
+    auto range = Range::parse(m.hostRange);
+    if (!range) return Error::invalid(m.id + ": " + m.hostKey + " range \"" + m.hostRange + "\": " + range.error().message);
+    if (!range->satisfiedBy(*host)) {
+      return Error::unsupported(m.id + " " + m.version.toString() + " needs " + m.hostKey + " " + m.hostRange + "; this host is " + host->toString());
+    }
+    return {};
+  }
+
+  Result<OperationReport> uninstallOne(const std::string& id, bool keepData);
+
+  // One plugin, all or nothing.
+  Result<OperationReport> installOne(const FetchedPackage& package, const Manifest& manifest, const std::string& sourceName,
+                                     bool activate) {
+    const auto started = std::chrono::steady_clock::now();
+    Journal j;
+    j.op = newOp();
+    j.kind = "install";
+    j.id = manifest.id;
+    j.toVersion = package.version.toString();
+    j.newDir = newVersionDir(j.id, package.version, j.op);
+    j.source = sourceName + ": " + package.origin;
+    j.sha256 = package.sha256;
+    j.at = utcNowMillis();
+    std::error_code ec;
+    j.hadData = fs::exists(dataFolder(j.id), ec);
+    j.activate = activate;
+    if (auto s = writeJournal(j); !s) return s.error();
+    crashPoint("install:journaled");
+    OperationReport report{"install", j.id, "", j.toVersion, {}, {}, false, 0};
+    auto fail = [&](const Error& e) -> Result<OperationReport> {
+      if (auto undone = rollBack(j); !undone) return Error{e.kind, e.message + " (and rolling back failed: " + undone.error().message + ")"};
+      return e;
+    };
+    auto staged = stage(j, package);
+    if (!staged) return fail(staged.error());
+    auto migrations = install::Migrations::read(j.newDir);
+    if (!migrations) return fail(migrations.error());
+    auto db = openPluginDb(j.id);
+    if (!db) return fail(db.error());
+    if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
+    install::DatabaseChange change{install::planInstall(*migrations, install::appliedSteps(*db)), j.op, j.toVersion, "installed"};
+    for (const auto& step : change.steps) report.migrations.push_back(step.name);
+    crashPoint("install:migrating");
+    if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
+    crashPoint("install:committed");
+    j.committed = true;
+    if (auto s = writeJournal(j); !s) return s.error();  // committed: recovery finishes it
+    crashPoint("install:journal-committed");
+    if (auto s = rollForward(j); !s) return s.error();
+    if (activate && live.activate) {
+      if (auto s = live.activate(j.id); !s) report.dependencies.push_back("warning: installed, but it did not start: " + s.error().message);
+    }
+    report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    return report;
+  }
+};
+
+Installer::Installer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Installer::~Installer() = default;
+
+Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, LiveHost live) {
+  auto impl = std::make_unique<Impl>();
+  std::error_code ec;
+  fs::create_directories(dataDir, ec);
+  if (ec) return Error::io(dataDir + ": " + ec.message());
+  impl->dataDir = fs::canonical(dataDir, ec).string();
+  if (ec) return Error::io(dataDir + ": " + ec.message());
+  impl->configPath = impl->dataDir + "/config.json";
+  impl->pluginsDir = impl->dataDir + "/plugins";
+  {
+    auto config = readJsonFile(impl->configPath, json::object());
+    if (!config) return config.error();
+    if (config->contains("plugins") && (*config)["plugins"].is_object() && (*config)["plugins"].contains("directory")) {
+      fs::path dir = (*config)["plugins"]["directory"].get<std::string>();
+      impl->pluginsDir = (dir.is_absolute() ? dir : fs::path(impl->dataDir) / dir).lexically_normal().string();
+    }
+  }
+  impl->versionsDir = impl->pluginsDir + "/.versions";
+  impl->pluginDataDir = impl->dataDir + "/plugin-data";
+  impl->stateDir = impl->dataDir + "/.install";
+  impl->journalDir = impl->stateDir + "/journal";
+  impl->stagingDir = impl->stateDir + "/staging";
+  impl->installedPath = impl->dataDir + "/installed.json";
+  impl->live = std::move(live);
+  for (const std::string& dir : {impl->pluginsDir, impl->journalDir, impl->stagingDir}) {
+    fs::create_directories(dir, ec);
+    if (ec) return Error::io(dir + ": " + ec.message());
+  }
+  std::lock_guard lock(impl->mu);
+  if (auto s = impl->recover(); !s) return s.error();
+  return std::unique_ptr<Installer>(new Installer(std::move(impl)));
+}
+
+const std::vector<std::string>& Installer::recovered() const { return impl_->recovered; }
+
+std::vector<InstalledPlugin> Installer::installed() const {
+  std::vector<InstalledPlugin> out;
+  auto j = impl_->readInstalled();
+  if (!j) return out;
+  auto active = impl_->activeSet();
+  for (const auto& [id, r] : (*j)["plugins"].items()) {
+    InstalledPlugin p;
+    p.id = id;
+    if (auto v = Version::parse(r.value("version", ""))) p.version = *v;
+    p.source = r.value("source", "");
+    p.sha256 = r.value("sha256", "");
+    p.installedAt = r.value("installedAt", "");
+    p.active = active && std::find(active->begin(), active->end(), id) != active->end();
+    if (auto db = Database::open(impl_->dataFolder(id) + "/data.db")) p.migrations = install::appliedSteps(*db);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::optional<InstalledPlugin> Installer::find(const std::string& id) const {
+  for (auto& p : installed()) {
+    if (p.id == id) return p;
+  }
+  return std::nullopt;
+}
+
+Result<OperationReport> Installer::install(const std::string& id, const std::string& rangeText, PackageSource& source,
+                                           const InstallOptions& options, const ProgressFn& progress) {
+  if (!isValidPluginId(id)) return Error::invalid("\"" + id + "\" is not a plugin id (lowercase letters, digits, - and _)");
+  auto range = parseRequestedRange(rangeText);
+  if (!range) return range.error();
+  std::lock_guard lock(impl_->mu);
+  auto installedNow = impl_->readInstalled();
+  if (!installedNow) return installedNow.error();
+  auto isInstalled = [&](const std::string& pid) { return (*installedNow)["plugins"].contains(pid); };
+  if (isInstalled(id)) {
+    return Error::conflict(id + " " + (*installedNow)["plugins"][id].value("version", "") + " is already installed (use upgrade)");
+  }
+
+  // Resolve everything first (the plugin and what it requires, recursively):
+  // a missing or conflicting dependency or a cycle changes nothing.
+  struct Planned {
+    FetchedPackage package;
+    Manifest manifest;
+  };
+  std::vector<Planned> order;  // dependencies first
+  std::vector<std::string> stack;
+  std::function<Status(const std::string&, const Range&, const std::string&)> resolve =
+      [&](const std::string& pid, const Range& want, const std::string& wantedBy) -> Status {
+    if (std::find(stack.begin(), stack.end(), pid) != stack.end()) {
+      std::string cycle;
+      for (auto it = std::find(stack.begin(), stack.end(), pid); it != stack.end(); ++it) cycle += *it + " -> ";
+      return Error::invalid("a cycle in requires: " + cycle + pid);
+    }
+    for (const auto& p : order) {
+      if (p.manifest.id != pid) continue;
+      if (!want.satisfiedBy(p.manifest.version)) {
+        return Error::conflict(wantedBy + " requires " + pid + " " + want.text() + ", but " + pid + " " + p.manifest.version.toString() + " is planned");
+      }
+      return {};
+    }
+    if (pid != id && isInstalled(pid)) {
+      std::string have = (*installedNow)["plugins"][pid].value("version", "");
+      if (!want.satisfiedBy(std::string_view(have))) {
+        return Error::conflict(wantedBy + " requires " + pid + " " + want.text() + ", but " + pid + " " + have + " is installed");
+      }
+      return {};
+    }
+    if (progress) progress(0, 0);
+    auto fetched = source.fetch(pid, want, progress);
+    if (!fetched) {
+      if (pid == id) return fetched.error();
+      return Error{fetched.error().kind, wantedBy + " requires " + pid + " " + (want.text().empty() ? "*" : want.text()) + ": " + fetched.error().message};
+    }
+    auto info = openPackage(fetched->bytes, fetched->fileName);
+    if (!info) return Error{info.error().kind, fetched->origin + ": " + info.error().message};
+    if (info->manifest.id != pid) return Error::invalid(fetched->origin + ": the package is \"" + info->manifest.id + "\", not \"" + pid + "\"");
+    if (auto s = impl_->checkHost(info->manifest); !s) return s;
+    stack.push_back(pid);
+    for (const auto& req : info->manifest.requiredPlugins) {
+      auto r = Range::parse(req.range);
+      if (!r) return Error::invalid(pid + " requires " + req.id + " \"" + req.range + "\": " + r.error().message);
+      if (auto s = resolve(req.id, *r, pid); !s) return s;
+    }
+    stack.pop_back();
+    order.push_back({std::move(*fetched), info->manifest});
+    return {};
+  };
+  if (auto s = resolve(id, *range, "the request"); !s) return s.error();
+  std::error_code ec;
+  for (const auto& p : order) {
+    if (fs::exists(impl_->linkPath(p.manifest.id), ec) || fs::is_symlink(impl_->linkPath(p.manifest.id), ec)) {
+      return Error::conflict(impl_->linkPath(p.manifest.id) + " exists but was not installed by patchbay; move it away first");
+    }
+  }
+
+  OperationReport result;
+  std::vector<std::string> done;
+  for (const auto& p : order) {
+    auto one = impl_->installOne(p.package, p.manifest, source.describe(), options.activate);
+    if (!one) {
+      // Dependencies installed by this request go again: all or nothing.
+      for (auto it = done.rbegin(); it != done.rend(); ++it) (void)impl_->uninstallOne(it->substr(0, it->find('@')), false);
+      return one.error();
+    }
+    if (p.manifest.id == id) {
+      one->dependencies.insert(one->dependencies.begin(), done.begin(), done.end());
+      result = std::move(*one);
+    } else {
+      done.push_back(p.manifest.id + "@" + p.manifest.version.toString());
+    }
+  }
+  return result;
+}
+
+Result<OperationReport> Installer::upgrade(const std::string& id, const std::string& rangeText, PackageSource& source,
+                                           const ProgressFn& progress) {
+  auto range = parseRequestedRange(rangeText);
+  if (!range) return range.error();
+  std::lock_guard lock(impl_->mu);
+  const auto started = std::chrono::steady_clock::now();
+  auto installedNow = impl_->readInstalled();
+  if (!installedNow) return installedNow.error();
+  if (!(*installedNow)["plugins"].contains(id)) return Error::notFound(id + " is not installed");
+  const std::string fromText = (*installedNow)["plugins"][id].value("version", "");
+  auto from = Version::parse(fromText);
+  if (!from) return Error::invalid(impl_->installedPath + ": " + id + " has no valid version");
+  const std::string oldDir = impl_->currentDir(id);
+  if (oldDir.empty()) return Error::invalid(impl_->linkPath(id) + " is not the installer's link; reinstall " + id);
+  auto fetched = source.fetch(id, *range, progress);
+  if (!fetched) return fetched.error();
+  OperationReport report{"upgrade", id, fromText, fetched->version.toString(), {}, {}, false, 0};
+  if (fetched->version == *from) {
+    report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    return report;  // already there
+  }
+  if (rangeText.empty() && fetched->version < *from) return report;  // "upgrade" without a range never goes back
+  auto info = openPackage(fetched->bytes, fetched->fileName);
+  if (!info) return Error{info.error().kind, fetched->origin + ": " + info.error().message};
+  if (auto s = impl_->checkHost(info->manifest); !s) return s.error();
+  for (const auto& req : info->manifest.requiredPlugins) {
+    auto r = Range::parse(req.range);
+    std::string have = (*installedNow)["plugins"].contains(req.id) ? (*installedNow)["plugins"][req.id].value("version", "") : "";
+    if (!r || have.empty() || !r->satisfiedBy(std::string_view(have))) {
+      return Error::conflict(id + " " + report.toVersion + " requires " + req.id + " " + req.range + (have.empty() ? " (not installed)" : " (" + have + " is installed)") +
+                             ": install or upgrade it first");
+    }
+  }
+
+  auto active = impl_->activeSet();
+  Journal j;
+  j.op = impl_->newOp();
+  j.kind = "upgrade";
+  j.id = id;
+  j.fromVersion = fromText;
+  j.toVersion = report.toVersion;
+  j.newDir = impl_->newVersionDir(id, fetched->version, j.op);
+  j.oldDir = oldDir;
+  j.source = source.describe() + ": " + fetched->origin;
+  j.sha256 = fetched->sha256;
+  j.at = utcNowMillis();
+  j.hadData = true;
+  j.wasActive = active && std::find(active->begin(), active->end(), id) != active->end();
+  j.activate = j.wasActive;
+  if (auto s = impl_->writeJournal(j); !s) return s.error();
+  crashPoint("upgrade:journaled");
+  auto fail = [&](const Error& e) -> Result<OperationReport> {
+    Status undone = impl_->rollBack(j);
+    if (j.wasActive && impl_->live.activate) (void)impl_->live.activate(id);  // the old version again
+    if (!undone) return Error{e.kind, e.message + " (and rolling back failed: " + undone.error().message + ")"};
+    return e;
+  };
+  auto staged = impl_->stage(j, *fetched);
+  if (!staged) return fail(staged.error());
+  auto fromMigrations = install::Migrations::read(oldDir);
+  auto toMigrations = install::Migrations::read(j.newDir);
+  if (!fromMigrations) return fail(fromMigrations.error());
+  if (!toMigrations) return fail(toMigrations.error());
+  // The old version stops here (requests in flight finish on it); its
+  // database is the migrations' from now on.
+  if (impl_->live.deactivate) impl_->live.deactivate(id);
+  auto db = impl_->openPluginDb(id);
+  if (!db) return fail(db.error());
+  if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
+  install::DatabaseChange change{install::planUpgrade(*fromMigrations, *toMigrations, install::appliedSteps(*db)), j.op, j.toVersion, "installed"};
+  for (const auto& step : change.steps) report.migrations.push_back(step.name);
+  crashPoint("upgrade:migrating");
+  if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
+  crashPoint("upgrade:committed");
+  j.committed = true;
+  if (auto s = impl_->writeJournal(j); !s) return s.error();
+  crashPoint("upgrade:journal-committed");
+  if (auto s = impl_->rollForward(j); !s) return s.error();
+  if (j.wasActive && impl_->live.activate) {
+    if (auto s = impl_->live.activate(id); !s) report.dependencies.push_back("warning: upgraded, but it did not start: " + s.error().message);
+  }
+  report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+Result<OperationReport> Installer::uninstall(const std::string& id, bool keepData) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->uninstallOne(id, keepData);
+}
+
+Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, bool keepData) {
+  Impl* impl = this;
+  const auto started = std::chrono::steady_clock::now();
+  auto installedNow = impl->readInstalled();
+  if (!installedNow) return installedNow.error();
+  if (!(*installedNow)["plugins"].contains(id)) return Error::notFound(id + " is not installed");
+  for (const auto& [other, record] : (*installedNow)["plugins"].items()) {
+    if (other == id) continue;
+    ManifestReport m = loadManifestFromFolder(impl->linkPath(other));
+    if (!m.manifest) continue;
+    for (const auto& req : m.manifest->requiredPlugins) {
+      if (req.id == id) return Error::conflict(other + " requires " + id + ": uninstall " + other + " first");
+    }
+  }
+  auto active = impl->activeSet();
+  Journal j;
+  j.op = impl->newOp();
+  j.kind = "uninstall";
+  j.id = id;
+  j.fromVersion = (*installedNow)["plugins"][id].value("version", "");
+  j.oldDir = impl->currentDir(id);
+  j.at = utcNowMillis();
+  j.keepData = keepData;
+  j.hadData = true;
+  j.wasActive = active && std::find(active->begin(), active->end(), id) != active->end();
+  OperationReport report{"uninstall", id, j.fromVersion, "", {}, {}, keepData, 0};
+  if (auto s = impl->writeJournal(j); !s) return s.error();
+  crashPoint("uninstall:journaled");
+  auto fail = [&](const Error& e) -> Result<OperationReport> {
+    Status undone = impl->rollBack(j);
+    if (j.wasActive && impl->live.activate) (void)impl->live.activate(id);
+    if (!undone) return Error{e.kind, e.message + " (and rolling back failed: " + undone.error().message + ")"};
+    return e;
+  };
+  if (impl->live.deactivate) impl->live.deactivate(id);
+  auto db = impl->openPluginDb(id);
+  if (!db) return fail(db.error());
+  if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
+  install::DatabaseChange change{{}, j.op, j.fromVersion, keepData ? "uninstalled, data kept" : "uninstalled"};
+  if (!keepData && !j.oldDir.empty()) {
+    auto migrations = install::Migrations::read(j.oldDir);
+    if (!migrations) return fail(migrations.error());
+    change.steps = install::planUninstall(*migrations, install::appliedSteps(*db));
+  }
+  for (const auto& step : change.steps) report.migrations.push_back(step.name);
+  crashPoint("uninstall:migrating");
+  if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
+  crashPoint("uninstall:committed");
+  j.committed = true;
+  if (auto s = impl->writeJournal(j); !s) return s.error();
+  crashPoint("uninstall:journal-committed");
+  if (auto s = impl->rollForward(j); !s) return s.error();
+  report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace patchbay

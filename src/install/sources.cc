@@ -1,0 +1,248 @@
+// Package sources: a local folder of {id}_v{version}.zip (seed 002's
+// modules/) and a remote patchbay registry, checked against its signed
+// metadata.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "patchbay/files.h"
+#include "patchbay/http_client.h"
+#include "patchbay/install.h"
+#include "patchbay/integrity.h"
+#include "patchbay/package.h"
+#include "patchbay/registry.h"
+
+namespace patchbay {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct NewestFirst {
+  bool operator()(const Version& a, const Version& b) const { return b < a; }
+};
+
+constexpr uint64_t kMaxPackageBytes = 128ull << 20;
+
+// --- local --------------------------------------------------------------------
+class LocalSource : public PackageSource {
+ public:
+  explicit LocalSource(std::string dir) : dir_(std::move(dir)) {}
+  std::string describe() const override { return "local folder " + dir_; }
+
+  // id -> version -> file
+  Result<std::map<std::string, std::map<Version, std::string, NewestFirst>>> scan() const {
+    std::map<std::string, std::map<Version, std::string, NewestFirst>> out;
+    std::error_code ec;
+    if (!fs::is_directory(dir_, ec)) return Error::notFound(dir_ + ": the local plugin source folder does not exist (PLUGIN_SOURCE=local)");
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+      auto name = parsePackageFileName(entry.path().filename().string());
+      if (name && entry.is_regular_file(ec)) out[name->id][name->version] = entry.path().string();
+    }
+    if (ec) return Error::io(dir_ + ": " + ec.message());
+    return out;
+  }
+
+  Result<std::vector<AvailablePlugin>> available() override {
+    auto found = scan();
+    if (!found) return found.error();
+    std::vector<AvailablePlugin> out;
+    for (const auto& [id, versions] : *found) {
+      AvailablePlugin p;
+      p.id = id;
+      for (const auto& [v, file] : versions) p.versions.push_back(v);
+      p.latest = p.versions.front();
+      if (auto info = openPackageFile(versions.begin()->second)) {
+        p.name = info->manifest.name;
+        p.description = info->manifest.description;
+      } else {
+        p.description = "(unreadable package: " + info.error().message + ")";
+      }
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  Result<FetchedPackage> fetch(const std::string& id, const Range& range, const ProgressFn& progress) override {
+    auto found = scan();
+    if (!found) return found.error();
+    auto it = found->find(id);
+    if (it == found->end()) return Error::notFound("plugin \"" + id + "\" is not in " + dir_ + " (no " + id + "_v<version>.zip)");
+    for (const auto& [version, file] : it->second) {
+      if (!range.satisfiedBy(version)) continue;
+      auto bytes = readFileLimited(file, kMaxPackageBytes);
+      if (!bytes) return bytes.error();
+      if (progress) progress(bytes->size(), bytes->size());
+      FetchedPackage p;
+      p.fileName = fs::path(file).filename().string();
+      p.version = version;
+      p.origin = file;
+      p.sha256 = sha256Hex(*bytes);
+      p.bytes = std::move(*bytes);
+      return p;
+    }
+    return Error::notFound("no version of \"" + id + "\" in " + dir_ + " satisfies " + (range.text().empty() ? std::string("*") : range.text()));
+  }
+
+ private:
+  std::string dir_;
+};
+
+// --- remote -------------------------------------------------------------------
+class RemoteSource : public PackageSource {
+ public:
+  RemoteSource(SourceConfig config, std::string stateDir) : config_(std::move(config)), stateDir_(std::move(stateDir)) {
+    while (config_.serverUrl.ends_with('/')) config_.serverUrl.pop_back();
+  }
+  std::string describe() const override { return "registry " + config_.serverUrl; }
+
+  Result<json> getJson(const std::string& path) const {
+    http::ClientRequest req;
+    req.url = config_.serverUrl + path;
+    req.maxResponseBytes = 32u << 20;
+    auto res = http::fetch(req);
+    if (!res) return res.error();
+    json body = json::parse(res->body, nullptr, false);
+    if (res->status == 404) {
+      std::string why = body.is_object() && body.contains("message") ? body["message"].get<std::string>() : "not found";
+      return Error::notFound(config_.serverUrl + path + ": " + why);
+    }
+    if (res->status != 200 || body.is_discarded()) {
+      return Error::io(config_.serverUrl + path + ": HTTP " + std::to_string(res->status) + (body.is_discarded() ? " (not JSON)" : ": " + body.dump()));
+    }
+    return body;
+  }
+
+  // The registry's metadata key: configured, pinned at first use, or fetched and pinned now.
+  Result<PublicKey> registryKey() {
+    if (!config_.registryKey.empty()) return PublicKey::parse(config_.registryKey);
+    const std::string pins = stateDir_ + "/registry-keys.json";
+    json pinned = json::object();
+    if (auto text = readFileLimited(pins, 1u << 20)) pinned = json::parse(*text, nullptr, false);
+    if (!pinned.is_object()) return Error::invalid(pins + ": not a JSON object of registry URL -> key");
+    if (pinned.contains(config_.serverUrl)) return PublicKey::parse(pinned[config_.serverUrl].get<std::string>());
+    auto served = getJson("/api/registry/key");
+    if (!served) return Error{served.error().kind, "the registry's signing key: " + served.error().message};
+    auto key = PublicKey::parse(served->value("public_key", ""));
+    if (!key) return Error::signature(config_.serverUrl + "/api/registry/key: " + key.error().message);
+    pinned[config_.serverUrl] = key->base64();
+    std::error_code ec;
+    fs::create_directories(stateDir_, ec);
+    if (auto s = writeFileAtomically(pins, pinned.dump(2) + "\n"); !s) return s.error();
+    return key;
+  }
+
+  Result<std::vector<AvailablePlugin>> available() override {
+    auto listed = getJson("/manifest.json");
+    if (!listed) return listed.error();
+    std::map<std::string, AvailablePlugin> byId;
+    for (const auto& p : listed->value("plugins", json::array())) {
+      auto v = Version::parse(p.value("version", ""));
+      if (!p.contains("id") || !v) continue;
+      AvailablePlugin& a = byId[p["id"].get<std::string>()];
+      a.id = p["id"].get<std::string>();
+      a.name = p.value("name", a.id);
+      a.versions.push_back(*v);
+    }
+    std::vector<AvailablePlugin> out;
+    for (auto& [id, a] : byId) {
+      std::sort(a.versions.begin(), a.versions.end(), [](const Version& x, const Version& y) { return y < x; });
+      a.latest = a.versions.front();
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+  Result<FetchedPackage> fetch(const std::string& id, const Range& range, const ProgressFn& progress) override {
+    auto record = getJson("/api/plugins/" + id + "/resolve?range=" + urlEncode(range.text().empty() ? std::string("*") : range.text()));
+    if (!record) return record.error();
+    const std::string version = record->value("version", ""), sha256 = record->value("sha256", "");
+    const std::string integrity = record->value("integrity", ""), signature = record->value("registry_signature", "");
+    const std::string status = record->value("yanked", false) ? "yanked" : record->value("status", "");
+    auto parsedVersion = Version::parse(version);
+    if (!parsedVersion || sha256.size() != 64) return Error::invalid(describe() + ": the metadata of " + id + " lacks a version or sha256");
+    auto key = registryKey();
+    if (!key) return key.error();
+    if (signature.empty() || !verifyMetadataSignature(*key, canonicalMetadata(id, version, sha256, integrity, status), signature)) {
+      return Error::signature(id + " " + version + ": the registry's signature over its metadata does not verify with key " + key->keyIdHex() +
+                              " (tampered metadata, or the registry's key changed: the pinned key is in " + stateDir_ + "/registry-keys.json)");
+    }
+    if (status != "approved") return Error::denied(id + " " + version + " is " + status + " on " + config_.serverUrl + ", not approved");
+
+    http::ClientRequest req;
+    req.url = config_.serverUrl + "/download/" + id + "/" + version;
+    if (!config_.downloadKey.empty()) req.headers.emplace_back("X-API-Key", config_.downloadKey);
+    req.maxResponseBytes = kMaxPackageBytes;
+    req.timeout = std::chrono::minutes(10);
+    req.onProgress = progress;
+    auto res = http::fetch(req);
+    if (!res) return res.error();
+    if (res->status != 200) return Error::io(req.url + ": HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 300));
+    FetchedPackage p;
+    p.sha256 = sha256Hex(res->body);
+    if (p.sha256 != sha256) {
+      return Error::integrity(req.url + ": the download's sha256 is " + p.sha256 + ", the registry signed " + sha256 + " (corrupted or tampered in transit)");
+    }
+    p.bytes = std::move(res->body);
+    p.version = *parsedVersion;
+    p.fileName = packageFileName(id, p.version);
+    p.origin = req.url;
+    p.registryVerified = true;
+    return p;
+  }
+
+  static std::string urlEncode(std::string_view s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        out += static_cast<char>(c);
+      } else {
+        out += '%';
+        out += hex[c >> 4];
+        out += hex[c & 15];
+      }
+    }
+    return out;
+  }
+
+ private:
+  SourceConfig config_;
+  std::string stateDir_;
+};
+
+}  // namespace
+
+Result<SourceConfig> applySourceEnvironment(SourceConfig base, const std::function<const char*(const char*)>& getEnv) {
+  if (const char* source = getEnv("PLUGIN_SOURCE"); source && *source) {
+    std::string s = source;
+    if (s == "local") {
+      base.kind = SourceConfig::Kind::kLocal;
+    } else if (s == "remote") {
+      base.kind = SourceConfig::Kind::kRemote;
+    } else {
+      return Error::invalid("PLUGIN_SOURCE=" + s + ": must be local or remote");
+    }
+  }
+  if (const char* url = getEnv("PLUGIN_SERVER_URL"); url && *url) base.serverUrl = url;
+  if (const char* dir = getEnv("PLUGIN_MODULES_DIR"); dir && *dir) base.localDir = dir;
+  return base;
+}
+
+Result<std::unique_ptr<PackageSource>> openSource(const SourceConfig& config, const std::string& stateDir) {
+  if (config.kind == SourceConfig::Kind::kLocal) return std::unique_ptr<PackageSource>(new LocalSource(config.localDir));
+  if (config.serverUrl.empty()) return Error::invalid("a remote plugin source needs PLUGIN_SERVER_URL (or --registry URL)");
+  if (!config.serverUrl.starts_with("http://") && !config.serverUrl.starts_with("https://")) {
+    return Error::invalid("PLUGIN_SERVER_URL=" + config.serverUrl + ": must be an http:// or https:// URL");
+  }
+  return std::unique_ptr<PackageSource>(new RemoteSource(config, stateDir));
+}
+
+Result<Range> parseRequestedRange(const std::string& text) {
+  if (text.empty() || text == "latest") return Range::parse("*");
+  return Range::parse(text);
+}
+
+}  // namespace patchbay
