@@ -18,16 +18,17 @@ add_library(patchbay_package STATIC
   src/package/markdown.cc
   src/package/cron.cc
   src/package/clock.cc
+  src/version.cc
 )
+set_source_files_properties(src/version.cc PROPERTIES COMPILE_DEFINITIONS PATCHBAY_VERSION="${PROJECT_VERSION}")
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM PkgConfig::CMARK)
 
 # libpatchbay: what the executable, the tests and an embedding panel link.
 # Each part is its own static library so that a lower part cannot link (and
 # so cannot call) a higher one; libpatchbay ties them together.
-add_library(patchbay STATIC src/version.cc)
-target_compile_definitions(patchbay PRIVATE PATCHBAY_VERSION="${PROJECT_VERSION}")
-target_link_libraries(patchbay PUBLIC patchbay_package)
+add_library(patchbay INTERFACE)
+target_link_libraries(patchbay INTERFACE patchbay_package)
 
 if(PATCHBAY_TESTS)
   enable_testing()
@@ -67,7 +68,7 @@ pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc)
 add_library(patchbay_http STATIC src/http/router.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
 target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include)
 target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)
-target_link_libraries(patchbay PUBLIC patchbay_store patchbay_http)
+target_link_libraries(patchbay INTERFACE patchbay_store patchbay_http)
 
 # --- registry ------------------------------------------------------------------
 add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/publish.cc src/registry/service.cc
@@ -86,13 +87,13 @@ add_custom_command(
 target_sources(patchbay_registry PRIVATE ${CMAKE_BINARY_DIR}/generated/registry_web_assets.cc)
 target_include_directories(patchbay_registry PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http)
-target_link_libraries(patchbay PUBLIC patchbay_registry)
+target_link_libraries(patchbay INTERFACE patchbay_registry)
 
 # --- install: all-or-nothing install, upgrade, uninstall (src/install) ----------
 add_library(patchbay_install STATIC src/install/crash_point.cc src/install/migrations.cc src/install/sources.cc src/install/installer.cc)
 target_include_directories(patchbay_install PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_install PUBLIC patchbay_package patchbay_store patchbay_http patchbay_registry)
-target_link_libraries(patchbay PUBLIC patchbay_install)
+target_link_libraries(patchbay INTERFACE patchbay_install)
 
 # --- runtime: plugins in V8 isolates (src/runtime) -----------------------------
 if(PATCHBAY_HAVE_V8)
@@ -114,13 +115,13 @@ if(PATCHBAY_HAVE_V8)
   target_include_directories(patchbay_runtime PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(patchbay_runtime PUBLIC patchbay_package patchbay_store patchbay_http PRIVATE patchbay_v8)
   set_source_files_properties(src/runtime/capped_allocator.cc PROPERTIES COMPILE_OPTIONS -fno-rtti)
-  target_link_libraries(patchbay PUBLIC patchbay_runtime)
+  target_link_libraries(patchbay INTERFACE patchbay_runtime)
 
   # --- host: the runtime behind HTTP (src/host) --------------------------------
   add_library(patchbay_host STATIC src/host/host.cc src/host/host_routes.cc)
   target_include_directories(patchbay_host PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(patchbay_host PUBLIC patchbay_runtime patchbay_http patchbay_store)
-  target_link_libraries(patchbay PUBLIC patchbay_host)
+  target_link_libraries(patchbay INTERFACE patchbay_host)
 endif()
 
 # --- examples that are programs ----------------------------------------------

@@ -49,6 +49,7 @@ class Statement {
   int64_t getInt(int column) const;
   double getDouble(int column) const;
   bool isNull(int column) const;
+  int columnCount() const;
 
  private:
   friend class Database;

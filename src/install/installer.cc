@@ -130,7 +130,6 @@ struct Installer::Impl {
     if (!config) return config.error();
     json& plugins = (*config)["plugins"];
     if (!plugins.is_object()) plugins = json::object();
-    if (!plugins.contains("directory")) plugins["directory"] = pluginsDir;
     json active = plugins.value("active", json::array());
     json next = json::array();
     bool present = false;
@@ -412,8 +411,11 @@ Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, L
     auto config = readJsonFile(impl->configPath, json::object());
     if (!config) return config.error();
     if (config->contains("plugins") && (*config)["plugins"].is_object() && (*config)["plugins"].contains("directory")) {
-      fs::path dir = (*config)["plugins"]["directory"].get<std::string>();
-      impl->pluginsDir = (dir.is_absolute() ? dir : fs::path(impl->dataDir) / dir).lexically_normal().string();
+      // As the host reads it: a relative folder is relative to the working directory.
+      const json& dir = (*config)["plugins"]["directory"];
+      if (!dir.is_string()) return Error::invalid(impl->configPath + ": plugins.directory must be a folder name");
+      impl->pluginsDir = fs::absolute(dir.get<std::string>()).lexically_normal().string();
+      while (impl->pluginsDir.size() > 1 && impl->pluginsDir.ends_with('/')) impl->pluginsDir.pop_back();
     }
   }
   impl->versionsDir = impl->pluginsDir + "/.versions";

@@ -73,6 +73,7 @@ std::string Statement::getText(int c) const {
 int64_t Statement::getInt(int c) const { return sqlite3_column_int64(stmt_, c); }
 double Statement::getDouble(int c) const { return sqlite3_column_double(stmt_, c); }
 bool Statement::isNull(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+int Statement::columnCount() const { return sqlite3_column_count(stmt_); }
 
 Result<Database> Database::open(const std::string& path) {
   sqlite3* db = nullptr;

@@ -1,0 +1,191 @@
+// Crash safety: `patchbay install`, `upgrade` and `uninstall` are killed
+// with SIGKILL at every step boundary the installer has (its crash points)
+// and at random moments, then the data folder is opened again (which
+// finishes or rolls back the interrupted operation). Each time the state
+// must be exactly the old one or exactly the new one: files, tables and
+// rows, installed.json, the active set, and no leftovers.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "patchbay/install.h"
+#include "patchbay/store.h"
+#include "support/install_fixture.h"
+#include "support/test_util.h"
+
+extern char** environ;
+
+namespace patchbay {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Starts the patchbay binary with extra environment variables, output discarded.
+pid_t spawnPatchbay(const std::vector<std::string>& args, const std::vector<std::string>& extraEnv) {
+  std::vector<std::string> argvStore = {test::patchbayBinary()};
+  argvStore.insert(argvStore.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argvStore) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> envStore(extraEnv);
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    if (!v.starts_with("PATCHBAY_TEST_") && !v.starts_with("PLUGIN_")) envStore.emplace_back(v);
+  }
+  std::vector<char*> envp;
+  for (auto& e : envStore) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(rc, 0) << std::strerror(rc);
+  return pid;
+}
+
+int waitFor(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+struct Scenario {
+  std::string name;
+  std::function<void(const fs::path& data, const fs::path& modules)> prepare;
+  std::vector<std::string> args;  // after "--data DIR"
+};
+
+class InstallKillTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { test::makeNotesPackages(dir_ / "work", modules()); }
+  fs::path modules() { return dir_ / "modules"; }
+  void copyTree(const fs::path& from, const fs::path& to) {
+    fs::remove_all(to);
+    fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  }
+  std::string recoverAndSnapshot(const fs::path& data) {
+    auto installer = Installer::open(data.string());
+    EXPECT_TRUE(installer.ok()) << installer.error().message;
+    return test::installSnapshot(data);
+  }
+  std::vector<std::string> argsFor(const Scenario& s, const fs::path& data) {
+    std::vector<std::string> args = {s.args[0], "--data", data.string()};
+    args.insert(args.end(), s.args.begin() + 1, s.args.end());
+    return args;
+  }
+
+  void runScenario(const Scenario& s, int randomKills) {
+    const fs::path tmpl = dir_ / ("template-" + s.name);
+    fs::create_directories(tmpl);
+    s.prepare(tmpl, modules());
+    const std::string oldState = recoverAndSnapshot(tmpl);
+
+    // The uninterrupted run: the new state, its length, its crash points.
+    const fs::path work = dir_ / "work-data";
+    copyTree(tmpl, work);
+    const fs::path points = dir_ / "points.txt";
+    fs::remove(points);
+    auto started = std::chrono::steady_clock::now();
+    ASSERT_EQ(waitFor(spawnPatchbay(argsFor(s, work), {"PATCHBAY_TEST_POINTS=" + points.string()})), 0) << s.name;
+    const auto runTime = std::chrono::steady_clock::now() - started;
+    const std::string newState = recoverAndSnapshot(work);
+    ASSERT_NE(oldState, newState) << s.name;
+    ASSERT_EQ(newState.find("LEFTOVER"), std::string::npos) << newState;
+    std::vector<std::string> names;
+    {
+      std::ifstream in(points);
+      for (std::string line; std::getline(in, line);) names.push_back(line);
+    }
+    ASSERT_GE(names.size(), 6u) << s.name;
+
+    int sawOld = 0, sawNew = 0, killed = 0;
+    auto check = [&](const std::string& where) {
+      const std::string state = recoverAndSnapshot(work);
+      if (state == oldState) {
+        ++sawOld;
+      } else if (state == newState) {
+        ++sawNew;
+      } else {
+        ADD_FAILURE() << s.name << " killed " << where << ": neither the old nor the new state\n--- got:\n"
+                      << state << "--- old:\n" << oldState << "--- new:\n" << newState;
+      }
+    };
+    // Every step boundary.
+    for (size_t k = 1; k <= names.size(); ++k) {
+      copyTree(tmpl, work);
+      int code = waitFor(spawnPatchbay(argsFor(s, work), {"PATCHBAY_TEST_KILL_AT=" + std::to_string(k)}));
+      EXPECT_EQ(code, 128 + SIGKILL) << s.name << " at " << names[k - 1];
+      killed += code == 128 + SIGKILL;
+      check("at " + names[k - 1]);
+    }
+    // Random moments across the whole run (process start included).
+    std::mt19937 rng(static_cast<unsigned>(GetParam()) * 7919u + static_cast<unsigned>(s.name.size()));
+    const auto span = std::chrono::duration_cast<std::chrono::microseconds>(runTime).count() * 12 / 10 + 1;
+    std::uniform_int_distribution<long> delay(0, span);
+    for (int i = 0; i < randomKills; ++i) {
+      copyTree(tmpl, work);
+      pid_t pid = spawnPatchbay(argsFor(s, work), {});
+      const long us = delay(rng);
+      std::this_thread::sleep_for(std::chrono::microseconds(us));
+      ::kill(pid, SIGKILL);
+      killed += waitFor(pid) == 128 + SIGKILL;
+      check("after " + std::to_string(us) + " us");
+    }
+    std::cout << "[ kills    ] " << s.name << ": " << names.size() << " step boundaries + " << randomKills << " random moments ("
+              << killed << " runs died, the others finished first); recovered to the old state " << sawOld << "x, the new " << sawNew << "x\n";
+    EXPECT_GT(sawOld, 0) << s.name;
+    EXPECT_GT(sawNew, 0) << s.name;
+  }
+
+  test::TempDir dir_;
+};
+
+std::unique_ptr<PackageSource> localSource(const fs::path& modules) {
+  SourceConfig c;
+  c.localDir = modules.string();
+  auto source = openSource(c, "/nonexistent");
+  return source.ok() ? std::move(source.value()) : nullptr;
+}
+
+void installNotes(const fs::path& data, const fs::path& modules, const std::string& version) {
+  auto installer = Installer::open(data.string());
+  ASSERT_TRUE(installer.ok());
+  auto source = localSource(modules);
+  ASSERT_TRUE((*installer)->install("notes", version, *source).ok());
+  auto db = Database::open((data / "plugin-data/notes/data.db").string());
+  ASSERT_TRUE(db->exec("INSERT INTO notes (body) VALUES ('a row of the user''s')").ok());
+}
+
+constexpr int kRandomKills = 200;  // per operation, on top of every step boundary
+
+TEST_P(InstallKillTest, InstallIsAllOrNothing) {
+  runScenario({"install", [](const fs::path&, const fs::path&) {}, {"install", "notes@1.1.0", "--modules", modules().string()}}, kRandomKills);
+}
+
+TEST_P(InstallKillTest, UpgradeIsAllOrNothing) {
+  runScenario({"upgrade", [](const fs::path& d, const fs::path& m) { installNotes(d, m, "1.0.0"); },
+               {"upgrade", "notes", "--modules", modules().string()}},
+              kRandomKills);
+}
+
+TEST_P(InstallKillTest, UninstallIsAllOrNothing) {
+  runScenario({"uninstall", [](const fs::path& d, const fs::path& m) { installNotes(d, m, "2.0.0"); }, {"uninstall", "notes", "--yes"}},
+              kRandomKills);
+}
+
+INSTANTIATE_TEST_SUITE_P(Seed, InstallKillTest, ::testing::Values(1));
+
+}  // namespace
+}  // namespace patchbay
