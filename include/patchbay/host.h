@@ -7,6 +7,9 @@
 //   data/plugin-data/  each plugin's own data (<id>/data.db)
 //   data/host.db       admin tokens
 //
+//   data/installed.json, data/plugins/.versions/, data/.install/: the installer's
+//     (patchbay/install.h)
+//
 // Discovery: every folder in the plugins directory with a plugin.json (the
 // id defaults to the folder's name). The active list is the source of truth
 // for what runs: activating or deactivating over the admin API updates it at
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "patchbay/http.h"
+#include "patchbay/install.h"
 #include "patchbay/manifest.h"
 #include "patchbay/result.h"
 #include "patchbay/runtime.h"
@@ -32,6 +36,9 @@ namespace patchbay {
 struct HostOptions {
   std::string dataDir = "data";
   RuntimeLimits limits;
+  // Where the admin API installs plugins from (`patchbay serve` fills it
+  // from its flags over seed 002's PLUGIN_SOURCE / PLUGIN_SERVER_URL).
+  SourceConfig source;
   // Plugin and host log lines (plugin id or "host", level, message).
   std::function<void(const std::string& source, const std::string& level, const std::string& message)> log;
 };
@@ -70,6 +77,18 @@ class Host {
   // config.json (plugins.grants) and applied at once; nullopt removes it.
   // kNotFound for an unknown plugin.
   Status setFetchGrant(const std::string& id, std::optional<FetchGrant> grant);
+
+  // The installer of this host's data folder, live: what it installs,
+  // upgrades or uninstalls starts, switches or stops at once. Interrupted
+  // operations were finished or rolled back when the host opened.
+  Installer& installer();
+  // The configured package source (HostOptions::source).
+  Result<std::unique_ptr<PackageSource>> openPackageSource() const;
+
+  // The admin actions taken (install, upgrade, uninstall), newest first,
+  // as a JSON array of {at, actor, action, plugin, detail, ok}.
+  std::string auditJson(size_t limit = 500) const;
+  void audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
 
   Runtime& runtime();
   std::string pluginsDir() const;

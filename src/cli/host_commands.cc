@@ -23,6 +23,7 @@ struct HostServeOptions {
   int threads = 4;
   int heapMb = 64;
   int callTimeoutMs = 2000;
+  std::string source, modulesDir, registry;  // where the admin API installs from
 };
 
 int runHostServe(const HostServeOptions& o) {
@@ -34,6 +35,18 @@ int runHostServe(const HostServeOptions& o) {
   options.dataDir = o.dataDir;
   options.limits.heapBytes = static_cast<size_t>(o.heapMb) << 20;
   options.limits.callTimeout = std::chrono::milliseconds(o.callTimeoutMs);
+  // The admin API's package source: flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL.
+  auto fromEnv = applySourceEnvironment(options.source, [](const char* name) { return std::getenv(name); });
+  if (!fromEnv) return fail(fromEnv.error());
+  options.source = *fromEnv;
+  if (!o.modulesDir.empty()) options.source.localDir = o.modulesDir;
+  if (!o.registry.empty()) {
+    options.source.serverUrl = o.registry;
+    options.source.kind = SourceConfig::Kind::kRemote;
+  }
+  if (o.source == "local") options.source.kind = SourceConfig::Kind::kLocal;
+  if (o.source == "remote") options.source.kind = SourceConfig::Kind::kRemote;
+  if (!o.source.empty() && o.source != "local" && o.source != "remote") return fail(Error::invalid("--source " + o.source + ": must be local or remote"));
   options.log = [](const std::string& source, const std::string& level, const std::string& message) {
     nlohmann::ordered_json line = {{"msg", message}, {source == "host" ? "component" : "plugin", source}};
     if (level == "error") logError(line);
@@ -84,6 +97,9 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_option("--call-timeout-ms", serve->callTimeoutMs, "CPU time one plugin task may take")
       ->capture_default_str()
       ->check(CLI::Range(10, 600000));
+  serveCmd->add_option("--source", serve->source, "Where the admin API installs from: local or remote (default: $PLUGIN_SOURCE, else local)");
+  serveCmd->add_option("--modules", serve->modulesDir, "The local source's folder of ID_vVERSION.zip files (default: $PLUGIN_MODULES_DIR, else modules)");
+  serveCmd->add_option("--registry", serve->registry, "The remote source's URL (default: $PLUGIN_SERVER_URL)");
   serveCmd->callback([serve, &outcome] { outcome.exitCode = runHostServe(*serve); });
 
   auto* tokenCmd = app.add_subcommand("admin-token", "Create, list and revoke the host's admin tokens");

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/host_impl.h"
+#include "patchbay/clock.h"
 #include "patchbay/files.h"
 
 namespace patchbay {
@@ -67,7 +68,7 @@ Status Host::Impl::saveGrant(const std::string& id, const std::optional<FetchGra
 std::string Host::Impl::dirOf(const std::string& id) const {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
-    if (!entry.is_directory(ec)) continue;
+    if (!entry.is_directory(ec) || entry.path().filename().string().starts_with(".")) continue;  // .versions: the installer's
     ManifestReport report = loadManifestFromFolder(entry.path().string());
     std::string found = report.manifest ? report.manifest->id : entry.path().filename().string();
     if (found == id) return entry.path().string();
@@ -161,6 +162,37 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
 
   std::unique_ptr<Host> host(new Host(std::move(impl)));
   Impl& m = *host->impl_;
+  // The installer, live; opening it finishes or rolls back what a crash
+  // interrupted, before any plugin starts.
+  LiveHost live;
+  live.deactivate = [&m](const std::string& id) { (void)m.runtime->deactivate(id); };
+  live.activate = [&m](const std::string& id) -> Status {
+    if (!m.enabled) return {};
+    std::string dir = m.dirOf(id);
+    Status s = dir.empty() ? Status(Error::notFound("no folder holds plugin \"" + id + "\"")) : m.runtime->activate(dir);
+    std::lock_guard lock(m.mu);
+    if (s) {
+      m.loadProblems.erase(id);
+    } else {
+      m.loadProblems[id] = s.error().message;
+    }
+    return s;
+  };
+  live.setActive = [&m](const std::string& id, bool on) -> Status {
+    std::lock_guard lock(m.mu);
+    std::erase(m.active, id);
+    if (on) m.active.push_back(id);
+    return m.saveActive();
+  };
+  auto installer = Installer::open(data, std::move(live));
+  if (!installer) return Error{installer.error().kind, "the installer: " + installer.error().message};
+  m.installer = std::move(*installer);
+  for (const auto& line : m.installer->recovered()) m.log("warn", line);
+  if (auto s = m.db->exec(R"sql(CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, plugin TEXT NOT NULL, detail TEXT NOT NULL, ok INTEGER NOT NULL))sql");
+      !s) {
+    return s.error();
+  }
   if (m.enabled) {
     for (const auto& id : m.active) {
       std::string dir = m.dirOf(id);
@@ -183,7 +215,7 @@ std::vector<HostPlugin> Host::plugins() const {
   std::error_code ec;
   std::vector<fs::path> dirs;
   for (const auto& entry : fs::directory_iterator(impl_->pluginsDir, ec)) {
-    if (entry.is_directory(ec)) dirs.push_back(entry.path());
+    if (entry.is_directory(ec) && !entry.path().filename().string().starts_with(".")) dirs.push_back(entry.path());
   }
   std::sort(dirs.begin(), dirs.end());
   auto running = impl_->runtime->plugins();
@@ -247,6 +279,37 @@ Status Host::setFetchGrant(const std::string& id, std::optional<FetchGrant> gran
   impl_->runtime->setFetchGrant(id, std::move(grant));
   impl_->log("info", "outbound HTTP grant for \"" + id + "\" " + (impl_->runtime->fetchGrant(id) ? "set" : "removed"));
   return {};
+}
+
+Installer& Host::installer() { return *impl_->installer; }
+
+Result<std::unique_ptr<PackageSource>> Host::openPackageSource() const {
+  return openSource(impl_->options.source, impl_->options.dataDir + "/.install");
+}
+
+void Host::Impl::audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
+  std::lock_guard lock(dbMutex);
+  auto st = db->prepare("INSERT INTO audit (at, actor, action, plugin, detail, ok) VALUES (?, ?, ?, ?, ?, ?)");
+  if (!st) return;
+  st->bind(1, utcNowMillis()).bind(2, actor).bind(3, action).bind(4, pluginId).bind(5, detail).bind(6, static_cast<int64_t>(ok ? 1 : 0));
+  if (auto s = st->run(); !s) log("error", "audit log: " + s.error().message);
+}
+
+void Host::audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
+  impl_->audit(actor, action, pluginId, detail, ok);
+}
+
+std::string Host::auditJson(size_t limit) const {
+  json out = json::array();
+  std::lock_guard lock(impl_->dbMutex);
+  auto st = impl_->db->prepare("SELECT at, actor, action, plugin, detail, ok FROM audit ORDER BY id DESC LIMIT ?");
+  if (!st) return "[]";
+  st->bind(1, static_cast<int64_t>(limit));
+  while (st->step()) {
+    out.push_back({{"at", st->getText(0)}, {"actor", st->getText(1)}, {"action", st->getText(2)}, {"plugin", st->getText(3)},
+                   {"detail", st->getText(4)}, {"ok", st->getInt(5) != 0}});
+  }
+  return out.dump();
 }
 
 Runtime& Host::runtime() { return *impl_->runtime; }

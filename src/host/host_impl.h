@@ -13,6 +13,7 @@ struct Host::Impl {
   std::string configPath;
   std::string pluginsDir;
   std::unique_ptr<Runtime> runtime;
+  std::unique_ptr<Installer> installer;
 
   mutable std::mutex mu;            // config, problems, the active list
   std::vector<std::string> active;  // guarded by mu; mirrors config.json
@@ -29,6 +30,8 @@ struct Host::Impl {
   Status saveGrant(const std::string& id, const std::optional<FetchGrant>& grant);
   // The folder of plugin `id` (from discovery), or "".
   std::string dirOf(const std::string& id) const;
+  // Records an admin action in host.db's audit log.
+  void audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
 };
 
 }  // namespace patchbay

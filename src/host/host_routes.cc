@@ -1,7 +1,9 @@
 // The host's HTTP surface: plugin routes under /api/plugins/<id>/, the
 // panel's client data, and Sodium's admin API (admin bearer token).
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "host/host_impl.h"
 
@@ -37,6 +39,52 @@ std::optional<Response> refuseNonAdmin(Host& host, const Request& req) {
   if (!token) return sodiumError(401, "The token is unknown, revoked or expired");
   if (!token->hasScope("admin")) return sodiumError(403, "Admin access required");
   return std::nullopt;
+}
+
+// The admin's token name for the audit log, or the refusal.
+std::variant<std::string, Response> adminActor(Host& host, const Request& req) {
+  if (auto refused = refuseNonAdmin(host, req)) return *refused;
+  auto token = bearer(host, req);
+  return token ? token->name : std::string("admin");
+}
+
+int statusFor(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kNotFound: return 404;
+    case ErrorKind::kConflict: return 409;
+    case ErrorKind::kInvalidInput: return 400;
+    case ErrorKind::kUnsupported: return 422;
+    case ErrorKind::kPermissionDenied: return 403;
+    case ErrorKind::kSignature:
+    case ErrorKind::kIntegrity: return 502;  // the source served something it should not have
+    default: return 500;
+  }
+}
+
+json reportJson(const OperationReport& r) {
+  json j = {{"success", true}, {"operation", r.operation}, {"id", r.id}};
+  if (!r.fromVersion.empty()) j["from"] = r.fromVersion;
+  if (!r.toVersion.empty()) j["version"] = r.toVersion;
+  j["migrations"] = r.migrations;
+  j["dependencies"] = r.dependencies;
+  j["milliseconds"] = r.milliseconds;
+  return j;
+}
+
+// Runs an installer operation for the admin API, with its audit record.
+Response runOperation(Host& host, const std::string& actor, const std::string& action, const std::string& id,
+                      const std::function<Result<OperationReport>()>& op) {
+  auto r = op();
+  host.audit(actor, action, id, r ? (r->fromVersion.empty() ? "" : r->fromVersion + " -> ") + r->toVersion : r.error().message, r.ok());
+  if (!r) return sodiumError(statusFor(r.error().kind), r.error().message);
+  return Response::json(200, reportJson(*r).dump());
+}
+
+// {"version": "1.2.0"} or {"range": "^1"}: what to install ("" = latest).
+std::string requestedRange(const json& body) {
+  if (body.contains("range") && body["range"].is_string()) return body["range"].get<std::string>();
+  if (body.contains("version") && body["version"].is_string()) return body["version"].get<std::string>();
+  return "";
 }
 
 json manifestSummary(const HostPlugin& p) {
@@ -185,6 +233,73 @@ void Host::addRoutes(http::Router& router) {
     Status s = host.setFetchGrant(req.params["id"], std::nullopt);
     if (!s) return sodiumError(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
     return Response::json(200, R"({"success":true})");
+  });
+
+  // --- installing (the installer, live) -------------------------------------
+  router.add("GET", "/api/admin/plugins/available", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    auto source = host.openPackageSource();
+    if (!source) return sodiumError(400, source.error().message);
+    auto all = (*source)->available();
+    if (!all) return sodiumError(statusFor(all.error().kind) == 404 ? 502 : statusFor(all.error().kind), all.error().message);
+    json list = json::array();
+    for (const auto& p : *all) {
+      json versions = json::array();
+      for (const auto& v : p.versions) versions.push_back(v.toString());
+      auto installed = host.installer().find(p.id);
+      list.push_back({{"id", p.id}, {"name", p.name}, {"description", p.description}, {"latest", p.latest.toString()}, {"versions", versions},
+                      {"installed", installed ? json(installed->version.toString()) : json(nullptr)}});
+    }
+    return Response::json(200, json{{"source", (*source)->describe()}, {"plugins", list}}.dump());
+  });
+
+  auto install = [&host](Request& req, const std::string& id, const std::string& range) {
+    auto actor = adminActor(host, req);
+    if (auto* refused = std::get_if<Response>(&actor)) return *refused;
+    auto source = host.openPackageSource();
+    if (!source) return sodiumError(400, source.error().message);
+    return runOperation(host, std::get<std::string>(actor), "install", id, [&] { return host.installer().install(id, range, **source); });
+  };
+  router.add("POST", "/api/admin/plugins/install", [install](Request& req) {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("id") || !body["id"].is_string()) {
+      return sodiumError(400, "The body must be {\"id\": \"<plugin id>\", \"version\": \"1.2.0\" or \"range\": \"^1\" (optional)}");
+    }
+    return install(req, body["id"].get<std::string>(), requestedRange(body));
+  });
+  router.add("POST", "/api/admin/plugins/{id}/upgrade", [&host](Request& req) {
+    auto actor = adminActor(host, req);
+    if (auto* refused = std::get_if<Response>(&actor)) return *refused;
+    json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+    if (!body.is_object()) return sodiumError(400, "The body must be {\"version\": ...} or {\"range\": ...} (or empty: the newest)");
+    auto source = host.openPackageSource();
+    if (!source) return sodiumError(400, source.error().message);
+    const std::string id = req.params["id"], range = requestedRange(body);
+    return runOperation(host, std::get<std::string>(actor), "upgrade", id, [&] { return host.installer().upgrade(id, range, **source); });
+  });
+  auto uninstall = [&host](Request& req, const std::string& id, bool keepData) {
+    auto actor = adminActor(host, req);
+    if (auto* refused = std::get_if<Response>(&actor)) return *refused;
+    return runOperation(host, std::get<std::string>(actor), keepData ? "uninstall (data kept)" : "uninstall", id,
+                        [&] { return host.installer().uninstall(id, keepData); });
+  };
+  router.add("POST", "/api/admin/plugins/{id}/uninstall", [uninstall](Request& req) {
+    json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+    return uninstall(req, req.params["id"], body.is_object() && body.value("keepData", false));
+  });
+  router.add("GET", "/api/admin/audit", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    return Response::json(200, json{{"events", json::parse(host.auditJson())}}.dump());
+  });
+  // Seed 002's marketplace endpoints.
+  router.add("POST", "/api/v1/marketplace/install", [install](Request& req) {
+    json body = json::parse(req.body, nullptr, false);
+    std::string id = body.is_object() ? body.value("plugin_id", body.value("id", "")) : "";
+    if (id.empty()) return sodiumError(400, "The body must be {\"plugin_id\": \"<id>\", \"version\": \"<version>\" (optional)}");
+    return install(req, id, requestedRange(body));
+  });
+  router.add("DELETE", "/api/v1/marketplace/uninstall/{id}", [uninstall](Request& req) {
+    return uninstall(req, req.params["id"], req.queryOr("keep_data", "false") == "true");
   });
 
   // Every plugin's own routes: /api/plugins/<id>/<path>.

@@ -4,7 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "patchbay/host.h"
+#include "patchbay/package.h"
 #include "patchbay/http_client.h"
 #include "support/test_util.h"
 
@@ -26,6 +30,7 @@ class HostTest : public ::testing::Test {
   void start() {
     HostOptions options;
     options.dataDir = (dir_ / "data").string();
+    options.source.localDir = (dir_ / "modules").string();
     options.log = [this](const std::string& source, const std::string& level, const std::string& message) {
       std::lock_guard lock(logMu_);
       logs_.push_back(source + " " + level + " " + message);
@@ -47,6 +52,7 @@ class HostTest : public ::testing::Test {
     host_.reset();
   }
   void TearDown() override { stop(); }
+  void stop_() { stop(); }
 
   http::ClientResponse call(const std::string& method, const std::string& path, const std::string& token = "",
                             const std::string& body = "") {
@@ -237,6 +243,91 @@ export default function (sodium) {
   EXPECT_TRUE(probe().contains("error"));
   EXPECT_FALSE(json::parse(test::readFile(dir_ / "data/config.json"))["plugins"]["grants"].contains("prober"));
   target.stop();
+}
+
+// The installer, live: installing over the admin API makes routes, hooks
+// and data work at once; an upgrade switches versions; uninstall removes
+// them; seed 002's marketplace endpoints do the same; all of it audited.
+TEST_F(HostTest, InstallUpgradeAndUninstallOverTheAdminApiTakeEffectAtOnce) {
+  auto write = [&](const std::string& version, const std::string& extraRoute, const std::map<std::string, std::string>& migrations) {
+    fs::path src = dir_ / ("src-" + version) / "notes";
+    test::writeFile(src / "plugin.json", json{{"id", "notes"}, {"name", "Notes"}, {"version", version}, {"hooks", {"server:beforeCreate"}}}.dump());
+    test::writeFile(src / "server.js", "export default function (sodium) {\n"
+                                       "  sodium.hooks.on('server:beforeCreate', (ctx) => { if (ctx.name === 'blocked') ctx.deny('notes says no'); });\n"
+                                       "  sodium.http.registerRoutes((r) => {\n"
+                                       "    r.get('/version', () => ({ version: '" + version + "' }));\n"
+                                       "    r.get('/notes', () => sodium.db.sql('SELECT * FROM notes ORDER BY id'));\n" + extraRoute +
+                                       "  });\n}\n");
+    for (const auto& [name, sql] : migrations) test::writeFile(src / "migrations" / name, sql);
+    auto packed = packFolder(src.string(), (dir_ / "modules").string());
+    ASSERT_TRUE(packed.ok()) << packed.error().message;
+  };
+  write("1.0.0", "", {{"up.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\nINSERT INTO notes (body) VALUES ('first');"},
+                      {"down.sql", "DROP TABLE notes;"}});
+  write("1.1.0", "    r.get('/tags', () => sodium.db.sql('SELECT * FROM tags'));\n",
+        {{"up.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\nINSERT INTO notes (body) VALUES ('first');"},
+         {"down.sql", "DROP TABLE notes;"},
+         {"0001_tags.up.sql", "CREATE TABLE tags (name TEXT);\nINSERT INTO tags VALUES ('new');"},
+         {"0001_tags.down.sql", "DROP TABLE tags;"}});
+  start();
+  auto available = json::parse(call("GET", "/api/admin/plugins/available", admin_).body);
+  ASSERT_EQ(available["plugins"].size(), 1u) << available;
+  EXPECT_EQ(available["plugins"][0]["latest"], "1.1.0");
+  EXPECT_TRUE(available["plugins"][0]["installed"].is_null());
+  EXPECT_EQ(call("POST", "/api/admin/plugins/install", "", R"({"id":"notes"})").status, 401);
+  EXPECT_EQ(call("POST", "/api/admin/plugins/install", admin_, R"({"id":"ghost"})").status, 404);
+
+  auto installed = call("POST", "/api/admin/plugins/install", admin_, R"({"id":"notes","version":"1.0.0"})");
+  ASSERT_EQ(installed.status, 200) << installed.body;
+  EXPECT_EQ(json::parse(installed.body)["migrations"], json({"up.sql"}));
+  // Live: the routes, the data and the hook, with no restart.
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/notes/version").body)["version"], "1.0.0");
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/notes/notes").body)[0]["body"], "first");
+  EXPECT_FALSE(host_->runtime().emit("server:beforeCreate", R"({"name":"blocked"})").allowed);
+  EXPECT_EQ(call("POST", "/api/admin/plugins/install", admin_, R"({"id":"notes"})").status, 409);
+
+  // Requests during the upgrade are answered by one version or the other.
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, unanswered{0};
+  std::thread load([&] {
+    while (!stop) {
+      auto r = http::fetch({.url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/plugins/notes/version"});
+      (r.ok() && (r->status == 200 || r->status == 404) ? answered : unanswered)++;
+    }
+  });
+  auto upgraded = call("POST", "/api/admin/plugins/notes/upgrade", admin_);
+  stop = true;
+  load.join();
+  ASSERT_EQ(upgraded.status, 200) << upgraded.body;
+  EXPECT_EQ(json::parse(upgraded.body)["migrations"], json({"0001_tags.up.sql"}));
+  EXPECT_EQ(unanswered.load(), 0);
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/notes/version").body)["version"], "1.1.0");
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/notes/tags").body)[0]["name"], "new");
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/notes/notes").body)[0]["body"], "first");  // the data stayed
+
+  // Seed 002's endpoints: uninstall, then install again.
+  auto removed = call("DELETE", "/api/v1/marketplace/uninstall/notes", admin_);
+  ASSERT_EQ(removed.status, 200) << removed.body;
+  EXPECT_EQ(call("GET", "/api/plugins/notes/version").status, 404);
+  EXPECT_TRUE(host_->runtime().emit("server:beforeCreate", R"({"name":"blocked"})").allowed);
+  EXPECT_FALSE(fs::exists(dir_ / "data/plugin-data/notes"));
+  EXPECT_EQ(call("DELETE", "/api/v1/marketplace/uninstall/notes", admin_).status, 404);
+  ASSERT_EQ(call("POST", "/api/v1/marketplace/install", admin_, R"({"plugin_id":"notes","version":"1.0.0"})").status, 200);
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/notes/version").body)["version"], "1.0.0");
+
+  // It stays installed and active across a restart.
+  stop_();
+  start();
+  EXPECT_EQ(json::parse(call("GET", "/api/plugins/notes/version").body)["version"], "1.0.0");
+  auto audit = json::parse(call("GET", "/api/admin/audit", admin_).body)["events"];
+  ASSERT_GE(audit.size(), 5u) << audit;
+  EXPECT_EQ(audit[0]["action"], "install");
+  EXPECT_EQ(audit[0]["actor"], "admin");
+  EXPECT_EQ(audit[0]["ok"], true);
+  bool sawFailure = false;
+  for (const auto& e : audit) sawFailure |= e["ok"] == false && e["plugin"] == "ghost";
+  EXPECT_TRUE(sawFailure);
 }
 
 }  // namespace
