@@ -73,6 +73,21 @@ TEST(Docs, PackageCommandsRun) {
   EXPECT_GE(blocks, 4);
 }
 
+// docs/install.md, block after block in one folder (each block is its own
+// shell, so the environment the doc exports is set for all of them).
+TEST(Docs, InstallExamplesRun) {
+  test::TempDir dir;
+  std::string path = std::filesystem::path(test::patchbayBinary()).parent_path().string();
+  int blocks = 0;
+  for (const auto& b : codeBlocks(doc("install.md"))) {
+    if (b.info != "sh") continue;
+    ++blocks;
+    auto r = test::run("cd " + dir.str() + " && export PATH=" + path + ":$PATH PLUGIN_SOURCE=local PLUGIN_MODULES_DIR=modules && set -e\n" + b.body);
+    EXPECT_EQ(r.exitCode, 0) << b.body << "\n" << r.output;
+  }
+  EXPECT_GE(blocks, 4);
+}
+
 TEST(Docs, RegistryExamplesRunAgainstALiveRegistry) {
   test::TempDir dir;
   for (const char* example : {"billing", "discord-alerts", "ai_chatbot"}) {
