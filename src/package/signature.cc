@@ -237,6 +237,14 @@ Result<SignatureFile> SignatureFile::parse(std::string_view text) {
   std::memcpy(s.signature.data(), sig->data() + 10, 64);
   if (!ls[2].starts_with(kTrustedPrefix)) return Error::signature("signature file: line 3 must start with \"trusted comment: \"");
   s.trustedComment = std::string(ls[2].substr(kTrustedPrefix.size()));
+  // A comment is one line of text: a carriage return or another control
+  // character in it would not survive being written out and read back
+  // (found by fuzz_signature), and no signer puts one there.
+  for (std::string_view comment : {std::string_view(s.trustedComment), std::string_view(s.untrustedComment)}) {
+    for (unsigned char c : comment) {
+      if (c < 0x20 && c != '\t') return Error::signature("signature file: a comment holds a control character (0x" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15] + ")");
+    }
+  }
   auto global = fromBase64(ls[3]);
   if (!global || global->size() != 64) return Error::signature("signature file: line 4 is not a signature of the trusted comment");
   std::memcpy(s.globalSignature.data(), global->data(), 64);
