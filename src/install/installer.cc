@@ -12,6 +12,7 @@
 #include <set>
 
 #include "install/crash_point.h"
+#include "install/journal.h"
 #include "install/migrations.h"
 #include "patchbay/archive.h"
 #include "patchbay/clock.h"
@@ -27,67 +28,11 @@ namespace patchbay {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 using install::crashPoint;
+using install::Journal;
+using install::readJsonFile;
+using install::removeTree;
 
 namespace {
-
-constexpr uint64_t kMaxStateBytes = 16u << 20;
-
-// The record of one operation, written before it changes anything.
-struct Journal {
-  std::string op, kind, id;
-  std::string fromVersion, toVersion;
-  std::string newDir, oldDir;  // version folders (absolute)
-  std::string source, sha256, at;
-  bool hadData = false;    // plugin-data/<id> existed before
-  bool activate = false;   // put it in the active set
-  bool wasActive = false;  // it was active before
-  bool keepData = false;
-  bool committed = false;
-
-  json toJson() const {
-    return {{"op", op},           {"kind", kind},       {"id", id},           {"fromVersion", fromVersion},
-            {"toVersion", toVersion}, {"newDir", newDir}, {"oldDir", oldDir},   {"source", source},
-            {"sha256", sha256},   {"at", at},           {"hadData", hadData}, {"activate", activate},
-            {"wasActive", wasActive}, {"keepData", keepData}, {"committed", committed}};
-  }
-  static Result<Journal> fromJson(const json& j) {
-    if (!j.is_object() || !j.contains("op") || !j.contains("kind") || !j.contains("id")) return Error::invalid("not an installer journal");
-    Journal r;
-    r.op = j.value("op", "");
-    r.kind = j.value("kind", "");
-    r.id = j.value("id", "");
-    r.fromVersion = j.value("fromVersion", "");
-    r.toVersion = j.value("toVersion", "");
-    r.newDir = j.value("newDir", "");
-    r.oldDir = j.value("oldDir", "");
-    r.source = j.value("source", "");
-    r.sha256 = j.value("sha256", "");
-    r.at = j.value("at", "");
-    r.hadData = j.value("hadData", false);
-    r.activate = j.value("activate", false);
-    r.wasActive = j.value("wasActive", false);
-    r.keepData = j.value("keepData", false);
-    r.committed = j.value("committed", false);
-    return r;
-  }
-};
-
-Status removeTree(const std::string& path) {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-  if (ec) return Error::io(path + ": cannot remove: " + ec.message());
-  return {};
-}
-
-Result<json> readJsonFile(const std::string& path, json fallback) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return fallback;
-  auto text = readFileLimited(path, kMaxStateBytes);
-  if (!text) return text.error();
-  json j = json::parse(*text, nullptr, false);
-  if (!j.is_object()) return Error::invalid(path + ": not a JSON object");
-  return j;
-}
 
 // The version a manifest's host range is checked against.
 std::optional<Version> hostVersionFor(const std::string& key) {
@@ -169,7 +114,7 @@ struct Installer::Impl {
     std::error_code ec;
     if (!fs::exists(dataFolder(j.id) + "/data.db", ec)) return false;
     auto db = Database::open(dataFolder(j.id) + "/data.db");
-    return db && install::committedOperation(*db) == j.op;
+    return db && install::committedOperation(*db, j.op);
   }
 
   // --- where an installed plugin's files are -----------------------------------
@@ -378,7 +323,7 @@ struct Installer::Impl {
     auto db = openPluginDb(j.id);
     if (!db) return fail(db.error());
     if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
-    install::DatabaseChange change{install::planInstall(*migrations, install::appliedSteps(*db)), j.op, j.toVersion, "installed"};
+    install::DatabaseChange change{j.id, install::planInstall(*migrations, install::appliedSteps(*db, j.id)), j.op, j.toVersion, "installed", {}};
     for (const auto& step : change.steps) report.migrations.push_back(step.name);
     crashPoint("install:migrating");
     if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
@@ -449,7 +394,7 @@ std::vector<InstalledPlugin> Installer::installed() const {
     p.sha256 = r.value("sha256", "");
     p.installedAt = r.value("installedAt", "");
     p.active = active && std::find(active->begin(), active->end(), id) != active->end();
-    if (auto db = Database::open(impl_->dataFolder(id) + "/data.db")) p.migrations = install::appliedSteps(*db);
+    if (auto db = Database::open(impl_->dataFolder(id) + "/data.db")) p.migrations = install::appliedSteps(*db, id);
     out.push_back(std::move(p));
   }
   return out;
@@ -620,7 +565,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   auto db = impl_->openPluginDb(id);
   if (!db) return fail(db.error());
   if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
-  install::DatabaseChange change{install::planUpgrade(*fromMigrations, *toMigrations, install::appliedSteps(*db)), j.op, j.toVersion, "installed"};
+  install::DatabaseChange change{id, install::planUpgrade(*fromMigrations, *toMigrations, install::appliedSteps(*db, id)), j.op, j.toVersion, "installed", {}};
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
   crashPoint("upgrade:migrating");
   if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
@@ -679,11 +624,11 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   auto db = impl->openPluginDb(id);
   if (!db) return fail(db.error());
   if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
-  install::DatabaseChange change{{}, j.op, j.fromVersion, keepData ? "uninstalled, data kept" : "uninstalled"};
+  install::DatabaseChange change{id, {}, j.op, j.fromVersion, keepData ? "uninstalled, data kept" : "uninstalled", {}};
   if (!keepData && !j.oldDir.empty()) {
     auto migrations = install::Migrations::read(j.oldDir);
     if (!migrations) return fail(migrations.error());
-    change.steps = install::planUninstall(*migrations, install::appliedSteps(*db));
+    change.steps = install::planUninstall(*migrations, install::appliedSteps(*db, id));
   }
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
   crashPoint("uninstall:migrating");

@@ -80,24 +80,27 @@ std::string Migrations::downPath(const std::string& step) const {
 
 Status ensureBookkeeping(Database& db) {
   return db.exec(R"sql(
-CREATE TABLE IF NOT EXISTS _patchbay_migrations (step TEXT PRIMARY KEY, applied_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS _patchbay_install (
-  key INTEGER PRIMARY KEY CHECK (key = 1), op TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS _patchbay_migrations (
+  plugin TEXT NOT NULL, step TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (plugin, step));
+CREATE TABLE IF NOT EXISTS _patchbay_operations (
+  op TEXT PRIMARY KEY, plugin TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL);
 )sql");
 }
 
-std::vector<std::string> appliedSteps(Database& db) {
+std::vector<std::string> appliedSteps(Database& db, const std::string& plugin) {
   std::vector<std::string> out;
-  auto st = db.prepare("SELECT step FROM _patchbay_migrations ORDER BY step");
+  auto st = db.prepare("SELECT step FROM _patchbay_migrations WHERE plugin = ? ORDER BY step");
   if (!st) return out;
+  st->bind(1, plugin);
   while (st->step()) out.push_back(st->getText(0));
   return out;
 }
 
-std::string committedOperation(Database& db) {
-  auto st = db.prepare("SELECT op FROM _patchbay_install WHERE key = 1");
-  if (!st || !st->step()) return "";
-  return st->getText(0);
+bool committedOperation(Database& db, const std::string& op) {
+  auto st = db.prepare("SELECT 1 FROM _patchbay_operations WHERE op = ?");
+  if (!st) return false;
+  st->bind(1, op);
+  return st->step();
 }
 
 std::vector<SqlStep> planInstall(const Migrations& package, const std::vector<std::string>& applied) {
@@ -191,16 +194,19 @@ Status commitChange(Database& db, const DatabaseChange& change) {
     }
     if (auto s = db.exec("RELEASE patchbay_step"); !s) return s;
     const bool removing = step.applied.starts_with("-");
-    auto record = db.prepare(removing ? "DELETE FROM _patchbay_migrations WHERE step = ?"
-                                      : "INSERT OR REPLACE INTO _patchbay_migrations (step, applied_at) VALUES (?, ?)");
+    auto record = db.prepare(removing ? "DELETE FROM _patchbay_migrations WHERE plugin = ? AND step = ?"
+                                      : "INSERT OR REPLACE INTO _patchbay_migrations (plugin, step, applied_at) VALUES (?, ?, ?)");
     if (!record) return record.error();
-    record->bind(1, removing ? step.applied.substr(1) : step.applied);
-    if (!removing) record->bind(2, now);
+    record->bind(1, change.plugin).bind(2, removing ? step.applied.substr(1) : step.applied);
+    if (!removing) record->bind(3, now);
     if (auto s = record->run(); !s) return s;
   }
-  auto state = db.prepare("INSERT OR REPLACE INTO _patchbay_install (key, op, version, state, at) VALUES (1, ?, ?, ?, ?)");
+  if (change.alsoInTransaction) {
+    if (auto s = change.alsoInTransaction(db); !s) return s;
+  }
+  auto state = db.prepare("INSERT INTO _patchbay_operations (op, plugin, version, state, at) VALUES (?, ?, ?, ?, ?)");
   if (!state) return state.error();
-  state->bind(1, change.op).bind(2, change.version).bind(3, change.state).bind(4, now);
+  state->bind(1, change.op).bind(2, change.plugin).bind(3, change.version).bind(4, change.state).bind(5, now);
   if (auto s = state->run(); !s) return s;
   return tx.commit();
 }

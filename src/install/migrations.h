@@ -2,6 +2,7 @@
 // plugin's database (see patchbay/install.h for the rules).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,17 +35,22 @@ struct SqlStep {
   std::string applied;  // the step name to record as applied, or to remove ("-0002_tags")
 };
 
-// What an operation does to the plugin's database, in one transaction.
+// What an operation does to a database, in one transaction.
 struct DatabaseChange {
+  std::string plugin;
   std::vector<SqlStep> steps;
   std::string op, version, state;  // the operation that commits ("installed", "uninstalled")
+  // More writes in the same transaction (a panel's addon_installations row).
+  std::function<Status(Database&)> alsoInTransaction;
 };
 
-// The installer's tables, created when missing.
+// The installer's tables, created when missing: which migration steps of
+// which plugin are applied, and which operations committed. One database
+// may hold several plugins' (a panel's own database does).
 Status ensureBookkeeping(Database& db);
-std::vector<std::string> appliedSteps(Database& db);
-// The id of the operation that last committed in this database ("" if none).
-std::string committedOperation(Database& db);
+std::vector<std::string> appliedSteps(Database& db, const std::string& plugin);
+// Whether operation `op` committed in this database.
+bool committedOperation(Database& db, const std::string& op);
 
 // Plans: which files run for each operation.
 std::vector<SqlStep> planInstall(const Migrations& package, const std::vector<std::string>& applied);

@@ -83,7 +83,10 @@ Result<bool> matches(const json& record, const json& query) {
 // file (ATTACH), pragmas, schema changes (migrations do those), SQLite's
 // own tables or functions that reach outside.
 int authorizeSql(void*, int action, const char* a, const char*, const char*, const char*) {
-  auto isSqliteTable = [](const char* name) { return name != nullptr && std::string_view(name).starts_with("sqlite_"); };
+  // SQLite's own tables and the installer's bookkeeping (_patchbay_*) are not the plugin's to write.
+  auto isSqliteTable = [](const char* name) {
+    return name != nullptr && (std::string_view(name).starts_with("sqlite_") || std::string_view(name).starts_with("_patchbay_"));
+  };
   switch (action) {
     case SQLITE_SELECT:
     case SQLITE_TRANSACTION:

@@ -86,7 +86,7 @@ std::string databaseDump(const fs::path& file) {
   while (tables && tables->step()) list.emplace_back(tables->getText(0), tables->getText(1));
   for (const auto& [name, sql] : list) {
     out << "  table " << name << ": " << sql << "\n";
-    if (name.starts_with("sqlite_") || name == "_patchbay_install" || sql.empty() || sql.starts_with("CREATE INDEX")) continue;
+    if (name.starts_with("sqlite_") || name == "_patchbay_operations" || sql.empty() || sql.starts_with("CREATE INDEX")) continue;
     const bool migrations = name == "_patchbay_migrations";
     auto rows = db->prepare(migrations ? "SELECT step FROM _patchbay_migrations ORDER BY step" : "SELECT * FROM \"" + name + "\" ORDER BY 1");
     if (!rows) {

@@ -705,6 +705,7 @@ TEST_F(RuntimeTest, SqlReachesOnlyThePluginsOwnTables) {
     auto db = Database::open((dir_ / "data/sqlp/data.db").string());  // as the plugin's migration would
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE(db->exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT, score REAL)").ok());
+    ASSERT_TRUE(db->exec("CREATE TABLE _patchbay_migrations (plugin TEXT, step TEXT, applied_at TEXT)").ok());  // the installer's
   }
   ASSERT_TRUE(runtime_->activate(plugin("sqlp", json::object(), {{"server.js", R"js(
 export default function (sodium) {
@@ -729,6 +730,7 @@ export default function (sodium) {
            {"DROP TABLE notes", "not allowed"},
            {"SELECT load_extension('/tmp/evil.so')", "not allowed"},
            {"INSERT INTO sqlite_master VALUES ('table','x','x',0,'')", "not allowed"},
+           {"DELETE FROM _patchbay_migrations", "not allowed"},
            {"VACUUM INTO '/tmp/copy.db'", "VACUUM is not allowed"},
            {"SELECT 1; SELECT 2", "one statement at a time"},
            {"SELECT * FROM missing", "no such table"},

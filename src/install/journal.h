@@ -1,0 +1,57 @@
+// The installers' shared pieces: the journal entry an operation writes
+// before it changes anything, and small file helpers.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "patchbay/result.h"
+
+namespace patchbay::install {
+
+// The record of one operation, written before it changes anything.
+struct Journal {
+  std::string op, kind, id;
+  std::string fromVersion, toVersion;
+  std::string newDir, oldDir;  // version folders (absolute)
+  std::string source, sha256, at;
+  bool hadData = false;    // plugin-data/<id> existed before
+  bool activate = false;   // put it in the active set
+  bool wasActive = false;  // it was active before
+  bool keepData = false;
+  bool committed = false;
+
+  nlohmann::ordered_json toJson() const {
+    return {{"op", op},           {"kind", kind},       {"id", id},           {"fromVersion", fromVersion},
+            {"toVersion", toVersion}, {"newDir", newDir}, {"oldDir", oldDir},   {"source", source},
+            {"sha256", sha256},   {"at", at},           {"hadData", hadData}, {"activate", activate},
+            {"wasActive", wasActive}, {"keepData", keepData}, {"committed", committed}};
+  }
+  static Result<Journal> fromJson(const nlohmann::ordered_json& j) {
+    if (!j.is_object() || !j.contains("op") || !j.contains("kind") || !j.contains("id")) return Error::invalid("not an installer journal");
+    Journal r;
+    r.op = j.value("op", "");
+    r.kind = j.value("kind", "");
+    r.id = j.value("id", "");
+    r.fromVersion = j.value("fromVersion", "");
+    r.toVersion = j.value("toVersion", "");
+    r.newDir = j.value("newDir", "");
+    r.oldDir = j.value("oldDir", "");
+    r.source = j.value("source", "");
+    r.sha256 = j.value("sha256", "");
+    r.at = j.value("at", "");
+    r.hadData = j.value("hadData", false);
+    r.activate = j.value("activate", false);
+    r.wasActive = j.value("wasActive", false);
+    r.keepData = j.value("keepData", false);
+    r.committed = j.value("committed", false);
+    return r;
+  }
+};
+
+// Removes a file or folder tree; absent is fine.
+Status removeTree(const std::string& path);
+// A JSON object from a file, or `fallback` when the file does not exist.
+Result<nlohmann::ordered_json> readJsonFile(const std::string& path, nlohmann::ordered_json fallback);
+
+}  // namespace patchbay::install
