@@ -166,4 +166,54 @@ class Installer {
   std::unique_ptr<Impl> impl_;
 };
 
+// --- a panel written in another language (seed 002's layout) ---------------
+//
+// The panel's backend and frontend folders, its database and its
+// addon_registry.json, named by a JSON file (relative paths are relative to
+// that file's folder):
+//   {"backend": "billing-backend/app/addons",
+//    "frontend": "billing-frontend/src/addons",
+//    "database": "billing-backend/panel.db",
+//    "registry": "billing-backend/app/addons/addon_registry.json"}
+// A package in seed 001/002's format (metadata.json, backend/, frontend/,
+// migrations/up.sql and down.sql) is installed by seed 002's flow: fetched,
+// unpacked to a staging folder, metadata.json validated, backend/ copied to
+// <backend>/<id>/ (with migrations/), frontend/ to <frontend>/<id>/,
+// up.sql run against the panel's database, the addon registered in
+// addon_registry.json and recorded in the addon_installations table, the
+// staging folder removed. Uninstall: down.sql, both folders removed, the
+// registry entry and the addon_installations row removed.
+// All or nothing as above: the commit point is the panel database's
+// transaction holding up.sql (or down.sql) and the addon_installations row.
+struct PanelLayout {
+  std::string backendDir, frontendDir, database, registryFile;
+  static Result<PanelLayout> load(const std::string& configPath);
+};
+
+struct PanelAddon {
+  std::string id, name, version, installedAt;
+  std::string backendPath, frontendPath;  // "" when the package had none
+};
+
+class PanelInstaller {
+ public:
+  // Finishes or rolls back an interrupted operation first.
+  static Result<std::unique_ptr<PanelInstaller>> open(const PanelLayout& layout);
+  ~PanelInstaller();
+  PanelInstaller(const PanelInstaller&) = delete;
+  PanelInstaller& operator=(const PanelInstaller&) = delete;
+
+  Result<OperationReport> install(const std::string& id, const std::string& range, PackageSource& source,
+                                  const ProgressFn& progress = {});
+  Result<OperationReport> uninstall(const std::string& id);
+  std::vector<PanelAddon> installed() const;
+  const std::vector<std::string>& recovered() const;
+
+  struct Impl;
+
+ private:
+  explicit PanelInstaller(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace patchbay

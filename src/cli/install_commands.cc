@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -30,6 +31,7 @@ struct InstallCliOptions {
   bool keepData = false;
   bool noActivate = false;
   std::string target;  // ID[@RANGE], or a search query
+  std::string panel;   // a seed 002 panel layout file instead of a host data folder
 };
 
 // Flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL / $PLUGIN_MODULES_DIR over
@@ -96,7 +98,64 @@ json reportJson(const OperationReport& r) {
   return j;
 }
 
+// Seed 002's panel layout: install and uninstall into its folders, database and addon_registry.json.
+int runPanelOperation(const std::string& kind, const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
+  auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
+  auto layout = PanelLayout::load(o.panel);
+  if (!layout) return failWith(layout.error());
+  auto installer = PanelInstaller::open(*layout);
+  if (!installer) return failWith(installer.error());
+  for (const auto& line : (*installer)->recovered()) {
+    if (!o.json) std::cerr << "patchbay: " << line << "\n";
+  }
+  if (kind == "list") {
+    json list = json::array();
+    for (const auto& a : (*installer)->installed()) {
+      list.push_back({{"id", a.id}, {"name", a.name}, {"version", a.version}, {"installedAt", a.installedAt}, {"backend", a.backendPath},
+                      {"frontend", a.frontendPath}});
+    }
+    if (o.json) {
+      printJson({{"addons", list}});
+    } else {
+      if (list.empty()) std::cout << "no addons installed in " << layout->registryFile << "\n";
+      for (const auto& a : list) std::cout << a["id"].get<std::string>() << " " << a["version"].get<std::string>() << "\n";
+    }
+    return kExitOk;
+  }
+  std::string id, range;
+  splitTarget(o.target, id, range);
+  Result<OperationReport> report = Error::internal("no operation");
+  if (kind == "uninstall") {
+    if (!o.yes) {
+      if (!::isatty(STDIN_FILENO)) return failWith(Error::invalid("uninstalling " + id + " drops its tables (down.sql): confirm with --yes"));
+      std::cerr << "Uninstall " << id << " from the panel and run its down.sql? [y/N] ";
+      std::string answer;
+      std::getline(std::cin, answer);
+      if (answer != "y" && answer != "Y" && answer != "yes") return failWith(Error::invalid("not uninstalled"));
+    }
+    report = (*installer)->uninstall(id);
+  } else if (kind == "install") {
+    auto config = sourceConfig(o, fromFlags);
+    if (!config) return failWith(config.error());
+    auto source = openSource(*config, (std::filesystem::path(layout->registryFile).parent_path() / ".patchbay-install").string());
+    if (!source) return failWith(source.error());
+    if (!o.json) std::cerr << "patchbay: install " << o.target << " into the panel from " << (*source)->describe() << "\n";
+    report = (*installer)->install(id, range, **source, progressBar(!o.json));
+  } else {
+    return failWith(Error::unsupported(kind + " is not available for a panel layout (install and uninstall are, as seed 002 has them)"));
+  }
+  if (!report) return failWith(report.error());
+  if (o.json) {
+    printJson(reportJson(*report));
+  } else {
+    std::cout << (kind == "install" ? "installed " + id + " " + report->toVersion : "uninstalled " + id + " " + report->fromVersion) << " in "
+              << static_cast<int>(report->milliseconds + 0.5) << " ms\n";
+  }
+  return kExitOk;
+}
+
 int runOperation(const std::string& kind, const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
+  if (!o.panel.empty()) return runPanelOperation(kind, o, fromFlags);
   auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
   auto installer = Installer::open(o.dataDir);
   if (!installer) return failWith(installer.error());
@@ -238,6 +297,9 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
     auto* cmd = app.add_subcommand(spec.name, spec.help);
     cmd->add_option("--data,-d", o->dataDir, "The host's data folder (config.json, plugins/, plugin-data/)")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print the result as JSON (for scripts)");
+    if (std::string(spec.name) == "install" || std::string(spec.name) == "uninstall" || std::string(spec.name) == "list") {
+      cmd->add_option("--panel", o->panel, "A panel layout file (seed 002: backend, frontend, database, registry) instead of --data");
+    }
     if (spec.needsTarget) {
       cmd->add_option("target", o->target, spec.targetHelp)->required();
     } else if (std::string(spec.name) == "search") {
@@ -265,7 +327,9 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
           return;
         }
       }
-      if (name == "list") {
+      if (name == "list" && !o->panel.empty()) {
+        outcome.exitCode = runPanelOperation("list", *o, *flags);
+      } else if (name == "list") {
         outcome.exitCode = runList(*o);
       } else if (name == "info") {
         outcome.exitCode = runInfo(*o);

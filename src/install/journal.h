@@ -15,6 +15,7 @@ struct Journal {
   std::string fromVersion, toVersion;
   std::string newDir, oldDir;  // version folders (absolute)
   std::string source, sha256, at;
+  std::string payload;     // what finishing needs and the target defines (a panel's registry entry, as JSON)
   bool hadData = false;    // plugin-data/<id> existed before
   bool activate = false;   // put it in the active set
   bool wasActive = false;  // it was active before
@@ -25,7 +26,7 @@ struct Journal {
     return {{"op", op},           {"kind", kind},       {"id", id},           {"fromVersion", fromVersion},
             {"toVersion", toVersion}, {"newDir", newDir}, {"oldDir", oldDir},   {"source", source},
             {"sha256", sha256},   {"at", at},           {"hadData", hadData}, {"activate", activate},
-            {"wasActive", wasActive}, {"keepData", keepData}, {"committed", committed}};
+            {"wasActive", wasActive}, {"keepData", keepData}, {"committed", committed}, {"payload", payload}};
   }
   static Result<Journal> fromJson(const nlohmann::ordered_json& j) {
     if (!j.is_object() || !j.contains("op") || !j.contains("kind") || !j.contains("id")) return Error::invalid("not an installer journal");
@@ -45,6 +46,7 @@ struct Journal {
     r.wasActive = j.value("wasActive", false);
     r.keepData = j.value("keepData", false);
     r.committed = j.value("committed", false);
+    r.payload = j.value("payload", "");
     return r;
   }
 };

@@ -150,4 +150,60 @@ std::string installSnapshot(const fs::path& dataDir) {
   return out.str();
 }
 
+std::string panelLayoutJson() {
+  return R"({"backend": "billing-backend/app/addons", "frontend": "billing-frontend/src/addons", "database": "billing-backend/panel.db", "registry": "billing-backend/app/addons/addon_registry.json"})";
+}
+
+std::string packAiChatbot(const fs::path& modulesDir) {
+  fs::create_directories(modulesDir);
+  auto packed = packFolder(std::string(PATCHBAY_SOURCE_DIR) + "/examples/plugins/ai_chatbot", modulesDir.string());
+  EXPECT_TRUE(packed.ok()) << packed.error().message;
+  return packed.ok() ? packed->path : "";
+}
+
+std::string panelSnapshot(const fs::path& root) {
+  std::ostringstream out;
+  std::error_code ec;
+  const fs::path addons = root / "billing-backend/app/addons";
+  for (const fs::path& dir : {addons, root / "billing-frontend/src/addons"}) {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir, ec)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+      if (n == ".patchbay-install" || n == "addon_registry.json") continue;
+      out << fs::relative(dir / n, root).string() << " " << (fs::is_directory(dir / n) ? treeDigest(dir / n) : "file") << "\n";
+    }
+  }
+  if (fs::exists(root / "billing-backend/panel.db")) {
+    std::string dump = databaseDump(root / "billing-backend/panel.db");
+    // addon_installations rows carry the install time: keep the id and version only.
+    std::istringstream lines(dump);
+    bool inInstallations = false;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("  table ")) inInstallations = line.starts_with("  table addon_installations:");
+      if (inInstallations && line.starts_with("    row:")) {
+        std::istringstream fields(line.substr(8));
+        std::string rowId, addon, version;
+        fields >> rowId >> addon >> version;
+        line = "    row: " + addon + " " + version;
+      }
+      out << line << "\n";
+    }
+  }
+  if (fs::exists(addons / "addon_registry.json")) {
+    json registry = json::parse(readFile(addons / "addon_registry.json"));
+    for (auto& [id, e] : registry["addons"].items()) out << "registered " << id << " " << e.value("version", "") << " " << e.value("backend_path", "") << "\n";
+  }
+  for (const char* sub : {".patchbay-install/journal", ".patchbay-install/staging"}) {
+    for (const auto& e : fs::directory_iterator(addons / sub, ec)) out << "LEFTOVER " << sub << "/" << e.path().filename().string() << "\n";
+  }
+  for (const fs::path& dir : {addons, root / "billing-frontend/src/addons"}) {
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      std::string n = e.path().filename().string();
+      if (n.find(".tmp-") != std::string::npos || n.find(".incoming-") != std::string::npos) out << "LEFTOVER " << n << "\n";
+    }
+  }
+  return out.str();
+}
+
 }  // namespace patchbay::test

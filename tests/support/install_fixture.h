@@ -31,4 +31,14 @@ void makeNotesPackages(const std::filesystem::path& workDir, const std::filesyst
 // file (there must be none).
 std::string installSnapshot(const std::filesystem::path& dataDir);
 
+// The same for a seed 002 panel laid out under `root` as panelLayoutJson()
+// says: the backend and frontend folders, the database's tables and rows
+// (addon_installations without times), addon_registry.json without times,
+// and leftovers.
+std::string panelSnapshot(const std::filesystem::path& root);
+// {"backend": "billing-backend/app/addons", ...}: the layout the tests use.
+std::string panelLayoutJson();
+// Seed 001/002's AI chatbot (examples/plugins/ai_chatbot) packed into `modulesDir`.
+std::string packAiChatbot(const std::filesystem::path& modulesDir);
+
 }  // namespace patchbay::test

@@ -239,6 +239,75 @@ TEST_F(InstallTest, AFullDiskLeavesTheOldState) {
   EXPECT_EQ(test::installSnapshot(data()), before);
 }
 
+// Seed 002's panel layout, with its AI chatbot package: installation steps
+// 1-12 and uninstallation steps 1-8.
+TEST_F(InstallTest, APanelInAnotherLanguageGetsSeed002sInstallAndUninstall) {
+  const fs::path root = dir_ / "panel";
+  test::writeFile(root / "panel.json", test::panelLayoutJson());
+  test::packAiChatbot(modules());
+  auto layout = PanelLayout::load((root / "panel.json").string());
+  ASSERT_TRUE(layout.ok()) << layout.error().message;
+  auto installer = PanelInstaller::open(*layout);
+  ASSERT_TRUE(installer.ok()) << installer.error().message;
+  auto source = local();
+  const std::string empty = test::panelSnapshot(root);
+
+  auto r = (*installer)->install("ai_chatbot", "*", *source);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->migrations, std::vector<std::string>{"up.sql"});
+  const fs::path backend = root / "billing-backend/app/addons/ai_chatbot", frontend = root / "billing-frontend/src/addons/ai_chatbot";
+  EXPECT_TRUE(fs::exists(backend / "routes.py"));
+  EXPECT_TRUE(fs::exists(backend / "migrations/down.sql"));  // kept for uninstall
+  EXPECT_TRUE(fs::exists(frontend / "pages/ChatsPage.tsx"));
+  auto registry = json::parse(test::readFile(root / "billing-backend/app/addons/addon_registry.json"));
+  EXPECT_EQ(registry["addons"]["ai_chatbot"]["version"], "1.0.0");
+  EXPECT_EQ(registry["addons"]["ai_chatbot"]["metadata"]["author"], "NextPanel Team");
+  {
+    auto db = Database::open((root / "billing-backend/panel.db").string());
+    auto st = db->prepare("SELECT addon_id, version FROM addon_installations");
+    ASSERT_TRUE(st->step());
+    EXPECT_EQ(st->getText(0), "ai_chatbot");
+    EXPECT_FALSE(st->step());
+    auto tables = db->prepare("SELECT count(*) FROM sqlite_master WHERE name IN ('chat_sessions', 'chat_messages')");
+    ASSERT_TRUE(tables->step());
+    EXPECT_EQ(tables->getInt(0), 2);
+  }
+  EXPECT_TRUE(fs::is_empty(root / "billing-backend/app/addons/.patchbay-install/staging"));  // step 11
+  EXPECT_EQ((*installer)->install("ai_chatbot", "*", *source).error().kind, ErrorKind::kConflict);
+  ASSERT_EQ((*installer)->installed().size(), 1u);
+
+  auto removed = (*installer)->uninstall("ai_chatbot");
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(removed->migrations, std::vector<std::string>{"down.sql"});
+  EXPECT_FALSE(fs::exists(backend));
+  EXPECT_FALSE(fs::exists(frontend));
+  EXPECT_TRUE((*installer)->installed().empty());
+  auto afterTables = test::panelSnapshot(root);
+  EXPECT_EQ(afterTables.find("chat_"), std::string::npos) << afterTables;
+  EXPECT_EQ((*installer)->uninstall("ai_chatbot").error().kind, ErrorKind::kNotFound);
+
+  // A failing up.sql and a package without backend/ or frontend/: nothing changes.
+  const std::string before = test::panelSnapshot(root);
+  test::makePackage(dir_ / "work", modules(), "broken_addon", "1.0.0",
+                    {{"backend/__init__.py", "\n"}, {"migrations/up.sql", "CREATE TABLE ok_table (x);\nCREATE TABLE (;\n"}, {"migrations/down.sql", ""}});
+  auto broken = (*installer)->install("broken_addon", "*", *source);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message.find("migration up.sql failed"), std::string::npos) << broken.error().message;
+  EXPECT_EQ(test::panelSnapshot(root), before);
+  EXPECT_FALSE(fs::exists(root / "billing-backend/app/addons/broken_addon"));
+  test::makePackage(dir_ / "work", modules(), "hollow", "1.0.0", {});
+  auto hollow = (*installer)->install("hollow", "*", *source);
+  ASSERT_FALSE(hollow.ok());
+  EXPECT_NE(hollow.error().message.find("neither backend/ nor frontend/"), std::string::npos);
+  EXPECT_EQ(test::panelSnapshot(root), before);
+  (void)empty;
+
+  test::writeFile(root / "pg.json", R"({"backend":"b","frontend":"f","database":"postgresql://localhost/panel","registry":"r.json"})");
+  EXPECT_EQ(PanelLayout::load((root / "pg.json").string()).error().kind, ErrorKind::kUnsupported);
+  test::writeFile(root / "bad.json", R"({"backend":"b"})");
+  EXPECT_NE(PanelLayout::load((root / "bad.json").string()).error().message.find("\"frontend\" must name a path"), std::string::npos);
+}
+
 TEST(InstallSourceTest, Seed002EnvironmentSwitchesTheSource) {
   auto env = [](std::map<std::string, std::string> vars) {
     return [vars](const char* name) -> const char* {
