@@ -45,6 +45,7 @@ add_executable(patchbay_cli
   src/cli/server_support.cc
   src/cli/host_commands.cc
   src/cli/install_commands.cc
+  src/cli/panel_commands.cc
   src/cli/log.cc
 )
 set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
@@ -90,7 +91,7 @@ target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store p
 target_link_libraries(patchbay INTERFACE patchbay_registry)
 
 # --- install: all-or-nothing install, upgrade, uninstall (src/install) ----------
-add_library(patchbay_install STATIC src/install/crash_point.cc src/install/journal.cc src/install/migrations.cc src/install/sources.cc src/install/installer.cc src/install/panel_installer.cc)
+add_library(patchbay_install STATIC src/install/crash_point.cc src/install/journal.cc src/install/migrations.cc src/install/sources.cc src/install/installer.cc src/install/panel_installer.cc src/install/panel_service.cc)
 target_include_directories(patchbay_install PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_install PUBLIC patchbay_package patchbay_store patchbay_http patchbay_registry)
 target_link_libraries(patchbay INTERFACE patchbay_install)

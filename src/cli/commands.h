@@ -28,5 +28,7 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome);
 void addHostCommands(CLI::App& app, Outcome& outcome);
 // install, upgrade, uninstall, list, info, search
 void addInstallCommands(CLI::App& app, Outcome& outcome);
+// panel serve
+void addPanelCommands(CLI::App& app, Outcome& outcome);
 
 }  // namespace patchbay::cli

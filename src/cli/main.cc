@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   addRegistryCommands(app, outcome);
   addHostCommands(app, outcome);
   addInstallCommands(app, outcome);
+  addPanelCommands(app, outcome);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

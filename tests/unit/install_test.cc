@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "patchbay/install.h"
+#include "patchbay/panel_service.h"
 #include "patchbay/store.h"
 #include "support/install_fixture.h"
 #include "support/registry_fixture.h"
@@ -306,6 +307,53 @@ TEST_F(InstallTest, APanelInAnotherLanguageGetsSeed002sInstallAndUninstall) {
   EXPECT_EQ(PanelLayout::load((root / "pg.json").string()).error().kind, ErrorKind::kUnsupported);
   test::writeFile(root / "bad.json", R"({"backend":"b"})");
   EXPECT_NE(PanelLayout::load((root / "bad.json").string()).error().message.find("\"frontend\" must name a path"), std::string::npos);
+}
+
+// The same panel over seed 002's HTTP endpoints, as its marketplace page calls them.
+TEST_F(InstallTest, APanelsMarketplaceEndpointsInstallAndUninstallOverHttp) {
+  const fs::path root = dir_ / "panel";
+  test::writeFile(root / "panel.json", test::panelLayoutJson());
+  test::packAiChatbot(modules());
+  auto layout = PanelLayout::load((root / "panel.json").string());
+  ASSERT_TRUE(layout.ok());
+  SourceConfig source;
+  source.localDir = modules().string();
+  auto service = PanelService::open(*layout, source);
+  ASSERT_TRUE(service.ok()) << service.error().message;
+  http::Router router;
+  (*service)->addRoutes(router);
+  http::Server server({}, router.handler());
+  ASSERT_TRUE(server.start().ok());
+  std::string token = test::readFile((*service)->adminTokenPath());
+  token.pop_back();
+  EXPECT_EQ(fs::status((*service)->adminTokenPath()).permissions() & fs::perms::others_all, fs::perms::none);
+  auto call = [&](const std::string& method, const std::string& path, const std::string& body, bool withToken = true) {
+    std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/json"}};
+    if (withToken) headers.emplace_back("Authorization", "Bearer " + token);
+    auto r = http::fetch({.method = method, .url = "http://127.0.0.1:" + std::to_string(server.port()) + path, .headers = headers, .body = body});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : http::ClientResponse{};
+  };
+  EXPECT_EQ(call("POST", "/api/v1/marketplace/install", R"({"plugin_id":"ai_chatbot"})", false).status, 401);
+  auto listed = json::parse(call("GET", "/api/v1/marketplace", "").body);
+  bool listedChatbot = false;
+  for (const auto& p : listed["plugins"]) listedChatbot |= p["id"] == "ai_chatbot" && p["installed"].is_null();
+  EXPECT_TRUE(listedChatbot) << listed;
+
+  auto installed = call("POST", "/api/v1/marketplace/install", R"({"plugin_id":"ai_chatbot","version":"1.0.0"})");
+  ASSERT_EQ(installed.status, 200) << installed.body;
+  EXPECT_EQ(json::parse(installed.body)["success"], true);
+  EXPECT_TRUE(fs::exists(root / "billing-backend/app/addons/ai_chatbot/routes.py"));
+  EXPECT_TRUE(fs::exists(root / "billing-frontend/src/addons/ai_chatbot/components/AIChatBot.tsx"));
+  EXPECT_EQ(call("POST", "/api/v1/marketplace/install", R"({"plugin_id":"ai_chatbot"})").status, 409);
+  EXPECT_EQ(call("POST", "/api/v1/marketplace/install", R"({"plugin_id":"nothing_here"})").status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/marketplace/install", R"({"oops":1})").status, 400);
+
+  auto removed = call("DELETE", "/api/v1/marketplace/uninstall/ai_chatbot", "");
+  ASSERT_EQ(removed.status, 200) << removed.body;
+  EXPECT_FALSE(fs::exists(root / "billing-backend/app/addons/ai_chatbot"));
+  EXPECT_EQ(call("DELETE", "/api/v1/marketplace/uninstall/ai_chatbot", "").status, 404);
+  server.stop();
 }
 
 TEST(InstallSourceTest, Seed002EnvironmentSwitchesTheSource) {
