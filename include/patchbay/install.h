@@ -83,7 +83,19 @@ struct FetchedPackage {
   std::string origin;    // its path or URL
   std::string sha256;    // of the bytes, checked
   bool registryVerified = false;  // sha256 and status signed by the registry
+  std::string minisig;   // the publisher's signature file, "" when the package has none
 };
+
+// Which package signatures an installer asks for: with `trustedKeys`, a
+// package that carries a .minisig must verify with one of them (the one
+// whose key id it names); with `require`, a package must carry one.
+struct SignaturePolicy {
+  std::vector<std::string> trustedKeys;  // minisign public keys (file text or the base64 line)
+  bool require = false;
+};
+// Checks `package` (whose manifest is `manifest`) against the policy.
+struct Manifest;
+Status checkSignaturePolicy(const SignaturePolicy& policy, const FetchedPackage& package, const Manifest& manifest);
 
 class PackageSource {
  public:
@@ -156,6 +168,8 @@ class Installer {
 
   std::vector<InstalledPlugin> installed() const;
   std::optional<InstalledPlugin> find(const std::string& id) const;
+  // Package signatures to ask for from now on (default: none asked).
+  void setSignaturePolicy(SignaturePolicy policy);
   // What open() did with interrupted operations ("rolled back install of x").
   const std::vector<std::string>& recovered() const;
 

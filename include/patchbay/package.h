@@ -102,6 +102,9 @@ struct SignatureCheck {
 // comment's id and version match the manifest.
 SignatureCheck checkPackageSignature(const std::string& packagePath, std::string_view packageBytes, const PackageInfo& info,
                                      const std::optional<PublicKey>& publicKey);
+// The same for a .minisig held in memory (an installer's download).
+SignatureCheck checkPackageSignatureText(std::string_view minisigText, std::string_view packageBytes, const Manifest& manifest,
+                                         const std::optional<PublicKey>& publicKey);
 const char* signatureStateName(SignatureCheck::State state);
 
 // Signs a package file: writes PKG.minisig with patchbay's trusted comment.

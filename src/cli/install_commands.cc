@@ -10,7 +10,9 @@
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/output.h"
+#include "patchbay/files.h"
 #include "patchbay/install.h"
+#include "patchbay/signature.h"
 
 namespace patchbay::cli {
 
@@ -32,6 +34,8 @@ struct InstallCliOptions {
   bool noActivate = false;
   std::string target;  // ID[@RANGE], or a search query
   std::string panel;   // a seed 002 panel layout file instead of a host data folder
+  std::vector<std::string> trustedKeys;  // minisign public key files
+  bool requireSignature = false;
 };
 
 // Flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL / $PLUGIN_MODULES_DIR over
@@ -162,6 +166,15 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
   for (const auto& line : (*installer)->recovered()) {
     if (!o.json) std::cerr << "patchbay: " << line << "\n";
   }
+  SignaturePolicy policy;
+  policy.require = o.requireSignature;
+  for (const auto& file : o.trustedKeys) {
+    auto text = readFileLimited(file, 64u << 10);
+    if (!text) return failWith(text.error());
+    if (auto key = PublicKey::parse(*text); !key) return failWith(Error{key.error().kind, file + ": " + key.error().message});
+    policy.trustedKeys.push_back(*text);
+  }
+  (*installer)->setSignaturePolicy(policy);
   std::string id, range;
   splitTarget(o.target, id, range);
   Result<OperationReport> report = Error::internal("no operation");
@@ -314,6 +327,10 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
       cmd->add_option("--config", o->config, "A TOML file with these options (source, modules, registry, ...)");
     }
     if (std::string(spec.name) == "install") cmd->add_flag("--no-activate", o->noActivate, "Install without adding it to the active set");
+    if (std::string(spec.name) == "install" || std::string(spec.name) == "upgrade") {
+      cmd->add_option("--trusted-key", o->trustedKeys, "A minisign public key file; a package's .minisig must verify with one of these (repeatable)");
+      cmd->add_flag("--require-signature", o->requireSignature, "Refuse packages without a .minisig from a trusted key");
+    }
     if (std::string(spec.name) == "uninstall") {
       cmd->add_flag("--keep-data", o->keepData, "Keep the plugin's tables and data for a later install");
       cmd->add_flag("--yes,-y", o->yes, "Do not ask before deleting the plugin's data");

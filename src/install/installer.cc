@@ -46,6 +46,7 @@ std::optional<Version> hostVersionFor(const std::string& key) {
 struct Installer::Impl {
   std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, journalDir, stagingDir, installedPath, configPath;
   LiveHost live;
+  SignaturePolicy signatures;  // guarded by mu
   std::vector<std::string> recovered;
   mutable std::mutex mu;  // one operation at a time
 
@@ -381,6 +382,11 @@ Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, L
 
 const std::vector<std::string>& Installer::recovered() const { return impl_->recovered; }
 
+void Installer::setSignaturePolicy(SignaturePolicy policy) {
+  std::lock_guard lock(impl_->mu);
+  impl_->signatures = std::move(policy);
+}
+
 std::vector<InstalledPlugin> Installer::installed() const {
   std::vector<InstalledPlugin> out;
   auto j = impl_->readInstalled();
@@ -458,6 +464,7 @@ Result<OperationReport> Installer::install(const std::string& id, const std::str
     auto info = openPackage(fetched->bytes, fetched->fileName);
     if (!info) return Error{info.error().kind, fetched->origin + ": " + info.error().message};
     if (info->manifest.id != pid) return Error::invalid(fetched->origin + ": the package is \"" + info->manifest.id + "\", not \"" + pid + "\"");
+    if (auto s = checkSignaturePolicy(impl_->signatures, *fetched, info->manifest); !s) return s;
     if (auto s = impl_->checkHost(info->manifest); !s) return s;
     stack.push_back(pid);
     for (const auto& req : info->manifest.requiredPlugins) {
@@ -520,6 +527,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (rangeText.empty() && fetched->version < *from) return report;  // "upgrade" without a range never goes back
   auto info = openPackage(fetched->bytes, fetched->fileName);
   if (!info) return Error{info.error().kind, fetched->origin + ": " + info.error().message};
+  if (auto s = checkSignaturePolicy(impl_->signatures, *fetched, info->manifest); !s) return s.error();
   if (auto s = impl_->checkHost(info->manifest); !s) return s.error();
   for (const auto& req : info->manifest.requiredPlugins) {
     auto r = Range::parse(req.range);

@@ -12,6 +12,7 @@
 #include "patchbay/integrity.h"
 #include "patchbay/package.h"
 #include "patchbay/registry.h"
+#include "patchbay/signature.h"
 
 namespace patchbay {
 
@@ -76,6 +77,7 @@ class LocalSource : public PackageSource {
       if (!bytes) return bytes.error();
       if (progress) progress(bytes->size(), bytes->size());
       FetchedPackage p;
+      if (auto sig = readFileLimited(file + ".minisig", 64u << 10)) p.minisig = std::move(*sig);
       p.fileName = fs::path(file).filename().string();
       p.version = version;
       p.origin = file;
@@ -190,6 +192,15 @@ class RemoteSource : public PackageSource {
     p.fileName = packageFileName(id, p.version);
     p.origin = req.url;
     p.registryVerified = true;
+    if (record->contains("signature") && (*record)["signature"].value("signed", false)) {
+      http::ClientRequest sigReq;
+      sigReq.url = config_.serverUrl + "/api/plugins/" + id + "/" + version + "/signature";
+      sigReq.maxResponseBytes = 64u << 10;
+      auto sig = http::fetch(sigReq);
+      if (!sig) return sig.error();
+      if (sig->status != 200) return Error::io(sigReq.url + ": HTTP " + std::to_string(sig->status));
+      p.minisig = std::move(sig->body);
+    }
     return p;
   }
 
@@ -214,6 +225,31 @@ class RemoteSource : public PackageSource {
 };
 
 }  // namespace
+
+Status checkSignaturePolicy(const SignaturePolicy& policy, const FetchedPackage& package, const Manifest& manifest) {
+  const std::string what = manifest.id + " " + manifest.version.toString();
+  if (package.minisig.empty()) {
+    if (policy.require) return Error::signature(what + " is not signed, and the signature policy requires signed packages (" + package.origin + ")");
+    return {};
+  }
+  if (policy.trustedKeys.empty()) {
+    if (policy.require) return Error::signature(what + ": signatures are required but no trusted key is configured (--trusted-key)");
+    return {};
+  }
+  auto sig = SignatureFile::parse(package.minisig);
+  if (!sig) return Error::signature(what + ": its .minisig: " + sig.error().message);
+  for (const auto& text : policy.trustedKeys) {
+    auto key = PublicKey::parse(text);
+    if (!key) return Error::invalid("a trusted key: " + key.error().message);
+    if (key->keyId != sig->keyId) continue;
+    SignatureCheck check = checkPackageSignatureText(package.minisig, package.bytes, manifest, *key);
+    if (check.state == SignatureCheck::State::kValid) return {};
+    return Error::signature(what + ": " + check.message);
+  }
+  PublicKey signer;
+  signer.keyId = sig->keyId;
+  return Error::signature(what + " is signed by key " + signer.keyIdHex() + ", which is not among the trusted keys");
+}
 
 Result<SourceConfig> applySourceEnvironment(SourceConfig base, const std::function<const char*(const char*)>& getEnv) {
   if (const char* source = getEnv("PLUGIN_SOURCE"); source && *source) {

@@ -192,18 +192,32 @@ const char* signatureStateName(SignatureCheck::State state) {
 
 SignatureCheck checkPackageSignature(const std::string& packagePath, std::string_view packageBytes, const PackageInfo& info,
                                      const std::optional<PublicKey>& publicKey) {
-  SignatureCheck check;
   std::string sigPath = packagePath + ".minisig";
   std::error_code ec;
   if (!fs::exists(sigPath, ec)) {
+    SignatureCheck check;
     check.message = "no " + baseName(sigPath);
     return check;
   }
   auto text = readFileLimited(sigPath, 64 << 10);
-  auto sig = text ? SignatureFile::parse(*text) : Result<SignatureFile>(text.error());
+  if (!text) {
+    SignatureCheck check;
+    check.state = SignatureCheck::State::kInvalid;
+    check.message = baseName(sigPath) + ": " + text.error().message;
+    return check;
+  }
+  SignatureCheck check = checkPackageSignatureText(*text, packageBytes, info.manifest, publicKey);
+  if (check.state == SignatureCheck::State::kInvalid && check.message.starts_with("signature file")) check.message = baseName(sigPath) + ": " + check.message;
+  return check;
+}
+
+SignatureCheck checkPackageSignatureText(std::string_view minisigText, std::string_view packageBytes, const Manifest& manifest,
+                                         const std::optional<PublicKey>& publicKey) {
+  SignatureCheck check;
+  auto sig = SignatureFile::parse(minisigText);
   if (!sig) {
     check.state = SignatureCheck::State::kInvalid;
-    check.message = baseName(sigPath) + ": " + sig.error().message;
+    check.message = sig.error().message;
     return check;
   }
   PublicKey signer;
@@ -220,10 +234,10 @@ SignatureCheck checkPackageSignature(const std::string& packagePath, std::string
     return check;
   }
   auto id = sig->trustedField("id"), version = sig->trustedField("version");
-  if ((id && *id != info.manifest.id) || (version && *version != info.manifest.version.toString())) {
+  if ((id && *id != manifest.id) || (version && *version != manifest.version.toString())) {
     check.state = SignatureCheck::State::kInvalid;
     check.message = "signature is valid but its trusted comment names " + id.value_or("?") + " " + version.value_or("?") +
-                    ", not " + info.manifest.id + " " + info.manifest.version.toString();
+                    ", not " + manifest.id + " " + manifest.version.toString();
     return check;
   }
   check.state = SignatureCheck::State::kValid;

@@ -409,6 +409,16 @@ void Registry::addRoutes(http::Router& router) {
     return withRoute(Response::json(200, j.dump()), "/api/plugins/{id}/{version}");
   });
 
+  // The publisher's .minisig of a version, for installers whose policy
+  // asks for package signatures from trusted keys.
+  router.add("GET", "/api/plugins/{id}/{version}/signature", [&reg](Request& req) {
+    auto found = lookupVersion(reg, req);
+    if (auto* error = std::get_if<Response>(&found)) return *error;
+    const PackageRecord& r = std::get<PackageRecord>(found);
+    if (r.signature.empty()) return withRoute(Response::error(404, "not_found", r.id + " " + r.version.toString() + " was published without a signature"), "/api/plugins/{id}/{version}/signature");
+    return withRoute(Response::text(200, r.signature, "text/plain; charset=utf-8"), "/api/plugins/{id}/{version}/signature");
+  });
+
   router.add("GET", "/download/{id}/{version}", [&reg](Request& req) {
     if (!downloadKeyAccepted(reg.impl_->options, req)) {
       Response refused = Response::error(401, "unauthenticated", "downloads from this registry need its API key: X-API-Key: <key>");

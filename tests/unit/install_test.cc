@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "patchbay/install.h"
+#include "patchbay/package.h"
 #include "patchbay/panel_service.h"
+#include "patchbay/signature.h"
 #include "patchbay/store.h"
 #include "support/install_fixture.h"
 #include "support/registry_fixture.h"
@@ -354,6 +356,43 @@ TEST_F(InstallTest, APanelsMarketplaceEndpointsInstallAndUninstallOverHttp) {
   EXPECT_FALSE(fs::exists(root / "billing-backend/app/addons/ai_chatbot"));
   EXPECT_EQ(call("DELETE", "/api/v1/marketplace/uninstall/ai_chatbot", "").status, 404);
   server.stop();
+}
+
+// The signature policy: packages signed by a trusted key install; a wrong
+// key, a tampered package or (when required) no signature is refused first.
+TEST_F(InstallTest, TheSignaturePolicyAsksForPackagesSignedByTrustedKeys) {
+  SecretKey publisher = SecretKey::generate(), stranger = SecretKey::generate();
+  std::string good = test::makePackage(dir_ / "work", modules(), "signed", "1.0.0", {});
+  ASSERT_TRUE(signPackageFile(good, publisher).ok());
+  std::string foreign = test::makePackage(dir_ / "work", modules(), "foreign", "1.0.0", {});
+  ASSERT_TRUE(signPackageFile(foreign, stranger).ok());
+  std::string tampered = test::makePackage(dir_ / "work", modules(), "tampered", "1.0.0", {});
+  ASSERT_TRUE(signPackageFile(tampered, publisher).ok());
+  std::string bytes = test::readFile(tampered);
+  bytes[bytes.size() / 2] ^= 0x01;  // one bit, after signing
+  test::writeFile(tampered, bytes);
+
+  auto installer = open();
+  auto source = local();
+  const std::string before = test::installSnapshot(data());
+  installer->setSignaturePolicy({{publisher.publicKey().toFileText()}, true});
+  auto unsignedNotes = installer->install("notes", "1.0.0", *source);
+  ASSERT_FALSE(unsignedNotes.ok());
+  EXPECT_EQ(unsignedNotes.error().kind, ErrorKind::kSignature);
+  EXPECT_NE(unsignedNotes.error().message.find("not signed"), std::string::npos) << unsignedNotes.error().message;
+  auto strange = installer->install("foreign", "*", *source);
+  ASSERT_FALSE(strange.ok());
+  EXPECT_NE(strange.error().message.find("not among the trusted keys"), std::string::npos) << strange.error().message;
+  auto broken = installer->install("tampered", "*", *source);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().kind, ErrorKind::kSignature);
+  EXPECT_EQ(test::installSnapshot(data()), before);
+  auto ok = installer->install("signed", "*", *source);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  // Without `require`, unsigned packages install; signed ones must still verify.
+  installer->setSignaturePolicy({{publisher.publicKey().toFileText()}, false});
+  EXPECT_TRUE(installer->install("notes", "1.0.0", *source).ok());
+  EXPECT_FALSE(installer->install("foreign", "*", *source).ok());
 }
 
 TEST(InstallSourceTest, Seed002EnvironmentSwitchesTheSource) {
