@@ -140,6 +140,12 @@ struct LiveHost {
   std::function<Status(const std::string& id, bool active)> setActive;
 };
 
+// The HTTP status an installer's error answers with in the admin APIs:
+// 404 unknown, 409 already there or required by another, 400 bad input,
+// 422 not for this host, 502 the source served something it should not
+// have (bad signature, wrong checksum), 500 otherwise.
+int installErrorStatus(ErrorKind kind);
+
 struct InstallOptions {
   bool activate = true;  // add to the active set (and start it in a live host)
 };

@@ -1,5 +1,6 @@
 // The host's state: config.json, plugin discovery, activation, admin tokens.
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -35,34 +36,38 @@ void Host::Impl::log(const std::string& level, const std::string& message) const
   }
 }
 
-Status Host::Impl::saveActive() {
+namespace {
+
+// Reads config.json (an empty object when missing), lets `change` edit it,
+// and writes it back atomically: every other key stays as it was.
+Status updateConfig(const std::string& path, const std::function<void(json&)>& change) {
   json config = json::object();
   std::error_code ec;
-  if (fs::exists(configPath, ec)) {
-    auto read = readConfig(configPath);
+  if (fs::exists(path, ec)) {
+    auto read = readConfig(path);
     if (!read) return read.error();
     config = std::move(*read);
   }
-  config["plugins"]["active"] = active;
-  return writeFileAtomically(configPath, config.dump(2) + "\n");
+  change(config);
+  return writeFileAtomically(path, config.dump(2) + "\n");
+}
+
+}  // namespace
+
+Status Host::Impl::saveActive() {
+  return updateConfig(configPath, [&](json& config) { config["plugins"]["active"] = active; });
 }
 
 Status Host::Impl::saveGrant(const std::string& id, const std::optional<FetchGrant>& grant) {
-  json config = json::object();
-  std::error_code ec;
-  if (fs::exists(configPath, ec)) {
-    auto read = readConfig(configPath);
-    if (!read) return read.error();
-    config = std::move(*read);
-  }
-  json& grants = config["plugins"]["grants"];
-  if (!grants.is_object()) grants = json::object();
-  if (grant) {
-    grants[id] = {{"fetch", grant->allowed}, {"hosts", grant->hosts}};
-  } else {
-    grants.erase(id);
-  }
-  return writeFileAtomically(configPath, config.dump(2) + "\n");
+  return updateConfig(configPath, [&](json& config) {
+    json& grants = config["plugins"]["grants"];
+    if (!grants.is_object()) grants = json::object();
+    if (grant) {
+      grants[id] = {{"fetch", grant->allowed}, {"hosts", grant->hosts}};
+    } else {
+      grants.erase(id);
+    }
+  });
 }
 
 std::string Host::Impl::dirOf(const std::string& id) const {

@@ -48,19 +48,6 @@ std::variant<std::string, Response> adminActor(Host& host, const Request& req) {
   return token ? token->name : std::string("admin");
 }
 
-int statusFor(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kInvalidInput: return 400;
-    case ErrorKind::kUnsupported: return 422;
-    case ErrorKind::kPermissionDenied: return 403;
-    case ErrorKind::kSignature:
-    case ErrorKind::kIntegrity: return 502;  // the source served something it should not have
-    default: return 500;
-  }
-}
-
 json reportJson(const OperationReport& r) {
   json j = {{"success", true}, {"operation", r.operation}, {"id", r.id}};
   if (!r.fromVersion.empty()) j["from"] = r.fromVersion;
@@ -76,7 +63,7 @@ Response runOperation(Host& host, const std::string& actor, const std::string& a
                       const std::function<Result<OperationReport>()>& op) {
   auto r = op();
   host.audit(actor, action, id, r ? (r->fromVersion.empty() ? "" : r->fromVersion + " -> ") + r->toVersion : r.error().message, r.ok());
-  if (!r) return sodiumError(statusFor(r.error().kind), r.error().message);
+  if (!r) return sodiumError(installErrorStatus(r.error().kind), r.error().message);
   return Response::json(200, reportJson(*r).dump());
 }
 
@@ -241,7 +228,7 @@ void Host::addRoutes(http::Router& router) {
     auto source = host.openPackageSource();
     if (!source) return sodiumError(400, source.error().message);
     auto all = (*source)->available();
-    if (!all) return sodiumError(statusFor(all.error().kind) == 404 ? 502 : statusFor(all.error().kind), all.error().message);
+    if (!all) return sodiumError(installErrorStatus(all.error().kind) == 404 ? 502 : installErrorStatus(all.error().kind), all.error().message);
     json list = json::array();
     for (const auto& p : *all) {
       json versions = json::array();

@@ -44,18 +44,6 @@ namespace {
 // Seed 002's backend (FastAPI) answers errors as {"detail": "..."}.
 Response detail(int status, const std::string& message) { return Response::json(status, json{{"detail", message}}.dump()); }
 
-int statusFor(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kInvalidInput: return 400;
-    case ErrorKind::kUnsupported: return 422;
-    case ErrorKind::kSignature:
-    case ErrorKind::kIntegrity: return 502;
-    default: return 500;
-  }
-}
-
 }  // namespace
 
 PanelService::PanelService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -109,7 +97,7 @@ void PanelService::addRoutes(http::Router& router) {
     auto source = openSource(m.source, m.stateDir);
     if (!source) return detail(400, source.error().message);
     auto r = m.installer->install(id, version, **source);
-    if (!r) return detail(statusFor(r.error().kind), r.error().message);
+    if (!r) return detail(installErrorStatus(r.error().kind), r.error().message);
     return Response::json(200, json{{"success", true},
                                     {"message", "Plugin installed successfully"},
                                     {"plugin_id", id},
@@ -120,7 +108,7 @@ void PanelService::addRoutes(http::Router& router) {
   router.add("DELETE", "/api/v1/marketplace/uninstall/{id}", [&m](Request& req) {
     if (auto refused = m.refuse(req)) return *refused;
     auto r = m.installer->uninstall(req.params["id"]);
-    if (!r) return detail(statusFor(r.error().kind), r.error().message);
+    if (!r) return detail(installErrorStatus(r.error().kind), r.error().message);
     return Response::json(200, json{{"success", true}, {"message", "Plugin uninstalled successfully"}, {"plugin_id", r->id}}.dump());
   });
 }

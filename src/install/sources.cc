@@ -226,6 +226,19 @@ class RemoteSource : public PackageSource {
 
 }  // namespace
 
+int installErrorStatus(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kNotFound: return 404;
+    case ErrorKind::kConflict: return 409;
+    case ErrorKind::kInvalidInput: return 400;
+    case ErrorKind::kUnsupported: return 422;
+    case ErrorKind::kPermissionDenied: return 403;
+    case ErrorKind::kSignature:
+    case ErrorKind::kIntegrity: return 502;
+    default: return 500;
+  }
+}
+
 Status checkSignaturePolicy(const SignaturePolicy& policy, const FetchedPackage& package, const Manifest& manifest) {
   const std::string what = manifest.id + " " + manifest.version.toString();
   if (package.minisig.empty()) {
