@@ -138,6 +138,10 @@ struct LiveHost {
   std::function<void(const std::string& id)> deactivate;
   std::function<Status(const std::string& id)> activate;
   std::function<Status(const std::string& id, bool active)> setActive;
+  // An upgrade's switch with no gap: the new version starts while the old
+  // one serves (through the migration too), then takes over. When unset,
+  // upgrade deactivates before migrating and activates after.
+  std::function<Status(const std::string& id)> replace;
 };
 
 // The HTTP status an installer's error answers with in the admin APIs:

@@ -157,6 +157,12 @@ class Runtime {
   // Removes the plugin's routes, hooks, timers and methods and disposes its
   // isolate; its data stays. Requests in flight finish first.
   Status deactivate(const std::string& id);
+  // Switches the plugin in `dir` (its id from the manifest) to that folder's
+  // code with no gap: the new instance starts while the old one serves, then
+  // requests and hooks go to the new one and the old one stops once its
+  // requests in flight are done. If the new one fails to start, the old one
+  // keeps serving and the error is returned. Not active: activate().
+  Status replace(const std::string& dir);
   std::vector<PluginState> plugins() const;
   // What the plugin added with sodium.ui.* as a JSON object ("{}" when not active):
   // {"pages": {...}, "sidebarItems": [...], "serverTabs": [...], "dashboardWidgets": [...], "adminTabs": [...]}

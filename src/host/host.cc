@@ -183,6 +183,15 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     }
     return s;
   };
+  live.replace = [&m](const std::string& id) -> Status {
+    if (!m.enabled) return {};
+    std::string dir = m.dirOf(id);
+    Status s = dir.empty() ? Status(Error::notFound("no folder holds plugin \"" + id + "\"")) : m.runtime->replace(dir);
+    std::lock_guard lock(m.mu);
+    if (s) m.loadProblems.erase(id);
+    else m.loadProblems[id] = s.error().message;
+    return s;
+  };
   live.setActive = [&m](const std::string& id, bool on) -> Status {
     std::lock_guard lock(m.mu);
     std::erase(m.active, id);

@@ -555,9 +555,10 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   j.activate = j.wasActive;
   if (auto s = impl_->writeJournal(j); !s) return s.error();
   crashPoint("upgrade:journaled");
+  bool stopped = false;  // the old version was deactivated for the migration
   auto fail = [&](const Error& e) -> Result<OperationReport> {
     Status undone = impl_->rollBack(j);
-    if (j.wasActive && impl_->live.activate) (void)impl_->live.activate(id);  // the old version again
+    if (stopped && j.wasActive && impl_->live.activate) (void)impl_->live.activate(id);  // the old version again
     if (!undone) return Error{e.kind, e.message + " (and rolling back failed: " + undone.error().message + ")"};
     return e;
   };
@@ -567,9 +568,12 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   auto toMigrations = install::Migrations::read(j.newDir);
   if (!fromMigrations) return fail(fromMigrations.error());
   if (!toMigrations) return fail(toMigrations.error());
-  // The old version stops here (requests in flight finish on it); its
-  // database is the migrations' from now on.
-  if (impl_->live.deactivate) impl_->live.deactivate(id);
+  // Without a gap-free switch the old version stops here (requests in
+  // flight finish on it); with one it serves on through the migration.
+  if (impl_->live.deactivate && !impl_->live.replace) {
+    impl_->live.deactivate(id);
+    stopped = true;
+  }
   auto db = impl_->openPluginDb(id);
   if (!db) return fail(db.error());
   if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
@@ -582,8 +586,9 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (auto s = impl_->writeJournal(j); !s) return s.error();
   crashPoint("upgrade:journal-committed");
   if (auto s = impl_->rollForward(j); !s) return s.error();
-  if (j.wasActive && impl_->live.activate) {
-    if (auto s = impl_->live.activate(id); !s) report.dependencies.push_back("warning: upgraded, but it did not start: " + s.error().message);
+  if (j.wasActive) {
+    Status started = impl_->live.replace ? impl_->live.replace(id) : (impl_->live.activate ? impl_->live.activate(id) : Status{});
+    if (!started) report.dependencies.push_back("warning: upgraded, but the new version did not start: " + started.error().message);
   }
   report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return report;

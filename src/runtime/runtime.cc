@@ -3,6 +3,7 @@
 #include "patchbay/runtime.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
@@ -32,6 +33,7 @@ struct HookHandler {
   uint64_t sequence;  // registration order, for ties
   std::string pluginId;
   int64_t handlerId;
+  uint64_t generation;  // which start of the plugin registered it (a replace overlaps two)
 };
 
 // "server:beforeCreate" -> true: the part after the last ':' starts with "before".
@@ -57,7 +59,12 @@ struct Runtime::Impl {
   mutable std::shared_mutex mu;
   std::map<std::string, std::shared_ptr<PluginInstance>> plugins;  // guarded by mu
   std::vector<HookHandler> handlers;                               // guarded by mu
+  std::map<std::string, uint64_t> generationOf;                    // of each plugin's running instance; guarded by mu
   uint64_t nextSequence = 1;                                       // guarded by mu
+  std::atomic<uint64_t> nextGeneration{1};
+
+  // Starts an instance of the plugin in `dir` whose handlers carry `generation`.
+  Result<std::shared_ptr<PluginInstance>> startInstance(const Manifest& manifest, const std::string& dir, uint64_t generation);
 
   // Supervision of failed plugins, and request rate limits, by plugin id.
   struct Supervision {
@@ -295,26 +302,19 @@ Runtime::~Runtime() {
   impl_->supervisor.join();
 }
 
-Status Runtime::activate(const std::string& dir) {
-  ManifestReport report = loadManifestFromFolder(dir);
-  if (!report.ok()) return Error::invalid(report.errorText());
-  const Manifest& manifest = *report.manifest;
+Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manifest& manifest, const std::string& dir, uint64_t generation) {
+  Impl* m = this;
   const std::string id = manifest.id;
-  {
-    std::shared_lock lock(impl_->mu);
-    if (impl_->plugins.count(id)) return Error::conflict("plugin \"" + id + "\" is already active");
-  }
-  Impl* m = impl_.get();
   InstanceHost host;
   host.log = [m, id](const std::string& level, const std::string& message) { m->log(id, level, message); };
   std::vector<std::string> declared = manifest.hooks;
-  host.registerHook = [m, id, declared](const std::string& event, double priority, int64_t handlerId) {
+  host.registerHook = [m, id, declared, generation](const std::string& event, double priority, int64_t handlerId) {
     if (std::find(declared.begin(), declared.end(), event) == declared.end()) {
       m->log(id, "warn", "Hook \"" + event + "\" not declared in manifest, skipping");
       return false;
     }
     std::unique_lock lock(m->mu);
-    m->handlers.push_back({event, priority, m->nextSequence++, id, handlerId});
+    m->handlers.push_back({event, priority, m->nextSequence++, id, handlerId, generation});
     return true;
   };
   host.callPlugin = [m, id](const std::string& target, const std::string& method, const std::string& argsJson) {
@@ -325,23 +325,77 @@ Status Runtime::activate(const std::string& dir) {
     auto grant = m->options.fetchGrants.find(id);
     return grant != m->options.fetchGrants.end() ? grant->second : FetchGrant{permitted, {}};
   };
-  host.fetchTimeout = impl_->options.fetchTimeout;
-  host.fetchMaxBytes = impl_->options.fetchMaxBytes;
-  auto instance = PluginInstance::start(manifest, dir, impl_->options.dataDir + "/" + id, impl_->options.limits, std::move(host));
+  host.fetchTimeout = options.fetchTimeout;
+  host.fetchMaxBytes = options.fetchMaxBytes;
+  auto instance = PluginInstance::start(manifest, dir, options.dataDir + "/" + id, options.limits, std::move(host));
   if (!instance) {
-    std::unique_lock lock(impl_->mu);
-    std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
-    return instance.error();
+    std::unique_lock lock(mu);
+    std::erase_if(handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });
   }
+  return instance;
+}
+
+Status Runtime::activate(const std::string& dir) {
+  ManifestReport report = loadManifestFromFolder(dir);
+  if (!report.ok()) return Error::invalid(report.errorText());
+  const Manifest& manifest = *report.manifest;
+  const std::string id = manifest.id;
+  {
+    std::shared_lock lock(impl_->mu);
+    if (impl_->plugins.count(id)) return Error::conflict("plugin \"" + id + "\" is already active");
+  }
+  const uint64_t generation = impl_->nextGeneration++;
+  auto instance = impl_->startInstance(manifest, dir, generation);
+  if (!instance) return instance.error();
   {
     std::unique_lock lock(impl_->mu);
-    if (impl_->plugins.count(id)) return Error::conflict("plugin \"" + id + "\" is already active");
+    if (impl_->plugins.count(id)) {
+      std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });
+      lock.unlock();
+      (*instance)->stop();
+      return Error::conflict("plugin \"" + id + "\" is already active");
+    }
     impl_->plugins[id] = std::move(*instance);
+    impl_->generationOf[id] = generation;
   }
   std::lock_guard slock(impl_->superviseMu);
   auto& s = impl_->supervision[id];
   if (s.dir != dir) s = {};  // a fresh activation (not a restart): a fresh count
   s.dir = dir;
+  return {};
+}
+
+Status Runtime::replace(const std::string& dir) {
+  ManifestReport report = loadManifestFromFolder(dir);
+  if (!report.ok()) return Error::invalid(report.errorText());
+  const Manifest& manifest = *report.manifest;
+  const std::string id = manifest.id;
+  {
+    std::shared_lock lock(impl_->mu);
+    if (!impl_->plugins.count(id)) {
+      lock.unlock();
+      return activate(dir);
+    }
+  }
+  // The new instance starts while the old one serves; then one swap.
+  const uint64_t generation = impl_->nextGeneration++;
+  auto instance = impl_->startInstance(manifest, dir, generation);
+  if (!instance) return instance.error();  // the old one keeps serving
+  std::shared_ptr<PluginInstance> old;
+  {
+    std::unique_lock lock(impl_->mu);
+    auto it = impl_->plugins.find(id);
+    if (it != impl_->plugins.end()) old = std::move(it->second);
+    impl_->plugins[id] = std::move(*instance);
+    impl_->generationOf[id] = generation;
+    std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation != generation; });
+  }
+  {
+    std::lock_guard slock(impl_->superviseMu);
+    impl_->supervision[id] = {};
+    impl_->supervision[id].dir = dir;
+  }
+  if (old) old->stop();  // requests in flight on it finish first
   return {};
 }
 
@@ -353,6 +407,7 @@ void Runtime::restart(const std::string& id, const std::string& dir) {
     if (it == impl_->plugins.end()) return;  // deactivated meanwhile
     old = std::move(it->second);
     impl_->plugins.erase(it);
+    impl_->generationOf.erase(id);
     std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
   }
   old->stop();
@@ -372,6 +427,7 @@ Status Runtime::deactivate(const std::string& id) {
     if (it == impl_->plugins.end()) return Error::notFound("plugin \"" + id + "\" is not active");
     instance = std::move(it->second);
     impl_->plugins.erase(it);
+    impl_->generationOf.erase(id);
     std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
   }
   {
@@ -448,7 +504,10 @@ HookResult Runtime::emit(const std::string& event, const std::string& contextJso
     for (const auto& h : impl_->handlers) {
       if (h.event != event) continue;
       auto it = impl_->plugins.find(h.pluginId);
-      if (it != impl_->plugins.end()) chain.emplace_back(h, it->second);
+      auto generation = impl_->generationOf.find(h.pluginId);
+      if (it != impl_->plugins.end() && generation != impl_->generationOf.end() && generation->second == h.generation) {
+        chain.emplace_back(h, it->second);
+      }
     }
   }
   std::stable_sort(chain.begin(), chain.end(), [](const auto& a, const auto& b) {

@@ -383,6 +383,43 @@ export default function (sodium) {
   EXPECT_EQ(*runtime_->call("victim", "echo", R"([{"a":1}])"), R"({"a":1})");
 }
 
+// replace(): the new code takes over with no gap; its hooks replace the
+// old ones (never both); a new version that fails to start leaves the old.
+TEST_F(RuntimeTest, ReplaceSwitchesCodeWithNoGap) {
+  auto version = [&](const std::string& folder, const std::string& v, const std::string& extra = "") {
+    fs::path dir = dir_ / folder / "swap";
+    test::writeFile(dir / "plugin.json", json{{"id", "swap"}, {"name", "swap"}, {"version", v}, {"hooks", {"server:onCreate"}}}.dump());
+    test::writeFile(dir / "server.js", "export default function (sodium) {\n" + extra +
+                                           "  sodium.hooks.on('server:onCreate', (ctx) => { ctx.deny; });\n"
+                                           "  sodium.http.registerRoutes((r) => r.get('/v', () => ({ v: '" + v + "' })));\n"
+                                           "  return { v: () => '" + v + "' };\n}\n");
+    return dir.string();
+  };
+  ASSERT_TRUE(runtime_->activate(version("one", "1.0.0")).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, bad{0};
+  std::thread load([&] {
+    while (!stop) {
+      auto r = runtime_->handleRequest("swap", {.method = "GET", .path = "/v"});
+      (r.ok() && r->status == 200 ? ok : bad)++;
+    }
+  });
+  ASSERT_TRUE(runtime_->replace(version("two", "2.0.0")).ok());
+  EXPECT_EQ(*runtime_->call("swap", "v"), R"("2.0.0")");
+  EXPECT_EQ(runtime_->emit("server:onCreate", "{}").handlersRun, 1u);  // the new handler only
+  auto broken = runtime_->replace(version("three", "3.0.0", "  throw new Error('3.0.0 cannot start');\n"));
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message.find("3.0.0 cannot start"), std::string::npos);
+  EXPECT_EQ(*runtime_->call("swap", "v"), R"("2.0.0")");  // the old one serves on
+  EXPECT_EQ(runtime_->emit("server:onCreate", "{}").handlersRun, 1u);
+  stop = true;
+  load.join();
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_EQ(bad.load(), 0);
+  ASSERT_EQ(runtime_->plugins().size(), 1u);
+  EXPECT_EQ(runtime_->plugins()[0].version, "2.0.0");
+}
+
 TEST_F(RuntimeTest, ConfigFollowsTheManifestsSettingsSchema) {
   json manifest = {{"settings",
                     {{"currency", {{"type", "select"}, {"options", {"USD", "EUR"}}, {"default", "USD"}}},
