@@ -45,6 +45,7 @@ std::optional<Version> hostVersionFor(const std::string& key) {
 
 struct Installer::Impl {
   std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, journalDir, stagingDir, installedPath, configPath;
+  std::optional<install::FolderLock> lock;  // this data folder is ours while we live
   LiveHost live;
   SignaturePolicy signatures;  // guarded by mu
   std::vector<std::string> recovered;
@@ -371,6 +372,10 @@ Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, L
   impl->stagingDir = impl->stateDir + "/staging";
   impl->installedPath = impl->dataDir + "/installed.json";
   impl->live = std::move(live);
+  auto folderLock = install::FolderLock::acquire(impl->stateDir, "a running `patchbay serve` on this data folder installs through its admin API "
+                                                                 "(POST /api/admin/plugins/install); or stop it first");
+  if (!folderLock) return Error{folderLock.error().kind, impl->dataDir + ": " + folderLock.error().message};
+  impl->lock.emplace(std::move(*folderLock));
   for (const std::string& dir : {impl->pluginsDir, impl->journalDir, impl->stagingDir}) {
     fs::create_directories(dir, ec);
     if (ec) return Error::io(dir + ": " + ec.message());

@@ -1,5 +1,12 @@
 #include "install/journal.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <filesystem>
 
 #include "patchbay/files.h"
@@ -12,6 +19,25 @@ using json = nlohmann::ordered_json;
 namespace {
 constexpr uint64_t kMaxStateBytes = 16u << 20;
 }  // namespace
+
+Result<FolderLock> FolderLock::acquire(const std::string& folder, const std::string& busyHint) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  const std::string path = folder + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Error::io(path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int why = errno;
+    ::close(fd);
+    if (why == EWOULDBLOCK) return Error::conflict(folder + " is in use by another installer: " + busyHint);
+    return Error::io(path + ": " + std::strerror(why));
+  }
+  return FolderLock(fd);
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
 
 Status removeTree(const std::string& path) {
   std::error_code ec;

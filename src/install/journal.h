@@ -51,6 +51,23 @@ struct Journal {
   }
 };
 
+// An exclusive lock on a state folder (flock on FOLDER/lock), held while
+// the object lives: one installer per data folder at a time, whether in
+// this process or another. Released by the kernel when a process dies.
+class FolderLock {
+ public:
+  // kConflict when another installer holds it; `busyHint` says what to do.
+  static Result<FolderLock> acquire(const std::string& folder, const std::string& busyHint);
+  FolderLock(FolderLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FolderLock& operator=(FolderLock&&) = delete;
+  FolderLock(const FolderLock&) = delete;
+  ~FolderLock();
+
+ private:
+  explicit FolderLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 // Removes a file or folder tree; absent is fine.
 Status removeTree(const std::string& path);
 // A JSON object from a file, or `fallback` when the file does not exist.

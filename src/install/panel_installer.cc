@@ -70,6 +70,7 @@ struct PanelInstaller::Impl {
   std::string stateDir, journalDir, stagingDir;
   std::vector<std::string> recovered;
   mutable std::mutex mu;
+  std::optional<install::FolderLock> lock;
 
   std::string backendOf(const std::string& id) const { return layout.backendDir + "/" + id; }
   std::string frontendOf(const std::string& id) const { return layout.frontendDir + "/" + id; }
@@ -199,6 +200,10 @@ Result<std::unique_ptr<PanelInstaller>> PanelInstaller::open(const PanelLayout& 
   impl->stateDir = (fs::path(layout.registryFile).parent_path() / ".patchbay-install").string();
   impl->journalDir = impl->stateDir + "/journal";
   impl->stagingDir = impl->stateDir + "/staging";
+  auto folderLock = install::FolderLock::acquire(impl->stateDir, "a running `patchbay panel serve` installs through its endpoints "
+                                                                 "(POST /api/v1/marketplace/install); or stop it first");
+  if (!folderLock) return folderLock.error();
+  impl->lock.emplace(std::move(*folderLock));
   std::error_code ec;
   for (const std::string& dir : {layout.backendDir, layout.frontendDir, impl->journalDir, impl->stagingDir}) {
     fs::create_directories(dir, ec);

@@ -65,6 +65,14 @@ TEST_F(InstallTest, InstallUpgradeDowngradeUninstallRunTheMigrationsBetweenVersi
   EXPECT_TRUE(record->active);
   EXPECT_EQ(record->sha256.size(), 64u);
   EXPECT_EQ(installer->install("notes", "*", *source).error().kind, ErrorKind::kConflict);
+  // One installer per data folder: a second (another `patchbay`, or a running host's) is refused, by name.
+  auto second = Installer::open(data().string());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().kind, ErrorKind::kConflict);
+  EXPECT_NE(second.error().message.find("POST /api/admin/plugins/install"), std::string::npos) << second.error().message;
+  auto cli = test::run(test::patchbayBinary() + " list --data " + data().string());
+  EXPECT_EQ(cli.exitCode, 1);
+  EXPECT_NE(cli.output.find("in use by another installer"), std::string::npos) << cli.output;
 
   // Upgrade: exactly the steps between the versions; the rows stay.
   auto up = installer->upgrade("notes", "", *source);
