@@ -335,6 +335,21 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
   return instance;
 }
 
+namespace {
+
+// Stops an instance that is no longer in the map once the callers that took
+// it before (requests, hooks, calls in flight) are done with it, so that
+// they finish on it; waits at most as long as a call may take.
+void stopWhenIdle(std::shared_ptr<PluginInstance> instance) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (instance.use_count() > 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  instance->stop();
+}
+
+}  // namespace
+
 Status Runtime::activate(const std::string& dir) {
   ManifestReport report = loadManifestFromFolder(dir);
   if (!report.ok()) return Error::invalid(report.errorText());
@@ -395,7 +410,7 @@ Status Runtime::replace(const std::string& dir) {
     impl_->supervision[id] = {};
     impl_->supervision[id].dir = dir;
   }
-  if (old) old->stop();  // requests in flight on it finish first
+  if (old) stopWhenIdle(std::move(old));
   return {};
 }
 
@@ -434,7 +449,7 @@ Status Runtime::deactivate(const std::string& id) {
     std::lock_guard slock(impl_->superviseMu);
     impl_->supervision.erase(id);
   }
-  instance->stop();  // queued requests finish first
+  stopWhenIdle(std::move(instance));
   return {};
 }
 
