@@ -476,5 +476,41 @@ TEST_F(RemoteInstallTest, InstallsFromARegistryAndRefusesMetadataItDidNotSign) {
   EXPECT_EQ(up->toVersion, "2.0.0");
 }
 
+// A package its publisher signed and uploaded: the installer fetches the
+// .minisig from the registry and checks it against the trusted key.
+class RemoteSignedInstallTest : public PublishTest {};
+
+TEST_F(RemoteSignedInstallTest, APublishersSignatureTravelsFromTheRegistryToThePolicy) {
+  SecretKey publisher = SecretKey::generate(), stranger = SecretKey::generate();
+  startServer();
+  std::string secret = token("publisher", {"publish"});
+  auto b64 = [](const std::string& s) { return toBase64(reinterpret_cast<const unsigned char*>(s.data()), s.size()); };
+  std::string bytes = packageBytes("signed", "1.0.0");
+  std::string minisig = SignatureFile::sign(publisher, bytes, packageTrustedComment("signed_v1.0.0.zip", "signed", "1.0.0", 1)).toFileText();
+  ASSERT_EQ(upload(bytes, secret, b64(minisig)).status, 201);
+  ASSERT_EQ(upload(packageBytes("plain", "1.0.0"), secret).status, 201);
+  EXPECT_EQ(get("/api/plugins/signed/1.0.0/signature").body, minisig);
+  EXPECT_EQ(get("/api/plugins/plain/1.0.0/signature").status, 404);
+
+  SourceConfig config;
+  config.kind = SourceConfig::Kind::kRemote;
+  config.serverUrl = "http://127.0.0.1:" + std::to_string(server_->port());
+  const fs::path data = dir_ / "host";
+  auto source = openSource(config, (data / ".install").string());
+  ASSERT_TRUE(source.ok());
+  auto installer = Installer::open(data.string());
+  ASSERT_TRUE(installer.ok());
+  (*installer)->setSignaturePolicy({{stranger.publicKey().toFileText()}, true});
+  auto refused = (*installer)->install("signed", "*", **source);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("not among the trusted keys"), std::string::npos) << refused.error().message;
+  (*installer)->setSignaturePolicy({{publisher.publicKey().toFileText()}, true});
+  auto installed = (*installer)->install("signed", "*", **source);
+  ASSERT_TRUE(installed.ok()) << installed.error().message;
+  auto plain = (*installer)->install("plain", "*", **source);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.error().message.find("not signed"), std::string::npos) << plain.error().message;
+}
+
 }  // namespace
 }  // namespace patchbay
