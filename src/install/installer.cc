@@ -44,7 +44,8 @@ std::optional<Version> hostVersionFor(const std::string& key) {
 }  // namespace
 
 struct Installer::Impl {
-  std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, journalDir, stagingDir, installedPath, configPath;
+  std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, stagingDir, installedPath, configPath;
+  install::JournalFolder journal{""};
   std::optional<install::FolderLock> lock;  // this data folder is ours while we live
   LiveHost live;
   SignaturePolicy signatures;  // guarded by mu
@@ -91,16 +92,6 @@ struct Installer::Impl {
     if (next == active && plugins.contains("active")) return {};
     plugins["active"] = next;
     return writeFileAtomically(configPath, config->dump(2) + "\n");
-  }
-
-  // --- journal -------------------------------------------------------------
-  std::string journalPath(const Journal& j) const { return journalDir + "/" + j.op + ".json"; }
-  Status writeJournal(const Journal& j) { return writeFileAtomically(journalPath(j), j.toJson().dump(2) + "\n"); }
-  Status removeJournal(const Journal& j) {
-    std::error_code ec;
-    fs::remove(journalPath(j), ec);
-    if (ec) return Error::io(journalPath(j) + ": " + ec.message());
-    return syncFolder(journalDir);
   }
 
   // --- the plugin's database -------------------------------------------------
@@ -196,7 +187,7 @@ struct Installer::Impl {
       }
       crashPoint("forward:data-removed");
     }
-    return removeJournal(j);
+    return journal.remove(j);
   }
 
   // Before the commit: nothing anyone reads has changed; remove what was made.
@@ -208,22 +199,16 @@ struct Installer::Impl {
     if (j.kind == "install" && !j.hadData) {
       if (auto s = removeTree(dataFolder(j.id)); !s) return s;
     }
-    return removeJournal(j);
+    return journal.remove(j);
   }
 
   // Every journal left by a crash: finished when it committed, else undone.
   Status recover() {
     std::error_code ec;
-    std::vector<fs::path> journals;
-    for (const auto& entry : fs::directory_iterator(journalDir, ec)) {
-      if (entry.path().extension() == ".json") journals.push_back(entry.path());
-    }
-    std::sort(journals.begin(), journals.end());
-    for (const auto& path : journals) {
-      auto read = readJsonFile(path.string(), json());
-      if (!read) return read.error();
-      auto j = Journal::fromJson(*read);
-      if (!j) return Error::invalid(path.string() + ": " + j.error().message);
+    auto journals = journal.pending();
+    if (!journals) return journals.error();
+    for (Journal& entry : *journals) {
+      Journal* j = &entry;
       if (!j->committed && committedInDb(*j)) j->committed = true;
       if (j->committed) {
         if (auto s = rollForward(*j); !s) return Error{s.error().kind, "finishing the interrupted " + j->kind + " of " + j->id + ": " + s.error().message};
@@ -235,13 +220,11 @@ struct Installer::Impl {
     }
     // Leftovers of operations that never got as far as a journal entry, and
     // temporary files of atomic writes that were cut short.
-    for (const std::string& dir : {journalDir, dataDir}) {
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
-      }
+    for (const auto& entry : fs::directory_iterator(dataDir, ec)) {
+      if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
     }
     for (const auto& entry : fs::directory_iterator(stagingDir, ec)) {
-      if (!fs::exists(journalDir + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
+      if (!fs::exists(journal.dir() + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
     }
     for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
       if (entry.path().filename().string().starts_with(".link-")) fs::remove(entry.path(), ec);
@@ -250,10 +233,6 @@ struct Installer::Impl {
   }
 
   // --- the operations ------------------------------------------------------------
-  std::string newOp() const {
-    std::string uuid = randomUuid();
-    return utcNowMillis().substr(0, 10) + "-" + uuid.substr(0, 8);
-  }
 
   // Unpacks, checks and puts the package's files where nothing reads them
   // yet (the new version folder). Returns its manifest.
@@ -300,7 +279,7 @@ struct Installer::Impl {
                                      bool activate) {
     const auto started = std::chrono::steady_clock::now();
     Journal j;
-    j.op = newOp();
+    j.op = install::JournalFolder::newOperationId();
     j.kind = "install";
     j.id = manifest.id;
     j.toVersion = package.version.toString();
@@ -311,7 +290,7 @@ struct Installer::Impl {
     std::error_code ec;
     j.hadData = fs::exists(dataFolder(j.id), ec);
     j.activate = activate;
-    if (auto s = writeJournal(j); !s) return s.error();
+    if (auto s = journal.write(j); !s) return s.error();
     crashPoint("install:journaled");
     OperationReport report{"install", j.id, "", j.toVersion, {}, {}, false, 0};
     auto fail = [&](const Error& e) -> Result<OperationReport> {
@@ -331,7 +310,7 @@ struct Installer::Impl {
     if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
     crashPoint("install:committed");
     j.committed = true;
-    if (auto s = writeJournal(j); !s) return s.error();  // committed: recovery finishes it
+    if (auto s = journal.write(j); !s) return s.error();  // committed: recovery finishes it
     crashPoint("install:journal-committed");
     if (auto s = rollForward(j); !s) return s.error();
     if (activate && live.activate) {
@@ -368,7 +347,7 @@ Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, L
   impl->versionsDir = impl->pluginsDir + "/.versions";
   impl->pluginDataDir = impl->dataDir + "/plugin-data";
   impl->stateDir = impl->dataDir + "/.install";
-  impl->journalDir = impl->stateDir + "/journal";
+  impl->journal = install::JournalFolder(impl->stateDir + "/journal");
   impl->stagingDir = impl->stateDir + "/staging";
   impl->installedPath = impl->dataDir + "/installed.json";
   impl->live = std::move(live);
@@ -376,7 +355,7 @@ Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, L
                                                                  "(POST /api/admin/plugins/install); or stop it first");
   if (!folderLock) return Error{folderLock.error().kind, impl->dataDir + ": " + folderLock.error().message};
   impl->lock.emplace(std::move(*folderLock));
-  for (const std::string& dir : {impl->pluginsDir, impl->journalDir, impl->stagingDir}) {
+  for (const std::string& dir : {impl->pluginsDir, impl->journal.dir(), impl->stagingDir}) {
     fs::create_directories(dir, ec);
     if (ec) return Error::io(dir + ": " + ec.message());
   }
@@ -545,7 +524,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
 
   auto active = impl_->activeSet();
   Journal j;
-  j.op = impl_->newOp();
+  j.op = install::JournalFolder::newOperationId();
   j.kind = "upgrade";
   j.id = id;
   j.fromVersion = fromText;
@@ -558,7 +537,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   j.hadData = true;
   j.wasActive = active && std::find(active->begin(), active->end(), id) != active->end();
   j.activate = j.wasActive;
-  if (auto s = impl_->writeJournal(j); !s) return s.error();
+  if (auto s = impl_->journal.write(j); !s) return s.error();
   crashPoint("upgrade:journaled");
   bool stopped = false;  // the old version was deactivated for the migration
   auto fail = [&](const Error& e) -> Result<OperationReport> {
@@ -588,7 +567,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
   crashPoint("upgrade:committed");
   j.committed = true;
-  if (auto s = impl_->writeJournal(j); !s) return s.error();
+  if (auto s = impl_->journal.write(j); !s) return s.error();
   crashPoint("upgrade:journal-committed");
   if (auto s = impl_->rollForward(j); !s) return s.error();
   if (j.wasActive) {
@@ -620,7 +599,7 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   }
   auto active = impl->activeSet();
   Journal j;
-  j.op = impl->newOp();
+  j.op = install::JournalFolder::newOperationId();
   j.kind = "uninstall";
   j.id = id;
   j.fromVersion = (*installedNow)["plugins"][id].value("version", "");
@@ -630,7 +609,7 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   j.hadData = true;
   j.wasActive = active && std::find(active->begin(), active->end(), id) != active->end();
   OperationReport report{"uninstall", id, j.fromVersion, "", {}, {}, keepData, 0};
-  if (auto s = impl->writeJournal(j); !s) return s.error();
+  if (auto s = impl->journal.write(j); !s) return s.error();
   crashPoint("uninstall:journaled");
   auto fail = [&](const Error& e) -> Result<OperationReport> {
     Status undone = impl->rollBack(j);
@@ -653,7 +632,7 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
   crashPoint("uninstall:committed");
   j.committed = true;
-  if (auto s = impl->writeJournal(j); !s) return s.error();
+  if (auto s = impl->journal.write(j); !s) return s.error();
   crashPoint("uninstall:journal-committed");
   if (auto s = impl->rollForward(j); !s) return s.error();
   report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -7,9 +7,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
 #include <filesystem>
 
+#include "patchbay/clock.h"
 #include "patchbay/files.h"
+#include "patchbay/integrity.h"
 
 namespace patchbay::install {
 
@@ -19,6 +22,39 @@ using json = nlohmann::ordered_json;
 namespace {
 constexpr uint64_t kMaxStateBytes = 16u << 20;
 }  // namespace
+
+Status JournalFolder::write(const Journal& j) const { return writeFileAtomically(path(j), j.toJson().dump(2) + "\n"); }
+
+Status JournalFolder::remove(const Journal& j) const {
+  std::error_code ec;
+  fs::remove(path(j), ec);
+  if (ec) return Error::io(path(j) + ": " + ec.message());
+  return syncFolder(dir_);
+}
+
+Result<std::vector<Journal>> JournalFolder::pending() const {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    if (entry.path().extension() == ".json") {
+      files.push_back(entry.path());
+    } else if (entry.path().filename().string().find(".tmp-") != std::string::npos) {
+      fs::remove(entry.path(), ec);
+    }
+  }
+  std::sort(files.begin(), files.end());  // ids start with the date
+  std::vector<Journal> out;
+  for (const auto& file : files) {
+    auto read = readJsonFile(file.string(), json());
+    if (!read) return read.error();
+    auto j = Journal::fromJson(*read);
+    if (!j) return Error::invalid(file.string() + ": " + j.error().message);
+    out.push_back(std::move(*j));
+  }
+  return out;
+}
+
+std::string JournalFolder::newOperationId() { return utcNowMillis().substr(0, 10) + "-" + randomUuid().substr(0, 8); }
 
 Result<FolderLock> FolderLock::acquire(const std::string& folder, const std::string& busyHint) {
   std::error_code ec;

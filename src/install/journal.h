@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "patchbay/result.h"
 
@@ -49,6 +50,25 @@ struct Journal {
     r.payload = j.value("payload", "");
     return r;
   }
+};
+
+// The folder of an installer's journal entries (one file per operation).
+class JournalFolder {
+ public:
+  explicit JournalFolder(std::string dir) : dir_(std::move(dir)) {}
+  const std::string& dir() const { return dir_; }
+  // Writes (or rewrites) the entry durably: before its operation changes anything.
+  Status write(const Journal& j) const;
+  // Removes it durably: its operation is over.
+  Status remove(const Journal& j) const;
+  // The entries a crash left, oldest first; temporary files of cut-short writes are removed.
+  Result<std::vector<Journal>> pending() const;
+  // A new operation's id: "YYYY-MM-DD-" and 8 hex digits.
+  static std::string newOperationId();
+
+ private:
+  std::string path(const Journal& j) const { return dir_ + "/" + j.op + ".json"; }
+  std::string dir_;
 };
 
 // An exclusive lock on a state folder (flock on FOLDER/lock), held while

@@ -67,7 +67,8 @@ Result<PanelLayout> PanelLayout::load(const std::string& configPath) {
 
 struct PanelInstaller::Impl {
   PanelLayout layout;
-  std::string stateDir, journalDir, stagingDir;
+  std::string stateDir, stagingDir;
+  install::JournalFolder journal{""};
   std::vector<std::string> recovered;
   mutable std::mutex mu;
   std::optional<install::FolderLock> lock;
@@ -96,14 +97,6 @@ struct PanelInstaller::Impl {
     if (!j) return j;
     if (!j->contains("addons") || !(*j)["addons"].is_object()) return Error::invalid(layout.registryFile + ": \"addons\" must be an object");
     return j;
-  }
-
-  std::string journalPath(const Journal& j) const { return journalDir + "/" + j.op + ".json"; }
-  Status writeJournal(const Journal& j) { return writeFileAtomically(journalPath(j), j.toJson().dump(2) + "\n"); }
-  Status removeJournal(const Journal& j) {
-    std::error_code ec;
-    fs::remove(journalPath(j), ec);
-    return syncFolder(journalDir);
   }
 
   Status rollForward(Journal& j) {
@@ -145,7 +138,7 @@ struct PanelInstaller::Impl {
     }
     // Step 11: the temporary files.
     if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
-    return removeJournal(j);
+    return journal.remove(j);
   }
 
   Status rollBack(const Journal& j) {
@@ -154,22 +147,15 @@ struct PanelInstaller::Impl {
       if (auto s = removeTree(incoming(layout.backendDir, j)); !s) return s;
       if (auto s = removeTree(incoming(layout.frontendDir, j)); !s) return s;
     }
-    return removeJournal(j);
+    return journal.remove(j);
   }
 
   Status recover() {
     std::error_code ec;
-    std::vector<fs::path> journals;
-    for (const auto& entry : fs::directory_iterator(journalDir, ec)) {
-      if (entry.path().extension() == ".json") journals.push_back(entry.path());
-      else if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
-    }
-    std::sort(journals.begin(), journals.end());
-    for (const auto& path : journals) {
-      auto read = readJsonFile(path.string(), json());
-      if (!read) return read.error();
-      auto j = Journal::fromJson(*read);
-      if (!j) return Error::invalid(path.string() + ": " + j.error().message);
+    auto journals = journal.pending();
+    if (!journals) return journals.error();
+    for (auto& entry : *journals) {
+      Journal* j = &entry;
       if (!j->committed) {
         auto db = openDb();
         if (db && install::committedOperation(*db, j->op)) j->committed = true;
@@ -179,7 +165,7 @@ struct PanelInstaller::Impl {
       recovered.push_back((j->committed ? "finished the interrupted " : "rolled back the interrupted ") + j->kind + " of " + j->id);
     }
     for (const auto& entry : fs::directory_iterator(stagingDir, ec)) {
-      if (!fs::exists(journalDir + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
+      if (!fs::exists(journal.dir() + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
     }
     fs::path registryDir = fs::path(layout.registryFile).parent_path();
     for (const auto& entry : fs::directory_iterator(registryDir, ec)) {
@@ -188,7 +174,6 @@ struct PanelInstaller::Impl {
     return {};
   }
 
-  std::string newOp() const { return utcNowMillis().substr(0, 10) + "-" + randomUuid().substr(0, 8); }
 };
 
 PanelInstaller::PanelInstaller(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -198,14 +183,14 @@ Result<std::unique_ptr<PanelInstaller>> PanelInstaller::open(const PanelLayout& 
   auto impl = std::make_unique<Impl>();
   impl->layout = layout;
   impl->stateDir = (fs::path(layout.registryFile).parent_path() / ".patchbay-install").string();
-  impl->journalDir = impl->stateDir + "/journal";
+  impl->journal = install::JournalFolder(impl->stateDir + "/journal");
   impl->stagingDir = impl->stateDir + "/staging";
   auto folderLock = install::FolderLock::acquire(impl->stateDir, "a running `patchbay panel serve` installs through its endpoints "
                                                                  "(POST /api/v1/marketplace/install); or stop it first");
   if (!folderLock) return folderLock.error();
   impl->lock.emplace(std::move(*folderLock));
   std::error_code ec;
-  for (const std::string& dir : {layout.backendDir, layout.frontendDir, impl->journalDir, impl->stagingDir}) {
+  for (const std::string& dir : {layout.backendDir, layout.frontendDir, impl->journal.dir(), impl->stagingDir}) {
     fs::create_directories(dir, ec);
     if (ec) return Error::io(dir + ": " + ec.message());
   }
@@ -249,14 +234,14 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
   if (!package) return package.error();
 
   Journal j;
-  j.op = m.newOp();
+  j.op = install::JournalFolder::newOperationId();
   j.kind = "install";
   j.id = id;
   j.toVersion = package->version.toString();
   j.source = source.describe() + ": " + package->origin;
   j.sha256 = package->sha256;
   j.at = utcNowMillis();
-  if (auto s = m.writeJournal(j); !s) return s.error();
+  if (auto s = m.journal.write(j); !s) return s.error();
   crashPoint("panel:journaled");
   OperationReport report{"install", id, "", j.toVersion, {}, {}, false, 0};
   auto fail = [&](const Error& e) -> Result<OperationReport> {
@@ -303,7 +288,7 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
                 {"frontend_path", hasFrontend ? m.frontendOf(id) : ""},
                 {"metadata", metadataText ? json::parse(*metadataText, nullptr, false) : json::object()}};
   j.payload = entry.dump();
-  if (auto s = m.writeJournal(j); !s) return fail(s.error());
+  if (auto s = m.journal.write(j); !s) return fail(s.error());
 
   // Steps 8 and 10, the commit: up.sql and the addon_installations row in one transaction.
   auto db = m.openDb();
@@ -320,7 +305,7 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
   if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
   crashPoint("panel:committed");
   j.committed = true;
-  if (auto s = m.writeJournal(j); !s) return s.error();
+  if (auto s = m.journal.write(j); !s) return s.error();
   crashPoint("panel:journal-committed");
   // Steps 6, 7, 9 and 11.
   if (auto s = m.rollForward(j); !s) return s.error();
@@ -337,12 +322,12 @@ Result<OperationReport> PanelInstaller::uninstall(const std::string& id) {
   if (!registry) return registry.error();
   if (!(*registry)["addons"].contains(id)) return Error::notFound(id + " is not installed (not in " + m.layout.registryFile + ")");
   Journal j;
-  j.op = m.newOp();
+  j.op = install::JournalFolder::newOperationId();
   j.kind = "uninstall";
   j.id = id;
   j.fromVersion = (*registry)["addons"][id].value("version", "");
   j.at = utcNowMillis();
-  if (auto s = m.writeJournal(j); !s) return s.error();
+  if (auto s = m.journal.write(j); !s) return s.error();
   crashPoint("panel:journaled");
   OperationReport report{"uninstall", id, j.fromVersion, "", {}, {}, false, 0};
   auto fail = [&](const Error& e) -> Result<OperationReport> {
@@ -366,7 +351,7 @@ Result<OperationReport> PanelInstaller::uninstall(const std::string& id) {
   if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
   crashPoint("panel:committed");
   j.committed = true;
-  if (auto s = m.writeJournal(j); !s) return s.error();
+  if (auto s = m.journal.write(j); !s) return s.error();
   crashPoint("panel:journal-committed");
   // Steps 4, 5 and 6.
   if (auto s = m.rollForward(j); !s) return s.error();
