@@ -8,6 +8,7 @@
 #include "cli/log.h"
 #include "cli/output.h"
 #include "cli/server_support.h"
+#include "cli/source_flags.h"
 #include "patchbay/host.h"
 #include "patchbay/store.h"
 #include "patchbay/tokens.h"
@@ -39,14 +40,9 @@ int runHostServe(const HostServeOptions& o) {
   auto fromEnv = applySourceEnvironment(options.source, [](const char* name) { return std::getenv(name); });
   if (!fromEnv) return fail(fromEnv.error());
   options.source = *fromEnv;
-  if (!o.modulesDir.empty()) options.source.localDir = o.modulesDir;
-  if (!o.registry.empty()) {
-    options.source.serverUrl = o.registry;
-    options.source.kind = SourceConfig::Kind::kRemote;
-  }
-  if (o.source == "local") options.source.kind = SourceConfig::Kind::kLocal;
-  if (o.source == "remote") options.source.kind = SourceConfig::Kind::kRemote;
-  if (!o.source.empty() && o.source != "local" && o.source != "remote") return fail(Error::invalid("--source " + o.source + ": must be local or remote"));
+  auto flagged = applySourceFlags(options.source, o.source, o.modulesDir, o.registry);
+  if (!flagged) return fail(flagged.error());
+  options.source = *flagged;
   options.log = [](const std::string& source, const std::string& level, const std::string& message) {
     nlohmann::ordered_json line = {{"msg", message}, {source == "host" ? "component" : "plugin", source}};
     if (level == "error") logError(line);

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/output.h"
+#include "cli/source_flags.h"
 #include "patchbay/files.h"
 #include "patchbay/install.h"
 #include "patchbay/signature.h"
@@ -41,26 +42,14 @@ struct InstallCliOptions {
 // Flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL / $PLUGIN_MODULES_DIR over
 // the --config file's values (applied to the options before this).
 Result<SourceConfig> sourceConfig(const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
-  SourceConfig base;
-  if (!o.modulesDir.empty()) base.localDir = o.modulesDir;
-  if (!o.registry.empty()) {
-    base.serverUrl = o.registry;
-    base.kind = SourceConfig::Kind::kRemote;
-  }
-  if (o.source == "remote") base.kind = SourceConfig::Kind::kRemote;
-  if (o.source == "local") base.kind = SourceConfig::Kind::kLocal;
-  auto env = applySourceEnvironment(base, [](const char* name) { return std::getenv(name); });
+  auto fromFile = applySourceFlags({}, o.source, o.modulesDir, o.registry);
+  if (!fromFile) return fromFile.error();
+  auto env = applySourceEnvironment(*fromFile, [](const char* name) { return std::getenv(name); });
   if (!env) return env.error();
-  SourceConfig c = *env;
   // Flags given on the command line win over the environment.
-  if (!fromFlags.modulesDir.empty()) c.localDir = fromFlags.modulesDir;
-  if (!fromFlags.registry.empty()) {
-    c.serverUrl = fromFlags.registry;
-    c.kind = SourceConfig::Kind::kRemote;
-  }
-  if (fromFlags.source == "remote") c.kind = SourceConfig::Kind::kRemote;
-  if (fromFlags.source == "local") c.kind = SourceConfig::Kind::kLocal;
-  if (!o.source.empty() && o.source != "local" && o.source != "remote") return Error::invalid("--source " + o.source + ": must be local or remote");
+  auto flagged = applySourceFlags(*env, fromFlags.source, fromFlags.modulesDir, fromFlags.registry);
+  if (!flagged) return flagged.error();
+  SourceConfig c = *flagged;
   c.registryKey = o.registryKey;
   c.downloadKey = o.downloadKey;
   if (c.downloadKey.empty()) {

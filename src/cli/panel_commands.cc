@@ -8,6 +8,7 @@
 #include "cli/log.h"
 #include "cli/output.h"
 #include "cli/server_support.h"
+#include "cli/source_flags.h"
 #include "patchbay/panel_service.h"
 
 namespace patchbay::cli {
@@ -29,15 +30,10 @@ int runPanelServe(const PanelServeOptions& o) {
   if (!listen) return fail(listen.error());
   auto layout = PanelLayout::load(o.panel);
   if (!layout) return fail(layout.error());
-  auto source = applySourceEnvironment({}, [](const char* name) { return std::getenv(name); });
+  auto fromEnv = applySourceEnvironment({}, [](const char* name) { return std::getenv(name); });
+  if (!fromEnv) return fail(fromEnv.error());
+  auto source = applySourceFlags(*fromEnv, o.source, o.modulesDir, o.registry);
   if (!source) return fail(source.error());
-  if (!o.modulesDir.empty()) source->localDir = o.modulesDir;
-  if (!o.registry.empty()) {
-    source->serverUrl = o.registry;
-    source->kind = SourceConfig::Kind::kRemote;
-  }
-  if (o.source == "local") source->kind = SourceConfig::Kind::kLocal;
-  if (o.source == "remote") source->kind = SourceConfig::Kind::kRemote;
   auto service = PanelService::open(*layout, *source);
   if (!service) return fail(service.error());
   http::Router router;
