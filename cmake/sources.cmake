@@ -18,6 +18,7 @@ add_library(patchbay_package STATIC
   src/package/markdown.cc
   src/package/cron.cc
   src/package/clock.cc
+  src/package/sql_script.cc
   src/version.cc
 )
 set_source_files_properties(src/version.cc PROPERTIES COMPILE_DEFINITIONS PATCHBAY_VERSION="${PROJECT_VERSION}")
@@ -59,9 +60,9 @@ endif()
 find_package(SQLite3 REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(Threads REQUIRED)
-add_library(patchbay_store STATIC src/store/sqlite.cc src/store/tokens.cc)
+add_library(patchbay_store STATIC src/store/sqlite.cc src/store/tokens.cc src/store/postgres.cc)
 target_include_directories(patchbay_store PUBLIC ${CMAKE_SOURCE_DIR}/include)
-target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3 patchbay_package)
+target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3 patchbay_package PRIVATE PkgConfig::LIBPQ)
 
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(ZLIB REQUIRED)
@@ -91,7 +92,7 @@ target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store p
 target_link_libraries(patchbay INTERFACE patchbay_registry)
 
 # --- install: all-or-nothing install, upgrade, uninstall (src/install) ----------
-add_library(patchbay_install STATIC src/install/crash_point.cc src/install/journal.cc src/install/migrations.cc src/install/sources.cc src/install/installer.cc src/install/panel_installer.cc src/install/panel_service.cc)
+add_library(patchbay_install STATIC src/install/crash_point.cc src/install/journal.cc src/install/migrations.cc src/install/migration_target.cc src/install/sources.cc src/install/installer.cc src/install/panel_installer.cc src/install/panel_service.cc)
 target_include_directories(patchbay_install PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_install PUBLIC patchbay_package patchbay_store patchbay_http patchbay_registry)
 target_link_libraries(patchbay INTERFACE patchbay_install)

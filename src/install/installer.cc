@@ -96,18 +96,18 @@ struct Installer::Impl {
 
   // --- the plugin's database -------------------------------------------------
   std::string dataFolder(const std::string& id) const { return pluginDataDir + "/" + id; }
-  Result<Database> openPluginDb(const std::string& id) {
+  Result<std::unique_ptr<install::MigrationTarget>> openPluginDb(const std::string& id) {
     std::error_code ec;
     fs::create_directories(dataFolder(id), ec);
     if (ec) return Error::io(dataFolder(id) + ": " + ec.message());
-    return Database::open(dataFolder(id) + "/data.db");
+    return install::openSqliteTarget(dataFolder(id) + "/data.db");
   }
   // Whether operation `op` committed in the plugin's database.
   bool committedInDb(const Journal& j) {
     std::error_code ec;
     if (!fs::exists(dataFolder(j.id) + "/data.db", ec)) return false;
-    auto db = Database::open(dataFolder(j.id) + "/data.db");
-    return db && install::committedOperation(*db, j.op);
+    auto db = install::openSqliteTarget(dataFolder(j.id) + "/data.db");
+    return db && install::committedOperation(**db, j.op);
   }
 
   // --- where an installed plugin's files are -----------------------------------
@@ -303,11 +303,11 @@ struct Installer::Impl {
     if (!migrations) return fail(migrations.error());
     auto db = openPluginDb(j.id);
     if (!db) return fail(db.error());
-    if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
-    install::DatabaseChange change{j.id, install::planInstall(*migrations, install::appliedSteps(*db, j.id)), j.op, j.toVersion, "installed", {}};
+    if (auto s = install::ensureBookkeeping(**db); !s) return fail(s.error());
+    install::DatabaseChange change{j.id, install::planInstall(*migrations, install::appliedSteps(**db, j.id)), j.op, j.toVersion, "installed", {}};
     for (const auto& step : change.steps) report.migrations.push_back(step.name);
     crashPoint("install:migrating");
-    if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
+    if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
     crashPoint("install:committed");
     j.committed = true;
     if (auto s = journal.write(j); !s) return s.error();  // committed: recovery finishes it
@@ -384,7 +384,7 @@ std::vector<InstalledPlugin> Installer::installed() const {
     p.sha256 = r.value("sha256", "");
     p.installedAt = r.value("installedAt", "");
     p.active = active && std::find(active->begin(), active->end(), id) != active->end();
-    if (auto db = Database::open(impl_->dataFolder(id) + "/data.db")) p.migrations = install::appliedSteps(*db, id);
+    if (auto db = install::openSqliteTarget(impl_->dataFolder(id) + "/data.db")) p.migrations = install::appliedSteps(**db, id);
     out.push_back(std::move(p));
   }
   return out;
@@ -560,11 +560,11 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   }
   auto db = impl_->openPluginDb(id);
   if (!db) return fail(db.error());
-  if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
-  install::DatabaseChange change{id, install::planUpgrade(*fromMigrations, *toMigrations, install::appliedSteps(*db, id)), j.op, j.toVersion, "installed", {}};
+  if (auto s = install::ensureBookkeeping(**db); !s) return fail(s.error());
+  install::DatabaseChange change{id, install::planUpgrade(*fromMigrations, *toMigrations, install::appliedSteps(**db, id)), j.op, j.toVersion, "installed", {}};
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
   crashPoint("upgrade:migrating");
-  if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
+  if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
   crashPoint("upgrade:committed");
   j.committed = true;
   if (auto s = impl_->journal.write(j); !s) return s.error();
@@ -620,16 +620,16 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   if (impl->live.deactivate) impl->live.deactivate(id);
   auto db = impl->openPluginDb(id);
   if (!db) return fail(db.error());
-  if (auto s = install::ensureBookkeeping(*db); !s) return fail(s.error());
+  if (auto s = install::ensureBookkeeping(**db); !s) return fail(s.error());
   install::DatabaseChange change{id, {}, j.op, j.fromVersion, keepData ? "uninstalled, data kept" : "uninstalled", {}};
   if (!keepData && !j.oldDir.empty()) {
     auto migrations = install::Migrations::read(j.oldDir);
     if (!migrations) return fail(migrations.error());
-    change.steps = install::planUninstall(*migrations, install::appliedSteps(*db, id));
+    change.steps = install::planUninstall(*migrations, install::appliedSteps(**db, id));
   }
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
   crashPoint("uninstall:migrating");
-  if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
+  if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
   crashPoint("uninstall:committed");
   j.committed = true;
   if (auto s = impl->journal.write(j); !s) return s.error();

@@ -1,7 +1,5 @@
 #include "install/migrations.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -78,7 +76,7 @@ std::string Migrations::downPath(const std::string& step) const {
   return dir + "/migrations/" + (step == kBaseStep ? std::string("down.sql") : step + ".down.sql");
 }
 
-Status ensureBookkeeping(Database& db) {
+Status ensureBookkeeping(MigrationTarget& db) {
   return db.exec(R"sql(
 CREATE TABLE IF NOT EXISTS _patchbay_migrations (
   plugin TEXT NOT NULL, step TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (plugin, step));
@@ -87,20 +85,18 @@ CREATE TABLE IF NOT EXISTS _patchbay_operations (
 )sql");
 }
 
-std::vector<std::string> appliedSteps(Database& db, const std::string& plugin) {
+std::vector<std::string> appliedSteps(MigrationTarget& db, const std::string& plugin) {
   std::vector<std::string> out;
-  auto st = db.prepare("SELECT step FROM _patchbay_migrations WHERE plugin = ? ORDER BY step");
-  if (!st) return out;
-  st->bind(1, plugin);
-  while (st->step()) out.push_back(st->getText(0));
+  auto rows = db.query("SELECT step FROM _patchbay_migrations WHERE plugin = $1 ORDER BY step", {plugin});
+  if (rows) {
+    for (auto& row : *rows) out.push_back(row[0]);
+  }
   return out;
 }
 
-bool committedOperation(Database& db, const std::string& op) {
-  auto st = db.prepare("SELECT 1 FROM _patchbay_operations WHERE op = ?");
-  if (!st) return false;
-  st->bind(1, op);
-  return st->step();
+bool committedOperation(MigrationTarget& db, const std::string& op) {
+  auto rows = db.query("SELECT 1 FROM _patchbay_operations WHERE op = $1", {op});
+  return rows && !rows->empty();
 }
 
 std::vector<SqlStep> planInstall(const Migrations& package, const std::vector<std::string>& applied) {
@@ -139,76 +135,42 @@ std::vector<SqlStep> planUninstall(const Migrations& installed, const std::vecto
   return out;
 }
 
-namespace {
-
-// While a package's SQL runs: no transaction control (a COMMIT in a script
-// would end the one transaction the whole operation is), no other files
-// (ATTACH), no extensions; and no writing the installer's own tables.
-int authorizeMigration(void*, int action, const char* a, const char*, const char*, const char*) {
-  switch (action) {
-    case SQLITE_TRANSACTION:
-    case SQLITE_ATTACH:
-    case SQLITE_DETACH:
-      return SQLITE_DENY;
-    case SQLITE_FUNCTION:
-      return a && std::string_view(a) == "load_extension" ? SQLITE_DENY : SQLITE_OK;
-    case SQLITE_INSERT:
-    case SQLITE_UPDATE:
-    case SQLITE_DELETE:
-    case SQLITE_DROP_TABLE:
-    case SQLITE_ALTER_TABLE:
-      return a && std::string_view(a).starts_with("_patchbay_") ? SQLITE_DENY : SQLITE_OK;
-    default:
-      return SQLITE_OK;
-  }
-}
-
-struct MigrationGuard {
-  explicit MigrationGuard(sqlite3* db) : db_(db) { sqlite3_set_authorizer(db_, authorizeMigration, nullptr); }
-  ~MigrationGuard() { sqlite3_set_authorizer(db_, nullptr, nullptr); }
-  MigrationGuard(const MigrationGuard&) = delete;
-  MigrationGuard& operator=(const MigrationGuard&) = delete;
-  sqlite3* db_;
-};
-
-}  // namespace
-
-Status commitChange(Database& db, const DatabaseChange& change) {
+Status commitChange(MigrationTarget& db, const DatabaseChange& change) {
   if (auto s = ensureBookkeeping(db); !s) return s;
-  Transaction tx(db);
-  if (auto s = tx.begin(); !s) return s;
+  if (auto s = db.begin(); !s) return s;
+  // Every early return below leaves the transaction: roll it back.
+  struct Open {
+    MigrationTarget& db;
+    bool open = true;
+    ~Open() {
+      if (open) (void)db.exec("ROLLBACK");
+    }
+  } tx{db};
   const std::string now = utcNowMillis();
   for (const auto& step : change.steps) {
     auto sql = readFileLimited(step.path, kMaxSqlBytes);
     if (!sql) return Error{sql.error().kind, "migration " + step.name + ": " + sql.error().message};
     if (auto s = db.exec("SAVEPOINT patchbay_step"); !s) return s;
-    Status ran;
-    {
-      MigrationGuard guard(db.handle());
-      ran = db.exec(*sql);
+    if (auto ran = db.runPackageScript(*sql); !ran) {
+      (void)db.exec("ROLLBACK TO SAVEPOINT patchbay_step");
+      return Error::invalid("migration " + step.name + " failed: " + ran.error().message + " (nothing was changed)");
     }
-    if (!ran) {
-      const Status& s = ran;
-      (void)db.exec("ROLLBACK TO patchbay_step");
-      return Error::invalid("migration " + step.name + " failed: " + s.error().message + " (nothing was changed)");
-    }
-    if (auto s = db.exec("RELEASE patchbay_step"); !s) return s;
+    if (auto s = db.exec("RELEASE SAVEPOINT patchbay_step"); !s) return s;
     const bool removing = step.applied.starts_with("-");
-    auto record = db.prepare(removing ? "DELETE FROM _patchbay_migrations WHERE plugin = ? AND step = ?"
-                                      : "INSERT OR REPLACE INTO _patchbay_migrations (plugin, step, applied_at) VALUES (?, ?, ?)");
-    if (!record) return record.error();
-    record->bind(1, change.plugin).bind(2, removing ? step.applied.substr(1) : step.applied);
-    if (!removing) record->bind(3, now);
-    if (auto s = record->run(); !s) return s;
+    auto recorded = removing ? db.query("DELETE FROM _patchbay_migrations WHERE plugin = $1 AND step = $2", {change.plugin, step.applied.substr(1)})
+                             : db.query("INSERT INTO _patchbay_migrations (plugin, step, applied_at) VALUES ($1, $2, $3) "
+                                        "ON CONFLICT (plugin, step) DO UPDATE SET applied_at = excluded.applied_at",
+                                        {change.plugin, step.applied, now});
+    if (!recorded) return recorded.error();
   }
   if (change.alsoInTransaction) {
     if (auto s = change.alsoInTransaction(db); !s) return s;
   }
-  auto state = db.prepare("INSERT INTO _patchbay_operations (op, plugin, version, state, at) VALUES (?, ?, ?, ?, ?)");
+  auto state = db.query("INSERT INTO _patchbay_operations (op, plugin, version, state, at) VALUES ($1, $2, $3, $4, $5)",
+                        {change.op, change.plugin, change.version, change.state, now});
   if (!state) return state.error();
-  state->bind(1, change.op).bind(2, change.plugin).bind(3, change.version).bind(4, change.state).bind(5, now);
-  if (auto s = state->run(); !s) return s;
-  return tx.commit();
+  tx.open = false;
+  return db.exec("COMMIT");
 }
 
 }  // namespace patchbay::install

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "patchbay/result.h"
-#include "patchbay/store.h"
+#include "install/migration_target.h"
 
 namespace patchbay::install {
 
@@ -41,16 +41,16 @@ struct DatabaseChange {
   std::vector<SqlStep> steps;
   std::string op, version, state;  // the operation that commits ("installed", "uninstalled")
   // More writes in the same transaction (a panel's addon_installations row).
-  std::function<Status(Database&)> alsoInTransaction;
+  std::function<Status(MigrationTarget&)> alsoInTransaction;
 };
 
 // The installer's tables, created when missing: which migration steps of
 // which plugin are applied, and which operations committed. One database
 // may hold several plugins' (a panel's own database does).
-Status ensureBookkeeping(Database& db);
-std::vector<std::string> appliedSteps(Database& db, const std::string& plugin);
+Status ensureBookkeeping(MigrationTarget& db);
+std::vector<std::string> appliedSteps(MigrationTarget& db, const std::string& plugin);
 // Whether operation `op` committed in this database.
-bool committedOperation(Database& db, const std::string& op);
+bool committedOperation(MigrationTarget& db, const std::string& op);
 
 // Plans: which files run for each operation.
 std::vector<SqlStep> planInstall(const Migrations& package, const std::vector<std::string>& applied);
@@ -59,6 +59,6 @@ std::vector<SqlStep> planUninstall(const Migrations& installed, const std::vecto
 
 // Runs every step (each in a savepoint) and records the operation, in one
 // transaction: all of it commits or none. A failing step's error names it.
-Status commitChange(Database& db, const DatabaseChange& change);
+Status commitChange(MigrationTarget& db, const DatabaseChange& change);
 
 }  // namespace patchbay::install

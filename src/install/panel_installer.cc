@@ -15,7 +15,7 @@
 #include "patchbay/install.h"
 #include "patchbay/integrity.h"
 #include "patchbay/manifest.h"
-#include "patchbay/store.h"
+#include "patchbay/postgres.h"
 
 namespace patchbay {
 
@@ -54,8 +54,13 @@ Result<PanelLayout> PanelLayout::load(const std::string& configPath) {
     }
     std::string value = (*config)[key].get<std::string>();
     if (std::string_view(key) == "database") {
-      if (value.starts_with("postgres://") || value.starts_with("postgresql://")) {
-        return Error::unsupported(configPath + ": database: PostgreSQL panels are not supported yet; use an SQLite file");
+      if (isPostgresUrl(value)) {
+        *field = value;  // a server, not a path
+        continue;
+      }
+      if (value.find("://") != std::string::npos) {
+        return Error::invalid(configPath + ": database: \"" + redactedPostgresUrl(value) +
+                              "\" is neither an SQLite file nor a postgresql:// URL");
       }
       if (value.starts_with("sqlite:")) value = value.substr(7);
     }
@@ -78,14 +83,23 @@ struct PanelInstaller::Impl {
   std::string incoming(const std::string& dir, const Journal& j) const { return dir + "/." + j.id + ".incoming-" + j.op; }
   std::string stagedDir(const Journal& j) const { return stagingDir + "/" + j.op + "/" + j.id; }
 
-  Result<Database> openDb() const {
-    std::error_code ec;
-    fs::create_directories(fs::path(layout.database).parent_path(), ec);
-    auto db = Database::open(layout.database);
+  // The panel's database: its SQLite file or its PostgreSQL server, with
+  // the installer's tables and addon_installations made when missing.
+  Result<std::unique_ptr<install::MigrationTarget>> openDb() const {
+    Result<std::unique_ptr<install::MigrationTarget>> db = Error::internal("");
+    if (isPostgresUrl(layout.database)) {
+      db = install::postgresTarget(layout.database);
+    } else {
+      std::error_code ec;
+      fs::create_directories(fs::path(layout.database).parent_path(), ec);
+      db = install::openSqliteTarget(layout.database);
+    }
     if (!db) return db.error();
-    if (auto s = install::ensureBookkeeping(*db); !s) return s.error();
-    if (auto s = db->exec(R"sql(CREATE TABLE IF NOT EXISTS addon_installations (
-  id INTEGER PRIMARY KEY, addon_id TEXT NOT NULL UNIQUE, version TEXT NOT NULL, installed_at TEXT NOT NULL, source TEXT NOT NULL, sha256 TEXT NOT NULL))sql");
+    if (auto s = install::ensureBookkeeping(**db); !s) return s.error();
+    const char* key = (*db)->isPostgres() ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
+    if (auto s = (*db)->exec(std::string("CREATE TABLE IF NOT EXISTS addon_installations (id ") + key +
+                             ", addon_id TEXT NOT NULL UNIQUE, version TEXT NOT NULL, installed_at TEXT NOT NULL, source TEXT NOT NULL, "
+                             "sha256 TEXT NOT NULL)");
         !s) {
       return s.error();
     }
@@ -158,7 +172,7 @@ struct PanelInstaller::Impl {
       Journal* j = &entry;
       if (!j->committed) {
         auto db = openDb();
-        if (db && install::committedOperation(*db, j->op)) j->committed = true;
+        if (db && install::committedOperation(**db, j->op)) j->committed = true;
       }
       Status s = j->committed ? rollForward(*j) : rollBack(*j);
       if (!s) return Error{s.error().kind, "recovering the interrupted " + j->kind + " of " + j->id + ": " + s.error().message};
@@ -195,7 +209,10 @@ Result<std::unique_ptr<PanelInstaller>> PanelInstaller::open(const PanelLayout& 
     if (ec) return Error::io(dir + ": " + ec.message());
   }
   // The panel's database with the installer's tables and addon_installations, made now when missing.
-  if (auto db = impl->openDb(); !db) return Error{db.error().kind, layout.database + ": " + db.error().message};
+  if (auto db = impl->openDb(); !db) {
+    const std::string where = isPostgresUrl(layout.database) ? redactedPostgresUrl(layout.database) : layout.database;
+    return db.error().message.starts_with(where) ? db.error() : Error{db.error().kind, where + ": " + db.error().message};
+  }
   std::lock_guard lock(impl->mu);
   if (auto s = impl->recover(); !s) return s.error();
   return std::unique_ptr<PanelInstaller>(new PanelInstaller(std::move(impl)));
@@ -293,16 +310,15 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
   // Steps 8 and 10, the commit: up.sql and the addon_installations row in one transaction.
   auto db = m.openDb();
   if (!db) return fail(db.error());
-  install::DatabaseChange change{id, install::planInstall(*migrations, install::appliedSteps(*db, id)), j.op, j.toVersion, "installed", {}};
-  change.alsoInTransaction = [&](Database& d) -> Status {
-    auto st = d.prepare("INSERT INTO addon_installations (addon_id, version, installed_at, source, sha256) VALUES (?, ?, ?, ?, ?)");
-    if (!st) return st.error();
-    st->bind(1, id).bind(2, j.toVersion).bind(3, j.at).bind(4, j.source).bind(5, j.sha256);
-    return st->run();
+  install::DatabaseChange change{id, install::planInstall(*migrations, install::appliedSteps(**db, id)), j.op, j.toVersion, "installed", {}};
+  change.alsoInTransaction = [&](install::MigrationTarget& d) -> Status {
+    auto row = d.query("INSERT INTO addon_installations (addon_id, version, installed_at, source, sha256) VALUES ($1, $2, $3, $4, $5)",
+                       {id, j.toVersion, j.at, j.source, j.sha256});
+    return row ? Status{} : Status{row.error()};
   };
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
   crashPoint("panel:migrating");
-  if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
+  if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
   crashPoint("panel:committed");
   j.committed = true;
   if (auto s = m.journal.write(j); !s) return s.error();
@@ -339,16 +355,14 @@ Result<OperationReport> PanelInstaller::uninstall(const std::string& id) {
   auto db = m.openDb();
   if (!db) return fail(db.error());
   // Steps 3 and 7, the commit: down.sql and the addon_installations row gone, in one transaction.
-  install::DatabaseChange change{id, install::planUninstall(*migrations, install::appliedSteps(*db, id)), j.op, j.fromVersion, "uninstalled", {}};
-  change.alsoInTransaction = [&](Database& d) -> Status {
-    auto st = d.prepare("DELETE FROM addon_installations WHERE addon_id = ?");
-    if (!st) return st.error();
-    st->bind(1, id);
-    return st->run();
+  install::DatabaseChange change{id, install::planUninstall(*migrations, install::appliedSteps(**db, id)), j.op, j.fromVersion, "uninstalled", {}};
+  change.alsoInTransaction = [&](install::MigrationTarget& d) -> Status {
+    auto row = d.query("DELETE FROM addon_installations WHERE addon_id = $1", {id});
+    return row ? Status{} : Status{row.error()};
   };
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
   crashPoint("panel:migrating");
-  if (auto s = install::commitChange(*db, change); !s) return fail(s.error());
+  if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
   crashPoint("panel:committed");
   j.committed = true;
   if (auto s = m.journal.write(j); !s) return s.error();

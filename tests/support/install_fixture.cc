@@ -9,7 +9,9 @@
 
 #include "patchbay/integrity.h"
 #include "patchbay/package.h"
+#include "patchbay/postgres.h"
 #include "patchbay/store.h"
+#include "support/postgres_server.h"
 #include "support/test_util.h"
 
 namespace patchbay::test {
@@ -174,8 +176,10 @@ std::string panelSnapshot(const fs::path& root) {
       out << fs::relative(dir / n, root).string() << " " << (fs::is_directory(dir / n) ? treeDigest(dir / n) : "file") << "\n";
     }
   }
-  if (fs::exists(root / "billing-backend/panel.db")) {
-    std::string dump = databaseDump(root / "billing-backend/panel.db");
+  const std::string database = json::parse(readFile(root / "panel.json")).value("database", "");
+  const bool postgres = isPostgresUrl(database);
+  if (postgres || fs::exists(root / "billing-backend/panel.db")) {
+    std::string dump = postgres ? postgresDump(database) : databaseDump(root / "billing-backend/panel.db");
     // addon_installations rows carry the install time: keep the id and version only.
     std::istringstream lines(dump);
     bool inInstallations = false;

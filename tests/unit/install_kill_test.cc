@@ -14,12 +14,14 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
 #include "patchbay/install.h"
 #include "patchbay/store.h"
 #include "support/install_fixture.h"
+#include "support/postgres_server.h"
 #include "support/test_util.h"
 
 extern char** environ;
@@ -66,6 +68,7 @@ struct Scenario {
   std::function<void(const fs::path& data, const fs::path& modules)> prepare;
   std::vector<std::string> args;  // the command, then its arguments; "--data DIR" (or "--panel FILE") is added
   bool panel = false;             // seed 002's panel layout instead of a host data folder
+  bool postgres = false;          // the panel's database in PostgreSQL (databases "template" and "work")
 };
 
 class InstallKillTest : public ::testing::TestWithParam<int> {
@@ -76,13 +79,40 @@ class InstallKillTest : public ::testing::TestWithParam<int> {
     fs::remove_all(to);
     fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
   }
+  // A PostgreSQL server of this test's own, started on first use.
+  const test::PostgresServer& pg() {
+    if (!pg_) {
+      pg_ = std::make_unique<test::PostgresServer>();
+      EXPECT_TRUE(pg_->ok()) << pg_->error();
+      pg_->createDatabase("template");
+    }
+    return *pg_;
+  }
+  // The work copy made the template's state again: its files, and for a
+  // PostgreSQL panel its database (a copy of the template database).
+  void resetWork(const Scenario& s, const fs::path& tmpl, const fs::path& work) {
+    copyTree(tmpl, work);
+    if (!s.postgres) return;
+    pg().dropDatabase("work");
+    pg().createDatabase("work", "template");
+    writePanelJson(work, pg().url("work"));
+  }
+  static void writePanelJson(const fs::path& root, const std::string& database) {
+    auto layout = nlohmann::json::parse(test::panelLayoutJson());
+    if (!database.empty()) layout["database"] = database;
+    test::writeFile(root / "panel.json", layout.dump());
+  }
   std::string recoverAndSnapshot(const Scenario& s, const fs::path& data) {
     if (s.panel) {
       auto layout = PanelLayout::load((data / "panel.json").string());
       EXPECT_TRUE(layout.ok()) << layout.error().message;
       auto installer = PanelInstaller::open(*layout);
       EXPECT_TRUE(installer.ok()) << installer.error().message;
-      return test::panelSnapshot(data);
+      std::string state = test::panelSnapshot(data);
+      // The database's part is there, read from the server (not an error text in its place).
+      EXPECT_NE(state.find("table _patchbay_migrations"), std::string::npos) << state;
+      EXPECT_EQ(state.find("unrea"), std::string::npos) << state;
+      return state;
     }
     auto installer = Installer::open(data.string());
     EXPECT_TRUE(installer.ok()) << installer.error().message;
@@ -107,7 +137,7 @@ class InstallKillTest : public ::testing::TestWithParam<int> {
 
     // The uninterrupted run: the new state, its length, its crash points.
     const fs::path work = dir_ / "work-data";
-    copyTree(tmpl, work);
+    resetWork(s, tmpl, work);
     const fs::path points = dir_ / "points.txt";
     fs::remove(points);
     auto started = std::chrono::steady_clock::now();
@@ -137,7 +167,7 @@ class InstallKillTest : public ::testing::TestWithParam<int> {
     };
     // Every step boundary.
     for (size_t k = 1; k <= names.size(); ++k) {
-      copyTree(tmpl, work);
+      resetWork(s, tmpl, work);
       int code = waitFor(spawnPatchbay(argsFor(s, work), {"PATCHBAY_TEST_KILL_AT=" + std::to_string(k)}));
       EXPECT_EQ(code, 128 + SIGKILL) << s.name << " at " << names[k - 1];
       killed += code == 128 + SIGKILL;
@@ -148,7 +178,7 @@ class InstallKillTest : public ::testing::TestWithParam<int> {
     const auto span = std::chrono::duration_cast<std::chrono::microseconds>(runTime).count() * 12 / 10 + 1;
     std::uniform_int_distribution<long> delay(0, span);
     for (int i = 0; i < randomKills; ++i) {
-      copyTree(tmpl, work);
+      resetWork(s, tmpl, work);
       pid_t pid = spawnPatchbay(argsFor(s, work), {});
       const long us = delay(rng);
       std::this_thread::sleep_for(std::chrono::microseconds(us));
@@ -163,6 +193,7 @@ class InstallKillTest : public ::testing::TestWithParam<int> {
   }
 
   test::TempDir dir_;
+  std::unique_ptr<test::PostgresServer> pg_;
 };
 
 std::unique_ptr<PackageSource> localSource(const fs::path& modules) {
@@ -205,6 +236,14 @@ void writePanel(const fs::path& root, const fs::path& modules) {
   test::packAiChatbot(modules);
 }
 
+void installAiChatbot(const fs::path& root, const fs::path& modules) {
+  auto layout = PanelLayout::load((root / "panel.json").string());
+  ASSERT_TRUE(layout.ok()) << layout.error().message;
+  auto installer = PanelInstaller::open(*layout);
+  ASSERT_TRUE(installer.ok()) << installer.error().message;
+  ASSERT_TRUE((*installer)->install("ai_chatbot", "*", *localSource(modules)).ok());
+}
+
 TEST_P(InstallKillTest, PanelInstallIsAllOrNothing) {
   runScenario({"panel-install", writePanel, {"install", "ai_chatbot", "--modules", modules().string()}, true}, kRandomKills / 2);
 }
@@ -213,13 +252,39 @@ TEST_P(InstallKillTest, PanelUninstallIsAllOrNothing) {
   runScenario({"panel-uninstall",
                [](const fs::path& root, const fs::path& m) {
                  writePanel(root, m);
-                 auto layout = PanelLayout::load((root / "panel.json").string());
-                 ASSERT_TRUE(layout.ok());
-                 auto installer = PanelInstaller::open(*layout);
-                 ASSERT_TRUE(installer.ok());
-                 ASSERT_TRUE((*installer)->install("ai_chatbot", "*", *localSource(m)).ok());
+                 installAiChatbot(root, m);
                },
                {"uninstall", "ai_chatbot", "--yes"},
+               true},
+              kRandomKills / 2);
+}
+
+// The same with the panel's database in a real PostgreSQL server: a killed
+// installer leaves a transaction the server rolls back, or a committed one
+// that recovery finishes.
+TEST_P(InstallKillTest, PostgresPanelInstallIsAllOrNothing) {
+  const std::string database = pg().url("template");
+  runScenario({"pg-panel-install",
+               [&](const fs::path& root, const fs::path& m) {
+                 writePanel(root, m);
+                 writePanelJson(root, database);
+               },
+               {"install", "ai_chatbot", "--modules", modules().string()},
+               true,
+               true},
+              kRandomKills / 2);
+}
+
+TEST_P(InstallKillTest, PostgresPanelUninstallIsAllOrNothing) {
+  const std::string database = pg().url("template");
+  runScenario({"pg-panel-uninstall",
+               [&](const fs::path& root, const fs::path& m) {
+                 writePanel(root, m);
+                 writePanelJson(root, database);
+                 installAiChatbot(root, m);
+               },
+               {"uninstall", "ai_chatbot", "--yes"},
+               true,
                true},
               kRandomKills / 2);
 }

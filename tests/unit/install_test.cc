@@ -313,8 +313,13 @@ TEST_F(InstallTest, APanelInAnotherLanguageGetsSeed002sInstallAndUninstall) {
   EXPECT_EQ(test::panelSnapshot(root), before);
   (void)empty;
 
-  test::writeFile(root / "pg.json", R"({"backend":"b","frontend":"f","database":"postgresql://localhost/panel","registry":"r.json"})");
-  EXPECT_EQ(PanelLayout::load((root / "pg.json").string()).error().kind, ErrorKind::kUnsupported);
+  test::writeFile(root / "pg.json", R"({"backend":"b","frontend":"f","database":"postgresql://app:secret@localhost/panel","registry":"r.json"})");
+  EXPECT_EQ(PanelLayout::load((root / "pg.json").string())->database, "postgresql://app:secret@localhost/panel");
+  test::writeFile(root / "my.json", R"({"backend":"b","frontend":"f","database":"mysql://app:secret@localhost/panel","registry":"r.json"})");
+  auto mysql = PanelLayout::load((root / "my.json").string());
+  ASSERT_FALSE(mysql.ok());
+  EXPECT_NE(mysql.error().message.find("neither an SQLite file nor a postgresql:// URL"), std::string::npos) << mysql.error().message;
+  EXPECT_EQ(mysql.error().message.find("secret"), std::string::npos) << mysql.error().message;
   test::writeFile(root / "bad.json", R"({"backend":"b"})");
   EXPECT_NE(PanelLayout::load((root / "bad.json").string()).error().message.find("\"frontend\" must name a path"), std::string::npos);
 }

@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS chat_sessions (
     guest_phone VARCHAR(50),
     session_token VARCHAR(255) UNIQUE,
     status VARCHAR(20) DEFAULT 'active',
-    created_at DATETIME DEFAULT CURRENT_TIMESTAMP
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
 );
 
 -- Create chat_messages table
@@ -16,6 +16,6 @@ CREATE TABLE IF NOT EXISTS chat_messages (
     session_id VARCHAR(36) NOT NULL,
     sender_type VARCHAR(20) NOT NULL,
     message TEXT NOT NULL,
-    created_at DATETIME DEFAULT CURRENT_TIMESTAMP,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
     FOREIGN KEY (session_id) REFERENCES chat_sessions(id)
 );

@@ -1,0 +1,135 @@
+#include "patchbay/postgres.h"
+
+#include <libpq-fe.h>
+
+#include <utility>
+
+namespace patchbay {
+
+namespace {
+
+// The server's primary message, without libpq's "ERROR:  " prefix and trailing newline.
+std::string messageOf(const PGresult* result, pg_conn* conn) {
+  std::string text;
+  if (result) {
+    const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+    if (primary) text = primary;
+    if (const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL)) text += std::string(" (") + detail + ")";
+  }
+  if (text.empty() && conn) text = PQerrorMessage(conn);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text.empty() ? "the server gave no reason" : text;
+}
+
+// Where in `sql` the error is, as "line N": PostgreSQL reports a character position.
+std::string positionOf(const PGresult* result, std::string_view sql, int firstLine = 1) {
+  const char* position = result ? PQresultErrorField(result, PG_DIAG_STATEMENT_POSITION) : nullptr;
+  if (!position) return "";
+  size_t chars = static_cast<size_t>(std::atol(position));
+  int line = firstLine;
+  size_t seen = 0;
+  for (size_t i = 0; i < sql.size() && seen + 1 < chars; ++i) {
+    const unsigned char c = static_cast<unsigned char>(sql[i]);
+    if ((c & 0xC0) != 0x80) ++seen;  // count characters, not UTF-8 continuation bytes
+    if (c == '\n') ++line;
+  }
+  return " (at line " + std::to_string(line) + ")";
+}
+
+struct ResultHolder {
+  explicit ResultHolder(PGresult* r) : r(r) {}
+  ~ResultHolder() { PQclear(r); }
+  ResultHolder(const ResultHolder&) = delete;
+  ResultHolder& operator=(const ResultHolder&) = delete;
+  PGresult* r;
+};
+
+}  // namespace
+
+bool isPostgresUrl(std::string_view text) { return text.starts_with("postgres://") || text.starts_with("postgresql://"); }
+
+std::string redactedPostgresUrl(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t authorityEnd = url.find_first_of("/?", scheme + 3);
+  const size_t at = url.rfind('@', authorityEnd == std::string_view::npos ? url.size() : authorityEnd);
+  if (at == std::string_view::npos || at < scheme + 3) return std::string(url);
+  const size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+Result<PgConnection> PgConnection::connect(const std::string& url, int timeoutSeconds) {
+  const std::string shown = redactedPostgresUrl(url);
+  const std::string timeout = std::to_string(timeoutSeconds);
+  const char* keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding", nullptr};
+  const char* values[] = {url.c_str(), timeout.c_str(), "patchbay", "UTF8", nullptr};
+  pg_conn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (!conn) return Error::internal(shown + ": libpq could not allocate a connection");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why = PQerrorMessage(conn);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    PQfinish(conn);
+    return Error::io(shown + ": cannot connect: " + why);
+  }
+  PgConnection c(conn, shown);
+  // Notices (CREATE TABLE IF NOT EXISTS on a table that exists…) are not errors; keep them off stderr.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  return c;
+}
+
+PgConnection::~PgConnection() {
+  if (conn_) PQfinish(conn_);
+}
+PgConnection::PgConnection(PgConnection&& o) noexcept : conn_(std::exchange(o.conn_, nullptr)), url_(std::move(o.url_)) {}
+PgConnection& PgConnection::operator=(PgConnection&& o) noexcept {
+  if (this != &o) {
+    if (conn_) PQfinish(conn_);
+    conn_ = std::exchange(o.conn_, nullptr);
+    url_ = std::move(o.url_);
+  }
+  return *this;
+}
+
+Status PgConnection::exec(std::string_view sql, int firstLine) {
+  ResultHolder result(PQexec(conn_, std::string(sql).c_str()));
+  const auto status = result.r ? PQresultStatus(result.r) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return {};
+  if (PQstatus(conn_) != CONNECTION_OK) return Error::io(url_ + ": the connection was lost: " + messageOf(result.r, conn_));
+  return Error::invalid(messageOf(result.r, conn_) + positionOf(result.r, sql, firstLine));
+}
+
+Result<std::vector<PgRow>> PgConnection::query(std::string_view sql, const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  ResultHolder result(PQexecParams(conn_, std::string(sql).c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
+                                   nullptr, /*text results*/ 0));
+  const auto status = result.r ? PQresultStatus(result.r) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    if (PQstatus(conn_) != CONNECTION_OK) return Error::io(url_ + ": the connection was lost: " + messageOf(result.r, conn_));
+    return Error::invalid(messageOf(result.r, conn_) + positionOf(result.r, sql));
+  }
+  std::vector<PgRow> rows;
+  const int n = PQntuples(result.r), columns = PQnfields(result.r);
+  rows.reserve(static_cast<size_t>(n));
+  for (int r = 0; r < n; ++r) {
+    PgRow row;
+    row.reserve(static_cast<size_t>(columns));
+    for (int c = 0; c < columns; ++c) {
+      if (PQgetisnull(result.r, r, c)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(std::string(PQgetvalue(result.r, r, c), static_cast<size_t>(PQgetlength(result.r, r, c))));
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+bool PgConnection::inTransaction() const {
+  const auto state = PQtransactionStatus(conn_);
+  return state == PQTRANS_INTRANS || state == PQTRANS_INERROR || state == PQTRANS_ACTIVE;
+}
+
+}  // namespace patchbay

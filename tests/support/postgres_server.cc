@@ -1,0 +1,202 @@
+#include "support/postgres_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "patchbay/postgres.h"
+#include "support/test_util.h"
+
+extern char** environ;
+
+namespace patchbay::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The newest installed server's programs, /usr/lib/postgresql/<major>/bin.
+fs::path serverBin() {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+    if (fs::exists(e.path() / "bin/initdb")) found.push_back(e.path() / "bin");
+  }
+  std::sort(found.begin(), found.end(), [](const fs::path& a, const fs::path& b) {
+    return std::stoi(a.parent_path().filename().string()) < std::stoi(b.parent_path().filename().string());
+  });
+  return found.empty() ? fs::path() : found.back();
+}
+
+int freeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Runs `args` (as the postgres user when we are root), output to `log`.
+pid_t spawnAs(std::vector<std::string> args, const fs::path& log) {
+  if (::geteuid() == 0) args.insert(args.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+int waitFor(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+PostgresServer::PostgresServer() {
+  const fs::path bin = serverBin();
+  if (bin.empty()) {
+    error_ = "no PostgreSQL server under /usr/lib/postgresql (scripts/setup installs Debian's postgresql)";
+    return;
+  }
+  std::string tmpl = (fs::temp_directory_path() / "patchbay-pg-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) {
+    error_ = "cannot make a temporary folder";
+    return;
+  }
+  dir_ = tmpl;
+  if (::geteuid() == 0) {
+    const passwd* user = ::getpwnam("postgres");
+    if (!user) {
+      error_ = "running as root, and there is no `postgres` user to run the server as";
+      return;
+    }
+    if (::chown(dir_.c_str(), user->pw_uid, user->pw_gid) != 0) {
+      error_ = "cannot hand " + dir_.string() + " to the postgres user";
+      return;
+    }
+  }
+  const fs::path log = dir_ / "server.log";
+  if (int code = waitFor(spawnAs({(bin / "initdb").string(), "-D", (dir_ / "data").string(), "-A", "trust", "-U", "patchbay", "-E", "UTF8",
+                                   "--no-locale", "--no-sync"},
+                                  dir_ / "initdb.log"));
+      code != 0) {
+    error_ = "initdb failed (" + std::to_string(code) + "): " + readFile(dir_ / "initdb.log");
+    return;
+  }
+  for (int attempt = 0; attempt < 5 && ok(); ++attempt) {
+    port_ = freeLoopbackPort();
+    pid_ = spawnAs({(bin / "postgres").string(), "-D", (dir_ / "data").string(), "-k", dir_.string(), "-h", "127.0.0.1", "-p",
+                    std::to_string(port_), "-c", "fsync=off", "-c", "max_connections=50"},
+                   log);
+    const std::string ping = "host=127.0.0.1 port=" + std::to_string(port_) + " user=patchbay dbname=postgres connect_timeout=2";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (PQping(ping.c_str()) == PQPING_OK) return;
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // exited: the port was taken, or worse
+        pid_ = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  error_ = "the PostgreSQL server did not start: " + readFile(log);
+}
+
+PostgresServer::~PostgresServer() {
+  if (pid_ > 0) {
+    // The postmaster's pid (under runuser it is a child of the one we started).
+    std::ifstream pidFile(dir_ / "data/postmaster.pid");
+    pid_t postmaster = 0;
+    pidFile >> postmaster;
+    ::kill(postmaster > 0 ? postmaster : pid_, SIGINT);  // fast shutdown
+    waitFor(pid_);
+  }
+  std::error_code ec;
+  if (!dir_.empty()) fs::remove_all(dir_, ec);
+}
+
+std::string PostgresServer::url(const std::string& database) const {
+  return "postgresql://patchbay@127.0.0.1:" + std::to_string(port_) + "/" + database;
+}
+
+std::string PostgresServer::exec(const std::string& database, const std::string& sql) const {
+  auto pg = PgConnection::connect(url(database));
+  if (!pg) return pg.error().message;
+  auto s = pg->exec(sql);
+  return s ? "" : s.error().message;
+}
+
+void PostgresServer::createDatabase(const std::string& name, const std::string& fromTemplate) const {
+  std::string e = exec("postgres", "CREATE DATABASE \"" + name + "\"" + (fromTemplate.empty() ? "" : " TEMPLATE \"" + fromTemplate + "\""));
+  if (!e.empty()) throw std::runtime_error("CREATE DATABASE " + name + ": " + e);
+}
+
+void PostgresServer::dropDatabase(const std::string& name) const {
+  std::string e = exec("postgres", "DROP DATABASE IF EXISTS \"" + name + "\" WITH (FORCE)");
+  if (!e.empty()) throw std::runtime_error("DROP DATABASE " + name + ": " + e);
+}
+
+std::string postgresDump(const std::string& url) {
+  auto pg = PgConnection::connect(url);
+  if (!pg) return "unreachable: " + pg.error().message + "\n";
+  std::ostringstream out;
+  auto tables = pg->query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+  if (!tables) return "unreadable: " + tables.error().message + "\n";
+  for (const auto& t : *tables) {
+    const std::string name = t[0].value_or("");
+    out << "  table " << name << ":";
+    auto columns = pg->query("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public' "
+                             "AND table_name = $1 ORDER BY ordinal_position",
+                             {name});
+    for (const auto& c : columns ? *columns : std::vector<PgRow>{}) out << " " << c[0].value_or("") << " " << c[1].value_or("") << " " << c[2].value_or("") << ",";
+    out << "\n";
+    if (name == "_patchbay_operations") continue;  // operation ids and times differ from run to run
+    auto rows = pg->query(name == "_patchbay_migrations" ? "SELECT plugin, step FROM _patchbay_migrations ORDER BY 1, 2"
+                                                         : "SELECT * FROM \"" + name + "\" ORDER BY 1");
+    if (!rows) {
+      out << "    unreadable: " << rows.error().message << "\n";
+      continue;
+    }
+    for (const auto& row : *rows) {
+      out << "    row:";
+      for (const auto& v : row) out << " " << v.value_or("NULL");
+      out << "\n";
+    }
+  }
+  auto indexes = pg->query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1");
+  for (const auto& i : indexes ? *indexes : std::vector<PgRow>{}) out << "  index " << i[0].value_or("") << ": " << i[1].value_or("") << "\n";
+  return out.str();
+}
+
+}  // namespace patchbay::test

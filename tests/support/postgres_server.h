@@ -1,0 +1,48 @@
+// A real PostgreSQL server for a test: Debian's postgresql package, a
+// fresh data folder under the temp folder, loopback only, trust
+// authentication for the one user it makes. Started by the test that uses
+// it and stopped (folder removed) when the object goes. As root it runs as
+// the `postgres` user the package creates (initdb refuses root).
+//
+//   test::PostgresServer pg;
+//   if (!pg.ok()) GTEST_SKIP() ... (never: the tests fail instead, see ok())
+//   pg.createDatabase("panel");
+//   std::string url = pg.url("panel");   // postgresql://patchbay@127.0.0.1:PORT/panel
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace patchbay::test {
+
+class PostgresServer {
+ public:
+  PostgresServer();
+  ~PostgresServer();
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+
+  // Whether it started; when not, error() says why (the tests assert on it).
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  int port() const { return port_; }
+  std::string url(const std::string& database) const;
+
+  // Runs SQL as the server's superuser, connected to `database`; returns
+  // "" or the error.
+  std::string exec(const std::string& database, const std::string& sql) const;
+  void createDatabase(const std::string& name, const std::string& fromTemplate = "") const;
+  void dropDatabase(const std::string& name) const;
+
+ private:
+  std::filesystem::path dir_;
+  std::string error_;
+  int port_ = 0;
+  int pid_ = -1;
+};
+
+// Every table of a PostgreSQL database's public schema with its columns and
+// rows (as text, sorted by the first column), for state comparisons.
+std::string postgresDump(const std::string& url);
+
+}  // namespace patchbay::test
