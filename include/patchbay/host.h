@@ -29,6 +29,7 @@
 #include "patchbay/result.h"
 #include "patchbay/runtime.h"
 #include "patchbay/store.h"
+#include "patchbay/tenants.h"
 #include "patchbay/tokens.h"
 
 namespace patchbay {
@@ -92,20 +93,25 @@ class Host {
 
   Runtime& runtime();
   std::string pluginsDir() const;
+  // Seed 003's tenants: plugins installed, configured and enabled per tenant.
+  Tenants& tenants();
 
   // The admin token a secret belongs to (see openAdminTokens). On first
   // open, when there are none, one is made and its secret written to
   // data/admin-token (mode 0600).
   Result<TokenInfo> authenticate(std::string_view secret);
 
-  // GET /api/plugins/client-data, the admin API (/api/admin/plugins...), and
-  // every plugin's routes under /api/plugins/<id>/. Keep the host alive.
+  // GET /api/plugins/client-data, the admin API (/api/admin/plugins...),
+  // every plugin's routes under /api/plugins/<id>/, and the tenants' (seed
+  // 003's endpoints, /api/tenants/<tenant>/plugins/<id>/). Keep the host alive.
   void addRoutes(http::Router& router);
 
   struct Impl;
 
  private:
   explicit Host(std::unique_ptr<Impl> impl);
+  // Seed 003's tenant endpoints and each tenant's plugin routes (patchbay/tenants.h).
+  void addTenantRoutes(http::Router& router);
   std::unique_ptr<Impl> impl_;
 };
 

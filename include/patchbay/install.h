@@ -142,6 +142,8 @@ struct LiveHost {
   // one serves (through the migration too), then takes over. When unset,
   // upgrade deactivates before migrating and activates after.
   std::function<Status(const std::string& id)> replace;
+  // After an upgrade committed, active or not (a host's tenants switch then).
+  std::function<void(const std::string& id)> upgraded;
 };
 
 // The HTTP status an installer's error answers with in the admin APIs:
@@ -189,6 +191,14 @@ class Installer {
   explicit Installer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// A copy of a plugin's data kept apart from the host's (a tenant's, in
+// patchbay/tenants.h): brings the SQLite database at `databasePath` up to
+// the migrations of the plugin in `pluginDir`, running the steps it lacks
+// in one transaction (all or none); with `down`, runs the down steps of
+// every applied one instead, newest first. Returns the steps that ran.
+Result<std::vector<std::string>> migratePluginDatabase(const std::string& pluginId, const std::string& pluginDir,
+                                                       const std::string& databasePath, bool down = false);
 
 // --- a panel written in another language (seed 002's layout) ---------------
 //

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/host_impl.h"
+#include "host/tenants_impl.h"
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
 
@@ -192,6 +193,9 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     else m.loadProblems[id] = s.error().message;
     return s;
   };
+  live.upgraded = [&m](const std::string& id) {
+    if (m.tenants) m.tenants->afterHostChange(id, true);
+  };
   live.setActive = [&m](const std::string& id, bool on) -> Status {
     std::lock_guard lock(m.mu);
     std::erase(m.active, id);
@@ -221,6 +225,9 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   } else {
     m.log("info", "plugins are disabled (plugins.enabled is false in " + m.configPath + ")");
   }
+  m.tenants = std::make_unique<HostTenants>(m);
+  if (auto s = m.tenants->open(); !s) return s.error();
+  if (m.enabled) m.tenants->startAll();
   return host;
 }
 
@@ -327,6 +334,7 @@ std::string Host::auditJson(size_t limit) const {
 }
 
 Runtime& Host::runtime() { return *impl_->runtime; }
+Tenants& Host::tenants() { return *impl_->tenants; }
 std::string Host::pluginsDir() const { return impl_->pluginsDir; }
 
 Result<TokenInfo> Host::authenticate(std::string_view secret) {

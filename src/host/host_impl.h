@@ -8,6 +8,8 @@
 
 namespace patchbay {
 
+class HostTenants;
+
 struct Host::Impl {
   HostOptions options;
   std::string configPath;
@@ -21,7 +23,9 @@ struct Host::Impl {
   std::map<std::string, std::string> loadProblems;  // id -> why its load failed; guarded by mu
 
   mutable std::mutex dbMutex;
-  std::optional<Database> db;  // host.db: tokens
+  std::optional<Database> db;  // host.db: tokens, audit, tenant_plugins
+
+  std::unique_ptr<HostTenants> tenants;  // last: stops the tenants' plugins first
 
   void log(const std::string& level, const std::string& message) const;
   // Writes the active list into config.json, keeping everything else in it.

@@ -6,6 +6,8 @@
 #include <variant>
 
 #include "host/host_impl.h"
+#include "host/route_support.h"
+#include "host/tenants_impl.h"
 
 namespace patchbay {
 
@@ -20,31 +22,19 @@ Response sodiumError(int status, const std::string& message) {
   return Response::json(status, json{{"error", message}}.dump());
 }
 
-std::optional<TokenInfo> bearer(Host& host, const Request& req) {
-  std::string auth = req.header("Authorization");
-  if (!auth.starts_with("Bearer ")) return std::nullopt;
-  auto token = host.authenticate(std::string_view(auth).substr(7));
-  if (!token) return std::nullopt;
-  return *token;
-}
-
 // The admin check: nullopt when the caller is an admin, else the response.
 std::optional<Response> refuseNonAdmin(Host& host, const Request& req) {
-  if (req.header("Authorization").empty()) {
-    Response r = sodiumError(401, "Authentication required: Authorization: Bearer <admin token>");
-    r.set("WWW-Authenticate", "Bearer");
-    return r;
-  }
-  auto token = bearer(host, req);
-  if (!token) return sodiumError(401, "The token is unknown, revoked or expired");
-  if (!token->hasScope("admin")) return sodiumError(403, "Admin access required");
-  return std::nullopt;
+  auto refused = host_routes::refuseWithout(host, req, "admin", "Admin access required");
+  if (!refused) return std::nullopt;
+  Response r = sodiumError(refused->status, refused->message);
+  if (refused->status == 401 && req.header("Authorization").empty()) r.set("WWW-Authenticate", "Bearer");
+  return r;
 }
 
 // The admin's token name for the audit log, or the refusal.
 std::variant<std::string, Response> adminActor(Host& host, const Request& req) {
   if (auto refused = refuseNonAdmin(host, req)) return *refused;
-  auto token = bearer(host, req);
+  auto token = host_routes::bearer(host, req);
   return token ? token->name : std::string("admin");
 }
 
@@ -267,6 +257,11 @@ void Host::addRoutes(http::Router& router) {
   auto uninstall = [&host](Request& req, const std::string& id, bool keepData) {
     auto actor = adminActor(host, req);
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
+    if (auto tenants = host.tenants().tenantsOf(id); !tenants.empty()) {
+      std::string names;
+      for (const auto& t : tenants) names += (names.empty() ? "" : ", ") + t;
+      return sodiumError(409, id + " is installed for tenants " + names + ": uninstall it from them first (DELETE /tenants/<tenantId>/plugins/" + id + ")");
+    }
     return runOperation(host, std::get<std::string>(actor), keepData ? "uninstall (data kept)" : "uninstall", id,
                         [&] { return host.installer().uninstall(id, keepData); });
   };
@@ -292,29 +287,62 @@ void Host::addRoutes(http::Router& router) {
   // Every plugin's own routes: /api/plugins/<id>/<path>.
   router.add("*", "/api/plugins/{id}/{rest...}", [&host](Request& req) {
     const std::string& id = req.params["id"];
-    PluginRequest pr;
-    pr.method = req.method;
-    pr.path = req.params["rest"].empty() ? "/" : http::percentDecode(req.params["rest"]);
-    for (const auto& [k, v] : req.query) pr.query.emplace_back(k, v);
-    for (const auto& [k, v] : req.headers) {
-      std::string lower = k;
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower == "authorization") continue;  // the plugin sees req.user, never the credential
-      pr.headers.emplace_back(lower, v);
-    }
-    pr.body = req.body;
-    if (auto token = bearer(host, req)) pr.userJson = json{{"name", token->name}, {"admin", token->hasScope("admin")}}.dump();
-    auto res = host.runtime().handleRequest(id, pr);
+    std::string user = "null";
+    if (auto token = host_routes::bearer(host, req)) user = json{{"name", token->name}, {"admin", token->hasScope("admin")}}.dump();
+    auto res = host.runtime().handleRequest(id, host_routes::pluginRequest(req, user));
     if (!res) {
       if (res.error().kind == ErrorKind::kNotFound) return sodiumError(404, "Plugin \"" + id + "\" not found");
       return sodiumError(503, res.error().message);
     }
-    Response out;
-    out.status = res->status;
-    for (const auto& [k, v] : res->headers) out.set(k, v);
-    out.body = std::move(res->body);
-    return out;
+    return host_routes::httpResponse(std::move(*res));
   });
+
+  addTenantRoutes(router);
 }
+
+namespace host_routes {
+
+std::optional<TokenInfo> bearer(Host& host, const Request& req) {
+  std::string auth = req.header("Authorization");
+  if (!auth.starts_with("Bearer ")) return std::nullopt;
+  auto token = host.authenticate(std::string_view(auth).substr(7));
+  if (!token) return std::nullopt;
+  return *token;
+}
+
+std::optional<Refusal> refuseWithout(Host& host, const Request& req, const std::string& scope, const std::string& what) {
+  if (req.header("Authorization").empty()) return Refusal{401, "Authentication required: Authorization: Bearer <token>"};
+  auto token = bearer(host, req);
+  if (!token) return Refusal{401, "The token is unknown, revoked or expired"};
+  if (!token->hasScope(scope)) return Refusal{403, what};
+  return std::nullopt;
+}
+
+PluginRequest pluginRequest(const Request& req, const std::string& userJson) {
+  PluginRequest pr;
+  pr.method = req.method;
+  auto rest = req.params.find("rest");
+  pr.path = rest == req.params.end() || rest->second.empty() ? "/" : http::percentDecode(rest->second);
+  for (const auto& [k, v] : req.query) pr.query.emplace_back(k, v);
+  for (const auto& [k, v] : req.headers) {
+    std::string lower = k;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "authorization") continue;  // the plugin sees req.user, never the credential
+    pr.headers.emplace_back(lower, v);
+  }
+  pr.body = req.body;
+  pr.userJson = userJson;
+  return pr;
+}
+
+Response httpResponse(PluginResponse res) {
+  Response out;
+  out.status = res.status;
+  for (const auto& [k, v] : res.headers) out.set(k, v);
+  out.body = std::move(res.body);
+  return out;
+}
+
+}  // namespace host_routes
 
 }  // namespace patchbay

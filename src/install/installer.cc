@@ -574,6 +574,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
     Status started = impl_->live.replace ? impl_->live.replace(id) : (impl_->live.activate ? impl_->live.activate(id) : Status{});
     if (!started) report.dependencies.push_back("warning: upgraded, but the new version did not start: " + started.error().message);
   }
+  if (impl_->live.upgraded) impl_->live.upgraded(id);
   report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return report;
 }

@@ -1,5 +1,8 @@
 #include "install/migrations.h"
 
+#include "install/journal.h"
+#include "patchbay/install.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -174,3 +177,31 @@ Status commitChange(MigrationTarget& db, const DatabaseChange& change) {
 }
 
 }  // namespace patchbay::install
+
+namespace patchbay {
+
+Result<std::vector<std::string>> migratePluginDatabase(const std::string& pluginId, const std::string& pluginDir,
+                                                       const std::string& databasePath, bool down) {
+  auto migrations = install::Migrations::read(pluginDir);
+  if (!migrations) return Error{migrations.error().kind, pluginDir + ": " + migrations.error().message};
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(databasePath).parent_path(), ec);
+  if (ec) return Error::io(databasePath + ": " + ec.message());
+  auto db = install::openSqliteTarget(databasePath);
+  if (!db) return Error{db.error().kind, databasePath + ": " + db.error().message};
+  if (auto s = install::ensureBookkeeping(**db); !s) return Error{s.error().kind, databasePath + ": " + s.error().message};
+  const auto applied = install::appliedSteps(**db, pluginId);
+  install::DatabaseChange change{pluginId,
+                                 down ? install::planUninstall(*migrations, applied) : install::planInstall(*migrations, applied),
+                                 install::JournalFolder::newOperationId(),
+                                 "",
+                                 down ? "migrated down" : "migrated up",
+                                 {}};
+  std::vector<std::string> ran;
+  for (const auto& step : change.steps) ran.push_back(step.name);
+  if (change.steps.empty()) return ran;
+  if (auto s = install::commitChange(**db, change); !s) return s.error();
+  return ran;
+}
+
+}  // namespace patchbay

@@ -1,0 +1,29 @@
+// What the host's route files share: who is calling (bearer tokens), and a
+// plugin request made from an HTTP one and back.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "patchbay/host.h"
+#include "patchbay/http.h"
+
+namespace patchbay::host_routes {
+
+// Why a caller is refused: 401 (no or bad credentials) or 403.
+struct Refusal {
+  int status = 401;
+  std::string message;
+};
+
+// The token behind "Authorization: Bearer <secret>", if it is a valid one.
+std::optional<TokenInfo> bearer(Host& host, const http::Request& req);
+// nullopt when the caller holds a token with `scope` (admin holds them all).
+std::optional<Refusal> refuseWithout(Host& host, const http::Request& req, const std::string& scope, const std::string& what);
+
+// The request as the plugin sees it: the path below its mount point, the
+// headers in lower case without Authorization, req.user = `userJson`.
+PluginRequest pluginRequest(const http::Request& req, const std::string& userJson);
+http::Response httpResponse(PluginResponse res);
+
+}  // namespace patchbay::host_routes

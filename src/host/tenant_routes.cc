@@ -1,0 +1,176 @@
+// Seed 003's tenant endpoints, in the shape its NestJS plugin server
+// answers ({"statusCode", "message", "error"} on failure), and each
+// tenant's plugin routes under /api/tenants/<tenant>/plugins/<id>/.
+#include <nlohmann/json.hpp>
+
+#include "host/route_support.h"
+#include "host/tenants_impl.h"
+
+namespace patchbay {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using http::Request;
+using http::Response;
+
+const char* reasonPhrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 409: return "Conflict";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+  }
+}
+
+Response nestError(int status, const std::string& message) {
+  Response r = Response::json(status, json{{"statusCode", status}, {"message", message}, {"error", reasonPhrase(status)}}.dump());
+  if (status == 401) r.set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+Response nestError(const Error& e) { return nestError(installErrorStatus(e.kind), e.message); }
+
+json recordJson(const TenantPlugin& p) {
+  json j = {{"pluginId", p.pluginId},
+            {"tenantId", p.tenantId},
+            {"enabled", p.enabled},
+            {"configuration", json::parse(p.configurationJson, nullptr, false)},
+            {"installedAt", p.installedAt},
+            {"updatedAt", p.updatedAt},
+            {"version", p.version},
+            {"state", p.state}};
+  if (!p.error.empty()) j["error"] = p.error;
+  return j;
+}
+
+// The body as an object, or why not.
+std::variant<json, Response> objectBody(const Request& req, const char* shape) {
+  json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+  if (!body.is_object()) return nestError(400, std::string("The body must be JSON: ") + shape);
+  return body;
+}
+
+// A string field of the body, or "" (absent) / nullopt (present but not a string).
+std::optional<std::string> stringField(const json& body, const char* name) {
+  if (!body.contains(name)) return std::string();
+  if (!body[name].is_string()) return std::nullopt;
+  return body[name].get<std::string>();
+}
+
+}  // namespace
+
+void Host::addTenantRoutes(http::Router& router) {
+  Host& host = *this;
+  auto admin = [&host](const Request& req) -> std::optional<Response> {
+    auto refused = host_routes::refuseWithout(host, req, "admin", "Admin access required");
+    if (!refused) return std::nullopt;
+    return nestError(refused->status, refused->message);
+  };
+  auto actor = [&host](const Request& req) {
+    auto token = host_routes::bearer(host, req);
+    return token ? token->name : std::string("admin");
+  };
+
+  router.add("POST", "/plugins/install", [&host, admin, actor](Request& req) {
+    if (auto refused = admin(req)) return *refused;
+    constexpr const char* kShape = R"({"pluginId": "<id>", "tenantId": "<tenant>", "version": "1.2.0" (optional), "configuration": {...} (optional), "enabled": true (optional)})";
+    auto parsed = objectBody(req, kShape);
+    if (auto* r = std::get_if<Response>(&parsed)) return *r;
+    json& body = std::get<json>(parsed);
+    auto pluginId = stringField(body, "pluginId"), tenantId = stringField(body, "tenantId");
+    if (!pluginId || !tenantId || pluginId->empty() || tenantId->empty()) return nestError(400, std::string("pluginId and tenantId are required strings: ") + kShape);
+    std::string range = body.value("range", body.value("version", std::string()));
+    if (body.contains("configuration") && !body["configuration"].is_object()) return nestError(400, "configuration must be an object of setting -> value");
+    if (body.contains("enabled") && !body["enabled"].is_boolean()) return nestError(400, "enabled must be true or false");
+    auto r = host.tenants().install(*tenantId, *pluginId, range, body.contains("configuration") ? body["configuration"].dump() : "",
+                                    body.value("enabled", true));
+    host.audit(actor(req), "tenant install", *pluginId, "tenant " + *tenantId + (r ? "" : ": " + r.error().message), r.ok());
+    if (!r) return nestError(r.error());
+    return Response::json(201, recordJson(*r).dump());
+  });
+
+  router.add("PUT", "/plugins/{pluginId}/configure", [&host, admin, actor](Request& req) {
+    if (auto refused = admin(req)) return *refused;
+    constexpr const char* kShape = R"({"tenantId": "<tenant>", "configuration": {...}})";
+    auto parsed = objectBody(req, kShape);
+    if (auto* r = std::get_if<Response>(&parsed)) return *r;
+    json& body = std::get<json>(parsed);
+    auto tenantId = stringField(body, "tenantId");
+    if (!tenantId || tenantId->empty() || !body.contains("configuration") || !body["configuration"].is_object()) {
+      return nestError(400, std::string("The body must be ") + kShape);
+    }
+    const std::string& pluginId = req.params["pluginId"];
+    auto r = host.tenants().configure(*tenantId, pluginId, body["configuration"].dump());
+    host.audit(actor(req), "tenant configure", pluginId, "tenant " + *tenantId + (r ? "" : ": " + r.error().message), r.ok());
+    if (!r) return nestError(r.error());
+    return Response::json(200, recordJson(*r).dump());
+  });
+
+  router.add("POST", "/plugins/{pluginId}/enable", [&host, admin, actor](Request& req) {
+    if (auto refused = admin(req)) return *refused;
+    constexpr const char* kShape = R"({"tenantId": "<tenant>", "enabled": true|false (optional, default true)})";
+    auto parsed = objectBody(req, kShape);
+    if (auto* r = std::get_if<Response>(&parsed)) return *r;
+    json& body = std::get<json>(parsed);
+    auto tenantId = stringField(body, "tenantId");
+    if (!tenantId || tenantId->empty() || (body.contains("enabled") && !body["enabled"].is_boolean())) return nestError(400, std::string("The body must be ") + kShape);
+    const std::string& pluginId = req.params["pluginId"];
+    const bool on = body.value("enabled", true);
+    auto r = host.tenants().enable(*tenantId, pluginId, on);
+    host.audit(actor(req), on ? "tenant enable" : "tenant disable", pluginId, "tenant " + *tenantId + (r ? "" : ": " + r.error().message), r.ok());
+    if (!r) return nestError(r.error());
+    return Response::json(200, recordJson(*r).dump());
+  });
+
+  router.add("GET", "/tenants/{tenantId}/plugins", [&host, admin](Request& req) {
+    if (auto refused = admin(req)) return *refused;
+    auto list = host.tenants().list(req.params["tenantId"]);
+    if (!list) return nestError(list.error());
+    json plugins = json::array();
+    for (const auto& p : *list) plugins.push_back(recordJson(p));
+    return Response::json(200, json{{"tenantId", req.params["tenantId"]}, {"plugins", plugins}}.dump());
+  });
+
+  router.add("DELETE", "/tenants/{tenantId}/plugins/{pluginId}", [&host, admin, actor](Request& req) {
+    if (auto refused = admin(req)) return *refused;
+    const std::string &tenantId = req.params["tenantId"], &pluginId = req.params["pluginId"];
+    const bool keepData = req.queryOr("keepData", "false") == "true";
+    Status s = host.tenants().uninstall(tenantId, pluginId, keepData);
+    host.audit(actor(req), keepData ? "tenant uninstall (data kept)" : "tenant uninstall", pluginId, "tenant " + tenantId + (s ? "" : ": " + s.error().message), s.ok());
+    if (!s) return nestError(s.error());
+    return Response::json(200, json{{"success", true}, {"pluginId", pluginId}, {"tenantId", tenantId}, {"dataKept", keepData}}.dump());
+  });
+
+  router.add("POST", "/tenants/{tenantId}/tokens", [&host, admin, actor](Request& req) {
+    if (auto refused = admin(req)) return *refused;
+    auto parsed = objectBody(req, R"({"name": "<what the token is for>"})");
+    if (auto* r = std::get_if<Response>(&parsed)) return *r;
+    json& body = std::get<json>(parsed);
+    const std::string& tenantId = req.params["tenantId"];
+    std::string name = body.value("name", "tenant " + tenantId);
+    auto made = host.tenants().createToken(tenantId, name);
+    host.audit(actor(req), "tenant token", "", "tenant " + tenantId + ": " + name, made.ok());
+    if (!made) return nestError(made.error());
+    return Response::json(201, json{{"token", made->second}, {"name", made->first.name}, {"scopes", made->first.scopes}}.dump());
+  });
+
+  // A tenant's plugin routes: for an administrator or that tenant's tokens.
+  router.add("*", "/api/tenants/{tenantId}/plugins/{pluginId}/{rest...}", [&host](Request& req) {
+    const std::string &tenantId = req.params["tenantId"], &pluginId = req.params["pluginId"];
+    if (auto refused = host_routes::refuseWithout(host, req, "tenant:" + tenantId, "This token may not use tenant \"" + tenantId + "\"'s plugins")) {
+      return nestError(refused->status, refused->message);
+    }
+    auto token = host_routes::bearer(host, req);
+    std::string user = json{{"name", token->name}, {"admin", token->hasScope("admin")}, {"tenant", tenantId}}.dump();
+    auto res = host.tenants().handleRequest(tenantId, pluginId, host_routes::pluginRequest(req, user));
+    if (!res) return nestError(res.error().kind == ErrorKind::kNotFound ? 404 : 503, res.error().message);
+    return host_routes::httpResponse(std::move(*res));
+  });
+}
+
+}  // namespace patchbay

@@ -1,0 +1,212 @@
+// Seed 003's tenants on a live host over real HTTP: a plugin installed,
+// configured and enabled per tenant, each with its own isolate, settings
+// and data; one tenant's token never reaches another's plugins or data.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "patchbay/host.h"
+#include "patchbay/http_client.h"
+#include "patchbay/package.h"
+#include "support/test_util.h"
+
+namespace patchbay {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+class TenantTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    writeNotes("1.0.0", "", {});
+    writeNotes("1.1.0", "    r.get('/tags', () => sodium.db.sql('SELECT name FROM tags'));\n",
+               {{"0001_tags.up.sql", "CREATE TABLE tags (name TEXT);\nINSERT INTO tags VALUES ('tagged');"}, {"0001_tags.down.sql", "DROP TABLE tags;"}});
+  }
+  // The notes plugin: a table from its migration, routes that read and
+  // write it, its settings, and a hook that denies what its settings name.
+  void writeNotes(const std::string& version, const std::string& extraRoute, const std::map<std::string, std::string>& extraMigrations) {
+    fs::path src = dir_ / ("src-" + version) / "notes";
+    test::writeFile(src / "plugin.json", json{{"id", "notes"},
+                                             {"name", "Notes"},
+                                             {"version", version},
+                                             {"hooks", {"server:beforeCreate"}},
+                                             {"settings",
+                                              {{"greeting", {{"type", "string"}, {"label", "Greeting"}, {"default", "hello"}}},
+                                               {"blockName", {{"type", "string"}, {"label", "Refused server name"}, {"default", ""}}},
+                                               {"apiKey", {{"type", "string"}, {"label", "API key"}, {"secret", true}}},
+                                               {"limit", {{"type", "number"}, {"label", "Limit"}, {"default", 5}}}}}}
+                                            .dump());
+    test::writeFile(src / "server.js",
+                    "export default function (sodium) {\n"
+                    "  sodium.hooks.on('server:beforeCreate', (ctx) => { if (ctx.name === sodium.config.get('blockName')) ctx.deny('refused by ' + sodium.config.get('greeting')); });\n"
+                    "  sodium.http.registerRoutes((r) => {\n"
+                    "    r.get('/notes', () => sodium.db.sql('SELECT body FROM notes ORDER BY id'));\n"
+                    "    r.post('/notes', (req) => { sodium.db.sql('INSERT INTO notes (body) VALUES (?)', [req.body.body]); return { ok: true }; });\n"
+                    "    r.get('/config', () => ({ greeting: sodium.config.get('greeting'), apiKey: sodium.config.get('apiKey') }));\n"
+                    "    r.get('/whoami', (req) => req.user);\n" +
+                        extraRoute +
+                        "  });\n"
+                        "  return { greet: (name) => sodium.config.get('greeting') + ', ' + name };\n"
+                        "}\n");
+    test::writeFile(src / "migrations/up.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\nINSERT INTO notes (body) VALUES ('first');");
+    test::writeFile(src / "migrations/down.sql", "DROP TABLE notes;");
+    for (const auto& [name, sql] : extraMigrations) test::writeFile(src / "migrations" / name, sql);
+    auto packed = packFolder(src.string(), (dir_ / "modules").string());
+    ASSERT_TRUE(packed.ok()) << packed.error().message;
+  }
+  void start() {
+    HostOptions options;
+    options.dataDir = (dir_ / "data").string();
+    options.source.localDir = (dir_ / "modules").string();
+    options.log = [](const std::string&, const std::string&, const std::string&) {};
+    auto host = Host::open(options);
+    ASSERT_TRUE(host.ok()) << host.error().message;
+    host_ = std::move(*host);
+    router_ = std::make_unique<http::Router>();
+    host_->addRoutes(*router_);
+    server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
+    ASSERT_TRUE(server_->start().ok());
+    admin_ = test::readFile(dir_ / "data/admin-token");
+    while (!admin_.empty() && admin_.back() == '\n') admin_.pop_back();
+  }
+  void stop() {
+    if (server_) server_->stop();
+    server_.reset();
+    router_.reset();
+    host_.reset();
+  }
+  void TearDown() override { stop(); }
+  http::ClientResponse call(const std::string& method, const std::string& path, const std::string& token = "", const std::string& body = "") {
+    Headers headers;
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+    auto r = http::fetch({.method = method, .url = "http://127.0.0.1:" + std::to_string(server_->port()) + path, .headers = headers, .body = body});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : http::ClientResponse{};
+  }
+  json body(const http::ClientResponse& r) { return json::parse(r.body, nullptr, false); }
+  std::string tokenFor(const std::string& tenant) {
+    auto made = call("POST", "/tenants/" + tenant + "/tokens", admin_, R"({"name":"panel of )" + tenant + "\"}");
+    EXPECT_EQ(made.status, 201) << made.body;
+    return body(made).value("token", "");
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<Host> host_;
+  std::unique_ptr<http::Router> router_;
+  std::unique_ptr<http::Server> server_;
+  std::string admin_;
+};
+
+TEST_F(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
+  start();
+  // Seed 003's POST /plugins/install, refused without an admin and for bad input (NestJS's error shape).
+  auto anonymous = call("POST", "/plugins/install", "", R"({"pluginId":"notes","tenantId":"acme"})");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(body(anonymous)["statusCode"], 401);
+  EXPECT_EQ(body(anonymous)["error"], "Unauthorized");
+  EXPECT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"notes"})").status, 400);
+  EXPECT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"notes","tenantId":"../etc"})").status, 400);
+  EXPECT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"ghost","tenantId":"acme"})").status, 404);
+  auto badConfig = call("POST", "/plugins/install", admin_, R"({"pluginId":"notes","tenantId":"acme","configuration":{"limit":"many"}})");
+  EXPECT_EQ(badConfig.status, 400) << badConfig.body;
+  EXPECT_NE(body(badConfig)["message"].get<std::string>().find("limit"), std::string::npos) << badConfig.body;
+  EXPECT_FALSE(host_->installer().find("notes")) << "a failed tenant install leaves the host as it was";
+
+  auto acme = call("POST", "/plugins/install", admin_,
+                   R"({"pluginId":"notes","tenantId":"acme","version":"1.0.0","configuration":{"greeting":"hello acme","blockName":"doomed","apiKey":"acme-key"}})");
+  ASSERT_EQ(acme.status, 201) << acme.body;
+  EXPECT_EQ(body(acme)["enabled"], true);
+  EXPECT_EQ(body(acme)["state"], "running");
+  EXPECT_EQ(body(acme)["version"], "1.0.0");
+  EXPECT_EQ(body(acme)["configuration"]["greeting"], "hello acme");
+  EXPECT_NE(body(acme)["configuration"]["apiKey"], "acme-key");  // secrets masked
+  ASSERT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"notes","tenantId":"globex","configuration":{"greeting":"hi globex"}})").status, 201);
+  EXPECT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"notes","tenantId":"acme"})").status, 409);
+  // Installed on the host for the tenants, not activated there.
+  EXPECT_EQ(call("GET", "/api/plugins/notes/notes").status, 404);
+
+  const std::string acmeToken = tokenFor("acme"), globexToken = tokenFor("globex");
+  // Data: each tenant its own database.
+  ASSERT_EQ(call("POST", "/api/tenants/acme/plugins/notes/notes", acmeToken, R"({"body":"acme's secret plan"})").status, 200);
+  EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/notes", acmeToken)), json::parse(R"([{"body":"first"},{"body":"acme's secret plan"}])"));
+  EXPECT_EQ(body(call("GET", "/api/tenants/globex/plugins/notes/notes", globexToken)), json::parse(R"([{"body":"first"}])"));
+  // Access: a tenant's token reaches its own plugins only; an admin reaches all.
+  EXPECT_EQ(call("GET", "/api/tenants/acme/plugins/notes/notes", globexToken).status, 403);
+  EXPECT_EQ(call("GET", "/api/tenants/acme/plugins/notes/notes").status, 401);
+  EXPECT_EQ(call("GET", "/api/tenants/acme/plugins/notes/notes", "not-a-token").status, 401);
+  EXPECT_EQ(call("GET", "/api/tenants/acme/plugins/notes/notes", admin_).status, 200);
+  EXPECT_EQ(call("GET", "/api/tenants/initech/plugins/notes/notes", admin_).status, 404);
+  EXPECT_EQ(body(call("GET", "/api/tenants/globex/plugins/notes/whoami", globexToken))["tenant"], "globex");
+  // Settings: each tenant its own, secrets readable by the plugin only.
+  EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/config", acmeToken)), json::parse(R"({"greeting":"hello acme","apiKey":"acme-key"})"));
+  EXPECT_EQ(body(call("GET", "/api/tenants/globex/plugins/notes/config", globexToken))["greeting"], "hi globex");
+  auto configured = call("PUT", "/plugins/notes/configure", admin_, R"({"tenantId":"globex","configuration":{"greeting":"bonjour"}})");
+  ASSERT_EQ(configured.status, 200) << configured.body;
+  EXPECT_EQ(body(configured)["configuration"]["greeting"], "bonjour");
+  EXPECT_EQ(body(call("GET", "/api/tenants/globex/plugins/notes/config", globexToken))["greeting"], "bonjour");
+  EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/config", acmeToken))["greeting"], "hello acme");
+  EXPECT_EQ(call("PUT", "/plugins/notes/configure", admin_, R"({"tenantId":"globex","configuration":{"limit":"many"}})").status, 400);
+  EXPECT_EQ(body(call("GET", "/api/tenants/globex/plugins/notes/config", globexToken))["greeting"], "bonjour");
+  EXPECT_EQ(call("PUT", "/plugins/notes/configure", admin_, R"({"tenantId":"initech","configuration":{}})").status, 404);
+  // Hooks and calls go to the tenant's instance, with its settings.
+  auto denied = host_->tenants().emit("acme", "server:beforeCreate", R"({"name":"doomed"})");
+  EXPECT_FALSE(denied.allowed);
+  EXPECT_EQ(denied.reason, "refused by hello acme");
+  EXPECT_TRUE(host_->tenants().emit("globex", "server:beforeCreate", R"({"name":"doomed"})").allowed);
+  EXPECT_EQ(host_->tenants().call("globex", "notes", "greet", R"(["Ann"])").value(), "\"bonjour, Ann\"");
+
+  // Enable/disable per tenant, kept across a restart.
+  auto disabled = call("POST", "/plugins/notes/enable", admin_, R"({"tenantId":"acme","enabled":false})");
+  ASSERT_EQ(disabled.status, 200) << disabled.body;
+  EXPECT_EQ(body(disabled)["state"], "stopped");
+  EXPECT_EQ(call("GET", "/api/tenants/acme/plugins/notes/notes", acmeToken).status, 404);
+  EXPECT_EQ(call("GET", "/api/tenants/globex/plugins/notes/notes", globexToken).status, 200);
+  stop();
+  start();
+  EXPECT_EQ(call("GET", "/api/tenants/acme/plugins/notes/notes", acmeToken).status, 404);
+  EXPECT_EQ(body(call("GET", "/api/tenants/globex/plugins/notes/config", globexToken))["greeting"], "bonjour");
+  auto listed = body(call("GET", "/tenants/acme/plugins", admin_));
+  ASSERT_EQ(listed["plugins"].size(), 1u) << listed;
+  EXPECT_EQ(listed["plugins"][0]["pluginId"], "notes");
+  EXPECT_EQ(listed["plugins"][0]["tenantId"], "acme");
+  EXPECT_EQ(listed["plugins"][0]["enabled"], false);
+  EXPECT_FALSE(listed["plugins"][0]["installedAt"].get<std::string>().empty());
+  EXPECT_EQ(body(call("GET", "/tenants/initech/plugins", admin_))["plugins"], json::array());
+  EXPECT_EQ(call("GET", "/tenants/acme/plugins", acmeToken).status, 403);
+
+  // The host upgrades the code: the running tenant switches at once with its
+  // database migrated; the stopped one gets its steps when enabled.
+  auto upgraded = call("POST", "/api/admin/plugins/notes/upgrade", admin_);
+  ASSERT_EQ(upgraded.status, 200) << upgraded.body;
+  EXPECT_EQ(body(call("GET", "/api/tenants/globex/plugins/notes/tags", globexToken)), json::parse(R"([{"name":"tagged"}])"));
+  ASSERT_EQ(call("POST", "/plugins/notes/enable", admin_, R"({"tenantId":"acme"})").status, 200);
+  EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/tags", acmeToken)), json::parse(R"([{"name":"tagged"}])"));
+  EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/notes", acmeToken)).size(), 2u);  // acme's data stayed
+  EXPECT_EQ(body(call("GET", "/tenants/acme/plugins", admin_))["plugins"][0]["version"], "1.1.0");
+
+  // The host keeps the code while tenants use it; a tenant's uninstall takes its data.
+  auto refused = call("POST", "/api/admin/plugins/notes/uninstall", admin_);
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("acme, globex"), std::string::npos) << refused.body;
+  ASSERT_EQ(call("DELETE", "/tenants/acme/plugins/notes", admin_).status, 200);
+  EXPECT_FALSE(fs::exists(dir_ / "data/tenants/acme/plugin-data/notes"));
+  EXPECT_EQ(call("GET", "/api/tenants/acme/plugins/notes/notes", acmeToken).status, 404);
+  EXPECT_EQ(body(call("GET", "/tenants/acme/plugins", admin_))["plugins"], json::array());
+  EXPECT_EQ(call("DELETE", "/tenants/acme/plugins/notes", admin_).status, 404);
+  EXPECT_EQ(body(call("GET", "/api/tenants/globex/plugins/notes/notes", globexToken)), json::parse(R"([{"body":"first"}])"));
+  // Installed again for acme: a fresh start, none of the old data.
+  ASSERT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"notes","tenantId":"acme"})").status, 201);
+  EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/notes", acmeToken)), json::parse(R"([{"body":"first"}])"));
+  EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/config", acmeToken))["greeting"], "hello");
+
+  auto audit = body(call("GET", "/api/admin/audit", admin_))["events"];
+  int tenantEvents = 0;
+  for (const auto& e : audit) tenantEvents += e["action"].get<std::string>().starts_with("tenant ");
+  EXPECT_GE(tenantEvents, 8) << audit;
+}
+
+}  // namespace
+}  // namespace patchbay
