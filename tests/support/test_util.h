@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace patchbay::test {
 
@@ -30,6 +31,13 @@ struct CommandResult {
 };
 // Runs `command` with /bin/sh; stdin is /dev/null.
 CommandResult run(const std::string& command);
+
+// Starts args[0] with args[1..] (no shell), standard input from /dev/null,
+// standard output and error appended to `outputFile` ("" = /dev/null), the
+// environment `env` (every entry "NAME=value"). Returns the pid, or -1.
+int spawnProcess(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& outputFile = "");
+// Waits for a spawned process: its exit code, or 128 + the signal that ended it.
+int waitForProcess(int pid);
 
 // Every regular file, folder and link under `dir`, relative, sorted.
 std::string listTree(const std::filesystem::path& dir);

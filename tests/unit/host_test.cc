@@ -10,6 +10,7 @@
 #include "patchbay/host.h"
 #include "patchbay/package.h"
 #include "patchbay/http_client.h"
+#include "support/host_fixture.h"
 #include "support/test_util.h"
 
 namespace patchbay {
@@ -17,9 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-class HostTest : public ::testing::Test {
+class HostTest : public test::HostFixture {
  protected:
   void SetUp() override {
     fs::create_directories(dir_ / "data/plugins");
@@ -27,51 +27,9 @@ class HostTest : public ::testing::Test {
       fs::copy(fs::path(PATCHBAY_SOURCE_DIR) / "examples/plugins" / example, dir_ / "data/plugins" / example, fs::copy_options::recursive);
     }
   }
-  void start() {
-    HostOptions options;
-    options.dataDir = (dir_ / "data").string();
-    options.source.localDir = (dir_ / "modules").string();
-    options.log = [this](const std::string& source, const std::string& level, const std::string& message) {
-      std::lock_guard lock(logMu_);
-      logs_.push_back(source + " " + level + " " + message);
-    };
-    auto host = Host::open(options);
-    ASSERT_TRUE(host.ok()) << host.error().message;
-    host_ = std::move(*host);
-    router_ = std::make_unique<http::Router>();
-    host_->addRoutes(*router_);
-    server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
-    ASSERT_TRUE(server_->start().ok());
-    admin_ = test::readFile(dir_ / "data/admin-token");
-    while (!admin_.empty() && admin_.back() == '\n') admin_.pop_back();
-  }
-  void stop() {
-    if (server_) server_->stop();
-    server_.reset();
-    router_.reset();
-    host_.reset();
-  }
-  void TearDown() override { stop(); }
   void stop_() { stop(); }
 
-  http::ClientResponse call(const std::string& method, const std::string& path, const std::string& token = "",
-                            const std::string& body = "") {
-    Headers headers;
-    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-    auto r = http::fetch({.method = method, .url = "http://127.0.0.1:" + std::to_string(server_->port()) + path, .headers = headers, .body = body});
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r.ok() ? *r : http::ClientResponse{};
-  }
   json adminPlugins() { return json::parse(call("GET", "/api/admin/plugins", admin_).body)["plugins"]; }
-
-  test::TempDir dir_;
-  std::unique_ptr<Host> host_;
-  std::unique_ptr<http::Router> router_;
-  std::unique_ptr<http::Server> server_;
-  std::string admin_;
-  std::mutex logMu_;
-  std::vector<std::string> logs_;
 };
 
 TEST_F(HostTest, AdminApiActivatesPluginsLiveAndTheChoiceSurvivesARestart) {
@@ -291,7 +249,7 @@ TEST_F(HostTest, InstallUpgradeAndUninstallOverTheAdminApiTakeEffectAtOnce) {
   std::atomic<int> answered{0}, unanswered{0};
   std::thread load([&] {
     while (!stop) {
-      auto r = http::fetch({.url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/plugins/notes/version"});
+      auto r = http::fetch({.url = url("/api/plugins/notes/version")});
       (r.ok() && r->status == 200 ? answered : unanswered)++;  // no gap: one version or the other answers
     }
   });

@@ -33,35 +33,19 @@ namespace fs = std::filesystem;
 
 // Starts the patchbay binary with extra environment variables, output discarded.
 pid_t spawnPatchbay(const std::vector<std::string>& args, const std::vector<std::string>& extraEnv) {
-  std::vector<std::string> argvStore = {test::patchbayBinary()};
-  argvStore.insert(argvStore.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argvStore) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> envStore(extraEnv);
+  std::vector<std::string> argv = {test::patchbayBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> env(extraEnv);
   for (char** e = environ; *e; ++e) {
     std::string_view v(*e);
-    if (!v.starts_with("PATCHBAY_TEST_") && !v.starts_with("PLUGIN_")) envStore.emplace_back(v);
+    if (!v.starts_with("PATCHBAY_TEST_") && !v.starts_with("PLUGIN_")) env.emplace_back(v);
   }
-  std::vector<char*> envp;
-  for (auto& e : envStore) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(rc, 0) << std::strerror(rc);
+  pid_t pid = test::spawnProcess(argv, env);
+  EXPECT_GT(pid, 0) << argv[0];
   return pid;
 }
 
-int waitFor(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-}
+int waitFor(pid_t pid) { return test::waitForProcess(pid); }
 
 struct Scenario {
   std::string name;

@@ -8,6 +8,7 @@
 #include "patchbay/host.h"
 #include "patchbay/http_client.h"
 #include "patchbay/package.h"
+#include "support/host_fixture.h"
 #include "support/test_util.h"
 
 namespace patchbay {
@@ -15,9 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using Headers = std::vector<std::pair<std::string, std::string>>;
 
-class TenantTest : public ::testing::Test {
+class TenantTest : public test::HostFixture {
  protected:
   void SetUp() override {
     writeNotes("1.0.0", "", {});
@@ -56,36 +56,6 @@ class TenantTest : public ::testing::Test {
     auto packed = packFolder(src.string(), (dir_ / "modules").string());
     ASSERT_TRUE(packed.ok()) << packed.error().message;
   }
-  void start() {
-    HostOptions options;
-    options.dataDir = (dir_ / "data").string();
-    options.source.localDir = (dir_ / "modules").string();
-    options.log = [](const std::string&, const std::string&, const std::string&) {};
-    auto host = Host::open(options);
-    ASSERT_TRUE(host.ok()) << host.error().message;
-    host_ = std::move(*host);
-    router_ = std::make_unique<http::Router>();
-    host_->addRoutes(*router_);
-    server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
-    ASSERT_TRUE(server_->start().ok());
-    admin_ = test::readFile(dir_ / "data/admin-token");
-    while (!admin_.empty() && admin_.back() == '\n') admin_.pop_back();
-  }
-  void stop() {
-    if (server_) server_->stop();
-    server_.reset();
-    router_.reset();
-    host_.reset();
-  }
-  void TearDown() override { stop(); }
-  http::ClientResponse call(const std::string& method, const std::string& path, const std::string& token = "", const std::string& body = "") {
-    Headers headers;
-    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-    auto r = http::fetch({.method = method, .url = "http://127.0.0.1:" + std::to_string(server_->port()) + path, .headers = headers, .body = body});
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r.ok() ? *r : http::ClientResponse{};
-  }
   json body(const http::ClientResponse& r) { return json::parse(r.body, nullptr, false); }
   std::string tokenFor(const std::string& tenant) {
     auto made = call("POST", "/tenants/" + tenant + "/tokens", admin_, R"({"name":"panel of )" + tenant + "\"}");
@@ -93,11 +63,6 @@ class TenantTest : public ::testing::Test {
     return body(made).value("token", "");
   }
 
-  test::TempDir dir_;
-  std::unique_ptr<Host> host_;
-  std::unique_ptr<http::Router> router_;
-  std::unique_ptr<http::Server> server_;
-  std::string admin_;
 };
 
 TEST_F(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
