@@ -60,7 +60,7 @@ endif()
 find_package(SQLite3 REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(Threads REQUIRED)
-add_library(patchbay_store STATIC src/store/sqlite.cc src/store/tokens.cc src/store/postgres.cc)
+add_library(patchbay_store STATIC src/store/sqlite.cc src/store/tokens.cc src/store/postgres.cc src/store/postgres_plugins.cc)
 target_include_directories(patchbay_store PUBLIC ${CMAKE_SOURCE_DIR}/include)
 target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3 patchbay_package PRIVATE PkgConfig::LIBPQ)
 
@@ -110,6 +110,8 @@ if(PATCHBAY_HAVE_V8)
     src/runtime/v8_engine.cc
     src/runtime/capped_allocator.cc
     src/runtime/plugin_db.cc
+    src/runtime/plugin_db_sqlite.cc
+    src/runtime/plugin_db_postgres.cc
     src/runtime/plugin_settings.cc
     src/runtime/plugin_instance.cc
     src/runtime/runtime.cc

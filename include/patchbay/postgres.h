@@ -11,6 +11,7 @@
 // password of the URL they came from.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,10 +31,21 @@ std::string redactedPostgresUrl(std::string_view url);
 
 using PgRow = std::vector<std::optional<std::string>>;
 
+// A statement's whole outcome: columns (names and type oids), rows, and
+// how many rows an INSERT/UPDATE/DELETE touched.
+struct PgResult {
+  std::vector<std::string> columns;
+  std::vector<unsigned> types;
+  std::vector<PgRow> rows;
+  int64_t affected = 0;
+};
+
 class PgConnection {
  public:
   // Connects within `timeoutSeconds`; the error says which server refused and why.
   static Result<PgConnection> connect(const std::string& url, int timeoutSeconds = 10);
+  // The same server and database as `url`, logged in as `user` (a plugin's role).
+  static Result<PgConnection> connectAs(const std::string& url, const std::string& user, const std::string& password, int timeoutSeconds = 10);
   ~PgConnection();
   PgConnection(PgConnection&&) noexcept;
   PgConnection& operator=(PgConnection&&) noexcept;
@@ -45,6 +57,8 @@ class PgConnection {
   Status exec(std::string_view sql, int firstLine = 1);
   // One statement with $1, $2… bound as text; the rows as text.
   Result<std::vector<PgRow>> query(std::string_view sql, const std::vector<std::string>& params = {});
+  // The same with NULL parameters possible, and the columns described.
+  Result<PgResult> run(std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
   // Whether a transaction block is open (after BEGIN, before COMMIT/ROLLBACK).
   bool inTransaction() const;
   const std::string& url() const { return url_; }  // redacted
@@ -54,5 +68,30 @@ class PgConnection {
   pg_conn* conn_ = nullptr;
   std::string url_;
 };
+
+// --- a schema per plugin per tenant -------------------------------------------
+//
+// With its data in PostgreSQL, each plugin (and each tenant's copy of it)
+// has a schema and a login role of its own: the role owns the schema, and
+// its search_path is that schema. The runtime and the installer work on a
+// plugin's data logged in as its role, so its SQL reaches its own schema
+// and nothing else (no other plugin's, not the host's). The host's
+// connection (the URL's user, which needs CREATEROLE) makes and drops
+// them, and keeps the roles' passwords in its own schema, patchbay_host,
+// which no plugin role may use.
+
+struct PgPluginSchema {
+  std::string schema;  // also the role's name: "p_<id>_<hash>"
+  std::string password;
+};
+
+// The schema's name for plugin `pluginId` of tenant `tenantId` ("" = the host's own).
+std::string pluginSchemaName(const std::string& pluginId, const std::string& tenantId);
+// Makes the role and schema when missing; returns them.
+Result<PgPluginSchema> ensurePluginSchema(PgConnection& host, const std::string& pluginId, const std::string& tenantId);
+// Drops the schema (with everything in it) and the role, when there.
+Status dropPluginSchema(PgConnection& host, const std::string& pluginId, const std::string& tenantId);
+// Connects as the plugin's role (ensurePluginSchema first), search_path set.
+Result<PgConnection> connectAsPlugin(const std::string& url, const std::string& pluginId, const std::string& tenantId);
 
 }  // namespace patchbay

@@ -63,6 +63,11 @@ bool manifestPermitsFetch(const Manifest& manifest);
 
 struct RuntimeOptions {
   std::string dataDir;  // each plugin's data in <dataDir>/<id>/ (data.db)
+  // With a postgresql:// URL, plugin data lives there instead: a schema and
+  // a role per plugin per tenant (patchbay/postgres.h), of `tenantId` ("" =
+  // the host's own). The URL's user needs CREATEROLE.
+  std::string postgresUrl;
+  std::string tenantId;
   RuntimeLimits limits;
   std::map<std::string, FetchGrant> fetchGrants;  // by plugin id
   std::chrono::milliseconds fetchTimeout{10000};
@@ -132,10 +137,13 @@ struct PluginState {
 // The settings of the plugin in `pluginDir` (its data in dataDir/<id>/):
 // {"schema": {...}, "values": {...}}, secrets masked when asked (for every
 // interface but the plugin itself).
-Result<std::string> readPluginSettings(const std::string& pluginDir, const std::string& dataDir, bool maskSecrets);
+// With `postgresUrl`, the data is in that database (see RuntimeOptions).
+Result<std::string> readPluginSettings(const std::string& pluginDir, const std::string& dataDir, bool maskSecrets,
+                                       const std::string& postgresUrl = "", const std::string& tenantId = "");
 // Sets several settings at once from a JSON object, each validated against
 // the schema; all or none are stored. A secret sent back masked is kept.
-Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson);
+Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson,
+                           const std::string& postgresUrl = "", const std::string& tenantId = "");
 
 // A manifest's settings schema as JSON, in declared order:
 // {"key": {"type", "label", "default", "description"?, "options"?, "secret"?, "required"?}}

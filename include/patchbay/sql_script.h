@@ -30,6 +30,7 @@ struct SqlStatement {
   int line = 1;                          // 1-based line of its first word
   std::vector<std::string> keywords;     // the first three words, upper-cased
   std::vector<std::string> identifiers;  // every word and "quoted identifier", lower-cased (quoted ones as written)
+  std::vector<size_t> questionMarks;     // offsets in `text` of each ? outside strings, names and comments
 };
 
 // Statements with nothing but whitespace and comments are left out.

@@ -67,6 +67,7 @@ class Splitter {
         current_.identifiers.push_back(lower(word));
       } else {
         mark();
+        if (c == '?') current_.questionMarks.push_back(i_ - textStart_);
         ++i_;
         // A punctuation mark ends the leading words ("CREATE TABLE x (" has three).
         keywordsClosed_ = true;

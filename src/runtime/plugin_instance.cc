@@ -72,7 +72,8 @@ v8::Local<v8::String> v8str(v8::Isolate* isolate, std::string_view s) {
 struct PluginInstance::Impl {
   PluginInstance* owner = nullptr;
   Manifest manifest;
-  std::string realDir, dataDir;  // the plugin's folder (resolved) and its data folder
+  std::string realDir;  // the plugin's folder (resolved)
+  PluginDataPlace dataPlace;  // where its data is
   RuntimeLimits limits;
   InstanceHost host;
 
@@ -127,7 +128,7 @@ struct PluginInstance::Impl {
   std::mutex fetchMu;
   std::vector<Fetcher> fetchers;  // guarded by fetchMu; finished ones are joined as new ones start, the rest by stop()
 
-  std::optional<PluginDb> db;
+  std::unique_ptr<PluginDb> db;
   mutable std::mutex stateMu;
   json ui = json::object();  // guarded by stateMu
   std::string failure;       // guarded by stateMu
@@ -405,14 +406,14 @@ struct PluginInstance::Impl {
   // The plugin's database, opened on first use.
   PluginDb* database() {
     if (!db) {
-      auto opened = PluginDb::open(dataDir + "/data.db");
+      auto opened = PluginDb::open(dataPlace);
       if (!opened) {
         throwError("db: " + opened.error().message);
         return nullptr;
       }
-      db.emplace(std::move(*opened));
+      db = std::move(*opened);
     }
-    return &*db;
+    return db.get();
   }
 
   static void nativeDb(const v8::FunctionCallbackInfo<v8::Value>& info) {
@@ -595,7 +596,7 @@ struct PluginInstance::Impl {
     Impl* s = self(info);
     PluginDb* pdb = s->database();
     if (!pdb) return;
-    PluginSettings settings(s->manifest, pdb->database());
+    PluginSettings settings(s->manifest, *pdb);
     std::string op = s->arg(info, 0);
     Result<std::string> r = Error::invalid("config." + op + " is not a config call");
     if (op == "get") {
@@ -843,7 +844,7 @@ PluginInstance::PluginInstance(const Manifest& manifest, std::unique_ptr<Impl> i
 PluginInstance::~PluginInstance() { stop(); }
 
 Result<std::shared_ptr<PluginInstance>> PluginInstance::start(const Manifest& manifest, const std::string& dir,
-                                                              const std::string& dataDir, const RuntimeLimits& limits,
+                                                              const PluginDataPlace& data, const RuntimeLimits& limits,
                                                               InstanceHost host) {
   ensureV8();
   auto impl = std::make_unique<Impl>();
@@ -851,9 +852,9 @@ Result<std::shared_ptr<PluginInstance>> PluginInstance::start(const Manifest& ma
   std::error_code ec;
   impl->realDir = fs::canonical(dir, ec).string();
   if (ec) return Error::notFound(dir + ": " + ec.message());
-  impl->dataDir = dataDir;
-  fs::create_directories(dataDir, ec);
-  if (ec) return Error::io(dataDir + ": cannot create the plugin's data folder: " + ec.message());
+  impl->dataPlace = data;
+  fs::create_directories(data.folder, ec);
+  if (ec) return Error::io(data.folder + ": cannot create the plugin's data folder: " + ec.message());
   impl->limits = limits;
   impl->host = std::move(host);
   std::shared_ptr<PluginInstance> instance(new PluginInstance(manifest, std::move(impl)));

@@ -11,6 +11,7 @@
 
 #include "patchbay/manifest.h"
 #include "patchbay/runtime.h"
+#include "runtime/plugin_db.h"
 
 namespace patchbay {
 
@@ -35,7 +36,7 @@ class PluginInstance {
   // Starts the executor, creates the isolate, loads server.js and runs its
   // default export. On error the instance is already stopped.
   static Result<std::shared_ptr<PluginInstance>> start(const Manifest& manifest, const std::string& dir,
-                                                       const std::string& dataDir, const RuntimeLimits& limits,
+                                                       const PluginDataPlace& data, const RuntimeLimits& limits,
                                                        InstanceHost host);
   ~PluginInstance();
 

@@ -49,11 +49,9 @@ Status validate(const SettingSpec& s, const json& v) {
 Result<std::string> PluginSettings::get(const std::string& key) {
   const SettingSpec* spec = manifest_.setting(key);
   if (!spec) return std::string("null");
-  if (auto s = db_.exec(kSchemaSql); !s) return s.error();
-  auto st = db_.prepare("SELECT value FROM _settings WHERE key = ?");
-  if (!st) return st.error();
-  st->bind(1, key);
-  if (st->step()) return st->getText(0);
+  auto stored = db_.setting(key);
+  if (!stored) return stored.error();
+  if (*stored) return **stored;
   return defaultOf(*spec).dump();
 }
 
@@ -67,13 +65,7 @@ Status PluginSettings::set(const std::string& key, const std::string& valueJson)
   json value = json::parse(valueJson, nullptr, false);
   if (value.is_discarded()) return Error::invalid("setting \"" + key + "\": the value is not JSON");
   if (auto s = validate(*spec, value); !s) return s;
-  if (auto s = db_.exec(kSchemaSql); !s) return s;
-  auto st = value.is_null() ? db_.prepare("DELETE FROM _settings WHERE key = ?")
-                            : db_.prepare("INSERT INTO _settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-  if (!st) return st.error();
-  st->bind(1, key);
-  if (!value.is_null()) st->bind(2, value.dump());
-  return st->run();
+  return db_.storeSetting(key, value.is_null() ? std::nullopt : std::optional<std::string>(value.dump()));
 }
 
 Result<std::string> PluginSettings::getAll(bool maskSecrets) {

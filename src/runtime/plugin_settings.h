@@ -7,14 +7,14 @@
 
 #include "patchbay/manifest.h"
 #include "patchbay/result.h"
-#include "patchbay/store.h"
+#include "runtime/plugin_db.h"
 
 namespace patchbay {
 
 class PluginSettings {
  public:
-  // `db` is the plugin's database (PluginDb's file); the table is created if missing.
-  PluginSettings(const Manifest& manifest, Database& db) : manifest_(manifest), db_(db) {}
+  // `db` is the plugin's data (its SQLite file or PostgreSQL schema).
+  PluginSettings(const Manifest& manifest, PluginDb& db) : manifest_(manifest), db_(db) {}
 
   // The value as JSON: the stored one, else the manifest's default, else null
   // (also null for a key the schema does not know).
@@ -28,13 +28,11 @@ class PluginSettings {
   // {"key": {"type", "label", "description", "default", "options", "secret", "required"}}
   std::string schemaJson() const;
 
-  static constexpr const char* kSchemaSql =
-      "CREATE TABLE IF NOT EXISTS _settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)";
   static constexpr const char* kMask = "********";
 
  private:
   const Manifest& manifest_;
-  Database& db_;
+  PluginDb& db_;
 };
 
 }  // namespace patchbay

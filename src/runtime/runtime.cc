@@ -224,40 +224,42 @@ namespace {
 
 struct OpenedSettings {
   Manifest manifest;
-  PluginDb db;
+  std::unique_ptr<PluginDb> db;
 };
 
-Result<OpenedSettings> openSettings(const std::string& pluginDir, const std::string& dataDir) {
+Result<OpenedSettings> openSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& postgresUrl,
+                                    const std::string& tenantId) {
   ManifestReport report = loadManifestFromFolder(pluginDir);
   if (!report.ok()) return Error::invalid(report.errorText());
   std::error_code ec;
   const std::string folder = dataDir + "/" + report.manifest->id;
   fs::create_directories(folder, ec);
   if (ec) return Error::io(folder + ": " + ec.message());
-  auto db = PluginDb::open(folder + "/data.db");
+  auto db = PluginDb::open({folder, postgresUrl, report.manifest->id, tenantId});
   if (!db) return db.error();
   return OpenedSettings{*report.manifest, std::move(*db)};
 }
 
 }  // namespace
 
-Result<std::string> readPluginSettings(const std::string& pluginDir, const std::string& dataDir, bool maskSecrets) {
-  auto opened = openSettings(pluginDir, dataDir);
+Result<std::string> readPluginSettings(const std::string& pluginDir, const std::string& dataDir, bool maskSecrets,
+                                       const std::string& postgresUrl, const std::string& tenantId) {
+  auto opened = openSettings(pluginDir, dataDir, postgresUrl, tenantId);
   if (!opened) return opened.error();
-  PluginSettings settings(opened->manifest, opened->db.database());
+  PluginSettings settings(opened->manifest, *opened->db);
   auto values = settings.getAll(maskSecrets);
   if (!values) return values.error();
   return "{\"schema\":" + settings.schemaJson() + ",\"values\":" + *values + "}";
 }
 
-Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson) {
+Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson,
+                           const std::string& postgresUrl, const std::string& tenantId) {
   json values = json::parse(valuesJson, nullptr, false);
   if (!values.is_object()) return Error::invalid("settings: \"values\" must be an object of key -> value");
-  auto opened = openSettings(pluginDir, dataDir);
+  auto opened = openSettings(pluginDir, dataDir, postgresUrl, tenantId);
   if (!opened) return opened.error();
-  PluginSettings settings(opened->manifest, opened->db.database());
-  Database& db = opened->db.database();
-  return db.transaction([&]() -> Status {
+  PluginSettings settings(opened->manifest, *opened->db);
+  return opened->db->transaction([&]() -> Status {
     for (const auto& [key, value] : values.items()) {
       const SettingSpec* spec = opened->manifest.setting(key);
       if (spec && spec->secret && value == PluginSettings::kMask) continue;  // sent back masked: unchanged
@@ -327,7 +329,8 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
   };
   host.fetchTimeout = options.fetchTimeout;
   host.fetchMaxBytes = options.fetchMaxBytes;
-  auto instance = PluginInstance::start(manifest, dir, options.dataDir + "/" + id, options.limits, std::move(host));
+  auto instance = PluginInstance::start(manifest, dir, {options.dataDir + "/" + id, options.postgresUrl, id, options.tenantId}, options.limits,
+                                       std::move(host));
   if (!instance) {
     std::unique_lock lock(mu);
     std::erase_if(handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });

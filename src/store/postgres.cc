@@ -59,12 +59,22 @@ std::string redactedPostgresUrl(std::string_view url) {
   return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
 }
 
-Result<PgConnection> PgConnection::connect(const std::string& url, int timeoutSeconds) {
-  const std::string shown = redactedPostgresUrl(url);
+Result<PgConnection> PgConnection::connect(const std::string& url, int timeoutSeconds) { return connectAs(url, "", "", timeoutSeconds); }
+
+Result<PgConnection> PgConnection::connectAs(const std::string& url, const std::string& user, const std::string& password, int timeoutSeconds) {
+  std::string shown = redactedPostgresUrl(url);
+  if (!user.empty()) shown += " (as " + user + ")";
   const std::string timeout = std::to_string(timeoutSeconds);
-  const char* keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding", nullptr};
-  const char* values[] = {url.c_str(), timeout.c_str(), "patchbay", "UTF8", nullptr};
-  pg_conn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  // Later keywords override what the URL says (libpq reads them in order).
+  std::vector<const char*> keys = {"dbname", "connect_timeout", "application_name", "client_encoding"};
+  std::vector<const char*> values = {url.c_str(), timeout.c_str(), "patchbay", "UTF8"};
+  if (!user.empty()) {
+    keys.insert(keys.end(), {"user", "password"});
+    values.insert(values.end(), {user.c_str(), password.c_str()});
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  pg_conn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (!conn) return Error::internal(shown + ": libpq could not allocate a connection");
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string why = PQerrorMessage(conn);
@@ -100,18 +110,33 @@ Status PgConnection::exec(std::string_view sql, int firstLine) {
 }
 
 Result<std::vector<PgRow>> PgConnection::query(std::string_view sql, const std::vector<std::string>& params) {
+  std::vector<std::optional<std::string>> values(params.begin(), params.end());
+  auto result = run(sql, values);
+  if (!result) return result.error();
+  return std::move(result->rows);
+}
+
+Result<PgResult> PgConnection::run(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
-  for (const auto& p : params) values.push_back(p.c_str());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   ResultHolder result(PQexecParams(conn_, std::string(sql).c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                                    nullptr, /*text results*/ 0));
   const auto status = result.r ? PQresultStatus(result.r) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     if (PQstatus(conn_) != CONNECTION_OK) return Error::io(url_ + ": the connection was lost: " + messageOf(result.r, conn_));
-    return Error::invalid(messageOf(result.r, conn_) + positionOf(result.r, sql));
+    const char* state = PQresultErrorField(result.r, PG_DIAG_SQLSTATE);
+    const bool duplicate = state && std::string_view(state) == "23505";
+    const bool denied = state && std::string_view(state) == "42501";
+    std::string message = messageOf(result.r, conn_) + positionOf(result.r, sql);
+    return duplicate ? Error::conflict(message) : denied ? Error::denied(message) : Error::invalid(message);
   }
-  std::vector<PgRow> rows;
+  PgResult out;
   const int n = PQntuples(result.r), columns = PQnfields(result.r);
-  rows.reserve(static_cast<size_t>(n));
+  for (int c = 0; c < columns; ++c) {
+    out.columns.emplace_back(PQfname(result.r, c));
+    out.types.push_back(PQftype(result.r, c));
+  }
+  out.rows.reserve(static_cast<size_t>(n));
   for (int r = 0; r < n; ++r) {
     PgRow row;
     row.reserve(static_cast<size_t>(columns));
@@ -122,9 +147,11 @@ Result<std::vector<PgRow>> PgConnection::query(std::string_view sql, const std::
         row.emplace_back(std::string(PQgetvalue(result.r, r, c), static_cast<size_t>(PQgetlength(result.r, r, c))));
       }
     }
-    rows.push_back(std::move(row));
+    out.rows.push_back(std::move(row));
   }
-  return rows;
+  const char* affected = PQcmdTuples(result.r);
+  out.affected = affected && *affected ? std::atoll(affected) : 0;
+  return out;
 }
 
 bool PgConnection::inTransaction() const {
