@@ -197,8 +197,16 @@ class Installer {
 // the migrations of the plugin in `pluginDir`, running the steps it lacks
 // in one transaction (all or none); with `down`, runs the down steps of
 // every applied one instead, newest first. Returns the steps that ran.
+// With `postgresUrl`, the database is the plugin's schema for `tenantId`
+// there instead (patchbay/postgres.h), and databasePath is not used.
 Result<std::vector<std::string>> migratePluginDatabase(const std::string& pluginId, const std::string& pluginDir,
-                                                       const std::string& databasePath, bool down = false);
+                                                       const std::string& databasePath, bool down = false,
+                                                       const std::string& postgresUrl = "", const std::string& tenantId = "");
+
+// Where a host's plugin data lives, from its config.json: the top-level
+// "database" key, a postgresql:// URL, or absent (SQLite files under
+// plugin-data/). Returns the URL or "".
+Result<std::string> configuredPostgresUrl(const std::string& configPath);
 
 // --- a panel written in another language (seed 002's layout) ---------------
 //

@@ -85,8 +85,12 @@ struct PgPluginSchema {
   std::string password;
 };
 
-// The schema's name for plugin `pluginId` of tenant `tenantId` ("" = the host's own).
-std::string pluginSchemaName(const std::string& pluginId, const std::string& tenantId);
+// The schema's (and role's) name for plugin `pluginId` of tenant `tenantId`
+// ("" = the host's own) in database `database`: roles belong to the whole
+// server, so two hosts in two databases of one server never share one.
+std::string pluginSchemaName(const std::string& pluginId, const std::string& tenantId, const std::string& database);
+// The same, asking the connection which database it is in.
+Result<std::string> pluginSchemaName(PgConnection& pg, const std::string& pluginId, const std::string& tenantId);
 // Makes the role and schema when missing; returns them.
 Result<PgPluginSchema> ensurePluginSchema(PgConnection& host, const std::string& pluginId, const std::string& tenantId);
 // Drops the schema (with everything in it) and the role, when there.

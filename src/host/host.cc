@@ -157,8 +157,12 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     impl->log("info", "created the first admin token in " + data + "/admin-token (use it as: Authorization: Bearer <token>)");
   }
 
+  auto postgresUrl = configuredPostgresUrl(impl->configPath);
+  if (!postgresUrl) return postgresUrl.error();
+  impl->postgresUrl = *postgresUrl;
   RuntimeOptions runtimeOptions;
   runtimeOptions.dataDir = data + "/plugin-data";
+  runtimeOptions.postgresUrl = impl->postgresUrl;
   runtimeOptions.limits = impl->options.limits;
   runtimeOptions.fetchGrants = std::move(grants);
   if (impl->options.log) runtimeOptions.log = impl->options.log;

@@ -14,6 +14,7 @@ struct Host::Impl {
   HostOptions options;
   std::string configPath;
   std::string pluginsDir;
+  std::string postgresUrl;  // config.json's "database": plugin data in PostgreSQL, "" = SQLite files
   std::unique_ptr<Runtime> runtime;
   std::unique_ptr<Installer> installer;
 

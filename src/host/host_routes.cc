@@ -148,7 +148,7 @@ void Host::addRoutes(http::Router& router) {
     const std::string& id = req.params["id"];
     std::string dir = host.impl_->dirOf(id);
     if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
-    auto settings = readPluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", true);
+    auto settings = readPluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", true, host.impl_->postgresUrl);
     if (!settings) return sodiumError(400, settings.error().message);
     return Response::json(200, *settings);
   });
@@ -160,7 +160,7 @@ void Host::addRoutes(http::Router& router) {
     if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
     json body = json::parse(req.body, nullptr, false);
     if (!body.is_object() || !body.contains("values")) return sodiumError(400, "The body must be {\"values\": {...}}");
-    if (auto s = writePluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", body["values"].dump()); !s) {
+    if (auto s = writePluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", body["values"].dump(), host.impl_->postgresUrl); !s) {
       return sodiumError(400, s.error().message);
     }
     return Response::json(200, R"({"success":true})");

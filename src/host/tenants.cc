@@ -8,6 +8,7 @@
 
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
+#include "patchbay/postgres.h"
 
 namespace patchbay {
 
@@ -63,6 +64,8 @@ Result<std::shared_ptr<Runtime>> HostTenants::runtimeOf(const std::string& tenan
   RuntimeOptions options;
   options.dataDir = dataDirOf(tenantId);
   options.limits = host_.options.limits;
+  options.postgresUrl = host_.postgresUrl;
+  options.tenantId = tenantId;
   auto hostLog = host_.options.log;
   options.log = [hostLog, tenantId](const std::string& pluginId, const std::string& level, const std::string& message) {
     if (hostLog) {
@@ -127,7 +130,7 @@ Status HostTenants::start(const std::string& tenantId, const std::string& plugin
   auto dir = pluginDirOf(pluginId);
   if (!dir) return dir.error();
   // The tenant's database gets what the installed version's migrations add.
-  auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(tenantId) + "/" + pluginId + "/data.db");
+  auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(tenantId) + "/" + pluginId + "/data.db", false, host_.postgresUrl, tenantId);
   if (!migrated) return migrated.error();
   auto runtime = runtimeOf(tenantId, true);
   if (!runtime) return runtime.error();
@@ -170,7 +173,7 @@ void HostTenants::afterHostChange(const std::string& pluginId, bool upgraded) {
       continue;
     }
     // An upgrade: the tenant's database first, then the new code with no gap.
-    auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(r.tenantId) + "/" + pluginId + "/data.db");
+    auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(r.tenantId) + "/" + pluginId + "/data.db", false, host_.postgresUrl, r.tenantId);
     Status s = migrated ? (*runtime)->replace(*dir) : Status(migrated.error());
     if (!s) host_.log("error", "plugin \"" + pluginId + "\" of tenant \"" + r.tenantId + "\" did not switch to the new version: " + s.error().message);
   }
@@ -186,7 +189,7 @@ TenantPlugin HostTenants::describe(const Row& r) const {
   if (auto installed = host_.installer->find(r.pluginId)) p.version = installed->version.toString();
   auto dir = pluginDirOf(r.pluginId);
   if (dir) {
-    if (auto settings = readPluginSettings(*dir, dataDirOf(r.tenantId), true)) {
+    if (auto settings = readPluginSettings(*dir, dataDirOf(r.tenantId), true, host_.postgresUrl, r.tenantId)) {
       json j = json::parse(*settings, nullptr, false);
       if (j.is_object() && j.contains("values")) p.configurationJson = j["values"].dump();
     }
@@ -211,6 +214,13 @@ TenantPlugin HostTenants::describe(const Row& r) const {
   return p;
 }
 
+Status HostTenants::dropTenantSchema(const std::string& tenantId, const std::string& pluginId) {
+  if (host_.postgresUrl.empty()) return {};
+  auto pg = PgConnection::connect(host_.postgresUrl);
+  if (!pg) return pg.error();
+  return dropPluginSchema(*pg, pluginId, tenantId);
+}
+
 Result<TenantPlugin> HostTenants::install(const std::string& tenantId, const std::string& pluginId, const std::string& range,
                                           const std::string& configurationJson, bool enabled) {
   if (auto s = checkIds(tenantId, pluginId); !s) return s.error();
@@ -228,17 +238,18 @@ Result<TenantPlugin> HostTenants::install(const std::string& tenantId, const std
   auto undo = [&](const Error& e) -> Error {
     std::error_code ec;
     fs::remove_all(dataDirOf(tenantId) + "/" + pluginId, ec);
+    (void)dropTenantSchema(tenantId, pluginId);
     if (installedHere) (void)host_.installer->uninstall(pluginId);
     return e;
   };
   auto dir = pluginDirOf(pluginId);
   if (!dir) return undo(dir.error());
   if (!configurationJson.empty()) {
-    if (auto s = writePluginSettings(*dir, dataDirOf(tenantId), configurationJson); !s) {
+    if (auto s = writePluginSettings(*dir, dataDirOf(tenantId), configurationJson, host_.postgresUrl, tenantId); !s) {
       return undo(Error{s.error().kind, "configuration: " + s.error().message});
     }
   }
-  auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(tenantId) + "/" + pluginId + "/data.db");
+  auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(tenantId) + "/" + pluginId + "/data.db", false, host_.postgresUrl, tenantId);
   if (!migrated) return undo(migrated.error());
   const std::string now = utcNowMillis();
   Row r{tenantId, pluginId, enabled, now, now};
@@ -256,7 +267,7 @@ Result<TenantPlugin> HostTenants::configure(const std::string& tenantId, const s
   if (!r) return notInstalled(tenantId, pluginId);
   auto dir = pluginDirOf(pluginId);
   if (!dir) return dir.error();
-  if (auto s = writePluginSettings(*dir, dataDirOf(tenantId), configurationJson); !s) return Error{s.error().kind, "configuration: " + s.error().message};
+  if (auto s = writePluginSettings(*dir, dataDirOf(tenantId), configurationJson, host_.postgresUrl, tenantId); !s) return Error{s.error().kind, "configuration: " + s.error().message};
   r->updatedAt = utcNowMillis();
   if (auto s = writeRow(*r); !s) return s.error();
   return describe(*r);
@@ -286,9 +297,10 @@ Status HostTenants::uninstall(const std::string& tenantId, const std::string& pl
   if (!keepData) {
     const std::string folder = dataDirOf(tenantId) + "/" + pluginId;
     if (auto dir = pluginDirOf(pluginId)) {
-      auto down = migratePluginDatabase(pluginId, *dir, folder + "/data.db", true);
+      auto down = migratePluginDatabase(pluginId, *dir, folder + "/data.db", true, host_.postgresUrl, tenantId);
       if (!down) return down.error();
     }
+    if (auto s = dropTenantSchema(tenantId, pluginId); !s) return s;
     if (auto s = deleteRow(tenantId, pluginId); !s) return s;
     std::error_code ec;
     fs::remove_all(folder, ec);

@@ -55,6 +55,8 @@ class HostTenants final : public Tenants {
   Result<std::shared_ptr<Runtime>> runtimeOf(const std::string& tenantId, bool create);
   Status start(const std::string& tenantId, const std::string& pluginId);
   void stop(const std::string& tenantId, const std::string& pluginId);
+  // With PostgreSQL: the tenant's schema and role of the plugin, dropped.
+  Status dropTenantSchema(const std::string& tenantId, const std::string& pluginId);
 
   Host::Impl& host_;
   std::mutex opMutex_;  // one install/configure/enable/uninstall at a time

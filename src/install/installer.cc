@@ -20,6 +20,7 @@
 #include "patchbay/integrity.h"
 #include "patchbay/manifest.h"
 #include "patchbay/package.h"
+#include "patchbay/postgres.h"
 #include "patchbay/store.h"
 #include "patchbay/version.h"
 
@@ -45,6 +46,7 @@ std::optional<Version> hostVersionFor(const std::string& key) {
 
 struct Installer::Impl {
   std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, stagingDir, installedPath, configPath;
+  std::string postgresUrl;  // config.json's "database": plugin data in PostgreSQL, "" = SQLite files
   install::JournalFolder journal{""};
   std::optional<install::FolderLock> lock;  // this data folder is ours while we live
   LiveHost live;
@@ -100,14 +102,44 @@ struct Installer::Impl {
     std::error_code ec;
     fs::create_directories(dataFolder(id), ec);
     if (ec) return Error::io(dataFolder(id) + ": " + ec.message());
+    if (!postgresUrl.empty()) return install::postgresPluginTarget(postgresUrl, id, "");
     return install::openSqliteTarget(dataFolder(id) + "/data.db");
+  }
+  // The plugin's database for reading the bookkeeping only (nothing made), or nullptr.
+  std::unique_ptr<install::MigrationTarget> readPluginDb(const std::string& id) const {
+    std::error_code ec;
+    if (!postgresUrl.empty()) {
+      auto db = install::postgresPluginReader(postgresUrl, id, "");
+      return db ? std::move(*db) : nullptr;
+    }
+    if (!fs::exists(dataFolder(id) + "/data.db", ec)) return nullptr;
+    auto db = install::openSqliteTarget(dataFolder(id) + "/data.db");
+    return db ? std::move(*db) : nullptr;
   }
   // Whether operation `op` committed in the plugin's database.
   bool committedInDb(const Journal& j) {
+    auto db = readPluginDb(j.id);
+    return db && install::committedOperation(*db, j.op);
+  }
+  // Whether the plugin has data from before (a folder, or its schema).
+  bool hasData(const std::string& id) const {
     std::error_code ec;
-    if (!fs::exists(dataFolder(j.id) + "/data.db", ec)) return false;
-    auto db = install::openSqliteTarget(dataFolder(j.id) + "/data.db");
-    return db && install::committedOperation(**db, j.op);
+    if (fs::exists(dataFolder(id), ec)) return true;
+    if (postgresUrl.empty()) return false;
+    auto pg = PgConnection::connect(postgresUrl);
+    if (!pg) return false;
+    auto schema = pluginSchemaName(*pg, id, "");
+    if (!schema) return false;
+    auto rows = pg->query("SELECT 1 FROM pg_namespace WHERE nspname = $1", {*schema});
+    return rows && !rows->empty();
+  }
+  // Removes the plugin's data: its folder, and its schema and role.
+  Status removeData(const std::string& id) {
+    if (auto s = removeTree(dataFolder(id)); !s) return s;
+    if (postgresUrl.empty()) return {};
+    auto pg = PgConnection::connect(postgresUrl);
+    if (!pg) return pg.error();
+    return dropPluginSchema(*pg, id, "");
   }
 
   // --- where an installed plugin's files are -----------------------------------
@@ -183,7 +215,7 @@ struct Installer::Impl {
       }
       crashPoint("forward:files-removed");
       if (!j.keepData) {
-        if (auto s = removeTree(dataFolder(j.id)); !s) return s;
+        if (auto s = removeData(j.id); !s) return s;
       }
       crashPoint("forward:data-removed");
     }
@@ -197,7 +229,7 @@ struct Installer::Impl {
       if (auto s = removeTree(j.newDir); !s) return s;
     }
     if (j.kind == "install" && !j.hadData) {
-      if (auto s = removeTree(dataFolder(j.id)); !s) return s;
+      if (auto s = removeData(j.id); !s) return s;
     }
     return journal.remove(j);
   }
@@ -288,7 +320,7 @@ struct Installer::Impl {
     j.sha256 = package.sha256;
     j.at = utcNowMillis();
     std::error_code ec;
-    j.hadData = fs::exists(dataFolder(j.id), ec);
+    j.hadData = hasData(j.id);
     j.activate = activate;
     if (auto s = journal.write(j); !s) return s.error();
     crashPoint("install:journaled");
@@ -350,6 +382,9 @@ Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, L
   impl->journal = install::JournalFolder(impl->stateDir + "/journal");
   impl->stagingDir = impl->stateDir + "/staging";
   impl->installedPath = impl->dataDir + "/installed.json";
+  auto postgresUrl = configuredPostgresUrl(impl->configPath);
+  if (!postgresUrl) return postgresUrl.error();
+  impl->postgresUrl = *postgresUrl;
   impl->live = std::move(live);
   auto folderLock = install::FolderLock::acquire(impl->stateDir, "a running `patchbay serve` on this data folder installs through its admin API "
                                                                  "(POST /api/admin/plugins/install); or stop it first");
@@ -384,7 +419,7 @@ std::vector<InstalledPlugin> Installer::installed() const {
     p.sha256 = r.value("sha256", "");
     p.installedAt = r.value("installedAt", "");
     p.active = active && std::find(active->begin(), active->end(), id) != active->end();
-    if (auto db = install::openSqliteTarget(impl_->dataFolder(id) + "/data.db")) p.migrations = install::appliedSteps(**db, id);
+    if (auto db = impl_->readPluginDb(id)) p.migrations = install::appliedSteps(*db, id);
     out.push_back(std::move(p));
   }
   return out;

@@ -147,6 +147,21 @@ Result<std::unique_ptr<MigrationTarget>> openSqliteTarget(const std::string& pat
   return std::unique_ptr<MigrationTarget>(std::make_unique<SqliteTarget>(std::move(*db), path));
 }
 
+Result<std::unique_ptr<MigrationTarget>> postgresPluginTarget(const std::string& url, const std::string& pluginId, const std::string& tenantId) {
+  auto pg = connectAsPlugin(url, pluginId, tenantId);
+  if (!pg) return pg.error();
+  return std::unique_ptr<MigrationTarget>(std::make_unique<PostgresTarget>(std::move(*pg)));
+}
+
+Result<std::unique_ptr<MigrationTarget>> postgresPluginReader(const std::string& url, const std::string& pluginId, const std::string& tenantId) {
+  auto pg = PgConnection::connect(url);
+  if (!pg) return pg.error();
+  auto schema = pluginSchemaName(*pg, pluginId, tenantId);
+  if (!schema) return schema.error();
+  if (auto s = pg->exec("SET search_path = \"" + *schema + "\""); !s) return s.error();
+  return std::unique_ptr<MigrationTarget>(std::make_unique<PostgresTarget>(std::move(*pg)));
+}
+
 Result<std::unique_ptr<MigrationTarget>> postgresTarget(const std::string& url) {
   auto pg = PgConnection::connect(url);
   if (!pg) return pg.error();

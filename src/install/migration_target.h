@@ -42,5 +42,11 @@ class MigrationTarget {
 Result<std::unique_ptr<MigrationTarget>> openSqliteTarget(const std::string& path);
 // Connects to a PostgreSQL database.
 Result<std::unique_ptr<MigrationTarget>> postgresTarget(const std::string& url);
+// A plugin's schema (patchbay/postgres.h), logged in as the plugin's role:
+// made when missing, so its migrations' tables are the plugin's own.
+Result<std::unique_ptr<MigrationTarget>> postgresPluginTarget(const std::string& url, const std::string& pluginId, const std::string& tenantId);
+// The same schema read as the host's user, made nothing: for looking at
+// the bookkeeping (queries fail when the schema is not there).
+Result<std::unique_ptr<MigrationTarget>> postgresPluginReader(const std::string& url, const std::string& pluginId, const std::string& tenantId);
 
 }  // namespace patchbay::install

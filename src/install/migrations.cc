@@ -2,6 +2,7 @@
 
 #include "install/journal.h"
 #include "patchbay/install.h"
+#include "patchbay/postgres.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -181,13 +182,14 @@ Status commitChange(MigrationTarget& db, const DatabaseChange& change) {
 namespace patchbay {
 
 Result<std::vector<std::string>> migratePluginDatabase(const std::string& pluginId, const std::string& pluginDir,
-                                                       const std::string& databasePath, bool down) {
+                                                       const std::string& databasePath, bool down, const std::string& postgresUrl,
+                                                       const std::string& tenantId) {
   auto migrations = install::Migrations::read(pluginDir);
   if (!migrations) return Error{migrations.error().kind, pluginDir + ": " + migrations.error().message};
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(databasePath).parent_path(), ec);
+  if (postgresUrl.empty()) std::filesystem::create_directories(std::filesystem::path(databasePath).parent_path(), ec);
   if (ec) return Error::io(databasePath + ": " + ec.message());
-  auto db = install::openSqliteTarget(databasePath);
+  auto db = postgresUrl.empty() ? install::openSqliteTarget(databasePath) : install::postgresPluginTarget(postgresUrl, pluginId, tenantId);
   if (!db) return Error{db.error().kind, databasePath + ": " + db.error().message};
   if (auto s = install::ensureBookkeeping(**db); !s) return Error{s.error().kind, databasePath + ": " + s.error().message};
   const auto applied = install::appliedSteps(**db, pluginId);
@@ -202,6 +204,18 @@ Result<std::vector<std::string>> migratePluginDatabase(const std::string& plugin
   if (change.steps.empty()) return ran;
   if (auto s = install::commitChange(**db, change); !s) return s.error();
   return ran;
+}
+
+Result<std::string> configuredPostgresUrl(const std::string& configPath) {
+  auto config = install::readJsonFile(configPath, nlohmann::ordered_json::object());
+  if (!config) return config.error();
+  if (!config->is_object() || !config->contains("database")) return std::string();
+  const auto& database = (*config)["database"];
+  if (database.is_string() && (database.get<std::string>().empty() || database.get<std::string>() == "sqlite")) return std::string();
+  if (!database.is_string() || !isPostgresUrl(database.get<std::string>())) {
+    return Error::invalid(configPath + ": \"database\" must be a postgresql:// URL (or \"sqlite\", the default)");
+  }
+  return database.get<std::string>();
 }
 
 }  // namespace patchbay

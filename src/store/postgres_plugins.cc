@@ -29,17 +29,25 @@ std::string quoteLiteral(const std::string& text) {
 
 }  // namespace
 
-std::string pluginSchemaName(const std::string& pluginId, const std::string& tenantId) {
+std::string pluginSchemaName(const std::string& pluginId, const std::string& tenantId, const std::string& database) {
   // Readable, and unique: plugin ids may differ only in - and _, and names are cut at 63 bytes.
   std::string readable = "p_";
   for (char c : pluginId.substr(0, 40)) readable += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
-  const std::string digest = sha256Hex(tenantId + "\n" + pluginId);
+  const std::string digest = sha256Hex(database + "\n" + tenantId + "\n" + pluginId);
   return readable + "_" + digest.substr(0, 12);
+}
+
+Result<std::string> pluginSchemaName(PgConnection& pg, const std::string& pluginId, const std::string& tenantId) {
+  auto database = pg.query("SELECT current_database()");
+  if (!database) return database.error();
+  return pluginSchemaName(pluginId, tenantId, database->at(0)[0].value_or(""));
 }
 
 Result<PgPluginSchema> ensurePluginSchema(PgConnection& host, const std::string& pluginId, const std::string& tenantId) {
   PgPluginSchema out;
-  out.schema = pluginSchemaName(pluginId, tenantId);
+  auto named = pluginSchemaName(host, pluginId, tenantId);
+  if (!named) return named.error();
+  out.schema = *named;
   if (auto s = host.exec(kHostSchema); !s) return Error{s.error().kind, "patchbay_host: " + s.error().message};
   auto known = host.query("SELECT password FROM patchbay_host.plugin_roles WHERE schema_name = $1", {out.schema});
   if (!known) return known.error();
@@ -73,7 +81,9 @@ Result<PgPluginSchema> ensurePluginSchema(PgConnection& host, const std::string&
 }
 
 Status dropPluginSchema(PgConnection& host, const std::string& pluginId, const std::string& tenantId) {
-  const std::string schema = pluginSchemaName(pluginId, tenantId), name = quoteIdentifier(schema);
+  auto named = pluginSchemaName(host, pluginId, tenantId);
+  if (!named) return named.error();
+  const std::string schema = *named, name = quoteIdentifier(schema);
   auto role = host.query("SELECT 1 FROM pg_roles WHERE rolname = $1", {schema});
   if (!role) return role.error();
   if (auto s = host.exec("DROP SCHEMA IF EXISTS " + name + " CASCADE"); !s) return s;

@@ -41,7 +41,7 @@ void makeNotesPackages(const fs::path& workDir, const fs::path& modulesDir) {
        "export default function (sodium) {\n"
        "  sodium.http.registerRoutes((r) => r.get('/notes', () => sodium.db.sql('SELECT * FROM notes ORDER BY id')));\n"
        "}\n"},
-      {"migrations/up.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\nINSERT INTO notes (body) VALUES ('welcome');\n"},
+      {"migrations/up.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);\nINSERT INTO notes (id, body) VALUES (1, 'welcome');\n"},
       {"migrations/down.sql", "DROP TABLE IF EXISTS notes;\n"},
       {"README.md", "# Notes\n"},
   };
@@ -135,13 +135,18 @@ std::string installSnapshot(const fs::path& dataDir) {
     out << "data " << e.path().filename().string() << "\n";
     if (fs::exists(e.path() / "data.db")) out << databaseDump(e.path() / "data.db");
   }
+  if (fs::exists(dataDir / "config.json")) {
+    const std::string database = json::parse(readFile(dataDir / "config.json")).value("database", "");
+    if (isPostgresUrl(database)) out << postgresPluginsDump(database);
+  }
   if (fs::exists(dataDir / "installed.json")) {
     json installed = json::parse(readFile(dataDir / "installed.json"));
     for (auto& [id, r] : installed["plugins"].items()) out << "installed " << id << " " << r.value("version", "") << " " << r.value("sha256", "") << "\n";
   }
   if (fs::exists(dataDir / "config.json")) {
     json config = json::parse(readFile(dataDir / "config.json"));
-    out << "active " << config["plugins"].value("active", json::array()).dump() << "\n";
+    json plugins = config.value("plugins", json::object());
+    out << "active " << plugins.value("active", json::array()).dump() << "\n";
   }
   for (const char* sub : {".install/journal", ".install/staging"}) {
     for (const auto& e : fs::directory_iterator(dataDir / sub, ec)) out << "LEFTOVER " << sub << "/" << e.path().filename().string() << "\n";

@@ -154,23 +154,23 @@ void PostgresServer::dropDatabase(const std::string& name) const {
   if (!e.empty()) throw std::runtime_error("DROP DATABASE " + name + ": " + e);
 }
 
-std::string postgresDump(const std::string& url) {
+std::string postgresDump(const std::string& url, const std::string& schema) {
   auto pg = PgConnection::connect(url);
   if (!pg) return "unreachable: " + pg.error().message + "\n";
   std::ostringstream out;
-  auto tables = pg->query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+  auto tables = pg->query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1", {schema});
   if (!tables) return "unreadable: " + tables.error().message + "\n";
   for (const auto& t : *tables) {
     const std::string name = t[0].value_or("");
     out << "  table " << name << ":";
-    auto columns = pg->query("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'public' "
+    auto columns = pg->query("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $2 "
                              "AND table_name = $1 ORDER BY ordinal_position",
-                             {name});
+                             {name, schema});
     for (const auto& c : columns ? *columns : std::vector<PgRow>{}) out << " " << c[0].value_or("") << " " << c[1].value_or("") << " " << c[2].value_or("") << ",";
     out << "\n";
     if (name == "_patchbay_operations") continue;  // operation ids and times differ from run to run
-    auto rows = pg->query(name == "_patchbay_migrations" ? "SELECT plugin, step FROM _patchbay_migrations ORDER BY 1, 2"
-                                                         : "SELECT * FROM \"" + name + "\" ORDER BY 1");
+    const std::string table = "\"" + schema + "\".\"" + name + "\"";
+    auto rows = pg->query(name == "_patchbay_migrations" ? "SELECT plugin, step FROM " + table + " ORDER BY 1, 2" : "SELECT * FROM " + table + " ORDER BY 1");
     if (!rows) {
       out << "    unreadable: " << rows.error().message << "\n";
       continue;
@@ -181,8 +181,23 @@ std::string postgresDump(const std::string& url) {
       out << "\n";
     }
   }
-  auto indexes = pg->query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1");
+  auto indexes = pg->query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY 1", {schema});
   for (const auto& i : indexes ? *indexes : std::vector<PgRow>{}) out << "  index " << i[0].value_or("") << ": " << i[1].value_or("") << "\n";
+  return out.str();
+}
+
+std::string postgresPluginsDump(const std::string& url) {
+  auto pg = PgConnection::connect(url);
+  if (!pg) return "unreachable: " + pg.error().message + "\n";
+  std::ostringstream out;
+  auto schemas = pg->query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'p\\_%' ORDER BY 1");
+  for (const auto& s : schemas ? *schemas : std::vector<PgRow>{}) {
+    out << "schema " << s[0].value_or("") << "\n" << postgresDump(url, s[0].value_or(""));
+  }
+  auto roles = pg->query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'p\\_%' ORDER BY 1");
+  for (const auto& r : roles ? *roles : std::vector<PgRow>{}) out << "role " << r[0].value_or("") << "\n";
+  auto known = pg->query("SELECT schema_name, plugin, tenant FROM patchbay_host.plugin_roles ORDER BY 1");
+  for (const auto& k : known ? *known : std::vector<PgRow>{}) out << "recorded " << k[0].value_or("") << " " << k[1].value_or("") << " " << k[2].value_or("") << "\n";
   return out.str();
 }
 

@@ -41,8 +41,11 @@ class PostgresServer {
   int pid_ = -1;
 };
 
-// Every table of a PostgreSQL database's public schema with its columns and
-// rows (as text, sorted by the first column), for state comparisons.
-std::string postgresDump(const std::string& url);
+// Every table of a PostgreSQL database's schema with its columns and rows
+// (as text, sorted by the first column), for state comparisons.
+std::string postgresDump(const std::string& url, const std::string& schema = "public");
+// The plugin schemas and roles (patchbay/postgres.h) of a database, each
+// schema dumped, and the host's record of them.
+std::string postgresPluginsDump(const std::string& url);
 
 }  // namespace patchbay::test

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "patchbay/install.h"
+#include "patchbay/postgres.h"
 #include "patchbay/store.h"
 #include "support/install_fixture.h"
 #include "support/postgres_server.h"
@@ -53,6 +54,7 @@ struct Scenario {
   std::vector<std::string> args;  // the command, then its arguments; "--data DIR" (or "--panel FILE") is added
   bool panel = false;             // seed 002's panel layout instead of a host data folder
   bool postgres = false;          // the panel's database in PostgreSQL (databases "template" and "work")
+  bool postgresHost = false;      // the host's plugin data in PostgreSQL (database "work", prepared afresh each time)
 };
 
 class InstallKillTest : public ::testing::TestWithParam<int> {
@@ -75,12 +77,43 @@ class InstallKillTest : public ::testing::TestWithParam<int> {
   // The work copy made the template's state again: its files, and for a
   // PostgreSQL panel its database (a copy of the template database).
   void resetWork(const Scenario& s, const fs::path& tmpl, const fs::path& work) {
+    if (s.postgresHost) {
+      // Roles belong to the whole server and are named after the database,
+      // so the old state is made again in "work" each time, not copied.
+      fs::remove_all(work);
+      resetPostgresWork();
+      fs::create_directories(work);
+      test::writeFile(work / "config.json", nlohmann::json{{"database", pg().url("work")}}.dump());
+      s.prepare(work, modules());
+      return;
+    }
     copyTree(tmpl, work);
     if (!s.postgres) return;
     pg().dropDatabase("work");
     pg().createDatabase("work", "template");
     writePanelJson(work, pg().url("work"));
   }
+  // Database "work" as new: no plugin schemas or roles, no host schema
+  // (quicker than making the database again), and no session of a killed run left.
+  void resetPostgresWork() {
+    if (!workCreated_) {
+      pg().createDatabase("work");
+      workCreated_ = true;
+    }
+    auto work = PgConnection::connect(pg().url("work"));
+    ASSERT_TRUE(work.ok()) << work.error().message;
+    ASSERT_TRUE(work->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'work' AND pid <> pg_backend_pid()").ok());
+    auto schemas = work->query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'p\\_%' OR nspname = 'patchbay_host'");
+    ASSERT_TRUE(schemas.ok()) << schemas.error().message;
+    for (const auto& r : *schemas) ASSERT_TRUE(work->exec("DROP SCHEMA \"" + r[0].value_or("") + "\" CASCADE").ok());
+    auto roles = work->query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'p\\_%'");
+    ASSERT_TRUE(roles.ok()) << roles.error().message;
+    for (const auto& r : *roles) {
+      auto dropped = work->exec("DROP OWNED BY \"" + r[0].value_or("") + "\" CASCADE; DROP ROLE \"" + r[0].value_or("") + "\"");
+      ASSERT_TRUE(dropped.ok()) << dropped.error().message;
+    }
+  }
+  bool workCreated_ = false;
   static void writePanelJson(const fs::path& root, const std::string& database) {
     auto layout = nlohmann::json::parse(test::panelLayoutJson());
     if (!database.empty()) layout["database"] = database;
@@ -115,12 +148,18 @@ class InstallKillTest : public ::testing::TestWithParam<int> {
 
   void runScenario(const Scenario& s, int randomKills) {
     const fs::path tmpl = dir_ / ("template-" + s.name);
-    fs::create_directories(tmpl);
-    s.prepare(tmpl, modules());
-    const std::string oldState = recoverAndSnapshot(s, tmpl);
+    const fs::path work = dir_ / "work-data";
+    std::string oldState;
+    if (s.postgresHost) {
+      resetWork(s, tmpl, work);
+      oldState = recoverAndSnapshot(s, work);
+    } else {
+      fs::create_directories(tmpl);
+      s.prepare(tmpl, modules());
+      oldState = recoverAndSnapshot(s, tmpl);
+    }
 
     // The uninterrupted run: the new state, its length, its crash points.
-    const fs::path work = dir_ / "work-data";
     resetWork(s, tmpl, work);
     const fs::path points = dir_ / "points.txt";
     fs::remove(points);
@@ -129,6 +168,11 @@ class InstallKillTest : public ::testing::TestWithParam<int> {
     const auto runTime = std::chrono::steady_clock::now() - started;
     const std::string newState = recoverAndSnapshot(s, work);
     ASSERT_NE(oldState, newState) << s.name;
+    if (s.postgresHost) {
+      // The plugin's schema is in one of the two states, read from the server.
+      ASSERT_NE((oldState + newState).find("schema p_notes_"), std::string::npos) << oldState << newState;
+      ASSERT_EQ((oldState + newState).find("unrea"), std::string::npos) << oldState << newState;
+    }
     ASSERT_EQ(newState.find("LEFTOVER"), std::string::npos) << newState;
     std::vector<std::string> names;
     {
@@ -192,8 +236,16 @@ void installNotes(const fs::path& data, const fs::path& modules, const std::stri
   ASSERT_TRUE(installer.ok());
   auto source = localSource(modules);
   ASSERT_TRUE((*installer)->install("notes", version, *source).ok());
+  const std::string userRow = "INSERT INTO notes (id, body) VALUES (2, 'a row of the user''s')";
+  const std::string database = nlohmann::json::parse(test::readFile(data / "config.json")).value("database", "");
+  if (isPostgresUrl(database)) {
+    auto pg = connectAsPlugin(database, "notes", "");
+    ASSERT_TRUE(pg.ok()) << pg.error().message;
+    ASSERT_TRUE(pg->exec(userRow).ok());
+    return;
+  }
   auto db = Database::open((data / "plugin-data/notes/data.db").string());
-  ASSERT_TRUE(db->exec("INSERT INTO notes (body) VALUES ('a row of the user''s')").ok());
+  ASSERT_TRUE(db->exec(userRow).ok());
 }
 
 constexpr int kRandomKills = 200;  // per operation, on top of every step boundary
@@ -211,6 +263,26 @@ TEST_P(InstallKillTest, UpgradeIsAllOrNothing) {
 TEST_P(InstallKillTest, UninstallIsAllOrNothing) {
   runScenario({"uninstall", [](const fs::path& d, const fs::path& m) { installNotes(d, m, "2.0.0"); }, {"uninstall", "notes", "--yes"}},
               kRandomKills);
+}
+
+// The same three with the plugin's data in PostgreSQL: its schema and role
+// are made, migrated and dropped with the rest, all or nothing.
+TEST_P(InstallKillTest, PostgresHostInstallIsAllOrNothing) {
+  Scenario s{"pg-install", [](const fs::path&, const fs::path&) {}, {"install", "notes@1.1.0", "--modules", modules().string()}};
+  s.postgresHost = true;
+  runScenario(s, kRandomKills);
+}
+
+TEST_P(InstallKillTest, PostgresHostUpgradeIsAllOrNothing) {
+  Scenario s{"pg-upgrade", [](const fs::path& d, const fs::path& m) { installNotes(d, m, "1.0.0"); }, {"upgrade", "notes", "--modules", modules().string()}};
+  s.postgresHost = true;
+  runScenario(s, kRandomKills);
+}
+
+TEST_P(InstallKillTest, PostgresHostUninstallIsAllOrNothing) {
+  Scenario s{"pg-uninstall", [](const fs::path& d, const fs::path& m) { installNotes(d, m, "2.0.0"); }, {"uninstall", "notes", "--yes"}};
+  s.postgresHost = true;
+  runScenario(s, kRandomKills);
 }
 
 // Seed 002's panel layout: the AI chatbot's backend and frontend files, its

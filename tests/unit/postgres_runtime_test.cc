@@ -139,7 +139,7 @@ TEST_F(PostgresRuntimeTest, CollectionsSqlAndSettingsLiveInThePluginsOwnSchema) 
 TEST_F(PostgresRuntimeTest, NoPluginReachesAnothersDataOrTheHostsWhateverSqlItSends) {
   Runtime& rt = *runtime_;
   request(rt, "notes", "POST", "/notes", {{"id", "secret"}, {"body", "the notes plugin's secret"}});
-  const std::string notesSchema = pluginSchemaName("notes", "");
+  const std::string notesSchema = pluginSchemaName("notes", "", "host");
   auto expectRefused = [&](const std::string& text, const std::string& why) {
     auto r = sql(rt, "spy", text);
     ASSERT_TRUE(r.contains("error")) << text << " answered " << r;
@@ -167,14 +167,14 @@ TEST_F(PostgresRuntimeTest, EachTenantHasItsOwnSchema) {
   EXPECT_EQ(request(*acme, "notes", "GET", "/count")["count"], 1);
   EXPECT_TRUE(request(*acme, "notes", "GET", "/notes/h1").is_null());
   EXPECT_EQ(request(*runtime_, "notes", "GET", "/notes/h1")["body"], "the host's");
-  EXPECT_NE(pluginSchemaName("notes", "acme"), pluginSchemaName("notes", ""));
-  EXPECT_NE(pluginSchemaName("a-b", ""), pluginSchemaName("a_b", ""));
+  EXPECT_NE(pluginSchemaName("notes", "acme", "host"), pluginSchemaName("notes", "", "host"));
+  EXPECT_NE(pluginSchemaName("a-b", "", "host"), pluginSchemaName("a_b", "", "host"));
   // Dropping a tenant's schema takes its data and role and nothing else.
   acme.reset();
   auto host = PgConnection::connect(url_);
   ASSERT_TRUE(host.ok());
   ASSERT_TRUE(dropPluginSchema(*host, "notes", "acme").ok());
-  auto left = host->query("SELECT 1 FROM pg_roles WHERE rolname = $1", {pluginSchemaName("notes", "acme")});
+  auto left = host->query("SELECT 1 FROM pg_roles WHERE rolname = $1", {pluginSchemaName("notes", "acme", "host")});
   ASSERT_TRUE(left.ok());
   EXPECT_TRUE(left->empty());
   EXPECT_EQ(request(*runtime_, "notes", "GET", "/notes/h1")["body"], "the host's");
