@@ -8,7 +8,9 @@
 #include "patchbay/host.h"
 #include "patchbay/http_client.h"
 #include "patchbay/package.h"
+#include "patchbay/postgres.h"
 #include "support/host_fixture.h"
+#include "support/postgres_server.h"
 #include "support/test_util.h"
 
 namespace patchbay {
@@ -17,9 +19,18 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class TenantTest : public test::HostFixture {
+// Run twice: plugin data in SQLite files (the default), and in PostgreSQL
+// (a schema and role per tenant's plugin, on a server this test starts).
+class TenantTest : public test::HostFixture, public ::testing::WithParamInterface<bool> {
  protected:
+  bool postgres() const { return GetParam(); }
   void SetUp() override {
+    if (postgres()) {
+      pg_ = std::make_unique<test::PostgresServer>();
+      ASSERT_TRUE(pg_->ok()) << pg_->error();
+      pg_->createDatabase("host");
+      test::writeFile(dir_ / "data/config.json", json{{"database", pg_->url("host")}}.dump());
+    }
     writeNotes("1.0.0", "", {});
     writeNotes("1.1.0", "    r.get('/tags', () => sodium.db.sql('SELECT name FROM tags'));\n",
                {{"0001_tags.up.sql", "CREATE TABLE tags (name TEXT);\nINSERT INTO tags VALUES ('tagged');"}, {"0001_tags.down.sql", "DROP TABLE tags;"}});
@@ -50,7 +61,8 @@ class TenantTest : public test::HostFixture {
                         "  });\n"
                         "  return { greet: (name) => sodium.config.get('greeting') + ', ' + name };\n"
                         "}\n");
-    test::writeFile(src / "migrations/up.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\nINSERT INTO notes (body) VALUES ('first');");
+    test::writeFile(src / "migrations/up.sql", std::string("CREATE TABLE notes (id ") + (postgres() ? "SERIAL" : "INTEGER") +
+                                                   " PRIMARY KEY, body TEXT);\nINSERT INTO notes (body) VALUES ('first');");
     test::writeFile(src / "migrations/down.sql", "DROP TABLE notes;");
     for (const auto& [name, sql] : extraMigrations) test::writeFile(src / "migrations" / name, sql);
     auto packed = packFolder(src.string(), (dir_ / "modules").string());
@@ -63,9 +75,10 @@ class TenantTest : public test::HostFixture {
     return body(made).value("token", "");
   }
 
+  std::unique_ptr<test::PostgresServer> pg_;
 };
 
-TEST_F(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
+TEST_P(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
   start();
   // Seed 003's POST /plugins/install, refused without an admin and for bad input (NestJS's error shape).
   auto anonymous = call("POST", "/plugins/install", "", R"({"pluginId":"notes","tenantId":"acme"})");
@@ -158,6 +171,15 @@ TEST_F(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
   EXPECT_NE(refused.body.find("acme, globex"), std::string::npos) << refused.body;
   ASSERT_EQ(call("DELETE", "/tenants/acme/plugins/notes", admin_).status, 200);
   EXPECT_FALSE(fs::exists(dir_ / "data/tenants/acme/plugin-data/notes"));
+  if (postgres()) {  // the tenant's schema and role went with it; the other tenant's stayed
+    auto pg = PgConnection::connect(pg_->url("host"));
+    ASSERT_TRUE(pg.ok());
+    auto schemas = pg->query("SELECT nspname FROM pg_namespace WHERE nspname IN ($1, $2) ORDER BY 1",
+                             {pluginSchemaName("notes", "acme", "host"), pluginSchemaName("notes", "globex", "host")});
+    ASSERT_TRUE(schemas.ok());
+    ASSERT_EQ(schemas->size(), 1u);
+    EXPECT_EQ((*schemas)[0][0], pluginSchemaName("notes", "globex", "host"));
+  }
   EXPECT_EQ(call("GET", "/api/tenants/acme/plugins/notes/notes", acmeToken).status, 404);
   EXPECT_EQ(body(call("GET", "/tenants/acme/plugins", admin_))["plugins"], json::array());
   EXPECT_EQ(call("DELETE", "/tenants/acme/plugins/notes", admin_).status, 404);
@@ -172,6 +194,9 @@ TEST_F(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
   for (const auto& e : audit) tenantEvents += e["action"].get<std::string>().starts_with("tenant ");
   EXPECT_GE(tenantEvents, 8) << audit;
 }
+
+INSTANTIATE_TEST_SUITE_P(Store, TenantTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "PostgreSQL" : "SQLite"; });
 
 }  // namespace
 }  // namespace patchbay
