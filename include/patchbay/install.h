@@ -249,6 +249,9 @@ class PanelInstaller {
                                   const ProgressFn& progress = {});
   Result<OperationReport> uninstall(const std::string& id);
   std::vector<PanelAddon> installed() const;
+  // Package signatures to ask for from now on (default: none asked), as
+  // Installer::setSignaturePolicy; checked once metadata.json is read.
+  void setSignaturePolicy(SignaturePolicy policy);
   const std::vector<std::string>& recovered() const;
 
   struct Impl;

@@ -91,6 +91,19 @@ json reportJson(const OperationReport& r) {
   return j;
 }
 
+// --trusted-key files and --require-signature, for either target.
+Result<SignaturePolicy> signaturePolicy(const InstallCliOptions& o) {
+  SignaturePolicy policy;
+  policy.require = o.requireSignature;
+  for (const auto& file : o.trustedKeys) {
+    auto text = readFileLimited(file, 64u << 10);
+    if (!text) return text.error();
+    if (auto key = PublicKey::parse(*text); !key) return Error{key.error().kind, file + ": " + key.error().message};
+    policy.trustedKeys.push_back(*text);
+  }
+  return policy;
+}
+
 // Seed 002's panel layout: install and uninstall into its folders, database and addon_registry.json.
 int runPanelOperation(const std::string& kind, const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
   auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
@@ -98,6 +111,9 @@ int runPanelOperation(const std::string& kind, const InstallCliOptions& o, const
   if (!layout) return failWith(layout.error());
   auto installer = PanelInstaller::open(*layout);
   if (!installer) return failWith(installer.error());
+  auto policy = signaturePolicy(o);
+  if (!policy) return failWith(policy.error());
+  (*installer)->setSignaturePolicy(*policy);
   for (const auto& line : (*installer)->recovered()) {
     if (!o.json) std::cerr << "patchbay: " << line << "\n";
   }
@@ -155,15 +171,9 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
   for (const auto& line : (*installer)->recovered()) {
     if (!o.json) std::cerr << "patchbay: " << line << "\n";
   }
-  SignaturePolicy policy;
-  policy.require = o.requireSignature;
-  for (const auto& file : o.trustedKeys) {
-    auto text = readFileLimited(file, 64u << 10);
-    if (!text) return failWith(text.error());
-    if (auto key = PublicKey::parse(*text); !key) return failWith(Error{key.error().kind, file + ": " + key.error().message});
-    policy.trustedKeys.push_back(*text);
-  }
-  (*installer)->setSignaturePolicy(policy);
+  auto policy = signaturePolicy(o);
+  if (!policy) return failWith(policy.error());
+  (*installer)->setSignaturePolicy(*policy);
   std::string id, range;
   splitTarget(o.target, id, range);
   Result<OperationReport> report = Error::internal("no operation");

@@ -76,6 +76,7 @@ struct PanelInstaller::Impl {
   install::JournalFolder journal{""};
   std::vector<std::string> recovered;
   mutable std::mutex mu;
+  SignaturePolicy signatures;  // guarded by mu
   std::optional<install::FolderLock> lock;
 
   std::string backendOf(const std::string& id) const { return layout.backendDir + "/" + id; }
@@ -220,6 +221,11 @@ Result<std::unique_ptr<PanelInstaller>> PanelInstaller::open(const PanelLayout& 
 
 const std::vector<std::string>& PanelInstaller::recovered() const { return impl_->recovered; }
 
+void PanelInstaller::setSignaturePolicy(SignaturePolicy policy) {
+  std::lock_guard lock(impl_->mu);
+  impl_->signatures = std::move(policy);
+}
+
 std::vector<PanelAddon> PanelInstaller::installed() const {
   std::vector<PanelAddon> out;
   auto registry = impl_->readRegistry();
@@ -275,6 +281,7 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
   ManifestReport manifest = loadManifestFromFolder(staged);
   if (!manifest.ok()) return fail(Error::invalid(package->fileName + ": " + manifest.errorText()));
   if (manifest.manifest->id != id) return fail(Error::invalid(package->fileName + ": its metadata names \"" + manifest.manifest->id + "\", not \"" + id + "\""));
+  if (auto s = checkSignaturePolicy(m.signatures, *package, *manifest.manifest); !s) return fail(s.error());
   auto migrations = install::Migrations::read(staged);
   if (!migrations) return fail(Error::invalid(package->fileName + ": " + migrations.error().message));
   const bool hasBackend = fs::is_directory(fs::path(staged) / "backend", ec);

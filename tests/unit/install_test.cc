@@ -371,6 +371,37 @@ TEST_F(InstallTest, APanelsMarketplaceEndpointsInstallAndUninstallOverHttp) {
   server.stop();
 }
 
+// The same policy for a seed 002 panel: over the API and the CLI's flags.
+TEST_F(InstallTest, APanelInstallFollowsTheSignaturePolicy) {
+  const fs::path root = dir_ / "panel";
+  test::writeFile(root / "panel.json", test::panelLayoutJson());
+  const std::string package = test::packAiChatbot(modules());
+  SecretKey publisher = SecretKey::generate();
+  test::writeFile(dir_ / "publisher.pub", publisher.publicKey().toFileText());
+  auto layout = PanelLayout::load((root / "panel.json").string());
+  ASSERT_TRUE(layout.ok());
+  {
+    auto installer = PanelInstaller::open(*layout);
+    ASSERT_TRUE(installer.ok());
+    const std::string before = test::panelSnapshot(root);
+    (*installer)->setSignaturePolicy({{publisher.publicKey().toFileText()}, true});
+    auto refused = (*installer)->install("ai_chatbot", "*", *local());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().kind, ErrorKind::kSignature) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("not signed"), std::string::npos) << refused.error().message;
+    EXPECT_EQ(test::panelSnapshot(root), before);
+  }
+  const std::string cli = test::patchbayBinary() + " install ai_chatbot --panel " + (root / "panel.json").string() + " --modules " +
+                          modules().string() + " --require-signature --trusted-key " + (dir_ / "publisher.pub").string();
+  auto unsignedRun = test::run(cli);
+  EXPECT_NE(unsignedRun.exitCode, 0) << unsignedRun.output;
+  EXPECT_NE(unsignedRun.output.find("not signed"), std::string::npos) << unsignedRun.output;
+  ASSERT_TRUE(signPackageFile(package, publisher).ok());
+  auto signedRun = test::run(cli);
+  ASSERT_EQ(signedRun.exitCode, 0) << signedRun.output;
+  EXPECT_TRUE(fs::exists(root / "billing-backend/app/addons/ai_chatbot/routes.py"));
+}
+
 // The signature policy: packages signed by a trusted key install; a wrong
 // key, a tampered package or (when required) no signature is refused first.
 TEST_F(InstallTest, TheSignaturePolicyAsksForPackagesSignedByTrustedKeys) {
