@@ -161,6 +161,9 @@ class Installer {
   // The installer of the host data folder `dataDir`. Finishes or rolls back
   // an interrupted operation first (see recovered()).
   static Result<std::unique_ptr<Installer>> open(const std::string& dataDir, LiveHost live = {});
+  // For looking only (installed, find), also while a running host holds the
+  // folder: no lock taken, nothing recovered; operations are refused.
+  static Result<std::unique_ptr<Installer>> openForReading(const std::string& dataDir);
   ~Installer();
   Installer(const Installer&) = delete;
   Installer& operator=(const Installer&) = delete;
@@ -189,6 +192,7 @@ class Installer {
 
  private:
   explicit Installer(std::unique_ptr<Impl> impl);
+  static Result<std::unique_ptr<Installer>> openIn(const std::string& dataDir, LiveHost live, bool readOnly);
   std::unique_ptr<Impl> impl_;
 };
 

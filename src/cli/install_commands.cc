@@ -219,7 +219,7 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
 }
 
 int runList(const InstallCliOptions& o) {
-  auto installer = Installer::open(o.dataDir);
+  auto installer = Installer::openForReading(o.dataDir);
   if (!installer) return o.json ? failJson(installer.error()) : fail(installer.error());
   auto all = (*installer)->installed();
   if (o.json) {
@@ -237,7 +237,7 @@ int runList(const InstallCliOptions& o) {
 }
 
 int runInfo(const InstallCliOptions& o) {
-  auto installer = Installer::open(o.dataDir);
+  auto installer = Installer::openForReading(o.dataDir);
   if (!installer) return o.json ? failJson(installer.error()) : fail(installer.error());
   auto p = (*installer)->find(o.target);
   if (!p) {

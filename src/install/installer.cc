@@ -47,6 +47,11 @@ std::optional<Version> hostVersionFor(const std::string& key) {
 struct Installer::Impl {
   std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, stagingDir, installedPath, configPath;
   std::string postgresUrl;  // config.json's "database": plugin data in PostgreSQL, "" = SQLite files
+  bool readOnly = false;    // openForReading: no lock, no operations
+  Status refuseIfReadOnly() const {
+    if (!readOnly) return {};
+    return Error::unsupported(dataDir + " was opened for reading only (a running host may hold it): install, upgrade and uninstall need Installer::open");
+  }
   install::JournalFolder journal{""};
   std::optional<install::FolderLock> lock;  // this data folder is ours while we live
   LiveHost live;
@@ -356,10 +361,15 @@ struct Installer::Impl {
 Installer::Installer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Installer::~Installer() = default;
 
-Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, LiveHost live) {
+Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, LiveHost live) { return openIn(dataDir, std::move(live), false); }
+Result<std::unique_ptr<Installer>> Installer::openForReading(const std::string& dataDir) { return openIn(dataDir, {}, true); }
+
+Result<std::unique_ptr<Installer>> Installer::openIn(const std::string& dataDir, LiveHost live, bool readOnly) {
   auto impl = std::make_unique<Impl>();
+  impl->readOnly = readOnly;
   std::error_code ec;
-  fs::create_directories(dataDir, ec);
+  if (readOnly && !fs::is_directory(dataDir, ec)) return Error::notFound(dataDir + ": no such data folder");
+  if (!readOnly) fs::create_directories(dataDir, ec);
   if (ec) return Error::io(dataDir + ": " + ec.message());
   impl->dataDir = fs::canonical(dataDir, ec).string();
   if (ec) return Error::io(dataDir + ": " + ec.message());
@@ -386,6 +396,7 @@ Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, L
   if (!postgresUrl) return postgresUrl.error();
   impl->postgresUrl = *postgresUrl;
   impl->live = std::move(live);
+  if (readOnly) return std::unique_ptr<Installer>(new Installer(std::move(impl)));
   auto folderLock = install::FolderLock::acquire(impl->stateDir, "a running `patchbay serve` on this data folder installs through its admin API "
                                                                  "(POST /api/admin/plugins/install); or stop it first");
   if (!folderLock) return Error{folderLock.error().kind, impl->dataDir + ": " + folderLock.error().message};
@@ -434,6 +445,7 @@ std::optional<InstalledPlugin> Installer::find(const std::string& id) const {
 
 Result<OperationReport> Installer::install(const std::string& id, const std::string& rangeText, PackageSource& source,
                                            const InstallOptions& options, const ProgressFn& progress) {
+  if (auto s = impl_->refuseIfReadOnly(); !s) return s.error();
   if (!isValidPluginId(id)) return Error::invalid("\"" + id + "\" is not a plugin id (lowercase letters, digits, - and _)");
   auto range = parseRequestedRange(rangeText);
   if (!range) return range.error();
@@ -524,6 +536,7 @@ Result<OperationReport> Installer::install(const std::string& id, const std::str
 
 Result<OperationReport> Installer::upgrade(const std::string& id, const std::string& rangeText, PackageSource& source,
                                            const ProgressFn& progress) {
+  if (auto s = impl_->refuseIfReadOnly(); !s) return s.error();
   auto range = parseRequestedRange(rangeText);
   if (!range) return range.error();
   std::lock_guard lock(impl_->mu);
@@ -615,6 +628,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
 }
 
 Result<OperationReport> Installer::uninstall(const std::string& id, bool keepData) {
+  if (auto s = impl_->refuseIfReadOnly(); !s) return s.error();
   std::lock_guard lock(impl_->mu);
   return impl_->uninstallOne(id, keepData);
 }

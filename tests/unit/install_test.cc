@@ -70,9 +70,20 @@ TEST_F(InstallTest, InstallUpgradeDowngradeUninstallRunTheMigrationsBetweenVersi
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().kind, ErrorKind::kConflict);
   EXPECT_NE(second.error().message.find("POST /api/admin/plugins/install"), std::string::npos) << second.error().message;
-  auto cli = test::run(test::patchbayBinary() + " list --data " + data().string());
+  auto cli = test::run(test::patchbayBinary() + " uninstall notes --yes --data " + data().string());
   EXPECT_EQ(cli.exitCode, 1);
   EXPECT_NE(cli.output.find("in use by another installer"), std::string::npos) << cli.output;
+  // Looking is fine meanwhile: list and info read without taking the folder.
+  auto listed = test::run(test::patchbayBinary() + " list --json --data " + data().string());
+  ASSERT_EQ(listed.exitCode, 0) << listed.output;
+  EXPECT_EQ(json::parse(listed.output)["plugins"][0]["version"], "1.0.0") << listed.output;
+  auto info = test::run(test::patchbayBinary() + " info notes --data " + data().string());
+  ASSERT_EQ(info.exitCode, 0) << info.output;
+  EXPECT_NE(info.output.find("up.sql"), std::string::npos) << info.output;
+  auto reader = Installer::openForReading(data().string());
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->uninstall("notes").error().kind, ErrorKind::kUnsupported);
+  EXPECT_EQ(Installer::openForReading((dir_ / "nowhere").string()).error().kind, ErrorKind::kNotFound);
 
   // Upgrade: exactly the steps between the versions; the rows stay.
   auto up = installer->upgrade("notes", "", *source);
