@@ -5,7 +5,9 @@
 //                                   "active": ["discord-alerts", "billing"],
 //                                   "grants": {"billing": {"fetch": true, "hosts": ["api.stripe.com"]}}}}
 //   data/plugin-data/  each plugin's own data (<id>/data.db)
-//   data/host.db       admin tokens
+//   data/host.db       admin tokens, the audit log, tenants (with "database":
+//                      "postgresql://..." in config.json: the patchbay_host
+//                      schema there, and plugin data in a schema per plugin)
 //
 //   data/installed.json, data/plugins/.versions/, data/.install/: the installer's
 //     (patchbay/install.h)
@@ -28,6 +30,7 @@
 #include "patchbay/manifest.h"
 #include "patchbay/result.h"
 #include "patchbay/runtime.h"
+#include "patchbay/sql_database.h"
 #include "patchbay/store.h"
 #include "patchbay/tenants.h"
 #include "patchbay/tokens.h"
@@ -58,8 +61,10 @@ struct HostPlugin {
 // The host's admin tokens (data/host.db, scope "admin") on their own,
 // without starting any plugin: for `patchbay admin-token` and Host::open.
 // Use patchbay/tokens.h's list and revoke on it.
-Result<Database> openAdminTokens(const std::string& dataDir);
-Result<std::pair<TokenInfo, std::string>> createAdminToken(Database& store, const std::string& name);
+// The host's own state (admin tokens, audit log, tenants): data/host.db,
+// or with config.json's "database" URL the patchbay_host schema there.
+Result<std::unique_ptr<SqlDatabase>> openHostState(const std::string& dataDir);
+Result<std::pair<TokenInfo, std::string>> createAdminToken(SqlDatabase& store, const std::string& name);
 
 class Host {
  public:
@@ -96,7 +101,7 @@ class Host {
   // Seed 003's tenants: plugins installed, configured and enabled per tenant.
   Tenants& tenants();
 
-  // The admin token a secret belongs to (see openAdminTokens). On first
+  // The admin token a secret belongs to (see openHostState). On first
   // open, when there are none, one is made and its secret written to
   // data/admin-token (mode 0600).
   Result<TokenInfo> authenticate(std::string_view secret);

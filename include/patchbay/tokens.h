@@ -1,4 +1,5 @@
-// patchbay/tokens.h — API tokens kept in a SQLite database: shown once at
+// patchbay/tokens.h — API tokens kept in a database (SQLite, or PostgreSQL
+// for a host whose state is there; patchbay/sql_database.h): shown once at
 // creation ("pb_" + 64 hex digits), stored only as their SHA-256, with
 // scopes and an optional expiry. The registry (publish, review, admin) and
 // the host (admin) keep theirs this way.
@@ -15,6 +16,7 @@
 namespace patchbay {
 
 class Database;
+class SqlDatabase;
 
 struct TokenInfo {
   int64_t id = 0;
@@ -42,6 +44,14 @@ Status revoke(Database& db, int64_t id);
 // The token a secret belongs to (and its last use noted); kUnauthenticated
 // when unknown, revoked or expired, without saying which.
 Result<TokenInfo> authenticate(Database& db, std::string_view secret);
+
+// The same over either kind of database (the Database& forms are these on an SQLite file).
+Status ensureSchema(SqlDatabase& db);
+Result<std::pair<TokenInfo, std::string>> create(SqlDatabase& db, const std::string& name, const std::vector<std::string>& scopes,
+                                                 const std::vector<std::string>& allowedScopes, const std::string& expiresAt);
+std::vector<TokenInfo> list(SqlDatabase& db);
+Status revoke(SqlDatabase& db, int64_t id);
+Result<TokenInfo> authenticate(SqlDatabase& db, std::string_view secret);
 
 }  // namespace tokens
 }  // namespace patchbay

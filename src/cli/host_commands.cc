@@ -106,12 +106,12 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   createCmd->add_option("--name,-n", create->name, "Who the token is for")->required();
   createCmd->add_flag("--json", create->json, "Print the result as JSON");
   createCmd->callback([create, &outcome] {
-    auto db = openAdminTokens(create->dataDir);
+    auto db = openHostState(create->dataDir);
     if (!db) {
       outcome.exitCode = create->json ? failJson(db.error()) : fail(db.error());
       return;
     }
-    auto made = createAdminToken(*db, create->name);
+    auto made = createAdminToken(**db, create->name);
     if (!made) {
       outcome.exitCode = create->json ? failJson(made.error()) : fail(made.error());
       return;
@@ -127,13 +127,13 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   listCmd->add_option("--data,-d", list->dataDir, "The host's data folder")->capture_default_str();
   listCmd->add_flag("--json", list->json, "Print the result as JSON");
   listCmd->callback([list, &outcome] {
-    auto db = openAdminTokens(list->dataDir);
+    auto db = openHostState(list->dataDir);
     if (!db) {
       outcome.exitCode = fail(db.error());
       return;
     }
     nlohmann::ordered_json items = nlohmann::ordered_json::array();
-    for (const auto& t : tokens::list(*db)) {
+    for (const auto& t : tokens::list(**db)) {
       items.push_back({{"id", t.id}, {"name", t.name}, {"created_at", t.createdAt}, {"last_used_at", t.lastUsedAt}, {"revoked", t.revoked}});
       if (!list->json) {
         std::cout << t.id << "  " << t.name << "  created " << t.createdAt << (t.revoked ? "  (revoked)" : "") << "\n";
@@ -146,12 +146,12 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   revokeCmd->add_option("id", revoke->id, "Token id (from admin-token list)")->required();
   revokeCmd->add_option("--data,-d", revoke->dataDir, "The host's data folder")->capture_default_str();
   revokeCmd->callback([revoke, &outcome] {
-    auto db = openAdminTokens(revoke->dataDir);
+    auto db = openHostState(revoke->dataDir);
     if (!db) {
       outcome.exitCode = fail(db.error());
       return;
     }
-    if (auto s = tokens::revoke(*db, revoke->id); !s) {
+    if (auto s = tokens::revoke(**db, revoke->id); !s) {
       outcome.exitCode = fail(s.error());
       return;
     }

@@ -82,17 +82,19 @@ std::string Host::Impl::dirOf(const std::string& id) const {
   return "";
 }
 
-Result<Database> openAdminTokens(const std::string& dataDir) {
+Result<std::unique_ptr<SqlDatabase>> openHostState(const std::string& dataDir) {
   std::error_code ec;
   fs::create_directories(dataDir, ec);
   if (ec) return Error::io(dataDir + ": cannot create the data folder: " + ec.message());
-  auto db = Database::open(dataDir + "/host.db");
+  auto postgresUrl = configuredPostgresUrl(dataDir + "/config.json");
+  if (!postgresUrl) return postgresUrl.error();
+  auto db = postgresUrl->empty() ? openSqlDatabase(dataDir + "/host.db") : openSqlDatabase(*postgresUrl, "patchbay_host");
   if (!db) return db.error();
-  if (auto s = tokens::ensureSchema(*db); !s) return s.error();
+  if (auto s = tokens::ensureSchema(**db); !s) return Error{s.error().kind, (*db)->describe() + ": " + s.error().message};
   return db;
 }
 
-Result<std::pair<TokenInfo, std::string>> createAdminToken(Database& store, const std::string& name) {
+Result<std::pair<TokenInfo, std::string>> createAdminToken(SqlDatabase& store, const std::string& name) {
   return tokens::create(store, name, kAdminScopes, kAdminScopes, "");
 }
 
@@ -147,9 +149,9 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   }
 
   // Admin tokens; the first one is made for the operator.
-  auto db = openAdminTokens(data);
+  auto db = openHostState(data);
   if (!db) return db.error();
-  impl->db.emplace(std::move(*db));
+  impl->db = std::move(*db);
   if (tokens::list(*impl->db).empty()) {
     auto first = createAdminToken(*impl->db, "admin");
     if (!first) return first.error();
@@ -210,8 +212,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   if (!installer) return Error{installer.error().kind, "the installer: " + installer.error().message};
   m.installer = std::move(*installer);
   for (const auto& line : m.installer->recovered()) m.log("warn", line);
-  if (auto s = m.db->exec(R"sql(CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, plugin TEXT NOT NULL, detail TEXT NOT NULL, ok INTEGER NOT NULL))sql");
+  if (auto s = m.db->exec(std::string("CREATE TABLE IF NOT EXISTS audit (id ") + (m.db->isPostgres() ? "BIGSERIAL" : "INTEGER") + R"sql( PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, plugin TEXT NOT NULL, detail TEXT NOT NULL, ok INTEGER NOT NULL))sql");
       !s) {
     return s.error();
   }
@@ -314,10 +315,9 @@ Result<std::unique_ptr<PackageSource>> Host::openPackageSource() const {
 
 void Host::Impl::audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
   std::lock_guard lock(dbMutex);
-  auto st = db->prepare("INSERT INTO audit (at, actor, action, plugin, detail, ok) VALUES (?, ?, ?, ?, ?, ?)");
-  if (!st) return;
-  st->bind(1, utcNowMillis()).bind(2, actor).bind(3, action).bind(4, pluginId).bind(5, detail).bind(6, static_cast<int64_t>(ok ? 1 : 0));
-  if (auto s = st->run(); !s) log("error", "audit log: " + s.error().message);
+  auto done = db->query("INSERT INTO audit (at, actor, action, plugin, detail, ok) VALUES ($1, $2, $3, $4, $5, $6)",
+                        {utcNowMillis(), actor, action, pluginId, detail, ok ? "1" : "0"});
+  if (!done) log("error", "audit log: " + done.error().message);
 }
 
 void Host::audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
@@ -327,12 +327,10 @@ void Host::audit(const std::string& actor, const std::string& action, const std:
 std::string Host::auditJson(size_t limit) const {
   json out = json::array();
   std::lock_guard lock(impl_->dbMutex);
-  auto st = impl_->db->prepare("SELECT at, actor, action, plugin, detail, ok FROM audit ORDER BY id DESC LIMIT ?");
-  if (!st) return "[]";
-  st->bind(1, static_cast<int64_t>(limit));
-  while (st->step()) {
-    out.push_back({{"at", st->getText(0)}, {"actor", st->getText(1)}, {"action", st->getText(2)}, {"plugin", st->getText(3)},
-                   {"detail", st->getText(4)}, {"ok", st->getInt(5) != 0}});
+  auto rows = impl_->db->query("SELECT at, actor, action, plugin, detail, ok FROM audit ORDER BY id DESC LIMIT $1", {std::to_string(limit)});
+  if (!rows) return "[]";
+  for (const auto& r : *rows) {
+    out.push_back({{"at", r[0]}, {"actor", r[1]}, {"action", r[2]}, {"plugin", r[3]}, {"detail", r[4]}, {"ok", r[5] != "0"}});
   }
   return out.dump();
 }

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "patchbay/host.h"
+#include "patchbay/sql_database.h"
 #include "patchbay/store.h"
 
 namespace patchbay {
@@ -24,7 +25,7 @@ struct Host::Impl {
   std::map<std::string, std::string> loadProblems;  // id -> why its load failed; guarded by mu
 
   mutable std::mutex dbMutex;
-  std::optional<Database> db;  // host.db: tokens, audit, tenant_plugins
+  std::unique_ptr<SqlDatabase> db;  // tokens, audit, tenant_plugins: data/host.db, or the patchbay_host schema in PostgreSQL
 
   std::unique_ptr<HostTenants> tenants;  // last: stops the tenants' plugins first
 

@@ -83,40 +83,37 @@ Result<std::shared_ptr<Runtime>> HostTenants::runtimeOf(const std::string& tenan
 
 std::optional<HostTenants::Row> HostTenants::row(const std::string& tenantId, const std::string& pluginId) const {
   std::lock_guard lock(host_.dbMutex);
-  auto st = host_.db->prepare("SELECT enabled, installed_at, updated_at FROM tenant_plugins WHERE tenant_id = ? AND plugin_id = ?");
-  if (!st) return std::nullopt;
-  st->bind(1, tenantId).bind(2, pluginId);
-  if (!st->step()) return std::nullopt;
-  return Row{tenantId, pluginId, st->getInt(0) != 0, st->getText(1), st->getText(2)};
+  auto rows = host_.db->query("SELECT enabled, installed_at, updated_at FROM tenant_plugins WHERE tenant_id = $1 AND plugin_id = $2",
+                              {tenantId, pluginId});
+  if (!rows || rows->empty()) return std::nullopt;
+  const auto& r = rows->front();
+  return Row{tenantId, pluginId, r[0] != "0", r[1], r[2]};
 }
 
 std::vector<HostTenants::Row> HostTenants::rows(const std::string& where, const std::string& value) const {
   std::vector<Row> out;
   std::lock_guard lock(host_.dbMutex);
-  auto st = host_.db->prepare("SELECT tenant_id, plugin_id, enabled, installed_at, updated_at FROM tenant_plugins" +
-                              (where.empty() ? std::string() : " WHERE " + where + " = ?") + " ORDER BY tenant_id, plugin_id");
-  if (!st) return out;
-  if (!where.empty()) st->bind(1, value);
-  while (st->step()) out.push_back(Row{st->getText(0), st->getText(1), st->getInt(2) != 0, st->getText(3), st->getText(4)});
+  auto rows = host_.db->query("SELECT tenant_id, plugin_id, enabled, installed_at, updated_at FROM tenant_plugins" +
+                                  (where.empty() ? std::string() : " WHERE " + where + " = $1") + " ORDER BY tenant_id, plugin_id",
+                              where.empty() ? std::vector<std::string>{} : std::vector<std::string>{value});
+  if (!rows) return out;
+  for (const auto& r : *rows) out.push_back(Row{r[0], r[1], r[2] != "0", r[3], r[4]});
   return out;
 }
 
 Status HostTenants::writeRow(const Row& r) {
   std::lock_guard lock(host_.dbMutex);
-  auto st = host_.db->prepare(
-      "INSERT INTO tenant_plugins (tenant_id, plugin_id, enabled, installed_at, updated_at) VALUES (?, ?, ?, ?, ?) "
-      "ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at");
-  if (!st) return st.error();
-  st->bind(1, r.tenantId).bind(2, r.pluginId).bind(3, static_cast<int64_t>(r.enabled ? 1 : 0)).bind(4, r.installedAt).bind(5, r.updatedAt);
-  return st->run();
+  auto done = host_.db->query(
+      "INSERT INTO tenant_plugins (tenant_id, plugin_id, enabled, installed_at, updated_at) VALUES ($1, $2, $3, $4, $5) "
+      "ON CONFLICT (tenant_id, plugin_id) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+      {r.tenantId, r.pluginId, r.enabled ? "1" : "0", r.installedAt, r.updatedAt});
+  return done ? Status{} : Status{done.error()};
 }
 
 Status HostTenants::deleteRow(const std::string& tenantId, const std::string& pluginId) {
   std::lock_guard lock(host_.dbMutex);
-  auto st = host_.db->prepare("DELETE FROM tenant_plugins WHERE tenant_id = ? AND plugin_id = ?");
-  if (!st) return st.error();
-  st->bind(1, tenantId).bind(2, pluginId);
-  return st->run();
+  auto done = host_.db->query("DELETE FROM tenant_plugins WHERE tenant_id = $1 AND plugin_id = $2", {tenantId, pluginId});
+  return done ? Status{} : Status{done.error()};
 }
 
 Result<std::string> HostTenants::pluginDirOf(const std::string& pluginId) const {

@@ -44,31 +44,12 @@ struct MigrationGuard {
 
 class SqliteTarget final : public MigrationTarget {
  public:
-  SqliteTarget(Database db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
-  bool isPostgres() const override { return false; }
-  Status exec(std::string_view sql) override { return db_.exec(sql); }
-  Result<Rows> query(std::string_view sql, const std::vector<std::string>& params) override {
-    auto st = db_.prepare(sql);
-    if (!st) return st.error();
-    for (size_t i = 0; i < params.size(); ++i) st->bind(static_cast<int>(i + 1), params[i]);
-    Rows rows;
-    while (st->step()) {
-      auto& row = rows.emplace_back();
-      for (int c = 0; c < st->columnCount(); ++c) row.push_back(st->getText(c));
-    }
-    if (!st->status()) return st->status().error();
-    return rows;
-  }
-  Status begin() override { return db_.exec("BEGIN IMMEDIATE"); }
+  SqliteTarget(Database db, std::string path) : MigrationTarget(std::make_unique<SqliteDatabase>(std::move(db), std::move(path))) {}
   Status runPackageScript(std::string_view script) override {
-    MigrationGuard guard(db_.handle());
-    return db_.exec(script);
+    Database& db = static_cast<SqliteDatabase&>(*inner_).database();
+    MigrationGuard guard(db.handle());
+    return db.exec(script);
   }
-  std::string describe() const override { return path_; }
-
- private:
-  Database db_;
-  std::string path_;
 };
 
 // --- PostgreSQL: each statement is read before it runs (sql_script.h) and
@@ -101,21 +82,7 @@ std::string refusal(const SqlStatement& s) {
 
 class PostgresTarget final : public MigrationTarget {
  public:
-  explicit PostgresTarget(PgConnection pg) : pg_(std::move(pg)) {}
-  bool isPostgres() const override { return true; }
-  Status exec(std::string_view sql) override { return pg_.exec(sql); }
-  Result<Rows> query(std::string_view sql, const std::vector<std::string>& params) override {
-    auto rows = pg_.query(sql, params);
-    if (!rows) return rows.error();
-    Rows out;
-    out.reserve(rows->size());
-    for (auto& row : *rows) {
-      auto& r = out.emplace_back();
-      for (auto& v : row) r.push_back(v.value_or(""));
-    }
-    return out;
-  }
-  Status begin() override { return pg_.exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); }
+  explicit PostgresTarget(PgConnection pg) : MigrationTarget(std::make_unique<PostgresDatabase>(std::move(pg))) {}
   Status runPackageScript(std::string_view script) override {
     auto statements = splitSqlScript(script);
     if (!statements) return statements.error();
@@ -133,10 +100,9 @@ class PostgresTarget final : public MigrationTarget {
     if (!pg_.inTransaction()) return Error::internal(pg_.url() + ": the operation's transaction ended inside a migration");
     return {};
   }
-  std::string describe() const override { return pg_.url(); }
 
  private:
-  PgConnection pg_;
+  PgConnection& pg_ = static_cast<PostgresDatabase&>(*inner_).connection();
 };
 
 }  // namespace

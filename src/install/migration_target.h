@@ -11,31 +11,29 @@
 #include <vector>
 
 #include "patchbay/result.h"
-
-namespace patchbay {
-class Database;
-}
+#include "patchbay/sql_database.h"
 
 namespace patchbay::install {
 
-using Rows = std::vector<std::vector<std::string>>;  // NULL reads as ""
+using Rows = SqlDatabase::Rows;
 
-class MigrationTarget {
+// A database as SqlDatabase (patchbay/sql_database.h), and a package's
+// migration script run inside the open transaction under a guard: no
+// transaction control, no other databases or files, no extensions loaded,
+// no writing the installer's _patchbay_ tables. Errors name the line.
+class MigrationTarget : public SqlDatabase {
  public:
-  virtual ~MigrationTarget() = default;
-  virtual bool isPostgres() const = 0;
-  // The installer's own statements, without parameters.
-  virtual Status exec(std::string_view sql) = 0;
-  // One statement; parameters are $1, $2… in order of appearance.
-  virtual Result<Rows> query(std::string_view sql, const std::vector<std::string>& params = {}) = 0;
-  // BEGIN that takes the write lock at once (SQLite: BEGIN IMMEDIATE).
-  virtual Status begin() = 0;
-  // A package's migration script, inside the open transaction: no
-  // transaction control, no other databases or files, no extensions loaded,
-  // no writing the installer's _patchbay_ tables. Errors name the line.
+  bool isPostgres() const override { return inner_->isPostgres(); }
+  Status exec(std::string_view sql) override { return inner_->exec(sql); }
+  Result<Rows> query(std::string_view sql, const std::vector<std::string>& params = {}) override { return inner_->query(sql, params); }
+  int64_t changes() const override { return inner_->changes(); }
+  Status begin() override { return inner_->begin(); }
+  std::string describe() const override { return inner_->describe(); }
   virtual Status runPackageScript(std::string_view script) = 0;
-  // How the database is named in messages (a path, a redacted URL).
-  virtual std::string describe() const = 0;
+
+ protected:
+  explicit MigrationTarget(std::unique_ptr<SqlDatabase> inner) : inner_(std::move(inner)) {}
+  std::unique_ptr<SqlDatabase> inner_;
 };
 
 // Opens (creating) an SQLite file.

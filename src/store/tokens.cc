@@ -8,15 +8,17 @@
 
 #include "patchbay/clock.h"
 #include "patchbay/integrity.h"
+#include "patchbay/sql_database.h"
 #include "patchbay/store.h"
 
 namespace patchbay {
 
 namespace {
 
+// The id column is the one part the two databases spell differently.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS tokens (
-  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  id           %ID%,
   name         TEXT NOT NULL,
   token_hash   TEXT NOT NULL UNIQUE,
   scopes       TEXT NOT NULL,
@@ -39,15 +41,15 @@ std::vector<std::string> splitScopes(const std::string& s) {
   return out;
 }
 
-TokenInfo fromRow(const Statement& st) {
+TokenInfo fromRow(const std::vector<std::string>& row) {
   TokenInfo t;
-  t.id = st.getInt(0);
-  t.name = st.getText(1);
-  t.scopes = splitScopes(st.getText(2));
-  t.createdAt = st.getText(3);
-  t.expiresAt = st.getText(4);
-  t.lastUsedAt = st.getText(5);
-  t.revoked = st.getInt(6) != 0;
+  t.id = std::stoll(row[0]);
+  t.name = row[1];
+  t.scopes = splitScopes(row[2]);
+  t.createdAt = row[3];
+  t.expiresAt = row[4];
+  t.lastUsedAt = row[5];
+  t.revoked = row[6] != "0";
   return t;
 }
 
@@ -60,9 +62,13 @@ bool TokenInfo::hasScope(std::string_view scope) const {
 
 namespace tokens {
 
-Status ensureSchema(Database& db) { return db.exec(kSchema); }
+Status ensureSchema(SqlDatabase& db) {
+  std::string sql = kSchema;
+  sql.replace(sql.find("%ID%"), 4, db.isPostgres() ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
+  return db.exec(sql);
+}
 
-Result<std::pair<TokenInfo, std::string>> create(Database& db, const std::string& name, const std::vector<std::string>& scopes,
+Result<std::pair<TokenInfo, std::string>> create(SqlDatabase& db, const std::string& name, const std::vector<std::string>& scopes,
                                                  const std::vector<std::string>& allowedScopes, const std::string& expiresAt) {
   std::string allowed;
   for (const auto& s : allowedScopes) allowed += (allowed.empty() ? "" : ", ") + s;
@@ -83,13 +89,12 @@ Result<std::pair<TokenInfo, std::string>> create(Database& db, const std::string
   randombytes_buf(raw, sizeof raw);
   std::string secret = "pb_" + toHex(raw, sizeof raw);
   sodium_memzero(raw, sizeof raw);
-  auto st = db.prepare("INSERT INTO tokens (name, token_hash, scopes, created_at, expires_at) VALUES (?,?,?,?,?)");
-  if (!st) return st.error();
   const std::string now = utcNow();
-  st->bind(1, name).bind(2, sha256Hex(secret)).bind(3, joined).bind(4, now).bind(5, expiresAt);
-  if (auto s = st->run(); !s) return s.error();
+  auto inserted = db.query("INSERT INTO tokens (name, token_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                           {name, sha256Hex(secret), joined, now, expiresAt});
+  if (!inserted) return inserted.error();
   TokenInfo info;
-  info.id = db.lastInsertId();
+  info.id = std::stoll(inserted->at(0).at(0));
   info.name = name;
   info.scopes = scopes;
   info.createdAt = now;
@@ -97,38 +102,54 @@ Result<std::pair<TokenInfo, std::string>> create(Database& db, const std::string
   return std::make_pair(info, secret);
 }
 
-std::vector<TokenInfo> list(Database& db) {
+std::vector<TokenInfo> list(SqlDatabase& db) {
   std::vector<TokenInfo> out;
-  auto st = db.prepare(std::string("SELECT ") + kColumns + " FROM tokens ORDER BY id");
-  if (!st) return out;
-  while (st->step()) out.push_back(fromRow(*st));
+  auto rows = db.query(std::string("SELECT ") + kColumns + " FROM tokens ORDER BY id");
+  if (!rows) return out;
+  for (const auto& row : *rows) out.push_back(fromRow(row));
   return out;
 }
 
-Status revoke(Database& db, int64_t id) {
-  auto st = db.prepare("UPDATE tokens SET revoked = 1 WHERE id = ?");
-  if (!st) return st.error();
-  st->bind(1, id);
-  if (auto s = st->run(); !s) return s;
+Status revoke(SqlDatabase& db, int64_t id) {
+  auto done = db.query("UPDATE tokens SET revoked = 1 WHERE id = $1", {std::to_string(id)});
+  if (!done) return done.error();
   if (db.changes() == 0) return Error::notFound("no token with id " + std::to_string(id));
   return {};
 }
 
-Result<TokenInfo> authenticate(Database& db, std::string_view secret) {
+Result<TokenInfo> authenticate(SqlDatabase& db, std::string_view secret) {
   const Error refused = Error::unauthenticated("the API token is unknown, revoked or expired");
   if (secret.size() != 67 || !secret.starts_with("pb_")) return refused;
-  auto st = db.prepare(std::string("SELECT ") + kColumns + " FROM tokens WHERE token_hash = ?");
-  if (!st) return st.error();
-  st->bind(1, sha256Hex(secret));
-  if (!st->step()) return refused;
-  TokenInfo t = fromRow(*st);
+  auto rows = db.query(std::string("SELECT ") + kColumns + " FROM tokens WHERE token_hash = $1", {sha256Hex(secret)});
+  if (!rows) return rows.error();
+  if (rows->empty()) return refused;
+  TokenInfo t = fromRow(rows->front());
   if (t.revoked || (!t.expiresAt.empty() && t.expiresAt <= utcNow())) return refused;
-  auto used = db.prepare("UPDATE tokens SET last_used_at = ? WHERE id = ?");
-  if (used) {
-    used->bind(1, utcNow()).bind(2, t.id);
-    (void)used->run();  // a missed "last used" note is not worth refusing the request
-  }
+  // A missed "last used" note is not worth refusing the request.
+  (void)db.query("UPDATE tokens SET last_used_at = $1 WHERE id = $2", {utcNow(), std::to_string(t.id)});
   return t;
+}
+
+Status ensureSchema(Database& db) {
+  SqliteDatabase sql(&db, "");
+  return ensureSchema(sql);
+}
+Result<std::pair<TokenInfo, std::string>> create(Database& db, const std::string& name, const std::vector<std::string>& scopes,
+                                                 const std::vector<std::string>& allowedScopes, const std::string& expiresAt) {
+  SqliteDatabase sql(&db, "");
+  return create(sql, name, scopes, allowedScopes, expiresAt);
+}
+std::vector<TokenInfo> list(Database& db) {
+  SqliteDatabase sql(&db, "");
+  return list(sql);
+}
+Status revoke(Database& db, int64_t id) {
+  SqliteDatabase sql(&db, "");
+  return revoke(sql, id);
+}
+Result<TokenInfo> authenticate(Database& db, std::string_view secret) {
+  SqliteDatabase sql(&db, "");
+  return authenticate(sql, secret);
 }
 
 }  // namespace tokens

@@ -189,6 +189,16 @@ TEST_P(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
   EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/notes", acmeToken)), json::parse(R"([{"body":"first"}])"));
   EXPECT_EQ(body(call("GET", "/api/tenants/acme/plugins/notes/config", acmeToken))["greeting"], "hello");
 
+  if (postgres()) {  // the host's own state is in PostgreSQL too: no host.db
+    EXPECT_FALSE(fs::exists(dir_ / "data/host.db"));
+    auto pg = PgConnection::connect(pg_->url("host"));
+    ASSERT_TRUE(pg.ok());
+    for (const char* table : {"tokens", "audit", "tenant_plugins"}) {
+      auto n = pg->query(std::string("SELECT count(*) FROM patchbay_host.") + table);
+      ASSERT_TRUE(n.ok()) << table << ": " << n.error().message;
+      EXPECT_NE(n->at(0)[0], "0") << table;
+    }
+  }
   auto audit = body(call("GET", "/api/admin/audit", admin_))["events"];
   int tenantEvents = 0;
   for (const auto& e : audit) tenantEvents += e["action"].get<std::string>().starts_with("tenant ");

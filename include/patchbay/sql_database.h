@@ -1,0 +1,82 @@
+// patchbay/sql_database.h — the few calls patchbay's own state needs, over
+// either database it keeps state in: an SQLite file (the embedded default)
+// or PostgreSQL. Statements are written once, in the SQL both accept, with
+// $1, $2… parameters; isPostgres() says when a table's definition differs
+// (INTEGER PRIMARY KEY vs BIGSERIAL).
+//
+//   auto db = openSqlDatabase("data/host.db").value();        // or a postgresql:// URL
+//   db->exec("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v TEXT)");
+//   db->query("INSERT INTO t VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v", {"a", "1"});
+//   auto rows = db->query("SELECT v FROM t WHERE k = $1", {"a"});   // rows of text; NULL reads as ""
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "patchbay/postgres.h"
+#include "patchbay/result.h"
+#include "patchbay/store.h"
+
+namespace patchbay {
+
+class SqlDatabase {
+ public:
+  using Rows = std::vector<std::vector<std::string>>;
+  virtual ~SqlDatabase() = default;
+  virtual bool isPostgres() const = 0;
+  // Statements without parameters or results (one or more).
+  virtual Status exec(std::string_view sql) = 0;
+  // One statement; parameters $1, $2… in order of appearance.
+  virtual Result<Rows> query(std::string_view sql, const std::vector<std::string>& params = {}) = 0;
+  // Rows the last query inserted, changed or deleted.
+  virtual int64_t changes() const = 0;
+  // BEGIN that takes the write lock at once (SQLite: BEGIN IMMEDIATE).
+  virtual Status begin() = 0;
+  // How it is named in messages (a path, a redacted URL).
+  virtual std::string describe() const = 0;
+};
+
+class SqliteDatabase final : public SqlDatabase {
+ public:
+  SqliteDatabase(Database db, std::string path) : owned_(std::move(db)), db_(&*owned_), path_(std::move(path)) {}
+  // Uses `*borrowed` (which must outlive this) without owning it.
+  SqliteDatabase(Database* borrowed, std::string path) : db_(borrowed), path_(std::move(path)) {}
+  bool isPostgres() const override { return false; }
+  Status exec(std::string_view sql) override { return db_->exec(sql); }
+  Result<Rows> query(std::string_view sql, const std::vector<std::string>& params = {}) override;
+  int64_t changes() const override { return db_->changes(); }
+  Status begin() override { return db_->exec("BEGIN IMMEDIATE"); }
+  std::string describe() const override { return path_; }
+  Database& database() { return *db_; }
+
+ private:
+  std::optional<Database> owned_;
+  Database* db_;
+  std::string path_;
+};
+
+class PostgresDatabase final : public SqlDatabase {
+ public:
+  explicit PostgresDatabase(PgConnection pg) : pg_(std::move(pg)) {}
+  bool isPostgres() const override { return true; }
+  Status exec(std::string_view sql) override { return pg_.exec(sql); }
+  Result<Rows> query(std::string_view sql, const std::vector<std::string>& params = {}) override;
+  int64_t changes() const override { return changes_; }
+  Status begin() override { return pg_.exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); }
+  std::string describe() const override { return pg_.url(); }
+  PgConnection& connection() { return pg_; }
+
+ private:
+  PgConnection pg_;
+  int64_t changes_ = 0;
+};
+
+// An SQLite file (made when missing), or with a postgresql:// URL that
+// database; `schema`, when given, is made when missing and searched first.
+Result<std::unique_ptr<SqlDatabase>> openSqlDatabase(const std::string& pathOrUrl, const std::string& schema = "");
+
+}  // namespace patchbay
