@@ -200,5 +200,74 @@ TEST_F(PostgresPanelTest, TheCliInstallsIntoAPostgresPanel) {
   EXPECT_EQ(down.output.find("hunter2"), std::string::npos) << down.output;
 }
 
+// The host target with plugin data in PostgreSQL: install, upgrade, down
+// again, uninstall keeping the data, install over it, uninstall for good;
+// each plugin's tables in its own schema, as its own role.
+TEST(PostgresHostTest, InstallUpgradeDowngradeAndUninstallMigrateThePluginsSchema) {
+  test::TempDir dir;
+  test::PostgresServer pg;
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  pg.createDatabase("host");
+  test::makeNotesPackages(dir / "work", dir / "modules");
+  test::writeFile(dir / "data/config.json", json{{"database", pg.url("host")}}.dump());
+  SourceConfig config;
+  config.localDir = (dir / "modules").string();
+  auto source = openSource(config, (dir / "state").string());
+  ASSERT_TRUE(source.ok());
+  auto host = PgConnection::connect(pg.url("host"));
+  ASSERT_TRUE(host.ok());
+  const std::string schema = pluginSchemaName("notes", "", "host");
+  auto tables = [&] {
+    std::vector<std::string> out;
+    auto rows = host->query("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name NOT LIKE '\\_%' ORDER BY 1", {schema});
+    EXPECT_TRUE(rows.ok()) << rows.error().message;
+    for (const auto& r : rows.ok() ? *rows : std::vector<PgRow>{}) out.push_back(r[0].value_or(""));
+    return out;
+  };
+  auto owner = [&](const std::string& table) {
+    auto rows = host->query("SELECT tableowner FROM pg_tables WHERE schemaname = $1 AND tablename = $2", {schema, table});
+    return rows.ok() && !rows->empty() ? rows->front()[0].value_or("") : std::string("(none)");
+  };
+
+  auto installer = Installer::open((dir / "data").string());
+  ASSERT_TRUE(installer.ok()) << installer.error().message;
+  auto installed = (*installer)->install("notes", "1.0.0", **source);
+  ASSERT_TRUE(installed.ok()) << installed.error().message;
+  EXPECT_EQ(tables(), std::vector<std::string>{"notes"});
+  EXPECT_EQ(owner("notes"), schema);  // made by the plugin's role, in its schema
+  EXPECT_FALSE(fs::exists(dir / "data/plugin-data/notes/data.db"));
+  auto up = (*installer)->upgrade("notes", "", **source);
+  ASSERT_TRUE(up.ok()) << up.error().message;
+  EXPECT_EQ(up->migrations, (std::vector<std::string>{"0001_tags.up.sql", "0002_pins.up.sql"}));
+  EXPECT_EQ(tables(), (std::vector<std::string>{"notes", "pins", "tags"}));
+  auto down = (*installer)->upgrade("notes", "1.1.0", **source);
+  ASSERT_TRUE(down.ok()) << down.error().message;
+  EXPECT_EQ(down->migrations, std::vector<std::string>{"0002_pins.down.sql"});
+  EXPECT_EQ(tables(), (std::vector<std::string>{"notes", "tags"}));
+  EXPECT_EQ((*installer)->find("notes")->migrations, (std::vector<std::string>{"0001_tags", "up.sql"}));
+
+  // Keep the data: the schema and the user's rows stay for the next install.
+  {
+    auto asPlugin = connectAsPlugin(pg.url("host"), "notes", "");
+    ASSERT_TRUE(asPlugin.ok());
+    ASSERT_TRUE(asPlugin->exec("INSERT INTO notes (id, body, tag) VALUES (7, 'mine', 'x')").ok());
+  }
+  ASSERT_TRUE((*installer)->uninstall("notes", true).ok());
+  EXPECT_EQ(tables(), (std::vector<std::string>{"notes", "tags"}));
+  auto again = (*installer)->install("notes", "2.0.0", **source);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->migrations, std::vector<std::string>{"0002_pins.up.sql"});
+  auto mine = host->query("SELECT body FROM \"" + schema + "\".notes WHERE id = 7");
+  ASSERT_TRUE(mine.ok() && mine->size() == 1u);
+
+  // For good: down steps, then the schema and the role are gone.
+  auto removed = (*installer)->uninstall("notes");
+  ASSERT_TRUE(removed.ok()) << removed.error().message;
+  EXPECT_EQ(removed->migrations, (std::vector<std::string>{"0002_pins.down.sql", "0001_tags.down.sql", "down.sql"}));
+  auto left = host->query("SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = $1) + (SELECT count(*) FROM pg_roles WHERE rolname = $1)", {schema});
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->at(0)[0], "0");
+}
+
 }  // namespace
 }  // namespace patchbay
