@@ -36,26 +36,6 @@ if(PATCHBAY_TESTS)
   add_subdirectory(tests)
 endif()
 
-# --- the patchbay executable (src/cli) ---------------------------------------
-add_executable(patchbay_cli
-  src/cli/main.cc
-  src/cli/output.cc
-  src/cli/package_commands.cc
-  src/cli/registry_commands.cc
-  src/cli/config_file.cc
-  src/cli/server_support.cc
-  src/cli/host_commands.cc
-  src/cli/install_commands.cc
-  src/cli/panel_commands.cc
-  src/cli/log.cc
-)
-set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
-target_include_directories(patchbay_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
-target_link_libraries(patchbay_cli PRIVATE patchbay spdlog::spdlog)
-if(CLI11_FOUND)
-  target_link_libraries(patchbay_cli PRIVATE CLI11::CLI11)
-endif()
-
 # --- store and http ------------------------------------------------------------
 find_package(SQLite3 REQUIRED)
 find_package(Boost 1.81 REQUIRED)
@@ -127,6 +107,45 @@ if(PATCHBAY_HAVE_V8)
   target_link_libraries(patchbay_host PUBLIC patchbay_runtime patchbay_http patchbay_store patchbay_install)
   target_link_libraries(patchbay INTERFACE patchbay_host)
 endif()
+
+# The host's own state (tokens, audit, tenants) without the runtime.
+add_library(patchbay_host_state STATIC src/host/host_state.cc)
+target_include_directories(patchbay_host_state PUBLIC ${CMAKE_SOURCE_DIR}/include)
+target_link_libraries(patchbay_host_state PUBLIC patchbay_store patchbay_install)
+target_link_libraries(patchbay INTERFACE patchbay_host_state)
+if(TARGET patchbay_host)
+  target_link_libraries(patchbay_host PUBLIC patchbay_host_state)
+endif()
+
+# --- the executables (src/cli) --------------------------------------------------
+# `patchbay`: every command, without V8, so it starts without loading libnode
+# (~45 ms); its `serve` hands over to `patchbay-host` beside it, which is the
+# same command line with the host and runtime linked.
+set(PATCHBAY_CLI_SOURCES
+  src/cli/main.cc
+  src/cli/output.cc
+  src/cli/package_commands.cc
+  src/cli/registry_commands.cc
+  src/cli/config_file.cc
+  src/cli/server_support.cc
+  src/cli/host_commands.cc
+  src/cli/install_commands.cc
+  src/cli/panel_commands.cc
+  src/cli/log.cc)
+add_executable(patchbay_cli ${PATCHBAY_CLI_SOURCES} src/cli/host_serve_exec.cc)
+set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
+target_include_directories(patchbay_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(patchbay_cli PRIVATE patchbay_package patchbay_store patchbay_http patchbay_registry patchbay_install
+                      patchbay_host_state spdlog::spdlog)
+add_executable(patchbay_host_cli ${PATCHBAY_CLI_SOURCES} src/cli/host_serve.cc)
+set_target_properties(patchbay_host_cli PROPERTIES OUTPUT_NAME patchbay-host)
+target_include_directories(patchbay_host_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(patchbay_host_cli PRIVATE patchbay spdlog::spdlog)
+if(CLI11_FOUND)
+  target_link_libraries(patchbay_cli PRIVATE CLI11::CLI11)
+  target_link_libraries(patchbay_host_cli PRIVATE CLI11::CLI11)
+endif()
+add_dependencies(patchbay_cli patchbay_host_cli)
 
 # --- examples that are programs ----------------------------------------------
 add_executable(patchbay_embed_example examples/embed/main.cc)

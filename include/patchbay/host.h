@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "patchbay/host_state.h"
 #include "patchbay/http.h"
 #include "patchbay/install.h"
 #include "patchbay/manifest.h"
@@ -61,10 +62,6 @@ struct HostPlugin {
 // The host's admin tokens (data/host.db, scope "admin") on their own,
 // without starting any plugin: for `patchbay admin-token` and Host::open.
 // Use patchbay/tokens.h's list and revoke on it.
-// The host's own state (admin tokens, audit log, tenants): data/host.db,
-// or with config.json's "database" URL the patchbay_host schema there.
-Result<std::unique_ptr<SqlDatabase>> openHostState(const std::string& dataDir);
-Result<std::pair<TokenInfo, std::string>> createAdminToken(SqlDatabase& store, const std::string& name);
 
 class Host {
  public:

@@ -5,6 +5,9 @@
 // 2 usage error (unknown flag, missing argument).
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace CLI {
 class App;
 }
@@ -14,6 +17,10 @@ namespace patchbay::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+
+// The command line as given (main() keeps it), for handing it on.
+void rememberArguments(int argc, char** argv);
+std::vector<std::string> originalArguments();
 
 // Commands set this from their callbacks; main() returns it.
 struct Outcome {

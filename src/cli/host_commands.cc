@@ -5,11 +5,12 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/host_serve.h"
 #include "cli/log.h"
 #include "cli/output.h"
 #include "cli/server_support.h"
 #include "cli/source_flags.h"
-#include "patchbay/host.h"
+#include "patchbay/host_state.h"
 #include "patchbay/store.h"
 #include "patchbay/tokens.h"
 
@@ -17,61 +18,6 @@ namespace patchbay::cli {
 
 namespace {
 
-struct HostServeOptions {
-  std::string listen = "127.0.0.1:3000";
-  std::string dataDir = "data";
-  std::string portFile;
-  int threads = 4;
-  int heapMb = 64;
-  int callTimeoutMs = 2000;
-  std::string source, modulesDir, registry;  // where the admin API installs from
-};
-
-int runHostServe(const HostServeOptions& o) {
-  sigset_t signals = blockStopSignals();
-  setupLogging();
-  auto listen = splitListen(o.listen);
-  if (!listen) return fail(listen.error());
-  HostOptions options;
-  options.dataDir = o.dataDir;
-  options.limits.heapBytes = static_cast<size_t>(o.heapMb) << 20;
-  options.limits.callTimeout = std::chrono::milliseconds(o.callTimeoutMs);
-  // The admin API's package source: flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL.
-  auto fromEnv = applySourceEnvironment(options.source, [](const char* name) { return std::getenv(name); });
-  if (!fromEnv) return fail(fromEnv.error());
-  options.source = *fromEnv;
-  auto flagged = applySourceFlags(options.source, o.source, o.modulesDir, o.registry);
-  if (!flagged) return fail(flagged.error());
-  options.source = *flagged;
-  options.log = [](const std::string& source, const std::string& level, const std::string& message) {
-    nlohmann::ordered_json line = {{"msg", message}, {source == "host" ? "component" : "plugin", source}};
-    if (level == "error") logError(line);
-    else if (level == "warn") logWarn(line);
-    else logInfo(line);
-  };
-  auto host = Host::open(options);
-  if (!host) return fail(host.error());
-
-  http::Router router;
-  (*host)->addRoutes(router);
-  http::ServerOptions serverOptions;
-  serverOptions.address = listen->first;
-  serverOptions.port = listen->second;
-  serverOptions.threads = o.threads;
-  serverOptions.onAccess = logRequest;
-  http::Server server(serverOptions, router.handler());
-  if (auto s = server.start(); !s) return fail(s.error());
-  if (!o.portFile.empty()) std::ofstream(o.portFile) << server.port() << "\n";
-  size_t running = 0;
-  for (const auto& p : (*host)->plugins()) running += p.running ? 1 : 0;
-  logInfo({{"msg", "listening"}, {"address", listen->first + ":" + std::to_string(server.port())}, {"data", o.dataDir},
-           {"plugins_dir", (*host)->pluginsDir()}, {"active_plugins", running}});
-  logInfo({{"msg", "stopping"}, {"signal", waitForStopSignal(signals)}});
-  server.stop();
-  host->reset();
-  logInfo({{"msg", "stopped"}});
-  return kExitOk;
-}
 
 struct AdminTokenOptions {
   std::string dataDir = "data";

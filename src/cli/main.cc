@@ -5,8 +5,20 @@
 #include "cli/commands.h"
 #include "patchbay/version.h"
 
+namespace patchbay::cli {
+namespace {
+std::vector<std::string>& arguments() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace
+void rememberArguments(int argc, char** argv) { arguments().assign(argv, argv + argc); }
+std::vector<std::string> originalArguments() { return arguments(); }
+}  // namespace patchbay::cli
+
 int main(int argc, char** argv) {
   using namespace patchbay::cli;
+  rememberArguments(argc, argv);
   CLI::App app{"patchbay: plugin packages, registry, installer and runtime for web panels", "patchbay"};
   app.set_version_flag("--version", std::string("patchbay ") + patchbay::versionString());
   app.require_subcommand(1);

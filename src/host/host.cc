@@ -6,6 +6,7 @@
 
 #include "host/host_impl.h"
 #include "host/tenants_impl.h"
+#include "patchbay/host_state.h"
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
 
@@ -16,7 +17,6 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-const std::vector<std::string> kAdminScopes = {"admin"};
 
 Result<json> readConfig(const std::string& path) {
   auto text = readFileLimited(path, 4 << 20);
@@ -80,22 +80,6 @@ std::string Host::Impl::dirOf(const std::string& id) const {
     if (found == id) return entry.path().string();
   }
   return "";
-}
-
-Result<std::unique_ptr<SqlDatabase>> openHostState(const std::string& dataDir) {
-  std::error_code ec;
-  fs::create_directories(dataDir, ec);
-  if (ec) return Error::io(dataDir + ": cannot create the data folder: " + ec.message());
-  auto postgresUrl = configuredPostgresUrl(dataDir + "/config.json");
-  if (!postgresUrl) return postgresUrl.error();
-  auto db = postgresUrl->empty() ? openSqlDatabase(dataDir + "/host.db") : openSqlDatabase(*postgresUrl, "patchbay_host");
-  if (!db) return db.error();
-  if (auto s = tokens::ensureSchema(**db); !s) return Error{s.error().kind, (*db)->describe() + ": " + s.error().message};
-  return db;
-}
-
-Result<std::pair<TokenInfo, std::string>> createAdminToken(SqlDatabase& store, const std::string& name) {
-  return tokens::create(store, name, kAdminScopes, kAdminScopes, "");
 }
 
 Host::Host(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

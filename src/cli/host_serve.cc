@@ -1,0 +1,63 @@
+// `patchbay serve` itself: the host, its plugins in V8, HTTP.
+#include "cli/host_serve.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/log.h"
+#include "cli/output.h"
+#include "cli/server_support.h"
+#include "cli/source_flags.h"
+#include "patchbay/host.h"
+
+namespace patchbay::cli {
+
+int runHostServe(const HostServeOptions& o) {
+  sigset_t signals = blockStopSignals();
+  setupLogging();
+  auto listen = splitListen(o.listen);
+  if (!listen) return fail(listen.error());
+  HostOptions options;
+  options.dataDir = o.dataDir;
+  options.limits.heapBytes = static_cast<size_t>(o.heapMb) << 20;
+  options.limits.callTimeout = std::chrono::milliseconds(o.callTimeoutMs);
+  // The admin API's package source: flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL.
+  auto fromEnv = applySourceEnvironment(options.source, [](const char* name) { return std::getenv(name); });
+  if (!fromEnv) return fail(fromEnv.error());
+  options.source = *fromEnv;
+  auto flagged = applySourceFlags(options.source, o.source, o.modulesDir, o.registry);
+  if (!flagged) return fail(flagged.error());
+  options.source = *flagged;
+  options.log = [](const std::string& source, const std::string& level, const std::string& message) {
+    nlohmann::ordered_json line = {{"msg", message}, {source == "host" ? "component" : "plugin", source}};
+    if (level == "error") logError(line);
+    else if (level == "warn") logWarn(line);
+    else logInfo(line);
+  };
+  auto host = Host::open(options);
+  if (!host) return fail(host.error());
+
+  http::Router router;
+  (*host)->addRoutes(router);
+  http::ServerOptions serverOptions;
+  serverOptions.address = listen->first;
+  serverOptions.port = listen->second;
+  serverOptions.threads = o.threads;
+  serverOptions.onAccess = logRequest;
+  http::Server server(serverOptions, router.handler());
+  if (auto s = server.start(); !s) return fail(s.error());
+  if (!o.portFile.empty()) std::ofstream(o.portFile) << server.port() << "\n";
+  size_t running = 0;
+  for (const auto& p : (*host)->plugins()) running += p.running ? 1 : 0;
+  logInfo({{"msg", "listening"}, {"address", listen->first + ":" + std::to_string(server.port())}, {"data", o.dataDir},
+           {"plugins_dir", (*host)->pluginsDir()}, {"active_plugins", running}});
+  logInfo({{"msg", "stopping"}, {"signal", waitForStopSignal(signals)}});
+  server.stop();
+  host->reset();
+  logInfo({{"msg", "stopped"}});
+  return kExitOk;
+}
+
+}  // namespace patchbay::cli

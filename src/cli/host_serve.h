@@ -1,0 +1,24 @@
+// `patchbay serve`: its options, and the function that runs it. Two
+// definitions: host_serve.cc runs the host (it links V8, from libnode), and
+// host_serve_exec.cc, in the `patchbay` binary, hands the command over to
+// `patchbay-host` beside it, so that every other command starts without
+// loading libnode (about 45 ms of each run).
+#pragma once
+
+#include <string>
+
+namespace patchbay::cli {
+
+struct HostServeOptions {
+  std::string listen = "127.0.0.1:3000";
+  std::string dataDir = "data";
+  std::string portFile;
+  int threads = 4;
+  int heapMb = 64;
+  int callTimeoutMs = 2000;
+  std::string source, modulesDir, registry;  // where the admin API installs from
+};
+
+int runHostServe(const HostServeOptions& o);
+
+}  // namespace patchbay::cli
