@@ -301,7 +301,7 @@ void installAiChatbot(const fs::path& root, const fs::path& modules) {
 }
 
 TEST_P(InstallKillTest, PanelInstallIsAllOrNothing) {
-  runScenario({"panel-install", writePanel, {"install", "ai_chatbot", "--modules", modules().string()}, true}, kRandomKills / 2);
+  runScenario({"panel-install", writePanel, {"install", "ai_chatbot", "--modules", modules().string()}, true}, kRandomKills);
 }
 
 TEST_P(InstallKillTest, PanelUninstallIsAllOrNothing) {
@@ -312,7 +312,7 @@ TEST_P(InstallKillTest, PanelUninstallIsAllOrNothing) {
                },
                {"uninstall", "ai_chatbot", "--yes"},
                true},
-              kRandomKills / 2);
+              kRandomKills);
 }
 
 // The same with the panel's database in a real PostgreSQL server: a killed
@@ -328,7 +328,7 @@ TEST_P(InstallKillTest, PostgresPanelInstallIsAllOrNothing) {
                {"install", "ai_chatbot", "--modules", modules().string()},
                true,
                true},
-              kRandomKills / 2);
+              kRandomKills);
 }
 
 TEST_P(InstallKillTest, PostgresPanelUninstallIsAllOrNothing) {
@@ -342,7 +342,7 @@ TEST_P(InstallKillTest, PostgresPanelUninstallIsAllOrNothing) {
                {"uninstall", "ai_chatbot", "--yes"},
                true,
                true},
-              kRandomKills / 2);
+              kRandomKills);
 }
 
 INSTANTIATE_TEST_SUITE_P(Seed, InstallKillTest, ::testing::Values(1));
