@@ -163,6 +163,36 @@ int runPanelOperation(const std::string& kind, const InstallCliOptions& o, const
   return kExitOk;
 }
 
+// `patchbay upgrade` without an id: every installed plugin to its newest
+// version, one operation each (one failing leaves the others done).
+int upgradeEverything(Installer& installer, const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
+  auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
+  auto config = sourceConfig(o, fromFlags);
+  if (!config) return failWith(config.error());
+  auto source = openSource(*config, o.dataDir + "/.install");
+  if (!source) return failWith(source.error());
+  json upgraded = json::array(), failed = json::array();
+  const auto all = installer.installed();
+  if (!o.json) std::cerr << "patchbay: upgrade " << all.size() << " plugin(s) from " << (*source)->describe() << "\n";
+  for (const auto& p : all) {
+    auto r = installer.upgrade(p.id, "", **source, progressBar(!o.json));
+    if (!r) {
+      failed.push_back({{"id", p.id}, {"error", r.error().message}});
+      if (!o.json) std::cerr << "patchbay: error: " << p.id << ": " << r.error().message << "\n";
+      continue;
+    }
+    upgraded.push_back(reportJson(*r));
+    if (!o.json) {
+      std::cout << (r->fromVersion == r->toVersion ? "up to date: " + r->id + " " + r->toVersion
+                                                   : "upgraded " + r->id + " " + r->fromVersion + " -> " + r->toVersion)
+                << "\n";
+    }
+  }
+  if (o.json) printJson({{"upgraded", upgraded}, {"failed", failed}});
+  if (!o.json && all.empty()) std::cout << "no plugins installed in " << o.dataDir << "\n";
+  return failed.empty() ? kExitOk : kExitFailure;
+}
+
 int runOperation(const std::string& kind, const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
   if (!o.panel.empty()) return runPanelOperation(kind, o, fromFlags);
   auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
@@ -174,6 +204,7 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
   auto policy = signaturePolicy(o);
   if (!policy) return failWith(policy.error());
   (*installer)->setSignaturePolicy(*policy);
+  if (kind == "upgrade" && o.target.empty()) return upgradeEverything(**installer, o, fromFlags);
   std::string id, range;
   splitTarget(o.target, id, range);
   Result<OperationReport> report = Error::internal("no operation");
@@ -297,7 +328,7 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
   };
   const Spec specs[] = {
       {"install", "Install a plugin (and what it requires) into a host data folder, all or nothing", "ID[@RANGE] (RANGE: 1.2.0, ^1.2, latest)", true, true},
-      {"upgrade", "Upgrade an installed plugin, running the migrations between the two versions", "ID[@RANGE]", true, true},
+      {"upgrade", "Upgrade an installed plugin (no ID: every one) to the newest version, running the migrations in between", "ID[@RANGE]", true, false},
       {"uninstall", "Uninstall a plugin: down migrations, files, data (unless --keep-data), records", "ID", false, true},
       {"list", "List the plugins installed in a host data folder", "", false, false},
       {"info", "Show an installed plugin's version, source, checksum and migrations", "ID", false, true},
@@ -314,6 +345,8 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
     }
     if (spec.needsTarget) {
       cmd->add_option("target", o->target, spec.targetHelp)->required();
+    } else if (std::string(spec.name) == "upgrade") {
+      cmd->add_option("target", o->target, "ID[@RANGE] (none: every installed plugin, to its newest version)");
     } else if (std::string(spec.name) == "search") {
       cmd->add_option("query", o->target, "Words to look for in ids, names and descriptions (none: everything)");
     }

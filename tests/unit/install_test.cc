@@ -117,6 +117,26 @@ TEST_F(InstallTest, InstallUpgradeDowngradeUninstallRunTheMigrationsBetweenVersi
   EXPECT_EQ(installer->uninstall("notes").error().kind, ErrorKind::kNotFound);
 }
 
+// `patchbay upgrade` with no id: every installed plugin to its newest version.
+TEST_F(InstallTest, UpgradeWithoutAnIdUpgradesEveryInstalledPlugin) {
+  test::makePackage(dir_ / "work", modules(), "clock", "1.0.0", {});
+  test::makePackage(dir_ / "work", modules(), "clock", "1.2.0", {});
+  {
+    auto installer = open();
+    auto source = local();
+    ASSERT_TRUE(installer->install("notes", "1.0.0", *source).ok());
+    ASSERT_TRUE(installer->install("clock", "1.0.0", *source).ok());
+  }
+  auto all = test::run(test::patchbayBinary() + " upgrade --json --data " + data().string() + " --modules " + modules().string());
+  ASSERT_EQ(all.exitCode, 0) << all.output;
+  auto report = json::parse(all.output);
+  ASSERT_EQ(report["upgraded"].size(), 2u) << report;
+  EXPECT_EQ(report["failed"], json::array());
+  auto installer = open();
+  EXPECT_EQ(installer->find("notes")->version.toString(), "2.0.0");
+  EXPECT_EQ(installer->find("clock")->version.toString(), "1.2.0");
+}
+
 TEST_F(InstallTest, KeepDataLeavesTablesAndRowsForTheNextInstall) {
   auto installer = open();
   auto source = local();
