@@ -62,6 +62,15 @@ std::optional<std::string> stringField(const json& body, const char* name) {
   return body[name].get<std::string>();
 }
 
+// Notes the action in the audit log, then answers with the tenant's record
+// (`okStatus`) or the error.
+Response recordedAnswer(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
+                        const std::string& tenantId, const Result<TenantPlugin>& r, int okStatus) {
+  host.audit(actor, action, pluginId, "tenant " + tenantId + (r ? "" : ": " + r.error().message), r.ok());
+  if (!r) return nestError(r.error());
+  return Response::json(okStatus, recordJson(*r).dump());
+}
+
 }  // namespace
 
 void Host::addTenantRoutes(http::Router& router) {
@@ -89,9 +98,7 @@ void Host::addTenantRoutes(http::Router& router) {
     if (body.contains("enabled") && !body["enabled"].is_boolean()) return nestError(400, "enabled must be true or false");
     auto r = host.tenants().install(*tenantId, *pluginId, range, body.contains("configuration") ? body["configuration"].dump() : "",
                                     body.value("enabled", true));
-    host.audit(actor(req), "tenant install", *pluginId, "tenant " + *tenantId + (r ? "" : ": " + r.error().message), r.ok());
-    if (!r) return nestError(r.error());
-    return Response::json(201, recordJson(*r).dump());
+    return recordedAnswer(host, actor(req), "tenant install", *pluginId, *tenantId, r, 201);
   });
 
   router.add("PUT", "/plugins/{pluginId}/configure", [&host, admin, actor](Request& req) {
@@ -106,9 +113,7 @@ void Host::addTenantRoutes(http::Router& router) {
     }
     const std::string& pluginId = req.params["pluginId"];
     auto r = host.tenants().configure(*tenantId, pluginId, body["configuration"].dump());
-    host.audit(actor(req), "tenant configure", pluginId, "tenant " + *tenantId + (r ? "" : ": " + r.error().message), r.ok());
-    if (!r) return nestError(r.error());
-    return Response::json(200, recordJson(*r).dump());
+    return recordedAnswer(host, actor(req), "tenant configure", pluginId, *tenantId, r, 200);
   });
 
   router.add("POST", "/plugins/{pluginId}/enable", [&host, admin, actor](Request& req) {
@@ -122,9 +127,7 @@ void Host::addTenantRoutes(http::Router& router) {
     const std::string& pluginId = req.params["pluginId"];
     const bool on = body.value("enabled", true);
     auto r = host.tenants().enable(*tenantId, pluginId, on);
-    host.audit(actor(req), on ? "tenant enable" : "tenant disable", pluginId, "tenant " + *tenantId + (r ? "" : ": " + r.error().message), r.ok());
-    if (!r) return nestError(r.error());
-    return Response::json(200, recordJson(*r).dump());
+    return recordedAnswer(host, actor(req), on ? "tenant enable" : "tenant disable", pluginId, *tenantId, r, 200);
   });
 
   router.add("GET", "/tenants/{tenantId}/plugins", [&host, admin](Request& req) {

@@ -4,10 +4,8 @@
 // finishes or rolls back the interrupted operation). Each time the state
 // must be exactly the old one or exactly the new one: files, tables and
 // rows, installed.json, the active set, and no leftovers.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
