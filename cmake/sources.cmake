@@ -89,6 +89,8 @@ if(PATCHBAY_HAVE_V8)
   add_library(patchbay_runtime STATIC
     src/runtime/v8_engine.cc
     src/runtime/capped_allocator.cc
+    src/runtime/isolate_pool.cc
+    src/runtime/hook_context.cc
     src/runtime/plugin_db.cc
     src/runtime/plugin_db_sqlite.cc
     src/runtime/plugin_db_postgres.cc

@@ -2,7 +2,9 @@
 // and activation time and memory at 100 idle plugins. Prints one JSON object.
 //   patchbay_bench_runtime WORK_DIR [hooks]
 // For profiling: BENCH_N=1|10 (one hook case), BENCH_SCALE=k (k times the
-// iterations), BENCH_CTX='{"...":...}' (another hook context).
+// iterations), BENCH_CTX='{"...":...}' (another hook context), BENCH_GAP_MS=m
+// (a pause before each activation: activation once the isolate pool has
+// caught up).
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "patchbay/runtime.h"
@@ -89,8 +92,10 @@ int main(int argc, char** argv) {
   (void)(*rt)->activate(makePlugin(work / "idle", "warmup"));
   std::vector<double> ms;
   double before = rssMb();
+  const int gapMs = getenv("BENCH_GAP_MS") ? atoi(getenv("BENCH_GAP_MS")) : 0;
   for (int i = 0; i < 100; ++i) {
     std::string dir = makePlugin(work / "idle", "idle" + std::to_string(i));
+    if (gapMs > 0) std::this_thread::sleep_for(std::chrono::milliseconds(gapMs));
     auto start = Clock::now();
     if (auto s = (*rt)->activate(dir); !s) {
       std::cerr << s.error().message << "\n";

@@ -6,6 +6,7 @@
 #include "runtime/plugin_instance.h"
 
 #include <libplatform/libplatform.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <v8.h>
 
@@ -27,7 +28,8 @@
 #include "patchbay/files.h"
 #include "patchbay/http_client.h"
 #include "patchbay/integrity.h"
-#include "runtime/capped_allocator.h"
+#include "runtime/hook_context.h"
+#include "runtime/isolate_pool.h"
 #include "runtime/plugin_db.h"
 #include "runtime/plugin_settings.h"
 #include "runtime/v8_engine.h"
@@ -59,8 +61,18 @@ struct Completion {
 };
 
 std::string toUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value) {
-  v8::String::Utf8Value s(isolate, value);
-  return *s ? std::string(*s, static_cast<size_t>(s.length())) : std::string();
+  if (!value->IsString()) {  // converted as String(value) would, an exception swallowed
+    v8::String::Utf8Value s(isolate, value);
+    return *s ? std::string(*s, static_cast<size_t>(s.length())) : std::string();
+  }
+  // A string straight into its std::string (Utf8Value copies it twice).
+  v8::Local<v8::String> s = value.As<v8::String>();
+  std::string out(static_cast<size_t>(s->Utf8Length(isolate)), '\0');
+  if (!out.empty()) {
+    s->WriteUtf8(isolate, out.data(), static_cast<int>(out.size()), nullptr,
+                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
+  }
+  return out;
 }
 
 v8::Local<v8::String> v8str(v8::Isolate* isolate, std::string_view s) {
@@ -96,6 +108,7 @@ struct PluginInstance::Impl {
   v8::Global<v8::Context> context;
   v8::Global<v8::Object> entries;  // what the prelude returned
   std::map<std::string, v8::Global<v8::Function>, std::less<>> entryFunctions;  // its functions, looked up once
+  std::vector<v8::Global<v8::Function>> shapeBuilders;  // hook contexts' builders by shape id (hook_context.h)
   std::map<std::string, v8::Global<v8::Module>> modulesByPath;
   std::unordered_multimap<int, std::string> pathByModuleHash;
 
@@ -222,7 +235,8 @@ struct PluginInstance::Impl {
   // Runs `body` (which calls into JS with the ticket) on this thread, under
   // the isolate's lock; when the answer is not there at once (the plugin
   // awaits a timer or a fetch), waits for the executor to finish it.
-  Result<Completion> invoke(const std::function<void(v8::Local<v8::Context>, uint64_t)>& body) {
+  template <class Body>  // void(v8::Local<v8::Context>, uint64_t ticket)
+  Result<Completion> invoke(Body&& body) {
     if (owner->failed()) return Error::unsupported("plugin \"" + manifest.id + "\" has failed: " + owner->failure());
     const uint64_t ticket = nextTicketId.fetch_add(1);
     SyncAnswer answer;
@@ -293,7 +307,10 @@ struct PluginInstance::Impl {
 
   // Calls the prelude's entry point `name`; false when it threw (the
   // surrounding TryCatch of runJs holds the exception).
-  bool callEntry(v8::Local<v8::Context> ctx, const char* name, std::vector<v8::Local<v8::Value>> args) {
+  bool callEntry(v8::Local<v8::Context> ctx, const char* name, std::initializer_list<v8::Local<v8::Value>> args) {
+    return callEntry(ctx, name, const_cast<v8::Local<v8::Value>*>(args.begin()), args.size());
+  }
+  bool callEntry(v8::Local<v8::Context> ctx, const char* name, v8::Local<v8::Value>* args, size_t count) {
     auto cached = entryFunctions.find(name);
     v8::Local<v8::Function> fn;
     if (cached != entryFunctions.end()) {
@@ -305,7 +322,7 @@ struct PluginInstance::Impl {
       entryFunctions[name].Reset(isolate, fn);
     }
     v8::Local<v8::Value> result;
-    return fn->Call(ctx, v8::Undefined(isolate), static_cast<int>(args.size()), args.data()).ToLocal(&result);
+    return fn->Call(ctx, v8::Undefined(isolate), static_cast<int>(count), args).ToLocal(&result);
   }
 
   // Runs `body` in the plugin's context with the CPU deadline armed, then
@@ -316,7 +333,8 @@ struct PluginInstance::Impl {
   // Returns false when it did not run (the isolate is gone or failed).
   // With `answer`, the ticket's answer lands there when given during the
   // task; otherwise a waiter for it is registered before the lock is let go.
-  bool runJs(const std::function<void(v8::Local<v8::Context>)>& body, uint64_t ticket = 0, SyncAnswer* answer = nullptr) {
+  template <class Body>  // void(v8::Local<v8::Context>)
+  bool runJs(Body&& body, uint64_t ticket = 0, SyncAnswer* answer = nullptr) {
     std::shared_lock life(lifeMu);  // the isolate is not disposed under us
     if (!isolate || owner->failed()) return false;
     v8::Locker locker(isolate);
@@ -381,6 +399,42 @@ struct PluginInstance::Impl {
     std::string where = toUtf8(isolate, message->GetScriptResourceName());
     int line = message->GetLineNumber(isolate->GetCurrentContext()).FromMaybe(0);
     return where + ":" + std::to_string(line) + ": " + text;
+  }
+
+  // --- hook contexts (hook_context.h) ----------------------------------------------
+  // The builder of `context`'s shape in this isolate, compiled on first use;
+  // empty if it does not compile (then the context goes as JSON).
+  v8::MaybeLocal<v8::Function> shapeBuilder(v8::Local<v8::Context> ctx, const HookContext& context) {
+    const auto id = static_cast<size_t>(context.shapeId);
+    if (id < shapeBuilders.size() && !shapeBuilders[id].IsEmpty()) return shapeBuilders[id].Get(isolate);
+    v8::TryCatch tryCatch(isolate);
+    const std::string source = "(function (v) { 'use strict'; return " + context.shape.source + "; })";
+    v8::ScriptOrigin origin(isolate, v8str(isolate, "patchbay:hook-context"));
+    v8::Local<v8::Script> script;
+    v8::Local<v8::Value> fn;
+    if (!v8::Script::Compile(ctx, v8str(isolate, source), &origin).ToLocal(&script) || !script->Run(ctx).ToLocal(&fn) ||
+        !fn->IsFunction()) {
+      return {};
+    }
+    if (shapeBuilders.size() <= id) shapeBuilders.resize(id + 1);
+    shapeBuilders[id].Reset(isolate, fn.As<v8::Function>());
+    return fn.As<v8::Function>();
+  }
+  // The shape's values, in order (the builder's argument, gathered by the
+  // entry's rest parameter: cheaper than an array made through the API).
+  size_t hookValues(const HookContext& context, v8::Local<v8::Value>* items) {
+    const size_t n = std::min(context.shape.values.size(), kMaxHookValues);
+    for (size_t i = 0; i < n; ++i) {
+      const HookValue& v = context.shape.values[i];
+      switch (v.kind) {
+        case HookValue::Kind::kNumber: items[i] = v8::Number::New(isolate, v.number); break;
+        case HookValue::Kind::kString: items[i] = v8str(isolate, v.text); break;
+        case HookValue::Kind::kTrue: items[i] = v8::True(isolate); break;
+        case HookValue::Kind::kFalse: items[i] = v8::False(isolate); break;
+        case HookValue::Kind::kNull: items[i] = v8::Null(isolate); break;
+      }
+    }
+    return n;
   }
 
   // --- natives -----------------------------------------------------------------
@@ -702,13 +756,11 @@ struct PluginInstance::Impl {
   // On the executor thread: the isolate, the prelude, the module; then the
   // default export is run with the API object (its ticket completes later).
   Status initialize(uint64_t activationTicket) {
-    allocator = newCappedAllocator(limits.heapBytes);
-    v8::Isolate::CreateParams params;
-    params.array_buffer_allocator = allocator.get();
-    params.constraints.ConfigureDefaultsFromHeapSize(0, limits.heapBytes);
+    FreshIsolate fresh = host.isolates ? host.isolates->take(limits.heapBytes) : makeIsolate(limits.heapBytes);
+    allocator = std::move(fresh.allocator);
     {
       std::unique_lock life(lifeMu);
-      isolate = v8::Isolate::New(params);
+      isolate = fresh.isolate;
     }
     v8::Locker locker(isolate);
     isolate->SetData(0, this);
@@ -828,6 +880,7 @@ struct PluginInstance::Impl {
       v8::Isolate::Scope isolateScope(isolate);
       entries.Reset();
       entryFunctions.clear();
+      shapeBuilders.clear();
       context.Reset();
       modulesByPath.clear();
     }
@@ -859,7 +912,10 @@ Result<std::shared_ptr<PluginInstance>> PluginInstance::start(const Manifest& ma
   impl->host = std::move(host);
   std::shared_ptr<PluginInstance> instance(new PluginInstance(manifest, std::move(impl)));
   Impl* m = instance->impl_.get();
-  m->thread = std::thread([m] { m->loop(); });
+  m->thread = std::thread([m] {
+    pthread_setname_np(pthread_self(), ("pb:" + m->manifest.id).substr(0, 15).c_str());  // the plugin's executor, in top -H
+    m->loop();
+  });
 
   auto issued = m->newWaitedTicket();  // (not a structured binding: clang 14 cannot capture those)
   const uint64_t ticket = issued.first;
@@ -1013,12 +1069,26 @@ Result<PluginResponse> PluginInstance::request(const PluginRequest& r) {
   return out;
 }
 
-Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, const std::string& contextJson, bool deniable) {
+Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, const HookContext& context, bool deniable) {
   Impl* m = impl_.get();
   auto done = m->invoke([&](v8::Local<v8::Context> ctx, uint64_t ticket) {
-    m->callEntry(ctx, "runHook", {v8::Number::New(m->isolate, static_cast<double>(ticket)),
-                                  v8::Number::New(m->isolate, static_cast<double>(handlerId)), v8str(m->isolate, contextJson),
-                                  v8::Boolean::New(m->isolate, deniable)});
+    // runHook(ticket, handlerId, deniable, builder, ...values), or with the
+    // builder undefined and the JSON text as the one value.
+    v8::Local<v8::Value> args[4 + kMaxHookValues];
+    args[0] = v8::Number::New(m->isolate, static_cast<double>(ticket));
+    args[1] = v8::Number::New(m->isolate, static_cast<double>(handlerId));
+    args[2] = v8::Boolean::New(m->isolate, deniable);
+    v8::Local<v8::Function> builder;
+    size_t n = 0;
+    if (context.shaped() && m->shapeBuilder(ctx, context).ToLocal(&builder)) {
+      args[3] = builder;
+      n = m->hookValues(context, args + 4);
+    } else {
+      args[3] = v8::Undefined(m->isolate);
+      args[4] = v8str(m->isolate, context.json);
+      n = 1;
+    }
+    m->callEntry(ctx, "runHook", args, 4 + n);
   });
   if (!done) return done.error();
   if (!done->ok) {

@@ -15,6 +15,9 @@
 
 namespace patchbay {
 
+class IsolatePool;
+struct HookContext;
+
 // What an instance asks of the runtime that holds it.
 struct InstanceHost {
   std::function<void(const std::string& level, const std::string& message)> log;
@@ -29,6 +32,8 @@ struct InstanceHost {
   std::function<FetchGrant()> fetchAccess;
   std::chrono::milliseconds fetchTimeout{10000};
   uint64_t fetchMaxBytes = 5u << 20;
+  // Where its isolate comes from (null: made when it starts).
+  std::shared_ptr<IsolatePool> isolates;
 };
 
 class PluginInstance {
@@ -45,7 +50,7 @@ class PluginInstance {
     bool denied = false;
     std::string reason;
   };
-  Result<HookVerdict> runHook(int64_t handlerId, const std::string& contextJson, bool deniable);
+  Result<HookVerdict> runHook(int64_t handlerId, const HookContext& context, bool deniable);
   Result<std::string> call(const std::string& method, const std::string& argsJson);
 
   // Lets queued work finish, then disposes the isolate and joins the thread.

@@ -14,8 +14,11 @@
 #include <nlohmann/json.hpp>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "patchbay/clock.h"
+#include "runtime/hook_context.h"
+#include "runtime/isolate_pool.h"
 #include "runtime/plugin_db.h"
 #include "runtime/plugin_instance.h"
 #include "runtime/plugin_settings.h"
@@ -62,6 +65,18 @@ struct Runtime::Impl {
   std::map<std::string, uint64_t> generationOf;                    // of each plugin's running instance; guarded by mu
   uint64_t nextSequence = 1;                                       // guarded by mu
   std::atomic<uint64_t> nextGeneration{1};
+  // What emit runs for an event: the handlers of running instances, in
+  // order (priority, then registration). Built by the first emit of the
+  // event after a change; every change of handlers or plugins clears them.
+  struct HookCall {
+    int64_t handlerId;
+    std::shared_ptr<PluginInstance> instance;
+  };
+  using HookChain = std::vector<HookCall>;
+  std::unordered_map<std::string, std::shared_ptr<const HookChain>> hookChains;  // guarded by mu
+  std::shared_ptr<const HookChain> hookChain(const std::string& event);
+  HookShapes hookShapes;  // the shapes of emitted contexts (hook_context.h)
+  std::shared_ptr<IsolatePool> isolates = IsolatePool::shared();  // where plugins' isolates come from
 
   // Starts an instance of the plugin in `dir` whose handlers carry `generation`.
   Result<std::shared_ptr<PluginInstance>> startInstance(const Manifest& manifest, const std::string& dir, uint64_t generation);
@@ -317,6 +332,7 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
     }
     std::unique_lock lock(m->mu);
     m->handlers.push_back({event, priority, m->nextSequence++, id, handlerId, generation});
+    m->hookChains.clear();
     return true;
   };
   host.callPlugin = [m, id](const std::string& target, const std::string& method, const std::string& argsJson) {
@@ -329,11 +345,13 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
   };
   host.fetchTimeout = options.fetchTimeout;
   host.fetchMaxBytes = options.fetchMaxBytes;
+  host.isolates = isolates;
   auto instance = PluginInstance::start(manifest, dir, {options.dataDir + "/" + id, options.postgresUrl, id, options.tenantId}, options.limits,
                                        std::move(host));
   if (!instance) {
     std::unique_lock lock(mu);
     std::erase_if(handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });
+    hookChains.clear();
   }
   return instance;
 }
@@ -369,12 +387,14 @@ Status Runtime::activate(const std::string& dir) {
     std::unique_lock lock(impl_->mu);
     if (impl_->plugins.count(id)) {
       std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });
+      impl_->hookChains.clear();
       lock.unlock();
       (*instance)->stop();
       return Error::conflict("plugin \"" + id + "\" is already active");
     }
     impl_->plugins[id] = std::move(*instance);
     impl_->generationOf[id] = generation;
+    impl_->hookChains.clear();
   }
   std::lock_guard slock(impl_->superviseMu);
   auto& s = impl_->supervision[id];
@@ -407,6 +427,7 @@ Status Runtime::replace(const std::string& dir) {
     impl_->plugins[id] = std::move(*instance);
     impl_->generationOf[id] = generation;
     std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation != generation; });
+    impl_->hookChains.clear();
   }
   {
     std::lock_guard slock(impl_->superviseMu);
@@ -427,6 +448,7 @@ void Runtime::restart(const std::string& id, const std::string& dir) {
     impl_->plugins.erase(it);
     impl_->generationOf.erase(id);
     std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
+    impl_->hookChains.clear();
   }
   old->stop();
   if (Status s = activate(dir); !s) {
@@ -447,6 +469,7 @@ Status Runtime::deactivate(const std::string& id) {
     impl_->plugins.erase(it);
     impl_->generationOf.erase(id);
     std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
+    impl_->hookChains.clear();
   }
   {
     std::lock_guard slock(impl_->superviseMu);
@@ -515,35 +538,43 @@ Result<PluginResponse> Runtime::handleRequest(const std::string& id, const Plugi
   return instance->request(request);
 }
 
-HookResult Runtime::emit(const std::string& event, const std::string& contextJson) {
-  std::vector<std::pair<HookHandler, std::shared_ptr<PluginInstance>>> chain;
+std::shared_ptr<const Runtime::Impl::HookChain> Runtime::Impl::hookChain(const std::string& event) {
   {
-    std::shared_lock lock(impl_->mu);
-    for (const auto& h : impl_->handlers) {
-      if (h.event != event) continue;
-      auto it = impl_->plugins.find(h.pluginId);
-      auto generation = impl_->generationOf.find(h.pluginId);
-      if (it != impl_->plugins.end() && generation != impl_->generationOf.end() && generation->second == h.generation) {
-        chain.emplace_back(h, it->second);
-      }
-    }
+    std::shared_lock lock(mu);
+    if (auto it = hookChains.find(event); it != hookChains.end()) return it->second;
   }
-  std::stable_sort(chain.begin(), chain.end(), [](const auto& a, const auto& b) {
-    return a.first.priority != b.first.priority ? a.first.priority < b.first.priority : a.first.sequence < b.first.sequence;
+  std::unique_lock lock(mu);
+  std::vector<const HookHandler*> order;
+  for (const auto& h : handlers) {
+    auto generation = generationOf.find(h.pluginId);
+    if (h.event == event && generation != generationOf.end() && generation->second == h.generation) order.push_back(&h);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const HookHandler* a, const HookHandler* b) {
+    return a->priority != b->priority ? a->priority < b->priority : a->sequence < b->sequence;
   });
+  auto chain = std::make_shared<HookChain>();
+  for (const HookHandler* h : order) chain->push_back({h->handlerId, plugins.at(h->pluginId)});
+  hookChains[event] = chain;
+  return chain;
+}
+
+HookResult Runtime::emit(const std::string& event, const std::string& contextJson) {
+  const std::shared_ptr<const Impl::HookChain> chain = impl_->hookChain(event);
   HookResult result;
+  if (chain->empty()) return result;
+  const HookContext context = impl_->hookShapes.read(contextJson);  // read once for every handler
   const bool deniable = isDeniable(event);
-  for (const auto& [handler, instance] : chain) {
+  for (const auto& [handlerId, instance] : *chain) {
     ++result.handlersRun;
-    auto verdict = instance->runHook(handler.handlerId, contextJson, deniable);
+    auto verdict = instance->runHook(handlerId, context, deniable);
     if (!verdict) {
-      result.errors.push_back(handler.pluginId + ": " + verdict.error().message);
+      result.errors.push_back(instance->manifest().id + ": " + verdict.error().message);
       continue;
     }
     if (verdict->denied) {
       result.allowed = false;
       result.reason = verdict->reason;
-      result.deniedBy = handler.pluginId;
+      result.deniedBy = instance->manifest().id;
       break;
     }
   }

@@ -196,6 +196,57 @@ export default function (sodium) {
   EXPECT_TRUE(runtime_->emit("server:beforeCreate", R"({"user":{"balance":0}})").allowed);
 }
 
+// Contexts reach handlers built from their shape (hook_context.h) or, for
+// the ones the reader leaves, parsed in the isolate: either way exactly what
+// JSON.parse of the emitted text gives, down to key order, -0 and __proto__.
+TEST_F(RuntimeTest, HookContextsArriveExactlyAsJsonParseGivesThem) {
+  const char* mirror = R"js(
+function describe(v, top) {
+  if (v === null || typeof v !== 'object') return Object.is(v, -0) ? 'number:-0' : typeof v + ':' + String(v);
+  const kind = Array.isArray(v) ? 'A' : Object.getPrototypeOf(v) === Object.prototype ? 'O' : '?';
+  const keys = Reflect.ownKeys(v).filter((k) => !(top && k === 'deny'));
+  return kind + '{' + keys.map((k) => JSON.stringify(k) + '=' + (k === 'length' && Array.isArray(v) ? v.length : describe(v[k], false))).join(',') + '}';
+}
+export default function (sodium) {
+  let last = '';
+  sodium.hooks.on('server:onCreate', (ctx) => { last = describe(ctx, true); });
+  return {
+    matches: (text) => last === describe(JSON.parse(text), true) ? 'same' : last + '  <>  ' + describe(JSON.parse(text), true),
+  };
+}
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("mirror", {{"hooks", {"server:onCreate"}}}, {{"server.js", mirror}})).ok());
+  std::string many = "{";
+  for (int i = 0; i < 80; ++i) many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+  many += "}";
+  const std::vector<std::string> contexts = {
+      R"({"user":{"id":1,"balance":5},"name":"mc","node":"n1"})",
+      R"({"user":{"id":2,"balance":-3.25},"name":"other","node":"n2"})",  // the same shape, other values
+      R"( { "a" : [ 1 , [ ] , { } , [ "x" , null ] ] , "t" : true , "f" : false } )",
+      R"({"s":"quote \" backslash \\ slash \/ \b\f\n\r\t","u":"\u00e9\ud83d\ude00 café  "})",
+      R"({"__proto__":{"polluted":true},"2":"two","1":"one","b":"bee","":"empty"})",
+      R"({"a":1,"b":2,"a":3})",
+      R"({"n":[-0,0,1e300,-1.5e-7,9007199254740993,123456789012345678901234567890]})",
+      R"({"esc\u0061ped key":1,"__pro\u0074o__":{"x":1}})",  // escaped keys: parsed in the isolate
+      R"({"lone":"\ud800"})",
+      "{\"deep\":" + std::string(20, '[') + "1" + std::string(20, ']') + "}",  // deeper than the reader goes
+      many,
+  };
+  for (const auto& text : contexts) {
+    auto result = runtime_->emit("server:onCreate", text);
+    EXPECT_TRUE(result.errors.empty()) << text << ": " << result.errors[0];
+    EXPECT_EQ(*runtime_->call("mirror", "matches", json::array({text}).dump()), "\"same\"") << text;
+  }
+
+  // Not JSON: each handler fails at once, naming why; the emit does not wait.
+  auto broken = runtime_->emit("server:onCreate", R"({"user": )");
+  ASSERT_EQ(broken.errors.size(), 1u);
+  EXPECT_NE(broken.errors[0].find("mirror: the hook context is not JSON"), std::string::npos) << broken.errors[0];
+  auto scalar = runtime_->emit("server:onCreate", "5");
+  ASSERT_EQ(scalar.errors.size(), 1u);
+  EXPECT_NE(scalar.errors[0].find("mirror: the hook context is not a JSON object"), std::string::npos) << scalar.errors[0];
+}
+
 TEST_F(RuntimeTest, PluginsCannotReachOutsideTheirIsolateAndFolder) {
   test::writeFile(dir_ / "plugins" / "outside.js", "export default 1;\n");
   const char* probe = R"js(

@@ -179,9 +179,21 @@
     },
   });
   // The answer: '' (go on) or 'D' + reason (denied); plain text, cheap to read.
-  function runHook(ticket, handlerId, contextJson, deniable) {
+  // The context comes as the builder of its shape and the shape's values
+  // (see src/runtime/hook_context.h), or as JSON text when builder is undefined.
+  function runHook(ticket, handlerId, deniable, builder, ...values) {
     const handler = hookHandlers.get(handlerId);
-    const ctx = parse(contextJson);
+    let ctx;
+    try {
+      ctx = builder === undefined ? parse(values[0]) : builder(values);
+    } catch (e) {
+      native.done(ticket, false, `the hook context is not JSON: ${e && e.message || e}`);
+      return;
+    }
+    if (ctx === null || typeof ctx !== 'object') {
+      native.done(ticket, false, 'the hook context is not a JSON object');
+      return;
+    }
     let denied = null;
     // A plain assignment: V8 caches the shape transition, where
     // Object.defineProperty took a slow path on every emit.
@@ -189,21 +201,24 @@
       if (!deniable) throw new Error('this event cannot be denied (only before* hooks can)');
       denied = reason === undefined ? 'denied' : String(reason);
     };
-    const finish = () => native.done(ticket, true, denied === null ? '' : 'D' + denied);
-    const failed = (e) => {
-      logger.error('hook handler failed:', e);
-      native.done(ticket, false, String(e && e.message || e));
-    };
     let result;
     try {
       result = handler ? handler(ctx) : undefined;
     } catch (e) {
-      failed(e);
+      hookFailed(ticket, e);
       return;
     }
-    // A synchronous handler is answered at once; an async one when it settles.
-    if (result !== null && typeof result === 'object' && typeof result.then === 'function') result.then(finish, failed);
-    else finish();
+    // A synchronous handler is answered at once; an async one when it settles
+    // (its callbacks made only then: most handlers are synchronous).
+    if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+      result.then(() => native.done(ticket, true, denied === null ? '' : 'D' + denied), (e) => hookFailed(ticket, e));
+    } else {
+      native.done(ticket, true, denied === null ? '' : 'D' + denied);
+    }
+  }
+  function hookFailed(ticket, e) {
+    logger.error('hook handler failed:', e);
+    native.done(ticket, false, String(e && e.message || e));
   }
 
   // --- cron -----------------------------------------------------------------
