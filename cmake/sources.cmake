@@ -89,6 +89,7 @@ if(PATCHBAY_HAVE_V8)
   add_library(patchbay_runtime STATIC
     src/runtime/v8_engine.cc
     src/runtime/capped_allocator.cc
+    src/runtime/base_context.cc
     src/runtime/isolate_pool.cc
     src/runtime/hook_context.cc
     src/runtime/plugin_db.cc

@@ -2,6 +2,9 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
+#include "runtime/base_context.h"
 #include "runtime/capped_allocator.h"
 #include "runtime/v8_engine.h"
 
@@ -14,8 +17,34 @@ FreshIsolate makeIsolate(size_t heapBytes) {
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = made.allocator.get();
   params.constraints.ConfigureDefaultsFromHeapSize(0, heapBytes);
+  v8::StartupData* snapshot = runtimeSnapshot();
+  params.snapshot_blob = snapshot;
   made.isolate = v8::Isolate::New(params);
+  v8::Locker locker(made.isolate);
+  v8::Isolate::Scope isolateScope(made.isolate);
+  v8::HandleScope handles(made.isolate);
+  v8::TryCatch tryCatch(made.isolate);
+  BaseContext base;
+  if (newBaseContext(made.isolate, snapshot != nullptr, base)) {
+    made.context.Reset(made.isolate, base.context);
+    made.preludeFactory.Reset(made.isolate, base.preludeFactory);
+  } else {
+    v8::String::Utf8Value why(made.isolate, tryCatch.Exception());
+    made.failure = *why ? *why : "a runtime script failed";
+  }
   return made;
+}
+
+void FreshIsolate::dispose() {
+  if (!isolate) return;
+  {
+    v8::Locker locker(isolate);
+    v8::Isolate::Scope isolateScope(isolate);
+    context.Reset();
+    preludeFactory.Reset();
+  }
+  isolate->Dispose();
+  isolate = nullptr;
 }
 
 std::shared_ptr<IsolatePool> IsolatePool::shared() {
@@ -24,15 +53,16 @@ std::shared_ptr<IsolatePool> IsolatePool::shared() {
   std::lock_guard lock(mu);
   auto pool = current.lock();
   if (!pool) {
-    // Two spares: one activation after another (a host starting its
-    // plugins) finds one ready while the next is being made.
-    pool = std::make_shared<IsolatePool>(2);
+    // Two spares, made by up to two threads: activations one after another
+    // (a host starting its plugins) find one ready while the next are made.
+    const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    pool = std::make_shared<IsolatePool>(2, std::min<size_t>(2, cores));
     current = pool;
   }
   return pool;
 }
 
-IsolatePool::IsolatePool(size_t spares) : spares_(spares) {}
+IsolatePool::IsolatePool(size_t spares, size_t makers) : spares_(spares), makers_(makers) {}
 
 IsolatePool::~IsolatePool() {
   {
@@ -40,9 +70,9 @@ IsolatePool::~IsolatePool() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) t.join();
   for (auto& [size, isolates] : ready_) {
-    for (auto& fresh : isolates) fresh.isolate->Dispose();
+    for (auto& fresh : isolates) fresh.dispose();
   }
 }
 
@@ -50,7 +80,7 @@ FreshIsolate IsolatePool::take(size_t heapBytes) {
   {
     std::lock_guard lock(mu_);
     auto& isolates = ready_[heapBytes];  // from now on, spares of this size are kept
-    if (!thread_.joinable() && spares_ > 0) thread_ = std::thread([this] { refill(); });
+    while (threads_.size() < makers_ && spares_ > 0) threads_.emplace_back([this] { refill(); });
     if (!isolates.empty()) {
       FreshIsolate fresh = std::move(isolates.front());
       isolates.pop_front();
@@ -76,7 +106,7 @@ void IsolatePool::refill() {
     wake_.wait(lock, [&] {
       if (stopping_) return true;
       for (const auto& [size, isolates] : ready_) {
-        if (isolates.size() < spares_) {
+        if (isolates.size() + making_[size] < spares_) {
           wanted = size;
           return true;
         }
@@ -84,9 +114,11 @@ void IsolatePool::refill() {
       return false;
     });
     if (stopping_) return;
+    ++making_[wanted];
     lock.unlock();
     FreshIsolate fresh = makeIsolate(wanted);
     lock.lock();
+    --making_[wanted];
     ready_[wanted].push_back(std::move(fresh));
   }
 }

@@ -24,7 +24,6 @@
 
 #include "patchbay/clock.h"
 #include "patchbay/cron.h"
-#include "patchbay/embedded_asset.h"
 #include "patchbay/files.h"
 #include "patchbay/http_client.h"
 #include "patchbay/integrity.h"
@@ -33,8 +32,6 @@
 #include "runtime/plugin_db.h"
 #include "runtime/plugin_settings.h"
 #include "runtime/v8_engine.h"
-
-extern const patchbay::EmbeddedAsset kRuntimeScripts[];
 
 namespace patchbay {
 
@@ -45,14 +42,6 @@ namespace {
 
 constexpr std::chrono::seconds kWallTimeout{30};  // a request, hook or call: from posting to its answer
 constexpr uint64_t kMaxModuleBytes = 8u << 20;
-
-// One of src/runtime/js/*.js, embedded at build time.
-std::string_view runtimeScript(std::string_view name) {
-  for (const EmbeddedAsset* a = kRuntimeScripts; a->path != nullptr; ++a) {
-    if (std::string_view(a->path) == name) return {reinterpret_cast<const char*>(a->data), a->size};
-  }
-  return {};
-}
 
 struct Completion {
   bool ok = false;
@@ -769,18 +758,23 @@ struct PluginInstance::Impl {
     isolate->SetPromiseRejectCallback(promiseRejected);
     isolate->SetHostImportModuleDynamicallyCallback(dynamicImport);
     currentTicket = activationTicket;
-    Status s = loadPlugin(activationTicket);
+    Status s = loadPlugin(activationTicket, fresh);
     afterTermination();
     currentTicket = 0;
     return s;
   }
 
-  // The context, the runtime's scripts and the plugin's module; runs the
-  // default export (its ticket completes when it has finished).
-  Status loadPlugin(uint64_t activationTicket) {
+  // In the fresh isolate's base context: the prelude's API object and the
+  // plugin's module; runs the default export (its ticket completes when it
+  // has finished).
+  Status loadPlugin(uint64_t activationTicket, FreshIsolate& fresh) {
     v8::Isolate::Scope isolateScope(isolate);
     v8::HandleScope handles(isolate);
-    v8::Local<v8::Context> ctx = v8::Context::New(isolate);
+    if (fresh.context.IsEmpty()) return Error::internal("the runtime's scripts failed: " + fresh.failure);
+    v8::Local<v8::Context> ctx = fresh.context.Get(isolate);
+    v8::Local<v8::Function> factory = fresh.preludeFactory.Get(isolate);
+    fresh.context.Reset();
+    fresh.preludeFactory.Reset();
     context.Reset(isolate, ctx);
     v8::Context::Scope contextScope(ctx);
     v8::TryCatch tryCatch(isolate);
@@ -791,27 +785,6 @@ struct PluginInstance::Impl {
       }
       return Error::invalid(what + ": " + (tryCatch.HasCaught() ? describe(tryCatch) : std::string("failed")));
     };
-
-    // Each runtime script evaluates to a function: web.js of the global
-    // object (URL, TextEncoder, ...), prelude.js of the native bindings.
-    auto scriptFunction = [&](std::string_view name) -> v8::MaybeLocal<v8::Function> {
-      v8::ScriptOrigin origin(isolate, v8str(isolate, "patchbay:" + std::string(name)));
-      v8::Local<v8::Script> script;
-      v8::Local<v8::Value> value;
-      if (!v8::Script::Compile(ctx, v8str(isolate, runtimeScript(name)), &origin).ToLocal(&script) || !script->Run(ctx).ToLocal(&value) ||
-          !value->IsFunction()) {
-        return {};
-      }
-      return value.As<v8::Function>();
-    };
-    v8::Local<v8::Function> web;
-    v8::Local<v8::Value> webArgs[] = {ctx->Global()};
-    v8::Local<v8::Value> ignored;
-    if (!scriptFunction("web.js").ToLocal(&web) || !web->Call(ctx, v8::Undefined(isolate), 1, webArgs).ToLocal(&ignored)) {
-      return fail("the runtime's web globals");
-    }
-    v8::Local<v8::Function> factory;
-    if (!scriptFunction("prelude.js").ToLocal(&factory)) return fail("the runtime's prelude");
     v8::Local<v8::Object> native = v8::Object::New(isolate);
     setNative(ctx, native, "log", nativeLog);
     setNative(ctx, native, "done", nativeDone);

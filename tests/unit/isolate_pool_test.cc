@@ -35,7 +35,7 @@ int evaluate(v8::Isolate* isolate) {
 }
 
 TEST(IsolatePoolTest, SparesAreMadeAheadAndTakenReady) {
-  IsolatePool pool(2);
+  IsolatePool pool(2, 2);
   EXPECT_EQ(pool.ready(kHeap), 0u);  // nothing is made before a size is asked for
   FreshIsolate first = pool.take(kHeap);  // made on this thread: none was ready
   ASSERT_NE(first.isolate, nullptr);
@@ -44,6 +44,20 @@ TEST(IsolatePoolTest, SparesAreMadeAheadAndTakenReady) {
   EXPECT_EQ(pool.ready(kHeap), 1u);  // taken ready, and the pool makes another
   ASSERT_TRUE(waitFor([&] { return pool.ready(kHeap) == 2; }));
 
+  // Each comes with its base context: the web globals and the prelude.
+  {
+    v8::Locker locker(second.isolate);
+    v8::Isolate::Scope isolateScope(second.isolate);
+    v8::HandleScope handles(second.isolate);
+    ASSERT_FALSE(second.context.IsEmpty()) << second.failure;
+    v8::Local<v8::Context> ctx = second.context.Get(second.isolate);
+    v8::Context::Scope contextScope(ctx);
+    auto source = v8::String::NewFromUtf8Literal(second.isolate, "new URL('https://a.example/x?y=1').searchParams.get('y')");
+    v8::String::Utf8Value y(second.isolate, v8::Script::Compile(ctx, source).ToLocalChecked()->Run(ctx).ToLocalChecked());
+    EXPECT_STREQ(*y, "1");
+    EXPECT_TRUE(second.preludeFactory.Get(second.isolate)->IsFunction());
+  }
+
   // Made on the pool's thread, used here and on another thread.
   EXPECT_EQ(evaluate(second.isolate), 42);
   int onOtherThread = 0;
@@ -51,8 +65,8 @@ TEST(IsolatePoolTest, SparesAreMadeAheadAndTakenReady) {
   EXPECT_EQ(onOtherThread, 42);
   EXPECT_EQ(evaluate(first.isolate), 42);
   EXPECT_EQ(pool.ready(2 * kHeap), 0u);  // another size: only once asked for
-  first.isolate->Dispose();
-  second.isolate->Dispose();
+  first.dispose();
+  second.dispose();
 }  // the spares are disposed here (LeakSanitizer watches this under ASan)
 
 TEST(IsolatePoolTest, RuntimesShareOnePoolWhileAnyHoldsIt) {
@@ -64,7 +78,7 @@ TEST(IsolatePoolTest, RuntimesShareOnePoolWhileAnyHoldsIt) {
   auto c = IsolatePool::shared();  // a new one, working
   FreshIsolate fresh = c->take(kHeap);
   EXPECT_EQ(evaluate(fresh.isolate), 42);
-  fresh.isolate->Dispose();
+  fresh.dispose();
 }
 
 }  // namespace

@@ -247,6 +247,29 @@ export default function (sodium) {
   EXPECT_NE(scalar.errors[0].find("mirror: the hook context is not a JSON object"), std::string::npos) << scalar.errors[0];
 }
 
+// Every plugin's context comes from one startup snapshot (base_context.h):
+// each still gets its own globals and its own random numbers.
+TEST_F(RuntimeTest, PluginsStartFromOneSnapshotYetShareNothing) {
+  const char* probe = R"js(
+export default function (sodium) {
+  const before = typeof globalThis.marker + ' ' + typeof URL.prototype.extra;
+  globalThis.marker = 1;
+  URL.prototype.extra = () => 'changed';
+  return {
+    before: () => before,
+    randoms: () => [Math.random(), Math.random()].join(','),
+    uuid: () => crypto.randomUUID(),
+  };
+}
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("one", json::object(), {{"server.js", probe}})).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("two", json::object(), {{"server.js", probe}})).ok());
+  EXPECT_EQ(*runtime_->call("one", "before"), "\"undefined undefined\"");
+  EXPECT_EQ(*runtime_->call("two", "before"), "\"undefined undefined\"");  // not what one set
+  EXPECT_NE(*runtime_->call("one", "randoms"), *runtime_->call("two", "randoms"));
+  EXPECT_NE(*runtime_->call("one", "uuid"), *runtime_->call("two", "uuid"));
+}
+
 TEST_F(RuntimeTest, PluginsCannotReachOutsideTheirIsolateAndFolder) {
   test::writeFile(dir_ / "plugins" / "outside.js", "export default 1;\n");
   const char* probe = R"js(
