@@ -167,7 +167,7 @@ class ShapeReader {
       }
     }
     if (at_ >= text_.size() || text_[at_] != '\\') return false;
-    std::string& out = unescaped_.emplace_back(text_.substr(start, at_ - start));
+    std::string& out = unescaped_.emplace_front(text_.substr(start, at_ - start));
     if (!unescape(out)) return false;
     view = out;
     return true;
@@ -319,18 +319,22 @@ class ShapeReader {
   size_t at_ = 0;
   std::string& shape_;
   std::vector<HookValue>& values_;
-  std::deque<std::string>& unescaped_;
+  std::forward_list<std::string>& unescaped_;
 };
 
 }  // namespace
 
 bool readHookShape(std::string_view json, HookShape& out) {
-  out = HookShape();
+  out.source.clear();
+  out.values.clear();
+  out.unescaped.clear();
   out.source.reserve(json.size() + 32);
   out.values.reserve(8);
   ShapeReader reader(json, out);
   if (reader.readTopLevel()) return true;
-  out = HookShape();
+  out.source.clear();
+  out.values.clear();
+  out.unescaped.clear();
   return false;
 }
 

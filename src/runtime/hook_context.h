@@ -19,7 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <forward_list>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -40,7 +40,7 @@ struct HookValue {
 struct HookShape {
   std::string source;  // the body of an object literal reading v[0], v[1], ...
   std::vector<HookValue> values;
-  std::deque<std::string> unescaped;  // strings that had escapes, decoded
+  std::forward_list<std::string> unescaped;  // strings that had escapes, decoded (a list: nothing allocated while empty)
 
   HookShape() = default;
   HookShape(HookShape&&) = default;

@@ -299,7 +299,8 @@ struct PluginInstance::Impl {
   bool callEntry(v8::Local<v8::Context> ctx, const char* name, std::initializer_list<v8::Local<v8::Value>> args) {
     return callEntry(ctx, name, const_cast<v8::Local<v8::Value>*>(args.begin()), args.size());
   }
-  bool callEntry(v8::Local<v8::Context> ctx, const char* name, v8::Local<v8::Value>* args, size_t count) {
+  bool callEntry(v8::Local<v8::Context> ctx, const char* name, v8::Local<v8::Value>* args, size_t count,
+                 v8::Local<v8::Value>* returned = nullptr) {
     auto cached = entryFunctions.find(name);
     v8::Local<v8::Function> fn;
     if (cached != entryFunctions.end()) {
@@ -311,7 +312,7 @@ struct PluginInstance::Impl {
       entryFunctions[name].Reset(isolate, fn);
     }
     v8::Local<v8::Value> result;
-    return fn->Call(ctx, v8::Undefined(isolate), static_cast<int>(count), args).ToLocal(&result);
+    return fn->Call(ctx, v8::Undefined(isolate), static_cast<int>(count), args).ToLocal(returned ? returned : &result);
   }
 
   // Runs `body` in the plugin's context with the CPU deadline armed, then
@@ -1061,7 +1062,10 @@ Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, c
       args[4] = v8str(m->isolate, context.json);
       n = 1;
     }
-    m->callEntry(ctx, "runHook", args, 4 + n);
+    v8::Local<v8::Value> verdict;
+    if (m->callEntry(ctx, "runHook", args, 4 + n, &verdict) && verdict->IsString()) {
+      m->deliver(ticket, {true, toUtf8(m->isolate, verdict)});  // a synchronous handler's answer, returned
+    }
   });
   if (!done) return done.error();
   if (!done->ok) {

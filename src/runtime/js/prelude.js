@@ -179,6 +179,8 @@
     },
   });
   // The answer: '' (go on) or 'D' + reason (denied); plain text, cheap to read.
+  // A synchronous handler's answer is returned (no call back into C++); an
+  // async one's comes through native.done when it settles.
   // The context comes as the builder of its shape and the shape's values
   // (see src/runtime/hook_context.h), or as JSON text when builder is undefined.
   function runHook(ticket, handlerId, deniable, builder, ...values) {
@@ -212,9 +214,9 @@
     // (its callbacks made only then: most handlers are synchronous).
     if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
       result.then(() => native.done(ticket, true, denied === null ? '' : 'D' + denied), (e) => hookFailed(ticket, e));
-    } else {
-      native.done(ticket, true, denied === null ? '' : 'D' + denied);
+      return undefined;
     }
+    return denied === null ? '' : 'D' + denied;
   }
   function hookFailed(ticket, e) {
     logger.error('hook handler failed:', e);
