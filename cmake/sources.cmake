@@ -159,3 +159,7 @@ target_link_libraries(patchbay_embed_example PRIVATE patchbay)
 add_executable(patchbay_bench_runtime bench/runtime/runtime_bench.cc)
 set_target_properties(patchbay_bench_runtime PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
 target_link_libraries(patchbay_bench_runtime PRIVATE patchbay)
+# The floor under an isolated call in this V8 (bench/runtime/run prints it).
+add_executable(patchbay_bench_v8_floor bench/runtime/v8_floor.cc)
+set_target_properties(patchbay_bench_v8_floor PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+target_link_libraries(patchbay_bench_v8_floor PRIVATE patchbay_v8)
