@@ -7,6 +7,10 @@
 // they run once per process, in a V8 SnapshotCreator, and the result is the
 // startup snapshot plugins' isolates are made from: a plugin's context is
 // then deserialized, scripts already run, in a fraction of that.
+// web.js and prelude.js must stay plain JavaScript up to the factory: a C++
+// function in the snapshot would need an external reference registered
+// with the SnapshotCreator (V8 aborts without one). Natives reach the
+// prelude only as the factory's argument, per plugin.
 // Internal to the runtime.
 #pragma once
 
