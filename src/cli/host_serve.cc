@@ -2,7 +2,6 @@
 #include "cli/host_serve.h"
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -41,18 +40,14 @@ int runHostServe(const HostServeOptions& o) {
 
   http::Router router;
   (*host)->addRoutes(router);
-  http::ServerOptions serverOptions;
-  serverOptions.address = listen->first;
-  serverOptions.port = listen->second;
-  serverOptions.threads = o.threads;
-  serverOptions.onAccess = logRequest;
-  http::Server server(serverOptions, router.handler());
-  if (auto s = server.start(); !s) return fail(s.error());
-  if (!o.portFile.empty()) std::ofstream(o.portFile) << server.port() << "\n";
+  http::Server server(serverOptionsFor(*listen, o.threads), router.handler());
   size_t running = 0;
   for (const auto& p : (*host)->plugins()) running += p.running ? 1 : 0;
-  logInfo({{"msg", "listening"}, {"address", listen->first + ":" + std::to_string(server.port())}, {"data", o.dataDir},
-           {"plugins_dir", (*host)->pluginsDir()}, {"active_plugins", running}});
+  if (auto s = startListening(server, listen->first, o.portFile,
+                              {{"data", o.dataDir}, {"plugins_dir", (*host)->pluginsDir()}, {"active_plugins", running}});
+      !s) {
+    return fail(s.error());
+  }
   logInfo({{"msg", "stopping"}, {"signal", waitForStopSignal(signals)}});
   server.stop();
   host->reset();

@@ -2,7 +2,6 @@
 // out as seed 002 describes (see patchbay/panel_service.h).
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/log.h"
@@ -38,16 +37,10 @@ int runPanelServe(const PanelServeOptions& o) {
   if (!service) return fail(service.error());
   http::Router router;
   (*service)->addRoutes(router);
-  http::ServerOptions serverOptions;
-  serverOptions.address = listen->first;
-  serverOptions.port = listen->second;
-  serverOptions.threads = o.threads;
-  serverOptions.onAccess = logRequest;
-  http::Server server(serverOptions, router.handler());
-  if (auto s = server.start(); !s) return fail(s.error());
-  if (!o.portFile.empty()) std::ofstream(o.portFile) << server.port() << "\n";
-  logInfo({{"msg", "listening"}, {"address", listen->first + ":" + std::to_string(server.port())}, {"panel", o.panel},
-           {"admin_token", (*service)->adminTokenPath()}});
+  http::Server server(serverOptionsFor(*listen, o.threads), router.handler());
+  if (auto s = startListening(server, listen->first, o.portFile, {{"panel", o.panel}, {"admin_token", (*service)->adminTokenPath()}}); !s) {
+    return fail(s.error());
+  }
   logInfo({{"msg", "stopping"}, {"signal", waitForStopSignal(signals)}});
   server.stop();
   return kExitOk;

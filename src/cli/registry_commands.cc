@@ -6,7 +6,6 @@
 #include <ctime>
 #include <filesystem>
 #include <condition_variable>
-#include <fstream>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -68,10 +67,7 @@ int runServe(const ServeOptions& o) {
 
   http::Router router;
   (*registry)->addRoutes(router);
-  http::ServerOptions options;
-  options.address = listen->first;
-  options.port = listen->second;
-  options.threads = o.threads;
+  http::ServerOptions options = serverOptionsFor(*listen, o.threads);
   options.maxBodyBytes = o.maxUploadBytes;
   Registry& reg = **registry;
   options.onAccess = [&reg](const http::AccessRecord& r) {
@@ -79,11 +75,11 @@ int runServe(const ServeOptions& o) {
     logRequest(r);
   };
   http::Server server(options, router.handler());
-  if (auto s = server.start(); !s) return fail(s.error());
-  const std::string address = listen->first + ":" + std::to_string(server.port());
-  if (!o.portFile.empty()) std::ofstream(o.portFile) << server.port() << "\n";
-  logInfo({{"msg", "listening"}, {"address", address}, {"data", o.dataDir}, {"plugins_dir", o.pluginsDir},
-           {"plugins", (*registry)->list({}).total}});
+  if (auto s = startListening(server, listen->first, o.portFile,
+                              {{"data", o.dataDir}, {"plugins_dir", o.pluginsDir}, {"plugins", (*registry)->list({}).total}});
+      !s) {
+    return fail(s.error());
+  }
 
   // Background upkeep: the drop-in folder and download counts, every second.
   std::mutex mutex;

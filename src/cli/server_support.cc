@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <fstream>
+
 #include "cli/log.h"
 
 namespace patchbay::cli {
@@ -35,6 +37,25 @@ const char* waitForStopSignal(const sigset_t& signals) {
 void logRequest(const http::AccessRecord& r) {
   logInfo({{"msg", "request"}, {"method", r.method}, {"path", r.path}, {"status", r.status}, {"bytes", r.bytes},
            {"ms", static_cast<double>(static_cast<int64_t>(r.seconds * 100000)) / 100.0}, {"remote", r.remoteAddress}});
+}
+
+http::ServerOptions serverOptionsFor(const std::pair<std::string, uint16_t>& listen, int threads) {
+  http::ServerOptions options;
+  options.address = listen.first;
+  options.port = listen.second;
+  options.threads = threads;
+  options.onAccess = logRequest;
+  return options;
+}
+
+Status startListening(http::Server& server, const std::string& host, const std::string& portFile,
+                      const nlohmann::ordered_json& fields) {
+  if (auto s = server.start(); !s) return s;
+  if (!portFile.empty()) std::ofstream(portFile) << server.port() << "\n";
+  nlohmann::ordered_json line = {{"msg", "listening"}, {"address", host + ":" + std::to_string(server.port())}};
+  for (const auto& [key, value] : fields.items()) line[key] = value;
+  logInfo(line);
+  return {};
 }
 
 }  // namespace patchbay::cli

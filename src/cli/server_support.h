@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 
@@ -23,5 +24,14 @@ const char* waitForStopSignal(const sigset_t& signals);
 
 // The access log: one structured line per request.
 void logRequest(const http::AccessRecord& record);
+
+// Options to listen on `listen` (from splitListen) with `threads`, the
+// access log on.
+http::ServerOptions serverOptionsFor(const std::pair<std::string, uint16_t>& listen, int threads);
+
+// Starts `server`; then writes the port it listens on to `portFile` (when
+// not empty) and logs "listening" with its address and `fields`.
+Status startListening(http::Server& server, const std::string& host, const std::string& portFile,
+                      const nlohmann::ordered_json& fields);
 
 }  // namespace patchbay::cli
