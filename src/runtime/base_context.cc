@@ -7,6 +7,7 @@
 
 #include "patchbay/embedded_asset.h"
 #include "runtime/v8_engine.h"
+#include "runtime/v8_strings.h"
 
 extern const patchbay::EmbeddedAsset kRuntimeScripts[];
 
@@ -25,10 +26,6 @@ std::string_view runtimeScript(std::string_view name) {
     if (std::string_view(a->path) == name) return {reinterpret_cast<const char*>(a->data), a->size};
   }
   return {};
-}
-
-v8::Local<v8::String> v8str(v8::Isolate* isolate, std::string_view s) {
-  return v8::String::NewFromUtf8(isolate, s.data(), v8::NewStringType::kNormal, static_cast<int>(s.size())).ToLocalChecked();
 }
 
 // Each runtime script evaluates to a function.
@@ -68,8 +65,7 @@ v8::StartupData makeSnapshot() {
       v8::Context::Scope scope(ctx);
       v8::TryCatch tryCatch(isolate);
       if (!runScripts(isolate, ctx).ToLocal(&factory)) {
-        v8::String::Utf8Value why(isolate, tryCatch.Exception());
-        std::cerr << "warning: the runtime's startup snapshot was not made (" << (*why ? *why : "a script failed")
+        std::cerr << "warning: the runtime's startup snapshot was not made (" << toUtf8(isolate, tryCatch.Exception())
                   << "); each plugin runs the runtime's scripts itself\n";
         return {nullptr, 0};
       }

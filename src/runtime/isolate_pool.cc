@@ -7,6 +7,7 @@
 #include "runtime/base_context.h"
 #include "runtime/capped_allocator.h"
 #include "runtime/v8_engine.h"
+#include "runtime/v8_strings.h"
 
 namespace patchbay {
 
@@ -29,8 +30,8 @@ FreshIsolate makeIsolate(size_t heapBytes) {
     made.context.Reset(made.isolate, base.context);
     made.preludeFactory.Reset(made.isolate, base.preludeFactory);
   } else {
-    v8::String::Utf8Value why(made.isolate, tryCatch.Exception());
-    made.failure = *why ? *why : "a runtime script failed";
+    made.failure = toUtf8(made.isolate, tryCatch.Exception());
+    if (made.failure.empty()) made.failure = "a runtime script failed";
   }
   return made;
 }

@@ -32,6 +32,7 @@
 #include "runtime/plugin_db.h"
 #include "runtime/plugin_settings.h"
 #include "runtime/v8_engine.h"
+#include "runtime/v8_strings.h"
 
 namespace patchbay {
 
@@ -48,25 +49,6 @@ struct Completion {
   std::string json;
   std::string body;  // a route's response body, passed apart from its JSON envelope (no escaping, no parse)
 };
-
-std::string toUtf8(v8::Isolate* isolate, v8::Local<v8::Value> value) {
-  if (!value->IsString()) {  // converted as String(value) would, an exception swallowed
-    v8::String::Utf8Value s(isolate, value);
-    return *s ? std::string(*s, static_cast<size_t>(s.length())) : std::string();
-  }
-  // A string straight into its std::string (Utf8Value copies it twice).
-  v8::Local<v8::String> s = value.As<v8::String>();
-  std::string out(static_cast<size_t>(s->Utf8Length(isolate)), '\0');
-  if (!out.empty()) {
-    s->WriteUtf8(isolate, out.data(), static_cast<int>(out.size()), nullptr,
-                 v8::String::NO_NULL_TERMINATION | v8::String::REPLACE_INVALID_UTF8);
-  }
-  return out;
-}
-
-v8::Local<v8::String> v8str(v8::Isolate* isolate, std::string_view s) {
-  return v8::String::NewFromUtf8(isolate, s.data(), v8::NewStringType::kNormal, static_cast<int>(s.size())).ToLocalChecked();
-}
 
 }  // namespace
 

@@ -75,6 +75,12 @@ struct Runtime::Impl {
   using HookChain = std::vector<HookCall>;
   std::unordered_map<std::string, std::shared_ptr<const HookChain>> hookChains;  // guarded by mu
   std::shared_ptr<const HookChain> hookChain(const std::string& event);
+  // Drops the handlers `drop` picks, and the chains built from them. Under mu.
+  template <class Pick>
+  void dropHandlers(Pick drop) {
+    std::erase_if(handlers, drop);
+    hookChains.clear();
+  }
   HookShapes hookShapes;  // the shapes of emitted contexts (hook_context.h)
   std::shared_ptr<IsolatePool> isolates = IsolatePool::shared();  // where plugins' isolates come from
 
@@ -350,8 +356,7 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
                                        std::move(host));
   if (!instance) {
     std::unique_lock lock(mu);
-    std::erase_if(handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });
-    hookChains.clear();
+    dropHandlers([&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });
   }
   return instance;
 }
@@ -386,8 +391,7 @@ Status Runtime::activate(const std::string& dir) {
   {
     std::unique_lock lock(impl_->mu);
     if (impl_->plugins.count(id)) {
-      std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });
-      impl_->hookChains.clear();
+      impl_->dropHandlers([&](const HookHandler& h) { return h.pluginId == id && h.generation == generation; });
       lock.unlock();
       (*instance)->stop();
       return Error::conflict("plugin \"" + id + "\" is already active");
@@ -426,8 +430,7 @@ Status Runtime::replace(const std::string& dir) {
     if (it != impl_->plugins.end()) old = std::move(it->second);
     impl_->plugins[id] = std::move(*instance);
     impl_->generationOf[id] = generation;
-    std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id && h.generation != generation; });
-    impl_->hookChains.clear();
+    impl_->dropHandlers([&](const HookHandler& h) { return h.pluginId == id && h.generation != generation; });
   }
   {
     std::lock_guard slock(impl_->superviseMu);
@@ -447,8 +450,7 @@ void Runtime::restart(const std::string& id, const std::string& dir) {
     old = std::move(it->second);
     impl_->plugins.erase(it);
     impl_->generationOf.erase(id);
-    std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
-    impl_->hookChains.clear();
+    impl_->dropHandlers([&](const HookHandler& h) { return h.pluginId == id; });
   }
   old->stop();
   if (Status s = activate(dir); !s) {
@@ -468,8 +470,7 @@ Status Runtime::deactivate(const std::string& id) {
     instance = std::move(it->second);
     impl_->plugins.erase(it);
     impl_->generationOf.erase(id);
-    std::erase_if(impl_->handlers, [&](const HookHandler& h) { return h.pluginId == id; });
-    impl_->hookChains.clear();
+    impl_->dropHandlers([&](const HookHandler& h) { return h.pluginId == id; });
   }
   {
     std::lock_guard slock(impl_->superviseMu);
