@@ -19,11 +19,14 @@ add_library(patchbay_package STATIC
   src/package/cron.cc
   src/package/clock.cc
   src/package/sql_script.cc
+  src/package/text.cc
+  src/package/worker_pool.cc
   src/version.cc
 )
 set_source_files_properties(src/version.cc PROPERTIES COMPILE_DEFINITIONS PATCHBAY_VERSION="${PROJECT_VERSION}")
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
-target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM PkgConfig::CMARK)
+find_package(Threads REQUIRED)
+target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM PkgConfig::CMARK Threads::Threads)
 
 # libpatchbay: what the executable, the tests and an embedding panel link.
 # Each part is its own static library so that a lower part cannot link (and
@@ -48,7 +51,7 @@ pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(ZLIB REQUIRED)
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc)
 add_library(patchbay_http STATIC src/http/router.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
-target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include)
+target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)
 target_link_libraries(patchbay INTERFACE patchbay_store patchbay_http)
 
@@ -96,6 +99,7 @@ if(PATCHBAY_HAVE_V8)
     src/runtime/plugin_db_sqlite.cc
     src/runtime/plugin_db_postgres.cc
     src/runtime/plugin_settings.cc
+    src/runtime/plugin_http.cc
     src/runtime/plugin_instance.cc
     src/runtime/runtime.cc
     ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc)

@@ -80,6 +80,12 @@ class Host {
   // config.json (plugins.grants) and applied at once; nullopt removes it.
   // kNotFound for an unknown plugin.
   Status setFetchGrant(const std::string& id, std::optional<FetchGrant> grant);
+  // An administrator's request body limit for plugin `id`'s routes (its
+  // tenants' copies too), written into config.json (plugins.limits) and
+  // applied at once; nullopt goes back to the default. Refused above a
+  // quarter of the plugin heap (kLimitExceeded); kNotFound for an unknown
+  // plugin.
+  Status setBodyLimit(const std::string& id, std::optional<uint64_t> bytes);
 
   // The installer of this host's data folder, live: what it installs,
   // upgrades or uninstalls starts, switches or stops at once. Interrupted

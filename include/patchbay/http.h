@@ -5,15 +5,25 @@
 //   router.add("GET", "/download/{id}/{version}", [&](http::Request& r) {
 //     return http::Response::text(200, r.params["id"]);
 //   });
-//   http::Server server({.port = 0}, router.handler());
+//   router.addAsync("POST", "/api/slow", [&](http::Request& r, http::Responder done) {
+//     worker.post([done, body = r.body] { done.send(http::Response::text(200, work(body))); });
+//   }, {.maxBodyBytes = 8 << 20});
+//   http::Server server({.port = 0}, router);   // the router outlives the server
 //   server.start();            // binds; server.port() is the real port
 //   ...
 //   server.stop();             // graceful: in-flight requests finish
 //
-// Limits against hostile clients: header size, body size (413), read
-// timeouts (slow clients are cut off), at most one of Content-Length and
-// Transfer-Encoding (both: 400 and the connection is closed).
-// Handlers run on the server's threads and must be thread-safe.
+// Limits against hostile clients: header size (431), a body limit per route
+// decided from the request's head before the body is read (413), read
+// timeouts (slow clients are cut off). Refused with 400 and the connection
+// closed (RFC 9112): both Content-Length and Transfer-Encoding, a
+// Transfer-Encoding whose last coding is not a single `chunked`, an HTTP/1.1
+// request without Host or any request with two, bytes that are not UTF-8 in
+// the target (also once percent-decoded) or in a header. A body is bytes:
+// handlers decide whether it is text.
+// Handlers run on the server's IO threads and must be thread-safe; one that
+// waits (for a plugin, a worker pool) answers later through its Responder so
+// that no IO thread waits with it.
 #pragma once
 
 #include <chrono>
@@ -71,23 +81,75 @@ struct Response {
 
 using Handler = std::function<Response(Request&)>;
 
+// Answers one request, from any thread, now or later: a handler that waits
+// for something (a plugin, a worker pool) keeps its Responder and returns;
+// the IO thread serves other connections meanwhile. The first send() counts,
+// later ones are ignored. When the last copy is dropped without an answer,
+// the client gets a 500 (a handler bug costs one request, never a hung
+// connection). Cheap to copy (one shared state).
+class Responder {
+ public:
+  // A Responder whose answer goes to `deliver` (called at most once, from
+  // the thread that answers). Servers make these; so may tests and tools.
+  static Responder to(std::function<void(Response)> deliver);
+  void send(Response response) const;
+
+  struct State;  // src/http/responder_state.h
+  explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  const std::shared_ptr<State>& state() const { return state_; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+using AsyncHandler = std::function<void(Request&, Responder)>;
+
+// How large a route's request body may be (413 above it), decided after the
+// headers and before the body is read: `maxBodyBytes`, or when `decide` is
+// set, what it returns for the request's head (method, path, params, query,
+// headers; body still empty). 0 means the server's default
+// (ServerOptions::maxBodyBytes).
+struct RouteOptions {
+  uint64_t maxBodyBytes = 0;
+  std::function<uint64_t(const Request& head)> decide;
+};
+
+// What a Server serves. Router is one; a test or a proxy may be another.
+class Service {
+ public:
+  virtual ~Service() = default;
+  // The body limit for `head` (no body yet), or 0 for the server's default.
+  virtual uint64_t bodyLimit(Request& head) const = 0;
+  // Answers `request` through `responder`, at once or later.
+  virtual void serve(Request& request, Responder responder) const = 0;
+};
+
 // Routes "METHOD /literal/{param}/..." to handlers, first match first. A
 // last segment "{rest...}" captures the rest of the path ("/a/b", or "" for
 // none); method "*" matches any method. Unknown paths get a JSON 404; a
 // known path with another method gets 405 with Allow. HEAD is served by the
 // GET handler (the server drops the body).
-class Router {
+class Router final : public Service {
  public:
-  void add(std::string method, std::string pattern, Handler handler);
+  void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
+  void addAsync(std::string method, std::string pattern, AsyncHandler handler, RouteOptions options = {});
+  // Runs the matching handler; an async one is waited for (tests, tools).
   Response dispatch(Request& request) const;
   Handler handler() const;
+
+  uint64_t bodyLimit(Request& head) const override;
+  void serve(Request& request, Responder responder) const override;
 
  private:
   struct Route {
     std::string method;
     std::vector<std::string> segments;  // "{name}" captures one segment
-    Handler handler;
+    Handler handler;                    // one of the two
+    AsyncHandler asyncHandler;
+    RouteOptions options;
   };
+  // The route for `request` with its params set, or the 404/405 answer.
+  const Route* match(Request& request, Response& refusal) const;
   std::vector<Route> routes_;
 };
 
@@ -105,16 +167,23 @@ struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port
   int threads = 2;
-  uint64_t maxBodyBytes = 50ull << 20;
+  uint64_t maxBodyBytes = 1u << 20;  // for routes that set no limit of their own
   uint32_t maxHeaderBytes = 16 << 10;
   std::chrono::seconds readTimeout{30};   // for one request's headers and body
   std::chrono::seconds idleTimeout{60};   // keep-alive between requests
   std::chrono::seconds drainTimeout{10};  // stop() waits this long for in-flight requests
   std::function<void(const AccessRecord&)> onAccess;
+  // Problems no single request caused (out of file descriptors, a handler
+  // that produced an invalid response), for the server's log.
+  std::function<void(const std::string&)> onProblem;
 };
 
 class Server {
  public:
+  // Serves `service`, which must outlive the server.
+  Server(ServerOptions options, const Service& service);
+  // Serves one synchronous handler for every request (bodies up to
+  // options.maxBodyBytes).
   Server(ServerOptions options, Handler handler);
   ~Server();  // stops
   Server(const Server&) = delete;
@@ -135,14 +204,21 @@ class Server {
 
 // Percent-decoding ("%2e" -> "."; "+" stays "+" in paths).
 std::string percentDecode(std::string_view s, bool plusIsSpace = false);
+// Whether `s` is an HTTP token (RFC 9110 5.6.2): what a method or a header
+// name must be.
+bool isToken(std::string_view s);
+// Whether `s` may be a header's value: no control characters but tab (a CR
+// or LF would end the header, and the message, early).
+bool isFieldValue(std::string_view s);
 // `s` as a JSON string literal, quotes included; appendJsonQuoted writes
 // it onto the end of `out`.
 std::string jsonQuote(std::string_view s);
 void appendJsonQuoted(std::string& out, std::string_view s);
 // gzip of `data` (empty on failure, which only running out of memory causes).
 std::string gzipCompress(std::string_view data);
-// Brotli of `data` at the highest quality (for content compressed once and
-// served many times); empty on failure.
+// Brotli of `data` for content compressed once and served many times: the
+// highest quality up to 256 KiB, lower ones above so that compressing stays
+// near a second (11 runs at ~0.4 MB/s); empty on failure.
 std::string brotliCompress(std::string_view data);
 // Whether the request's Accept-Encoding admits `encoding` ("gzip", "br").
 bool acceptsEncoding(const Request& request, std::string_view encoding);

@@ -59,6 +59,10 @@ class PgConnection {
   Result<std::vector<PgRow>> query(std::string_view sql, const std::vector<std::string>& params = {});
   // The same with NULL parameters possible, and the columns described.
   Result<PgResult> run(std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
+  // The same, its rows read one at a time and refused (kLimitExceeded, the
+  // statement cancelled) once they pass `maxResultBytes`: libpq would
+  // otherwise hold a whole result, however large, in memory.
+  Result<PgResult> runBounded(std::string_view sql, const std::vector<std::optional<std::string>>& params, uint64_t maxResultBytes);
   // Whether a transaction block is open (after BEGIN, before COMMIT/ROLLBACK).
   bool inTransaction() const;
   const std::string& url() const { return url_; }  // redacted

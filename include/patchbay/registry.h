@@ -41,6 +41,9 @@ struct RegistryOptions {
   // Downloads need this key in X-API-Key (or ?api_key=) when set (seed
   // 000's "API key authentication for downloads"). Empty: open downloads.
   std::string downloadKey;
+  // The largest package an upload may carry (413 above it, refused before
+  // it is read). Every other endpoint takes the server's default (1 MiB).
+  uint64_t maxUploadBytes = 50ull << 20;
 };
 
 // One version of one plugin, as the catalog knows it.

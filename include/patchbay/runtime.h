@@ -43,10 +43,30 @@ struct RuntimeLimits {
   // Requests to one plugin's routes: a token bucket (429 above it); 0 = no limit.
   double requestsPerSecond = 1000;
   double requestBurst = 2000;
+  // Requests to one plugin at once, queued or running (503 with Retry-After
+  // above it): a stuck plugin costs its own queue, nothing else.
+  size_t maxRequestsInFlight = 64;
+  // A request's answer, awaits included, comes within this (504 after).
+  std::chrono::milliseconds requestTimeout{30000};
+  // A hook handler's verdict comes within this; after it the emit goes on
+  // without it (logged on the plugin's log).
+  std::chrono::milliseconds hookTimeout{5000};
+  // The largest request body a plugin route takes (413 above it), unless an
+  // administrator sets another for that plugin (Runtime::setBodyLimit),
+  // which may not exceed maxBodyLimit().
+  uint64_t maxBodyBytes = 1u << 20;
+  // The largest response body a route may send (its plugin's error, a 500, above).
+  uint64_t maxResponseBytes = 16u << 20;
+  // Timers (setTimeout/setInterval) pending at once per plugin; more throw.
+  size_t maxTimers = 10000;
   // A plugin that fails (heap limit) is restarted after restartBackoff,
   // doubling each time, at most maxRestarts times; then it stays failed.
   int maxRestarts = 3;
   std::chrono::milliseconds restartBackoff{1000};
+
+  // The most an administrator may let a plugin's request bodies be: a
+  // quarter of its heap (the body and what it parses into must fit).
+  uint64_t maxBodyLimit() const { return heapBytes / 4; }
 };
 
 // Outbound HTTP for a plugin (fetch). A plugin may fetch when its manifest
@@ -179,14 +199,30 @@ class Runtime {
   // warnings), oldest first; kept for the last 200 even after deactivation.
   std::vector<LogEntry> logs(const std::string& id) const;
 
-  // Runs the plugin's matching route handler. kNotFound when the plugin is
-  // not active; a request no route matches gets a 404 response; above the
-  // rate limit, a 429 response with Retry-After.
+  // Runs the plugin's matching route handler on the plugin's own thread and
+  // calls `done` once with the answer, on whichever thread has it (never
+  // holding the caller's thread while the plugin works or awaits).
+  // kNotFound when the plugin is not active, kUnsupported when it has failed
+  // or stopped; a request no route matches gets a 404 response; above the
+  // rate limit a 429, with too many requests waiting a 503 (both with
+  // Retry-After), past RuntimeLimits::requestTimeout a 504.
+  using RequestDone = std::function<void(Result<PluginResponse>)>;
+  void handleRequest(const std::string& id, PluginRequest request, RequestDone done);
+  // The same, waiting for the answer (tests, embedders without a server).
   Result<PluginResponse> handleRequest(const std::string& id, const PluginRequest& request);
+  // The largest request body plugin `id`'s routes take: an administrator's
+  // setting, else RuntimeLimits::maxBodyBytes. setBodyLimit refuses a
+  // value above RuntimeLimits::maxBodyLimit() (kLimitExceeded) or 0;
+  // nullopt goes back to the default. Thread-safe.
+  uint64_t bodyLimit(const std::string& id) const;
+  Status setBodyLimit(const std::string& id, std::optional<uint64_t> bytes);
+  const RuntimeLimits& limits() const;
 
   // Runs every handler of `event` across active plugins, lowest priority
-  // first (ties: registration order), awaiting each. contextJson is an
-  // object; for before* events a handler may deny, which stops the rest.
+  // first (ties: registration order), awaiting each for at most
+  // RuntimeLimits::hookTimeout (then the emit goes on without it; logged).
+  // contextJson is an object; for before* events a handler may deny, which
+  // stops the rest.
   HookResult emit(const std::string& event, const std::string& contextJson);
 
   // Cron: every job, and starting the ones due in the minute containing

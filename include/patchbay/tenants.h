@@ -79,6 +79,8 @@ class Tenants {
   // The tenant's instance of the plugin, as Runtime's handleRequest and
   // emit (kNotFound when it is not installed and enabled for that tenant).
   virtual Result<PluginResponse> handleRequest(const std::string& tenantId, const std::string& pluginId, const PluginRequest& request) = 0;
+  // The same without waiting: `done` gets the answer (Runtime::handleRequest).
+  virtual void handleRequest(const std::string& tenantId, const std::string& pluginId, PluginRequest request, Runtime::RequestDone done) = 0;
   virtual HookResult emit(const std::string& tenantId, const std::string& event, const std::string& contextJson) = 0;
   virtual Result<std::string> call(const std::string& tenantId, const std::string& pluginId, const std::string& method,
                                    const std::string& argsJson = "[]") = 0;

@@ -40,7 +40,7 @@ int runHostServe(const HostServeOptions& o) {
 
   http::Router router;
   (*host)->addRoutes(router);
-  http::Server server(serverOptionsFor(*listen, o.threads), router.handler());
+  http::Server server(serverOptionsFor(*listen, o.threads), router);
   size_t running = 0;
   for (const auto& p : (*host)->plugins()) running += p.running ? 1 : 0;
   if (auto s = startListening(server, listen->first, o.portFile,

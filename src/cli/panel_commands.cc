@@ -37,7 +37,7 @@ int runPanelServe(const PanelServeOptions& o) {
   if (!service) return fail(service.error());
   http::Router router;
   (*service)->addRoutes(router);
-  http::Server server(serverOptionsFor(*listen, o.threads), router.handler());
+  http::Server server(serverOptionsFor(*listen, o.threads), router);
   if (auto s = startListening(server, listen->first, o.portFile, {{"panel", o.panel}, {"admin_token", (*service)->adminTokenPath()}}); !s) {
     return fail(s.error());
   }

@@ -15,6 +15,7 @@
 #include "cli/server_support.h"
 #include "cli/log.h"
 #include "cli/output.h"
+#include "patchbay/json.h"
 #include "patchbay/http_client.h"
 #include "patchbay/integrity.h"
 #include "patchbay/package.h"
@@ -62,19 +63,18 @@ int runServe(const ServeOptions& o) {
   std::filesystem::create_directories(o.pluginsDir);
   auto keys = loadTrustedKeys(o.trustedKeys);
   if (!keys) return fail(keys.error());
-  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview, o.downloadKey});
+  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview, o.downloadKey, o.maxUploadBytes});
   if (!registry) return fail(registry.error());
 
   http::Router router;
   (*registry)->addRoutes(router);
   http::ServerOptions options = serverOptionsFor(*listen, o.threads);
-  options.maxBodyBytes = o.maxUploadBytes;
   Registry& reg = **registry;
   options.onAccess = [&reg](const http::AccessRecord& r) {
     reg.observe(r);
     logRequest(r);
   };
-  http::Server server(options, router.handler());
+  http::Server server(options, router);
   if (auto s = startListening(server, listen->first, o.portFile,
                               {{"data", o.dataDir}, {"plugins_dir", o.pluginsDir}, {"plugins", (*registry)->list({}).total}});
       !s) {
@@ -226,7 +226,7 @@ int runPublish(const PublishOptions& o) {
   }
   auto res = http::fetch(req);
   if (!res) return done(res.error());
-  auto body = json::parse(res->body, nullptr, false);
+  auto body = parseJsonOrDiscarded<json>(res->body);
   if (res->status != 200 && res->status != 201) {
     std::string message = body.is_object() && body.contains("error") ? body["error"].value("message", res->body) : res->body;
     return done(Error::invalid(registry + " refused the package (" + std::to_string(res->status) + "): " + message));
@@ -251,7 +251,7 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_option("--plugins-dir,-p", serve->pluginsDir, "Drop-in folder of {id}_v{version}.zip files")->capture_default_str();
   serveCmd->add_option("--threads", serve->threads, "Threads serving requests")->capture_default_str()->check(CLI::Range(1, 256));
   serveCmd->add_option("--port-file", serve->portFile, "Write the port listened on to this file");
-  serveCmd->add_option("--max-upload-bytes", serve->maxUploadBytes, "Largest request body accepted (413 above)")->capture_default_str();
+  serveCmd->add_option("--max-upload-bytes", serve->maxUploadBytes, "Largest package an upload may carry (413 above); other requests: 1 MiB")->capture_default_str();
   serveCmd->add_option("--trusted-key", serve->trustedKeys, "Public key file; when given, uploads must be signed by one of these keys");
   serveCmd->add_flag("--require-review", serve->requireReview, "New uploads start pending until reviewed");
   serveCmd->add_option("--download-key", serve->downloadKey, "Downloads need this key in X-API-Key (or ?api_key=)")

@@ -2,7 +2,10 @@
 
 #include <pthread.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "cli/log.h"
 
@@ -28,9 +31,16 @@ sigset_t blockStopSignals() {
   return signals;
 }
 
-const char* waitForStopSignal(const sigset_t& signals) {
+const char* waitForStopSignal(const sigset_t& signals, std::chrono::seconds deadline) {
   int sig = 0;
   sigwait(&signals, &sig);
+  std::thread([signals, deadline] {
+    timespec wait{static_cast<time_t>(deadline.count()), 0};
+    const int again = sigtimedwait(&signals, nullptr, &wait);
+    logError({{"msg", again > 0 ? "a second stop signal: exiting now" : "stopping took longer than " + std::to_string(deadline.count()) + " s: exiting now"}});
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }).detach();
   return sig == SIGTERM ? "SIGTERM" : "SIGINT";
 }
 
@@ -45,6 +55,8 @@ http::ServerOptions serverOptionsFor(const std::pair<std::string, uint16_t>& lis
   options.port = listen.second;
   options.threads = threads;
   options.onAccess = logRequest;
+  options.onProblem = [](const std::string& problem) { logWarn({{"msg", problem}, {"component", "http"}}); };
+  options.drainTimeout = std::chrono::seconds(3);  // within the stop's deadline (waitForStopSignal)
   return options;
 }
 

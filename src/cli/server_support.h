@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,8 +20,11 @@ Result<std::pair<std::string, uint16_t>> splitListen(const std::string& listen);
 // Blocks SIGTERM and SIGINT in this thread and every thread started after
 // it, so that waitForStopSignal can take them: call it before any thread starts.
 sigset_t blockStopSignals();
-// Waits for SIGTERM or SIGINT; returns its name.
-const char* waitForStopSignal(const sigset_t& signals);
+// Waits for SIGTERM or SIGINT; returns its name. From then on the stop has
+// a deadline: a second signal, or `deadline` passing while the stop is still
+// going (a plugin or a query that does not let go), ends the process at
+// once with a log line (exit code 1).
+const char* waitForStopSignal(const sigset_t& signals, std::chrono::seconds deadline = std::chrono::seconds(5));
 
 // The access log: one structured line per request.
 void logRequest(const http::AccessRecord& record);

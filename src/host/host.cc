@@ -6,6 +6,7 @@
 
 #include "host/host_impl.h"
 #include "host/tenants_impl.h"
+#include "patchbay/json.h"
 #include "patchbay/host_state.h"
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
@@ -21,7 +22,7 @@ namespace {
 Result<json> readConfig(const std::string& path) {
   auto text = readFileLimited(path, 4 << 20);
   if (!text) return text.error();
-  json j = json::parse(*text, nullptr, false);
+  json j = parseJsonOrDiscarded<json>(*text);
   if (j.is_discarded() || !j.is_object()) return Error::invalid(path + ": not a JSON object");
   if (j.contains("plugins") && !j["plugins"].is_object()) return Error::invalid(path + ": \"plugins\" must be an object");
   return j;
@@ -67,6 +68,19 @@ Status Host::Impl::saveGrant(const std::string& id, const std::optional<FetchGra
       grants[id] = {{"fetch", grant->allowed}, {"hosts", grant->hosts}};
     } else {
       grants.erase(id);
+    }
+  });
+}
+
+Status Host::Impl::saveBodyLimit(const std::string& id, std::optional<uint64_t> bytes) {
+  return updateConfig(configPath, [&](json& config) {
+    json& limits = config["plugins"]["limits"];
+    if (!limits.is_object()) limits = json::object();
+    if (bytes) {
+      limits[id]["maxBodyBytes"] = *bytes;
+    } else if (limits.contains(id)) {
+      limits[id].erase("maxBodyBytes");
+      if (limits[id].empty()) limits.erase(id);
     }
   });
 }
@@ -155,6 +169,17 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   auto runtime = Runtime::create(runtimeOptions);
   if (!runtime) return runtime.error();
   impl->runtime = std::move(*runtime);
+  // plugins.limits: {"<id>": {"maxBodyBytes": 4194304}}: an administrator's per-plugin limits.
+  if (plugins.contains("limits")) {
+    const std::string where = impl->configPath + ": plugins.limits";
+    if (!plugins["limits"].is_object()) return Error::invalid(where + " must be an object of plugin id -> limits");
+    for (const auto& [id, limits] : plugins["limits"].items()) {
+      if (!limits.is_object()) return Error::invalid(where + "." + id + " must be an object");
+      if (!limits.contains("maxBodyBytes")) continue;
+      if (!limits["maxBodyBytes"].is_number_unsigned()) return Error::invalid(where + "." + id + ".maxBodyBytes must be a number of bytes");
+      if (auto s = impl->runtime->setBodyLimit(id, limits["maxBodyBytes"].get<uint64_t>()); !s) return s.error().in(where + "." + id);
+    }
+  }
 
   std::unique_ptr<Host> host(new Host(std::move(impl)));
   Impl& m = *host->impl_;
@@ -288,6 +313,19 @@ Status Host::setFetchGrant(const std::string& id, std::optional<FetchGrant> gran
   if (auto s = impl_->saveGrant(id, grant); !s) return s;  // the file first: a grant that cannot be kept is not applied
   impl_->runtime->setFetchGrant(id, std::move(grant));
   impl_->log("info", "outbound HTTP grant for \"" + id + "\" " + (impl_->runtime->fetchGrant(id) ? "set" : "removed"));
+  return {};
+}
+
+Status Host::setBodyLimit(const std::string& id, std::optional<uint64_t> bytes) {
+  if (impl_->dirOf(id).empty()) return Error::notFound("Plugin \"" + id + "\" not found");
+  const uint64_t before = impl_->runtime->bodyLimit(id);
+  std::lock_guard lock(impl_->mu);
+  if (auto s = impl_->runtime->setBodyLimit(id, bytes); !s) return s;  // validated before it is written
+  if (auto s = impl_->saveBodyLimit(id, bytes); !s) {
+    (void)impl_->runtime->setBodyLimit(id, before == impl_->runtime->limits().maxBodyBytes ? std::nullopt : std::optional<uint64_t>(before));
+    return s;
+  }
+  impl_->log("info", "request body limit for \"" + id + "\" is now " + std::to_string(impl_->runtime->bodyLimit(id)) + " bytes");
   return {};
 }
 

@@ -34,6 +34,7 @@ struct Host::Impl {
   Status saveActive();
   // Writes one plugin's grant (or its removal) into config.json.
   Status saveGrant(const std::string& id, const std::optional<FetchGrant>& grant);
+  Status saveBodyLimit(const std::string& id, std::optional<uint64_t> bytes);
   // The folder of plugin `id` (from discovery), or "".
   std::string dirOf(const std::string& id) const;
   // Records an admin action in host.db's audit log.

@@ -9,6 +9,8 @@
 #include "host/route_support.h"
 #include "host/tenants_impl.h"
 
+#include "patchbay/json.h"
+
 namespace patchbay {
 
 namespace {
@@ -99,7 +101,7 @@ void Host::addRoutes(http::Router& router) {
     for (const auto& p : host.runtime().plugins()) {
       if (p.state != "active") continue;
       json entry = {{"id", p.id}, {"name", p.name}, {"type", p.type}};
-      json contributed = json::parse(host.runtime().uiJson(p.id), nullptr, false);
+      json contributed = parseJsonOrDiscarded<json>(host.runtime().uiJson(p.id));
       for (const char* kind : {"pages", "sidebarItems", "serverTabs", "dashboardWidgets", "adminTabs"}) {
         bool isPages = std::string_view(kind) == "pages";
         entry[kind] = contributed.is_object() && contributed.contains(kind) ? contributed[kind] : (isPages ? json::object() : json::array());
@@ -158,7 +160,7 @@ void Host::addRoutes(http::Router& router) {
     const std::string& id = req.params["id"];
     std::string dir = host.impl_->dirOf(id);
     if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
-    json body = json::parse(req.body, nullptr, false);
+    json body = parseJsonOrDiscarded<json>(req.body);
     if (!body.is_object() || !body.contains("values")) return sodiumError(400, "The body must be {\"values\": {...}}");
     if (auto s = writePluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", body["values"].dump(), host.impl_->postgresUrl); !s) {
       return sodiumError(400, s.error().message);
@@ -184,7 +186,7 @@ void Host::addRoutes(http::Router& router) {
   router.add("PUT", "/api/admin/plugins/{id}/grants", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];
-    json body = json::parse(req.body, nullptr, false);
+    json body = parseJsonOrDiscarded<json>(req.body);
     if (!body.is_object() || !body.contains("fetch") || !body["fetch"].is_boolean()) {
       return sodiumError(400, "The body must be {\"fetch\": true|false, \"hosts\": [\"host.example\", ...]} (hosts optional)");
     }
@@ -212,6 +214,31 @@ void Host::addRoutes(http::Router& router) {
     return Response::json(200, R"({"success":true})");
   });
 
+  // Per-plugin limits set by an administrator: {"maxBodyBytes": n} (null:
+  // the default), and what applies now with the most that may be set.
+  router.add("GET", "/api/admin/plugins/{id}/limits", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    const std::string& id = req.params["id"];
+    if (host.impl_->dirOf(id).empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    const RuntimeLimits& limits = host.runtime().limits();
+    return Response::json(200, json{{"maxBodyBytes", host.runtime().bodyLimit(id)},
+                                    {"defaultMaxBodyBytes", limits.maxBodyBytes},
+                                    {"mostMaxBodyBytes", limits.maxBodyLimit()}}
+                                   .dump());
+  });
+  router.add("PUT", "/api/admin/plugins/{id}/limits", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    json body = parseJsonOrDiscarded<json>(req.body);
+    if (!body.is_object() || !body.contains("maxBodyBytes") || !(body["maxBodyBytes"].is_number_unsigned() || body["maxBodyBytes"].is_null())) {
+      return sodiumError(400, "The body must be {\"maxBodyBytes\": <bytes>} (null: the default)");
+    }
+    std::optional<uint64_t> bytes;
+    if (!body["maxBodyBytes"].is_null()) bytes = body["maxBodyBytes"].get<uint64_t>();
+    Status s = host.setBodyLimit(req.params["id"], bytes);
+    if (!s) return sodiumError(s.error().kind == ErrorKind::kNotFound ? 404 : s.error().kind == ErrorKind::kLimitExceeded ? 400 : 500, s.error().message);
+    return Response::json(200, json{{"success", true}, {"maxBodyBytes", host.runtime().bodyLimit(req.params["id"])}}.dump());
+  });
+
   // --- installing (the installer, live) -------------------------------------
   router.add("GET", "/api/admin/plugins/available", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
@@ -237,8 +264,11 @@ void Host::addRoutes(http::Router& router) {
     if (!source) return sodiumError(400, source.error().message);
     return runOperation(host, std::get<std::string>(actor), "install", id, [&] { return host.installer().install(id, range, **source); });
   };
-  router.add("POST", "/api/admin/plugins/install", [install](Request& req) {
-    json body = json::parse(req.body, nullptr, false);
+  // Credentials first, then the body: an unauthenticated caller costs no
+  // parsing (D21).
+  router.add("POST", "/api/admin/plugins/install", [&host, install](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    json body = parseJsonOrDiscarded<json>(req.body);
     if (!body.is_object() || !body.contains("id") || !body["id"].is_string()) {
       return sodiumError(400, "The body must be {\"id\": \"<plugin id>\", \"version\": \"1.2.0\" or \"range\": \"^1\" (optional)}");
     }
@@ -247,7 +277,7 @@ void Host::addRoutes(http::Router& router) {
   router.add("POST", "/api/admin/plugins/{id}/upgrade", [&host](Request& req) {
     auto actor = adminActor(host, req);
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
-    json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+    json body = req.body.empty() ? json::object() : parseJsonOrDiscarded<json>(req.body);
     if (!body.is_object()) return sodiumError(400, "The body must be {\"version\": ...} or {\"range\": ...} (or empty: the newest)");
     auto source = host.openPackageSource();
     if (!source) return sodiumError(400, source.error().message);
@@ -265,8 +295,9 @@ void Host::addRoutes(http::Router& router) {
     return runOperation(host, std::get<std::string>(actor), keepData ? "uninstall (data kept)" : "uninstall", id,
                         [&] { return host.installer().uninstall(id, keepData); });
   };
-  router.add("POST", "/api/admin/plugins/{id}/uninstall", [uninstall](Request& req) {
-    json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+  router.add("POST", "/api/admin/plugins/{id}/uninstall", [&host, uninstall](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    json body = req.body.empty() ? json::object() : parseJsonOrDiscarded<json>(req.body);
     return uninstall(req, req.params["id"], body.is_object() && body.value("keepData", false));
   });
   router.add("GET", "/api/admin/audit", [&host](Request& req) {
@@ -274,8 +305,9 @@ void Host::addRoutes(http::Router& router) {
     return Response::json(200, json{{"events", json::parse(host.auditJson())}}.dump());
   });
   // Seed 002's marketplace endpoints.
-  router.add("POST", "/api/v1/marketplace/install", [install](Request& req) {
-    json body = json::parse(req.body, nullptr, false);
+  router.add("POST", "/api/v1/marketplace/install", [&host, install](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    json body = parseJsonOrDiscarded<json>(req.body);
     std::string id = body.is_object() ? body.value("plugin_id", body.value("id", "")) : "";
     if (id.empty()) return sodiumError(400, "The body must be {\"plugin_id\": \"<id>\", \"version\": \"<version>\" (optional)}");
     return install(req, id, requestedRange(body));
@@ -284,18 +316,24 @@ void Host::addRoutes(http::Router& router) {
     return uninstall(req, req.params["id"], req.queryOr("keep_data", "false") == "true");
   });
 
-  // Every plugin's own routes: /api/plugins/<id>/<path>.
-  router.add("*", "/api/plugins/{id}/{rest...}", [&host](Request& req) {
-    const std::string& id = req.params["id"];
-    std::string user = "null";
-    if (auto token = host_routes::bearer(host, req)) user = json{{"name", token->name}, {"admin", token->hasScope("admin")}}.dump();
-    auto res = host.runtime().handleRequest(id, host_routes::pluginRequest(req, user));
-    if (!res) {
-      if (res.error().kind == ErrorKind::kNotFound) return sodiumError(404, "Plugin \"" + id + "\" not found");
-      return sodiumError(503, res.error().message);
-    }
-    return host_routes::httpResponse(std::move(*res));
-  });
+  // Every plugin's own routes: /api/plugins/<id>/<path>. Answered when the
+  // plugin has answered; no IO thread waits for it. Each plugin's body limit
+  // is decided from the head, before the body is read.
+  router.addAsync(
+      "*", "/api/plugins/{id}/{rest...}",
+      [&host](Request& req, http::Responder done) {
+        const std::string& id = req.params["id"];
+        std::string user = "null";
+        if (auto token = host_routes::bearer(host, req)) user = json{{"name", token->name}, {"admin", token->hasScope("admin")}}.dump();
+        host.runtime().handleRequest(id, host_routes::pluginRequest(req, user), [done, id](Result<PluginResponse> res) {
+          if (!res) {
+            if (res.error().kind == ErrorKind::kNotFound) return done.send(sodiumError(404, "Plugin \"" + id + "\" not found"));
+            return done.send(sodiumError(503, res.error().message).set("Retry-After", "5"));
+          }
+          done.send(host_routes::httpResponse(std::move(*res)));
+        });
+      },
+      {.decide = [&host](const Request& head) { return host.runtime().bodyLimit(head.params.at("id")); }});
 
   addTenantRoutes(router);
 }

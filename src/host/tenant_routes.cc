@@ -6,6 +6,8 @@
 #include "host/route_support.h"
 #include "host/tenants_impl.h"
 
+#include "patchbay/json.h"
+
 namespace patchbay {
 
 namespace {
@@ -39,7 +41,7 @@ json recordJson(const TenantPlugin& p) {
   json j = {{"pluginId", p.pluginId},
             {"tenantId", p.tenantId},
             {"enabled", p.enabled},
-            {"configuration", json::parse(p.configurationJson, nullptr, false)},
+            {"configuration", parseJsonOrDiscarded<json>(p.configurationJson)},
             {"installedAt", p.installedAt},
             {"updatedAt", p.updatedAt},
             {"version", p.version},
@@ -50,7 +52,7 @@ json recordJson(const TenantPlugin& p) {
 
 // The body as an object, or why not.
 std::variant<json, Response> objectBody(const Request& req, const char* shape) {
-  json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+  json body = req.body.empty() ? json::object() : parseJsonOrDiscarded<json>(req.body);
   if (!body.is_object()) return nestError(400, std::string("The body must be JSON: ") + shape);
   return body;
 }
@@ -64,9 +66,16 @@ std::optional<std::string> stringField(const json& body, const char* name) {
 
 // Notes the action in the audit log, then answers with the tenant's record
 // (`okStatus`) or the error.
+// The audit log names what changed, never a value: for settings, their keys.
+std::string keysOf(const json& object) {
+  std::string keys;
+  for (const auto& [key, value] : object.items()) keys += (keys.empty() ? "" : ", ") + key;
+  return keys.empty() ? "none" : keys;
+}
+
 Response recordedAnswer(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
-                        const std::string& tenantId, const Result<TenantPlugin>& r, int okStatus) {
-  host.audit(actor, action, pluginId, "tenant " + tenantId + (r ? "" : ": " + r.error().message), r.ok());
+                        const std::string& tenantId, const Result<TenantPlugin>& r, int okStatus, const std::string& what = "") {
+  host.audit(actor, action, pluginId, "tenant " + tenantId + what + (r ? "" : ": " + r.error().message), r.ok());
   if (!r) return nestError(r.error());
   return Response::json(okStatus, recordJson(*r).dump());
 }
@@ -113,7 +122,7 @@ void Host::addTenantRoutes(http::Router& router) {
     }
     const std::string& pluginId = req.params["pluginId"];
     auto r = host.tenants().configure(*tenantId, pluginId, body["configuration"].dump());
-    return recordedAnswer(host, actor(req), "tenant configure", pluginId, *tenantId, r, 200);
+    return recordedAnswer(host, actor(req), "tenant configure", pluginId, *tenantId, r, 200, ", keys " + keysOf(body["configuration"]));
   });
 
   router.add("POST", "/plugins/{pluginId}/enable", [&host, admin, actor](Request& req) {
@@ -163,17 +172,24 @@ void Host::addTenantRoutes(http::Router& router) {
   });
 
   // A tenant's plugin routes: for an administrator or that tenant's tokens.
-  router.add("*", "/api/tenants/{tenantId}/plugins/{pluginId}/{rest...}", [&host](Request& req) {
-    const std::string &tenantId = req.params["tenantId"], &pluginId = req.params["pluginId"];
-    if (auto refused = host_routes::refuseWithout(host, req, "tenant:" + tenantId, "This token may not use tenant \"" + tenantId + "\"'s plugins")) {
-      return nestError(refused->status, refused->message);
-    }
-    auto token = host_routes::bearer(host, req);
-    std::string user = json{{"name", token->name}, {"admin", token->hasScope("admin")}, {"tenant", tenantId}}.dump();
-    auto res = host.tenants().handleRequest(tenantId, pluginId, host_routes::pluginRequest(req, user));
-    if (!res) return nestError(res.error().kind == ErrorKind::kNotFound ? 404 : 503, res.error().message);
-    return host_routes::httpResponse(std::move(*res));
-  });
+  // Answered when the plugin has answered; no IO thread waits for it. The
+  // body limit is the plugin's (an administrator's setting applies to every
+  // tenant's copy).
+  router.addAsync(
+      "*", "/api/tenants/{tenantId}/plugins/{pluginId}/{rest...}",
+      [&host](Request& req, http::Responder done) {
+        const std::string &tenantId = req.params["tenantId"], &pluginId = req.params["pluginId"];
+        if (auto refused = host_routes::refuseWithout(host, req, "tenant:" + tenantId, "This token may not use tenant \"" + tenantId + "\"'s plugins")) {
+          return done.send(nestError(refused->status, refused->message));
+        }
+        auto token = host_routes::bearer(host, req);
+        std::string user = json{{"name", token->name}, {"admin", token->hasScope("admin")}, {"tenant", tenantId}}.dump();
+        host.tenants().handleRequest(tenantId, pluginId, host_routes::pluginRequest(req, user), [done](Result<PluginResponse> res) {
+          if (!res) return done.send(nestError(res.error().kind == ErrorKind::kNotFound ? 404 : 503, res.error().message));
+          done.send(host_routes::httpResponse(std::move(*res)));
+        });
+      },
+      {.decide = [&host](const Request& head) { return host.runtime().bodyLimit(head.params.at("pluginId")); }});
 }
 
 }  // namespace patchbay

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "patchbay/json.h"
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
 #include "patchbay/postgres.h"
@@ -187,7 +188,7 @@ TenantPlugin HostTenants::describe(const Row& r) const {
   auto dir = pluginDirOf(r.pluginId);
   if (dir) {
     if (auto settings = readPluginSettings(*dir, dataDirOf(r.tenantId), true, host_.postgresUrl, r.tenantId)) {
-      json j = json::parse(*settings, nullptr, false);
+      json j = parseJsonOrDiscarded<json>(*settings);
       if (j.is_object() && j.contains("values")) p.configurationJson = j["values"].dump();
     }
   }
@@ -326,6 +327,18 @@ Result<PluginResponse> HostTenants::handleRequest(const std::string& tenantId, c
   auto res = (*runtime)->handleRequest(pluginId, request);
   if (!res && res.error().kind == ErrorKind::kNotFound) return Error::notFound("plugin \"" + pluginId + "\" is not running for tenant \"" + tenantId + "\"");
   return res;
+}
+
+void HostTenants::handleRequest(const std::string& tenantId, const std::string& pluginId, PluginRequest request, Runtime::RequestDone done) {
+  auto runtime = isValidTenantId(tenantId) ? runtimeOf(tenantId, false) : Result<std::shared_ptr<Runtime>>(Error::notFound(""));
+  if (!runtime) return done(notInstalled(tenantId, pluginId));
+  // The tenant's runtime stays alive until the answer.
+  (*runtime)->handleRequest(pluginId, std::move(request), [runtime = *runtime, tenantId, pluginId, done = std::move(done)](Result<PluginResponse> res) {
+    if (!res && res.error().kind == ErrorKind::kNotFound) {
+      return done(Error::notFound("plugin \"" + pluginId + "\" is not running for tenant \"" + tenantId + "\""));
+    }
+    done(std::move(res));
+  });
 }
 
 HookResult HostTenants::emit(const std::string& tenantId, const std::string& event, const std::string& contextJson) {

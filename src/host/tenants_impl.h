@@ -33,6 +33,7 @@ class HostTenants final : public Tenants {
   Result<std::vector<TenantPlugin>> list(const std::string& tenantId) const override;
   std::vector<std::string> tenantsOf(const std::string& pluginId) const override;
   Result<PluginResponse> handleRequest(const std::string& tenantId, const std::string& pluginId, const PluginRequest& request) override;
+  void handleRequest(const std::string& tenantId, const std::string& pluginId, PluginRequest request, Runtime::RequestDone done) override;
   HookResult emit(const std::string& tenantId, const std::string& event, const std::string& contextJson) override;
   Result<std::string> call(const std::string& tenantId, const std::string& pluginId, const std::string& method,
                            const std::string& argsJson) override;

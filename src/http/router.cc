@@ -1,6 +1,10 @@
 #include <algorithm>
 #include <ctime>
 
+#include <condition_variable>
+#include <mutex>
+
+#include "http/responder_state.h"
 #include "patchbay/http.h"
 
 namespace patchbay::http {
@@ -122,6 +126,23 @@ std::string percentDecode(std::string_view s, bool plusIsSpace) {
   return out;
 }
 
+bool isToken(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || std::string_view("\"(),/:;<=>?@[\\]{}").find(c) != std::string_view::npos) return false;
+  }
+  return true;
+}
+
+bool isFieldValue(std::string_view v) {
+  for (char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return false;
+  }
+  return true;
+}
+
 std::optional<std::pair<uint64_t, uint64_t>> parseByteRange(std::string_view header, uint64_t size) {
   if (!header.starts_with("bytes=") || header.find(',') != std::string_view::npos) return std::nullopt;
   std::string_view spec = header.substr(6);
@@ -162,11 +183,15 @@ std::string httpDate(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back({std::move(method), splitPath(pattern), std::move(handler)});
+void Router::add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
+  routes_.push_back({std::move(method), splitPath(pattern), std::move(handler), nullptr, std::move(options)});
 }
 
-Response Router::dispatch(Request& request) const {
+void Router::addAsync(std::string method, std::string pattern, AsyncHandler handler, RouteOptions options) {
+  routes_.push_back({std::move(method), splitPath(pattern), nullptr, std::move(handler), std::move(options)});
+}
+
+const Router::Route* Router::match(Request& request, Response& refusal) const {
   std::vector<std::string> parts = splitPath(request.path);
   std::string allowed;
   const std::string method = request.method == "HEAD" ? "GET" : request.method;
@@ -199,14 +224,63 @@ Response Router::dispatch(Request& request) const {
       continue;
     }
     request.params = std::move(params);
-    return route.handler(request);
+    return &route;
   }
   if (!allowed.empty()) {
-    Response r = Response::error(405, "method_not_allowed", request.method + " is not allowed on " + request.path);
-    r.set("Allow", allowed);
-    return r;
+    refusal = Response::error(405, "method_not_allowed", request.method + " is not allowed on " + request.path);
+    refusal.set("Allow", allowed);
+  } else {
+    refusal = Response::error(404, "not_found", "no such endpoint: " + request.path);
   }
-  return Response::error(404, "not_found", "no such endpoint: " + request.path);
+  return nullptr;
+}
+
+uint64_t Router::bodyLimit(Request& head) const {
+  Response refusal;
+  const Route* route = match(head, refusal);
+  if (!route) return 0;
+  return route->options.decide ? route->options.decide(head) : route->options.maxBodyBytes;
+}
+
+void Router::serve(Request& request, Responder responder) const {
+  Response refusal;
+  const Route* route = match(request, refusal);
+  if (!route) return responder.send(std::move(refusal));
+  if (route->handler) return responder.send(route->handler(request));
+  route->asyncHandler(request, std::move(responder));
+}
+
+Response Router::dispatch(Request& request) const {
+  Response refusal;
+  const Route* route = match(request, refusal);
+  if (!route) return refusal;
+  if (route->handler) return route->handler(request);
+  // An async handler, waited for: for callers without a server (tests, tools).
+  struct Waiting {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<Response> answer;
+  };
+  auto waiting = std::make_shared<Waiting>();
+  route->asyncHandler(request, Responder::to([waiting](Response r) {
+    std::lock_guard lock(waiting->mutex);
+    waiting->answer = std::move(r);
+    waiting->cv.notify_all();
+  }));
+  std::unique_lock lock(waiting->mutex);
+  waiting->cv.wait(lock, [&] { return waiting->answer.has_value(); });
+  return std::move(*waiting->answer);
+}
+
+Responder Responder::to(std::function<void(Response)> deliver) {
+  auto state = std::make_shared<State>();
+  state->deliver = std::move(deliver);
+  return Responder(std::move(state));
+}
+
+void Responder::send(Response response) const {
+  if (!state_) return;
+  if (auto deliver = state_->take()) deliver(std::move(response));
 }
 
 Handler Router::handler() const {

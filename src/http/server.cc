@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "patchbay/http.h"
+#include "patchbay/text.h"
+#include "http/responder_state.h"
 
 namespace patchbay::http {
 
@@ -25,9 +27,14 @@ namespace bhttp = boost::beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+class Session;
+
 namespace {
 
-void parseQuery(std::string_view q, std::map<std::string, std::string>& out) {
+thread_local const Session* tlServing = nullptr;  // the session whose handler runs on this thread
+
+// Query parameters, percent-decoded; false when one is not UTF-8 once decoded.
+bool parseQuery(std::string_view q, std::map<std::string, std::string>& out) {
   size_t pos = 0;
   while (pos <= q.size() && !q.empty()) {
     size_t amp = q.find('&', pos);
@@ -36,34 +43,101 @@ void parseQuery(std::string_view q, std::map<std::string, std::string>& out) {
       size_t eq = pair.find('=');
       std::string key = percentDecode(pair.substr(0, eq), true);
       std::string value = eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1), true);
+      if (!isUtf8(key) || !isUtf8(value)) return false;
       out.emplace(std::move(key), std::move(value));
     }
     if (amp == std::string_view::npos) break;
     pos = amp + 1;
   }
+  return true;
 }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// RFC 9112 §6.3: a request's Transfer-Encoding must end in `chunked`, once;
+// anything else leaves its length unknowable, and a server that guesses
+// reads the body as the next request (smuggling).
+bool chunkedIsLastAndOnly(const std::vector<std::string_view>& values) {
+  std::vector<std::string_view> codings;
+  for (std::string_view v : values) {
+    size_t pos = 0;
+    while (pos <= v.size()) {
+      size_t comma = v.find(',', pos);
+      std::string_view item = v.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+      item = trimOws(item.substr(0, item.find(';')));
+      if (!item.empty()) codings.push_back(item);
+      if (comma == std::string_view::npos) break;
+      pos = comma + 1;
+    }
+  }
+  if (codings.empty() || !iequals(codings.back(), "chunked")) return false;
+  return std::count_if(codings.begin(), codings.end(), [](std::string_view c) { return iequals(c, "chunked"); }) == 1;
+}
+
+// A final response's status and headers as they may go out: 1xx is not a
+// final answer, and a header that would break the framing is a bug.
+std::optional<std::string> responseProblem(const Response& res) {
+  if (res.status < 200 || res.status > 599) return "status " + std::to_string(res.status) + " is not a final HTTP status (200-599)";
+  for (const auto& [name, value] : res.headers) {
+    if (!isToken(name)) return "header name " + jsonQuote(name) + " is not an HTTP token";
+    if (!isFieldValue(value)) return "header " + name + " holds a control character (CR, LF, NUL) in its value";
+  }
+  return std::nullopt;
+}
+
+// Responses that never carry a body (RFC 9110 §6.4.1).
+bool statusForbidsBody(int status) { return status == 204 || status == 304; }
+
+// Serves one synchronous handler for every request (Server(options, Handler)).
+class HandlerService final : public Service {
+ public:
+  explicit HandlerService(Handler handler) : handler_(std::move(handler)) {}
+  uint64_t bodyLimit(Request&) const override { return 0; }
+  void serve(Request& request, Responder responder) const override { responder.send(handler_(request)); }
+
+ private:
+  Handler handler_;
+};
 
 }  // namespace
 
-class Session;
-
 struct Server::Impl {
-  ServerOptions options;
-  Handler handler;
-  asio::io_context ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  tcp::acceptor acceptor{ioc};
-  std::vector<std::thread> threads;
-  uint16_t port = 0;
-  std::atomic<bool> stopping{false};
-  bool stopped = false;
+  // First what sessions touch as they are destroyed: the io_context below
+  // is destroyed before these, and the handlers it still holds may hold the
+  // last reference to a session.
   std::mutex mutex;
   std::condition_variable drained;
   std::set<Session*> sessions;  // guarded by mutex
   size_t busy = 0;              // sessions handling a request; guarded by mutex
+  std::atomic<bool> stopping{false};
+  ServerOptions options;
+  std::unique_ptr<Service> ownedService;
+  const Service* service = nullptr;
 
-  Impl(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor{ioc};
+  asio::steady_timer acceptRetry{ioc};
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool stopped = false;
+  std::chrono::steady_clock::time_point lastAcceptProblem{};
+
+  Impl(ServerOptions o, const Service* s) : options(std::move(o)), service(s) {}
   void accept();
+  void problem(const std::string& what) {
+    if (options.onProblem) options.onProblem(what);
+  }
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -86,7 +160,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    if (fd_ >= 0) ::close(fd_);
     std::lock_guard lock(server_.mutex);
+    if (busy_) --server_.busy;
     server_.sessions.erase(this);
     server_.drained.notify_all();
   }
@@ -103,11 +179,31 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Called by stop() once the drain time is over: a request still waiting
+  // for its handler's answer will not get one from this server.
+  void detachWaiting() {
+    std::shared_ptr<Responder::State> state;
+    {
+      std::lock_guard lock(waitingMu_);
+      state = waiting_.lock();
+    }
+    if (state) state->take();
+  }
+
+  // The handler's answer, from any thread.
+  void answer(Response res) {
+    if (tlServing == this) {  // answered during serve(), on this strand: sent when it returns
+      syncAnswer_ = std::move(res);
+      return;
+    }
+    asio::post(stream_.get_executor(), [self = shared_from_this(), res = std::move(res)]() mutable { self->send(std::move(res)); });
+  }
+
  private:
   void readHeader(bool first) {
     parser_.emplace();
     parser_->header_limit(server_.options.maxHeaderBytes);
-    parser_->body_limit(server_.options.maxBodyBytes);
+    parser_->body_limit(boost::none);  // decided once the head is known
     stream_.expires_after(first ? server_.options.readTimeout : server_.options.idleTimeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
@@ -119,10 +215,45 @@ class Session : public std::enable_shared_from_this<Session> {
            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
   }
 
-  void onHeader(beast::error_code ec) {
-    if (ec == bhttp::error::body_limit) {  // Content-Length above the limit
-      return sendError(413, "payload_too_large", "the body is larger than " + std::to_string(server_.options.maxBodyBytes) + " bytes", true);
+  // The request's head as a Request, or why it is refused (400).
+  std::optional<std::string> readHead(Request& req) {
+    const auto& msg = parser_->get();
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.remoteAddress = remote_;
+    if (req.target.empty() || req.target[0] != '/') return "the request target must start with /";
+    if (!isUtf8(req.target)) return "the request target is not UTF-8";
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (!isUtf8(percentDecode(req.path))) return "the request path is not UTF-8 once percent-decoded";
+    if (q != std::string::npos && !parseQuery(std::string_view(req.target).substr(q + 1), req.query)) {
+      return "a query parameter is not UTF-8 once percent-decoded";
     }
+    size_t hosts = 0;
+    bool contentLength = false;
+    std::vector<std::string_view> transferEncodings;
+    for (const auto& f : msg) {
+      std::string_view name = f.name_string(), value = f.value();
+      if (!isUtf8(value)) return "header " + std::string(name) + " is not UTF-8";
+      if (f.name() == bhttp::field::host) {
+        ++hosts;
+        if (value.find_first_of(" \t/\\@") != std::string_view::npos) return "the Host header is not a host name";
+      }
+      if (f.name() == bhttp::field::content_length) contentLength = true;
+      if (f.name() == bhttp::field::transfer_encoding) transferEncodings.push_back(value);
+      req.headers.emplace_back(std::string(name), std::string(value));
+    }
+    // RFC 9112 §3.2: HTTP/1.1 requests carry exactly one Host; no request two.
+    if (hosts > 1) return "a request may carry one Host header, not " + std::to_string(hosts);
+    if (hosts == 0 && msg.version() >= 11) return "an HTTP/1.1 request must carry a Host header";
+    if (contentLength && !transferEncodings.empty()) return "a request may not carry both Content-Length and Transfer-Encoding";
+    if (!transferEncodings.empty() && !chunkedIsLastAndOnly(transferEncodings)) {
+      return "Transfer-Encoding must end with chunked, given once (RFC 9112 6.3)";
+    }
+    return std::nullopt;
+  }
+
+  void onHeader(beast::error_code ec) {
     if (ec == bhttp::error::header_limit) {
       return sendError(431, "headers_too_large", "the request headers are larger than " + std::to_string(server_.options.maxHeaderBytes) + " bytes", true);
     }
@@ -133,20 +264,42 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) return close(ec);
     setBusy(true);
-    const auto& req = parser_->get();
-    if (req.find(bhttp::field::content_length) != req.end() && req.find(bhttp::field::transfer_encoding) != req.end()) {
-      return sendError(400, "bad_request", "a request may not carry both Content-Length and Transfer-Encoding", true);
+    request_ = Request{};
+    if (auto refused = readHead(request_)) return sendError(400, "bad_request", *refused, true);
+    uint64_t limit = 0;
+    try {
+      limit = server_.service->bodyLimit(request_);
+    } catch (const std::exception& e) {
+      return sendError(500, "internal", std::string("internal error: ") + e.what(), true);
     }
-    if (parser_->content_length() && *parser_->content_length() > server_.options.maxBodyBytes) {
-      return sendError(413, "payload_too_large", "the body is larger than " + std::to_string(server_.options.maxBodyBytes) + " bytes", true);
+    if (limit == 0) limit = server_.options.maxBodyBytes;
+    if (parser_->content_length() && *parser_->content_length() > limit) {
+      return sendError(413, "payload_too_large", "the body is larger than " + std::to_string(limit) + " bytes", true);
     }
+    limit_ = limit;
+    parser_->body_limit(limit);
     stream_.expires_after(server_.options.readTimeout);
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec2, size_t) { self->onBody(ec2); });
+    // A client that asked to be told before it sends the body (curl does
+    // for large uploads) is told now, so a refusal above came at once.
+    const auto& msg = parser_->get();
+    if (msg.version() >= 11 && iequals(msg[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(stream_, asio::buffer(kContinue), [self = shared_from_this()](beast::error_code ec2, size_t) {
+        if (ec2) return self->close(ec2);
+        self->readBody();
+      });
+      return;
+    }
+    readBody();
+  }
+
+  void readBody() {
+    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) { self->onBody(ec); });
   }
 
   void onBody(beast::error_code ec) {
     if (ec == bhttp::error::body_limit) {
-      return sendError(413, "payload_too_large", "the body is larger than " + std::to_string(server_.options.maxBodyBytes) + " bytes", true);
+      return sendError(413, "payload_too_large", "the body is larger than " + std::to_string(limit_) + " bytes", true);
     }
     if (malformed(ec)) {
       return sendError(400, "bad_request", "malformed HTTP request body: " + ec.message(), true);
@@ -154,45 +307,53 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return close(ec);
     started_ = std::chrono::steady_clock::now();
     auto msg = parser_->release();
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    size_t q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) parseQuery(std::string_view(req.target).substr(q + 1), req.query);
-    for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    req.body = std::move(msg.body());
-    req.remoteAddress = remote_;
+    request_.body = std::move(msg.body());
     keepAlive_ = msg.keep_alive() && !server_.stopping;
     head_ = msg.method() == bhttp::verb::head;
     version_ = msg.version();
-    method_ = req.method;
-    path_ = req.path;
-    Response res;
-    if (req.target.empty() || req.target[0] != '/') {
-      res = Response::error(400, "bad_request", "the request target must start with /");
-    } else {
-      try {
-        res = server_.handler(req);
-      } catch (const std::exception& e) {
-        res = Response::error(500, "internal", std::string("internal error: ") + e.what());
-      }
+    method_ = request_.method;
+    path_ = request_.path;
+
+    Responder responder = Responder::to([self = shared_from_this()](Response res) { self->answer(std::move(res)); });
+    {
+      std::lock_guard lock(waitingMu_);
+      waiting_ = responder.state();
     }
-    send(std::move(res));
+    tlServing = this;
+    try {
+      server_.service->serve(request_, responder);
+    } catch (const std::exception& e) {
+      responder.send(Response::error(500, "internal", std::string("internal error: ") + e.what()));
+    }
+    responder = Responder(nullptr);  // a handler that kept no copy and sent nothing: its 500 is sent now
+    tlServing = nullptr;
+    if (syncAnswer_) {
+      Response res = std::move(*syncAnswer_);
+      syncAnswer_.reset();
+      send(std::move(res));
+    }
   }
 
   void sendError(int status, std::string_view code, std::string_view message, bool closeAfter) {
+    setBusy(true);
     keepAlive_ = !closeAfter;
     version_ = 11;
+    head_ = false;
     started_ = std::chrono::steady_clock::now();
     method_ = parser_ ? std::string(parser_->get().method_string()) : "";
     path_ = parser_ ? std::string(parser_->get().target()) : "";
+    if (!isUtf8(path_)) path_ = "(not UTF-8)";
     send(Response::error(status, code, message));
   }
 
   void send(Response res) {
+    if (auto problem = responseProblem(res)) {
+      server_.problem("an invalid response to " + method_ + " " + path_ + " was replaced by a 500: " + *problem);
+      res = Response::error(500, "internal", "the server produced an invalid response: " + *problem);
+    }
     status_ = res.status;
     route_ = res.header("X-Route");
+    const bool noBody = head_ || statusForbidsBody(res.status);
     auto fill = [&](auto& out) {
       out.version(version_);
       out.result(static_cast<unsigned>(res.status));
@@ -203,7 +364,7 @@ class Session : public std::enable_shared_from_this<Session> {
       out.keep_alive(keepAlive_);
     };
     stream_.expires_after(server_.options.readTimeout);
-    if (res.file) {
+    if (res.file && !statusForbidsBody(res.status)) {
       // Header, then the file with sendfile(2). The socket is corked in
       // between so that the header and the first bytes share packets.
       file_ = std::move(res.file);
@@ -226,10 +387,14 @@ class Session : public std::enable_shared_from_this<Session> {
     // Header and body in one gathered write.
     textResponse_.emplace();
     fill(*textResponse_);
-    bytes_ = head_ ? 0 : res.body.size();
-    textResponse_->content_length(res.body.size());
-    if (!head_) textResponse_->body() = std::move(res.body);
-    if (head_) {
+    bytes_ = noBody ? 0 : res.body.size();
+    if (res.status == 204) {
+      textResponse_->erase(bhttp::field::content_length);  // RFC 9110 §8.6: never on a 204
+    } else if (res.status != 304) {
+      textResponse_->content_length(res.body.size());
+    }
+    if (!noBody) textResponse_->body() = std::move(res.body);
+    if (noBody) {
       textSerializerHead_.emplace(*textResponse_);
       bhttp::async_write_header(stream_, *textSerializerHead_, [self = shared_from_this()](beast::error_code ec, size_t) {
         if (ec) return self->close(ec);
@@ -242,7 +407,6 @@ class Session : public std::enable_shared_from_this<Session> {
       self->finish();
     });
   }
-
   void setCork(bool on) {
     int value = on ? 1 : 0;
     ::setsockopt(stream_.socket().native_handle(), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
@@ -352,6 +516,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::array<char, 16384> scratch_;
   size_t drained_ = 0;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  Request request_;     // the one being read or served
+  uint64_t limit_ = 0;  // its body limit
+  std::optional<Response> syncAnswer_;  // an answer given during serve()
+  std::mutex waitingMu_;
+  std::weak_ptr<Responder::State> waiting_;  // guarded by waitingMu_: the Responder of the request being served
   std::optional<bhttp::response<bhttp::empty_body>> response_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer_;
   std::optional<bhttp::response<bhttp::string_body>> textResponse_;
@@ -371,12 +540,33 @@ class Session : public std::enable_shared_from_this<Session> {
 void Server::Impl::accept() {
   acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (stopping) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), *this)->start();
-    accept();
+    if (!ec) {
+      std::make_shared<Session>(std::move(socket), *this)->start();
+      return accept();
+    }
+    if (ec == asio::error::operation_aborted) return;
+    // Out of file descriptors (or memory for sockets): the pending
+    // connection stays queued, so accepting again at once fails again at
+    // once, a busy loop. Wait a moment (connections closing free
+    // descriptors) and say so, at most once a second.
+    auto now = std::chrono::steady_clock::now();
+    if (now - lastAcceptProblem > std::chrono::seconds(1)) {
+      lastAcceptProblem = now;
+      problem("cannot accept connections: " + ec.message() + "; retrying in 100 ms");
+    }
+    acceptRetry.expires_after(std::chrono::milliseconds(100));
+    acceptRetry.async_wait([this](beast::error_code waitEc) {
+      if (!waitEc && !stopping) accept();
+    });
   });
 }
 
-Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+Server::Server(ServerOptions options, const Service& service) : impl_(std::make_unique<Impl>(std::move(options), &service)) {}
+
+Server::Server(ServerOptions options, Handler handler) : impl_(std::make_unique<Impl>(std::move(options), nullptr)) {
+  impl_->ownedService = std::make_unique<HandlerService>(std::move(handler));
+  impl_->service = impl_->ownedService.get();
+}
 
 Server::~Server() { stop(); }
 
@@ -406,23 +596,26 @@ void Server::stop() {
   asio::post(impl_->ioc, [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
+    impl_->acceptRetry.cancel();
   });
   // Take references under the lock (a session may be mid-destruction: its
   // weak pointer is then empty), act on them outside it (dropping the last
   // reference runs the destructor, which takes the lock).
-  std::vector<std::shared_ptr<Session>> live;
-  {
+  auto liveSessions = [this] {
+    std::vector<std::shared_ptr<Session>> live;
     std::lock_guard lock(impl_->mutex);
     for (Session* s : impl_->sessions) {
       if (auto sp = s->weak_from_this().lock()) live.push_back(std::move(sp));
     }
-  }
-  for (auto& s : live) s->shutdownIfIdle();
-  live.clear();
+    return live;
+  };
+  for (auto& s : liveSessions()) s->shutdownIfIdle();
   {
     std::unique_lock lock(impl_->mutex);
     impl_->drained.wait_for(lock, impl_->options.drainTimeout, [this] { return impl_->sessions.empty(); });
   }
+  // Requests still waiting for an answer will not get one from us.
+  for (auto& s : liveSessions()) s->detachWaiting();
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();

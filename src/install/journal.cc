@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "patchbay/json.h"
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
 #include "patchbay/integrity.h"
@@ -87,7 +88,7 @@ Result<json> readJsonFile(const std::string& path, json fallback) {
   if (!fs::exists(path, ec)) return fallback;
   auto text = readFileLimited(path, kMaxStateBytes);
   if (!text) return text.error();
-  json j = json::parse(*text, nullptr, false);
+  json j = parseJsonOrDiscarded<json>(*text);
   if (!j.is_object()) return Error::invalid(path + ": not a JSON object");
   return j;
 }

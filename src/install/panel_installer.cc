@@ -9,6 +9,7 @@
 #include "install/crash_point.h"
 #include "install/journal.h"
 #include "install/migrations.h"
+#include "patchbay/json.h"
 #include "patchbay/archive.h"
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
@@ -131,7 +132,7 @@ struct PanelInstaller::Impl {
       // Step 9: addon_registry.json.
       auto registry = readRegistry();
       if (!registry) return registry.error();
-      json entry = json::parse(j.payload.empty() ? "{}" : j.payload, nullptr, false);  // the entry, prepared before the commit
+      json entry = parseJsonOrDiscarded<json>(j.payload.empty() ? "{}" : j.payload);  // the entry, prepared before the commit
       if ((*registry)["addons"][j.id] != entry) {
         (*registry)["addons"][j.id] = entry;
         if (auto s = writeFileAtomically(layout.registryFile, registry->dump(2) + "\n"); !s) return s;
@@ -310,7 +311,7 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
                 {"installed_at", j.at},
                 {"backend_path", hasBackend ? m.backendOf(id) : ""},
                 {"frontend_path", hasFrontend ? m.frontendOf(id) : ""},
-                {"metadata", metadataText ? json::parse(*metadataText, nullptr, false) : json::object()}};
+                {"metadata", metadataText ? parseJsonOrDiscarded<json>(*metadataText) : json::object()}};
   j.payload = entry.dump();
   if (auto s = m.journal.write(j); !s) return fail(s.error());
 

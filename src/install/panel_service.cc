@@ -1,3 +1,4 @@
+#include "patchbay/json.h"
 #include "patchbay/panel_service.h"
 
 #include <filesystem>
@@ -90,7 +91,7 @@ void PanelService::addRoutes(http::Router& router) {
   });
   router.add("POST", "/api/v1/marketplace/install", [&m](Request& req) {
     if (auto refused = m.refuse(req)) return *refused;
-    json body = json::parse(req.body, nullptr, false);
+    json body = parseJsonOrDiscarded<json>(req.body);
     std::string id = body.is_object() ? body.value("plugin_id", body.value("id", "")) : "";
     if (id.empty()) return detail(400, "The body must be {\"plugin_id\": \"<id>\", \"version\": \"<version>\" (optional)}");
     std::string version = body.value("version", "");

@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "patchbay/json.h"
 #include "patchbay/files.h"
 #include "patchbay/http_client.h"
 #include "patchbay/install.h"
@@ -106,7 +107,7 @@ class RemoteSource : public PackageSource {
     req.maxResponseBytes = 32u << 20;
     auto res = http::fetch(req);
     if (!res) return res.error();
-    json body = json::parse(res->body, nullptr, false);
+    json body = parseJsonOrDiscarded<json>(res->body);
     if (res->status == 404) {
       std::string why = body.is_object() && body.contains("message") ? body["message"].get<std::string>() : "not found";
       return Error::notFound(config_.serverUrl + path + ": " + why);
@@ -122,7 +123,7 @@ class RemoteSource : public PackageSource {
     if (!config_.registryKey.empty()) return PublicKey::parse(config_.registryKey);
     const std::string pins = stateDir_ + "/registry-keys.json";
     json pinned = json::object();
-    if (auto text = readFileLimited(pins, 1u << 20)) pinned = json::parse(*text, nullptr, false);
+    if (auto text = readFileLimited(pins, 1u << 20)) pinned = parseJsonOrDiscarded<json>(*text);
     if (!pinned.is_object()) return Error::invalid(pins + ": not a JSON object of registry URL -> key");
     if (pinned.contains(config_.serverUrl)) return PublicKey::parse(pinned[config_.serverUrl].get<std::string>());
     auto served = getJson("/api/registry/key");

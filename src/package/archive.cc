@@ -1,6 +1,7 @@
 // Safe reading of untrusted ZIPs and deterministic writing. See
 // patchbay/archive.h for the rules.
 #include "patchbay/archive.h"
+#include "patchbay/text.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -26,26 +27,6 @@ using ArchivePtr = std::unique_ptr<struct archive, int (*)(struct archive*)>;
 
 Error entryError(const std::string& name, const std::string& rule) {
   return Error::invalid("entry \"" + name + "\": " + rule);
-}
-
-// Well-formed UTF-8: no stray continuation bytes, no truncated sequences,
-// no overlong two-byte forms.
-bool validUtf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t extra;
-    if (c < 0x80) extra = 0;
-    else if (c >= 0xc2 && c <= 0xdf) extra = 1;
-    else if ((c & 0xf0) == 0xe0) extra = 2;
-    else if (c >= 0xf0 && c <= 0xf4) extra = 3;
-    else return false;
-    if (i + extra >= s.size() && extra > 0) return false;
-    for (size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
 }
 
 // Folds letter case the way case-insensitive file systems (macOS, Windows)
@@ -86,7 +67,7 @@ std::string foldCase(std::string_view s) {
 Result<ArchiveEntry> checkEntry(const zip::CentralEntry& e, const ArchiveLimits& limits) {
   const std::string& name = e.name;
   if (name.empty()) return Error::invalid("an entry has an empty name");
-  if (!validUtf8(name)) return entryError(name, "name is not valid UTF-8");
+  if (!isUtf8(name)) return entryError(name, "name is not valid UTF-8");
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f) return entryError(name, "name contains a control character");
   }

@@ -1,6 +1,7 @@
 // Manifest parsing and validation. Every rule adds a problem and goes on, so
 // one run reports everything that is wrong.
 #include "patchbay/manifest.h"
+#include "patchbay/text.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -134,6 +135,11 @@ class Checker {
 // Parses JSON, refusing duplicate keys (a second "id" must not silently win)
 // and reporting syntax errors with line and column.
 std::optional<json> parseJsonStrict(std::string_view text, Checker& check) {
+  // Bounded first: every later step (the checks, copies, dumps) recurses.
+  if (jsonNestsDeeperThan(text)) {
+    check.error("", "nests deeper than " + std::to_string(kMaxJsonDepth) + " levels; a manifest is a few levels deep");
+    return std::nullopt;
+  }
   std::vector<std::set<std::string>> keysSeen;
   std::vector<std::string> duplicates;
   json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {

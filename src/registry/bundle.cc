@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "patchbay/json.h"
 #include "patchbay/archive.h"
 #include "patchbay/files.h"
 #include "patchbay/process.h"
@@ -122,7 +123,7 @@ Result<std::optional<ClientBundle>> buildClientBundle(std::string_view zipBytes,
     if (ran->exitCode != 0) return Error::invalid("client bundle: esbuild failed:\n" + esbuildMessage(ran->errorOutput));
     auto meta = readFileLimited(metafile, 64 << 20);
     if (!meta) return meta.error();
-    auto parsed = nlohmann::json::parse(*meta, nullptr, false);
+    auto parsed = parseJsonOrDiscarded<nlohmann::json>(*meta);
     if (!parsed.is_object() || !parsed["inputs"].is_object()) return Error::internal("client bundle: esbuild wrote no metafile");
     for (const auto& [file, input] : parsed["inputs"].items()) {
       if (!staysInside(".", file)) return Error::invalid("client bundle: esbuild read " + file + ", outside the package");

@@ -9,6 +9,30 @@ namespace {
 
 bool validReviewStatus(const std::string& s) { return s == "pending" || s == "approved" || s == "rejected"; }
 
+// Publishers never review their own work (docs/registry.md): not a version
+// they uploaded, nor any version of a plugin they own. The reason, or "".
+std::string ownWork(Database& db, const std::string& id, const std::optional<Version>& version, const std::string& reviewer) {
+  auto owner = db.prepare("SELECT owner FROM owners WHERE plugin_id = ?");
+  if (owner) {
+    owner->bind(1, id);
+    if (owner->step() && owner->getText(0) == reviewer) return "\"" + reviewer + "\" owns \"" + id + "\"";
+  }
+  auto published = db.prepare(version ? "SELECT 1 FROM events WHERE action = 'publish' AND plugin_id = ? AND actor = ? AND version = ?"
+                                      : "SELECT 1 FROM events WHERE action = 'publish' AND plugin_id = ? AND actor = ?");
+  if (published) {
+    published->bind(1, id).bind(2, reviewer);
+    if (version) published->bind(3, version->toString());
+    if (published->step()) {
+      return "\"" + reviewer + "\" published " + (version ? "version " + version->toString() : std::string("versions")) + " of \"" + id + "\"";
+    }
+  }
+  return "";
+}
+
+Error selfReview(const std::string& why) {
+  return Error::denied("publishers never review their own versions: " + why + "; another reviewer must decide");
+}
+
 }  // namespace
 
 Status recordEvent(Database& db, std::string_view actor, std::string_view action, std::string_view pluginId,
@@ -37,6 +61,9 @@ Result<std::vector<PackageRecord>> Registry::updatePlugin(const std::string& id,
   {
     std::lock_guard lock(impl_->dbMutex);
     Database& db = impl_->db;
+    if (u.status) {
+      if (std::string why = ownWork(db, id, std::nullopt, who.name); !why.empty()) return selfReview(why);
+    }
     Transaction tx(db);
     if (auto s = tx.begin(); !s) return s.error();
     if (u.description || u.category) {
@@ -78,6 +105,7 @@ Result<PackageRecord> Registry::review(const std::string& id, const Version& ver
   {
     std::lock_guard lock(impl_->dbMutex);
     Database& db = impl_->db;
+    if (std::string why = ownWork(db, id, version, who.name); !why.empty()) return selfReview(why);
     Transaction tx(db);
     if (auto s = tx.begin(); !s) return s.error();
     auto st = db.prepare("UPDATE versions SET status = ?, review_reason = ?, reviewed_by = ?, reviewed_at = ? WHERE plugin_id = ? AND version = ?");

@@ -9,6 +9,7 @@
 #include "patchbay/clock.h"
 #include "patchbay/registry.h"
 #include "patchbay/store.h"
+#include "patchbay/worker_pool.h"
 
 namespace patchbay {
 
@@ -62,6 +63,10 @@ struct Registry::Impl {
   mutable std::mutex downloadsMutex;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> pendingDownloads;  // (id, version, day)
   std::map<std::pair<std::string, std::string>, uint64_t> downloadTotals;                  // (id, version)
+
+  // Publishing (validation, esbuild, compression) runs here, off the
+  // server's IO threads; a full queue answers 503.
+  std::unique_ptr<WorkerPool> publishers = std::make_unique<WorkerPool>("pb-publish", 1, 8);
 
   explicit Impl(Database database) : db(std::move(database)) {}
 

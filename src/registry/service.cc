@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "patchbay/json.h"
 #include "patchbay/integrity.h"
 #include "patchbay/manifest.h"
 #include "patchbay/markdown.h"
@@ -132,7 +133,7 @@ std::optional<Response> refuseUnless(Registry& reg, const Request& req, std::str
 }
 
 std::variant<nlohmann::json, Response> jsonBody(const Request& req) {
-  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  auto body = parseJsonOrDiscarded<nlohmann::json>(req.body);
   if (body.is_discarded() || !body.is_object()) {
     return Response::error(400, "invalid_json", "the request body must be a JSON object");
   }
@@ -332,25 +333,40 @@ void Registry::addRoutes(http::Router& router) {
 
   // Seed 003's upload: the zip as the body, its .minisig (base64) in
   // X-Signature, a publish token in Authorization: Bearer.
-  router.add("POST", "/api/plugins", [&reg](Request& req) {
-    TokenInfo publisher;
-    if (auto refused = refuseUnless(reg, req, "publish", "publish", "/api/plugins", &publisher)) return *refused;
-    std::optional<std::string> signature;
-    if (std::string sig = req.header("X-Signature"); !sig.empty()) {
-      auto decoded = fromBase64(sig);
-      if (!decoded) return withRoute(errorResponse(Error::invalid("X-Signature must be the .minisig file in base64")), "/api/plugins");
-      signature = std::move(decoded.value());
-    }
-    if (req.body.empty()) return withRoute(errorResponse(Error::invalid("the request body must be the package (a zip)")), "/api/plugins");
-    auto published = reg.publish(req.body, signature, publisher);
-    reg.metrics().count("uploads", "result", !published ? errorKindName(published.error().kind) : published->created ? "created" : "unchanged");
-    if (!published) return withRoute(errorResponse(published.error()), "/api/plugins");
-    json j = versionJson(reg, published->record);
-    j["created"] = published->created;
-    Response res = Response::json(published->created ? 201 : 200, j.dump());
-    res.set("Location", "/api/plugins/" + published->record.id + "/" + published->record.version.toString());
-    return withRoute(res, "/api/plugins");
-  });
+  // Checked on the IO thread (credentials, signature header), then the
+  // package is validated, bundled and compressed on the publish workers: a
+  // large bundle costs them seconds, never the threads serving downloads.
+  router.addAsync(
+      "POST", "/api/plugins",
+      [&reg](Request& req, http::Responder done) {
+        TokenInfo publisher;
+        if (auto refused = refuseUnless(reg, req, "publish", "publish", "/api/plugins", &publisher)) return done.send(std::move(*refused));
+        std::optional<std::string> signature;
+        if (std::string sig = req.header("X-Signature"); !sig.empty()) {
+          auto decoded = fromBase64(sig);
+          if (!decoded) return done.send(withRoute(errorResponse(Error::invalid("X-Signature must be the .minisig file in base64")), "/api/plugins"));
+          signature = std::move(decoded.value());
+        }
+        if (req.body.empty()) return done.send(withRoute(errorResponse(Error::invalid("the request body must be the package (a zip)")), "/api/plugins"));
+        auto job = [&reg, done, publisher, signature, body = std::move(req.body)] {
+          auto published = reg.publish(body, signature, publisher);
+          reg.metrics().count("uploads", "result", !published ? errorKindName(published.error().kind) : published->created ? "created" : "unchanged");
+          if (!published) return done.send(withRoute(errorResponse(published.error()), "/api/plugins"));
+          json j = versionJson(reg, published->record);
+          j["created"] = published->created;
+          Response res = Response::json(published->created ? 201 : 200, j.dump());
+          res.set("Location", "/api/plugins/" + published->record.id + "/" + published->record.version.toString());
+          done.send(withRoute(res, "/api/plugins"));
+        };
+        if (!reg.impl_->publishers->post(std::move(job))) {
+          reg.metrics().count("uploads", "result", "busy");
+          Response busy = errorResponse(Error::limit("the registry is busy publishing other packages; try again in a few seconds"));
+          busy.status = 503;
+          busy.set("Retry-After", "5");
+          done.send(withRoute(busy, "/api/plugins"));
+        }
+      },
+      {.maxBodyBytes = reg.impl_->options.maxUploadBytes});
 
   router.add("GET", "/api/plugins/{id}", [&reg](Request& req) {
     const std::string id = req.params["id"];
@@ -405,7 +421,7 @@ void Registry::addRoutes(http::Router& router) {
     json j = versionJson(reg, *r);
     j["readme"] = r->readme;
     j["readme_html"] = renderMarkdown(r->readme);
-    j["manifest"] = r->manifestJson.empty() ? json(nullptr) : json::parse(r->manifestJson, nullptr, false);
+    j["manifest"] = r->manifestJson.empty() ? json(nullptr) : parseJsonOrDiscarded<json>(r->manifestJson);
     return withRoute(Response::json(200, j.dump()), "/api/plugins/{id}/{version}");
   });
 

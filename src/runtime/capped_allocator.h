@@ -12,4 +12,8 @@ namespace patchbay {
 // in the plugin) once `capBytes` are in use.
 std::unique_ptr<v8::ArrayBuffer::Allocator> newCappedAllocator(size_t capBytes);
 
+// A ValueSerializer delegate whose buffer (also outside the JS heap) may not
+// grow past `capBytes`: past it serializing fails with a JS error.
+std::unique_ptr<v8::ValueSerializer::Delegate> newCappedSerializerDelegate(v8::Isolate* isolate, size_t capBytes);
+
 }  // namespace patchbay

@@ -18,6 +18,15 @@ FreshIsolate makeIsolate(size_t heapBytes) {
   v8::Isolate::CreateParams params;
   params.array_buffer_allocator = made.allocator.get();
   params.constraints.ConfigureDefaultsFromHeapSize(0, heapBytes);
+  // V8 checks its heap limit when it collects garbage, not at each
+  // allocation: one large object (a 40 MB string parsed near a 64 MB limit)
+  // that does not fit is a fatal out-of-memory for the whole process. So
+  // V8's own limit sits a headroom above the plugin's, room for the largest
+  // single object V8 makes (strings up to 1 GiB), and the plugin's limit is
+  // enforced after each collection (plugin_instance.cc, watchHeap), which
+  // ends that plugin's isolate only.
+  params.constraints.set_max_old_generation_size_in_bytes(heapBytes + kHeapHeadroom);
+  params.constraints.set_initial_old_generation_size_in_bytes(heapBytes);  // the first full collection no later than at the plugin's limit
   v8::StartupData* snapshot = runtimeSnapshot();
   params.snapshot_blob = snapshot;
   made.isolate = v8::Isolate::New(params);

@@ -34,8 +34,10 @@ struct FreshIsolate {
   void dispose();
 };
 
-// Makes an isolate whose JS heap is limited to `heapBytes` (and its
-// ArrayBuffers likewise), and its base context, on the calling thread.
+// Makes an isolate for a plugin whose JS heap is limited to `heapBytes` (and
+// its ArrayBuffers likewise), and its base context, on the calling thread.
+// V8's own limit is kHeapHeadroom above it (see makeIsolate).
+constexpr size_t kHeapHeadroom = size_t{1} << 30;
 FreshIsolate makeIsolate(size_t heapBytes);
 
 class IsolatePool {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "patchbay/json.h"
 #include "patchbay/clock.h"
 #include "patchbay/integrity.h"
 
@@ -67,14 +68,24 @@ Result<bool> matches(const json& record, const json& query) {
 
 }  // namespace
 
-Result<std::unique_ptr<PluginDb>> PluginDb::open(const PluginDataPlace& place) {
-  if (!place.postgresUrl.empty()) return openPostgresPluginDb(place);
-  return openSqlitePluginDb(place.folder + "/data.db");
+Error resultTooLarge(const std::string& what) {
+  return Error::limit(what + ": the result is larger than " + std::to_string(kMaxDbResultBytes >> 20) +
+                      " MiB; ask for less (a filter, db.sql with LIMIT)");
+}
+
+Error collectionTooLarge(const std::string& collection) {
+  return Error::limit("db.find: collection \"" + collection + "\" holds more than " + std::to_string(kMaxDbScanBytes >> 20) +
+                      " MiB to filter in memory; query it with db.sql instead");
+}
+
+Result<std::unique_ptr<PluginDb>> PluginDb::open(const PluginDataPlace& place, const PluginDbLimits& limits) {
+  if (!place.postgresUrl.empty()) return openPostgresPluginDb(place, limits);
+  return openSqlitePluginDb(place.folder + "/data.db", limits);
 }
 
 Result<std::string> PluginDb::call(const std::string& op, const std::string& collection, const std::string& arg1,
                                    const std::string& arg2) {
-  json a = json::parse(arg1, nullptr, false), b = json::parse(arg2, nullptr, false);
+  json a = parseJsonOrDiscarded<json>(arg1), b = parseJsonOrDiscarded<json>(arg2);
   if (a.is_discarded() || b.is_discarded()) return Error::invalid("db." + op + ": arguments must be JSON values");
   if (op == "registerCollections") {
     if (!a.is_array()) return Error::invalid("db.registerCollections takes an array of names");
@@ -108,19 +119,22 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
       for (size_t i = 0; i < texts->size(); ++i) {
         if (i) out += ',';
         out += (*texts)[i];
+        if (out.size() > kMaxDbResultBytes) return resultTooLarge("db.find");
       }
       return out + "]";
     }
     auto texts = documents(collection, false);
     if (!texts) return texts.error();
     std::vector<json> found;
+    uint64_t foundBytes = 0;
     for (const auto& text : *texts) {
-      json record = json::parse(text, nullptr, false);
+      json record = parseJsonOrDiscarded<json>(text);
       auto ok = matches(record, a);
       if (!ok) return ok.error();
       if (!*ok) continue;
       found.push_back(std::move(record));
       if (op == "findOne") break;
+      if ((foundBytes += text.size()) > kMaxDbResultBytes && op == "find") return resultTooLarge("db.find");
     }
     if (op == "count") return std::to_string(found.size());
     if (op == "findOne") return found.empty() ? std::string("null") : found.front().dump();
@@ -147,7 +161,7 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
     auto text = document(collection, *key);
     if (!text) return text.error();
     if (!*text) return std::string("null");
-    json record = json::parse(**text, nullptr, false);
+    json record = parseJsonOrDiscarded<json>(**text);
     for (const auto& [k, v] : b.items()) {
       if (k == "id" || k == "created_at" || k == "updated_at") continue;  // kept by the store
       record[k] = v;

@@ -4,6 +4,8 @@
 // row. No V8 here: the binding passes JSON text.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -23,9 +25,31 @@ struct PluginDataPlace {
   std::string pluginId, tenantId;
 };
 
+// What bounds a plugin's own queries: what it reads and writes (one value,
+// one result) and how long a statement runs. The runtime sets `interrupt`
+// and `statementTimeout`; the installer and settings readers need neither.
+struct PluginDbLimits {
+  // Becomes true when the running task passes its CPU deadline: a SQLite
+  // statement in progress stops ("interrupted"); V8's termination cannot
+  // reach into SQLite.
+  const std::atomic<bool>* interrupt = nullptr;
+  // PostgreSQL's statement_timeout for the plugin's connection; 0: none.
+  std::chrono::milliseconds statementTimeout{0};
+};
+// One string or blob (SQLite's SQLITE_LIMIT_LENGTH), and one result (rows
+// of db.sql, documents of db.find) as JSON: a plugin's heap could not hold
+// more, and the host would hold it first.
+constexpr uint64_t kMaxDbValueBytes = 16u << 20;
+constexpr uint64_t kMaxDbResultBytes = 16u << 20;
+// What db.find reads into memory to filter one collection.
+constexpr uint64_t kMaxDbScanBytes = 4 * kMaxDbResultBytes;
+// The error for a result past kMaxDbResultBytes, naming the call.
+Error resultTooLarge(const std::string& what);
+Error collectionTooLarge(const std::string& collection);
+
 class PluginDb {
  public:
-  static Result<std::unique_ptr<PluginDb>> open(const PluginDataPlace& place);
+  static Result<std::unique_ptr<PluginDb>> open(const PluginDataPlace& place, const PluginDbLimits& limits = {});
   virtual ~PluginDb() = default;
 
   // One sodium.db call. `op`: registerCollections, find, findOne, count,
@@ -41,6 +65,8 @@ class PluginDb {
 
  protected:
   // The documents of a collection as stored JSON texts, in insertion order.
+  // At most kMaxDbScanBytes of them (kLimitExceeded beyond: they are read
+  // into memory to be filtered).
   virtual Result<std::vector<std::string>> documents(const std::string& collection, bool firstOnly) = 0;
   virtual Result<int64_t> countDocuments(const std::string& collection) = 0;
   virtual Result<std::optional<std::string>> document(const std::string& collection, const std::string& id) = 0;
@@ -56,7 +82,7 @@ class PluginDb {
 };
 
 // The two kinds (plugin_db_sqlite.cc, plugin_db_postgres.cc).
-Result<std::unique_ptr<PluginDb>> openSqlitePluginDb(const std::string& file);
-Result<std::unique_ptr<PluginDb>> openPostgresPluginDb(const PluginDataPlace& place);
+Result<std::unique_ptr<PluginDb>> openSqlitePluginDb(const std::string& file, const PluginDbLimits& limits);
+Result<std::unique_ptr<PluginDb>> openPostgresPluginDb(const PluginDataPlace& place, const PluginDbLimits& limits);
 
 }  // namespace patchbay

@@ -4,6 +4,7 @@
 // them) and PostgreSQL's $1.
 #include <nlohmann/json.hpp>
 
+#include "patchbay/json.h"
 #include "patchbay/postgres.h"
 #include "patchbay/sql_script.h"
 #include "runtime/plugin_db.h"
@@ -40,12 +41,12 @@ json cellValue(const std::optional<std::string>& text, unsigned type) {
     case kFloat4:
     case kFloat8:
     case kNumeric: {
-      json n = json::parse(*text, nullptr, false);  // NaN and Infinity are not JSON: kept as text
+      json n = parseJsonOrDiscarded<json>(*text);  // NaN and Infinity are not JSON: kept as text
       return n.is_number() ? n : json(*text);
     }
     case kJson:
     case kJsonb: {
-      json j = json::parse(*text, nullptr, false);
+      json j = parseJsonOrDiscarded<json>(*text);
       return j.is_discarded() ? json(*text) : j;
     }
     default: return *text;
@@ -80,13 +81,13 @@ class PostgresPluginDb final : public PluginDb {
 
  protected:
   Result<std::vector<std::string>> documents(const std::string& collection, bool firstOnly) override {
-    auto rows = pg_.query(firstOnly ? "SELECT data FROM _documents WHERE collection = $1 ORDER BY created_at, seq LIMIT 1"
-                                    : "SELECT data FROM _documents WHERE collection = $1 ORDER BY created_at, seq",
-                          {collection});
-    if (!rows) return rows.error();
+    auto rows = pg_.runBounded(firstOnly ? "SELECT data FROM _documents WHERE collection = $1 ORDER BY created_at, seq LIMIT 1"
+                                         : "SELECT data FROM _documents WHERE collection = $1 ORDER BY created_at, seq",
+                               {collection}, kMaxDbScanBytes);
+    if (!rows) return rows.error().kind == ErrorKind::kLimitExceeded ? collectionTooLarge(collection) : rows.error();
     std::vector<std::string> out;
-    out.reserve(rows->size());
-    for (auto& row : *rows) out.push_back(std::move(*row[0]));
+    out.reserve(rows->rows.size());
+    for (auto& row : rows->rows) out.push_back(std::move(*row[0]));
     return out;
   }
   Result<int64_t> countDocuments(const std::string& collection) override {
@@ -144,7 +145,7 @@ class PostgresPluginDb final : public PluginDb {
       else if (v.is_string()) values.emplace_back(v.get<std::string>());
       else return Error::invalid("db.sql: parameter " + std::to_string(i + 1) + " must be a string, number, boolean or null");
     }
-    auto result = pg_.run(text, values);
+    auto result = pg_.runBounded(text, values, kMaxDbResultBytes);
     if (!result) {
       if (result.error().kind == ErrorKind::kPermissionDenied) return Error::denied("db.sql: not allowed: " + result.error().message + " (only the plugin's own tables)");
       return Error{result.error().kind, "db.sql: " + result.error().message};
@@ -165,9 +166,13 @@ class PostgresPluginDb final : public PluginDb {
 
 }  // namespace
 
-Result<std::unique_ptr<PluginDb>> openPostgresPluginDb(const PluginDataPlace& place) {
+Result<std::unique_ptr<PluginDb>> openPostgresPluginDb(const PluginDataPlace& place, const PluginDbLimits& limits) {
   auto pg = connectAsPlugin(place.postgresUrl, place.pluginId, place.tenantId);
   if (!pg) return pg.error();
+  // The CPU deadline cannot reach into the server: its own timeout does.
+  if (limits.statementTimeout.count() > 0) {
+    if (auto s = pg->exec("SET statement_timeout = " + std::to_string(limits.statementTimeout.count())); !s) return s.error();
+  }
   if (auto s = pg->exec(kSchema); !s) return Error{s.error().kind, "plugin \"" + place.pluginId + "\"'s tables: " + s.error().message};
   return std::unique_ptr<PluginDb>(std::make_unique<PostgresPluginDb>(std::move(*pg)));
 }

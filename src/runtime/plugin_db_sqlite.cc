@@ -1,7 +1,10 @@
 // sodium.db in one SQLite file per plugin (the embedded default).
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cctype>
+#include <cstring>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "patchbay/store.h"
@@ -25,14 +28,55 @@ CREATE TABLE IF NOT EXISTS _documents (
 CREATE TABLE IF NOT EXISTS _settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
-// db.sql's guard: the plugin's own tables, rows in and out; never another
-// file (ATTACH), pragmas, schema changes (migrations do those), SQLite's
-// own tables or functions that reach outside.
-int authorizeSql(void*, int action, const char* a, const char*, const char*, const char*) {
-  // SQLite's own tables and the installer's bookkeeping (_patchbay_*) are not the plugin's to write.
-  auto isSqliteTable = [](const char* name) {
-    return name != nullptr && (std::string_view(name).starts_with("sqlite_") || std::string_view(name).starts_with("_patchbay_"));
+// The functions db.sql may call: SQLite's own scalar, aggregate, window,
+// date, math and JSON functions, and full-text ranking. A list of what is
+// allowed, not of what is not: a function SQLite adds later (or one an
+// extension brings) is refused until someone looks at it. fts3_tokenizer,
+// for one, hands out and takes raw pointers (a plugin could make the host
+// call an address of its choosing); load_extension loads code.
+bool allowedFunction(std::string_view name) {
+  static const std::set<std::string, std::less<>> kAllowed = {
+      // core
+      "abs", "changes", "char", "coalesce", "concat", "concat_ws", "format", "glob", "hex", "ifnull", "iif", "instr",
+      "last_insert_rowid", "length", "like", "likelihood", "likely", "lower", "ltrim", "max", "min", "nullif", "octet_length",
+      "printf", "quote", "random", "randomblob", "replace", "round", "rtrim", "sign", "soundex", "substr", "substring",
+      "total_changes", "trim", "typeof", "unhex", "unicode", "unlikely", "upper", "zeroblob",
+      // date and time
+      "date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff", "current_date", "current_time", "current_timestamp",
+      // aggregates and windows
+      "avg", "count", "group_concat", "string_agg", "sum", "total", "row_number", "rank", "dense_rank", "percent_rank",
+      "cume_dist", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
+      // math
+      "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh", "degrees", "exp", "floor",
+      "ln", "log", "log10", "log2", "mod", "pi", "pow", "power", "radians", "sin", "sinh", "sqrt", "tan", "tanh", "trunc",
+      // JSON
+      "json", "jsonb", "json_array", "jsonb_array", "json_array_length", "json_error_position", "json_extract", "jsonb_extract",
+      "->", "->>", "json_insert", "jsonb_insert", "json_object", "jsonb_object", "json_patch", "jsonb_patch", "json_pretty",
+      "json_remove", "jsonb_remove", "json_replace", "jsonb_replace", "json_set", "jsonb_set", "json_type", "json_valid",
+      "json_quote", "json_group_array", "jsonb_group_array", "json_group_object", "jsonb_group_object",
+      // full-text search over the plugin's own FTS tables
+      "match", "bm25", "highlight", "snippet", "matchinfo", "offsets",
   };
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return kAllowed.count(lower) > 0;
+}
+
+// Tables that are not the plugin's rows: SQLite's own (the schema, whose
+// text is the installer's business), pragma tables, the installer's.
+bool reservedTable(const char* name) {
+  if (name == nullptr) return false;
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.starts_with("sqlite_") || lower.starts_with("pragma_") || lower.starts_with("_patchbay_");
+}
+
+// db.sql's guard: the plugin's own tables, rows in and out; never another
+// file (ATTACH), pragmas, schema changes (migrations do those), SQLite's or
+// the installer's tables, or a function that is not on the list above.
+// SQLite passes (action, a, b): for SQLITE_READ/INSERT/... a is the table;
+// for SQLITE_FUNCTION a is NULL and b the function's name.
+int authorizeSql(void*, int action, const char* a, const char* b, const char*, const char*) {
   switch (action) {
     case SQLITE_SELECT:
     case SQLITE_TRANSACTION:
@@ -40,22 +84,19 @@ int authorizeSql(void*, int action, const char* a, const char*, const char*, con
     case SQLITE_RECURSIVE:
       return SQLITE_OK;
     case SQLITE_READ:
-      return SQLITE_OK;
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
-      return isSqliteTable(a) ? SQLITE_DENY : SQLITE_OK;
-    case SQLITE_FUNCTION: {
-      std::string_view name = a ? a : "";
-      for (std::string_view banned : {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}) {
-        if (name == banned) return SQLITE_DENY;
-      }
-      return SQLITE_OK;
-    }
+      return reservedTable(a) ? SQLITE_DENY : SQLITE_OK;
+    case SQLITE_FUNCTION:
+      return b != nullptr && allowedFunction(b) ? SQLITE_OK : SQLITE_DENY;
     default:
       return SQLITE_DENY;  // ATTACH, DETACH, PRAGMA, CREATE, DROP, ALTER, ANALYZE, REINDEX, ...
   }
 }
+
+// Called every 1000 steps of a statement: non-zero stops it (SQLITE_INTERRUPT).
+int stopWhenInterrupted(void* flag) { return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0; }
 
 class SqlitePluginDb final : public PluginDb {
  public:
@@ -86,7 +127,11 @@ class SqlitePluginDb final : public PluginDb {
     if (!st) return st.error();
     st->bind(1, collection);
     std::vector<std::string> out;
-    while (st->step()) out.push_back(st->getText(0));
+    uint64_t bytes = 0;
+    while (st->step()) {
+      out.push_back(st->getText(0));
+      if ((bytes += out.back().size()) > kMaxDbScanBytes) return collectionTooLarge(collection);
+    }
     if (!st->status()) return st->status().error();
     return out;
   }
@@ -182,10 +227,12 @@ Result<std::string> SqlitePluginDb::runSql(const nlohmann::json& query, const nl
   }
   json rows = json::array();
   const int columns = sqlite3_column_count(st.get());
+  uint64_t bytes = 0;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     json row = json::object();
     for (int c = 0; c < columns; ++c) {
       const char* name = sqlite3_column_name(st.get(), c);
+      bytes += static_cast<uint64_t>(sqlite3_column_bytes(st.get(), c)) + std::strlen(name) + 8;
       switch (sqlite3_column_type(st.get(), c)) {
         case SQLITE_INTEGER: row[name] = sqlite3_column_int64(st.get(), c); break;
         case SQLITE_FLOAT: row[name] = sqlite3_column_double(st.get(), c); break;
@@ -195,7 +242,9 @@ Result<std::string> SqlitePluginDb::runSql(const nlohmann::json& query, const nl
       }
     }
     rows.push_back(std::move(row));
+    if (bytes > kMaxDbResultBytes) return resultTooLarge("db.sql");
   }
+  if (rc == SQLITE_INTERRUPT) return Error::limit("db.sql: interrupted: the task ran past its CPU deadline");
   if (rc != SQLITE_DONE) {
     std::string why = sqlite3_errmsg(db);
     if (why.find("not authorized") != std::string::npos) return Error::denied("db.sql: not allowed: " + why + " (only the plugin's own tables, rows in and out)");
@@ -205,10 +254,20 @@ Result<std::string> SqlitePluginDb::runSql(const nlohmann::json& query, const nl
   return json{{"changes", sqlite3_changes(db)}, {"lastInsertRowid", sqlite3_last_insert_rowid(db)}}.dump();
 }
 
-Result<std::unique_ptr<PluginDb>> openSqlitePluginDb(const std::string& file) {
+Result<std::unique_ptr<PluginDb>> openSqlitePluginDb(const std::string& file, const PluginDbLimits& limits) {
   auto db = Database::open(file);
   if (!db) return db.error();
   if (auto s = db->exec(kSchema); !s) return s.error();
+  sqlite3* handle = db->handle();
+  // One string or blob at most (a row of hex(zeroblob(1e8)) is 200 MB), SQL
+  // text of a sane length; no schema tricks (defensive: no writable schema;
+  // untrusted schema: no functions run from views or triggers a file holds).
+  sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, static_cast<int>(kMaxDbValueBytes));
+  sqlite3_limit(handle, SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
+  sqlite3_db_config(handle, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(handle, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  sqlite3_db_config(handle, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  if (limits.interrupt) sqlite3_progress_handler(handle, 1000, stopWhenInterrupted, const_cast<std::atomic<bool>*>(limits.interrupt));
   return std::unique_ptr<PluginDb>(std::make_unique<SqlitePluginDb>(std::move(*db)));
 }
 

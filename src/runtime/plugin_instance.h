@@ -45,6 +45,13 @@ class PluginInstance {
                                                        InstanceHost host);
   ~PluginInstance();
 
+  // Answers a request to the plugin's routes on its executor thread, never
+  // on the caller's. `done` is called once: on the executor, on the
+  // watchdog's thread at the deadline (504), or at once on this thread when
+  // refused (failed: an error; busy: 503; a body nested too deep: 400).
+  using RequestDone = std::function<void(Result<PluginResponse>)>;
+  void request(PluginRequest request, RequestDone done);
+  // The same, waiting for the answer (tests, embedders without a server).
   Result<PluginResponse> request(const PluginRequest& request);
   struct HookVerdict {
     bool denied = false;

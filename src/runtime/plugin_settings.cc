@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "patchbay/json.h"
 #include "patchbay/runtime.h"
 
 namespace patchbay {
@@ -17,8 +18,21 @@ json defaultOf(const SettingSpec& s) {
   return nullptr;
 }
 
+// What a rejected value was, by its kind only: the message reaches the
+// caller, logs and the audit log, and a value (a secret) must never.
+std::string kindOf(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    default: return "a number";
+  }
+}
+
 Status validate(const SettingSpec& s, const json& v) {
-  auto wrong = [&](const std::string& rule) { return Error::invalid("setting \"" + s.key + "\": " + rule + ", got " + v.dump()); };
+  auto wrong = [&](const std::string& rule) { return Error::invalid("setting \"" + s.key + "\": " + rule + ", got " + kindOf(v)); };
   if (v.is_null()) {
     if (s.required) return wrong("is required");
     return {};
@@ -37,7 +51,8 @@ Status validate(const SettingSpec& s, const json& v) {
       if (!v.is_string() || std::find(s.options.begin(), s.options.end(), v.get<std::string>()) == s.options.end()) {
         std::string options;
         for (const auto& o : s.options) options += (options.empty() ? "" : ", ") + o;
-        return wrong("must be one of " + options);
+        return v.is_string() ? Error::invalid("setting \"" + s.key + "\": must be one of " + options + ", got another string")
+                             : wrong("must be one of " + options);
       }
       break;
   }
@@ -62,7 +77,7 @@ Status PluginSettings::set(const std::string& key, const std::string& valueJson)
     for (const auto& s : manifest_.settings) known += (known.empty() ? "" : ", ") + s.key;
     return Error::invalid("no setting \"" + key + "\" in the manifest (settings: " + (known.empty() ? "none" : known) + ")");
   }
-  json value = json::parse(valueJson, nullptr, false);
+  json value = parseJsonOrDiscarded<json>(valueJson);
   if (value.is_discarded()) return Error::invalid("setting \"" + key + "\": the value is not JSON");
   if (auto s = validate(*spec, value); !s) return s;
   return db_.storeSetting(key, value.is_null() ? std::nullopt : std::optional<std::string>(value.dump()));
@@ -73,7 +88,7 @@ Result<std::string> PluginSettings::getAll(bool maskSecrets) {
   for (const auto& s : manifest_.settings) {
     auto v = get(s.key);
     if (!v) return v.error();
-    json value = json::parse(*v, nullptr, false);
+    json value = parseJsonOrDiscarded<json>(*v);
     out[s.key] = (maskSecrets && s.secret && !value.is_null() && value != "") ? json(kMask) : value;
   }
   return out.dump();

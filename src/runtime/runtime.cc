@@ -1,5 +1,6 @@
 // The runtime: active plugins by id, the hook table across them, and the
 // watchdog that enforces each task's CPU deadline.
+#include "patchbay/json.h"
 #include "patchbay/runtime.h"
 
 #include <algorithm>
@@ -55,6 +56,7 @@ constexpr size_t kLogLines = 200;
 struct Runtime::Impl {
   RuntimeOptions options;  // options.fetchGrants guarded by grantMu
   mutable std::mutex grantMu;
+  std::map<std::string, uint64_t> bodyLimits;  // an administrator's, by plugin id; guarded by grantMu
   mutable std::mutex logMu;
   std::map<std::string, std::deque<LogEntry>> logLines;  // guarded by logMu
   std::mutex callMu;
@@ -275,7 +277,7 @@ Result<std::string> readPluginSettings(const std::string& pluginDir, const std::
 
 Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson,
                            const std::string& postgresUrl, const std::string& tenantId) {
-  json values = json::parse(valuesJson, nullptr, false);
+  json values = parseJsonOrDiscarded<json>(valuesJson);
   if (!values.is_object()) return Error::invalid("settings: \"values\" must be an object of key -> value");
   auto opened = openSettings(pluginDir, dataDir, postgresUrl, tenantId);
   if (!opened) return opened.error();
@@ -381,10 +383,16 @@ Status Runtime::activate(const std::string& dir) {
   if (!report.ok()) return Error::invalid(report.errorText());
   const Manifest& manifest = *report.manifest;
   const std::string id = manifest.id;
+  bool failedBefore = false;
   {
     std::shared_lock lock(impl_->mu);
-    if (impl_->plugins.count(id)) return Error::conflict("plugin \"" + id + "\" is already active");
+    auto it = impl_->plugins.find(id);
+    if (it != impl_->plugins.end() && !it->second->failed()) return Error::conflict("plugin \"" + id + "\" is already active");
+    failedBefore = it != impl_->plugins.end();
   }
+  // A failed plugin (given up on, or waiting for its restart) is started
+  // afresh: an administrator's activate is a new start, not a no-op.
+  if (failedBefore) (void)deactivate(id);
   const uint64_t generation = impl_->nextGeneration++;
   auto instance = impl_->startInstance(manifest, dir, generation);
   if (!instance) return instance.error();
@@ -521,12 +529,12 @@ std::string Runtime::uiJson(const std::string& id) const {
   return it == impl_->plugins.end() ? std::string("{}") : it->second->uiJson();
 }
 
-Result<PluginResponse> Runtime::handleRequest(const std::string& id, const PluginRequest& request) {
+void Runtime::handleRequest(const std::string& id, PluginRequest request, RequestDone done) {
   std::shared_ptr<PluginInstance> instance;
   {
     std::shared_lock lock(impl_->mu);
     auto it = impl_->plugins.find(id);
-    if (it == impl_->plugins.end()) return Error::notFound("plugin \"" + id + "\" is not active");
+    if (it == impl_->plugins.end()) return done(Error::notFound("plugin \"" + id + "\" is not active"));
     instance = it->second;
   }
   if (!impl_->admit(id)) {
@@ -534,10 +542,54 @@ Result<PluginResponse> Runtime::handleRequest(const std::string& id, const Plugi
     limited.status = 429;
     limited.headers = {{"content-type", "application/json; charset=utf-8"}, {"retry-after", "1"}};
     limited.body = json{{"error", "Too many requests to plugin \"" + id + "\""}}.dump();
-    return limited;
+    return done(std::move(limited));
   }
-  return instance->request(request);
+  // The instance stays alive until its answer (a replace or deactivate
+  // waits for the callers that hold it).
+  instance->request(std::move(request), [instance, done = std::move(done)](Result<PluginResponse> answer) mutable {
+    done(std::move(answer));
+  });
 }
+
+Result<PluginResponse> Runtime::handleRequest(const std::string& id, const PluginRequest& request) {
+  struct Waiting {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<PluginResponse>> answer;
+  };
+  auto waiting = std::make_shared<Waiting>();
+  handleRequest(id, request, [waiting](Result<PluginResponse> answer) {
+    std::lock_guard lock(waiting->mu);
+    waiting->answer = std::move(answer);
+    waiting->cv.notify_all();
+  });
+  std::unique_lock lock(waiting->mu);
+  waiting->cv.wait(lock, [&] { return waiting->answer.has_value(); });  // the request's deadline bounds it
+  return std::move(*waiting->answer);
+}
+
+uint64_t Runtime::bodyLimit(const std::string& id) const {
+  std::lock_guard lock(impl_->grantMu);
+  auto it = impl_->bodyLimits.find(id);
+  return it == impl_->bodyLimits.end() ? impl_->options.limits.maxBodyBytes : it->second;
+}
+
+Status Runtime::setBodyLimit(const std::string& id, std::optional<uint64_t> bytes) {
+  const uint64_t most = impl_->options.limits.maxBodyLimit();
+  if (bytes && (*bytes == 0 || *bytes > most)) {
+    return Error::limit("a plugin's request body limit must be from 1 to " + std::to_string(most) + " bytes (a quarter of its " +
+                        std::to_string(impl_->options.limits.heapBytes >> 20) + " MiB heap), not " + std::to_string(*bytes));
+  }
+  std::lock_guard lock(impl_->grantMu);
+  if (bytes) {
+    impl_->bodyLimits[id] = *bytes;
+  } else {
+    impl_->bodyLimits.erase(id);
+  }
+  return {};
+}
+
+const RuntimeLimits& Runtime::limits() const { return impl_->options.limits; }
 
 std::shared_ptr<const Runtime::Impl::HookChain> Runtime::Impl::hookChain(const std::string& event) {
   {
@@ -569,6 +621,9 @@ HookResult Runtime::emit(const std::string& event, const std::string& contextJso
     ++result.handlersRun;
     auto verdict = instance->runHook(handlerId, context, deniable);
     if (!verdict) {
+      if (verdict.error().kind == ErrorKind::kLimitExceeded) {
+        impl_->log(instance->manifest().id, "warn", "its \"" + event + "\" handler " + verdict.error().message + "; the emit went on without it");
+      }
       result.errors.push_back(instance->manifest().id + ": " + verdict.error().message);
       continue;
     }
@@ -629,7 +684,7 @@ Result<std::string> Runtime::call(const std::string& id, const std::string& meth
     if (it == impl_->plugins.end()) return Error::notFound("plugin \"" + id + "\" is not active");
     instance = it->second;
   }
-  json args = json::parse(argsJson, nullptr, false);
+  json args = parseJsonOrDiscarded<json>(argsJson);
   if (!args.is_array()) return Error::invalid("call " + id + "." + method + ": the arguments must be a JSON array");
   return instance->call(method, argsJson);
 }

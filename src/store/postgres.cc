@@ -154,6 +154,72 @@ Result<PgResult> PgConnection::run(std::string_view sql, const std::vector<std::
   return out;
 }
 
+Result<PgResult> PgConnection::runBounded(std::string_view sql, const std::vector<std::optional<std::string>>& params, uint64_t maxResultBytes) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  if (!PQsendQueryParams(conn_, std::string(sql).c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0)) {
+    return Error::io(url_ + ": " + messageOf(nullptr, conn_));
+  }
+  PQsetSingleRowMode(conn_);
+  PgResult out;
+  uint64_t bytes = 0;
+  std::optional<Error> failure;
+  auto describe = [&](PGresult* r) {
+    if (!out.columns.empty()) return;
+    for (int c = 0; c < PQnfields(r); ++c) {
+      out.columns.emplace_back(PQfname(r, c));
+      out.types.push_back(PQftype(r, c));
+    }
+  };
+  // Every result is read (libpq wants the connection drained), also after
+  // a failure or our cancel.
+  while (PGresult* raw = PQgetResult(conn_)) {
+    ResultHolder result(raw);
+    const auto status = PQresultStatus(raw);
+    if (failure) continue;
+    if (status == PGRES_SINGLE_TUPLE) {
+      describe(raw);
+      PgRow row;
+      for (int c = 0; c < PQnfields(raw); ++c) {
+        if (PQgetisnull(raw, 0, c)) {
+          row.emplace_back(std::nullopt);
+        } else {
+          bytes += static_cast<uint64_t>(PQgetlength(raw, 0, c)) + out.columns[static_cast<size_t>(c)].size();
+          row.emplace_back(std::string(PQgetvalue(raw, 0, c), static_cast<size_t>(PQgetlength(raw, 0, c))));
+        }
+      }
+      out.rows.push_back(std::move(row));
+      if (bytes > maxResultBytes) {
+        failure = Error::limit("the result is larger than " + std::to_string(maxResultBytes >> 20) + " MiB; ask for less (LIMIT, fewer columns)");
+        if (PGcancel* cancel = PQgetCancel(conn_)) {
+          char why[256];
+          PQcancel(cancel, why, sizeof why);
+          PQfreeCancel(cancel);
+        }
+        out.rows.clear();
+      }
+    } else if (status == PGRES_TUPLES_OK) {
+      describe(raw);
+    } else if (status == PGRES_COMMAND_OK) {
+      const char* affected = PQcmdTuples(raw);
+      out.affected = affected && *affected ? std::atoll(affected) : 0;
+    } else {
+      if (PQstatus(conn_) != CONNECTION_OK) {
+        failure = Error::io(url_ + ": the connection was lost: " + messageOf(raw, conn_));
+        continue;
+      }
+      const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+      const bool duplicate = state && std::string_view(state) == "23505";
+      const bool denied = state && std::string_view(state) == "42501";
+      const bool timedOut = state && std::string_view(state) == "57014";  // query_canceled: statement_timeout
+      std::string message = messageOf(raw, conn_) + positionOf(raw, sql);
+      failure = duplicate ? Error::conflict(message) : denied ? Error::denied(message) : timedOut ? Error::limit(message) : Error::invalid(message);
+    }
+  }
+  if (failure) return *failure;
+  return out;
+}
+
 bool PgConnection::inTransaction() const {
   const auto state = PQtransactionStatus(conn_);
   return state == PQTRANS_INTRANS || state == PQTRANS_INERROR || state == PQTRANS_ACTIVE;

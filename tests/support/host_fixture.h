@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,10 +18,11 @@ namespace patchbay::test {
 
 class HostFixture : public ::testing::Test {
  protected:
-  void start() {
+  void start(const std::function<void(HostOptions&)>& configure = {}) {
     HostOptions options;
     options.dataDir = (dir_ / "data").string();
     options.source.localDir = (dir_ / "modules").string();
+    if (configure) configure(options);
     options.log = [this](const std::string& source, const std::string& level, const std::string& message) {
       std::lock_guard lock(logMu_);
       logs_.push_back(source + " " + level + " " + message);
@@ -30,7 +32,7 @@ class HostFixture : public ::testing::Test {
     host_ = std::move(*host);
     router_ = std::make_unique<http::Router>();
     host_->addRoutes(*router_);
-    server_ = std::make_unique<http::Server>(http::ServerOptions{}, router_->handler());
+    server_ = std::make_unique<http::Server>(http::ServerOptions{}, *router_);
     ASSERT_TRUE(server_->start().ok());
     admin_ = readFile(dir_ / "data/admin-token");
     while (!admin_.empty() && admin_.back() == '\n') admin_.pop_back();
@@ -48,9 +50,17 @@ class HostFixture : public ::testing::Test {
     std::vector<std::pair<std::string, std::string>> headers;
     if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
     if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-    auto r = http::fetch({.method = method, .url = url(path), .headers = headers, .body = body});
+    auto r = http::fetch({.method = method, .url = url(path), .headers = headers, .body = body, .timeout = std::chrono::seconds(60)});
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : http::ClientResponse{};
+  }
+
+  bool logged(const std::string& text) {
+    std::lock_guard lock(logMu_);
+    for (const auto& l : logs_) {
+      if (l.find(text) != std::string::npos) return true;
+    }
+    return false;
   }
 
   TempDir dir_;

@@ -52,7 +52,7 @@ class RegistryTest : public ::testing::Test {
     registry_->addRoutes(*router_);
     http::ServerOptions serverOptions;
     serverOptions.onAccess = [this](const http::AccessRecord& r) { registry_->observe(r); };
-    server_ = std::make_unique<http::Server>(serverOptions, router_->handler());
+    server_ = std::make_unique<http::Server>(serverOptions, *router_);
     ASSERT_TRUE(server_->start().ok());
   }
   void stopServer() {

@@ -111,7 +111,7 @@ TEST(Docs, RegistryExamplesRunAgainstALiveRegistry) {
   ASSERT_TRUE(registry.ok()) << registry.error().message;
   http::Router router;
   (*registry)->addRoutes(router);
-  http::Server server({}, router.handler());
+  http::Server server({}, router);
   ASSERT_TRUE(server.start().ok());
   std::string base = "http://127.0.0.1:" + std::to_string(server.port());
   auto token = (*registry)->createToken("docs", {"publish"});

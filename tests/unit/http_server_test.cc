@@ -1,18 +1,40 @@
 // The HTTP server against clients good and bad, over real loopback sockets.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <mutex>
 #include <atomic>
 #include <thread>
 
 #include "patchbay/http.h"
 #include "patchbay/http_client.h"
+#include "support/hostile_requests.h"
 #include "support/raw_http.h"
 
 namespace patchbay {
 namespace {
 
 using namespace std::chrono_literals;
+
+// How many HTTP/1.x status lines ("HTTP/1.1 200") a raw exchange holds.
+size_t statusLines(const std::string& received) {
+  size_t n = 0;
+  for (size_t at = 0; (at = received.find("HTTP/1.", at)) != std::string::npos; ++at) {
+    if (at + 12 <= received.size() && received[at + 8] == ' ' && std::isdigit(static_cast<unsigned char>(received[at + 9])) &&
+        std::isdigit(static_cast<unsigned char>(received[at + 10])) && std::isdigit(static_cast<unsigned char>(received[at + 11]))) {
+      ++n;
+    }
+  }
+  return n;
+}
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -26,8 +48,8 @@ class HttpServerTest : public ::testing::Test {
     router_.add("GET", "/boom", [](http::Request&) -> http::Response { throw std::runtime_error("kaput"); });
   }
   void start(http::ServerOptions options = {}) {
-    options.maxBodyBytes = options.maxBodyBytes == (50ull << 20) ? 1024 : options.maxBodyBytes;
-    server_ = std::make_unique<http::Server>(options, router_.handler());
+    options.maxBodyBytes = options.maxBodyBytes == (1u << 20) ? 1024 : options.maxBodyBytes;
+    server_ = std::make_unique<http::Server>(options, router_);
     ASSERT_TRUE(server_->start().ok());
   }
   std::string url(const std::string& path) { return "http://127.0.0.1:" + std::to_string(server_->port()) + path; }
@@ -155,6 +177,227 @@ TEST_F(HttpServerTest, AccessLogRecordsEachRequest) {
   EXPECT_EQ(records[0].path, "/hello/x");
   EXPECT_EQ(records[0].bytes, 7u);
   EXPECT_EQ(records[1].status, 404);
+}
+
+// Every hostile request of the shared corpus is refused with its status and
+// the connection closed; nothing smuggled behind it is served; a normal
+// request on a new connection is served right after.
+TEST_F(HttpServerTest, HostileRequestsAreRefusedAndCostNothingAfter) {
+  start();
+  for (const auto& h : test::hostileRequests()) {
+    std::string bytes = h.bytes;
+    for (size_t at; (at = bytes.find("{path}")) != std::string::npos;) bytes.replace(at, 6, "/hello/a");
+    auto ex = test::rawHttp(server_->port(), bytes);
+    EXPECT_EQ(ex.received.rfind("HTTP/1.1 " + h.status, 0), 0u) << h.name << ": " << ex.received.substr(0, 200);
+    EXPECT_TRUE(ex.closedByServer) << h.name;
+    EXPECT_EQ(ex.received.find("smuggled"), std::string::npos) << h.name << ": a smuggled request was answered";
+    EXPECT_EQ(statusLines(ex.received), 1u) << h.name << ": more than one answer";
+    auto after = http::fetch({.url = url("/hello/after")});
+    ASSERT_TRUE(after.ok()) << h.name;
+    EXPECT_EQ(after->body, "hello after") << h.name;
+  }
+}
+
+TEST_F(HttpServerTest, HttpOneZeroNeedsNoHostAndUtf8TextIsServed) {
+  start();
+  auto old = test::rawHttp(server_->port(), "GET /hello/a HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(old.received.rfind("HTTP/1.0 200", 0), 0u) << old.received;
+  auto text = http::fetch({.url = url("/hello/%C3%A9t%C3%A9?x=%E2%82%AC"), .headers = {{"X-Name", "\xc3\xa9t\xc3\xa9"}}});
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->body, "hello \xc3\xa9t\xc3\xa9");
+}
+
+TEST_F(HttpServerTest, BinaryBodiesReachHandlersAsTheyAre) {
+  start();
+  std::string bytes = std::string("\x00\xff\xfe binary \x80", 12);
+  auto r = http::fetch({.method = "POST", .url = url("/echo"), .body = bytes});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, bytes);
+}
+
+TEST_F(HttpServerTest, EachRouteDecidesItsBodyLimitBeforeTheBodyIsRead) {
+  router_.add("POST", "/big", [](http::Request& r) { return http::Response::text(200, std::to_string(r.body.size())); },
+              {.maxBodyBytes = 4096});
+  router_.add("POST", "/by/{size}", [](http::Request& r) { return http::Response::text(200, std::to_string(r.body.size())); },
+              {.decide = [](const http::Request& head) { return std::stoull(head.params.at("size")); }});
+  start();  // the server's default: 1024 bytes (see start())
+  EXPECT_EQ(http::fetch({.method = "POST", .url = url("/echo"), .body = std::string(2000, 'x')})->status, 413);
+  EXPECT_EQ(http::fetch({.method = "POST", .url = url("/big"), .body = std::string(2000, 'x')})->body, "2000");
+  EXPECT_EQ(http::fetch({.method = "POST", .url = url("/big"), .body = std::string(5000, 'x')})->status, 413);
+  EXPECT_EQ(http::fetch({.method = "POST", .url = url("/by/10"), .body = std::string(11, 'x')})->status, 413);
+  EXPECT_EQ(http::fetch({.method = "POST", .url = url("/by/10"), .body = std::string(10, 'x')})->body, "10");
+  // A client that waits for 100 Continue hears the refusal before it sends.
+  auto refused = test::rawHttp(server_->port(), "POST /by/10 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(refused.received.rfind("HTTP/1.1 413", 0), 0u) << refused.received;
+  auto accepted = test::rawHttp(server_->port(), "POST /by/10 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", 1000ms);
+  EXPECT_EQ(accepted.received.rfind("HTTP/1.1 100 Continue\r\n\r\n", 0), 0u) << accepted.received;
+}
+
+// A handler that waits answers later through its Responder, from another
+// thread; the IO thread serves other connections meanwhile.
+TEST_F(HttpServerTest, AsyncHandlersHoldNoIoThreadWhileTheyWait) {
+  std::mutex mutex;
+  std::vector<http::Responder> waiting;
+  router_.addAsync("GET", "/later", [&](http::Request&, http::Responder done) {
+    std::lock_guard lock(mutex);
+    waiting.push_back(std::move(done));
+  });
+  router_.addAsync("GET", "/now", [](http::Request&, http::Responder done) { done.send(http::Response::text(200, "now")); });
+  router_.addAsync("GET", "/dropped", [](http::Request&, http::Responder) {});
+  http::ServerOptions options;
+  options.threads = 1;
+  start(options);
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&] {
+      auto r = http::fetch({.url = url("/later")});
+      if (r && r->status == 200 && r->body == "later") ++answered;
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    {
+      std::lock_guard lock(mutex);
+      if (waiting.size() == 8) break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  const auto before = std::chrono::steady_clock::now();
+  auto now = http::fetch({.url = url("/now")});
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 500ms) << "the one IO thread was held by waiting requests";
+  EXPECT_EQ(now->body, "now");
+  EXPECT_EQ(http::fetch({.url = url("/hello/x")})->body, "hello x");
+  // Answered from another thread, twice: the first answer counts.
+  std::thread answerer([&] {
+    std::lock_guard lock(mutex);
+    for (auto& done : waiting) {
+      done.send(http::Response::text(200, "later"));
+      done.send(http::Response::text(500, "ignored"));
+    }
+    waiting.clear();
+  });
+  answerer.join();
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(answered.load(), 8);
+  // A handler that dropped its Responder without answering: a 500, not a hang.
+  auto dropped = http::fetch({.url = url("/dropped"), .timeout = 2000ms});
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(dropped->status, 500);
+}
+
+TEST_F(HttpServerTest, StopDetachesRequestsStillWaitingAndLateAnswersGoNowhere) {
+  std::mutex mutex;
+  std::vector<http::Responder> waiting;
+  router_.addAsync("GET", "/never", [&](http::Request&, http::Responder done) {
+    std::lock_guard lock(mutex);
+    waiting.push_back(std::move(done));
+  });
+  http::ServerOptions options;
+  options.drainTimeout = 1s;
+  start(options);
+  std::thread client([&] { (void)http::fetch({.url = url("/never"), .timeout = 3000ms}); });
+  for (int i = 0; i < 200 && [&] { std::lock_guard lock(mutex); return waiting.empty(); }(); ++i) std::this_thread::sleep_for(5ms);
+  const auto before = std::chrono::steady_clock::now();
+  server_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 3s);
+  server_.reset();  // the server is gone; its waiting request must not reach into it
+  {
+    std::lock_guard lock(mutex);
+    for (auto& done : waiting) done.send(http::Response::text(200, "too late"));
+    waiting.clear();
+  }
+  client.join();
+}
+
+// What a handler answers goes out only as valid HTTP: no CR/LF smuggled into
+// headers, no 1xx as a final answer, no body where the status forbids one.
+TEST_F(HttpServerTest, InvalidResponsesBecome500AndBodilessStatusesSendNoBody) {
+  router_.add("GET", "/crlf", [](http::Request&) {
+    return http::Response::text(200, "x").set("Location", "/x\r\nSet-Cookie: s=1");
+  });
+  router_.add("GET", "/badname", [](http::Request&) { return http::Response::text(200, "x").set("Bad Name", "v"); });
+  router_.add("GET", "/status/{code}", [](http::Request& r) { return http::Response::text(std::stoi(r.params["code"]), "a body"); });
+  std::vector<std::string> problems;
+  std::mutex mutex;
+  http::ServerOptions options;
+  options.onProblem = [&](const std::string& p) {
+    std::lock_guard lock(mutex);
+    problems.push_back(p);
+  };
+  start(options);
+  auto crlf = test::rawHttp(server_->port(), "GET /crlf HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(crlf.received.rfind("HTTP/1.1 500", 0), 0u) << crlf.received;
+  EXPECT_EQ(crlf.received.find("Set-Cookie"), std::string::npos) << crlf.received;
+  EXPECT_EQ(http::fetch({.url = url("/badname")})->status, 500);
+  for (const char* code : {"101", "100", "99", "600"}) {
+    EXPECT_EQ(http::fetch({.url = url(std::string("/status/") + code)})->status, 500) << code;
+  }
+  for (const char* code : {"204", "304"}) {
+    auto ex = test::rawHttp(server_->port(), std::string("GET /status/") + code + " HTTP/1.1\r\nHost: x\r\n\r\nGET /hello/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(ex.received.rfind(std::string("HTTP/1.1 ") + code, 0), 0u) << ex.received;
+    EXPECT_EQ(ex.received.find("a body"), std::string::npos) << code << ": " << ex.received;
+    EXPECT_NE(ex.received.find("hello next"), std::string::npos) << code << ": the next response was lost";
+    if (std::string(code) == "204") {
+      EXPECT_EQ(ex.received.substr(0, ex.received.find("hello next")).find("Content-Length: 10\r\n\r\nhello"), std::string::npos);
+      EXPECT_EQ(ex.received.substr(0, ex.received.find("HTTP/1.1 200")).find("Content-Length"), std::string::npos) << ex.received;
+    }
+  }
+  std::lock_guard lock(mutex);
+  EXPECT_GE(problems.size(), 3u);
+}
+
+// Out of file descriptors, accept() fails at once for as long as the
+// connection waits: the server backs off and says so instead of spinning.
+TEST_F(HttpServerTest, RunningOutOfFileDescriptorsBacksOffAndRecovers) {
+  std::mutex mutex;
+  std::vector<std::string> problems;
+  http::ServerOptions options;
+  options.onProblem = [&](const std::string& p) {
+    std::lock_guard lock(mutex);
+    problems.push_back(p);
+  };
+  start(options);
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);  // made before the descriptors run out
+  ASSERT_GE(client, 0);
+  rlimit original{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &original), 0);
+  rlimit low = original;
+  low.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> held;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY)) >= 0;) held.push_back(fd);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server_->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  rusage before{}, after{};
+  ::getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(1s);
+  ::getrusage(RUSAGE_SELF, &after);
+  auto cpu = [](const rusage& u) { return std::chrono::seconds(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + std::chrono::microseconds(u.ru_utime.tv_usec + u.ru_stime.tv_usec); };
+  EXPECT_LT(cpu(after) - cpu(before), 200ms) << "the accept loop spins while out of descriptors";
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_FALSE(problems.empty());
+    EXPECT_NE(problems.front().find("cannot accept"), std::string::npos) << problems.front();
+  }
+  // Descriptors come back: the queued connection is served.
+  for (int fd : held) ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &original), 0);
+  const std::string request = "GET /hello/back HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(::send(client, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  std::string received;
+  char buf[4096];
+  pollfd p{client, POLLIN, 0};
+  while (::poll(&p, 1, 3000) > 0) {
+    ssize_t n = ::recv(client, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    received.append(buf, static_cast<size_t>(n));
+  }
+  ::close(client);
+  EXPECT_NE(received.find("hello back"), std::string::npos) << received;
 }
 
 }  // namespace

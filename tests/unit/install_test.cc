@@ -368,7 +368,7 @@ TEST_F(InstallTest, APanelsMarketplaceEndpointsInstallAndUninstallOverHttp) {
   ASSERT_TRUE(service.ok()) << service.error().message;
   http::Router router;
   (*service)->addRoutes(router);
-  http::Server server({}, router.handler());
+  http::Server server({}, router);
   ASSERT_TRUE(server.start().ok());
   std::string token = test::readFile((*service)->adminTokenPath());
   token.pop_back();

@@ -70,6 +70,25 @@ TEST_F(ManageTest, ReviewQueueDecidesWhatIsListed) {
   EXPECT_EQ(getJson("/api/plugins/notes")["versions"].size(), 1u);
 }
 
+// D10: a token that holds both publish and review scopes (or admin) still
+// cannot decide on its own work, by either endpoint; another reviewer can.
+TEST_F(ManageTest, PublishersNeverReviewTheirOwnVersions) {
+  startServer([](RegistryOptions& o) { o.requireReview = true; });
+  std::string both = token("dana", {"publish", "review"}), root = token("root", {"admin"}), rita = token("rita", {"review"});
+  ASSERT_EQ(upload(packageBytes("notes", "1.0.0"), both).status, 201);
+  auto own = call("POST", "/api/plugins/notes/1.0.0/review", both, R"({"status":"approved"})");
+  EXPECT_EQ(own.status, 403) << own.body;
+  EXPECT_NE(own.body.find("never review their own"), std::string::npos) << own.body;
+  EXPECT_EQ(call("PUT", "/api/plugins/notes", both, R"({"status":"approved"})").status, 403);
+  EXPECT_TRUE(listedIds().empty());
+  // An admin who published a version (for its owner) cannot approve it either.
+  ASSERT_EQ(upload(packageBytes("notes", "1.1.0"), root).status, 201);
+  EXPECT_EQ(call("POST", "/api/plugins/notes/1.1.0/review", root, R"({"status":"approved"})").status, 403);
+  EXPECT_EQ(call("POST", "/api/plugins/notes/1.0.0/review", root, R"({"status":"approved"})").status, 200);  // not theirs
+  EXPECT_EQ(call("POST", "/api/plugins/notes/1.1.0/review", rita, R"({"status":"approved"})").status, 200);
+  EXPECT_EQ(listedIds(), std::vector<std::string>{"notes"});
+}
+
 TEST_F(ManageTest, OwnersEditDescriptionsAdminsYankAndErase) {
   startServer();
   std::string alice = token("alice", {"publish"}), bob = token("bob", {"publish"}), root = token("root", {"admin"});

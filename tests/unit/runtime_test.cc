@@ -662,7 +662,7 @@ TEST_F(RuntimeTest, DiscordAlertsPostsToItsWebhookWithFetch) {
     return http::Response::json(204, "");
   });
   router.add("GET", "/big", [](http::Request&) { return http::Response::text(200, std::string(6u << 20, 'x')); });
-  http::Server webhook({}, router.handler());
+  http::Server webhook({}, router);
   ASSERT_TRUE(webhook.start().ok());
   const std::string base = "http://127.0.0.1:" + std::to_string(webhook.port());
 

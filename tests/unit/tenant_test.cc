@@ -199,7 +199,15 @@ TEST_P(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
       EXPECT_NE(n->at(0)[0], "0") << table;
     }
   }
+  // D15: the audit log names the keys an administrator changed, never a
+  // value, not even one the settings rejected.
+  auto rejected = call("PUT", "/plugins/notes/configure", admin_, R"({"tenantId":"globex","configuration":{"apiKey":["S3CRET-REJECTED"]}})");
+  EXPECT_EQ(rejected.status, 400) << rejected.body;
+  EXPECT_EQ(rejected.body.find("S3CRET"), std::string::npos) << rejected.body;
+  ASSERT_EQ(call("PUT", "/plugins/notes/configure", admin_, R"({"tenantId":"globex","configuration":{"apiKey":"S3CRET-KEPT"}})").status, 200);
   auto audit = body(call("GET", "/api/admin/audit", admin_))["events"];
+  EXPECT_EQ(audit.dump().find("S3CRET"), std::string::npos) << audit;
+  EXPECT_NE(audit.dump().find("keys apiKey"), std::string::npos) << audit;
   int tenantEvents = 0;
   for (const auto& e : audit) tenantEvents += e["action"].get<std::string>().starts_with("tenant ");
   EXPECT_GE(tenantEvents, 8) << audit;

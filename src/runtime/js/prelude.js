@@ -17,13 +17,39 @@
       try { const s = stringify(a); return s === undefined ? String(a) : s; } catch { return String(a); }
     }).join(' ');
   }
+  // Lines are cut at 16 KiB (a log is for people; the host keeps 200 lines).
+  const kMaxLine = 16384;
+  const line = (a) => { const text = format(a); return text.length > kMaxLine ? `${text.slice(0, kMaxLine)}… (${text.length} characters, cut)` : text; };
   const logger = freeze({
-    debug: (...a) => native.log('debug', format(a)),
-    info: (...a) => native.log('info', format(a)),
-    warn: (...a) => native.log('warn', format(a)),
-    error: (...a) => native.log('error', format(a)),
+    debug: (...a) => native.log('debug', line(a)),
+    info: (...a) => native.log('info', line(a)),
+    warn: (...a) => native.log('warn', line(a)),
+    error: (...a) => native.log('error', line(a)),
   });
   globalThis.console = freeze({ log: logger.info, info: logger.info, debug: logger.debug, warn: logger.warn, error: logger.error, trace: logger.debug });
+
+  // --- builtins that allocate without stopping -----------------------------
+  // A task is terminated (CPU deadline, heap limit) between JavaScript steps;
+  // a few builtins do all their work in one step. Array.prototype.fill on a
+  // sparse array of 1e8 ran 100 s and took 7 GB before it returned, and
+  // String.prototype.split of a 2^28-character rope made V8 abort the whole
+  // process ("invalid array length"). Their input is bounded here instead:
+  // nothing a plugin can hold in its heap is refused.
+  function guardBuiltin(proto, name, check) {
+    const original = proto[name];
+    const wrapped = { [name](...args) { check(this); return original.apply(this, args); } }[name];
+    Object.defineProperty(wrapped, 'length', { value: original.length });
+    Object.defineProperty(proto, name, { value: wrapped, writable: true, enumerable: false, configurable: true });
+  }
+  const maxElements = Math.floor(native.heapBytes / 8);  // more than fit in the heap
+  guardBuiltin(Array.prototype, 'fill', (array) => {
+    if (array != null && Number(array.length) > maxElements) {
+      throw new RangeError(`Array.prototype.fill: ${array.length} elements are more than this plugin's heap holds`);
+    }
+  });
+  guardBuiltin(String.prototype, 'split', (text) => {
+    if (typeof text === 'string' && text.length > 2 ** 26) throw new RangeError(`String.prototype.split: a string of ${text.length} characters is too long to split`);
+  });
 
   // --- timers ---------------------------------------------------------------
   const timers = new Map();
@@ -32,8 +58,8 @@
     if (typeof fn !== 'function') throw new TypeError('the callback must be a function');
     const id = nextTimer++;
     const delay = Math.max(0, Number(ms) || 0);
+    native.setTimer(id, delay, repeat);  // throws when too many are pending
     timers.set(id, { fn, args, repeat, delay });
-    native.setTimer(id, delay, repeat);
     return id;
   }
   globalThis.setTimeout = (fn, ms, ...args) => schedule(fn, ms, args, false);
@@ -91,13 +117,32 @@
     },
   });
 
+  // What HTTP can carry, checked where the plugin sets it (as Node does):
+  // a header name is a token, a value has no CR, LF or NUL (which would let
+  // a request's text write headers of its own), a status is final.
+  const tokenPattern = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const badValuePattern = /[\x00-\x08\x0a-\x1f\x7f]/;
+  function checkedHeader(name, value) {
+    const n = String(name);
+    if (!tokenPattern.test(n)) throw new TypeError(`Invalid header name: ${JSON.stringify(n)}`);
+    const v = String(value);
+    if (badValuePattern.test(v)) throw new TypeError(`Invalid character (a control character: CR, LF, NUL, ...) in the value of header "${n}"`);
+    return [n.toLowerCase(), v];
+  }
+  const isBytes = (value) => value instanceof ArrayBuffer || ArrayBuffer.isView(value);
   function makeResponse(finish) {
     const res = {
       statusCode: 200, headers: {}, sent: false,
-      status(code) { res.statusCode = Number(code) | 0; return res; },
+      status(code) {
+        const n = Number(code);
+        if (!Number.isInteger(n) || n < 200 || n > 599) throw new RangeError(`Invalid status code: ${code} (a route answers 200-599)`);
+        res.statusCode = n;
+        return res;
+      },
       set(name, value) {
-        if (typeof name === 'object') { for (const [k, v] of Object.entries(name)) res.headers[String(k).toLowerCase()] = String(v); }
-        else res.headers[String(name).toLowerCase()] = String(value);
+        if (typeof name === 'object') { for (const [k, v] of Object.entries(name)) res.set(k, v); return res; }
+        const [k, v] = checkedHeader(name, value);
+        res.headers[k] = v;
         return res;
       },
       header(name, value) { return res.set(name, value); },
@@ -106,11 +151,15 @@
         return finish(toJson(value));
       },
       send(value) {
+        if (isBytes(value)) {
+          if (!res.headers['content-type']) res.headers['content-type'] = 'application/octet-stream';
+          return finish(value);
+        }
         if (value !== null && typeof value === 'object') return res.json(value);
         if (!res.headers['content-type']) res.headers['content-type'] = 'text/html; charset=utf-8';
         return finish(value === undefined ? '' : String(value));
       },
-      end(value) { return finish(value === undefined ? '' : String(value)); },
+      end(value) { return finish(value === undefined ? '' : isBytes(value) ? value : String(value)); },
     };
     return res;
   }
@@ -122,8 +171,11 @@
   }
   const jsonType = { 'content-type': 'application/json; charset=utf-8' };
 
-  async function dispatch(ticket, requestJson) {
+  // The body comes apart from the request's JSON: a string for text (JSON
+  // parsed below), a Uint8Array for bytes (a body that is not text).
+  async function dispatch(ticket, requestJson, rawBody) {
     const raw = parse(requestJson);
+    raw.body = rawBody;
     let sent = null;
     const res = makeResponse((body) => {
       if (!sent) sent = { status: res.statusCode, headers: res.headers, body };

@@ -1,0 +1,32 @@
+// patchbay/text.h — checks on untrusted text, made before anything parses
+// or copies it: well-formed UTF-8, and how deep JSON nests.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace patchbay {
+
+// The length of the well-formed UTF-8 sequence that starts at s[at]: 1 for
+// ASCII, 2-4 for a multi-byte sequence, 0 when ill-formed (a stray
+// continuation byte, a truncated sequence, an overlong form, a surrogate,
+// a code point above U+10FFFF). `at` must be < s.size().
+size_t utf8SequenceLength(std::string_view s, size_t at);
+
+// Whether all of `s` is well-formed UTF-8.
+bool isUtf8(std::string_view s);
+
+// How deep JSON from outside may nest (request bodies, manifests, hook
+// contexts, what plugins answer, config files): deep enough for any real
+// document, shallow enough that every recursive walk of a parsed value
+// (copies, dumps, our validators) stays far inside a thread's stack. A
+// document nested 100,000 levels deep overflowed the registry's stack.
+constexpr size_t kMaxJsonDepth = 256;
+
+// Whether JSON text nests arrays and objects deeper than `maxDepth`.
+// Brackets inside strings do not count; the text need not be valid JSON
+// (the parser that runs next says what else is wrong). One pass, no
+// allocation.
+bool jsonNestsDeeperThan(std::string_view text, size_t maxDepth = kMaxJsonDepth);
+
+}  // namespace patchbay

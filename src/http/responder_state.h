@@ -1,0 +1,28 @@
+// What a Responder holds (internal to src/http): where its answer goes,
+// until it is answered or the server detaches it.
+#pragma once
+
+#include <functional>
+#include <mutex>
+
+#include "patchbay/http.h"
+
+namespace patchbay::http {
+
+struct Responder::State {
+  std::mutex mutex;
+  std::function<void(Response)> deliver;  // guarded by mutex; empty once answered or detached
+
+  // Where the answer goes (once); empty when answered or detached.
+  std::function<void(Response)> take() {
+    std::lock_guard lock(mutex);
+    return std::move(deliver);
+  }
+  // Dropped without an answer: a bug in the handler costs this request a
+  // 500, not a connection that hangs until the client gives up.
+  ~State() {
+    if (deliver) deliver(Response::error(500, "internal", "the handler finished without an answer"));
+  }
+};
+
+}  // namespace patchbay::http
