@@ -183,7 +183,8 @@ class Runtime {
   // (with the file and line), an id already active (kConflict).
   Status activate(const std::string& dir);
   // Removes the plugin's routes, hooks, timers and methods and disposes its
-  // isolate; its data stays. Requests in flight finish first.
+  // isolate; its data stays. Requests in flight get a second to finish;
+  // those still waiting then are answered 503.
   Status deactivate(const std::string& id);
   // Switches the plugin in `dir` (its id from the manifest) to that folder's
   // code with no gap: the new instance starts while the old one serves, then
@@ -210,6 +211,10 @@ class Runtime {
   void handleRequest(const std::string& id, PluginRequest request, RequestDone done);
   // The same, waiting for the answer (tests, embedders without a server).
   Result<PluginResponse> handleRequest(const std::string& id, const PluginRequest& request);
+  // Answers every request still waiting for any plugin as stopped (their
+  // callers get kUnsupported: a 503), e.g. before a shutdown, so that no
+  // connection waits for a promise that will never settle. Thread-safe.
+  void cancelRequests(const std::string& why);
   // The largest request body plugin `id`'s routes take: an administrator's
   // setting, else RuntimeLimits::maxBodyBytes. setBodyLimit refuses a
   // value above RuntimeLimits::maxBodyLimit() (kLimitExceeded) or 0;

@@ -49,6 +49,9 @@ int runHostServe(const HostServeOptions& o) {
     return fail(s.error());
   }
   logInfo({{"msg", "stopping"}, {"signal", waitForStopSignal(signals)}});
+  // Requests waiting for a plugin (a promise that may never settle) are
+  // answered now, so that the server's drain waits only for real work.
+  (*host)->runtime().cancelRequests("the host is stopping");
   server.stop();
   host->reset();
   logInfo({{"msg", "stopped"}});

@@ -112,6 +112,7 @@ struct PluginInstance::Impl {
   std::atomic<int64_t> taskStartedNs{0};  // 0: no task running
   std::atomic<bool> heapExceeded{false};
   std::atomic<bool> deadlineHit{false};
+  std::atomic<bool> exited{false};  // the executor's loop has returned
   size_t heapLimit = 0;
 
   struct CronJob {
@@ -1087,6 +1088,7 @@ Result<std::shared_ptr<PluginInstance>> PluginInstance::start(const Manifest& ma
   m->thread = std::thread([m] {
     pthread_setname_np(pthread_self(), ("pb:" + m->manifest.id).substr(0, 15).c_str());  // the plugin's executor, in top -H
     m->loop();
+    m->exited = true;
   });
 
   auto issued = m->newWaitedTicket();  // (not a structured binding: clang 14 cannot capture those)
@@ -1127,6 +1129,18 @@ void PluginInstance::stop() {
     m->stopping = true;
   }
   m->wake.notify_one();
+  // What still runs is cut short: a stopped instance is no longer the
+  // watchdog's, and a task that loops (or a query that does) must not hold
+  // the stop. Queued requests were answered already and are skipped.
+  while (!m->exited.load()) {
+    {
+      std::shared_lock life(m->lifeMu, std::try_to_lock);
+      if (life.owns_lock() && m->isolate && m->taskStartedNs.load() != 0 && !m->deadlineHit.exchange(true)) {
+        m->isolate->TerminateExecution();
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   m->thread.join();
   std::vector<Impl::Fetcher> fetchers;
   {
@@ -1135,6 +1149,15 @@ void PluginInstance::stop() {
   }
   for (auto& f : fetchers) f.thread.join();  // each ends within the fetch timeout
   m->failAllTickets("plugin \"" + manifest_.id + "\" was stopped");
+}
+
+void PluginInstance::cancelRequests(const std::string& why) {
+  std::vector<uint64_t> pending;
+  {
+    std::lock_guard lock(impl_->deadlineMu);
+    for (const auto& [due, ticket] : impl_->requestDeadlines) pending.push_back(ticket);
+  }
+  for (uint64_t ticket : pending) impl_->complete(ticket, {false, json(why).dump(), "", Completion::Ended::kStopped});
 }
 
 std::string PluginInstance::failure() const {

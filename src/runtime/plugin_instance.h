@@ -62,6 +62,9 @@ class PluginInstance {
 
   // Lets queued work finish, then disposes the isolate and joins the thread.
   void stop();
+  // Answers every request still waiting for this instance as stopped (the
+  // caller gets kUnsupported: 503), so that they hold it no longer.
+  void cancelRequests(const std::string& why);
 
   const Manifest& manifest() const { return manifest_; }
   bool failed() const { return failed_.load(); }

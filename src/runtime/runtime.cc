@@ -367,14 +367,25 @@ namespace {
 
 // Stops an instance that is no longer in the map once the callers that took
 // it before (requests, hooks, calls in flight) are done with it, so that
-// they finish on it; waits at most as long as a call may take.
-void stopWhenIdle(std::shared_ptr<PluginInstance> instance) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (instance.use_count() > 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+// they finish on it. Requests still waiting after `grace` (for a promise
+// that may never settle) are answered as stopped (503) instead of holding
+// it to their deadline; synchronous callers get at most 30 s.
+void stopWhenIdle(std::shared_ptr<PluginInstance> instance, std::chrono::milliseconds grace) {
+  auto waitUntil = [&](std::chrono::steady_clock::time_point deadline) {
+    while (instance.use_count() > 1 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  const auto started = std::chrono::steady_clock::now();
+  waitUntil(started + grace);
+  instance->cancelRequests("plugin \"" + instance->manifest().id + "\" is stopping");
+  waitUntil(started + std::chrono::seconds(30));
   instance->stop();
 }
+
+// A deactivation (or the runtime's end) lets requests in flight finish for
+// this long; a replace lets them finish on the old code up to their deadline.
+constexpr std::chrono::milliseconds kDeactivateGrace{1000};
 
 }  // namespace
 
@@ -445,7 +456,7 @@ Status Runtime::replace(const std::string& dir) {
     impl_->supervision[id] = {};
     impl_->supervision[id].dir = dir;
   }
-  if (old) stopWhenIdle(std::move(old));
+  if (old) stopWhenIdle(std::move(old), impl_->options.limits.requestTimeout);
   return {};
 }
 
@@ -484,7 +495,7 @@ Status Runtime::deactivate(const std::string& id) {
     std::lock_guard slock(impl_->superviseMu);
     impl_->supervision.erase(id);
   }
-  stopWhenIdle(std::move(instance));
+  stopWhenIdle(std::move(instance), kDeactivateGrace);
   return {};
 }
 
@@ -566,6 +577,15 @@ Result<PluginResponse> Runtime::handleRequest(const std::string& id, const Plugi
   std::unique_lock lock(waiting->mu);
   waiting->cv.wait(lock, [&] { return waiting->answer.has_value(); });  // the request's deadline bounds it
   return std::move(*waiting->answer);
+}
+
+void Runtime::cancelRequests(const std::string& why) {
+  std::vector<std::shared_ptr<PluginInstance>> active;
+  {
+    std::shared_lock lock(impl_->mu);
+    for (const auto& [id, p] : impl_->plugins) active.push_back(p);
+  }
+  for (const auto& p : active) p->cancelRequests(why);
 }
 
 uint64_t Runtime::bodyLimit(const std::string& id) const {

@@ -157,10 +157,9 @@ namespace {
 struct ServeProcess {
   int pid = 0;
   std::string port;
-  explicit ServeProcess(const test::TempDir& dir) {
-    auto started = test::run("cd " + dir.str() + " && " + test::patchbayBinary() +
-                             " registry serve --listen 127.0.0.1:0 --port-file port --data data --plugins-dir plugins"
-                             " > /dev/null 2> log & echo $!");
+  explicit ServeProcess(const test::TempDir& dir, const std::string& command = "registry serve --data data --plugins-dir plugins") {
+    auto started = test::run("cd " + dir.str() + " && " + test::patchbayBinary() + " " + command +
+                             " --listen 127.0.0.1:0 --port-file port > /dev/null 2> log & echo $!");
     pid = std::stoi(started.output);
     for (int i = 0; i < 100 && port.empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -211,6 +210,34 @@ TEST(CliRegistry, ServeWatchesTheFolderAndStopsOnSigterm) {
     EXPECT_TRUE(nlohmann::json::accept(line)) << line;
   }
   EXPECT_GE(lines, 4u);
+}
+
+// SIGTERM ends `patchbay serve` within its deadline even while a plugin
+// holds requests that never settle and one that loops (issue 12).
+TEST(CliHost, StopsWithinItsDeadlineWhenAPluginIsStuck) {
+  test::TempDir dir;
+  test::writeFile(dir / "data/plugins/stuck/plugin.json", R"({"id":"stuck","name":"Stuck","version":"1.0.0"})");
+  test::writeFile(dir / "data/plugins/stuck/server.js",
+                  "export default (s) => s.http.registerRoutes((r) => { r.get('/never', () => new Promise(() => {}));"
+                  " r.get('/loop', () => { for (;;) {} }); });\n");
+  test::writeFile(dir / "data/config.json", R"({"plugins": {"active": ["stuck"]}})");
+  ServeProcess serve(dir, "serve --data data");
+  ASSERT_FALSE(serve.port.empty()) << test::readFile(dir / "log");
+  std::vector<std::thread> clients;
+  for (const char* path : {"/never", "/never", "/loop"}) {
+    clients.emplace_back([&, path] { (void)test::run("curl -s -m 20 http://127.0.0.1:" + serve.port + "/api/plugins/stuck" + path); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto signalled = std::chrono::steady_clock::now();
+  ::kill(serve.pid, SIGTERM);
+  while (::kill(serve.pid, 0) == 0 && std::chrono::steady_clock::now() - signalled < std::chrono::seconds(15)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  EXPECT_NE(::kill(serve.pid, 0), 0) << "still running after SIGTERM";
+  EXPECT_LT(took, std::chrono::milliseconds(6500)) << test::readFile(dir / "log");
+  for (auto& c : clients) c.join();
+  std::cout << "[ stop     ] SIGTERM to exit: " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
 }
 
 }  // namespace
