@@ -139,19 +139,22 @@ set(PATCHBAY_CLI_SOURCES
   src/cli/install_commands.cc
   src/cli/panel_commands.cc
   src/cli/log.cc)
-add_executable(patchbay_cli ${PATCHBAY_CLI_SOURCES} src/cli/host_serve_exec.cc)
+# The command line, compiled once for both executables.
+add_library(patchbay_cli_common OBJECT ${PATCHBAY_CLI_SOURCES})
+target_include_directories(patchbay_cli_common PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(patchbay_cli_common PUBLIC patchbay_package patchbay_store patchbay_http patchbay_registry patchbay_install
+                      patchbay_host_state spdlog::spdlog)
+if(CLI11_FOUND)
+  target_link_libraries(patchbay_cli_common PUBLIC CLI11::CLI11)
+endif()
+add_executable(patchbay_cli src/cli/host_serve_exec.cc)
 set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
 target_include_directories(patchbay_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
-target_link_libraries(patchbay_cli PRIVATE patchbay_package patchbay_store patchbay_http patchbay_registry patchbay_install
-                      patchbay_host_state spdlog::spdlog)
-add_executable(patchbay_host_cli ${PATCHBAY_CLI_SOURCES} src/cli/host_serve.cc)
+target_link_libraries(patchbay_cli PRIVATE patchbay_cli_common)
+add_executable(patchbay_host_cli src/cli/host_serve.cc)
 set_target_properties(patchbay_host_cli PROPERTIES OUTPUT_NAME patchbay-host)
 target_include_directories(patchbay_host_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
-target_link_libraries(patchbay_host_cli PRIVATE patchbay spdlog::spdlog)
-if(CLI11_FOUND)
-  target_link_libraries(patchbay_cli PRIVATE CLI11::CLI11)
-  target_link_libraries(patchbay_host_cli PRIVATE CLI11::CLI11)
-endif()
+target_link_libraries(patchbay_host_cli PRIVATE patchbay_cli_common patchbay)
 add_dependencies(patchbay_cli patchbay_host_cli)
 
 # --- examples that are programs ----------------------------------------------
@@ -160,10 +163,13 @@ set_target_properties(patchbay_embed_example PROPERTIES RUNTIME_OUTPUT_DIRECTORY
 target_link_libraries(patchbay_embed_example PRIVATE patchbay)
 
 # --- benchmarks that are programs (bench/) -------------------------------------
-add_executable(patchbay_bench_runtime bench/runtime/runtime_bench.cc)
-set_target_properties(patchbay_bench_runtime PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
-target_link_libraries(patchbay_bench_runtime PRIVATE patchbay)
-# The floor under an isolated call in this V8 (bench/runtime/run prints it).
-add_executable(patchbay_bench_v8_floor bench/runtime/v8_floor.cc)
-set_target_properties(patchbay_bench_v8_floor PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
-target_link_libraries(patchbay_bench_v8_floor PRIVATE patchbay_v8)
+# Not in the sanitizer build: benchmarks measure the plain one.
+if(NOT PATCHBAY_SANITIZE)
+  add_executable(patchbay_bench_runtime bench/runtime/runtime_bench.cc)
+  set_target_properties(patchbay_bench_runtime PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+  target_link_libraries(patchbay_bench_runtime PRIVATE patchbay)
+  # The floor under an isolated call in this V8 (bench/runtime/run prints it).
+  add_executable(patchbay_bench_v8_floor bench/runtime/v8_floor.cc)
+  set_target_properties(patchbay_bench_v8_floor PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+  target_link_libraries(patchbay_bench_v8_floor PRIVATE patchbay_v8)
+endif()
