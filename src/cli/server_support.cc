@@ -1,13 +1,16 @@
 #include "cli/server_support.h"
 
 #include <pthread.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <thread>
 
 #include "cli/log.h"
+#include "patchbay/files.h"
 
 namespace patchbay::cli {
 
@@ -34,11 +37,23 @@ sigset_t blockStopSignals() {
 const char* waitForStopSignal(const sigset_t& signals, std::chrono::seconds deadline) {
   int sig = 0;
   sigwait(&signals, &sig);
+  // Detached: it may still wait while the process ends normally, so it
+  // touches nothing that exit() destroys (the logger): one raw write.
   std::thread([signals, deadline] {
-    timespec wait{static_cast<time_t>(deadline.count()), 0};
-    const int again = sigtimedwait(&signals, nullptr, &wait);
-    logError({{"msg", again > 0 ? "a second stop signal: exiting now" : "stopping took longer than " + std::to_string(deadline.count()) + " s: exiting now"}});
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    int again = -1;
+    for (;;) {  // sigtimedwait returns early on EINTR (a sanitizer's stop-the-world at exit, say)
+      const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      timespec wait{static_cast<time_t>(left.count() / 1000000000), static_cast<long>(left.count() % 1000000000)};
+      again = sigtimedwait(&signals, nullptr, &wait);
+      if (again > 0 || errno != EINTR) break;
+    }
+    const std::string line = std::string(R"({"level":"error","msg":")") +
+                             (again > 0 ? "a second stop signal: exiting now" : "stopping took longer than " + std::to_string(deadline.count()) + " s: exiting now") +
+                             "\"}\n";
     std::fflush(nullptr);
+    (void)!::write(STDERR_FILENO, line.data(), line.size());
     std::_Exit(1);
   }).detach();
   return sig == SIGTERM ? "SIGTERM" : "SIGINT";
@@ -63,7 +78,10 @@ http::ServerOptions serverOptionsFor(const std::pair<std::string, uint16_t>& lis
 Status startListening(http::Server& server, const std::string& host, const std::string& portFile,
                       const nlohmann::ordered_json& fields) {
   if (auto s = server.start(); !s) return s;
-  if (!portFile.empty()) std::ofstream(portFile) << server.port() << "\n";
+  // Written whole or not at all: whoever waits for the file reads the port.
+  if (!portFile.empty()) {
+    if (auto s = writeFileAtomically(portFile, std::to_string(server.port()) + "\n"); !s) return s;
+  }
   nlohmann::ordered_json line = {{"msg", "listening"}, {"address", host + ":" + std::to_string(server.port())}};
   for (const auto& [key, value] : fields.items()) line[key] = value;
   logInfo(line);

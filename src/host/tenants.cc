@@ -332,8 +332,8 @@ Result<PluginResponse> HostTenants::handleRequest(const std::string& tenantId, c
 void HostTenants::handleRequest(const std::string& tenantId, const std::string& pluginId, PluginRequest request, Runtime::RequestDone done) {
   auto runtime = isValidTenantId(tenantId) ? runtimeOf(tenantId, false) : Result<std::shared_ptr<Runtime>>(Error::notFound(""));
   if (!runtime) return done(notInstalled(tenantId, pluginId));
-  // The tenant's runtime stays alive until the answer.
-  (*runtime)->handleRequest(pluginId, std::move(request), [runtime = *runtime, tenantId, pluginId, done = std::move(done)](Result<PluginResponse> res) {
+  // Not holding the runtime: if it goes first, stopping it answers this.
+  (*runtime)->handleRequest(pluginId, std::move(request), [tenantId, pluginId, done = std::move(done)](Result<PluginResponse> res) {
     if (!res && res.error().kind == ErrorKind::kNotFound) {
       return done(Error::notFound("plugin \"" + pluginId + "\" is not running for tenant \"" + tenantId + "\""));
     }

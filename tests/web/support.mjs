@@ -18,8 +18,9 @@ export async function startServer(binary, args, cwd) {
   const child = spawn(binary, [...args, '--listen', '127.0.0.1:0', '--port-file', portFile], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
-  for (let i = 0; i < 200 && !existsSync(portFile); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!existsSync(portFile)) { child.kill('SIGKILL'); throw new Error(`server did not start: ${stderr}`); }
+  const written = () => existsSync(portFile) && readFileSync(portFile, 'utf8').endsWith('\n');
+  for (let i = 0; i < 400 && !written(); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!written()) { child.kill('SIGKILL'); throw new Error(`server did not start: ${stderr}`); }
   const port = readFileSync(portFile, 'utf8').trim();
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM'), stderr: () => stderr };
 }
