@@ -26,6 +26,7 @@ add_library(patchbay_package STATIC
 set_source_files_properties(src/version.cc PROPERTIES COMPILE_DEFINITIONS PATCHBAY_VERSION="${PROJECT_VERSION}")
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 find_package(Threads REQUIRED)
+target_compile_options(patchbay_package PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
 target_link_libraries(patchbay_package PUBLIC nlohmann_json::nlohmann_json PkgConfig::LIBARCHIVE PkgConfig::SODIUM PkgConfig::CMARK Threads::Threads)
 
 # libpatchbay: what the executable, the tests and an embedding panel link.
@@ -52,6 +53,7 @@ find_package(ZLIB REQUIRED)
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc)
 add_library(patchbay_http STATIC src/http/router.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
 target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_compile_options(patchbay_http PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
 target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)
 target_link_libraries(patchbay INTERFACE patchbay_store patchbay_http)
 
@@ -104,6 +106,7 @@ if(PATCHBAY_HAVE_V8)
     src/runtime/runtime.cc
     ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc)
   target_include_directories(patchbay_runtime PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+  target_compile_options(patchbay_runtime PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
   target_link_libraries(patchbay_runtime PUBLIC patchbay_package patchbay_store patchbay_http PRIVATE patchbay_v8)
   set_source_files_properties(src/runtime/capped_allocator.cc PROPERTIES COMPILE_OPTIONS -fno-rtti)
   target_link_libraries(patchbay INTERFACE patchbay_runtime)

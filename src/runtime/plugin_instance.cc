@@ -1283,23 +1283,6 @@ void PluginInstance::request(PluginRequest r, RequestDone done) {
   });
 }
 
-Result<PluginResponse> PluginInstance::request(const PluginRequest& r) {
-  struct Waiting {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<Result<PluginResponse>> answer;
-  };
-  auto waiting = std::make_shared<Waiting>();
-  request(r, [waiting](Result<PluginResponse> answer) {
-    std::lock_guard lock(waiting->mu);
-    waiting->answer = std::move(answer);
-    waiting->cv.notify_all();
-  });
-  std::unique_lock lock(waiting->mu);
-  waiting->cv.wait(lock, [&] { return waiting->answer.has_value(); });  // the deadline bounds it
-  return std::move(*waiting->answer);
-}
-
 Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, const HookContext& context, bool deniable) {
   Impl* m = impl_.get();
   auto done = m->invoke([&](v8::Local<v8::Context> ctx, uint64_t ticket) {

@@ -51,8 +51,6 @@ class PluginInstance {
   // refused (failed: an error; busy: 503; a body nested too deep: 400).
   using RequestDone = std::function<void(Result<PluginResponse>)>;
   void request(PluginRequest request, RequestDone done);
-  // The same, waiting for the answer (tests, embedders without a server).
-  Result<PluginResponse> request(const PluginRequest& request);
   struct HookVerdict {
     bool denied = false;
     std::string reason;

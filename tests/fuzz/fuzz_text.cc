@@ -57,8 +57,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
   if (parsed.is_discarded()) return 0;
   const size_t depth = depthOf(parsed);
+  // Never less than what was parsed: the bound holds for what gets built.
   if (depth > 64) __builtin_trap();
   if (depth > 0 && !patchbay::jsonNestsDeeperThan(text, depth - 1)) __builtin_trap();
-  if (patchbay::jsonNestsDeeperThan(text, depth)) __builtin_trap();
+  // Exactly it, unless nlohmann stopped early at a NUL byte (it ends the
+  // input there; the scan goes on and may count more, the safe way).
+  if (text.find('\0') == std::string_view::npos && patchbay::jsonNestsDeeperThan(text, depth)) __builtin_trap();
   return 0;
 }

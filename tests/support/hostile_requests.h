@@ -4,8 +4,15 @@
 // and never cost the server a later, normal request.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "support/raw_http.h"
 
 namespace patchbay::test {
 
@@ -45,6 +52,35 @@ inline std::vector<HostileRequest> hostileRequests() {
       {"not-http", "HELLO THERE\r\n\r\n", "400"},
       {"huge-header", "GET {path} HTTP/1.1\r\n" + host + "X-Big: " + std::string(64 << 10, 'a') + "\r\n\r\n", "431"},
   };
+}
+
+// How many HTTP/1.x status lines ("HTTP/1.1 200") a raw exchange holds.
+inline size_t statusLines(const std::string& received) {
+  size_t n = 0;
+  for (size_t at = 0; (at = received.find("HTTP/1.", at)) != std::string::npos; ++at) {
+    if (at + 12 <= received.size() && received[at + 8] == ' ' && std::isdigit(static_cast<unsigned char>(received[at + 9])) &&
+        std::isdigit(static_cast<unsigned char>(received[at + 10])) && std::isdigit(static_cast<unsigned char>(received[at + 11]))) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+// Sends each request of the corpus to `port` with {path} replaced by `path`
+// (a path the server serves): each must get its status, once, with its
+// connection closed and nothing smuggled behind it answered; after each,
+// `servesAfter` (a normal request on a new connection) must hold.
+inline void expectHostileRequestsRefused(uint16_t port, const std::string& path, const std::function<bool()>& servesAfter) {
+  for (const auto& h : hostileRequests()) {
+    std::string bytes = h.bytes;
+    for (size_t at; (at = bytes.find("{path}")) != std::string::npos;) bytes.replace(at, 6, path);
+    auto ex = rawHttp(port, bytes);
+    EXPECT_EQ(ex.received.rfind("HTTP/1.1 " + h.status, 0), 0u) << h.name << ": " << ex.received.substr(0, 200);
+    EXPECT_TRUE(ex.closedByServer) << h.name;
+    EXPECT_EQ(ex.received.find("smuggled"), std::string::npos) << h.name << ": a smuggled request was answered";
+    EXPECT_EQ(statusLines(ex.received), 1u) << h.name << ": more than one answer";
+    EXPECT_TRUE(servesAfter()) << h.name << ": the server did not serve a normal request after it";
+  }
 }
 
 }  // namespace patchbay::test

@@ -116,14 +116,7 @@ TEST(WorkerPool, RunsJobsAndRefusesBeyondItsQueue) {
 TEST_F(RegistryTest, HostileRequestsAreRefusedAndTheRegistryServesOn) {
   addPlugin("good", "1.0.0");
   startServer();
-  for (const auto& h : test::hostileRequests()) {
-    std::string bytes = h.bytes;
-    for (size_t at; (at = bytes.find("{path}")) != std::string::npos;) bytes.replace(at, 6, "/api/plugins");
-    auto ex = test::rawHttp(server_->port(), bytes);
-    EXPECT_EQ(ex.received.rfind("HTTP/1.1 " + h.status, 0), 0u) << h.name << ": " << ex.received.substr(0, 200);
-    EXPECT_TRUE(ex.closedByServer) << h.name;
-    EXPECT_EQ(get("/download/good/1.0.0").status, 200) << h.name;
-  }
+  test::expectHostileRequestsRefused(server_->port(), "/api/plugins", [&] { return get("/download/good/1.0.0").status == 200; });
 }
 
 }  // namespace
