@@ -321,12 +321,23 @@ std::vector<std::string> HostTenants::tenantsOf(const std::string& pluginId) con
   return out;
 }
 
+namespace {
+
+// A tenant's runtime answers "not found" for a plugin it does not run; the
+// caller learns which tenant that was.
+Result<PluginResponse> answeredForTenant(Result<PluginResponse> res, const std::string& tenantId, const std::string& pluginId) {
+  if (res.ok()) return res;
+  const Error& error = res.error();
+  if (error.kind != ErrorKind::kNotFound) return res;
+  return Error::notFound("plugin \"" + pluginId + "\" is not running for tenant \"" + tenantId + "\"");
+}
+
+}  // namespace
+
 Result<PluginResponse> HostTenants::handleRequest(const std::string& tenantId, const std::string& pluginId, const PluginRequest& request) {
   auto runtime = isValidTenantId(tenantId) ? runtimeOf(tenantId, false) : Result<std::shared_ptr<Runtime>>(Error::notFound(""));
   if (!runtime) return notInstalled(tenantId, pluginId);
-  auto res = (*runtime)->handleRequest(pluginId, request);
-  if (!res && res.error().kind == ErrorKind::kNotFound) return Error::notFound("plugin \"" + pluginId + "\" is not running for tenant \"" + tenantId + "\"");
-  return res;
+  return answeredForTenant((*runtime)->handleRequest(pluginId, request), tenantId, pluginId);
 }
 
 void HostTenants::handleRequest(const std::string& tenantId, const std::string& pluginId, PluginRequest request, Runtime::RequestDone done) {
@@ -334,10 +345,7 @@ void HostTenants::handleRequest(const std::string& tenantId, const std::string& 
   if (!runtime) return done(notInstalled(tenantId, pluginId));
   // Not holding the runtime: if it goes first, stopping it answers this.
   (*runtime)->handleRequest(pluginId, std::move(request), [tenantId, pluginId, done = std::move(done)](Result<PluginResponse> res) {
-    if (!res && res.error().kind == ErrorKind::kNotFound) {
-      return done(Error::notFound("plugin \"" + pluginId + "\" is not running for tenant \"" + tenantId + "\""));
-    }
-    done(std::move(res));
+    done(answeredForTenant(std::move(res), tenantId, pluginId));
   });
 }
 
