@@ -103,6 +103,21 @@ if(PATCHBAY_HAVE_V8)
     src/runtime/plugin_settings.cc
     src/runtime/plugin_http.cc
     src/runtime/plugin_instance.cc
+    src/runtime/plugin_executor.cc
+    src/runtime/plugin_isolate.cc
+    src/runtime/plugin_modules.cc
+    src/runtime/api/logger.cc
+    src/runtime/api/http.cc
+    src/runtime/api/db.cc
+    src/runtime/api/config.cc
+    src/runtime/api/hooks.cc
+    src/runtime/api/timers.cc
+    src/runtime/api/cron.cc
+    src/runtime/api/fetch.cc
+    src/runtime/api/plugins.cc
+    src/runtime/api/ui.cc
+    src/runtime/api/globals.cc
+    src/runtime/api/permissions.cc
     src/runtime/runtime.cc
     ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc)
   target_include_directories(patchbay_runtime PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)

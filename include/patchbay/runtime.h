@@ -165,6 +165,16 @@ Result<std::string> readPluginSettings(const std::string& pluginDir, const std::
 Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson,
                            const std::string& postgresUrl = "", const std::string& tenantId = "");
 
+// Takes over the settings another panel kept for the plugin in `pluginDir`
+// (Sodium's data/config.json plugins.settings.<id>, a JSON object): each
+// key not stored yet is stored, validated when the manifest declares it;
+// stored values are never overwritten. Answers the keys it could not take,
+// each with why (the value itself is never named).
+Result<std::vector<std::pair<std::string, std::string>>> adoptPluginSettings(const std::string& pluginDir, const std::string& dataDir,
+                                                                             const std::string& valuesJson,
+                                                                             const std::string& postgresUrl = "",
+                                                                             const std::string& tenantId = "");
+
 // A manifest's settings schema as JSON, in declared order:
 // {"key": {"type", "label", "default", "description"?, "options"?, "secret"?, "required"?}}
 struct Manifest;

@@ -85,6 +85,44 @@ Status Host::Impl::saveBodyLimit(const std::string& id, std::optional<uint64_t> 
   });
 }
 
+// A Sodium panel kept each plugin's settings in config.json under
+// plugins.settings.<id>; they move into the plugin's own settings store the
+// first time its folder is here. What cannot move (a declared setting whose
+// value breaks its type) stays in config.json, with a warning, so nothing is lost.
+Status Host::Impl::adoptSodiumSettings(const json& plugins) {
+  if (!plugins.contains("settings")) return {};
+  const json& all = plugins["settings"];
+  if (!all.is_object()) return Error::invalid(configPath + ": plugins.settings must be an object of plugin id -> settings");
+  std::map<std::string, json> left;
+  bool changed = false;
+  for (const auto& [id, values] : all.items()) {
+    const std::string dir = dirOf(id);
+    if (dir.empty() || !values.is_object()) {
+      left[id] = values;  // taken over once the plugin is installed
+      continue;
+    }
+    auto refused = adoptPluginSettings(dir, options.dataDir + "/plugin-data", values.dump(), postgresUrl);
+    if (!refused) return refused.error().in(configPath + ": plugins.settings." + id);
+    changed = true;
+    json kept = json::object();
+    for (const auto& [key, why] : *refused) {
+      kept[key] = values.at(key);
+      log("warn", "plugin \"" + id + "\": setting \"" + key + "\" stays in " + configPath + " (plugins.settings): " + why);
+    }
+    log("info", "plugin \"" + id + "\": took over " + std::to_string(values.size() - refused->size()) + " settings from " + configPath +
+                    " (plugins.settings); they now live in its own settings");
+    if (!kept.empty()) left[id] = std::move(kept);
+  }
+  if (!changed) return {};
+  return updateConfig(configPath, [&](json& config) {
+    if (left.empty()) {
+      config["plugins"].erase("settings");
+    } else {
+      config["plugins"]["settings"] = left;
+    }
+  });
+}
+
 std::string Host::Impl::dirOf(const std::string& id) const {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
@@ -225,6 +263,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
       !s) {
     return s.error();
   }
+  if (auto s = m.adoptSodiumSettings(plugins); !s) return s.error();
   if (m.enabled) {
     for (const auto& id : m.active) {
       std::string dir = m.dirOf(id);

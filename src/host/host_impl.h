@@ -2,6 +2,7 @@
 #pragma once
 
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 
 #include "patchbay/host.h"
 #include "patchbay/sql_database.h"
@@ -35,6 +36,9 @@ struct Host::Impl {
   // Writes one plugin's grant (or its removal) into config.json.
   Status saveGrant(const std::string& id, const std::optional<FetchGrant>& grant);
   Status saveBodyLimit(const std::string& id, std::optional<uint64_t> bytes);
+  // Moves a Sodium panel's plugins.settings (config.json's "plugins" object
+  // given) into the plugins' own settings stores, at start.
+  Status adoptSodiumSettings(const nlohmann::ordered_json& plugins);
   // The folder of plugin `id` (from discovery), or "".
   std::string dirOf(const std::string& id) const;
   // Records an admin action in host.db's audit log.

@@ -60,6 +60,8 @@ class PluginDb {
   // The settings store (PluginSettings): a stored value's JSON, or nullopt.
   virtual Result<std::optional<std::string>> setting(const std::string& key) = 0;
   virtual Status storeSetting(const std::string& key, const std::optional<std::string>& valueJson) = 0;
+  // Every stored setting as (key, value JSON), by key.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> settings() = 0;
   // Runs `body` in one transaction: all of its writes or none.
   virtual Status transaction(const std::function<Status()>& body) = 0;
 

@@ -69,6 +69,13 @@ class PostgresPluginDb final : public PluginDb {
                           : pg_.query("DELETE FROM _settings WHERE key = $1", {key});
     return done ? Status{} : Status{done.error()};
   }
+  Result<std::vector<std::pair<std::string, std::string>>> settings() override {
+    auto rows = pg_.query("SELECT key, value FROM _settings ORDER BY key", {});
+    if (!rows) return rows.error();
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& row : *rows) out.emplace_back(row[0].value_or(""), row[1].value_or("null"));
+    return out;
+  }
   Status transaction(const std::function<Status()>& body) override {
     if (auto s = pg_.exec("BEGIN"); !s) return s;
     Status s = body();

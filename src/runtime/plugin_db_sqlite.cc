@@ -118,6 +118,14 @@ class SqlitePluginDb final : public PluginDb {
     if (valueJson) st->bind(2, *valueJson);
     return st->run();
   }
+  Result<std::vector<std::pair<std::string, std::string>>> settings() override {
+    auto st = db_.prepare("SELECT key, value FROM _settings ORDER BY key");
+    if (!st) return st.error();
+    std::vector<std::pair<std::string, std::string>> out;
+    while (st->step()) out.emplace_back(st->getText(0), st->getText(1));
+    if (!st->status()) return st->status().error();
+    return out;
+  }
   Status transaction(const std::function<Status()>& body) override { return db_.transaction(body); }
 
  protected:

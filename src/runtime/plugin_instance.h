@@ -1,6 +1,7 @@
 // One active plugin: its isolate (used under its v8::Locker by the calling
 // thread) and its executor thread (timers, fetch answers, cron).
-// Internal to the runtime; V8 types stay in plugin_instance.cc.
+// Internal to the runtime; V8 types stay in plugin_impl.h and the files it
+// lists.
 #pragma once
 
 #include <atomic>

@@ -1,5 +1,6 @@
 #include "runtime/plugin_settings.h"
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "patchbay/json.h"
@@ -61,36 +62,77 @@ Status validate(const SettingSpec& s, const json& v) {
 
 }  // namespace
 
-Result<std::string> PluginSettings::get(const std::string& key) {
-  const SettingSpec* spec = manifest_.setting(key);
-  if (!spec) return std::string("null");
+Result<std::optional<std::string>> PluginSettings::get(const std::string& key) {
   auto stored = db_.setting(key);
   if (!stored) return stored.error();
-  if (*stored) return **stored;
-  return defaultOf(*spec).dump();
+  if (*stored) return *stored;
+  const SettingSpec* spec = manifest_.setting(key);
+  json fallback = spec ? defaultOf(*spec) : json();
+  if (fallback.is_null()) return std::optional<std::string>();
+  return std::optional<std::string>(fallback.dump());
 }
 
-Status PluginSettings::set(const std::string& key, const std::string& valueJson) {
+Status PluginSettings::set(const std::string& key, const std::optional<std::string>& valueJson) {
+  if (key.empty()) return Error::invalid("a setting's key must not be empty");
+  if (key.size() > kMaxKeyBytes) return Error::limit("a setting's key is longer than " + std::to_string(kMaxKeyBytes) + " bytes");
   const SettingSpec* spec = manifest_.setting(key);
-  if (!spec) {
-    std::string known;
-    for (const auto& s : manifest_.settings) known += (known.empty() ? "" : ", ") + s.key;
-    return Error::invalid("no setting \"" + key + "\" in the manifest (settings: " + (known.empty() ? "none" : known) + ")");
+  if (!valueJson) {
+    if (spec && spec->required && defaultOf(*spec).is_null()) return Error::invalid("setting \"" + key + "\": is required");
+    return db_.storeSetting(key, std::nullopt);
   }
-  json value = parseJsonOrDiscarded<json>(valueJson);
+  if (!spec && valueJson->size() > kMaxValueBytes) {
+    return Error::limit("setting \"" + key + "\": the value is " + std::to_string(valueJson->size()) + " bytes of JSON, more than the " +
+                        std::to_string(kMaxValueBytes >> 10) + " KiB a setting holds (keep data in sodium.db)");
+  }
+  json value = parseJsonOrDiscarded<json>(*valueJson);
   if (value.is_discarded()) return Error::invalid("setting \"" + key + "\": the value is not JSON");
+  if (!spec) return db_.storeSetting(key, value.dump());
   if (auto s = validate(*spec, value); !s) return s;
+  // A declared setting set to null goes back to its default.
   return db_.storeSetting(key, value.is_null() ? std::nullopt : std::optional<std::string>(value.dump()));
 }
 
-Result<std::string> PluginSettings::getAll(bool maskSecrets) {
+namespace {
+
+// The stored settings, by key.
+Result<std::map<std::string, json>> storedSettings(PluginDb& db) {
+  auto stored = db.settings();
+  if (!stored) return stored.error();
+  std::map<std::string, json> byKey;
+  for (const auto& [key, value] : *stored) byKey[key] = parseJsonOrDiscarded<json>(value);
+  return byKey;
+}
+
+}  // namespace
+
+// Both views list the declared settings first, in the manifest's order,
+// then the other stored keys.
+Result<std::string> PluginSettings::values() {
+  auto byKey = storedSettings(db_);
+  if (!byKey) return byKey.error();
   json out = json::object();
   for (const auto& s : manifest_.settings) {
-    auto v = get(s.key);
-    if (!v) return v.error();
-    json value = parseJsonOrDiscarded<json>(*v);
+    auto it = byKey->find(s.key);
+    const bool stored = it != byKey->end();
+    json value = stored ? it->second : defaultOf(s);
+    if (stored) byKey->erase(it);
+    if (stored || !value.is_null()) out[s.key] = std::move(value);
+  }
+  for (auto& [key, value] : *byKey) out[key] = std::move(value);
+  return out.dump();
+}
+
+Result<std::string> PluginSettings::getAll(bool maskSecrets) {
+  auto byKey = storedSettings(db_);
+  if (!byKey) return byKey.error();
+  json out = json::object();
+  for (const auto& s : manifest_.settings) {
+    auto it = byKey->find(s.key);
+    json value = it != byKey->end() ? it->second : defaultOf(s);
+    if (it != byKey->end()) byKey->erase(it);
     out[s.key] = (maskSecrets && s.secret && !value.is_null() && value != "") ? json(kMask) : value;
   }
+  for (auto& [key, value] : *byKey) out[key] = std::move(value);
   return out.dump();
 }
 

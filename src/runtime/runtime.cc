@@ -292,6 +292,25 @@ Status writePluginSettings(const std::string& pluginDir, const std::string& data
   });
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> adoptPluginSettings(const std::string& pluginDir, const std::string& dataDir,
+                                                                             const std::string& valuesJson,
+                                                                             const std::string& postgresUrl,
+                                                                             const std::string& tenantId) {
+  json values = parseJsonOrDiscarded<json>(valuesJson);
+  if (!values.is_object()) return Error::invalid("the settings to take over must be an object of key -> value");
+  auto opened = openSettings(pluginDir, dataDir, postgresUrl, tenantId);
+  if (!opened) return opened.error();
+  PluginSettings settings(opened->manifest, *opened->db);
+  std::vector<std::pair<std::string, std::string>> refused;
+  for (const auto& [key, value] : values.items()) {
+    auto stored = opened->db->setting(key);
+    if (!stored) return stored.error();
+    if (*stored) continue;  // set here already: that value stands
+    if (auto s = settings.set(key, value.dump()); !s) refused.emplace_back(key, s.error().message);
+  }
+  return refused;
+}
+
 Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {

@@ -95,6 +95,37 @@ TEST_F(HostTest, AdminApiActivatesPluginsLiveAndTheChoiceSurvivesARestart) {
   EXPECT_EQ(json::parse(test::readFile(dir_ / "data/config.json"))["plugins"]["active"], json::array());
 }
 
+// A Sodium panel kept plugin settings in data/config.json under
+// plugins.settings.<id>: patchbay takes them over at its first start, loses
+// none (a value its declared type refuses stays there, with a warning) and
+// never overwrites a value set since.
+TEST_F(HostTest, SettingsASodiumPanelKeptInConfigJsonAreTakenOver) {
+  test::writeFile(dir_ / "data/config.json", R"({"plugins": {"enabled": true, "directory": ")" + (dir_ / "data/plugins").string() +
+                                                 R"(", "active": ["billing"], "settings": {
+      "billing": {"currency": "JPY", "stripe_key": "sk_live_1", "lastSync": 5},
+      "not-installed": {"x": 1}}}})");
+  start();
+  auto settings = json::parse(call("GET", "/api/admin/plugins/billing/settings", admin_).body)["values"];
+  EXPECT_EQ(settings["stripe_key"], "********");
+  EXPECT_EQ(settings["lastSync"], 5);
+  EXPECT_EQ(settings["currency"], "USD");  // JPY is not among its options: not taken
+  EXPECT_TRUE(logged("setting \"currency\" stays in"));
+  auto config = json::parse(test::readFile(dir_ / "data/config.json"));
+  EXPECT_EQ(config["plugins"]["settings"], json::parse(R"({"billing":{"currency":"JPY"},"not-installed":{"x":1}})"));
+  EXPECT_EQ(config["plugins"]["active"], json({"billing"}));
+  // The plugin itself reads what it had.
+  auto plan = call("POST", "/api/plugins/billing/plans", admin_, R"({"name":"Gold","price":10})");
+  EXPECT_EQ(json::parse(plan.body)["currency"], "USD");
+
+  // Values set since are never overwritten by what is left in the file.
+  stop();
+  config["plugins"]["settings"]["billing"]["lastSync"] = 9;
+  test::writeFile(dir_ / "data/config.json", config.dump());
+  start();
+  EXPECT_EQ(json::parse(call("GET", "/api/admin/plugins/billing/settings", admin_).body)["values"]["lastSync"], 5);
+  EXPECT_EQ(json::parse(test::readFile(dir_ / "data/config.json"))["plugins"]["settings"]["billing"], json::parse(R"({"currency":"JPY"})"));
+}
+
 TEST_F(HostTest, ClientDataListsWhatActivePluginsAddToThePanel) {
   test::writeFile(dir_ / "data/plugins/panel-ui/plugin.json", R"({"name":"Panel UI","version":"1.0.0","type":"widget"})");
   test::writeFile(dir_ / "data/plugins/panel-ui/client.js", "export default {};\n");

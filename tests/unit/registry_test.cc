@@ -237,12 +237,16 @@ TEST_F(RegistryTest, PrometheusMetrics) {
   get("/download/measured/1.0.0");
   get("/no/such/path/abc");
   get("/no/such/path/xyz");
-  // A request is recorded after its response is written, so the client may
-  // ask for /metrics first: wait until the last one shows.
+  // A request is recorded after its response is written (on whichever
+  // thread served it), so the client may ask for /metrics first: wait until
+  // all four show.
   http::ClientResponse m;
   for (int i = 0; i < 100; ++i) {
     m = get("/metrics");
-    if (m.body.find("route=\"other\",method=\"GET\",status=\"404\"} 2") != std::string::npos) break;
+    if (m.body.find("route=\"other\",method=\"GET\",status=\"404\"} 2") != std::string::npos &&
+        m.body.find("route=\"/download/{id}/{version}\",method=\"GET\",status=\"200\"} 2") != std::string::npos) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(m.header("content-type"), "text/plain; version=0.0.4; charset=utf-8");

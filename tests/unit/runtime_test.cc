@@ -516,7 +516,6 @@ export default function (sodium) {
   EXPECT_EQ(*runtime_->call("configured", "set", R"(["currency", "EUR"])"), R"("ok")");
   EXPECT_NE(runtime_->call("configured", "set", R"(["currency", "JPY"])")->find("must be one of USD, EUR"), std::string::npos);
   EXPECT_NE(runtime_->call("configured", "set", R"(["threshold", "high"])")->find("must be a number"), std::string::npos);
-  EXPECT_NE(runtime_->call("configured", "set", R"(["colour", "red"])")->find("no setting"), std::string::npos);
   EXPECT_EQ(*runtime_->call("configured", "set", R"(["api_key", "sk_live_123"])"), R"("ok")");
   // (this test's plugin.json lists the settings alphabetically)
   EXPECT_EQ(*runtime_->call("configured", "all"), R"({"api_key":"sk_live_123","currency":"EUR","threshold":5})");
@@ -535,6 +534,60 @@ export default function (sodium) {
   Status bad = writePluginSettings(dir, data, R"({"threshold":9,"currency":"JPY"})");
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(*runtime_->call("configured", "get", R"(["threshold"])"), "7");
+}
+
+// Sodium's config is free key/values per plugin (its api.js): any key takes
+// any JSON value, an unknown key reads undefined, getAll is what is stored;
+// declared keys keep their type and default.
+TEST_F(RuntimeTest, ConfigKeepsFreeKeysAsSodiumDoes) {
+  json manifest = {{"settings", {{"currency", {{"type", "select"}, {"options", {"USD", "EUR"}}, {"default", "USD"}}},
+                                 {"note", {{"type", "string"}}}}}};
+  const char* source = R"js(
+export default function (sodium) {
+  const { config } = sodium;
+  const before = { note: typeof config.get('note'), nope: typeof config.get('nope'), all: config.getAll() };
+  config.set('lastSyncTime', 1700000000000);
+  config.set('servers', { list: [1, 2], nested: { ok: true } });
+  config.set('flag', null);
+  const returned = config.set('gone', 'soon');
+  config.set('gone', undefined);
+  let tooBig, wrongType;
+  try { config.set('blob', 'x'.repeat(70000)); } catch (e) { tooBig = e.message; }
+  try { config.set('currency', 42); } catch (e) { wrongType = e.message; }
+  return {
+    before: () => before,
+    after: () => ({ sync: config.get('lastSyncTime'), servers: config.get('servers'), flag: config.get('flag'),
+                    gone: typeof config.get('gone'), returned: typeof returned, all: config.getAll(), tooBig, wrongType }),
+  };
+}
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("free", manifest, {{"server.js", source}})).ok());
+  EXPECT_EQ(json::parse(*runtime_->call("free", "before")),
+            json::parse(R"({"note":"undefined","nope":"undefined","all":{"currency":"USD"}})"));
+  json after = json::parse(*runtime_->call("free", "after"));
+  EXPECT_EQ(after["sync"], 1700000000000);
+  EXPECT_EQ(after["servers"], json::parse(R"({"list":[1,2],"nested":{"ok":true}})"));
+  EXPECT_EQ(after["flag"], nullptr);
+  EXPECT_EQ(after["gone"], "undefined");
+  EXPECT_EQ(after["returned"], "undefined");
+  EXPECT_EQ(after["all"], json::parse(R"({"currency":"USD","flag":null,"lastSyncTime":1700000000000,"servers":{"list":[1,2],"nested":{"ok":true}}})"));
+  EXPECT_NE(after["tooBig"].get<std::string>().find("more than the 64 KiB a setting holds"), std::string::npos) << after["tooBig"];
+  EXPECT_NE(after["wrongType"].get<std::string>().find("must be one of USD, EUR, got a number"), std::string::npos) << after["wrongType"];
+
+  // A plugin with no settings declared: getAll is {} until it stores one.
+  const char* bare = R"js(
+export default function (sodium) {
+  return { all: () => sodium.config.getAll(), set: (k, v) => sodium.config.set(k, v) };
+}
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("bare", json::object(), {{"server.js", bare}})).ok());
+  EXPECT_EQ(*runtime_->call("bare", "all"), "{}");
+  ASSERT_TRUE(runtime_->call("bare", "set", R"(["k", [1]])").ok());
+  EXPECT_EQ(*runtime_->call("bare", "all"), R"({"k":[1]})");
+  // Administrators see declared settings first, then the free keys.
+  auto shown = json::parse(*readPluginSettings(plugin("free", manifest, {{"server.js", source}}), (dir_ / "data").string(), true));
+  EXPECT_EQ(shown["values"]["note"], nullptr);
+  EXPECT_EQ(shown["values"]["lastSyncTime"], 1700000000000);
 }
 
 TEST_F(RuntimeTest, CronJobsRunWhenDueSkipOverlapsAndKeepErrors) {

@@ -312,10 +312,19 @@
     },
     addAdminTab: (item) => native.ui('adminTabs', toJson(check(['id', 'label'], 'ui.addAdminTab')(item))),
   });
+  // Sodium's config: free key/values (the manifest's settings validated and
+  // defaulted); a key with no value and no default reads as undefined, and
+  // setting undefined removes a key (JSON.stringify drops it in Sodium too).
   const config = freeze({
-    get: (key) => parse(native.config('get', String(key), 'null')),
-    set: (key, value) => parse(native.config('set', String(key), toJson(value))),
-    getAll: () => parse(native.config('getAll', '', 'null')),
+    get(key) {
+      const value = native.config('get', String(key));
+      return value === undefined ? undefined : parse(value);
+    },
+    set(key, value) {
+      const text = value === undefined ? undefined : stringify(value);
+      native.config('set', String(key), text);  // (a function or symbol stringifies to undefined too)
+    },
+    getAll: () => parse(native.config('getAll')),
   });
 
   let exported = {};
