@@ -6,6 +6,7 @@ add_library(patchbay_package STATIC
   src/package/semver.cc
   src/package/range.cc
   src/package/manifest.cc
+  src/package/permissions.cc
   src/package/integrity.cc
   src/package/signature.cc
   src/package/zip_structure.cc
@@ -117,7 +118,8 @@ if(PATCHBAY_HAVE_V8)
     src/runtime/api/plugins.cc
     src/runtime/api/ui.cc
     src/runtime/api/globals.cc
-    src/runtime/api/permissions.cc
+    src/runtime/api/data.cc
+    src/runtime/api/events.cc
     src/runtime/runtime.cc
     ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc)
   target_include_directories(patchbay_runtime PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)

@@ -113,8 +113,7 @@ ManifestReport loadManifestFromFolder(const std::string& dir);
 // Manifest file names patchbay looks for, in order.
 inline constexpr const char* kManifestFileNames[] = {"plugin.json", "metadata.json"};
 
-// The permissions a manifest may ask for (seed 004's and seed 001's words).
-const std::vector<std::string_view>& knownPermissions();
+// The permissions a manifest may ask for: patchbay/permissions.h.
 // The hook points of the reference panel (seed 004). Manifests may name
 // others: an embedding application defines its own.
 const std::vector<std::string_view>& referenceHookPoints();

@@ -15,7 +15,8 @@
 // with each other and a slow plugin delays only what waits for it.
 //
 // What a plugin sees: `export default function (sodium) { ... }` is called
-// with the API object (db, http, hooks, logger, config, ui, plugins) and
+// with the API object (db, http, hooks, cron, config, ui, plugins, data,
+// auth, events, logger, meta; docs/runtime.md) and
 // what it returns becomes its public methods for plugins.call. Globals are
 // JavaScript's own plus console, setTimeout/clearTimeout, queueMicrotask,
 // crypto.randomUUID; no require, process, file system or network, and only
@@ -77,9 +78,20 @@ struct FetchGrant {
   std::vector<std::string> hosts;
 };
 
-// Whether a manifest's permissions include outbound HTTP.
-struct Manifest;
-bool manifestPermitsFetch(const Manifest& manifest);
+// The panel's records as plugins read them (sodium.data, Sodium's api.js).
+// An embedding panel implements it (patchbay's own panel does); without one
+// the lists are empty and finds answer null. Called on plugins' threads.
+// Answers JSON: an array of records, or one record or "null". Whatever it
+// returns, the runtime strips the fields Sodium keeps secret (users:
+// password, twoFactorCode, twoFactorExpires, verificationToken, resetToken,
+// resetTokenExpires; nodes: daemon_token) before a plugin sees them.
+class PanelData {
+ public:
+  enum class Records { kUsers, kServers, kNodes };
+  virtual ~PanelData() = default;
+  virtual std::string list(Records records) = 0;
+  virtual std::string find(Records records, const std::string& id) = 0;
+};
 
 struct RuntimeOptions {
   std::string dataDir;  // each plugin's data in <dataDir>/<id>/ (data.db)
@@ -95,6 +107,8 @@ struct RuntimeOptions {
   // runDueCronJobs() starts them (tests, embedders with their own clock).
   bool cronScheduler = true;
   uint64_t fetchMaxBytes = 5u << 20;
+  // What sodium.data reads (null: nothing yet, empty lists).
+  std::shared_ptr<PanelData> panelData;
   // Where plugin logs go (console.*, sodium.logger.*, runtime warnings).
   // Default: standard error, one line each.
   std::function<void(const std::string& pluginId, const std::string& level, const std::string& message)> log;
@@ -108,6 +122,7 @@ struct PluginRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
   std::string userJson = "null";  // req.user: the signed-in caller, or null
+  std::string remoteAddress;       // req.ip
 };
 
 struct PluginResponse {

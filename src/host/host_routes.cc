@@ -10,6 +10,7 @@
 #include "host/tenants_impl.h"
 
 #include "patchbay/json.h"
+#include "patchbay/permissions.h"
 
 namespace patchbay {
 
@@ -100,9 +101,9 @@ void Host::addRoutes(http::Router& router) {
     json plugins = json::array();
     for (const auto& p : host.runtime().plugins()) {
       if (p.state != "active") continue;
-      json entry = {{"id", p.id}, {"name", p.name}, {"type", p.type}};
+      json entry = {{"id", p.id}, {"name", p.name}, {"version", p.version}, {"type", p.type}};
       json contributed = parseJsonOrDiscarded<json>(host.runtime().uiJson(p.id));
-      for (const char* kind : {"pages", "sidebarItems", "serverTabs", "dashboardWidgets", "adminTabs"}) {
+      for (const char* kind : {"pages", "sidebarItems", "serverTabs", "dashboardWidgets", "adminTabs", "adminPages"}) {
         bool isPages = std::string_view(kind) == "pages";
         entry[kind] = contributed.is_object() && contributed.contains(kind) ? contributed[kind] : (isPages ? json::object() : json::array());
       }
@@ -176,7 +177,7 @@ void Host::addRoutes(http::Router& router) {
     std::string dir = host.impl_->dirOf(id);
     if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
     ManifestReport report = loadManifestFromFolder(dir);
-    const bool permitted = report.manifest && manifestPermitsFetch(*report.manifest);
+    const bool permitted = report.manifest && manifestOpens(*report.manifest, Capability::kOutboundHttp);
     auto grant = host.runtime().fetchGrant(id);
     json out = {{"manifestPermits", permitted}, {"grant", grant ? json{{"fetch", grant->allowed}, {"hosts", grant->hosts}} : json(nullptr)}};
     out["fetch"] = grant ? grant->allowed : permitted;
@@ -324,7 +325,7 @@ void Host::addRoutes(http::Router& router) {
       [&host](Request& req, http::Responder done) {
         const std::string& id = req.params["id"];
         std::string user = "null";
-        if (auto token = host_routes::bearer(host, req)) user = json{{"name", token->name}, {"admin", token->hasScope("admin")}}.dump();
+        if (auto token = host_routes::bearer(host, req)) user = host_routes::tokenUser(*token).dump();
         host.runtime().handleRequest(id, host_routes::pluginRequest(req, user), [done, id](Result<PluginResponse> res) {
           if (!res) {
             if (res.error().kind == ErrorKind::kNotFound) return done.send(sodiumError(404, "Plugin \"" + id + "\" not found"));
@@ -356,6 +357,12 @@ std::optional<Refusal> refuseWithout(Host& host, const Request& req, const std::
   return std::nullopt;
 }
 
+nlohmann::ordered_json tokenUser(const TokenInfo& token) {
+  const bool admin = token.hasScope("admin");
+  return {{"id", "token:" + token.name}, {"username", token.name}, {"isAdmin", admin}, {"role", admin ? "admin" : "user"},
+          {"name", token.name}, {"admin", admin}};
+}
+
 PluginRequest pluginRequest(const Request& req, const std::string& userJson) {
   PluginRequest pr;
   pr.method = req.method;
@@ -370,6 +377,7 @@ PluginRequest pluginRequest(const Request& req, const std::string& userJson) {
   }
   pr.body = req.body;
   pr.userJson = userJson;
+  pr.remoteAddress = req.remoteAddress;
   return pr;
 }
 

@@ -2,6 +2,7 @@
 // plugin request made from an HTTP one and back.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,10 @@ struct Refusal {
 std::optional<TokenInfo> bearer(Host& host, const http::Request& req);
 // nullopt when the caller holds a token with `scope` (admin holds them all).
 std::optional<Refusal> refuseWithout(Host& host, const http::Request& req, const std::string& scope, const std::string& what);
+
+// req.user for a token's holder, in Sodium's shape ({id, username, isAdmin,
+// role}) with patchbay's fields beside ({name, admin}).
+nlohmann::ordered_json tokenUser(const TokenInfo& token);
 
 // The request as the plugin sees it: the path below its mount point, the
 // headers in lower case without Authorization, req.user = `userJson`.

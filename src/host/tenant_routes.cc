@@ -183,8 +183,9 @@ void Host::addTenantRoutes(http::Router& router) {
           return done.send(nestError(refused->status, refused->message));
         }
         auto token = host_routes::bearer(host, req);
-        std::string user = json{{"name", token->name}, {"admin", token->hasScope("admin")}, {"tenant", tenantId}}.dump();
-        host.tenants().handleRequest(tenantId, pluginId, host_routes::pluginRequest(req, user), [done](Result<PluginResponse> res) {
+        json user = host_routes::tokenUser(*token);
+        user["tenant"] = tenantId;
+        host.tenants().handleRequest(tenantId, pluginId, host_routes::pluginRequest(req, user.dump()), [done](Result<PluginResponse> res) {
           if (!res) return done.send(nestError(res.error().kind == ErrorKind::kNotFound ? 404 : 503, res.error().message));
           done.send(host_routes::httpResponse(std::move(*res)));
         });

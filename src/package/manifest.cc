@@ -1,6 +1,8 @@
 // Manifest parsing and validation. Every rule adds a problem and goes on, so
 // one run reports everything that is wrong.
 #include "patchbay/manifest.h"
+
+#include "patchbay/permissions.h"
 #include "patchbay/text.h"
 
 #include <algorithm>
@@ -334,18 +336,6 @@ std::string displayNameFromId(std::string_view id) {
   return out;
 }
 
-const std::vector<std::string_view>& knownPermissions() {
-  static const std::vector<std::string_view> kPermissions = {
-      // seed 004 (Sodium)
-      "servers:read", "servers:write", "users:read", "users:write", "webhooks:send", "db:own", "http:routes",
-      "http:fetch", "ui:pages", "ui:sidebar", "ui:admin", "ui:widgets", "ui:server-tabs", "cron:register",
-      "plugins:call", "ws:messages",
-      // seed 001 (NextPanel)
-      "database.create_tables", "database.read", "database.write", "api.register_routes", "filesystem.read",
-      "filesystem.write", "network.outbound"};
-  return kPermissions;
-}
-
 const std::vector<std::string_view>& referenceHookPoints() {
   static const std::vector<std::string_view> kHooks = {
       "server:beforeCreate", "server:onCreate",  "server:onDelete", "server:onStatusChange",
@@ -500,8 +490,12 @@ ManifestReport parseManifest(std::string_view text, const ManifestSource& source
     auto list = check.strings(*it, "permissions");
     std::set<std::string> seen;
     for (size_t i = 0; i < list.size(); ++i) {
-      const auto& known = knownPermissions();
-      if (std::find(known.begin(), known.end(), list[i]) == known.end()) {
+      static const std::vector<std::string_view> known = [] {
+        std::vector<std::string_view> names;
+        for (const auto& p : permissionTable()) names.push_back(p.name);
+        return names;
+      }();
+      if (!findPermission(list[i])) {
         check.error("permissions", "unknown permission \"" + list[i] + "\"" + suggestion(list[i], known) +
                                        "; see docs/manifest.md for the list");
       } else if (!seen.insert(list[i]).second) {

@@ -39,7 +39,16 @@ PluginResponse pluginErrorResponse(int status, const std::string& error, const s
 
 Result<DispatchedRequest> dispatchedRequest(const PluginRequest& r) {
   json query = json::object(), headers = json::object();
-  for (const auto& [k, v] : r.query) query[k] = v;
+  // A key given more than once is an array of its values (as Express's).
+  for (const auto& [k, v] : r.query) {
+    auto it = query.find(k);
+    if (it == query.end()) {
+      query[k] = v;
+    } else {
+      if (!it->is_array()) *it = json::array({*it});
+      it->push_back(v);
+    }
+  }
   std::string contentType;
   for (const auto& [k, v] : r.headers) {
     headers[k] = v;
@@ -59,7 +68,7 @@ Result<DispatchedRequest> dispatchedRequest(const PluginRequest& r) {
   json user = parseJsonOrDiscarded<json>(r.userJson);
   // From an embedding panel the strings may be anything: ill-formed UTF-8
   // becomes U+FFFD rather than an exception.
-  out.requestJson = json{{"method", r.method}, {"path", r.path}, {"url", url}, {"query", query}, {"headers", headers},
+  out.requestJson = json{{"method", r.method}, {"path", r.path}, {"url", url}, {"query", query}, {"headers", headers}, {"ip", r.remoteAddress},
                          {"user", user.is_discarded() ? json(nullptr) : user}}
                         .dump(-1, ' ', false, json::error_handler_t::replace);
   return out;

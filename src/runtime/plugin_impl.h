@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "patchbay/cron.h"
+#include "patchbay/permissions.h"
 #include "runtime/plugin_db.h"
 #include "runtime/plugin_instance.h"
 #include "runtime/v8_strings.h"
@@ -238,6 +239,12 @@ struct PluginInstance::Impl {
   std::vector<Fetcher>
       fetchers;  // guarded by fetchMu; finished ones are joined as new ones start, the rest by stop() (api/fetch.cc)
   std::unique_ptr<PluginDb> db;  // api/db.cc
+  // sodium.events waiting for this plugin's executor (api/events.cc): at most
+  // kMaxPendingEvents, so that a plugin emitting in a loop cannot fill
+  // every other plugin's queue; past it events are dropped (logged once).
+  static constexpr size_t kMaxPendingEvents = 1000;
+  std::atomic<size_t> pendingEvents{0};
+  std::atomic<bool> eventsDroppedReported{false};
   // The plugin's database, opened on first use (null after throwing in the plugin).
   PluginDb* database();
   mutable std::mutex stateMu;
@@ -258,6 +265,9 @@ struct PluginInstance::Impl {
   std::string arg(const v8::FunctionCallbackInfo<v8::Value>& info, int i);
   void throwError(const std::string& message);
   void throwTypeError(const std::string& message);
+  // Whether the manifest opens `capability` (patchbay/permissions.h); if
+  // not, `call` throws, naming the permission it needs.
+  bool opens(Capability capability, const std::string& call);
 };
 
 // The object the prelude receives (`native`), as each API file fills it.
@@ -284,7 +294,8 @@ void addFetch(Natives& natives);        // fetch
 void addPlugins(Natives& natives);      // sodium.plugins.call
 void addUi(Natives& natives);           // sodium.ui
 void addGlobals(Natives& natives);      // structuredClone, crypto.randomUUID
-void addPermissions(Natives& natives);  // which API objects the plugin gets
+void addData(Natives& natives);         // sodium.data: the panel's records
+void addEvents(Natives& natives);       // sodium.events: between plugins
 }  // namespace api
 
 // ---------------------------------------------------------------------------

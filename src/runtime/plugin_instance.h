@@ -31,6 +31,9 @@ struct InstanceHost {
   // which hosts (empty: any). Asked at each fetch: a grant changed by an
   // administrator applies at once.
   std::function<FetchGrant()> fetchAccess;
+  // sodium.events.emit from this plugin: delivered to every active plugin.
+  std::function<void(const std::string& event, const std::string& dataJson)> emitEvent;
+  std::shared_ptr<PanelData> panelData;  // sodium.data (null: empty)
   std::chrono::milliseconds fetchTimeout{10000};
   uint64_t fetchMaxBytes = 5u << 20;
   // Where its isolate comes from (null: made when it starts).
@@ -58,6 +61,9 @@ class PluginInstance {
   };
   Result<HookVerdict> runHook(int64_t handlerId, const HookContext& context, bool deniable);
   Result<std::string> call(const std::string& method, const std::string& argsJson);
+  // Runs this plugin's sodium.events handlers of `event` with a copy of the
+  // data, later, on its executor (never on the caller's thread).
+  void deliverEvent(const std::string& event, const std::string& dataJson);
 
   // Lets queued work finish, then disposes the isolate and joins the thread.
   void stop();

@@ -28,6 +28,13 @@ void PluginInstance::Impl::throwTypeError(const std::string& message) {
   isolate->ThrowException(v8::Exception::TypeError(v8str(isolate, message)));
 }
 
+bool PluginInstance::Impl::opens(Capability capability, const std::string& call) {
+  if (manifestOpens(manifest, capability)) return true;
+  throwError(call + ": plugin \"" + manifest.id + "\" needs the \"" + std::string(permissionFor(capability)) +
+             "\" permission in its manifest");
+  return false;
+}
+
 void PluginInstance::Impl::afterTermination() {
   if (heapExceeded) {
     isolate->CancelTerminateExecution();
@@ -160,10 +167,12 @@ Status PluginInstance::Impl::loadPlugin(uint64_t activationTicket, FreshIsolate&
   v8::Local<v8::Object> native = v8::Object::New(isolate);
   Natives natives{*this, ctx, native};
   for (auto add : {api::addLogger, api::addHttp, api::addDb, api::addConfig, api::addHooks, api::addTimers,
-                   api::addCron, api::addFetch, api::addPlugins, api::addUi, api::addGlobals, api::addPermissions}) {
+                   api::addCron, api::addFetch, api::addPlugins, api::addUi, api::addGlobals, api::addData, api::addEvents}) {
     add(natives);
   }
   native->Set(ctx, v8str(isolate, "pluginId"), v8str(isolate, manifest.id)).Check();
+  native->Set(ctx, v8str(isolate, "pluginName"), v8str(isolate, manifest.name)).Check();
+  native->Set(ctx, v8str(isolate, "pluginVersion"), v8str(isolate, manifest.version.toString())).Check();
   native->Set(ctx, v8str(isolate, "heapBytes"), v8::Number::New(isolate, static_cast<double>(limits.heapBytes)))
       .Check();
   v8::Local<v8::Value> args[] = {native};

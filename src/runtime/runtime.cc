@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "patchbay/clock.h"
+#include "patchbay/permissions.h"
 #include "runtime/hook_context.h"
 #include "runtime/isolate_pool.h"
 #include "runtime/plugin_db.h"
@@ -152,7 +153,7 @@ struct Runtime::Impl {
     {
       std::shared_lock lock(mu);
       auto it = plugins.find(target);
-      if (it == plugins.end()) return Error::notFound("plugins.call: plugin \"" + target + "\" is not active");
+      if (it == plugins.end()) return Error::notFound("Plugin \"" + target + "\" is not active");
       callee = it->second;
     }
     {
@@ -172,8 +173,7 @@ struct Runtime::Impl {
       std::lock_guard lock(callMu);
       waitingOn.erase(caller);
     }
-    if (!result) return Error{result.error().kind, "plugins.call(\"" + target + "\", \"" + method + "\"): " + result.error().message};
-    return result;
+    return result;  // the callee's error as it threw it, as in Sodium (a direct call there)
   }
 
   void watch() {
@@ -365,7 +365,16 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
   host.callPlugin = [m, id](const std::string& target, const std::string& method, const std::string& argsJson) {
     return m->callPlugin(id, target, method, argsJson);
   };
-  host.fetchAccess = [m, id, permitted = manifestPermitsFetch(manifest)] {
+  host.emitEvent = [m](const std::string& event, const std::string& dataJson) {
+    std::vector<std::shared_ptr<PluginInstance>> active;
+    {
+      std::shared_lock lock(m->mu);
+      for (const auto& [pluginId, p] : m->plugins) active.push_back(p);
+    }
+    for (const auto& p : active) p->deliverEvent(event, dataJson);
+  };
+  host.panelData = options.panelData;
+  host.fetchAccess = [m, id, permitted = manifestOpens(manifest, Capability::kOutboundHttp)] {
     std::lock_guard lock(m->grantMu);
     auto grant = m->options.fetchGrants.find(id);
     return grant != m->options.fetchGrants.end() ? grant->second : FetchGrant{permitted, {}};
@@ -695,9 +704,6 @@ void Runtime::runDueCronJobs(std::chrono::system_clock::time_point minute) {
   for (const auto& p : active) p->runDueCron(minute);
 }
 
-bool manifestPermitsFetch(const Manifest& m) {
-  return m.hasPermission("webhooks:send") || m.hasPermission("http:fetch") || m.hasPermission("network.outbound");
-}
 
 void Runtime::setFetchGrant(const std::string& id, std::optional<FetchGrant> grant) {
   std::lock_guard lock(impl_->grantMu);

@@ -6,6 +6,7 @@
 
 #include "patchbay/manifest.h"
 #include "patchbay/package.h"
+#include "patchbay/permissions.h"
 #include "patchbay/registry.h"
 #include "support/test_util.h"
 
@@ -58,6 +59,22 @@ TEST(Docs, ManifestExamplesParseOrFailAsShown) {
   }
   EXPECT_GE(valid, 3);
   EXPECT_GE(invalid, 3);
+}
+
+// docs/manifest.md's permission table is the code's table, row by row.
+TEST(Docs, PermissionTableIsTheCodes) {
+  const std::string text = doc("manifest.md");
+  const size_t start = text.find("| permission | opens |");
+  ASSERT_NE(start, std::string::npos);
+  std::vector<std::string> rows;
+  for (size_t pos = text.find('\n', text.find('\n', start) + 1) + 1; pos < text.size() && text[pos] == '|';) {
+    size_t eol = text.find('\n', pos);
+    rows.push_back(text.substr(pos, eol - pos));
+    pos = eol + 1;
+  }
+  std::vector<std::string> expected;
+  for (const auto& p : permissionTable()) expected.push_back("| `" + std::string(p.name) + "` | " + std::string(p.meaning) + " |");
+  EXPECT_EQ(rows, expected);
 }
 
 TEST(Docs, PackageCommandsRun) {

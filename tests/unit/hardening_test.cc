@@ -190,7 +190,7 @@ TEST_F(HardeningTest, StuckPluginsHoldNoIoThreadAndStopOnTime) {
   const auto asked = std::chrono::steady_clock::now();
   EXPECT_EQ(call("GET", "/api/admin/plugins", admin_).status, 200);
   EXPECT_EQ(call("GET", "/api/plugins/healthy/ok").status, 200);
-  EXPECT_LT(std::chrono::steady_clock::now() - asked, 300ms) << "the host waited for the stuck plugin";
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s) << "the host waited for the stuck plugin (its requests wait 30 s)";
   for (auto& c : clients) c.join();
   const auto took = std::chrono::steady_clock::now() - began;
   for (int i = 0; i < 16; ++i) {
@@ -357,15 +357,16 @@ TEST_F(HardeningTest, ActivatingAFailedPluginStartsItAgain) {
   EXPECT_EQ(call("GET", "/api/plugins/evil/status/200").status, 200);
 }
 
-// D21: credentials are checked before a body is parsed.
+// D21: credentials are checked before a body is parsed: without them the
+// answer is 401 whatever the body (a parse first would answer its 400),
+// with them the same body gets the parser's 400.
 TEST_F(HardeningTest, AdminEndpointsCheckTheTokenBeforeTheBody) {
   const std::string brackets(900'000, '[');
-  for (const char* path : {"/api/admin/plugins/install", "/api/v1/marketplace/install", "/api/admin/plugins/evil/uninstall"}) {
-    const auto before = std::chrono::steady_clock::now();
-    auto r = raw("POST", path, brackets, {{"Content-Type", "application/json"}});
-    EXPECT_EQ(r.status, 401) << path;
-    EXPECT_LT(std::chrono::steady_clock::now() - before, 500ms) << path;
+  for (const char* path : {"/api/admin/plugins/install", "/api/v1/marketplace/install"}) {
+    EXPECT_EQ(raw("POST", path, brackets, {{"Content-Type", "application/json"}}).status, 401) << path;
+    EXPECT_EQ(raw("POST", path, brackets, {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + admin_}}).status, 400) << path;
   }
+  EXPECT_EQ(raw("POST", "/api/admin/plugins/evil/uninstall", brackets, {{"Content-Type", "application/json"}}).status, 401);
   EXPECT_EQ(raw("POST", "/api/admin/plugins/install", std::string(20u << 20, '['), {}).status, 413);
 }
 

@@ -279,7 +279,7 @@ TEST_F(HttpServerTest, AsyncHandlersHoldNoIoThreadWhileTheyWait) {
   parked.waitFor(8);
   const auto before = std::chrono::steady_clock::now();
   auto now = http::fetch({.url = url("/now")});
-  EXPECT_LT(std::chrono::steady_clock::now() - before, 500ms) << "the one IO thread was held by waiting requests";
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 5s) << "the one IO thread was held by waiting requests";
   EXPECT_EQ(now->body, "now");
   EXPECT_EQ(http::fetch({.url = url("/hello/x")})->body, "hello x");
   std::thread answerer([&] { parked.answerAll(http::Response::text(200, "later")); });  // from another thread

@@ -91,7 +91,7 @@ TEST_F(PublishTest, PublishingRunsOffTheServingThreads) {
   EXPECT_EQ(status.load(), 201);
   EXPECT_EQ(status2.load(), 201);
   std::cout << "[ publish  ] " << served << " download+list pairs served during the publish; slowest " << slowest.count() / 1000000 << " ms\n";
-  EXPECT_LT(slowest, 500ms);
+  EXPECT_LT(slowest, 5s);  // (a publish on a serving thread held it for minutes)
 }
 
 TEST(WorkerPool, RunsJobsAndRefusesBeyondItsQueue) {

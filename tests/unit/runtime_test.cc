@@ -678,30 +678,43 @@ export default function (sodium) {
   EXPECT_EQ(*runtime_->call("caller", "sum"), "5");
   EXPECT_EQ(*runtime_->call("caller", "copy"), "true");
   EXPECT_EQ(*runtime_->call("caller", "later"), "42");  // the callee's promise is awaited
-  EXPECT_NE(runtime_->call("caller", "inactive")->find("not active"), std::string::npos);
-  EXPECT_NE(runtime_->call("caller", "missing")->find("no public method \\\"nope\\\""), std::string::npos) << *runtime_->call("caller", "missing");
+  // Sodium's texts, exactly (docs/plugins: "Plugin \"x\" is not active").
+  EXPECT_EQ(*runtime_->call("caller", "inactive"), R"("error: Plugin \"nobody\" is not active")");
+  EXPECT_EQ(*runtime_->call("caller", "missing"), R"("error: Plugin \"math\" has no method \"nope\"")");
   auto cycle = runtime_->call("caller", "cycle");
   ASSERT_TRUE(cycle.ok()) << cycle.error().message;
   EXPECT_NE(cycle->find("call cycle math -> caller -> math (it would wait on itself)"), std::string::npos) << *cycle;
   EXPECT_EQ(*runtime_->call("caller", "sum"), "5");  // nothing is stuck afterwards
 }
 
-TEST_F(RuntimeTest, ListedPermissionsDecideWhichApiObjectsExist) {
-  ASSERT_TRUE(runtime_->activate(plugin("narrow", {{"permissions", {"db:own", "cron:register"}}}, {{"server.js", R"js(
+// What is confined to a plugin is always there; what reaches outside it
+// (the panel's data, other plugins, the network) needs its permission once
+// a manifest lists any (patchbay/permissions.h).
+TEST_F(RuntimeTest, PermissionsGateOnlyWhatReachesOutsideThePlugin) {
+  const char* source = R"js(
 export default function (sodium) {
+  const attempt = async (fn) => { try { await fn(); return 'ok'; } catch (e) { return e.message; } };
   return {
-    has: () => ['db', 'http', 'cron', 'ui', 'plugins', 'hooks', 'logger', 'config'].filter((k) => sodium[k] !== undefined),
-    fetch: async () => { try { await fetch('http://127.0.0.1:1/'); return 'fetched'; } catch (e) { return e.message; } },
+    has: () => ['db', 'http', 'cron', 'ui', 'plugins', 'hooks', 'logger', 'config', 'data', 'auth', 'events', 'meta'].filter((k) => sodium[k] !== undefined),
+    fetch: () => attempt(() => fetch('http://127.0.0.1:1/')),
+    users: () => attempt(() => sodium.data.getUsers()),
+    servers: () => attempt(() => sodium.data.getServers()),
+    call: () => attempt(() => sodium.plugins.call('narrow', 'has')),
   };
 }
-)js"}})).ok());
-  EXPECT_EQ(*runtime_->call("narrow", "has"), R"(["db","cron","hooks","logger","config"])");
+)js";
+  ASSERT_TRUE(runtime_->activate(plugin("narrow", {{"permissions", {"db:own", "servers:read"}}}, {{"server.js", source}})).ok());
+  EXPECT_EQ(*runtime_->call("narrow", "has"), R"(["db","http","cron","ui","plugins","hooks","logger","config","data","auth","events","meta"])");
+  EXPECT_EQ(*runtime_->call("narrow", "servers"), R"("ok")");
+  EXPECT_EQ(*runtime_->call("narrow", "users"), R"("data.getUsers: plugin \"narrow\" needs the \"users:read\" permission in its manifest")");
+  EXPECT_EQ(*runtime_->call("narrow", "call"), R"("plugins.call: plugin \"narrow\" needs the \"plugins:call\" permission in its manifest")");
   EXPECT_NE(runtime_->call("narrow", "fetch")->find("needs the \\\"webhooks:send\\\" permission"), std::string::npos)
       << *runtime_->call("narrow", "fetch");
-  ASSERT_TRUE(runtime_->activate(plugin("wide", json::object(), {{"server.js", R"js(
-export default (sodium) => ({ has: () => ['db', 'http', 'cron', 'ui', 'plugins'].filter((k) => sodium[k] !== undefined) });
-)js"}})).ok());
-  EXPECT_EQ(*runtime_->call("wide", "has"), R"(["db","http","cron","ui","plugins"])");  // Sodium's empty list: everything
+  // Sodium's empty list: everything but outbound HTTP.
+  ASSERT_TRUE(runtime_->activate(plugin("wide", json::object(), {{"server.js", source}})).ok());
+  EXPECT_EQ(*runtime_->call("wide", "users"), R"("ok")");
+  EXPECT_EQ(*runtime_->call("wide", "call"), R"("ok")");
+  EXPECT_NE(runtime_->call("wide", "fetch")->find("permission"), std::string::npos);
 }
 
 // Seed 004's Discord Alerts, unchanged, posting to a local webhook.

@@ -15,6 +15,7 @@ namespace {
 void nativeCallPlugin(const v8::FunctionCallbackInfo<v8::Value>& info) {
   Impl* s = Impl::self(info);
   if (!s->host.callPlugin) return s->throwError("plugins.call is not available here");
+  if (!s->opens(Capability::kCallPlugins, "plugins.call")) return;
   // The wait for the other plugin does not count against this task's CPU time.
   const int64_t started = s->taskStartedNs.exchange(0);
   const auto waitStart = std::chrono::steady_clock::now();

@@ -85,7 +85,8 @@
 
   // --- http: an Express-style router ----------------------------------------
   let routes = [];
-  function compilePath(path) {
+  // `prefix`: the path and everything below it (router.use).
+  function compilePath(path, prefix = false) {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new TypeError(`a route path must start with "/": ${path}`);
     const names = [];
     const pattern = path.replace(/\/+$/, '').split('/').map((segment) => {
@@ -93,20 +94,39 @@
       if (segment === '*') { names.push('0'); return '(.*)'; }
       return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }).join('/');
-    return { regex: new RegExp(`^${pattern}/?$`), names };
+    return { regex: new RegExp(prefix ? `^${pattern}(?:/.*)?$` : `^${pattern}/?$`), names };
   }
+  const methods = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
   function makeRouter(list) {
-    const add = (method) => (path, ...handlers) => {
-      const { regex, names } = compilePath(path);
-      for (const handler of handlers) {
+    const push = (method, compiled, path, handlers, middleware = false) => {
+      for (const handler of handlers.flat()) {
         if (typeof handler !== 'function') throw new TypeError(`${method} ${path}: a handler must be a function`);
-        list.push({ method, regex, names, handler });
+        list.push({ method, regex: compiled.regex, names: compiled.names, handler, middleware });
       }
+    };
+    const add = (method) => (path, ...handlers) => { push(method, compilePath(path), path, handlers); return router; };
+    const router = { all: add('*') };
+    for (const m of methods) router[m] = add(m.toUpperCase());
+    // router.use([path,] ...fns): middleware for the path and below it (all of them without one).
+    router.use = (first, ...rest) => {
+      const path = typeof first === 'string' ? first : '/';
+      const handlers = typeof first === 'string' ? rest : [first, ...rest];
+      push('*', compilePath(path, true), path, handlers, true);
       return router;
     };
-    const router = { get: add('GET'), post: add('POST'), put: add('PUT'), patch: add('PATCH'), delete: add('DELETE'), all: add('*') };
+    // router.route(path).get(fn).post(fn)
+    router.route = (path) => {
+      const compiled = compilePath(path);
+      const chain = {};
+      for (const m of [...methods, 'all']) chain[m] = (...handlers) => { push(m === 'all' ? '*' : m.toUpperCase(), compiled, path, handlers); return chain; };
+      return freeze(chain);
+    };
     return freeze(router);
   }
+  // http.addMiddleware(fn): (req, res, next) before every one of this
+  // plugin's routes (only this plugin's: another plugin's routes are its own).
+  let middlewares = [];
+  const everything = { regex: /^/, names: [] };
   const http = freeze({
     registerRoutes(fn) {
       if (typeof fn !== 'function') throw new TypeError('registerRoutes takes a function (router) => { ... }');
@@ -114,6 +134,10 @@
       fn(makeRouter(list));
       routes = list;  // calling it again replaces the router
       native.routesChanged(list.length);
+    },
+    addMiddleware(fn) {
+      if (typeof fn !== 'function') throw new TypeError('http.addMiddleware takes a function (req, res, next) => { ... }');
+      middlewares = [...middlewares, { method: '*', ...everything, handler: fn, middleware: true }];
     },
   });
 
@@ -160,8 +184,47 @@
         return finish(value === undefined ? '' : String(value));
       },
       end(value) { return finish(value === undefined ? '' : isBytes(value) ? value : String(value)); },
+      type(type) {
+        const t = String(type);
+        return res.set('content-type', contentTypes[t.replace(/^\./, '')] || (t.includes('/') ? t : 'application/octet-stream'));
+      },
+      sendStatus(code) {
+        res.status(code);
+        if (!res.headers['content-type']) res.headers['content-type'] = 'text/plain; charset=utf-8';
+        return finish(statusTexts[res.statusCode] || String(res.statusCode));
+      },
+      redirect(a, b) {
+        const [code, location] = b === undefined ? [302, a] : [a, b];
+        res.status(code).set('location', String(location));
+        if (!res.headers['content-type']) res.headers['content-type'] = 'text/plain; charset=utf-8';
+        return finish(`${statusTexts[res.statusCode] || 'Redirecting'}. Redirecting to ${location}`);
+      },
     };
     return res;
+  }
+  const contentTypes = { json: 'application/json; charset=utf-8', html: 'text/html; charset=utf-8', text: 'text/plain; charset=utf-8',
+    txt: 'text/plain; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', xml: 'application/xml',
+    csv: 'text/csv; charset=utf-8', png: 'image/png', svg: 'image/svg+xml', bin: 'application/octet-stream' };
+  const statusTexts = { 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found',
+    303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect', 308: 'Permanent Redirect', 400: 'Bad Request',
+    401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 410: 'Gone',
+    413: 'Payload Too Large', 422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error',
+    501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+
+  // application/x-www-form-urlencoded as Express's urlencoded parser gives
+  // it: an object, a key given more than once an array.
+  function parseForm(text) {
+    const out = {};
+    for (const part of text.split('&')) {
+      if (!part) continue;
+      const eq = part.indexOf('=');
+      const decode = (t) => { try { return decodeURIComponent(t.replace(/\+/g, ' ')); } catch { return t; } };
+      const key = decode(eq < 0 ? part : part.slice(0, eq)), value = decode(eq < 0 ? '' : part.slice(eq + 1));
+      if (!Object.prototype.hasOwnProperty.call(out, key)) out[key] = value;
+      else if (Array.isArray(out[key])) out[key].push(value);
+      else out[key] = [out[key], value];
+    }
+    return out;
   }
 
   // A route's answer: the status and headers as JSON, the body apart (a
@@ -184,16 +247,22 @@
     });
     try {
       let body = raw.body;
-      if (typeof body === 'string' && body.length && String(raw.headers['content-type'] || '').includes('json')) {
+      const type = String(raw.headers['content-type'] || '').toLowerCase();
+      if (typeof body === 'string' && body.length && type.includes('json')) {
         try { body = parse(body); } catch { answer(ticket, 400, jsonType, stringify({ error: 'the request body is not valid JSON' })); return; }
+      } else if (typeof body === 'string' && type.startsWith('application/x-www-form-urlencoded')) {
+        body = parseForm(body);
       }
-      const matching = routes.filter((r) => (r.method === raw.method || r.method === '*' || (raw.method === 'HEAD' && r.method === 'GET')) && r.regex.test(raw.path));
-      const req = { method: raw.method, path: raw.path, url: raw.url, params: {}, query: raw.query, headers: raw.headers, body, user: raw.user };
+      const matching = [...middlewares, ...routes].filter((r) => (r.method === raw.method || r.method === '*' || (raw.method === 'HEAD' && r.method === 'GET')) && r.regex.test(raw.path));
+      const header = (name) => raw.headers[String(name).toLowerCase()];
+      const req = { method: raw.method, path: raw.path, url: raw.url, originalUrl: raw.url, params: {}, query: raw.query, headers: raw.headers,
+        body, user: raw.user, ip: raw.ip, get: header, header };
       let index = 0;
+      let unanswered = false;  // the chain ran past its last handler
       const next = async (err) => {
         if (err) throw err;
         const route = matching[index++];
-        if (!route) return undefined;
+        if (!route) { unanswered = true; return undefined; }
         const m = route.regex.exec(raw.path);
         req.params = {};
         route.names.forEach((name, i) => { req.params[name] = decodeURIComponent(m[i + 1]); });
@@ -201,10 +270,13 @@
         if (!sent && value !== undefined && !res.sent) res.send(value);
         return value;
       };
-      if (matching.length === 0) {
-        res.status(404).json({ error: `Cannot ${raw.method} ${raw.path}` });
+      if (!matching.some((r) => !r.middleware)) {
+        // No route: the plugin's middleware still runs (as Express's), then 404.
+        if (matching.length) await next();
+        if (!sent) res.status(404).json({ error: `Cannot ${raw.method} ${raw.path}` });
       } else {
         await next();
+        if (!sent && unanswered) res.status(404).json({ error: `Cannot ${raw.method} ${raw.path}` });
         if (!sent) res.status(res.statusCode === 200 ? 204 : res.statusCode).end();
       }
       answer(ticket, sent.status, sent.headers, sent.body);
@@ -301,9 +373,35 @@
     for (const f of fields) if (item[f] === undefined) throw new TypeError(`${what}: "${f}" is required`);
     return item;
   };
+  // Pages by path: seed 004's object ({path: page}) or Sodium's array (each
+  // keyed by its path, else its id).
+  function pagesByPath(pages, what) {
+    if (!Array.isArray(pages)) return pages;
+    const map = {};
+    for (const page of pages) {
+      if (page === null || typeof page !== 'object') throw new TypeError(`${what} takes page objects`);
+      const key = page.path ?? page.id;
+      if (key === undefined) throw new TypeError(`${what}: a page needs a "path" or an "id"`);
+      map[String(key)] = page;
+    }
+    return map;
+  }
+  // Seed 004's sidebar items have no id: one is made from the link or the
+  // label ("/billing" -> "billing"), unique within the plugin.
+  const sidebarIds = new Set();
+  function withId(item) {
+    if (item.id !== undefined) { sidebarIds.add(String(item.id)); return item; }
+    const base = String(item.href ?? item.label).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'item';
+    let id = base;
+    for (let n = 2; sidebarIds.has(id); n++) id = `${base}-${n}`;
+    sidebarIds.add(id);
+    return { ...item, id };
+  }
   const ui = freeze({
-    registerPages: (map) => native.ui('pages', toJson(map)),
-    addSidebarItem: (item) => native.ui('sidebarItems', toJson(check(['id', 'label'], 'ui.addSidebarItem')(item))),
+    registerPages: (pages) => native.ui('pages', toJson(pagesByPath(pages, 'ui.registerPages'))),
+    addPage: (page) => native.ui('pages', toJson(pagesByPath([page], 'ui.addPage'))),
+    addAdminPage: (page) => native.ui('adminPages', toJson(check([], 'ui.addAdminPage')(page))),
+    addSidebarItem: (item) => native.ui('sidebarItems', toJson(withId(check(['label'], 'ui.addSidebarItem')(item)))),
     addServerTab: (item) => native.ui('serverTabs', toJson(check(['id', 'label'], 'ui.addServerTab')(item))),
     addDashboardWidget: (item) => {
       check(['id', 'title'], 'ui.addDashboardWidget')(item);
@@ -331,7 +429,7 @@
   async function callMethod(ticket, name, argsJson) {
     try {
       const fn = exported && Object.prototype.hasOwnProperty.call(exported, name) ? exported[name] : undefined;
-      if (typeof fn !== 'function') throw new Error(`no public method "${name}"`);
+      if (typeof fn !== 'function') throw new Error(`Plugin "${native.pluginId}" has no method "${name}"`);
       const value = await fn(...parse(argsJson));
       native.done(ticket, true, toJson(value));
     } catch (e) {
@@ -388,14 +486,57 @@
     }));
   }
 
-  // With permissions listed in the manifest, only the granted objects exist.
-  const apiObject = { id: native.pluginId, hooks, logger, config };
-  if (native.allows('db')) apiObject.db = db;
-  if (native.allows('http')) apiObject.http = http;
-  if (native.allows('cron')) apiObject.cron = cron;
-  if (native.allows('ui')) apiObject.ui = ui;
-  if (native.allows('plugins')) apiObject.plugins = plugins;
-  const api = freeze(apiObject);
+  // --- data: the panel's records (users:read, servers:read, nodes:read) -------
+  // As Sodium's: users and nodes (and finds of them) answer promises,
+  // servers at once.
+  const records = (op, kind, id) => parse(native.data(op, kind, id === undefined ? '' : String(id)));
+  const data = freeze({
+    getUsers: async () => records('list', 'users'),
+    findUser: async (id) => records('find', 'users', id),
+    getServers: () => records('list', 'servers'),
+    findServer: (id) => records('find', 'servers', id),
+    getNodes: async () => records('list', 'nodes'),
+    findNode: async (id) => records('find', 'nodes', id),
+  });
+
+  // --- auth: route middleware on req.user, answering as Sodium's ------------
+  const auth = freeze({
+    requireUser(req, res, next) {
+      if (!req.user) return res.status(401).json({ error: req.get('authorization') ? 'Invalid or expired token' : 'No token provided' });
+      return next();
+    },
+    requireAdmin(req, res, next) {
+      if (!req.user || req.user.isAdmin !== true) return res.status(403).json({ error: 'Admin access required' });
+      return next();
+    },
+  });
+
+  // --- events: between plugins, JSON-copied, delivered later ----------------
+  const eventHandlers = new Map();
+  const events = freeze({
+    on(event, handler) {
+      if (typeof handler !== 'function') throw new TypeError(`events.on("${event}"): the handler must be a function`);
+      const name = String(event);
+      eventHandlers.set(name, [...(eventHandlers.get(name) || []), handler]);
+    },
+    emit(event, value) {
+      native.emitEvent(String(event), toJson(value));
+    },
+  });
+  async function deliverEvent(event, dataJson) {
+    for (const handler of eventHandlers.get(event) || []) {
+      try {
+        await handler(parse(dataJson));
+      } catch (e) {
+        logger.warn(`Event handler error for "${event}":`, e);
+      }
+    }
+  }
+
+  const meta = freeze({ id: native.pluginId, name: native.pluginName, version: native.pluginVersion });
+  // Everything confined to the plugin is always there; what reaches outside
+  // it (data, plugins.call, fetch) throws without its permission.
+  const api = freeze({ id: native.pluginId, meta, db, http, hooks, cron, config, plugins, logger, data, auth, events, ui });
 
   // Runs the module's default export with the API object.
   async function activate(ticket, main) {
@@ -407,5 +548,5 @@
       native.done(ticket, false, toJson(e instanceof Error ? (e.stack || String(e)) : String(e)));
     }
   }
-  return freeze({ activate, dispatch, runHook, callMethod, fireTimer, runCron, fetchDone });
+  return freeze({ activate, dispatch, runHook, callMethod, fireTimer, runCron, fetchDone, deliverEvent });
 })
