@@ -125,7 +125,15 @@ if(PATCHBAY_HAVE_V8)
   target_include_directories(patchbay_runtime PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
   target_compile_options(patchbay_runtime PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
   target_link_libraries(patchbay_runtime PUBLIC patchbay_package patchbay_store patchbay_http PRIVATE patchbay_v8)
-  set_source_files_properties(src/runtime/capped_allocator.cc PROPERTIES COMPILE_OPTIONS -fno-rtti)
+  set_source_files_properties(src/runtime/capped_allocator.cc PROPERTIES COMPILE_OPTIONS -fno-rtti SKIP_PRECOMPILE_HEADERS ON)
+  # V8's and nlohmann's headers, parsed once for the runtime's ~30 files
+  # (each API file of src/runtime/api/ includes both).
+  target_precompile_headers(patchbay_runtime PRIVATE <v8.h> <nlohmann/json.hpp>)
+  # The API files are one file per API for people, and one translation unit
+  # for the compiler: each alone spent ~7 s instantiating the same templates.
+  set_target_properties(patchbay_runtime PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE GROUP)
+  file(GLOB PATCHBAY_RUNTIME_API_SOURCES ${CMAKE_SOURCE_DIR}/src/runtime/api/*.cc)
+  set_source_files_properties(${PATCHBAY_RUNTIME_API_SOURCES} PROPERTIES UNITY_GROUP runtime_api)
   target_link_libraries(patchbay INTERFACE patchbay_runtime)
 
   # --- host: the runtime behind HTTP (src/host) --------------------------------
@@ -161,6 +169,7 @@ set(PATCHBAY_CLI_SOURCES
   src/cli/log.cc)
 # The command line, compiled once for both executables.
 add_library(patchbay_cli_common OBJECT ${PATCHBAY_CLI_SOURCES})
+target_precompile_headers(patchbay_cli_common PRIVATE <CLI/CLI.hpp> <nlohmann/json.hpp>)
 target_include_directories(patchbay_cli_common PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_cli_common PUBLIC patchbay_package patchbay_store patchbay_http patchbay_registry patchbay_install
                       patchbay_host_state spdlog::spdlog)
@@ -192,4 +201,21 @@ if(NOT PATCHBAY_SANITIZE)
   add_executable(patchbay_bench_v8_floor bench/runtime/v8_floor.cc)
   set_target_properties(patchbay_bench_v8_floor PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
   target_link_libraries(patchbay_bench_v8_floor PRIVATE patchbay_v8)
+endif()
+
+# --- install: `cmake --install build-release --prefix ~/.local` puts
+# patchbay and patchbay-host in <prefix>/bin and V8 (Debian's libnode, which
+# scripts/setup unpacked into .deps) in <prefix>/lib/patchbay, where the
+# installed binaries look for it first.
+include(GNUInstallDirs)
+install(TARGETS patchbay_cli patchbay_host_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PATCHBAY_V8_LIBRARY} DESTINATION ${CMAKE_INSTALL_LIBDIR}/patchbay)
+set_target_properties(patchbay_host_cli PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}/patchbay")
+
+# nlohmann's header, parsed once per library that includes it in most files.
+foreach(library patchbay_registry patchbay_install)
+  target_precompile_headers(${library} PRIVATE <nlohmann/json.hpp>)
+endforeach()
+if(TARGET patchbay_host)
+  target_precompile_headers(patchbay_host PRIVATE <nlohmann/json.hpp>)
 endif()

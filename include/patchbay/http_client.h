@@ -33,4 +33,14 @@ struct ClientResponse {
 // errors naming the URL; any HTTP status is a successful result.
 Result<ClientResponse> fetch(const ClientRequest& request);
 
+// An http:// or https:// URL as libcurl reads it: the same parser that
+// fetches it, so a check on its host holds for the request made. The host
+// is in lower case, an IPv6 address in brackets ("[::1]"). Other schemes
+// and URLs libcurl refuses are kInvalidInput errors naming the URL.
+struct HttpUrl {
+  std::string scheme;  // "http" or "https"
+  std::string host;
+};
+Result<HttpUrl> parseHttpUrl(const std::string& url);
+
 }  // namespace patchbay::http

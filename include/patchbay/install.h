@@ -62,6 +62,9 @@ struct SourceConfig {
 // PLUGIN_MODULES_DIR=<folder> (local). Flags are applied by the caller after.
 // An unknown PLUGIN_SOURCE, or remote without a URL, is an error.
 Result<SourceConfig> applySourceEnvironment(SourceConfig base, const std::function<const char*(const char*)>& getEnv);
+// The registry's URL from the environment: PATCHBAY_REGISTRY, else seed
+// 002's PLUGIN_SERVER_URL, accepted as the same; "" when neither is set.
+std::string registryUrlFromEnvironment(const std::function<const char*(const char*)>& getEnv);
 
 // A version request as users write it: a semver range, or "latest" / ""
 // for the highest version.

@@ -102,13 +102,18 @@ struct ManifestSource {
   // file name. plugin.json may leave "id" out (it is then this name) and,
   // when given, "id" must equal it. Empty when unknown.
   std::string folderName;
+  // A source folder (what `patchbay pack` reads) is named as its author
+  // likes: its name stands in for a missing "id" but need not equal one.
+  // A host's plugins folder is plugins/<id>, and there it must.
+  bool folderNameMustMatch = true;
 };
 
 ManifestReport parseManifest(std::string_view jsonText, const ManifestSource& source);
 
 // Reads DIR/plugin.json or DIR/metadata.json (one of them, not both), with
-// the folder's name as folderName.
-ManifestReport loadManifestFromFolder(const std::string& dir);
+// the folder's name as folderName (which must match "id" unless
+// `sourceFolder`: a folder a plugin is written in, not installed in).
+ManifestReport loadManifestFromFolder(const std::string& dir, bool sourceFolder = false);
 
 // Manifest file names patchbay looks for, in order.
 inline constexpr const char* kManifestFileNames[] = {"plugin.json", "metadata.json"};

@@ -1,8 +1,10 @@
 // patchbay/text.h — checks on untrusted text, made before anything parses
-// or copies it: well-formed UTF-8, and how deep JSON nests.
+// or copies it: well-formed UTF-8, and how deep JSON nests; and the name
+// someone probably meant when they mistyped one.
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string_view>
 
 namespace patchbay {
@@ -28,5 +30,10 @@ constexpr size_t kMaxJsonDepth = 256;
 // (the parser that runs next says what else is wrong). One pass, no
 // allocation.
 bool jsonNestsDeeperThan(std::string_view text, size_t maxDepth = kMaxJsonDepth);
+
+// The candidate closest to `word` in edits (insert, delete, replace a
+// character), if it is at most `maxEdits` away: "pakc" -> "pack",
+// "servers:raed" -> "servers:read". Empty when none is that close.
+std::string_view nearestName(std::string_view word, std::span<const std::string_view> candidates, size_t maxEdits = 2);
 
 }  // namespace patchbay

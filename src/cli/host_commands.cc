@@ -41,7 +41,7 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
       ->check(CLI::Range(10, 600000));
   serveCmd->add_option("--source", serve->source, "Where the admin API installs from: local or remote (default: $PLUGIN_SOURCE, else local)");
   serveCmd->add_option("--modules", serve->modulesDir, "The local source's folder of ID_vVERSION.zip files (default: $PLUGIN_MODULES_DIR, else modules)");
-  serveCmd->add_option("--registry", serve->registry, "The remote source's URL (default: $PLUGIN_SERVER_URL)");
+  serveCmd->add_option("--registry", serve->registry, "The remote source's URL (default: $PATCHBAY_REGISTRY)");
   serveCmd->callback([serve, &outcome] { outcome.exitCode = runHostServe(*serve); });
 
   auto* tokenCmd = app.add_subcommand("admin-token", "Create, list and revoke the host's admin tokens");

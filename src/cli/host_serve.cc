@@ -22,7 +22,7 @@ int runHostServe(const HostServeOptions& o) {
   options.dataDir = o.dataDir;
   options.limits.heapBytes = static_cast<size_t>(o.heapMb) << 20;
   options.limits.callTimeout = std::chrono::milliseconds(o.callTimeoutMs);
-  // The admin API's package source: flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL.
+  // The admin API's package source: flags over $PLUGIN_SOURCE / $PATCHBAY_REGISTRY.
   auto fromEnv = applySourceEnvironment(options.source, [](const char* name) { return std::getenv(name); });
   if (!fromEnv) return fail(fromEnv.error());
   options.source = *fromEnv;

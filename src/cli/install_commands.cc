@@ -39,7 +39,7 @@ struct InstallCliOptions {
   bool requireSignature = false;
 };
 
-// Flags over $PLUGIN_SOURCE / $PLUGIN_SERVER_URL / $PLUGIN_MODULES_DIR over
+// Flags over $PLUGIN_SOURCE / $PATCHBAY_REGISTRY / $PLUGIN_MODULES_DIR over
 // the --config file's values (applied to the options before this).
 Result<SourceConfig> sourceConfig(const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
   auto fromFile = applySourceFlags({}, o.source, o.modulesDir, o.registry);
@@ -151,7 +151,7 @@ int runPanelOperation(const std::string& kind, const InstallCliOptions& o, const
     if (!o.json) std::cerr << "patchbay: install " << o.target << " into the panel from " << (*source)->describe() << "\n";
     report = (*installer)->install(id, range, **source, progressBar(!o.json));
   } else {
-    return failWith(Error::unsupported(kind + " is not available for a panel layout (install and uninstall are, as seed 002 has them)"));
+    return failWith(Error::unsupported(kind + " is not available for a panel layout (only install and uninstall are)"));
   }
   if (!report) return failWith(report.error());
   if (o.json) {
@@ -341,7 +341,7 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
     cmd->add_option("--data,-d", o->dataDir, "The host's data folder (config.json, plugins/, plugin-data/)")->capture_default_str();
     cmd->add_flag("--json", o->json, "Print the result as JSON (for scripts)");
     if (std::string(spec.name) == "install" || std::string(spec.name) == "uninstall" || std::string(spec.name) == "list") {
-      cmd->add_option("--panel", o->panel, "A panel layout file (seed 002: backend, frontend, database, registry) instead of --data");
+      cmd->add_option("--panel", o->panel, "A panel layout file (its backend, frontend, database and registry folders) instead of --data");
     }
     if (spec.needsTarget) {
       cmd->add_option("target", o->target, spec.targetHelp)->required();
@@ -353,7 +353,7 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
     if (spec.needsSource) {
       cmd->add_option("--source", o->source, "local or remote (default: $PLUGIN_SOURCE, else local)");
       cmd->add_option("--modules", o->modulesDir, "The local source's folder of ID_vVERSION.zip files (default: $PLUGIN_MODULES_DIR, else modules)");
-      cmd->add_option("--registry", o->registry, "The remote source's URL (default: $PLUGIN_SERVER_URL); implies --source remote");
+      cmd->add_option("--registry", o->registry, "The remote source's URL (default: $PATCHBAY_REGISTRY); implies --source remote");
       cmd->add_option("--registry-key", o->registryKey, "The registry's public key (base64); default: pinned at first use");
       cmd->add_option("--download-key", o->downloadKey, "The registry's download API key (default: $PATCHBAY_DOWNLOAD_KEY)");
       cmd->add_option("--config", o->config, "A TOML file with these options (source, modules, registry, ...)");

@@ -49,17 +49,17 @@ int runPanelServe(const PanelServeOptions& o) {
 }  // namespace
 
 void addPanelCommands(CLI::App& app, Outcome& outcome) {
-  auto* panel = app.add_subcommand("panel", "A panel in another language, laid out as seed 002 describes");
+  auto* panel = app.add_subcommand("panel", "A panel in another language (backend, frontend, database folders): install into it and serve its marketplace");
   panel->require_subcommand(1);
   auto o = std::make_shared<PanelServeOptions>();
-  auto* serve = panel->add_subcommand("serve", "Serve seed 002's marketplace endpoints (install, uninstall) for the panel");
+  auto* serve = panel->add_subcommand("serve", "Serve the marketplace endpoints (install, uninstall) for the panel");
   serve->add_option("--panel", o->panel, "The panel layout file (backend, frontend, database, registry)")->capture_default_str();
   serve->add_option("--listen,-l", o->listen, "ADDRESS:PORT to listen on (port 0: any free port)")->capture_default_str();
   serve->add_option("--port-file", o->portFile, "Write the port listened on to this file");
   serve->add_option("--threads", o->threads, "Threads serving requests")->capture_default_str()->check(CLI::Range(1, 256));
   serve->add_option("--source", o->source, "local or remote (default: $PLUGIN_SOURCE, else local)");
   serve->add_option("--modules", o->modulesDir, "The local source's folder (default: $PLUGIN_MODULES_DIR, else modules)");
-  serve->add_option("--registry", o->registry, "The remote source's URL (default: $PLUGIN_SERVER_URL)");
+  serve->add_option("--registry", o->registry, "The remote source's URL (default: $PATCHBAY_REGISTRY)");
   serve->callback([o, &outcome] { outcome.exitCode = runPanelServe(*o); });
 }
 

@@ -17,6 +17,7 @@
 #include "cli/output.h"
 #include "patchbay/json.h"
 #include "patchbay/http_client.h"
+#include "patchbay/install.h"
 #include "patchbay/integrity.h"
 #include "patchbay/package.h"
 #include "patchbay/registry.h"
@@ -200,8 +201,8 @@ int runPublish(const PublishOptions& o) {
   auto done = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
   std::string registry = o.registry;
   if (registry.empty()) {
-    const char* env = std::getenv("PATCHBAY_REGISTRY");
-    registry = env && *env ? env : "http://127.0.0.1:8080";
+    registry = registryUrlFromEnvironment([](const char* name) { return std::getenv(name); });
+    if (registry.empty()) registry = "http://127.0.0.1:8080";
   }
   while (!registry.empty() && registry.back() == '/') registry.pop_back();
   std::string token = o.token;
@@ -245,7 +246,7 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   auto* registry = app.add_subcommand("registry", "Run and administer a plugin registry");
   registry->require_subcommand(1);
   auto serve = std::make_shared<ServeOptions>();
-  auto* serveCmd = registry->add_subcommand("serve", "Serve plugins over HTTP (seed 000/001/003 endpoints)");
+  auto* serveCmd = registry->add_subcommand("serve", "Serve plugins over HTTP: the catalog, downloads, publishing, review, bundles");
   serveCmd->add_option("--listen,-l", serve->listen, "ADDRESS:PORT to listen on (port 0: any free port)")->capture_default_str();
   serveCmd->add_option("--data,-d", serve->dataDir, "Data folder: registry.db and blobs/")->capture_default_str();
   serveCmd->add_option("--plugins-dir,-p", serve->pluginsDir, "Drop-in folder of {id}_v{version}.zip files")->capture_default_str();

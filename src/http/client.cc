@@ -1,6 +1,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <mutex>
 
@@ -103,6 +104,26 @@ Result<ClientResponse> fetch(const ClientRequest& request) {
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
   return response;
+}
+
+Result<HttpUrl> parseHttpUrl(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> handle(curl_url(), curl_url_cleanup);
+  if (!handle) return Error::internal("libcurl could not make a URL handle");
+  if (curl_url_set(handle.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    return Error::invalid("\"" + url + "\" is not a URL");
+  }
+  auto part = [&](CURLUPart which) {
+    char* text = nullptr;
+    std::string out;
+    if (curl_url_get(handle.get(), which, &text, 0) == CURLUE_OK && text) out = text;
+    curl_free(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  HttpUrl parsed{part(CURLUPART_SCHEME), part(CURLUPART_HOST)};
+  if (parsed.scheme != "http" && parsed.scheme != "https") return Error::invalid("only http and https URLs, not \"" + url + "\"");
+  if (parsed.host.empty()) return Error::invalid("\"" + url + "\" names no host");
+  return parsed;
 }
 
 }  // namespace patchbay::http

@@ -18,6 +18,15 @@ struct Responder::State {
     std::lock_guard lock(mutex);
     return std::move(deliver);
   }
+  // Delivers under the lock, so that a server detaching its waiting
+  // requests (take(), before its IO threads end) waits for a delivery in
+  // progress: none reaches a connection after its server has stopped.
+  void send(Response response) {
+    std::lock_guard lock(mutex);
+    if (!deliver) return;
+    auto once = std::move(deliver);
+    once(std::move(response));
+  }
   // Dropped without an answer: a bug in the handler costs this request a
   // 500, not a connection that hangs until the client gives up.
   ~State() {

@@ -280,7 +280,7 @@ Responder Responder::to(std::function<void(Response)> deliver) {
 
 void Responder::send(Response response) const {
   if (!state_) return;
-  if (auto deliver = state_->take()) deliver(std::move(response));
+  state_->send(std::move(response));
 }
 
 Handler Router::handler() const {

@@ -314,6 +314,10 @@ class Session : public std::enable_shared_from_this<Session> {
     method_ = request_.method;
     path_ = request_.path;
 
+    // The responder holds the session (it waits with no IO of its own);
+    // stop() takes that hold back from every waiting responder before the
+    // IO threads end, and a delivery in progress finishes first (State::
+    // send), so no connection outlives its server's IO objects.
     Responder responder = Responder::to([self = shared_from_this()](Response res) { self->answer(std::move(res)); });
     {
       std::lock_guard lock(waitingMu_);

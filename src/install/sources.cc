@@ -265,6 +265,13 @@ Status checkSignaturePolicy(const SignaturePolicy& policy, const FetchedPackage&
   return Error::signature(what + " is signed by key " + signer.keyIdHex() + ", which is not among the trusted keys");
 }
 
+std::string registryUrlFromEnvironment(const std::function<const char*(const char*)>& getEnv) {
+  for (const char* name : {"PATCHBAY_REGISTRY", "PLUGIN_SERVER_URL"}) {
+    if (const char* url = getEnv(name); url && *url) return url;
+  }
+  return "";
+}
+
 Result<SourceConfig> applySourceEnvironment(SourceConfig base, const std::function<const char*(const char*)>& getEnv) {
   if (const char* source = getEnv("PLUGIN_SOURCE"); source && *source) {
     std::string s = source;
@@ -276,16 +283,16 @@ Result<SourceConfig> applySourceEnvironment(SourceConfig base, const std::functi
       return Error::invalid("PLUGIN_SOURCE=" + s + ": must be local or remote");
     }
   }
-  if (const char* url = getEnv("PLUGIN_SERVER_URL"); url && *url) base.serverUrl = url;
+  if (std::string url = registryUrlFromEnvironment(getEnv); !url.empty()) base.serverUrl = url;
   if (const char* dir = getEnv("PLUGIN_MODULES_DIR"); dir && *dir) base.localDir = dir;
   return base;
 }
 
 Result<std::unique_ptr<PackageSource>> openSource(const SourceConfig& config, const std::string& stateDir) {
   if (config.kind == SourceConfig::Kind::kLocal) return std::unique_ptr<PackageSource>(new LocalSource(config.localDir));
-  if (config.serverUrl.empty()) return Error::invalid("a remote plugin source needs PLUGIN_SERVER_URL (or --registry URL)");
+  if (config.serverUrl.empty()) return Error::invalid("a remote plugin source needs a registry URL: --registry URL, or PATCHBAY_REGISTRY (PLUGIN_SERVER_URL works too)");
   if (!config.serverUrl.starts_with("http://") && !config.serverUrl.starts_with("https://")) {
-    return Error::invalid("PLUGIN_SERVER_URL=" + config.serverUrl + ": must be an http:// or https:// URL");
+    return Error::invalid("registry URL " + config.serverUrl + ": must be an http:// or https:// URL");
   }
   return std::unique_ptr<PackageSource>(new RemoteSource(config, stateDir));
 }

@@ -43,27 +43,9 @@ std::string quoteList(const std::vector<std::string>& items) {
   return out;
 }
 
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 // " (did you mean \"servers:read\"?)" when something known is close.
 std::string suggestion(std::string_view word, const std::vector<std::string_view>& known) {
-  std::string_view best;
-  size_t bestDistance = 3;
-  for (auto k : known) {
-    size_t d = editDistance(word, k);
-    if (d < bestDistance) { bestDistance = d; best = k; }
-  }
+  std::string_view best = nearestName(word, known);
   return best.empty() ? "" : " (did you mean \"" + std::string(best) + "\"?)";
 }
 
@@ -401,7 +383,7 @@ ManifestReport parseManifest(std::string_view text, const ManifestSource& source
   if (auto id = check.str(doc, "", "id", !sodiumStyle || source.folderName.empty())) {
     if (!isValidPluginId(*id)) {
       check.error("id", "\"" + *id + "\" is not a valid plugin id: use 1-64 lowercase letters, digits, \"-\" and \"_\", starting with a letter or digit");
-    } else if (sodiumStyle && !source.folderName.empty() && *id != source.folderName) {
+    } else if (sodiumStyle && source.folderNameMustMatch && !source.folderName.empty() && *id != source.folderName) {
       check.error("id", "is \"" + *id + "\" but the plugin's folder is \"" + source.folderName + "\"; they must match");
     }
     m.id = *id;
@@ -540,7 +522,7 @@ ManifestReport parseManifest(std::string_view text, const ManifestSource& source
   return report;
 }
 
-ManifestReport loadManifestFromFolder(const std::string& dir) {
+ManifestReport loadManifestFromFolder(const std::string& dir, bool sourceFolder) {
   namespace fs = std::filesystem;
   ManifestReport report;
   std::vector<std::string> found;
@@ -569,7 +551,7 @@ ManifestReport loadManifestFromFolder(const std::string& dir) {
   fs::path named = fs::absolute(dir).lexically_normal();
   if (named.filename().empty()) named = named.parent_path();
   std::string folderName = named.filename().string();
-  return parseManifest(text.str(), {found[0], folderName});
+  return parseManifest(text.str(), {found[0], folderName, !sourceFolder});
 }
 
 }  // namespace patchbay

@@ -79,7 +79,7 @@ Result<std::vector<std::string>> collectPackageFiles(const std::string& dir, std
 Result<PackResult> packFolder(const std::string& dir, const std::string& output, const ArchiveLimits& limits) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return Error::notFound(dir + ": no such folder");
-  ManifestReport report = loadManifestFromFolder(dir);
+  ManifestReport report = loadManifestFromFolder(dir, /*sourceFolder=*/true);
   if (!report.ok()) return Error::invalid(report.errorText().substr(0, report.errorText().size() - 1));
   PackResult result;
   result.manifest = *report.manifest;

@@ -1,6 +1,8 @@
 #include "patchbay/text.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace patchbay {
 
@@ -60,6 +62,36 @@ bool jsonNestsDeeperThan(std::string_view text, size_t maxDepth) {
     }
   }
   return false;
+}
+
+namespace {
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::string_view nearestName(std::string_view word, std::span<const std::string_view> candidates, size_t maxEdits) {
+  std::string_view best;
+  size_t bestDistance = maxEdits + 1;
+  for (auto candidate : candidates) {
+    const size_t d = editDistance(word, candidate);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return best;
 }
 
 }  // namespace patchbay

@@ -272,7 +272,9 @@ Result<std::string> readPluginSettings(const std::string& pluginDir, const std::
   PluginSettings settings(opened->manifest, *opened->db);
   auto values = settings.getAll(maskSecrets);
   if (!values) return values.error();
-  return "{\"schema\":" + settings.schemaJson() + ",\"values\":" + *values + "}";
+  nlohmann::ordered_json out = {{"schema", nlohmann::ordered_json::parse(settings.schemaJson())},
+                                {"values", nlohmann::ordered_json::parse(*values)}};
+  return out.dump();
 }
 
 Status writePluginSettings(const std::string& pluginDir, const std::string& dataDir, const std::string& valuesJson,

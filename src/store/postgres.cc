@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include <map>
+
 #include <utility>
 
 namespace patchbay {
@@ -48,15 +50,43 @@ struct ResultHolder {
 
 bool isPostgresUrl(std::string_view text) { return text.starts_with("postgres://") || text.starts_with("postgresql://"); }
 
+// Read by libpq's own parser (the one that connects with it), so a password
+// in any place it takes one (user info or ?password=) is hidden.
 std::string redactedPostgresUrl(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const size_t authorityEnd = url.find_first_of("/?", scheme + 3);
-  const size_t at = url.rfind('@', authorityEnd == std::string_view::npos ? url.size() : authorityEnd);
-  if (at == std::string_view::npos || at < scheme + 3) return std::string(url);
-  const size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+  const size_t schemeEnd = url.find("://");
+  const std::string scheme(url.substr(0, schemeEnd == std::string_view::npos ? 0 : schemeEnd));
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(std::string(url).c_str(), &error);
+  if (!options) {
+    PQfreemem(error);
+    return (scheme.empty() ? std::string("postgresql") : scheme) + "://(a URL libpq cannot read)";
+  }
+  std::map<std::string, std::string> values;
+  for (PQconninfoOption* o = options; o->keyword; ++o) {
+    if (o->val && *o->val) values[o->keyword] = o->val;
+  }
+  PQconninfoFree(options);
+  auto take = [&](const char* key) {
+    auto it = values.find(key);
+    if (it == values.end()) return std::string();
+    std::string v = std::move(it->second);
+    values.erase(it);
+    return v;
+  };
+  const std::string user = take("user"), password = take("password"), port = take("port"), dbname = take("dbname");
+  // A socket folder ("/run/postgresql") stays a query parameter, as it is written.
+  const std::string host = values.count("host") && values["host"].find('/') != std::string::npos ? "" : take("host");
+  std::string out = (scheme.empty() ? std::string("postgresql") : scheme) + "://";
+  if (!user.empty() || !password.empty()) out += user + (password.empty() ? "" : ":***") + "@";
+  out += host;
+  if (!port.empty()) out += ":" + port;
+  if (!dbname.empty()) out += "/" + dbname;
+  char separator = '?';
+  for (const auto& [key, value] : values) {
+    out += separator + key + "=" + value;
+    separator = '&';
+  }
+  return out;
 }
 
 Result<PgConnection> PgConnection::connect(const std::string& url, int timeoutSeconds) { return connectAs(url, "", "", timeoutSeconds); }

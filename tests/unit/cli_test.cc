@@ -32,6 +32,21 @@ TEST_F(CliTest, HelpOnEveryCommand) {
     EXPECT_NE(r.output.find("Usage:"), std::string::npos) << cmd;
   }
   EXPECT_NE(pb("--version").output.find("patchbay 0.1.0"), std::string::npos);
+  // `patchbay help [CMD]` is the same help.
+  EXPECT_EQ(pb("help").output, pb("--help").output);
+  EXPECT_EQ(pb("help keygen").output, pb("keygen --help").output);
+}
+
+// A typo gets the name that was probably meant, never "A subcommand is required".
+TEST_F(CliTest, MistypedCommandsAndFlagsGetTheNearestName) {
+  auto command = pb("pakc");
+  EXPECT_EQ(command.exitCode, 2);
+  EXPECT_NE(command.output.find("unknown command \"pakc\" (did you mean \"pack\"?); see patchbay --help"), std::string::npos) << command.output;
+  auto flag = pb("keygen --publik k.pub");
+  EXPECT_EQ(flag.exitCode, 2);
+  EXPECT_NE(flag.output.find("unknown option \"--publik\" for patchbay keygen (did you mean \"--public\"?)"), std::string::npos) << flag.output;
+  auto far = pb("zzzzzzzz");
+  EXPECT_NE(far.output.find("unknown command \"zzzzzzzz\"; see patchbay --help"), std::string::npos) << far.output;
 }
 
 TEST_F(CliTest, UsageErrorsExitTwo) {
@@ -63,6 +78,11 @@ TEST_F(CliTest, InitPackInspectForEveryType) {
   EXPECT_NE(twice.output.find("already exists and is not empty"), std::string::npos);
   EXPECT_EQ(pb("init my-x --type gadget").exitCode, 1);
   EXPECT_EQ(pb("init Bad_Id").exitCode, 1);
+  // A source folder is named as its author likes; the package is the id's.
+  ASSERT_EQ(pb("init notes --dir my-notes").exitCode, 0);
+  auto notes = pbJson("pack my-notes --json");
+  ASSERT_TRUE(notes["ok"].get<bool>()) << notes.dump();
+  EXPECT_EQ(notes["file"], "notes_v0.1.0.zip");
 }
 
 TEST_F(CliTest, PackReportsEveryManifestError) {

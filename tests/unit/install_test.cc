@@ -488,7 +488,11 @@ TEST(InstallSourceTest, Seed002EnvironmentSwitchesTheSource) {
   EXPECT_FALSE(applySourceEnvironment(base, env({{"PLUGIN_SOURCE", "ftp"}})).ok());
   SourceConfig noUrl;
   noUrl.kind = SourceConfig::Kind::kRemote;
-  EXPECT_NE(openSource(noUrl, "/tmp").error().message.find("PLUGIN_SERVER_URL"), std::string::npos);
+  EXPECT_NE(openSource(noUrl, "/tmp").error().message.find("PATCHBAY_REGISTRY (PLUGIN_SERVER_URL works too)"), std::string::npos);
+  // One name, the seed's accepted; patchbay's wins when both are set.
+  EXPECT_EQ(applySourceEnvironment(base, env({{"PATCHBAY_REGISTRY", "https://a.example"}}))->serverUrl, "https://a.example");
+  EXPECT_EQ(applySourceEnvironment(base, env({{"PATCHBAY_REGISTRY", "https://a.example"}, {"PLUGIN_SERVER_URL", "https://b.example"}}))->serverUrl,
+            "https://a.example");
 }
 
 // A remote source: a real registry over loopback HTTP; its signed metadata

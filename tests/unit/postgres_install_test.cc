@@ -58,7 +58,11 @@ TEST(PostgresTest, UrlsAreRecognisedAndPasswordsNeverShown) {
   EXPECT_FALSE(isPostgresUrl("panel.db"));
   EXPECT_EQ(redactedPostgresUrl("postgresql://app:s3cret@db:5432/panel"), "postgresql://app:***@db:5432/panel");
   EXPECT_EQ(redactedPostgresUrl("postgresql://app@db/panel"), "postgresql://app@db/panel");
-  EXPECT_EQ(redactedPostgresUrl("postgresql://db/panel?x=1"), "postgresql://db/panel?x=1");
+  EXPECT_EQ(redactedPostgresUrl("postgresql://db/panel?sslmode=require"), "postgresql://db/panel?sslmode=require");
+  // libpq reads a password from the query too; it is hidden there as well.
+  EXPECT_EQ(redactedPostgresUrl("postgresql://app@db/panel?password=s3cret"), "postgresql://app:***@db/panel");
+  EXPECT_EQ(redactedPostgresUrl("postgres://a%3Ab:p%40ss@db/x"), "postgres://a:b:***@db/x");
+  EXPECT_EQ(redactedPostgresUrl("postgresql://db/panel?x=1"), "postgresql://(a URL libpq cannot read)");
   auto refused = PgConnection::connect("postgresql://app:s3cret@127.0.0.1:1/panel", 2);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().kind, ErrorKind::kIo);
