@@ -120,6 +120,10 @@ struct Server::Impl {
   std::set<Session*> sessions;  // guarded by mutex
   size_t busy = 0;              // sessions handling a request; guarded by mutex
   std::atomic<bool> stopping{false};
+  // Set by stop() before it takes back every waiting responder: a request
+  // read after that is not served (its responder would hold the session
+  // past the IO threads' end), it gets a 503.
+  std::atomic<bool> detaching{false};
   ServerOptions options;
   std::unique_ptr<Service> ownedService;
   const Service* service = nullptr;
@@ -322,6 +326,12 @@ class Session : public std::enable_shared_from_this<Session> {
     {
       std::lock_guard lock(waitingMu_);
       waiting_ = responder.state();
+    }
+    // (After waiting_ is set: either stop() sees this responder and takes it
+    // back, or this sees stop() and answers itself.)
+    if (server_.detaching.load()) {
+      responder.state()->take();
+      return sendError(503, "unavailable", "the server is stopping", true);
     }
     tlServing = this;
     try {
@@ -619,6 +629,7 @@ void Server::stop() {
     impl_->drained.wait_for(lock, impl_->options.drainTimeout, [this] { return impl_->sessions.empty(); });
   }
   // Requests still waiting for an answer will not get one from us.
+  impl_->detaching = true;
   for (auto& s : liveSessions()) s->detachWaiting();
   impl_->work.reset();
   impl_->ioc.stop();
