@@ -103,37 +103,35 @@ Result<std::map<std::string, json>> storedSettings(PluginDb& db) {
   return byKey;
 }
 
-}  // namespace
+// Both views: the declared settings first, in the manifest's order, then
+// the other stored keys. The plugin's view leaves out a declared key with
+// neither a value nor a default (it reads undefined); the administrators'
+// shows it as null, and masks secrets when asked.
+enum class View { kPlugin, kAdmin, kAdminMasked };
 
-// Both views list the declared settings first, in the manifest's order,
-// then the other stored keys.
-Result<std::string> PluginSettings::values() {
-  auto byKey = storedSettings(db_);
+Result<std::string> settingsView(const Manifest& manifest, PluginDb& db, View view) {
+  auto byKey = storedSettings(db);
   if (!byKey) return byKey.error();
   json out = json::object();
-  for (const auto& s : manifest_.settings) {
+  for (const auto& s : manifest.settings) {
     auto it = byKey->find(s.key);
     const bool stored = it != byKey->end();
-    json value = stored ? it->second : defaultOf(s);
+    json value = stored ? std::move(it->second) : defaultOf(s);
     if (stored) byKey->erase(it);
-    if (stored || !value.is_null()) out[s.key] = std::move(value);
+    if (view == View::kPlugin && !stored && value.is_null()) continue;
+    const bool masked = view == View::kAdminMasked && s.secret && !value.is_null() && value != "";
+    out[s.key] = masked ? json(PluginSettings::kMask) : std::move(value);
   }
   for (auto& [key, value] : *byKey) out[key] = std::move(value);
   return out.dump();
 }
 
+}  // namespace
+
+Result<std::string> PluginSettings::values() { return settingsView(manifest_, db_, View::kPlugin); }
+
 Result<std::string> PluginSettings::getAll(bool maskSecrets) {
-  auto byKey = storedSettings(db_);
-  if (!byKey) return byKey.error();
-  json out = json::object();
-  for (const auto& s : manifest_.settings) {
-    auto it = byKey->find(s.key);
-    json value = it != byKey->end() ? it->second : defaultOf(s);
-    if (it != byKey->end()) byKey->erase(it);
-    out[s.key] = (maskSecrets && s.secret && !value.is_null() && value != "") ? json(kMask) : value;
-  }
-  for (auto& [key, value] : *byKey) out[key] = std::move(value);
-  return out.dump();
+  return settingsView(manifest_, db_, maskSecrets ? View::kAdminMasked : View::kAdmin);
 }
 
 std::string PluginSettings::schemaJson() const { return settingsSchemaJson(manifest_); }
