@@ -14,6 +14,7 @@ add_library(patchbay_package STATIC
   src/package/files.cc
   src/package/ignore.cc
   src/package/package.cc
+  src/package/server_ts.cc
   src/package/skeleton.cc
   src/package/process.cc
   src/package/markdown.cc
@@ -25,6 +26,19 @@ add_library(patchbay_package STATIC
   src/version.cc
 )
 set_source_files_properties(src/version.cc PROPERTIES COMPILE_DEFINITIONS PATCHBAY_VERSION="${PROJECT_VERSION}")
+# The plugin SDK's declarations (sdk/), embedded so that `patchbay init`
+# writes the ones of the binary that made the plugin.
+set(SDK_FILES index.d.ts server.d.ts globals.d.ts)
+set(SDK_SOURCES ${SDK_FILES})
+list(TRANSFORM SDK_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/sdk/)
+add_custom_command(
+  OUTPUT ${CMAKE_BINARY_DIR}/generated/sdk_files.cc
+  COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/sdk_files.cc -DNAME=kSdkFiles
+          -DBASE=${CMAKE_SOURCE_DIR}/sdk "-DFILES=${SDK_FILES}" -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+  DEPENDS ${SDK_SOURCES} ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+  COMMENT "Embedding the plugin SDK's declarations"
+  VERBATIM)
+target_sources(patchbay_package PRIVATE ${CMAKE_BINARY_DIR}/generated/sdk_files.cc)
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 find_package(Threads REQUIRED)
 target_compile_options(patchbay_package PRIVATE ${PATCHBAY_FUZZ_COVERAGE})

@@ -1,7 +1,9 @@
 // patchbay's side of bench/runtime: hook emission to N isolated handlers,
 // and activation time and memory at 100 idle plugins. Prints one JSON object.
 //   patchbay_bench_runtime WORK_DIR [hooks]
-// For profiling: BENCH_N=1|10 (one hook case), BENCH_SCALE=k (k times the
+// Hooks with handlers that only read the context and with handlers that
+// change it. For profiling: BENCH_N=1|10 and BENCH_KIND=reading|changing
+// (one hook case), BENCH_SCALE=k (k times the
 // iterations), BENCH_CTX='{"...":...}' (another hook context), BENCH_GAP_MS=m
 // (a pause before each activation: activation once the isolate pool has
 // caught up).
@@ -25,14 +27,18 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const char* kHandler = "(ctx) => { ctx.count = (ctx.count || 0) + 1; if (ctx.user.balance < 0) ctx.deny('owes money'); }";
+// The same handlers as bench/runtime/peers.js: one that only reads the
+// context, one that changes it (then the change goes on to the next
+// handler and back to the emitter).
+const char* kReadingHandler = "(ctx) => { if (ctx.user.balance < 0) ctx.deny('owes money'); }";
+const char* kChangingHandler = "(ctx) => { ctx.count = (ctx.count || 0) + 1; if (ctx.user.balance < 0) ctx.deny('owes money'); }";
 
-std::string makePlugin(const fs::path& root, const std::string& id) {
+std::string makePlugin(const fs::path& root, const std::string& id, const char* handler = kReadingHandler) {
   fs::path dir = root / id;
   fs::create_directories(dir);
   std::ofstream(dir / "plugin.json") << R"({"id":")" << id << R"(","name":")" << id
                                      << R"(","version":"1.0.0","hooks":["server:beforeCreate"]})";
-  std::ofstream(dir / "server.js") << "export default function (sodium) { sodium.hooks.on('server:beforeCreate', " << kHandler << "); }\n";
+  std::ofstream(dir / "server.js") << "export default function (sodium) { sodium.hooks.on('server:beforeCreate', " << handler << "); }\n";
   return dir.string();
 }
 
@@ -54,15 +60,19 @@ int main(int argc, char** argv) {
   fs::path work = argv[1];
   nlohmann::ordered_json out;
   const std::string context = getenv("BENCH_CTX") ? getenv("BENCH_CTX") : R"({"user":{"id":1,"balance":5},"name":"mc","node":"n1"})";
+  for (const char* kind : {"reading", "changing"}) {
   for (int n : {1, 10}) {
     if (getenv("BENCH_N") && atoi(getenv("BENCH_N")) != n) continue;
+    if (getenv("BENCH_KIND") && std::string(getenv("BENCH_KIND")) != kind) continue;
+    const bool changing = std::string(kind) == "changing";
+    const std::string name = std::string(kind) + "-" + std::to_string(n);
     patchbay::RuntimeOptions options;
-    options.dataDir = (work / ("data-hooks-" + std::to_string(n))).string();
+    options.dataDir = (work / ("data-hooks-" + name)).string();
     options.log = [](const std::string&, const std::string&, const std::string&) {};
     auto rt = patchbay::Runtime::create(options);
     if (!rt) return 1;
     for (int i = 0; i < n; ++i) {
-      if (auto s = (*rt)->activate(makePlugin(work / ("hooks-" + std::to_string(n)), "p" + std::to_string(i))); !s) {
+      if (auto s = (*rt)->activate(makePlugin(work / ("hooks-" + name), "p" + std::to_string(i), changing ? kChangingHandler : kReadingHandler)); !s) {
         std::cerr << s.error().message << "\n";
         return 1;
       }
@@ -75,7 +85,12 @@ int main(int argc, char** argv) {
       if (r.handlersRun != static_cast<size_t>(n)) return 1;
     }
     double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count() / iterations;
-    out["patchbay_" + std::to_string(n) + "_ns_per_emit"] = ns;
+    // The chain really carried the changes: every handler counted once.
+    auto last = (*rt)->emit("server:beforeCreate", context);
+    if (changing && nlohmann::json::parse(last.context).value("count", 0) != n) return 1;
+    if (!changing && last.context != context) return 1;
+    out["patchbay_" + std::string(kind) + "_" + std::to_string(n) + "_ns_per_emit"] = ns;
+  }
   }
 
   if (hooksOnly) {

@@ -32,8 +32,9 @@ struct PackageName {
 std::optional<PackageName> parsePackageFileName(std::string_view fileName);
 
 // Which files of a plugin folder go into its package. Always left out:
-// dotfiles and dot-folders (.git, .env, ...), node_modules/, and earlier
-// packages of this plugin at the top ("{id}_v*.zip" and their .minisig).
+// dotfiles and dot-folders (.git, .env, .patchbay/, ...), node_modules/,
+// tsconfig.json and jsconfig.json at the top, and earlier packages of this
+// plugin at the top ("{id}_v*.zip" and their .minisig).
 // A ".patchbayignore" file at the top adds gitignore-style patterns:
 //   # comment, *.log, build/ (folders only), /todo.txt (top only),
 //   docs/**/draft.md, !keep.log (put back what an earlier line left out)

@@ -30,4 +30,8 @@ struct ProcessResult {
 // is not installed), or it ran past the timeout (killed; kLimitExceeded).
 Result<ProcessResult> runProcess(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
+// A helper program's error output as a person should read it: colour codes
+// removed, trailing blank lines trimmed, at most 4,000 characters.
+std::string toolMessage(std::string_view errorOutput);
+
 }  // namespace patchbay

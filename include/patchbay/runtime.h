@@ -52,6 +52,9 @@ struct RuntimeLimits {
   // A hook handler's verdict comes within this; after it the emit goes on
   // without it (logged on the plugin's log).
   std::chrono::milliseconds hookTimeout{5000};
+  // The largest hook context a handler may leave (JSON); above it the next
+  // handler gets the context as it came, and the emit lists an error.
+  size_t maxHookContextBytes = 1u << 20;
   // The largest request body a plugin route takes (413 above it), unless an
   // administrator sets another for that plugin (Runtime::setBodyLimit),
   // which may not exceed maxBodyLimit().
@@ -131,14 +134,21 @@ struct PluginResponse {
   std::string body;
 };
 
-// What emitting a hook decided. A `before*` hook may be denied by a handler
-// (ctx.deny(reason)); handlers that threw are listed and did not stop it.
+// What emitting a hook decided. Any handler may deny (ctx.deny(reason), or
+// setting ctx._denied), which ends the chain; for a `before*` hook the
+// emitter then refuses the action, for others it decides what a denial
+// means. Handlers that threw are listed and did not stop it; what they
+// changed before throwing stays, as in Sodium.
 struct HookResult {
   bool allowed = true;
-  std::string reason;    // the denying handler's reason
+  std::string reason;    // the denying handler's reason ("" when it gave none)
   std::string deniedBy;  // its plugin id
   std::vector<std::string> errors;  // "<plugin>: <message>" for handlers that threw
   size_t handlersRun = 0;
+  // The context as the last handler left it (JSON object text): the emitted
+  // text itself when no handler changed it. Without the runtime's deny,
+  // _denied and _denyReason (allowed and reason say those).
+  std::string context;
 };
 
 // A plugin's cron job (sodium.cron.register) and how its runs went.
@@ -251,8 +261,11 @@ class Runtime {
   // Runs every handler of `event` across active plugins, lowest priority
   // first (ties: registration order), awaiting each for at most
   // RuntimeLimits::hookTimeout (then the emit goes on without it; logged).
-  // contextJson is an object; for before* events a handler may deny, which
-  // stops the rest.
+  // Handlers subscribe to events or patterns ("server:*", "*:before*", "*":
+  // each '*' any run of characters). contextJson is an object; one context
+  // travels the chain: each handler sees what the ones before it changed,
+  // in whichever plugin they ran, and the result carries the final one. A
+  // handler that denies stops the rest.
   HookResult emit(const std::string& event, const std::string& contextJson);
 
   // Cron: every job, and starting the ones due in the minute containing

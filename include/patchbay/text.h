@@ -1,6 +1,6 @@
 // patchbay/text.h — checks on untrusted text, made before anything parses
 // or copies it: well-formed UTF-8, and how deep JSON nests; and the name
-// someone probably meant when they mistyped one.
+// someone probably meant when they mistyped one; '*' patterns.
 #pragma once
 
 #include <cstddef>
@@ -35,5 +35,10 @@ bool jsonNestsDeeperThan(std::string_view text, size_t maxDepth = kMaxJsonDepth)
 // character), if it is at most `maxEdits` away: "pakc" -> "pack",
 // "servers:raed" -> "servers:read". Empty when none is that close.
 std::string_view nearestName(std::string_view word, std::span<const std::string_view> candidates, size_t maxEdits = 2);
+
+// Whether `name` matches `pattern`, where each '*' stands for any run of
+// characters (none too) and every other character for itself: the hook
+// patterns "*", "server:*", "*:before*". Linear in their lengths.
+bool matchesPattern(std::string_view pattern, std::string_view name);
 
 }  // namespace patchbay

@@ -36,6 +36,7 @@ struct InitOptions {
   std::string id;
   std::string type = "hook";
   std::string dir;
+  bool typescript = false;
   bool json = false;
 };
 
@@ -43,7 +44,7 @@ int runInit(const InitOptions& o) {
   auto type = parseSkeletonType(o.type);
   if (!type) return o.json ? failJson(type.error()) : fail(type.error());
   std::string dir = o.dir.empty() ? o.id : o.dir;
-  auto files = writeSkeleton(dir, o.id, *type);
+  auto files = writeSkeleton(dir, o.id, *type, o.typescript ? SkeletonLanguage::kTypeScript : SkeletonLanguage::kJavaScript);
   if (!files) return o.json ? failJson(files.error()) : fail(files.error());
   if (o.json) {
     printJson({{"ok", true}, {"id", o.id}, {"type", o.type}, {"dir", dir}, {"files", *files}});
@@ -317,6 +318,7 @@ void addPackageCommands(CLI::App& app, Outcome& outcome) {
   initCmd->add_option("id", init->id, "Plugin id (lowercase letters, digits, - and _)")->required();
   initCmd->add_option("--type,-t", init->type, "hook, widget, feature or theme")->capture_default_str();
   initCmd->add_option("--dir,-d", init->dir, "Folder to create (default: the id)");
+  initCmd->add_flag("--ts", init->typescript, "Write the server code as server.ts (pack compiles it with esbuild)");
   initCmd->add_flag("--json", init->json, "Print the result as JSON");
   initCmd->callback([init, &outcome] { outcome.exitCode = runInit(*init); });
 

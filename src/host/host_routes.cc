@@ -104,8 +104,18 @@ void Host::addRoutes(http::Router& router) {
       json entry = {{"id", p.id}, {"name", p.name}, {"version", p.version}, {"type", p.type}};
       json contributed = parseJsonOrDiscarded<json>(host.runtime().uiJson(p.id));
       for (const char* kind : {"pages", "sidebarItems", "serverTabs", "dashboardWidgets", "adminTabs", "adminPages"}) {
-        bool isPages = std::string_view(kind) == "pages";
-        entry[kind] = contributed.is_object() && contributed.contains(kind) ? contributed[kind] : (isPages ? json::object() : json::array());
+        entry[kind] = contributed.is_object() && contributed.contains(kind) ? contributed[kind] : json::array();
+      }
+      // Pages as Sodium's manager.js answers them: an array of {id, ...page},
+      // the id being the path or id the plugin registered the page under.
+      if (entry["pages"].is_object()) {
+        json pages = json::array();
+        for (auto& [key, page] : entry["pages"].items()) {
+          json item = {{"id", key}};
+          if (page.is_object()) item.update(page);
+          pages.push_back(std::move(item));
+        }
+        entry["pages"] = std::move(pages);
       }
       std::error_code ec;
       entry["hasClient"] = std::filesystem::exists(std::filesystem::path(p.dir) / "client.js", ec);
@@ -150,7 +160,7 @@ void Host::addRoutes(http::Router& router) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];
     std::string dir = host.impl_->dirOf(id);
-    if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    if (dir.empty()) return sodiumError(404, "Plugin not found");  // Sodium's text for its settings endpoints
     auto settings = readPluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", true, host.impl_->postgresUrl);
     if (!settings) return sodiumError(400, settings.error().message);
     return Response::json(200, *settings);
@@ -160,10 +170,12 @@ void Host::addRoutes(http::Router& router) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];
     std::string dir = host.impl_->dirOf(id);
-    if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    if (dir.empty()) return sodiumError(404, "Plugin not found");
+    // Sodium's docs send {"values": {...}}, its older router {"settings": {...}}.
     json body = parseJsonOrDiscarded<json>(req.body);
-    if (!body.is_object() || !body.contains("values")) return sodiumError(400, "The body must be {\"values\": {...}}");
-    if (auto s = writePluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", body["values"].dump(), host.impl_->postgresUrl); !s) {
+    const char* field = body.is_object() && body.contains("values") ? "values" : "settings";
+    if (!body.is_object() || !body.contains(field) || !body[field].is_object()) return sodiumError(400, "The body must be {\"values\": {...}}");
+    if (auto s = writePluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", body[field].dump(), host.impl_->postgresUrl); !s) {
       return sodiumError(400, s.error().message);
     }
     return Response::json(200, R"({"success":true})");

@@ -87,6 +87,8 @@ bool IgnoreRules::ignored(std::string_view rel, bool isDirectory) const {
   // Defaults.
   if (!base.empty() && base[0] == '.') ignore = true;
   if (isDirectory && base == "node_modules") ignore = true;
+  // An editor's and tsc's settings (patchbay init writes one): no host reads them.
+  if (topLevel && !isDirectory && (base == "tsconfig.json" || base == "jsconfig.json")) ignore = true;
   if (topLevel && !isDirectory && !pluginId_.empty()) {
     std::string prefix = pluginId_ + "_v";
     if (base.starts_with(prefix) && (base.ends_with(".zip") || base.ends_with(".zip.minisig"))) ignore = true;

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "package/server_ts.h"
+
 namespace patchbay {
 
 namespace fs = std::filesystem;
@@ -87,6 +89,14 @@ Result<PackResult> packFolder(const std::string& dir, const std::string& output,
 
   auto files = collectPackageFiles(dir, result.manifest.id);
   if (!files) return files.error();
+  // server.ts: compiled into server.js (+ its map); its sources stay out.
+  auto compiled = compileServerTs(dir, *files);
+  if (!compiled) return compiled.error();
+  if (*compiled) {
+    std::erase_if(*files, [&](const std::string& f) {
+      return std::find((*compiled)->sources.begin(), (*compiled)->sources.end(), f) != (*compiled)->sources.end();
+    });
+  }
   if (files->size() > limits.maxEntries) {
     return Error::limit(dir + ": " + std::to_string(files->size()) + " files; a package may hold at most " + std::to_string(limits.maxEntries));
   }
@@ -98,6 +108,11 @@ Result<PackResult> packFolder(const std::string& dir, const std::string& output,
     total += content->size();
     if (total > limits.maxTotalBytes) return Error::limit(dir + ": files add up to more than " + std::to_string(limits.maxTotalBytes) + " bytes");
     inputs.push_back({rel, std::move(content.value())});
+  }
+  if (*compiled) {
+    files->push_back("server.js");
+    inputs.push_back({"server.js", std::move((*compiled)->js)});
+    inputs.push_back({"server.js.map", std::move((*compiled)->map)});
   }
   bool hasCode = std::any_of(files->begin(), files->end(), [](const std::string& f) {
     return f == "server.js" || f == "client.js" || f.starts_with("backend/") || f.starts_with("frontend/") || f.starts_with("assets/");

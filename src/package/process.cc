@@ -95,4 +95,18 @@ Result<ProcessResult> runProcess(const std::vector<std::string>& argv, const Pro
   return result;
 }
 
+std::string toolMessage(std::string_view errorOutput) {
+  std::string out;
+  for (size_t i = 0; i < errorOutput.size(); ++i) {
+    if (errorOutput[i] == '\x1b') {  // an ANSI escape, up to its final 'm'
+      while (i < errorOutput.size() && errorOutput[i] != 'm') ++i;
+      continue;
+    }
+    out += errorOutput[i];
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  if (out.size() > 4000) out = out.substr(0, 4000) + "\n…";
+  return out;
+}
+
 }  // namespace patchbay

@@ -6,7 +6,10 @@
 #include <fstream>
 #include <map>
 
+#include "patchbay/embedded_asset.h"
 #include "patchbay/manifest.h"
+
+extern const patchbay::EmbeddedAsset kSdkFiles[];
 
 namespace patchbay {
 
@@ -216,6 +219,39 @@ A patchbay plugin of type `{{type}}`.
 {{files}}
 )";
 
+// What lets an editor and `tsc` check the server code against the SDK.
+constexpr const char* kTsconfig = R"({
+  "compilerOptions": {
+    "target": "ES2022",
+    "module": "ES2022",
+    "moduleResolution": "bundler",
+    "lib": ["ES2022"],
+    "types": [],
+    "strict": true,
+    "noEmit": true,
+    "allowJs": true,
+    "checkJs": true,
+    "paths": { "@patchbay/sdk": ["./.patchbay/sdk/index.d.ts"] }
+  },
+  "include": ["{{server}}"]
+}
+)";
+
+// The server skeleton in the chosen language: typed through JSDoc, or as
+// TypeScript.
+std::string serverSource(std::string text, SkeletonLanguage language) {
+  const std::string entry = "export default function (sodium) {";
+  const size_t at = text.find(entry);
+  if (at == std::string::npos) return text;
+  if (language == SkeletonLanguage::kTypeScript) {
+    text.replace(at, entry.size(), "export default function (sodium: Sodium) {");
+    text.insert(at, "import type { Sodium } from '@patchbay/sdk';\n\n");
+  } else {
+    text.insert(at, "/** @param {import('@patchbay/sdk').Sodium} sodium */\n");
+  }
+  return text;
+}
+
 std::string render(std::string text, const std::map<std::string, std::string>& vars) {
   for (const auto& [key, value] : vars) {
     std::string token = "{{" + key + "}}";
@@ -236,7 +272,8 @@ Result<SkeletonType> parseSkeletonType(std::string_view name) {
   return Error::invalid("unknown plugin type \"" + std::string(name) + "\": use hook, widget, feature or theme");
 }
 
-Result<std::vector<std::string>> writeSkeleton(const std::string& dir, std::string_view id, SkeletonType type) {
+Result<std::vector<std::string>> writeSkeleton(const std::string& dir, std::string_view id, SkeletonType type,
+                                               SkeletonLanguage language) {
   if (!isValidPluginId(id)) {
     return Error::invalid("\"" + std::string(id) + "\" is not a valid plugin id: use 1-64 lowercase letters, digits, \"-\" and \"_\"");
   }
@@ -272,6 +309,24 @@ Result<std::vector<std::string>> writeSkeleton(const std::string& dir, std::stri
       fileList = "- `assets/theme.css`: the styles";
       break;
   }
+  if (auto server = files.find("server.js"); server != files.end()) {
+    const bool ts = language == SkeletonLanguage::kTypeScript;
+    const std::string name = ts ? "server.ts" : "server.js";
+    std::string source = serverSource(server->second, language);
+    files.erase(server);
+    files[name] = std::move(source);
+    files["tsconfig.json"] = kTsconfig;
+    vars["server"] = name;
+    for (const EmbeddedAsset* a = kSdkFiles; a->path != nullptr; ++a) {
+      files[std::string(".patchbay/sdk/") + a->path] = std::string(reinterpret_cast<const char*>(a->data), a->size);
+    }
+    if (ts) {
+      size_t at;
+      while ((at = fileList.find("`server.js`")) != std::string::npos) fileList.replace(at, 11, "`server.ts`");
+      fileList += "\n- `server.ts` is compiled into the package's `server.js` (with a source map) by `patchbay pack`";
+    }
+    fileList += "\n- `tsconfig.json`, `.patchbay/sdk/`: the API's types, for your editor and `tsc -p .` (pack leaves them out)";
+  }
   vars["files"] = fileList;
   files["README.md"] = kReadme;
 
@@ -281,7 +336,7 @@ Result<std::vector<std::string>> writeSkeleton(const std::string& dir, std::stri
     fs::create_directories(path.parent_path(), ec);
     if (ec) return Error::io(path.parent_path().string() + ": " + ec.message());
     std::ofstream out(path, std::ios::binary);
-    out << render(text, vars);
+    out << (rel.starts_with(".patchbay/") ? text : render(text, vars));  // the SDK's files as they are
     if (!out) return Error::io(path.string() + ": cannot write");
     written.push_back(rel);
   }

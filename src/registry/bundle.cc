@@ -63,21 +63,6 @@ Status checkImport(const std::string& fromFile, const std::string& spec) {
   return {};  // a bare module name: left to the panel (external)
 }
 
-// esbuild's stderr without colour codes, trimmed to what helps an author.
-std::string esbuildMessage(const std::string& stderrText) {
-  std::string out;
-  for (size_t i = 0; i < stderrText.size(); ++i) {
-    if (stderrText[i] == '\x1b') {  // skip an ANSI escape
-      while (i < stderrText.size() && stderrText[i] != 'm') ++i;
-      continue;
-    }
-    out += stderrText[i];
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  if (out.size() > 4000) out = out.substr(0, 4000) + "\n…";
-  return out;
-}
-
 }  // namespace
 
 Result<std::optional<ClientBundle>> buildClientBundle(std::string_view zipBytes, const ArchiveListing& listing,
@@ -120,7 +105,7 @@ Result<std::optional<ClientBundle>> buildClientBundle(std::string_view zipBytes,
     args.insert(args.begin() + 1, {"--log-level=error", "--color=false", "--tsconfig=" + tsconfig, "--metafile=" + metafile});
     auto ran = runProcess(args, run);
     if (!ran) return ran.error();
-    if (ran->exitCode != 0) return Error::invalid("client bundle: esbuild failed:\n" + esbuildMessage(ran->errorOutput));
+    if (ran->exitCode != 0) return Error::invalid("client bundle: esbuild failed:\n" + toolMessage(ran->errorOutput));
     auto meta = readFileLimited(metafile, 64 << 20);
     if (!meta) return meta.error();
     auto parsed = parseJsonOrDiscarded<nlohmann::json>(*meta);

@@ -204,7 +204,13 @@ std::variant<PackageRecord, Response> lookupVersion(Registry& reg, Request& req)
   return std::move(*r);
 }
 
-Response etagged(const Request& req, Response res, const std::string& etag) {
+// `tag` is the ETag's value without its quotes.
+Response etagged(const Request& req, Response res, std::string_view tag) {
+  std::string etag;
+  etag.reserve(tag.size() + 2);
+  etag += '"';
+  etag += tag;
+  etag += '"';
   res.set("ETag", etag);
   std::string inm = req.header("If-None-Match");
   if (!inm.empty() && (inm == "*" || inm.find(etag) != std::string::npos)) {
@@ -253,7 +259,12 @@ Response bundleFile(const std::string& blobDir, const Request& req, const std::s
   std::error_code ec;
   auto size = std::filesystem::file_size(served, ec);
   if (ec) return Response::error(500, "internal", "the bundle's file is missing from the store");
-  res = etagged(req, res, "\"" + sha256 + (res.header("Content-Encoding").empty() ? "" : "-" + res.header("Content-Encoding")) + "\"");
+  std::string tag = sha256;
+  if (const std::string encoding = res.header("Content-Encoding"); !encoding.empty()) {
+    tag += '-';
+    tag += encoding;
+  }
+  res = etagged(req, res, tag);
   if (res.status == 304) return res;
   res.file = http::FileBody{served, 0, size};
   return res;
@@ -452,14 +463,13 @@ void Registry::addRoutes(http::Router& router) {
     res.set("Accept-Ranges", "bytes");
     res.set("X-Plugin-Version", r->version.toString());
     res.set("X-Integrity", r->integrity);
-    const std::string etag = "\"" + r->sha256 + "\"";
-    Response checked = etagged(req, res, etag);
+    Response checked = etagged(req, res, r->sha256);
     if (checked.status == 304) return withRoute(checked, "/download/{id}/{version}");
     res = std::move(checked);
     uint64_t first = 0, last = r->size == 0 ? 0 : r->size - 1;
     std::string rangeHeader = req.header("Range");
     std::string ifRange = req.header("If-Range");
-    if (!rangeHeader.empty() && (ifRange.empty() || ifRange == etag)) {
+    if (!rangeHeader.empty() && (ifRange.empty() || ifRange == res.header("ETag"))) {
       auto range = http::parseByteRange(rangeHeader, r->size);
       if (range && range->first == r->size) {
         Response unsatisfiable = Response::error(416, "range_not_satisfiable", "the file has " + std::to_string(r->size) + " bytes");
@@ -491,7 +501,7 @@ void Registry::addRoutes(http::Router& router) {
     Response res = Response::json(200, body);
     res.set("Cache-Control", "no-cache");
     res.set("Vary", "Accept-Encoding");
-    res = etagged(req, res, "\"" + sha256Hex(body) + "\"");
+    res = etagged(req, res, sha256Hex(body));
     if (res.status == 200 && http::acceptsEncoding(req, "gzip")) {
       std::string gz = http::gzipCompress(body);
       if (!gz.empty()) {

@@ -325,8 +325,95 @@ bool readHookShape(std::string_view json, HookShape& out) {
 }
 
 namespace {
+
+// Walks a shape's source (written by ShapeReader: keys are plain string
+// literals or ["__proto__"], values v[N], objects and arrays) and writes
+// the conditions under which each part is unchanged, outside in: a
+// container's type before its members (so no member access can throw),
+// its size after them.
+class CheckWriter {
+ public:
+  CheckWriter(std::string_view source, std::string& out) : source_(source), out_(out) {}
+
+  void write() {
+    out_ = "true";
+    path_ = "o";
+    value(true);
+  }
+
+ private:
+  // The runtime's own keys on the top-level object: deny, _denied, _denyReason.
+  static constexpr size_t kAddedKeys = 3;
+
+  void value(bool top) {
+    if (at_ >= source_.size()) return;
+    const char c = source_[at_];
+    if (c == '{') {
+      object(top);
+    } else if (c == '[') {
+      array();
+    } else {  // v[N]
+      const size_t end = source_.find(']', at_);
+      out_ += "&&" + path_ + "===";
+      out_.append(source_.substr(at_, end + 1 - at_));
+      at_ = end + 1;
+    }
+  }
+
+  void object(bool top) {
+    ++at_;  // {
+    if (!top) out_ += "&&" + path_ + "!==null&&typeof " + path_ + "===\"object\"&&!Array.isArray(" + path_ + ")";
+    const size_t pathLength = path_.size();
+    size_t keys = 0;
+    while (at_ < source_.size() && source_[at_] != '}') {
+      if (source_[at_] == ',') ++at_;
+      // "key" or ["__proto__"]: either way a member access reads the own
+      // property (an own "__proto__" shadows the accessor).
+      const bool computed = source_[at_] == '[';
+      const size_t start = at_ + (computed ? 1 : 0);
+      const size_t close = source_.find('"', start + 1);
+      path_ += '[';
+      path_.append(source_.substr(start, close + 1 - start));
+      path_ += ']';
+      at_ = close + 1 + (computed ? 1 : 0) + 1;  // past the key and ':'
+      ++keys;
+      value(false);
+      path_.resize(pathLength);
+    }
+    ++at_;  // }
+    out_ += "&&c(" + path_ + ")===" + std::to_string(keys + (top ? kAddedKeys : 0));
+  }
+
+  void array() {
+    ++at_;  // [
+    out_ += "&&Array.isArray(" + path_ + ")";
+    const size_t pathLength = path_.size();
+    size_t length = 0;
+    while (at_ < source_.size() && source_[at_] != ']') {
+      if (source_[at_] == ',') ++at_;
+      path_ += '[' + std::to_string(length++) + ']';
+      value(false);
+      path_.resize(pathLength);
+    }
+    ++at_;  // ]
+    out_ += "&&" + path_ + ".length===" + std::to_string(length);
+  }
+
+  std::string_view source_;
+  size_t at_ = 0;
+  std::string& out_;
+  std::string path_;  // the JS expression of the part being read, from o
+};
+
 std::atomic<uint64_t> nextShapesSerial{1};
+
 }  // namespace
+
+std::string hookShapeCheck(std::string_view source) {
+  std::string check;
+  CheckWriter(source, check).write();
+  return check;
+}
 
 HookShapes::HookShapes() : serial_(nextShapesSerial++) {}
 

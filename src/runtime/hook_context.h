@@ -14,6 +14,17 @@
 // Contexts the reader does not take (escaped keys, lone surrogates, too big,
 // not an object, not valid JSON) stay JSON text and are parsed in the isolate
 // as before, so the plugin sees exactly what JSON.parse gives.
+//
+// One context travels the whole chain: what a handler changes goes on to the
+// next handler and back to the emitter. Most handlers only read it, and
+// copying it back (JSON.stringify) would cost them more than their call. So
+// each shape also has a *check*, compiled with its builder: an expression
+// true while an object still holds exactly the values it was built with:
+//   o["user"]!==null&&typeof o["user"]==="object"&&...&&o["user"]["id"]===v[0]
+//   &&...&&c(o["user"])===2&&...&&c(o)===3+3
+// (c counts enumerable keys; the top level also holds deny, _denied and
+// _denyReason). Only a context that fails it is copied back. Contexts left
+// to JSON.parse are always copied back.
 // Internal to the runtime.
 #pragma once
 
@@ -66,6 +77,11 @@ constexpr size_t kMaxHookDepth = 16;
 // or false when it is not an object the reader takes (then only JSON.parse
 // decides what it is).
 bool readHookShape(std::string_view json, HookShape& out);
+
+// The check of a shape's source (see above): an expression over `o` (the
+// object the source built), `v` (its values) and `c` (counts an object's
+// enumerable keys). Made when an isolate compiles the shape, not per emit.
+std::string hookShapeCheck(std::string_view source);
 
 // The shapes a runtime has seen, numbered: each isolate keeps its builders
 // by these numbers. Bounded: past kMaxShapes new shapes are parsed as JSON.

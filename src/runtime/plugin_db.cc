@@ -142,12 +142,15 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
   }
   if (op == "insert") {
     if (!a.is_object()) return Error::invalid("db.insert: the record must be an object");
-    if (!a.contains("id") || a["id"].is_null()) a["id"] = randomUuid();
+    // As Sodium's: a record without a truthy id gets a UUID; the record is
+    // stored and answered as given (the times live beside it, not in it).
+    const json* id = a.contains("id") ? &a["id"] : nullptr;
+    if (!id || id->is_null() || (id->is_boolean() && !id->get<bool>()) || (id->is_string() && id->get<std::string>().empty()) || (id->is_number() && id->get<double>() == 0)) {
+      a["id"] = randomUuid();
+    }
     auto key = idKey(a["id"]);
     if (!key) return Error::invalid("db.insert: " + key.error().message);
     const std::string now = utcNowMillis();
-    a["created_at"] = now;
-    a["updated_at"] = now;
     if (auto s = insertDocument(collection, *key, a.dump(), now); !s) {
       if (s.error().kind == ErrorKind::kConflict) return Error::conflict("db.insert: \"" + collection + "\" already has a record with id " + a["id"].dump());
       return s.error();
@@ -162,12 +165,11 @@ Result<std::string> PluginDb::call(const std::string& op, const std::string& col
     if (!text) return text.error();
     if (!*text) return std::string("null");
     json record = parseJsonOrDiscarded<json>(**text);
+    // Sodium's {...record, ...changes}, but the id stays: it is the key.
     for (const auto& [k, v] : b.items()) {
-      if (k == "id" || k == "created_at" || k == "updated_at") continue;  // kept by the store
-      record[k] = v;
+      if (k != "id") record[k] = v;
     }
-    record["updated_at"] = utcNowMillis();
-    if (auto s = replaceDocument(collection, *key, record.dump(), record["updated_at"].get<std::string>()); !s) return s.error();
+    if (auto s = replaceDocument(collection, *key, record.dump(), utcNowMillis()); !s) return s.error();
     return record.dump();
   }
   if (op == "delete") {

@@ -55,11 +55,17 @@ class PluginInstance {
   // refused (failed: an error; busy: 503; a body nested too deep: 400).
   using RequestDone = std::function<void(Result<PluginResponse>)>;
   void request(PluginRequest request, RequestDone done);
+  // What one hook handler did: denied (ctx.deny or ctx._denied set), threw
+  // (error), and the context it left when it changed it (JSON, without the
+  // runtime's deny/_denied/_denyReason). A handler that never settles is
+  // an error of the Result (kLimitExceeded), its changes lost.
   struct HookVerdict {
     bool denied = false;
     std::string reason;
+    std::string error;                   // why the handler failed; "" when it did not
+    std::optional<std::string> context;  // nullopt: left as it came
   };
-  Result<HookVerdict> runHook(int64_t handlerId, const HookContext& context, bool deniable);
+  Result<HookVerdict> runHook(int64_t handlerId, const HookContext& context);
   Result<std::string> call(const std::string& method, const std::string& argsJson);
   // Runs this plugin's sodium.events handlers of `event` with a copy of the
   // data, later, on its executor (never on the caller's thread).

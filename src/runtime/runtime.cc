@@ -19,6 +19,7 @@
 
 #include "patchbay/clock.h"
 #include "patchbay/permissions.h"
+#include "patchbay/text.h"
 #include "runtime/hook_context.h"
 #include "runtime/isolate_pool.h"
 #include "runtime/plugin_db.h"
@@ -33,20 +34,13 @@ using json = nlohmann::json;
 namespace {
 
 struct HookHandler {
-  std::string event;
+  std::string event;  // what it subscribed to: an event or a pattern ("server:*", "*:before*", "*")
   double priority;
   uint64_t sequence;  // registration order, for ties
   std::string pluginId;
   int64_t handlerId;
   uint64_t generation;  // which start of the plugin registered it (a replace overlaps two)
 };
-
-// "server:beforeCreate" -> true: the part after the last ':' starts with "before".
-bool isDeniable(const std::string& event) {
-  size_t colon = event.rfind(':');
-  std::string_view name = colon == std::string::npos ? std::string_view(event) : std::string_view(event).substr(colon + 1);
-  return name.starts_with("before");
-}
 
 }  // namespace
 
@@ -355,7 +349,9 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
   host.log = [m, id](const std::string& level, const std::string& message) { m->log(id, level, message); };
   std::vector<std::string> declared = manifest.hooks;
   host.registerHook = [m, id, declared, generation](const std::string& event, double priority, int64_t handlerId) {
-    if (std::find(declared.begin(), declared.end(), event) == declared.end()) {
+    // The manifest's entries are patterns too: "server:*" there covers
+    // hooks.on("server:beforeCreate") and hooks.on("server:*").
+    if (std::none_of(declared.begin(), declared.end(), [&](const std::string& d) { return matchesPattern(d, event); })) {
       m->log(id, "warn", "Hook \"" + event + "\" not declared in manifest, skipping");
       return false;
     }
@@ -650,7 +646,7 @@ std::shared_ptr<const Runtime::Impl::HookChain> Runtime::Impl::hookChain(const s
   std::vector<const HookHandler*> order;
   for (const auto& h : handlers) {
     auto generation = generationOf.find(h.pluginId);
-    if (h.event == event && generation != generationOf.end() && generation->second == h.generation) order.push_back(&h);
+    if (matchesPattern(h.event, event) && generation != generationOf.end() && generation->second == h.generation) order.push_back(&h);
   }
   std::stable_sort(order.begin(), order.end(), [](const HookHandler* a, const HookHandler* b) {
     return a->priority != b->priority ? a->priority < b->priority : a->sequence < b->sequence;
@@ -664,18 +660,34 @@ std::shared_ptr<const Runtime::Impl::HookChain> Runtime::Impl::hookChain(const s
 HookResult Runtime::emit(const std::string& event, const std::string& contextJson) {
   const std::shared_ptr<const Impl::HookChain> chain = impl_->hookChain(event);
   HookResult result;
-  if (chain->empty()) return result;
-  const HookContext context = impl_->hookShapes.read(contextJson);  // read once for every handler
-  const bool deniable = isDeniable(event);
+  if (chain->empty()) {
+    result.context = contextJson;
+    return result;
+  }
+  // One context along the chain: read once, and again only after a handler
+  // changed it (then `changed` holds the text its values point into).
+  std::optional<std::string> changed;
+  HookContext context = impl_->hookShapes.read(contextJson);
   for (const auto& [handlerId, instance] : *chain) {
     ++result.handlersRun;
-    auto verdict = instance->runHook(handlerId, context, deniable);
+    auto verdict = instance->runHook(handlerId, context);
     if (!verdict) {
       if (verdict.error().kind == ErrorKind::kLimitExceeded) {
         impl_->log(instance->manifest().id, "warn", "its \"" + event + "\" handler " + verdict.error().message + "; the emit went on without it");
       }
       result.errors.push_back(instance->manifest().id + ": " + verdict.error().message);
       continue;
+    }
+    if (!verdict->error.empty()) result.errors.push_back(instance->manifest().id + ": " + verdict->error);
+    if (verdict->context) {
+      if (verdict->context->size() > impl_->options.limits.maxHookContextBytes) {
+        result.errors.push_back(instance->manifest().id + ": the context it left is " + std::to_string(verdict->context->size()) +
+                                " bytes of JSON, more than the " + std::to_string(impl_->options.limits.maxHookContextBytes) +
+                                " a hook context may hold; the next handler gets it as it came");
+      } else {
+        changed = std::move(*verdict->context);
+        context = impl_->hookShapes.read(*changed);
+      }
     }
     if (verdict->denied) {
       result.allowed = false;
@@ -684,6 +696,7 @@ HookResult Runtime::emit(const std::string& event, const std::string& contextJso
       break;
     }
   }
+  result.context = changed ? std::move(*changed) : contextJson;
   return result;
 }
 

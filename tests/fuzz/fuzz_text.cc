@@ -2,7 +2,9 @@
 // (patchbay/text.h), each against an independent oracle:
 // - isUtf8 against a decoder that computes each code point and checks its
 //   range (no overlong forms, no surrogates, nothing above U+10FFFF);
-// - jsonNestsDeeperThan against the depth of what nlohmann/json parses.
+// - jsonNestsDeeperThan against the depth of what nlohmann/json parses;
+// - matchesPattern (input split at its first NUL: pattern, name) against a
+//   table of which prefixes match which.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -45,12 +47,32 @@ size_t depthOf(const nlohmann::json& root) {
   return deepest;
 }
 
+// matches[i][j]: pattern[0, i) matches name[0, j).
+bool referenceMatch(std::string_view pattern, std::string_view name) {
+  std::vector<std::vector<char>> matches(pattern.size() + 1, std::vector<char>(name.size() + 1, 0));
+  matches[0][0] = 1;
+  for (size_t i = 1; i <= pattern.size(); ++i) {
+    for (size_t j = 0; j <= name.size(); ++j) {
+      if (pattern[i - 1] == '*') {
+        matches[i][j] = matches[i - 1][j] || (j > 0 && matches[i][j - 1]);
+      } else {
+        matches[i][j] = j > 0 && matches[i - 1][j - 1] && pattern[i - 1] == name[j - 1];
+      }
+    }
+  }
+  return matches[pattern.size()][name.size()];
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   if (patchbay::isUtf8(text) != referenceUtf8(text)) __builtin_trap();
   if (size > 0 && patchbay::utf8SequenceLength(text, 0) > size) __builtin_trap();
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos && size <= 512) {
+    const auto pattern = text.substr(0, nul), name = text.substr(nul + 1);
+    if (patchbay::matchesPattern(pattern, name) != referenceMatch(pattern, name)) __builtin_trap();
+  }
   // Depth: wherever nlohmann parses the text, the scan must agree with the
   // parsed depth at every bound around it.
   if (patchbay::jsonNestsDeeperThan(text, 64)) return 0;  // never parsed deeper: nlohmann would recurse on copies

@@ -67,6 +67,12 @@ TEST_F(HostTest, AdminApiActivatesPluginsLiveAndTheChoiceSurvivesARestart) {
   EXPECT_EQ(call("GET", "/api/plugins/billing/nowhere").status, 404);
 
   // Settings: schema and values with secrets masked; PUT validates.
+  EXPECT_EQ(json::parse(call("GET", "/api/admin/plugins/billing/settings", admin_).body)["values"]["currency"], "USD");  // the default
+  auto unknown = call("GET", "/api/admin/plugins/nope/settings", admin_);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body, R"({"error":"Plugin not found"})");  // Sodium's admin-api.md
+  ASSERT_EQ(call("PUT", "/api/admin/plugins/billing/settings", admin_, R"({"settings":{"currency":"GBP"}})").status, 200);  // Sodium's older body
+  EXPECT_EQ(json::parse(call("GET", "/api/admin/plugins/billing/settings", admin_).body)["values"]["currency"], "GBP");
   ASSERT_EQ(call("PUT", "/api/admin/plugins/billing/settings", admin_, R"({"values":{"currency":"EUR","stripe_key":"sk_test_1"}})").status, 200);
   auto settings = json::parse(call("GET", "/api/admin/plugins/billing/settings", admin_).body);
   EXPECT_EQ(settings["values"]["currency"], "EUR");
@@ -146,7 +152,7 @@ export default function (sodium) {
   EXPECT_EQ(p["id"], "panel-ui");
   EXPECT_EQ(p["name"], "Panel UI");
   EXPECT_EQ(p["type"], "widget");
-  EXPECT_EQ(p["pages"]["/stats"]["title"], "Stats");
+  EXPECT_EQ(p["pages"], json::parse(R"([{"id":"/stats","title":"Stats"}])"));  // Sodium's array of {id, ...page}
   EXPECT_EQ(p["sidebarItems"][0]["path"], "/stats");
   EXPECT_EQ(p["serverTabs"][0]["id"], "graphs");
   EXPECT_EQ(p["dashboardWidgets"][0]["size"], "small");

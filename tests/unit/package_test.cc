@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "patchbay/archive.h"
 #include "patchbay/package.h"
 #include "patchbay/skeleton.h"
 #include "support/raw_zip.h"
@@ -100,6 +101,44 @@ TEST_F(PackTest, LeavesOutIgnoredFilesAndDefaultsToConventionalName) {
   for (const auto& f : r->files) paths.push_back(f.path);
   EXPECT_EQ(paths, (std::vector<std::string>{"README.md", "client.js", "migrations/down.sql", "migrations/up.sql",
                                              "plugin.json", "server.js"}));
+}
+
+// server.ts: compiled by esbuild into server.js with its map, relative
+// imports bundled, the sources left out; what cannot work is refused with
+// the file and the reason.
+TEST_F(PackTest, CompilesServerTsAndRefusesWhatCannotRun) {
+  fs::remove(plugin() / "server.js");
+  test::writeFile(plugin() / "lib/price.ts", "export const withTax = (n: number): number => n * 1.2;\n");
+  test::writeFile(plugin() / "server.ts",
+                  "import { withTax } from './lib/price';\n"
+                  "export default function (sodium: { logger: { info(m: string): void } }) { sodium.logger.info(String(withTax(10))); }\n");
+  auto packed = packFolder(plugin().string(), dir_.str());
+  ASSERT_TRUE(packed.ok()) << packed.error().message;
+  std::vector<std::string> paths;
+  for (const auto& f : packed->files) paths.push_back(f.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"README.md", "client.js", "migrations/down.sql", "migrations/up.sql", "plugin.json",
+                                             "server.js", "server.js.map"}));
+  auto js = readZipEntry(test::readFile(packed->path), "server.js", 1 << 20);
+  ASSERT_TRUE(js.ok());
+  EXPECT_NE(js->find("* 1.2"), std::string::npos) << *js;  // lib/price.ts bundled in
+  EXPECT_NE(js->find("sourceMappingURL=server.js.map"), std::string::npos);
+
+  test::writeFile(plugin() / "server.ts", "import _ from 'lodash';\nexport default function () { _.noop(); }\n");
+  auto bare = packFolder(plugin().string(), dir_.str());
+  ASSERT_FALSE(bare.ok());
+  EXPECT_NE(bare.error().message.find("server.ts imports \"lodash\": server code may import only the plugin's own files"), std::string::npos)
+      << bare.error().message;
+
+  test::writeFile(plugin() / "server.ts", "export default function ( {\n");
+  auto broken = packFolder(plugin().string(), dir_.str());
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message.find("server.ts does not compile:"), std::string::npos) << broken.error().message;
+  EXPECT_NE(broken.error().message.find("server.ts:"), std::string::npos) << broken.error().message;  // esbuild names file and line
+
+  test::writeFile(plugin() / "server.js", "export default function () {}\n");
+  auto both = packFolder(plugin().string(), dir_.str());
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().message.find("has both server.ts and server.js"), std::string::npos) << both.error().message;
 }
 
 TEST_F(PackTest, RefusesLinksAndBadManifests) {

@@ -233,5 +233,239 @@ export default function (sodium) {
   EXPECT_EQ(ui["sidebarItems"][1]["id"], "billing-2");
 }
 
+// One context travels the chain in priority order, across plugins'
+// isolates: what a handler adds, changes or removes reaches the next one
+// and comes back to the emitter; a chain that only reads returns the
+// emitted text itself (nothing was copied back).
+TEST_F(SodiumApiTest, HooksShareOneContextAlongTheChainAcrossPlugins) {
+  const json hooks = {{"hooks", {"server:beforeCreate"}}};
+  ASSERT_TRUE(runtime_->activate(plugin("pricing", hooks, R"js(
+export default function (sodium) {
+  sodium.hooks.on('server:beforeCreate', (ctx) => { ctx.price = 10; ctx.tags.push('priced'); delete ctx.note; }, 1);
+}
+)js")).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("discount", hooks, R"js(
+export default function (sodium) {
+  let seen = null;
+  sodium.hooks.on('server:beforeCreate', async (ctx) => {
+    seen = { price: ctx.price, tags: ctx.tags.slice(), note: 'note' in ctx, denied: ctx._denied, reason: ctx._denyReason, deny: typeof ctx.deny };
+    await null;
+    ctx.price *= 2;
+    ctx.user.tier = 'gold';
+  }, 2);
+  return { seen: () => seen };
+}
+)js")).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("reader", hooks, R"js(
+export default function (sodium) {
+  let seen = null;
+  sodium.hooks.on('server:beforeCreate', (ctx) => { seen = [ctx.price, ctx.user.tier, Object.keys(ctx)]; }, 3);
+  return { seen: () => seen };
+}
+)js")).ok());
+  auto result = runtime_->emit("server:beforeCreate", R"({"user":{"id":1},"note":"x","tags":[]})");
+  EXPECT_TRUE(result.allowed);
+  EXPECT_TRUE(result.errors.empty()) << result.errors[0];
+  EXPECT_EQ(json::parse(result.context), json::parse(R"({"user":{"id":1,"tier":"gold"},"tags":["priced"],"price":20})"));
+  EXPECT_EQ(json::parse(*runtime_->call("discount", "seen")),
+            json::parse(R"({"price":10,"tags":["priced"],"note":false,"denied":false,"reason":null,"deny":"function"})"));
+  EXPECT_EQ(json::parse(*runtime_->call("reader", "seen")),
+            json::parse(R"([20,"gold",["user","tags","price","_denied","_denyReason","deny"]])"));
+
+  // Only readers: the emitted text comes back as it was, spaces and all.
+  ASSERT_TRUE(runtime_->deactivate("pricing").ok());
+  ASSERT_TRUE(runtime_->deactivate("discount").ok());
+  const std::string spaced = R"( { "user" : { "id" : 1 , "tier" : "gold" } , "price" : 20 } )";
+  EXPECT_EQ(runtime_->emit("server:beforeCreate", spaced).context, spaced);
+  EXPECT_EQ(json::parse(*runtime_->call("reader", "seen")), json::parse(R"([20,"gold",["user","price","_denied","_denyReason","deny"]])"));
+}
+
+// Whether a handler changed the context is decided exactly: every change a
+// handler can make to a JSON value comes back, and rewriting a value with
+// itself is no change.
+TEST_F(SodiumApiTest, EveryChangeToTheContextComesBackAndNothingElse) {
+  ASSERT_TRUE(runtime_->activate(plugin("editor", {{"hooks", {"server:onCreate"}}}, R"js(
+export default function (sodium) {
+  let edit = () => {};
+  sodium.hooks.on('server:onCreate', (ctx) => edit(ctx));
+  return { use: (source) => { edit = (0, eval)(source); } };
+}
+)js")).ok());
+  const std::string emitted = R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":{}})";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"(ctx) => { ctx.user.id = 1; ctx.flag = true; ctx.list[0] = 1; }", ""},  // the same values: no change
+      {"(ctx) => { ctx.user.id = 2; }", R"({"user":{"id":2,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":{}})"},
+      {"(ctx) => { ctx.user.id = '1'; }", R"({"user":{"id":"1","name":"a"},"list":[1,{"k":null}],"flag":true,"empty":{}})"},
+      {"(ctx) => { delete ctx.user.name; ctx.user.nick = 'a'; }", R"({"user":{"id":1,"nick":"a"},"list":[1,{"k":null}],"flag":true,"empty":{}})"},
+      {"(ctx) => { ctx.list.push(3); }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null},3],"flag":true,"empty":{}})"},
+      {"(ctx) => { ctx.list[1].k = 0; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":0}],"flag":true,"empty":{}})"},
+      {"(ctx) => { ctx.list = { 0: 1, 1: { k: null }, length: 2 }; }",
+       R"({"user":{"id":1,"name":"a"},"list":{"0":1,"1":{"k":null},"length":2},"flag":true,"empty":{}})"},
+      {"(ctx) => { ctx.empty.now = 1; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":{"now":1}})"},
+      {"(ctx) => { ctx.empty = null; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":null})"},
+      {"(ctx) => { ctx.user = {}; }", R"({"user":{},"list":[1,{"k":null}],"flag":true,"empty":{}})"},
+      {"(ctx) => { ctx.flag = 1; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":1,"empty":{}})"},
+  };
+  for (const auto& [edit, expected] : cases) {
+    ASSERT_TRUE(runtime_->call("editor", "use", json::array({edit}).dump()).ok());
+    auto result = runtime_->emit("server:onCreate", emitted);
+    EXPECT_TRUE(result.errors.empty()) << edit;
+    if (expected.empty()) {
+      EXPECT_EQ(result.context, emitted) << edit;
+    } else {
+      EXPECT_EQ(result.context, expected) << edit;
+    }
+  }
+
+  // A change that is not JSON is refused, naming why; the context goes on
+  // as it came. What a throwing handler changed before it threw stays.
+  ASSERT_TRUE(runtime_->call("editor", "use", json::array({"(ctx) => { ctx.big = 10n; }"}).dump()).ok());
+  auto bigint = runtime_->emit("server:onCreate", emitted);
+  ASSERT_EQ(bigint.errors.size(), 1u);
+  EXPECT_NE(bigint.errors[0].find("editor: the context it left is not JSON"), std::string::npos) << bigint.errors[0];
+  EXPECT_EQ(bigint.context, emitted);
+  ASSERT_TRUE(runtime_->call("editor", "use", json::array({"(ctx) => { ctx.flag = false; throw new Error('late'); }"}).dump()).ok());
+  auto thrown = runtime_->emit("server:onCreate", emitted);
+  ASSERT_EQ(thrown.errors.size(), 1u);
+  EXPECT_EQ(thrown.errors[0], "editor: late");
+  EXPECT_EQ(json::parse(thrown.context)["flag"], false);
+}
+
+// ctx.deny works in every hook, as in Sodium's hooks.js, and ends the
+// chain; so does setting ctx._denied. The emitter learns the reason.
+TEST_F(SodiumApiTest, DenyEndsTheChainInEveryHook) {
+  ASSERT_TRUE(runtime_->activate(plugin("gate", {{"hooks", {"user:onLogin", "server:beforeDelete", "server:onDelete"}}}, R"js(
+export default function (sodium) {
+  sodium.hooks.on('user:onLogin', (ctx) => { if (ctx.ip === '10.0.0.9') ctx.deny('blocked address'); }, 1);
+  sodium.hooks.on('server:beforeDelete', (ctx) => { ctx._denied = true; ctx._denyReason = 'locked'; }, 1);
+  sodium.hooks.on('server:onDelete', (ctx) => { ctx.deny(); }, 1);
+}
+)js")).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("after", {{"hooks", {"user:onLogin", "server:beforeDelete"}}}, R"js(
+export default function (sodium) {
+  let runs = 0;
+  sodium.hooks.on('user:onLogin', () => { runs++; }, 2);
+  sodium.hooks.on('server:beforeDelete', () => { runs++; }, 2);
+  return { runs: () => runs };
+}
+)js")).ok());
+  auto login = runtime_->emit("user:onLogin", R"({"ip":"10.0.0.9"})");
+  EXPECT_FALSE(login.allowed);
+  EXPECT_EQ(login.reason, "blocked address");
+  EXPECT_EQ(login.deniedBy, "gate");
+  EXPECT_EQ(login.handlersRun, 1u);
+  EXPECT_TRUE(runtime_->emit("user:onLogin", R"({"ip":"10.0.0.1"})").allowed);
+  auto locked = runtime_->emit("server:beforeDelete", R"({"server":{"id":"s1"}})");
+  EXPECT_FALSE(locked.allowed);
+  EXPECT_EQ(locked.reason, "locked");
+  EXPECT_EQ(json::parse(locked.context), json::parse(R"({"server":{"id":"s1"}})"));
+  auto bare = runtime_->emit("server:onDelete", "{}");
+  EXPECT_FALSE(bare.allowed);
+  EXPECT_EQ(bare.reason, "");
+  EXPECT_EQ(*runtime_->call("after", "runs"), "1");
+}
+
+// Subscriptions may be patterns ('*' any run of characters: seed 004's
+// global middleware), checked against the manifest's hooks list, whose
+// entries are patterns too.
+TEST_F(SodiumApiTest, WildcardSubscriptionsAreCheckedAgainstTheManifestsPatterns) {
+  ASSERT_TRUE(runtime_->activate(plugin("audit", {{"hooks", {"*"}}}, R"js(
+export default function (sodium) {
+  const seen = [];
+  sodium.hooks.on('*', (ctx) => { seen.push(ctx.event); }, 100);
+  return { seen: () => seen };
+}
+)js")).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("guard", {{"hooks", {"*:before*"}}}, R"js(
+export default function (sodium) {
+  sodium.hooks.on('*:before*', (ctx) => { if (ctx.name === 'forbidden') ctx.deny('no such names'); });
+}
+)js")).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("servers", {{"hooks", {"server:*"}}}, R"js(
+export default function (sodium) {
+  const subscribed = [sodium.hooks.on('server:*', (ctx) => { ctx.servers = true; }),
+                      sodium.hooks.on('server:onCreate', () => {}),
+                      sodium.hooks.on('user:onCreate', () => {})];
+  return { subscribed: () => subscribed };
+}
+)js")).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("narrow", {{"hooks", {"server:beforeCreate"}}}, R"js(
+export default function (sodium) {
+  return { subscribed: () => [sodium.hooks.on('server:*', () => {}), sodium.hooks.on('*', () => {})] };
+}
+)js")).ok());
+  EXPECT_EQ(*runtime_->call("servers", "subscribed"), "[true,true,false]");
+  EXPECT_EQ(*runtime_->call("narrow", "subscribed"), "[false,false]");
+  {
+    std::lock_guard lock(logMu_);
+    EXPECT_NE(std::find(logs_.begin(), logs_.end(), "servers warn [Plugin:servers] Hook \"user:onCreate\" not declared in manifest, skipping"),
+              logs_.end());
+    EXPECT_NE(std::find(logs_.begin(), logs_.end(), "narrow warn [Plugin:narrow] Hook \"server:*\" not declared in manifest, skipping"),
+              logs_.end());
+  }
+
+  auto user = runtime_->emit("user:beforeDelete", R"({"event":"user:beforeDelete","name":"ok"})");
+  EXPECT_EQ(user.handlersRun, 2u);  // guard, audit
+  EXPECT_TRUE(user.allowed);
+  auto server = runtime_->emit("server:beforeCreate", R"({"event":"server:beforeCreate","name":"ok"})");
+  EXPECT_EQ(server.handlersRun, 3u);  // guard, servers ("server:*"), audit
+  EXPECT_EQ(json::parse(server.context)["servers"], true);
+  auto refused = runtime_->emit("server:beforeCreate", R"({"event":"refused","name":"forbidden"})");
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.deniedBy, "guard");
+  EXPECT_EQ(runtime_->emit("server:onCreate", R"({"event":"server:onCreate"})").handlersRun, 3u);  // servers twice, audit
+  EXPECT_EQ(*runtime_->call("audit", "seen"), R"(["user:beforeDelete","server:beforeCreate","server:onCreate"])");
+}
+
+// db.* answer what Sodium's answer: insert the record (an id given one when
+// it has none, on the caller's object too), update the merged record or
+// null, delete true or false, find an array (strict equality per key),
+// findOne the first match or null.
+TEST_F(SodiumApiTest, DbCallsReturnWhatSodiumsReturn) {
+  ASSERT_TRUE(runtime_->activate(plugin("store", json::object(), R"js(
+export default function (sodium) {
+  const { db } = sodium;
+  db.registerCollections(['items']);
+  return {
+    run() {
+      const out = {};
+      const record = { name: 'a', n: 1 };
+      const inserted = db.insert('items', record);
+      out.insertedHasId = typeof inserted.id === 'string' && inserted.id.length === 36;
+      out.callerGotId = record.id === inserted.id;
+      out.insertedName = inserted.name;
+      out.given = db.insert('items', { id: 'b', name: 'b', n: '1' });
+      out.updated = db.update('items', 'b', { name: 'B', extra: true });
+      out.updateMissing = db.update('items', 'nope', { name: 'x' });
+      out.findAll = db.find('items').map((r) => r.name);
+      out.findStrict = db.find('items', { n: 1 }).map((r) => r.name);
+      out.findNone = db.find('items', { n: 2 });
+      out.findOne = db.findOne('items', { id: 'b' });
+      out.findOneMissing = db.findOne('items', { id: 'zzz' });
+      out.deleted = db.delete('items', 'b');
+      out.deletedAgain = db.delete('items', 'b');
+      out.count = db.count('items');
+      return out;
+    },
+  };
+}
+)js")).ok());
+  auto out = json::parse(*runtime_->call("store", "run"));
+  EXPECT_EQ(out["insertedHasId"], true);
+  EXPECT_EQ(out["callerGotId"], true);
+  EXPECT_EQ(out["insertedName"], "a");
+  EXPECT_EQ(out["given"], json::parse(R"({"id":"b","name":"b","n":"1"})"));
+  EXPECT_EQ(out["updated"], json::parse(R"({"id":"b","name":"B","n":"1","extra":true})"));
+  EXPECT_TRUE(out["updateMissing"].is_null());
+  EXPECT_EQ(out["findAll"], json::parse(R"(["a","B"])"));
+  EXPECT_EQ(out["findStrict"], json::parse(R"(["a"])"));
+  EXPECT_EQ(out["findNone"], json::array());
+  EXPECT_EQ(out["findOne"]["name"], "B");
+  EXPECT_TRUE(out["findOneMissing"].is_null());
+  EXPECT_EQ(out["deleted"], true);
+  EXPECT_EQ(out["deletedAgain"], false);
+  EXPECT_EQ(out["count"], 1);
+}
+
 }  // namespace
 }  // namespace patchbay

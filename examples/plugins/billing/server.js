@@ -1,8 +1,10 @@
 // Billing & Payments (seed 004, type "feature"): plans, invoices and a
 // balance check that stops server creation when a user owes money.
+/** @param {import('@patchbay/sdk').Sodium} sodium (types: sdk/) */
 export default function (sodium) {
   sodium.db.registerCollections(['invoices', 'plans', 'transactions']);
 
+  /** @param {string | null} userId */
   function balanceOf(userId) {
     const txs = sodium.db.find('transactions', { user_id: userId });
     return txs.reduce((sum, t) => sum + t.amount, 0);
@@ -19,7 +21,8 @@ export default function (sodium) {
     });
     router.get('/invoices', (req) => sodium.db.find('invoices', { user_id: req.user ? req.user.id : null }));
     router.get('/balance', (req) => ({ balance: balanceOf(req.user ? req.user.id : null) }));
-    router.post('/checkout', (req, res) => {
+    router.post('/checkout', sodium.auth.requireUser, (req, res) => {
+      if (!req.user) return res.status(401).json({ error: 'No token provided' });
       const plan = sodium.db.findOne('plans', { id: req.body && req.body.plan_id });
       if (!plan) return res.status(404).json({ error: 'no such plan' });
       const invoice = sodium.db.insert('invoices', { user_id: req.user.id, plan_id: plan.id, amount: plan.price, status: 'unpaid' });

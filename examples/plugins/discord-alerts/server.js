@@ -1,6 +1,8 @@
 // Discord Alerts (seed 004, type "hook"): posts a message to a Discord
 // webhook when a server is created or changes state.
+/** @param {import('@patchbay/sdk').Sodium} sodium (types: sdk/) */
 export default function (sodium) {
+  /** @param {string} content */
   async function post(content) {
     const url = sodium.config.get('webhook_url');
     if (!url) {

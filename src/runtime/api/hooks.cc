@@ -21,29 +21,35 @@ void nativeRegisterHook(const v8::FunctionCallbackInfo<v8::Value>& info) {
   info.GetReturnValue().Set(ok);
 }
 
-// The builder of `context`'s shape in this isolate, compiled on first use;
-// empty if it does not compile (then the context goes as JSON).
-v8::MaybeLocal<v8::Function> shapeBuilder(Impl& s, v8::Local<v8::Context> ctx, const HookContext& context) {
+// `context`'s shape in this isolate, {build(v), same(o, v)} (hook_context.h),
+// compiled on first use; empty if it does not compile (then the context
+// goes as JSON).
+v8::MaybeLocal<v8::Object> compiledShape(Impl& s, v8::Local<v8::Context> ctx, const HookContext& context) {
   v8::Isolate* isolate = s.isolate;
-  auto& shapeBuilders = s.shapeBuilders;
+  auto& shapes = s.hookShapes;
   const auto id = static_cast<size_t>(context.shapeId);
-  if (id < shapeBuilders.size() && !shapeBuilders[id].IsEmpty()) return shapeBuilders[id].Get(isolate);
+  if (id < shapes.size() && !shapes[id].IsEmpty()) return shapes[id].Get(isolate);
   v8::TryCatch tryCatch(isolate);
-  const std::string source = "(function (v) { 'use strict'; return " + context.shape.source + "; })";
+  const std::string source =
+      "(function () { 'use strict';\n"
+      "  const c = (x) => { let n = 0, k; for (k in x) ++n; return n; };\n"
+      "  return { build(v) { return " + context.shape.source + "; },\n"
+      "           same(o, v) { return " + hookShapeCheck(context.shape.source) + "; } };\n"
+      "})()";
   v8::ScriptOrigin origin(isolate, v8str(isolate, "patchbay:hook-context"));
   v8::Local<v8::Script> script;
-  v8::Local<v8::Value> fn;
-  if (!v8::Script::Compile(ctx, v8str(isolate, source), &origin).ToLocal(&script) || !script->Run(ctx).ToLocal(&fn) ||
-      !fn->IsFunction()) {
+  v8::Local<v8::Value> shape;
+  if (!v8::Script::Compile(ctx, v8str(isolate, source), &origin).ToLocal(&script) || !script->Run(ctx).ToLocal(&shape) ||
+      !shape->IsObject()) {
     return {};
   }
-  if (shapeBuilders.size() <= id) shapeBuilders.resize(id + 1);
-  shapeBuilders[id].Reset(isolate, fn.As<v8::Function>());
-  return fn.As<v8::Function>();
+  if (shapes.size() <= id) shapes.resize(id + 1);
+  shapes[id].Reset(isolate, shape.As<v8::Object>());
+  return shape.As<v8::Object>();
 }
 
-// The shape's values, in order (the builder's argument, gathered by the
-// entry's rest parameter: cheaper than an array made through the API).
+// The shape's values, in order (build's argument, gathered by the entry's
+// rest parameter: cheaper than an array made through the API).
 size_t hookValues(v8::Isolate* isolate, const HookContext& context, v8::Local<v8::Value>* items) {
   const size_t n = std::min(context.shape.values.size(), kMaxHookValues);
   for (size_t i = 0; i < n; ++i) {
@@ -73,29 +79,27 @@ size_t hookValues(v8::Isolate* isolate, const HookContext& context, v8::Local<v8
 
 void api::addHooks(Natives& natives) { natives.add<nativeRegisterHook>("registerHook"); }
 
-Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, const HookContext& context,
-                                                            bool deniable) {
+Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, const HookContext& context) {
   Impl* m = impl_.get();
   auto done = m->invoke(
       [&](v8::Local<v8::Context> ctx, uint64_t ticket) {
-        // runHook(ticket, handlerId, deniable, builder, ...values), or with the
-        // builder undefined and the JSON text as the one value.
-        v8::Local<v8::Value> args[4 + kMaxHookValues];
+        // runHook(ticket, handlerId, shape, ...values), or with the shape
+        // undefined and the JSON text as the one value.
+        v8::Local<v8::Value> args[3 + kMaxHookValues];
         args[0] = v8::Number::New(m->isolate, static_cast<double>(ticket));
         args[1] = v8::Number::New(m->isolate, static_cast<double>(handlerId));
-        args[2] = v8::Boolean::New(m->isolate, deniable);
-        v8::Local<v8::Function> builder;
+        v8::Local<v8::Object> shape;
         size_t n = 0;
-        if (context.shaped() && shapeBuilder(*m, ctx, context).ToLocal(&builder)) {
-          args[3] = builder;
-          n = hookValues(m->isolate, context, args + 4);
+        if (context.shaped() && compiledShape(*m, ctx, context).ToLocal(&shape)) {
+          args[2] = shape;
+          n = hookValues(m->isolate, context, args + 3);
         } else {
-          args[3] = v8::Undefined(m->isolate);
-          args[4] = v8str(m->isolate, context.json);
+          args[2] = v8::Undefined(m->isolate);
+          args[3] = v8str(m->isolate, context.json);
           n = 1;
         }
         v8::Local<v8::Value> verdict;
-        if (m->callEntry(ctx, "runHook", args, 4 + n, &verdict) && verdict->IsString()) {
+        if (m->callEntry(ctx, "runHook", args, 3 + n, &verdict) && verdict->IsString()) {
           m->deliver(ticket, {true, toUtf8(m->isolate, verdict)});  // a synchronous handler's answer, returned
         }
       },
@@ -105,8 +109,26 @@ Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, c
     json j = parseJsonOrDiscarded<json>(done->json);  // a runtime failure is JSON; a handler's error is plain text
     return Error::invalid(j.is_string() ? j.get<std::string>() : done->json);
   }
-  if (done->json.starts_with("D")) return HookVerdict{true, done->json.substr(1)};
-  return HookVerdict{};
+  // The prelude's answer: "" (went on, context untouched), "C" + context
+  // (went on, changed), or "X" + {denied?, error?} + ("\n" + context when
+  // changed): plain text first, JSON only when something happened.
+  HookVerdict verdict;
+  const std::string& answer = done->json;
+  if (answer.empty()) return verdict;
+  if (answer[0] == 'C') {
+    verdict.context = answer.substr(1);
+    return verdict;
+  }
+  const size_t newline = answer.find('\n');
+  json what = parseJsonOrDiscarded<json>(std::string_view(answer).substr(1, newline == std::string::npos ? std::string::npos : newline - 1));
+  if (!what.is_object()) return Error::invalid("the runtime's answer for a hook handler is unreadable");
+  if (auto denied = what.find("denied"); denied != what.end() && denied->is_string()) {
+    verdict.denied = true;
+    verdict.reason = denied->get<std::string>();
+  }
+  if (auto error = what.find("error"); error != what.end() && error->is_string()) verdict.error = error->get<std::string>();
+  if (newline != std::string::npos) verdict.context = answer.substr(newline + 1);
+  return verdict;
 }
 
 }  // namespace patchbay

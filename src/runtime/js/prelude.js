@@ -77,7 +77,11 @@
     find: (coll, query) => parse(native.db('find', String(coll), toJson(query ?? {}), 'null')),
     findOne: (coll, query) => parse(native.db('findOne', String(coll), toJson(query ?? {}), 'null')),
     count: (coll, query) => parse(native.db('count', String(coll), toJson(query ?? {}), 'null')),
-    insert: (coll, record) => parse(native.db('insert', String(coll), toJson(record), 'null')),
+    insert: (coll, record) => {
+      const stored = parse(native.db('insert', String(coll), toJson(record), 'null'));
+      if (record !== null && typeof record === 'object' && !record.id) record.id = stored.id;  // as Sodium's: the caller's record gets its id
+      return stored;
+    },
     update: (coll, id, partial) => parse(native.db('update', String(coll), toJson(id), toJson(partial))),
     delete: (coll, id) => parse(native.db('delete', String(coll), toJson(id), 'null')),
     sql: (query, params) => parse(native.db('sql', '', toJson(String(query)), toJson(params ?? []))),
@@ -302,49 +306,72 @@
       return true;
     },
   });
-  // The answer: '' (go on) or 'D' + reason (denied); plain text, cheap to read.
-  // A synchronous handler's answer is returned (no call back into C++); an
+  // One context travels the chain (see src/runtime/hook_context.h). It comes
+  // as its shape ({build, same}, compiled once per isolate) and the shape's
+  // values, or as JSON text when shape is undefined. As in Sodium's hooks.js
+  // the handler sees _denied, _denyReason and deny(reason), in every hook.
+  // The answer: '' (went on, untouched), 'C' + context (went on, changed),
+  // or 'X' + {denied?, error?} + ('\n' + context when changed). A
+  // synchronous handler's answer is returned (no call back into C++); an
   // async one's comes through native.done when it settles.
-  // The context comes as the builder of its shape and the shape's values
-  // (see src/runtime/hook_context.h), or as JSON text when builder is undefined.
-  function runHook(ticket, handlerId, deniable, builder, ...values) {
+  function runHook(ticket, handlerId, shape, ...values) {
     const handler = hookHandlers.get(handlerId);
     let ctx;
     try {
-      ctx = builder === undefined ? parse(values[0]) : builder(values);
+      ctx = shape === undefined ? parse(values[0]) : shape.build(values);
     } catch (e) {
       native.done(ticket, false, `the hook context is not JSON: ${e && e.message || e}`);
       return;
     }
-    if (ctx === null || typeof ctx !== 'object') {
+    if (ctx === null || typeof ctx !== 'object' || Array.isArray(ctx)) {
       native.done(ticket, false, 'the hook context is not a JSON object');
       return;
     }
-    let denied = null;
-    // A plain assignment: V8 caches the shape transition, where
+    // Plain assignments: V8 caches the shape transitions, where
     // Object.defineProperty took a slow path on every emit.
+    ctx._denied = false;
+    ctx._denyReason = null;
     ctx.deny = (reason) => {
-      if (!deniable) throw new Error('this event cannot be denied (only before* hooks can)');
-      denied = reason === undefined ? 'denied' : String(reason);
+      ctx._denied = true;
+      ctx._denyReason = reason;
     };
     let result;
     try {
       result = handler ? handler(ctx) : undefined;
     } catch (e) {
-      hookFailed(ticket, e);
-      return;
+      return hookAnswer(ctx, shape, values, e);
     }
     // A synchronous handler is answered at once; an async one when it settles
     // (its callbacks made only then: most handlers are synchronous).
     if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-      result.then(() => native.done(ticket, true, denied === null ? '' : 'D' + denied), (e) => hookFailed(ticket, e));
+      result.then(() => native.done(ticket, true, hookAnswer(ctx, shape, values)),
+                  (e) => native.done(ticket, true, hookAnswer(ctx, shape, values, e)));
       return undefined;
     }
-    return denied === null ? '' : 'D' + denied;
+    return hookAnswer(ctx, shape, values);
   }
-  function hookFailed(ticket, e) {
-    logger.error('hook handler failed:', e);
-    native.done(ticket, false, String(e && e.message || e));
+  function hookAnswer(ctx, shape, values, error) {
+    const what = {};
+    let changed;
+    try {
+      if (shape === undefined || !shape.same(ctx, values)) {
+        const { deny, _denied, _denyReason, ...rest } = ctx;
+        changed = stringify(rest);
+        if (changed === undefined) throw new TypeError('it is not an object');
+      }
+    } catch (e) {
+      changed = undefined;
+      if (error === undefined) error = new TypeError(`the context it left is not JSON (${e && e.message || e}); the next handler gets it as it came`);
+    }
+    if (error === undefined && !ctx._denied) return changed === undefined ? '' : 'C' + changed;
+    if (error !== undefined) {
+      logger.error('hook handler failed:', error);
+      what.error = String(error && error.message || error);
+    } else {
+      const reason = ctx._denyReason;
+      what.denied = reason === undefined || reason === null ? '' : String(reason);
+    }
+    return 'X' + stringify(what) + (changed === undefined ? '' : '\n' + changed);
   }
 
   // --- cron -----------------------------------------------------------------
