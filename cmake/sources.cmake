@@ -66,7 +66,7 @@ target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3 patchbay_package PRI
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(ZLIB REQUIRED)
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc)
-add_library(patchbay_http STATIC src/http/router.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
+add_library(patchbay_http STATIC src/http/router.cc src/http/url.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
 target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_compile_options(patchbay_http PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
 target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)

@@ -64,6 +64,12 @@ struct FileBody {
   uint64_t length = 0;
 };
 
+// How a service writes its errors: the registry's
+// {"error": {"code": "...", "message": "..."}} or the panel's, Sodium's
+// {"error": "..."}. One service, one shape, the server's own refusals
+// (400, 413, 503, ...) included.
+enum class ErrorShape { kCodeAndMessage, kMessage };
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -75,8 +81,10 @@ struct Response {
 
   static Response text(int status, std::string body, std::string contentType = "text/plain; charset=utf-8");
   static Response json(int status, std::string jsonText);
-  // {"error": {"code": "...", "message": "..."}}
-  static Response error(int status, std::string_view code, std::string_view message);
+  // An error in `shape`: {"error": {"code": "...", "message": "..."}} or
+  // {"error": "..."} (the code then only in the status).
+  static Response error(int status, std::string_view code, std::string_view message,
+                        ErrorShape shape = ErrorShape::kCodeAndMessage);
 };
 
 using Handler = std::function<Response(Request&)>;
@@ -122,6 +130,8 @@ class Service {
   virtual uint64_t bodyLimit(Request& head) const = 0;
   // Answers `request` through `responder`, at once or later.
   virtual void serve(Request& request, Responder responder) const = 0;
+  // The shape of its errors, which the server's own refusals take too.
+  virtual ErrorShape errorShape() const { return ErrorShape::kCodeAndMessage; }
 };
 
 // Routes "METHOD /literal/{param}/..." to handlers, first match first. A
@@ -139,6 +149,9 @@ class Router final : public Service {
 
   uint64_t bodyLimit(Request& head) const override;
   void serve(Request& request, Responder responder) const override;
+  // The shape of its 404 and 405 and of the server's refusals (default: the registry's).
+  void setErrorShape(ErrorShape shape) { errorShape_ = shape; }
+  ErrorShape errorShape() const override { return errorShape_; }
 
  private:
   struct Route {
@@ -151,6 +164,7 @@ class Router final : public Service {
   // The route for `request` with its params set, or the 404/405 answer.
   const Route* match(Request& request, Response& refusal) const;
   std::vector<Route> routes_;
+  ErrorShape errorShape_ = ErrorShape::kCodeAndMessage;
 };
 
 struct AccessRecord {
@@ -202,8 +216,15 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// Percent-decoding ("%2e" -> "."; "+" stays "+" in paths).
+// Percent-decoding ("%2e" -> "."; "+" stays "+" in paths, is a space in
+// queries), by Boost.URL: nullopt for a malformed escape ("%zz", "%4").
+std::optional<std::string> percentDecoded(std::string_view s, bool plusIsSpace = false);
+// The same for text the server has checked (a request's path and query):
+// a malformed escape stays as it is.
 std::string percentDecode(std::string_view s, bool plusIsSpace = false);
+// A query string's parameters in order, decoded; an error for a malformed
+// escape or a parameter that is not UTF-8 once decoded.
+Result<std::vector<std::pair<std::string, std::string>>> parseQueryString(std::string_view query);
 // Whether `s` is an HTTP token (RFC 9110 5.6.2): what a method or a header
 // name must be.
 bool isToken(std::string_view s);

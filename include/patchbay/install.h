@@ -55,6 +55,12 @@ struct SourceConfig {
   std::string serverUrl;             // a patchbay registry (or seed 002's server)
   std::string registryKey;           // the registry's public key (base64); empty: pinned at first use
   std::string downloadKey;           // the registry's download API key, if it has one
+  // A plain plugin server (seed 000's: /api/plugins and /download/... only)
+  // signs no metadata. Installing from one is refused unless this is set
+  // (the user's explicit choice for this URL); then the download's size is
+  // checked against the listing, and a .minisig beside it is fetched for
+  // the signature policy.
+  bool allowUnsignedMetadata = false;
 };
 
 // Seed 002's switch over `base` (a configuration file's values):
@@ -131,6 +137,10 @@ struct OperationReport {
   std::vector<std::string> dependencies;  // plugins installed first for `requires`
   bool keptData = false;
   double milliseconds = 0;
+  // Installed (or upgraded) and committed, but the running host could not
+  // start it: why ("" when it started or was not to start). The install
+  // stands; the plugin's log and `patchbay list` say the rest.
+  std::string startError;
 };
 
 // A running host's part: before a plugin's files or database change it is

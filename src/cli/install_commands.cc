@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
 #include "cli/config_file.h"
@@ -37,6 +39,7 @@ struct InstallCliOptions {
   std::string panel;   // a seed 002 panel layout file instead of a host data folder
   std::vector<std::string> trustedKeys;  // minisign public key files
   bool requireSignature = false;
+  bool allowUnsignedMetadata = false;  // for the --registry given: a plain (seed 000) server
 };
 
 // Flags over $PLUGIN_SOURCE / $PATCHBAY_REGISTRY / $PLUGIN_MODULES_DIR over
@@ -52,24 +55,36 @@ Result<SourceConfig> sourceConfig(const InstallCliOptions& o, const InstallCliOp
   SourceConfig c = *flagged;
   c.registryKey = o.registryKey;
   c.downloadKey = o.downloadKey;
+  c.allowUnsignedMetadata = o.allowUnsignedMetadata;
   if (c.downloadKey.empty()) {
     if (const char* key = std::getenv("PATCHBAY_DOWNLOAD_KEY")) c.downloadKey = key;
   }
   return c;
 }
 
-// A progress bar on stderr while a package downloads, when it is a terminal.
+// A progress bar on stderr while a package downloads, when it is a terminal:
+// one line, redrawn when what it shows changes, ended once (libcurl reports
+// the last byte several times).
 ProgressFn progressBar(bool enabled) {
   if (!enabled || !::isatty(STDERR_FILENO)) return {};
-  return [](uint64_t done, uint64_t total) {
-    if (total == 0 && done == 0) return;
+  auto shown = std::make_shared<std::string>();
+  auto finished = std::make_shared<bool>(false);
+  return [shown, finished](uint64_t done, uint64_t total) {
+    if ((total == 0 && done == 0) || *finished) return;
     constexpr int kWidth = 30;
-    int filled = total ? static_cast<int>(kWidth * done / total) : 0;
+    int filled = total ? static_cast<int>(kWidth * std::min(done, total) / total) : 0;
     std::string bar(static_cast<size_t>(filled), '#');
     bar.resize(kWidth, ' ');
-    std::fprintf(stderr, "\r  [%s] %3d%% %s%s", bar.c_str(), total ? static_cast<int>(100 * done / total) : 0, humanSize(done).c_str(),
-                 total ? (" / " + humanSize(total)).c_str() : "");
-    if (total && done >= total) std::fprintf(stderr, "\n");
+    std::string line = "  [" + bar + "] " + std::to_string(total ? 100 * std::min(done, total) / total : 0) + "% " + humanSize(done);
+    if (total) line += " / " + humanSize(total);
+    if (line != *shown) {
+      std::fprintf(stderr, "\r%s", line.c_str());
+      *shown = std::move(line);
+    }
+    if (total && done >= total) {
+      *finished = true;
+      std::fprintf(stderr, "\n");
+    }
     std::fflush(stderr);
   };
 }
@@ -86,6 +101,7 @@ json reportJson(const OperationReport& r) {
   if (!r.toVersion.empty()) j["version"] = r.toVersion;
   j["migrations"] = r.migrations;
   j["dependencies"] = r.dependencies;
+  if (!r.startError.empty()) j["startError"] = r.startError;
   if (r.operation == "uninstall") j["keptData"] = r.keptData;
   j["milliseconds"] = r.milliseconds;
   return j;
@@ -234,7 +250,7 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
     return kExitOk;
   }
   const OperationReport& r = *report;
-  for (const auto& d : r.dependencies) std::cout << (d.starts_with("warning:") ? "" : "installed dependency ") << d << "\n";
+  for (const auto& d : r.dependencies) std::cout << "installed dependency " << d << "\n";
   if (r.operation == "install") std::cout << "installed " << r.id << " " << r.toVersion;
   if (r.operation == "upgrade") {
     std::cout << (r.fromVersion == r.toVersion ? "up to date: " + r.id + " " + r.toVersion : "upgraded " + r.id + " " + r.fromVersion + " -> " + r.toVersion);
@@ -246,6 +262,9 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
     std::cout << ")";
   }
   std::cout << " in " << static_cast<int>(r.milliseconds + 0.5) << " ms\n";
+  if (!r.startError.empty()) {
+    std::cerr << "patchbay: warning: " << r.id << " " << r.toVersion << " is installed but failed to start: " << r.startError << "\n";
+  }
   return kExitOk;
 }
 
@@ -362,6 +381,8 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
     if (std::string(spec.name) == "install" || std::string(spec.name) == "upgrade") {
       cmd->add_option("--trusted-key", o->trustedKeys, "A minisign public key file; a package's .minisig must verify with one of these (repeatable)");
       cmd->add_flag("--require-signature", o->requireSignature, "Refuse packages without a .minisig from a trusted key");
+      cmd->add_flag("--allow-unsigned-metadata", o->allowUnsignedMetadata,
+                    "Install from a plain plugin server (only /api/plugins and /download/...) that signs no metadata: the download's size is checked, and a .minisig if --require-signature asks");
     }
     if (std::string(spec.name) == "uninstall") {
       cmd->add_flag("--keep-data", o->keepData, "Keep the plugin's tables and data for a later install");

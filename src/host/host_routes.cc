@@ -20,18 +20,13 @@ using json = nlohmann::ordered_json;
 using http::Request;
 using http::Response;
 
-// Sodium's error shape for the admin API: {"error": "..."}.
-Response sodiumError(int status, const std::string& message) {
-  return Response::json(status, json{{"error", message}}.dump());
-}
+using host_routes::errorResponse;
 
 // The admin check: nullopt when the caller is an admin, else the response.
 std::optional<Response> refuseNonAdmin(Host& host, const Request& req) {
   auto refused = host_routes::refuseWithout(host, req, "admin", "Admin access required");
   if (!refused) return std::nullopt;
-  Response r = sodiumError(refused->status, refused->message);
-  if (refused->status == 401 && req.header("Authorization").empty()) r.set("WWW-Authenticate", "Bearer");
-  return r;
+  return errorResponse(refused->status, refused->message);
 }
 
 // The admin's token name for the audit log, or the refusal.
@@ -47,6 +42,7 @@ json reportJson(const OperationReport& r) {
   if (!r.toVersion.empty()) j["version"] = r.toVersion;
   j["migrations"] = r.migrations;
   j["dependencies"] = r.dependencies;
+  if (!r.startError.empty()) j["startError"] = r.startError;
   j["milliseconds"] = r.milliseconds;
   return j;
 }
@@ -56,7 +52,7 @@ Response runOperation(Host& host, const std::string& actor, const std::string& a
                       const std::function<Result<OperationReport>()>& op) {
   auto r = op();
   host.audit(actor, action, id, r ? (r->fromVersion.empty() ? "" : r->fromVersion + " -> ") + r->toVersion : r.error().message, r.ok());
-  if (!r) return sodiumError(installErrorStatus(r.error().kind), r.error().message);
+  if (!r) return errorResponse(installErrorStatus(r.error().kind), r.error().message);
   return Response::json(200, reportJson(*r).dump());
 }
 
@@ -92,6 +88,7 @@ json manifestSummary(const HostPlugin& p) {
 }  // namespace
 
 void Host::addRoutes(http::Router& router) {
+  router.setErrorShape(http::ErrorShape::kMessage);
   Host& host = *this;
 
   // The panel's client: what each active plugin adds to the UI. Asked on
@@ -140,8 +137,8 @@ void Host::addRoutes(http::Router& router) {
       const std::string& id = req.params["id"];
       Status s = on ? host.activate(id) : host.deactivate(id);
       if (!s) {
-        if (s.error().kind == ErrorKind::kNotFound) return sodiumError(404, "Plugin \"" + id + "\" not found");
-        return sodiumError(s.error().kind == ErrorKind::kIo || s.error().kind == ErrorKind::kInternal ? 500 : 400, s.error().message);
+        if (s.error().kind == ErrorKind::kNotFound) return errorResponse(404, "Plugin \"" + id + "\" not found");
+        return errorResponse(s.error().kind == ErrorKind::kIo || s.error().kind == ErrorKind::kInternal ? 500 : 400, s.error().message);
       }
       return Response::json(200, R"({"success":true})");
     });
@@ -150,7 +147,7 @@ void Host::addRoutes(http::Router& router) {
   router.add("GET", "/api/admin/plugins/{id}/logs", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];
-    if (host.impl_->dirOf(id).empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    if (host.impl_->dirOf(id).empty()) return errorResponse(404, "Plugin \"" + id + "\" not found");
     json lines = json::array();
     for (const auto& l : host.runtime().logs(id)) lines.push_back({{"at", l.at}, {"level", l.level}, {"message", l.message}});
     return Response::json(200, json{{"logs", lines}}.dump());
@@ -160,9 +157,9 @@ void Host::addRoutes(http::Router& router) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];
     std::string dir = host.impl_->dirOf(id);
-    if (dir.empty()) return sodiumError(404, "Plugin not found");  // Sodium's text for its settings endpoints
+    if (dir.empty()) return errorResponse(404, "Plugin not found");  // Sodium's text for its settings endpoints
     auto settings = readPluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", true, host.impl_->postgresUrl);
-    if (!settings) return sodiumError(400, settings.error().message);
+    if (!settings) return errorResponse(400, settings.error().message);
     return Response::json(200, *settings);
   });
 
@@ -170,13 +167,13 @@ void Host::addRoutes(http::Router& router) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];
     std::string dir = host.impl_->dirOf(id);
-    if (dir.empty()) return sodiumError(404, "Plugin not found");
+    if (dir.empty()) return errorResponse(404, "Plugin not found");
     // Sodium's docs send {"values": {...}}, its older router {"settings": {...}}.
     json body = parseJsonOrDiscarded<json>(req.body);
     const char* field = body.is_object() && body.contains("values") ? "values" : "settings";
-    if (!body.is_object() || !body.contains(field) || !body[field].is_object()) return sodiumError(400, "The body must be {\"values\": {...}}");
+    if (!body.is_object() || !body.contains(field) || !body[field].is_object()) return errorResponse(400, "The body must be {\"values\": {...}}");
     if (auto s = writePluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", body[field].dump(), host.impl_->postgresUrl); !s) {
-      return sodiumError(400, s.error().message);
+      return errorResponse(400, s.error().message);
     }
     return Response::json(200, R"({"success":true})");
   });
@@ -187,7 +184,7 @@ void Host::addRoutes(http::Router& router) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];
     std::string dir = host.impl_->dirOf(id);
-    if (dir.empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    if (dir.empty()) return errorResponse(404, "Plugin \"" + id + "\" not found");
     ManifestReport report = loadManifestFromFolder(dir);
     const bool permitted = report.manifest && manifestOpens(*report.manifest, Capability::kOutboundHttp);
     auto grant = host.runtime().fetchGrant(id);
@@ -201,15 +198,15 @@ void Host::addRoutes(http::Router& router) {
     const std::string& id = req.params["id"];
     json body = parseJsonOrDiscarded<json>(req.body);
     if (!body.is_object() || !body.contains("fetch") || !body["fetch"].is_boolean()) {
-      return sodiumError(400, "The body must be {\"fetch\": true|false, \"hosts\": [\"host.example\", ...]} (hosts optional)");
+      return errorResponse(400, "The body must be {\"fetch\": true|false, \"hosts\": [\"host.example\", ...]} (hosts optional)");
     }
     FetchGrant grant;
     grant.allowed = body["fetch"].get<bool>();
     if (body.contains("hosts")) {
-      if (!body["hosts"].is_array()) return sodiumError(400, "\"hosts\" must be an array of host names");
+      if (!body["hosts"].is_array()) return errorResponse(400, "\"hosts\" must be an array of host names");
       for (const auto& h : body["hosts"]) {
         if (!h.is_string() || h.get<std::string>().empty() || h.get<std::string>().find_first_of("/:@ ") != std::string::npos) {
-          return sodiumError(400, "\"hosts\" must hold bare host names (no scheme, port or path), got " + h.dump());
+          return errorResponse(400, "\"hosts\" must hold bare host names (no scheme, port or path), got " + h.dump());
         }
         std::string name = h.get<std::string>();
         for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -217,13 +214,13 @@ void Host::addRoutes(http::Router& router) {
       }
     }
     Status s = host.setFetchGrant(id, std::move(grant));
-    if (!s) return sodiumError(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
+    if (!s) return errorResponse(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
     return Response::json(200, R"({"success":true})");
   });
   router.add("DELETE", "/api/admin/plugins/{id}/grants", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     Status s = host.setFetchGrant(req.params["id"], std::nullopt);
-    if (!s) return sodiumError(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
+    if (!s) return errorResponse(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
     return Response::json(200, R"({"success":true})");
   });
 
@@ -232,7 +229,7 @@ void Host::addRoutes(http::Router& router) {
   router.add("GET", "/api/admin/plugins/{id}/limits", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     const std::string& id = req.params["id"];
-    if (host.impl_->dirOf(id).empty()) return sodiumError(404, "Plugin \"" + id + "\" not found");
+    if (host.impl_->dirOf(id).empty()) return errorResponse(404, "Plugin \"" + id + "\" not found");
     const RuntimeLimits& limits = host.runtime().limits();
     return Response::json(200, json{{"maxBodyBytes", host.runtime().bodyLimit(id)},
                                     {"defaultMaxBodyBytes", limits.maxBodyBytes},
@@ -243,12 +240,12 @@ void Host::addRoutes(http::Router& router) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     json body = parseJsonOrDiscarded<json>(req.body);
     if (!body.is_object() || !body.contains("maxBodyBytes") || !(body["maxBodyBytes"].is_number_unsigned() || body["maxBodyBytes"].is_null())) {
-      return sodiumError(400, "The body must be {\"maxBodyBytes\": <bytes>} (null: the default)");
+      return errorResponse(400, "The body must be {\"maxBodyBytes\": <bytes>} (null: the default)");
     }
     std::optional<uint64_t> bytes;
     if (!body["maxBodyBytes"].is_null()) bytes = body["maxBodyBytes"].get<uint64_t>();
     Status s = host.setBodyLimit(req.params["id"], bytes);
-    if (!s) return sodiumError(s.error().kind == ErrorKind::kNotFound ? 404 : s.error().kind == ErrorKind::kLimitExceeded ? 400 : 500, s.error().message);
+    if (!s) return errorResponse(s.error().kind == ErrorKind::kNotFound ? 404 : s.error().kind == ErrorKind::kLimitExceeded ? 400 : 500, s.error().message);
     return Response::json(200, json{{"success", true}, {"maxBodyBytes", host.runtime().bodyLimit(req.params["id"])}}.dump());
   });
 
@@ -256,9 +253,9 @@ void Host::addRoutes(http::Router& router) {
   router.add("GET", "/api/admin/plugins/available", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     auto source = host.openPackageSource();
-    if (!source) return sodiumError(400, source.error().message);
+    if (!source) return errorResponse(400, source.error().message);
     auto all = (*source)->available();
-    if (!all) return sodiumError(installErrorStatus(all.error().kind) == 404 ? 502 : installErrorStatus(all.error().kind), all.error().message);
+    if (!all) return errorResponse(installErrorStatus(all.error().kind) == 404 ? 502 : installErrorStatus(all.error().kind), all.error().message);
     json list = json::array();
     for (const auto& p : *all) {
       json versions = json::array();
@@ -274,7 +271,7 @@ void Host::addRoutes(http::Router& router) {
     auto actor = adminActor(host, req);
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
     auto source = host.openPackageSource();
-    if (!source) return sodiumError(400, source.error().message);
+    if (!source) return errorResponse(400, source.error().message);
     return runOperation(host, std::get<std::string>(actor), "install", id, [&] { return host.installer().install(id, range, **source); });
   };
   // Credentials first, then the body: an unauthenticated caller costs no
@@ -283,7 +280,7 @@ void Host::addRoutes(http::Router& router) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     json body = parseJsonOrDiscarded<json>(req.body);
     if (!body.is_object() || !body.contains("id") || !body["id"].is_string()) {
-      return sodiumError(400, "The body must be {\"id\": \"<plugin id>\", \"version\": \"1.2.0\" or \"range\": \"^1\" (optional)}");
+      return errorResponse(400, "The body must be {\"id\": \"<plugin id>\", \"version\": \"1.2.0\" or \"range\": \"^1\" (optional)}");
     }
     return install(req, body["id"].get<std::string>(), requestedRange(body));
   });
@@ -291,9 +288,9 @@ void Host::addRoutes(http::Router& router) {
     auto actor = adminActor(host, req);
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
     json body = req.body.empty() ? json::object() : parseJsonOrDiscarded<json>(req.body);
-    if (!body.is_object()) return sodiumError(400, "The body must be {\"version\": ...} or {\"range\": ...} (or empty: the newest)");
+    if (!body.is_object()) return errorResponse(400, "The body must be {\"version\": ...} or {\"range\": ...} (or empty: the newest)");
     auto source = host.openPackageSource();
-    if (!source) return sodiumError(400, source.error().message);
+    if (!source) return errorResponse(400, source.error().message);
     const std::string id = req.params["id"], range = requestedRange(body);
     return runOperation(host, std::get<std::string>(actor), "upgrade", id, [&] { return host.installer().upgrade(id, range, **source); });
   });
@@ -303,7 +300,7 @@ void Host::addRoutes(http::Router& router) {
     if (auto tenants = host.tenants().tenantsOf(id); !tenants.empty()) {
       std::string names;
       for (const auto& t : tenants) names += (names.empty() ? "" : ", ") + t;
-      return sodiumError(409, id + " is installed for tenants " + names + ": uninstall it from them first (DELETE /tenants/<tenantId>/plugins/" + id + ")");
+      return errorResponse(409, id + " is installed for tenants " + names + ": uninstall it from them first (DELETE /tenants/<tenantId>/plugins/" + id + ")");
     }
     return runOperation(host, std::get<std::string>(actor), keepData ? "uninstall (data kept)" : "uninstall", id,
                         [&] { return host.installer().uninstall(id, keepData); });
@@ -322,7 +319,7 @@ void Host::addRoutes(http::Router& router) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     json body = parseJsonOrDiscarded<json>(req.body);
     std::string id = body.is_object() ? body.value("plugin_id", body.value("id", "")) : "";
-    if (id.empty()) return sodiumError(400, "The body must be {\"plugin_id\": \"<id>\", \"version\": \"<version>\" (optional)}");
+    if (id.empty()) return errorResponse(400, "The body must be {\"plugin_id\": \"<id>\", \"version\": \"<version>\" (optional)}");
     return install(req, id, requestedRange(body));
   });
   router.add("DELETE", "/api/v1/marketplace/uninstall/{id}", [uninstall](Request& req) {
@@ -340,8 +337,8 @@ void Host::addRoutes(http::Router& router) {
         if (auto token = host_routes::bearer(host, req)) user = host_routes::tokenUser(*token).dump();
         host.runtime().handleRequest(id, host_routes::pluginRequest(req, user), [done, id](Result<PluginResponse> res) {
           if (!res) {
-            if (res.error().kind == ErrorKind::kNotFound) return done.send(sodiumError(404, "Plugin \"" + id + "\" not found"));
-            return done.send(sodiumError(503, res.error().message).set("Retry-After", "5"));
+            if (res.error().kind == ErrorKind::kNotFound) return done.send(errorResponse(404, "Plugin \"" + id + "\" not found"));
+            return done.send(errorResponse(503, res.error().message).set("Retry-After", "5"));
           }
           done.send(host_routes::httpResponse(std::move(*res)));
         });
@@ -380,7 +377,11 @@ PluginRequest pluginRequest(const Request& req, const std::string& userJson) {
   pr.method = req.method;
   auto rest = req.params.find("rest");
   pr.path = rest == req.params.end() || rest->second.empty() ? "/" : http::percentDecode(rest->second);
-  for (const auto& [k, v] : req.query) pr.query.emplace_back(k, v);
+  // Every parameter in order, a repeated key each time (req.query makes an
+  // array of it, as Express does); the server checked the query already.
+  if (size_t q = req.target.find('?'); q != std::string::npos) {
+    if (auto query = http::parseQueryString(std::string_view(req.target).substr(q + 1))) pr.query = std::move(*query);
+  }
   for (const auto& [k, v] : req.headers) {
     std::string lower = k;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

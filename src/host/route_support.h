@@ -11,6 +11,14 @@
 
 namespace patchbay::host_routes {
 
+// The host's one error shape, Sodium's: {"error": "..."} (the router's 404
+// and 405 and the server's own refusals take it too: Host::addRoutes).
+inline http::Response errorResponse(int status, const std::string& message) {
+  http::Response r = http::Response::error(status, "", message, http::ErrorShape::kMessage);
+  if (status == 401) r.set("WWW-Authenticate", "Bearer");
+  return r;
+}
+
 // Why a caller is refused: 401 (no or bad credentials) or 403.
 struct Refusal {
   int status = 401;

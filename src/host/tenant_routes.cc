@@ -1,6 +1,6 @@
-// Seed 003's tenant endpoints, in the shape its NestJS plugin server
-// answers ({"statusCode", "message", "error"} on failure), and each
-// tenant's plugin routes under /api/tenants/<tenant>/plugins/<id>/.
+// Seed 003's tenant endpoints (errors in the host's one shape,
+// {"error": "..."}), and each tenant's plugin routes under
+// /api/tenants/<tenant>/plugins/<id>/.
 #include <nlohmann/json.hpp>
 
 #include "host/route_support.h"
@@ -16,26 +16,8 @@ using json = nlohmann::ordered_json;
 using http::Request;
 using http::Response;
 
-const char* reasonPhrase(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
-  }
-}
-
-Response nestError(int status, const std::string& message) {
-  Response r = Response::json(status, json{{"statusCode", status}, {"message", message}, {"error", reasonPhrase(status)}}.dump());
-  if (status == 401) r.set("WWW-Authenticate", "Bearer");
-  return r;
-}
-
-Response nestError(const Error& e) { return nestError(installErrorStatus(e.kind), e.message); }
+Response tenantError(const Error& e) { return host_routes::errorResponse(installErrorStatus(e.kind), e.message); }
+using host_routes::errorResponse;
 
 json recordJson(const TenantPlugin& p) {
   json j = {{"pluginId", p.pluginId},
@@ -53,7 +35,7 @@ json recordJson(const TenantPlugin& p) {
 // The body as an object, or why not.
 std::variant<json, Response> objectBody(const Request& req, const char* shape) {
   json body = req.body.empty() ? json::object() : parseJsonOrDiscarded<json>(req.body);
-  if (!body.is_object()) return nestError(400, std::string("The body must be JSON: ") + shape);
+  if (!body.is_object()) return errorResponse(400, std::string("The body must be JSON: ") + shape);
   return body;
 }
 
@@ -76,7 +58,7 @@ std::string keysOf(const json& object) {
 Response recordedAnswer(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
                         const std::string& tenantId, const Result<TenantPlugin>& r, int okStatus, const std::string& what = "") {
   host.audit(actor, action, pluginId, "tenant " + tenantId + what + (r ? "" : ": " + r.error().message), r.ok());
-  if (!r) return nestError(r.error());
+  if (!r) return tenantError(r.error());
   return Response::json(okStatus, recordJson(*r).dump());
 }
 
@@ -87,7 +69,7 @@ void Host::addTenantRoutes(http::Router& router) {
   auto admin = [&host](const Request& req) -> std::optional<Response> {
     auto refused = host_routes::refuseWithout(host, req, "admin", "Admin access required");
     if (!refused) return std::nullopt;
-    return nestError(refused->status, refused->message);
+    return errorResponse(refused->status, refused->message);
   };
   auto actor = [&host](const Request& req) {
     auto token = host_routes::bearer(host, req);
@@ -101,10 +83,10 @@ void Host::addTenantRoutes(http::Router& router) {
     if (auto* r = std::get_if<Response>(&parsed)) return *r;
     json& body = std::get<json>(parsed);
     auto pluginId = stringField(body, "pluginId"), tenantId = stringField(body, "tenantId");
-    if (!pluginId || !tenantId || pluginId->empty() || tenantId->empty()) return nestError(400, std::string("pluginId and tenantId are required strings: ") + kShape);
+    if (!pluginId || !tenantId || pluginId->empty() || tenantId->empty()) return errorResponse(400, std::string("pluginId and tenantId are required strings: ") + kShape);
     std::string range = body.value("range", body.value("version", std::string()));
-    if (body.contains("configuration") && !body["configuration"].is_object()) return nestError(400, "configuration must be an object of setting -> value");
-    if (body.contains("enabled") && !body["enabled"].is_boolean()) return nestError(400, "enabled must be true or false");
+    if (body.contains("configuration") && !body["configuration"].is_object()) return errorResponse(400, "configuration must be an object of setting -> value");
+    if (body.contains("enabled") && !body["enabled"].is_boolean()) return errorResponse(400, "enabled must be true or false");
     auto r = host.tenants().install(*tenantId, *pluginId, range, body.contains("configuration") ? body["configuration"].dump() : "",
                                     body.value("enabled", true));
     return recordedAnswer(host, actor(req), "tenant install", *pluginId, *tenantId, r, 201);
@@ -118,7 +100,7 @@ void Host::addTenantRoutes(http::Router& router) {
     json& body = std::get<json>(parsed);
     auto tenantId = stringField(body, "tenantId");
     if (!tenantId || tenantId->empty() || !body.contains("configuration") || !body["configuration"].is_object()) {
-      return nestError(400, std::string("The body must be ") + kShape);
+      return errorResponse(400, std::string("The body must be ") + kShape);
     }
     const std::string& pluginId = req.params["pluginId"];
     auto r = host.tenants().configure(*tenantId, pluginId, body["configuration"].dump());
@@ -132,7 +114,7 @@ void Host::addTenantRoutes(http::Router& router) {
     if (auto* r = std::get_if<Response>(&parsed)) return *r;
     json& body = std::get<json>(parsed);
     auto tenantId = stringField(body, "tenantId");
-    if (!tenantId || tenantId->empty() || (body.contains("enabled") && !body["enabled"].is_boolean())) return nestError(400, std::string("The body must be ") + kShape);
+    if (!tenantId || tenantId->empty() || (body.contains("enabled") && !body["enabled"].is_boolean())) return errorResponse(400, std::string("The body must be ") + kShape);
     const std::string& pluginId = req.params["pluginId"];
     const bool on = body.value("enabled", true);
     auto r = host.tenants().enable(*tenantId, pluginId, on);
@@ -142,7 +124,7 @@ void Host::addTenantRoutes(http::Router& router) {
   router.add("GET", "/tenants/{tenantId}/plugins", [&host, admin](Request& req) {
     if (auto refused = admin(req)) return *refused;
     auto list = host.tenants().list(req.params["tenantId"]);
-    if (!list) return nestError(list.error());
+    if (!list) return tenantError(list.error());
     json plugins = json::array();
     for (const auto& p : *list) plugins.push_back(recordJson(p));
     return Response::json(200, json{{"tenantId", req.params["tenantId"]}, {"plugins", plugins}}.dump());
@@ -154,7 +136,7 @@ void Host::addTenantRoutes(http::Router& router) {
     const bool keepData = req.queryOr("keepData", "false") == "true";
     Status s = host.tenants().uninstall(tenantId, pluginId, keepData);
     host.audit(actor(req), keepData ? "tenant uninstall (data kept)" : "tenant uninstall", pluginId, "tenant " + tenantId + (s ? "" : ": " + s.error().message), s.ok());
-    if (!s) return nestError(s.error());
+    if (!s) return tenantError(s.error());
     return Response::json(200, json{{"success", true}, {"pluginId", pluginId}, {"tenantId", tenantId}, {"dataKept", keepData}}.dump());
   });
 
@@ -167,7 +149,7 @@ void Host::addTenantRoutes(http::Router& router) {
     std::string name = body.value("name", "tenant " + tenantId);
     auto made = host.tenants().createToken(tenantId, name);
     host.audit(actor(req), "tenant token", "", "tenant " + tenantId + ": " + name, made.ok());
-    if (!made) return nestError(made.error());
+    if (!made) return tenantError(made.error());
     return Response::json(201, json{{"token", made->second}, {"name", made->first.name}, {"scopes", made->first.scopes}}.dump());
   });
 
@@ -180,13 +162,13 @@ void Host::addTenantRoutes(http::Router& router) {
       [&host](Request& req, http::Responder done) {
         const std::string &tenantId = req.params["tenantId"], &pluginId = req.params["pluginId"];
         if (auto refused = host_routes::refuseWithout(host, req, "tenant:" + tenantId, "This token may not use tenant \"" + tenantId + "\"'s plugins")) {
-          return done.send(nestError(refused->status, refused->message));
+          return done.send(errorResponse(refused->status, refused->message));
         }
         auto token = host_routes::bearer(host, req);
         json user = host_routes::tokenUser(*token);
         user["tenant"] = tenantId;
         host.tenants().handleRequest(tenantId, pluginId, host_routes::pluginRequest(req, user.dump()), [done](Result<PluginResponse> res) {
-          if (!res) return done.send(nestError(res.error().kind == ErrorKind::kNotFound ? 404 : 503, res.error().message));
+          if (!res) return done.send(errorResponse(res.error().kind == ErrorKind::kNotFound ? 404 : 503, res.error().message));
           done.send(host_routes::httpResponse(std::move(*res)));
         });
       },

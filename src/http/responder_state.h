@@ -12,6 +12,7 @@ namespace patchbay::http {
 struct Responder::State {
   std::mutex mutex;
   std::function<void(Response)> deliver;  // guarded by mutex; empty once answered or detached
+  ErrorShape errorShape = ErrorShape::kCodeAndMessage;  // of the 500 below
 
   // Where the answer goes (once); empty when answered or detached.
   std::function<void(Response)> take() {
@@ -30,7 +31,7 @@ struct Responder::State {
   // Dropped without an answer: a bug in the handler costs this request a
   // 500, not a connection that hangs until the client gives up.
   ~State() {
-    if (deliver) deliver(Response::error(500, "internal", "the handler finished without an answer"));
+    if (deliver) deliver(Response::error(500, "internal", "the handler finished without an answer", errorShape));
   }
 };
 

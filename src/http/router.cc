@@ -71,7 +71,8 @@ Response Response::text(int status, std::string body, std::string contentType) {
 
 Response Response::json(int status, std::string jsonText) { return text(status, std::move(jsonText), "application/json"); }
 
-Response Response::error(int status, std::string_view code, std::string_view message) {
+Response Response::error(int status, std::string_view code, std::string_view message, ErrorShape shape) {
+  if (shape == ErrorShape::kMessage) return json(status, "{\"error\":" + jsonQuote(message) + "}");
   return json(status, "{\"error\":{\"code\":" + jsonQuote(code) + ",\"message\":" + jsonQuote(message) + "}}");
 }
 
@@ -101,28 +102,6 @@ std::string jsonQuote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
   appendJsonQuoted(out, s);
-  return out;
-}
-
-std::string percentDecode(std::string_view s, bool plusIsSpace) {
-  std::string out;
-  out.reserve(s.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else if (plusIsSpace && s[i] == '+') {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
   return out;
 }
 
@@ -227,10 +206,10 @@ const Router::Route* Router::match(Request& request, Response& refusal) const {
     return &route;
   }
   if (!allowed.empty()) {
-    refusal = Response::error(405, "method_not_allowed", request.method + " is not allowed on " + request.path);
+    refusal = Response::error(405, "method_not_allowed", request.method + " is not allowed on " + request.path, errorShape_);
     refusal.set("Allow", allowed);
   } else {
-    refusal = Response::error(404, "not_found", "no such endpoint: " + request.path);
+    refusal = Response::error(404, "not_found", "no such endpoint: " + request.path, errorShape_);
   }
   return nullptr;
 }

@@ -33,25 +33,6 @@ namespace {
 
 thread_local const Session* tlServing = nullptr;  // the session whose handler runs on this thread
 
-// Query parameters, percent-decoded; false when one is not UTF-8 once decoded.
-bool parseQuery(std::string_view q, std::map<std::string, std::string>& out) {
-  size_t pos = 0;
-  while (pos <= q.size() && !q.empty()) {
-    size_t amp = q.find('&', pos);
-    std::string_view pair = q.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
-    if (!pair.empty()) {
-      size_t eq = pair.find('=');
-      std::string key = percentDecode(pair.substr(0, eq), true);
-      std::string value = eq == std::string_view::npos ? "" : percentDecode(pair.substr(eq + 1), true);
-      if (!isUtf8(key) || !isUtf8(value)) return false;
-      out.emplace(std::move(key), std::move(value));
-    }
-    if (amp == std::string_view::npos) break;
-    pos = amp + 1;
-  }
-  return true;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -229,9 +210,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!isUtf8(req.target)) return "the request target is not UTF-8";
     size_t q = req.target.find('?');
     req.path = req.target.substr(0, q);
-    if (!isUtf8(percentDecode(req.path))) return "the request path is not UTF-8 once percent-decoded";
-    if (q != std::string::npos && !parseQuery(std::string_view(req.target).substr(q + 1), req.query)) {
-      return "a query parameter is not UTF-8 once percent-decoded";
+    auto path = percentDecoded(req.path);
+    if (!path) return "the request path has a malformed percent-encoding (a '%' not followed by two hex digits)";
+    if (!isUtf8(*path)) return "the request path is not UTF-8 once percent-decoded";
+    if (q != std::string::npos) {
+      auto query = parseQueryString(std::string_view(req.target).substr(q + 1));
+      if (!query) return query.error().message;
+      for (auto& [key, value] : *query) req.query.emplace(std::move(key), std::move(value));  // the first of a repeated key
     }
     size_t hosts = 0;
     bool contentLength = false;
@@ -323,6 +308,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // IO threads end, and a delivery in progress finishes first (State::
     // send), so no connection outlives its server's IO objects.
     Responder responder = Responder::to([self = shared_from_this()](Response res) { self->answer(std::move(res)); });
+    responder.state()->errorShape = server_.service->errorShape();
     {
       std::lock_guard lock(waitingMu_);
       waiting_ = responder.state();
@@ -337,7 +323,7 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       server_.service->serve(request_, responder);
     } catch (const std::exception& e) {
-      responder.send(Response::error(500, "internal", std::string("internal error: ") + e.what()));
+      responder.send(Response::error(500, "internal", std::string("internal error: ") + e.what(), server_.service->errorShape()));
     }
     responder = Responder(nullptr);  // a handler that kept no copy and sent nothing: its 500 is sent now
     tlServing = nullptr;
@@ -357,13 +343,13 @@ class Session : public std::enable_shared_from_this<Session> {
     method_ = parser_ ? std::string(parser_->get().method_string()) : "";
     path_ = parser_ ? std::string(parser_->get().target()) : "";
     if (!isUtf8(path_)) path_ = "(not UTF-8)";
-    send(Response::error(status, code, message));
+    send(Response::error(status, code, message, server_.service->errorShape()));
   }
 
   void send(Response res) {
     if (auto problem = responseProblem(res)) {
       server_.problem("an invalid response to " + method_ + " " + path_ + " was replaced by a 500: " + *problem);
-      res = Response::error(500, "internal", "the server produced an invalid response: " + *problem);
+      res = Response::error(500, "internal", "the server produced an invalid response: " + *problem, server_.service->errorShape());
     }
     status_ = res.status;
     route_ = res.header("X-Route");

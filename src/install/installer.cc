@@ -351,7 +351,7 @@ struct Installer::Impl {
     crashPoint("install:journal-committed");
     if (auto s = rollForward(j); !s) return s.error();
     if (activate && live.activate) {
-      if (auto s = live.activate(j.id); !s) report.dependencies.push_back("warning: installed, but it did not start: " + s.error().message);
+      if (auto s = live.activate(j.id); !s) report.startError = s.error().message;
     }
     report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     return report;
@@ -620,7 +620,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (auto s = impl_->rollForward(j); !s) return s.error();
   if (j.wasActive) {
     Status started = impl_->live.replace ? impl_->live.replace(id) : (impl_->live.activate ? impl_->live.activate(id) : Status{});
-    if (!started) report.dependencies.push_back("warning: upgraded, but the new version did not start: " + started.error().message);
+    if (!started) report.startError = started.error().message;
   }
   if (impl_->live.upgraded) impl_->live.upgraded(id);
   report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -137,11 +137,39 @@ class RemoteSource : public PackageSource {
     return key;
   }
 
+  // Whether the server is a patchbay registry (it serves its metadata key)
+  // or a plain plugin server (seed 000's API); asked once.
+  Result<bool> isPlainServer() {
+    if (plain_) return *plain_;
+    if (!config_.registryKey.empty()) return *(plain_ = false);
+    http::ClientRequest req;
+    req.url = config_.serverUrl + "/api/registry/key";
+    req.maxResponseBytes = 64u << 10;
+    auto res = http::fetch(req);
+    if (!res) return res.error();
+    if (res->status == 200) return *(plain_ = false);
+    if (res->status != 404) return Error::io(req.url + ": HTTP " + std::to_string(res->status));
+    return *(plain_ = true);
+  }
+
+  // A plain server's listing: seed 000's array of {id, name, version,
+  // filename, size, download_url, description} (or {"plugins": [...]}).
+  Result<json> plainListing() {
+    auto listed = getJson("/api/plugins");
+    if (!listed) return listed.error();
+    json entries = listed->is_array() ? *listed : listed->value("plugins", json());
+    if (!entries.is_array()) return Error::invalid(config_.serverUrl + "/api/plugins: not a list of plugins");
+    return entries;
+  }
+
   Result<std::vector<AvailablePlugin>> available() override {
-    auto listed = getJson("/manifest.json");
+    auto plain = isPlainServer();
+    if (!plain) return plain.error();
+    auto listed = *plain ? plainListing() : getJson("/manifest.json");
     if (!listed) return listed.error();
     std::map<std::string, AvailablePlugin> byId;
-    for (const auto& p : listed->value("plugins", json::array())) {
+    for (const auto& p : listed->is_array() ? *listed : listed->value("plugins", json::array())) {
+      if (!p.is_object()) continue;
       auto v = Version::parse(p.value("version", ""));
       if (!p.contains("id") || !v) continue;
       AvailablePlugin& a = byId[p["id"].get<std::string>()];
@@ -159,6 +187,9 @@ class RemoteSource : public PackageSource {
   }
 
   Result<FetchedPackage> fetch(const std::string& id, const Range& range, const ProgressFn& progress) override {
+    auto plain = isPlainServer();
+    if (!plain) return plain.error();
+    if (*plain) return fetchFromPlainServer(id, range, progress);
     auto record = getJson("/api/plugins/" + id + "/resolve?range=" + urlEncode(range.text().empty() ? std::string("*") : range.text()));
     if (!record) return record.error();
     const std::string version = record->value("version", ""), sha256 = record->value("sha256", "");
@@ -205,6 +236,61 @@ class RemoteSource : public PackageSource {
     return p;
   }
 
+  // Seed 000's server: the version chosen from its listing, the download
+  // checked against the listed size; no registry signature exists, so only
+  // with the user's explicit allowance.
+  Result<FetchedPackage> fetchFromPlainServer(const std::string& id, const Range& range, const ProgressFn& progress) {
+    auto listed = plainListing();
+    if (!listed) return listed.error();
+    const json* best = nullptr;
+    std::optional<Version> bestVersion;
+    for (const auto& entry : *listed) {
+      if (!entry.is_object() || entry.value("id", "") != id) continue;
+      auto v = Version::parse(entry.value("version", ""));
+      if (!v || !range.satisfiedBy(*v) || (bestVersion && !(*bestVersion < *v))) continue;
+      best = &entry;
+      bestVersion = *v;
+    }
+    if (!best) {
+      return Error::notFound(config_.serverUrl + "/api/plugins lists no version of " + id +
+                             (range.text().empty() ? "" : " matching " + range.text()));
+    }
+    const std::string what = id + " " + bestVersion->toString();
+    if (!config_.allowUnsignedMetadata) {
+      return Error::signature(config_.serverUrl + " is a plain plugin server (only /api/plugins and /download/...): it signs no metadata, so " +
+                              what + " cannot be checked against a registry's signature. Install from it anyway with "
+                              "--allow-unsigned-metadata (its size is checked, and a .minisig beside it if your signature policy asks for one)");
+    }
+    std::string path = best->value("download_url", "/download/" + id + "/" + bestVersion->toString());
+    http::ClientRequest req;
+    req.url = path.starts_with("http://") || path.starts_with("https://") ? path : config_.serverUrl + (path.starts_with("/") ? "" : "/") + path;
+    if (!config_.downloadKey.empty()) req.headers.emplace_back("X-API-Key", config_.downloadKey);
+    req.maxResponseBytes = kMaxPackageBytes;
+    req.timeout = std::chrono::minutes(10);
+    req.onProgress = progress;
+    auto res = http::fetch(req);
+    if (!res) return res.error();
+    if (res->status != 200) return Error::io(req.url + ": HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 300));
+    if (auto size = best->find("size"); size != best->end() && size->is_number_unsigned() && size->get<uint64_t>() != res->body.size()) {
+      return Error::integrity(req.url + ": the download is " + std::to_string(res->body.size()) + " bytes, the listing says " +
+                              std::to_string(size->get<uint64_t>()) + " (truncated or replaced)");
+    }
+    FetchedPackage p;
+    p.sha256 = sha256Hex(res->body);
+    p.bytes = std::move(res->body);
+    p.version = *bestVersion;
+    p.fileName = packageFileName(id, p.version);
+    p.origin = req.url;
+    p.registryVerified = false;
+    // A .minisig beside the download, if the server has one (checked by
+    // the signature policy like any other).
+    http::ClientRequest sigReq;
+    sigReq.url = req.url + ".minisig";
+    sigReq.maxResponseBytes = 64u << 10;
+    if (auto sig = http::fetch(sigReq); sig && sig->status == 200) p.minisig = std::move(sig->body);
+    return p;
+  }
+
   static std::string urlEncode(std::string_view s) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
@@ -223,6 +309,7 @@ class RemoteSource : public PackageSource {
  private:
   SourceConfig config_;
   std::string stateDir_;
+  std::optional<bool> plain_;  // isPlainServer's answer, once known
 };
 
 }  // namespace

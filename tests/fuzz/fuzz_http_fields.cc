@@ -16,6 +16,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   std::string decoded = patchbay::http::percentDecode(text, true);
   if (decoded.size() > text.size()) __builtin_trap();
+  if (auto strict = patchbay::http::percentDecoded(text); strict && strict->size() > text.size()) __builtin_trap();
+  if (auto query = patchbay::http::parseQueryString(text)) {
+    for (const auto& [key, value] : *query) {
+      if (key.size() + value.size() > text.size()) __builtin_trap();
+    }
+  }
   patchbay::http::Request request;
   request.headers.emplace_back("Accept-Encoding", std::string(text));
   (void)patchbay::http::acceptsEncoding(request, "gzip");

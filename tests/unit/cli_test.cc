@@ -232,6 +232,45 @@ TEST(CliRegistry, ServeWatchesTheFolderAndStopsOnSigterm) {
   EXPECT_GE(lines, 4u);
 }
 
+// Installing from seed 000's plain server (only /api/plugins and
+// /download/...): the version comes from its listing, the missing registry
+// signature is refused until the user allows unsigned metadata for it, and
+// then the download's size is checked.
+TEST(CliInstall, FromAPlainSeed000ServerOnlyWhenAllowed) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "served");
+  ASSERT_EQ(test::run("cd " + dir.str() + " && " + test::patchbayBinary() + " init greeter >/dev/null && " + test::patchbayBinary() +
+                      " pack greeter -o served >/dev/null").exitCode, 0);
+  const std::string port = test::run("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'").output;
+  const std::string portNumber = port.substr(0, port.find('\n'));
+  auto started = test::run("python3 " + std::string(PATCHBAY_SOURCE_DIR) + "/bench/registry/seed000_server.py " + portNumber + " " +
+                           (dir / "served").string() + " > /dev/null 2>&1 & echo $!");
+  const int pid = std::stoi(started.output);
+  std::string listing;
+  for (int i = 0; i < 100 && listing.find("greeter") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    listing = test::run("curl -s http://127.0.0.1:" + portNumber + "/api/plugins").output;
+  }
+  ASSERT_NE(listing.find("greeter"), std::string::npos) << listing;
+  const std::string install = "cd " + dir.str() + " && " + test::patchbayBinary() + " install greeter --data data --registry http://127.0.0.1:" + portNumber;
+
+  auto refused = test::run(install + " 2>&1");
+  EXPECT_NE(refused.exitCode, 0);
+  EXPECT_NE(refused.output.find("is a plain plugin server"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("--allow-unsigned-metadata"), std::string::npos) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "data/plugins/greeter"));
+
+  auto unsignedRequired = test::run(install + " --allow-unsigned-metadata --require-signature 2>&1");
+  EXPECT_NE(unsignedRequired.exitCode, 0);
+  EXPECT_NE(unsignedRequired.output.find("is not signed"), std::string::npos) << unsignedRequired.output;
+
+  auto allowed = test::run(install + " --allow-unsigned-metadata --json");
+  EXPECT_EQ(allowed.exitCode, 0) << allowed.output;
+  EXPECT_EQ(nlohmann::json::parse(allowed.output, nullptr, false).value("version", ""), "0.1.0") << allowed.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "data/plugins/greeter/plugin.json"));
+  ::kill(pid, SIGKILL);
+}
+
 // SIGTERM ends `patchbay serve` within its deadline even while a plugin
 // holds requests that never settle and one that loops (issue 12).
 TEST(CliHost, StopsWithinItsDeadlineWhenAPluginIsStuck) {

@@ -68,6 +68,9 @@ TEST_F(HostTest, AdminApiActivatesPluginsLiveAndTheChoiceSurvivesARestart) {
 
   // Settings: schema and values with secrets masked; PUT validates.
   EXPECT_EQ(json::parse(call("GET", "/api/admin/plugins/billing/settings", admin_).body)["values"]["currency"], "USD");  // the default
+  // One error shape on the host, the router's and the server's own too.
+  EXPECT_EQ(call("GET", "/api/nowhere", admin_).body, R"({"error":"no such endpoint: /api/nowhere"})");
+  EXPECT_EQ(call("PATCH", "/api/admin/audit", admin_).body, R"({"error":"PATCH is not allowed on /api/admin/audit"})");
   auto unknown = call("GET", "/api/admin/plugins/nope/settings", admin_);
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(unknown.body, R"({"error":"Plugin not found"})");  // Sodium's admin-api.md
@@ -158,6 +161,23 @@ export default function (sodium) {
   EXPECT_EQ(p["dashboardWidgets"][0]["size"], "small");
   EXPECT_EQ(p["adminTabs"][0]["label"], "Stats");
   EXPECT_EQ(p["hasClient"], true);
+}
+
+// Query strings through the real server, decoded by Boost.URL: a repeated
+// key reaches the plugin as an array (Express's req.query), '+' is a space,
+// and a malformed escape is refused in the host's error shape.
+TEST_F(HostTest, QueryStringsReachPluginsAsExpressGivesThem) {
+  test::writeFile(dir_ / "data/plugins/echo/plugin.json", R"({"name":"Echo","version":"1.0.0"})");
+  test::writeFile(dir_ / "data/plugins/echo/server.js",
+                  "export default function (sodium) { sodium.http.registerRoutes((r) => r.get('/q', (req) => req.query)); }\n");
+  start();
+  ASSERT_EQ(call("POST", "/api/admin/plugins/echo/activate", admin_).status, 200);
+  auto echoed = call("GET", "/api/plugins/echo/q?tag=a&tag=b&x=%41+b&filter={%22k%22:1}");
+  ASSERT_EQ(echoed.status, 200) << echoed.body;
+  EXPECT_EQ(json::parse(echoed.body), json::parse(R"({"tag":["a","b"],"x":"A b","filter":"{\"k\":1}"})"));
+  auto malformed = call("GET", "/api/plugins/echo/q?x=%zz");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(json::parse(malformed.body)["error"].get<std::string>().find("malformed percent-encoding"), std::string::npos) << malformed.body;
 }
 
 TEST_F(HostTest, ABrokenPluginIsReportedAndTheOthersLoad) {
@@ -323,6 +343,37 @@ TEST_F(HostTest, InstallUpgradeAndUninstallOverTheAdminApiTakeEffectAtOnce) {
   bool sawFailure = false;
   for (const auto& e : audit) sawFailure |= e["ok"] == false && e["plugin"] == "ghost";
   EXPECT_TRUE(sawFailure);
+}
+
+// An install whose plugin then fails to start says so in a field of its
+// own; an install that fails leaves no folder behind.
+TEST_F(HostTest, AnInstallThatDoesNotStartSaysSoAndAFailedOneLeavesNothing) {
+  auto pack = [&](const std::string& id, const std::string& server, const std::map<std::string, std::string>& migrations) {
+    fs::path src = dir_ / "src" / id;
+    test::writeFile(src / "plugin.json", json{{"id", id}, {"name", id}, {"version", "1.0.0"}}.dump());
+    test::writeFile(src / "server.js", server);
+    for (const auto& [name, sql] : migrations) test::writeFile(src / "migrations" / name, sql);
+    auto packed = packFolder(src.string(), (dir_ / "modules").string());
+    ASSERT_TRUE(packed.ok()) << packed.error().message;
+  };
+  pack("typo", "export default function (sodium) {\n  sodium.logger.info('x'\n}\n", {});
+  pack("badsql", "export default function () {}\n", {{"up.sql", "CREATE TABLE t (id INTEGER);\nINSERT INTO nowhere VALUES (1);"}});
+  start();
+  auto typo = call("POST", "/api/admin/plugins/install", admin_, R"({"id":"typo"})");
+  ASSERT_EQ(typo.status, 200) << typo.body;
+  json report = json::parse(typo.body);
+  EXPECT_EQ(report["dependencies"], json::array());
+  ASSERT_TRUE(report.contains("startError")) << report;
+  EXPECT_NE(report["startError"].get<std::string>().find("SyntaxError"), std::string::npos) << report;
+
+  auto badsql = call("POST", "/api/admin/plugins/install", admin_, R"({"id":"badsql"})");
+  EXPECT_GE(badsql.status, 400) << badsql.body;
+  EXPECT_NE(json::parse(badsql.body)["error"].get<std::string>().find("nowhere"), std::string::npos) << badsql.body;
+  EXPECT_FALSE(fs::exists(dir_ / "data/plugins/badsql"));
+  EXPECT_FALSE(fs::exists(dir_ / "data/plugin-data/badsql"));
+  for (const auto& entry : fs::directory_iterator(dir_ / "data")) {
+    EXPECT_EQ(entry.path().filename().string().find("badsql"), std::string::npos) << entry.path();
+  }
 }
 
 }  // namespace

@@ -80,17 +80,16 @@ class TenantTest : public test::HostFixture, public ::testing::WithParamInterfac
 
 TEST_P(TenantTest, EachTenantHasItsOwnActivationSettingsAndData) {
   start();
-  // Seed 003's POST /plugins/install, refused without an admin and for bad input (NestJS's error shape).
+  // Seed 003's POST /plugins/install, refused without an admin and for bad input (the host's one error shape).
   auto anonymous = call("POST", "/plugins/install", "", R"({"pluginId":"notes","tenantId":"acme"})");
   EXPECT_EQ(anonymous.status, 401);
-  EXPECT_EQ(body(anonymous)["statusCode"], 401);
-  EXPECT_EQ(body(anonymous)["error"], "Unauthorized");
+  EXPECT_TRUE(body(anonymous)["error"].is_string()) << anonymous.body;
   EXPECT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"notes"})").status, 400);
   EXPECT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"notes","tenantId":"../etc"})").status, 400);
   EXPECT_EQ(call("POST", "/plugins/install", admin_, R"({"pluginId":"ghost","tenantId":"acme"})").status, 404);
   auto badConfig = call("POST", "/plugins/install", admin_, R"({"pluginId":"notes","tenantId":"acme","configuration":{"limit":"many"}})");
   EXPECT_EQ(badConfig.status, 400) << badConfig.body;
-  EXPECT_NE(body(badConfig)["message"].get<std::string>().find("limit"), std::string::npos) << badConfig.body;
+  EXPECT_NE(body(badConfig)["error"].get<std::string>().find("limit"), std::string::npos) << badConfig.body;
   EXPECT_FALSE(host_->installer().find("notes")) << "a failed tenant install leaves the host as it was";
 
   auto acme = call("POST", "/plugins/install", admin_,
