@@ -205,24 +205,18 @@ class RemoteSource : public PackageSource {
     }
     if (status != "approved") return Error::denied(id + " " + version + " is " + status + " on " + config_.serverUrl + ", not approved");
 
-    http::ClientRequest req;
-    req.url = config_.serverUrl + "/download/" + id + "/" + version;
-    if (!config_.downloadKey.empty()) req.headers.emplace_back("X-API-Key", config_.downloadKey);
-    req.maxResponseBytes = kMaxPackageBytes;
-    req.timeout = std::chrono::minutes(10);
-    req.onProgress = progress;
-    auto res = http::fetch(req);
+    const std::string url = config_.serverUrl + "/download/" + id + "/" + version;
+    auto res = download(url, progress);
     if (!res) return res.error();
-    if (res->status != 200) return Error::io(req.url + ": HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 300));
     FetchedPackage p;
     p.sha256 = sha256Hex(res->body);
     if (p.sha256 != sha256) {
-      return Error::integrity(req.url + ": the download's sha256 is " + p.sha256 + ", the registry signed " + sha256 + " (corrupted or tampered in transit)");
+      return Error::integrity(url + ": the download's sha256 is " + p.sha256 + ", the registry signed " + sha256 + " (corrupted or tampered in transit)");
     }
     p.bytes = std::move(res->body);
     p.version = *parsedVersion;
     p.fileName = packageFileName(id, p.version);
-    p.origin = req.url;
+    p.origin = url;
     p.registryVerified = true;
     if (record->contains("signature") && (*record)["signature"].value("signed", false)) {
       http::ClientRequest sigReq;
@@ -234,6 +228,20 @@ class RemoteSource : public PackageSource {
       p.minisig = std::move(sig->body);
     }
     return p;
+  }
+
+  // A package's bytes (HTTP 200 only), with the download key if there is one.
+  Result<http::ClientResponse> download(const std::string& url, const ProgressFn& progress) const {
+    http::ClientRequest req;
+    req.url = url;
+    if (!config_.downloadKey.empty()) req.headers.emplace_back("X-API-Key", config_.downloadKey);
+    req.maxResponseBytes = kMaxPackageBytes;
+    req.timeout = std::chrono::minutes(10);
+    req.onProgress = progress;
+    auto res = http::fetch(req);
+    if (!res) return res.error();
+    if (res->status != 200) return Error::io(url + ": HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 300));
+    return res;
   }
 
   // Seed 000's server: the version chosen from its listing, the download
@@ -262,17 +270,11 @@ class RemoteSource : public PackageSource {
                               "--allow-unsigned-metadata (its size is checked, and a .minisig beside it if your signature policy asks for one)");
     }
     std::string path = best->value("download_url", "/download/" + id + "/" + bestVersion->toString());
-    http::ClientRequest req;
-    req.url = path.starts_with("http://") || path.starts_with("https://") ? path : config_.serverUrl + (path.starts_with("/") ? "" : "/") + path;
-    if (!config_.downloadKey.empty()) req.headers.emplace_back("X-API-Key", config_.downloadKey);
-    req.maxResponseBytes = kMaxPackageBytes;
-    req.timeout = std::chrono::minutes(10);
-    req.onProgress = progress;
-    auto res = http::fetch(req);
+    const std::string url = path.starts_with("http://") || path.starts_with("https://") ? path : config_.serverUrl + (path.starts_with("/") ? "" : "/") + path;
+    auto res = download(url, progress);
     if (!res) return res.error();
-    if (res->status != 200) return Error::io(req.url + ": HTTP " + std::to_string(res->status) + ": " + res->body.substr(0, 300));
     if (auto size = best->find("size"); size != best->end() && size->is_number_unsigned() && size->get<uint64_t>() != res->body.size()) {
-      return Error::integrity(req.url + ": the download is " + std::to_string(res->body.size()) + " bytes, the listing says " +
+      return Error::integrity(url + ": the download is " + std::to_string(res->body.size()) + " bytes, the listing says " +
                               std::to_string(size->get<uint64_t>()) + " (truncated or replaced)");
     }
     FetchedPackage p;
@@ -280,12 +282,12 @@ class RemoteSource : public PackageSource {
     p.bytes = std::move(res->body);
     p.version = *bestVersion;
     p.fileName = packageFileName(id, p.version);
-    p.origin = req.url;
+    p.origin = url;
     p.registryVerified = false;
     // A .minisig beside the download, if the server has one (checked by
     // the signature policy like any other).
     http::ClientRequest sigReq;
-    sigReq.url = req.url + ".minisig";
+    sigReq.url = url + ".minisig";
     sigReq.maxResponseBytes = 64u << 10;
     if (auto sig = http::fetch(sigReq); sig && sig->status == 200) p.minisig = std::move(sig->body);
     return p;
