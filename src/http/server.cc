@@ -105,6 +105,34 @@ struct Server::Impl {
   // read after that is not served (its responder would hold the session
   // past the IO threads' end), it gets a 503.
   std::atomic<bool> detaching{false};
+  // Every responder handed to the service that may still be waiting (weak:
+  // answered ones expire). stop() takes each back before the IO objects go,
+  // so a late answer from another thread finds nobody to deliver to, and
+  // no Session outlives the io_context.
+  std::mutex respondersMu;
+  std::vector<std::weak_ptr<Responder::State>> responders;  // guarded by respondersMu
+  size_t respondersAfterPrune = 0;                          // guarded by respondersMu
+  void track(const std::shared_ptr<Responder::State>& state) {
+    std::lock_guard lock(respondersMu);
+    if (responders.size() >= 64 && responders.size() >= 2 * respondersAfterPrune) {
+      std::erase_if(responders, [](const std::weak_ptr<Responder::State>& w) { return w.expired(); });
+      respondersAfterPrune = responders.size();
+    }
+    responders.push_back(state);
+  }
+  // Takes back every waiting responder; what they held (their sessions) is
+  // released here, on the caller's thread, while the io_context lives.
+  void detachResponders() {
+    std::vector<std::weak_ptr<Responder::State>> all;
+    {
+      std::lock_guard lock(respondersMu);
+      all.swap(responders);
+      respondersAfterPrune = 0;
+    }
+    for (auto& weak : all) {
+      if (auto state = weak.lock()) state->take();
+    }
+  }
   ServerOptions options;
   std::unique_ptr<Service> ownedService;
   const Service* service = nullptr;
@@ -162,17 +190,6 @@ class Session : public std::enable_shared_from_this<Session> {
         self->stream_.socket().close(ec);
       }
     });
-  }
-
-  // Called by stop() once the drain time is over: a request still waiting
-  // for its handler's answer will not get one from this server.
-  void detachWaiting() {
-    std::shared_ptr<Responder::State> state;
-    {
-      std::lock_guard lock(waitingMu_);
-      state = waiting_.lock();
-    }
-    if (state) state->take();
   }
 
   // The handler's answer, from any thread.
@@ -309,11 +326,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // send), so no connection outlives its server's IO objects.
     Responder responder = Responder::to([self = shared_from_this()](Response res) { self->answer(std::move(res)); });
     responder.state()->errorShape = server_.service->errorShape();
-    {
-      std::lock_guard lock(waitingMu_);
-      waiting_ = responder.state();
-    }
-    // (After waiting_ is set: either stop() sees this responder and takes it
+    server_.track(responder.state());
+    // (After it is tracked: either stop() sees this responder and takes it
     // back, or this sees stop() and answers itself.)
     if (server_.detaching.load()) {
       responder.state()->take();
@@ -519,8 +533,6 @@ class Session : public std::enable_shared_from_this<Session> {
   Request request_;     // the one being read or served
   uint64_t limit_ = 0;  // its body limit
   std::optional<Response> syncAnswer_;  // an answer given during serve()
-  std::mutex waitingMu_;
-  std::weak_ptr<Responder::State> waiting_;  // guarded by waitingMu_: the Responder of the request being served
   std::optional<bhttp::response<bhttp::empty_body>> response_;
   std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer_;
   std::optional<bhttp::response<bhttp::string_body>> textResponse_;
@@ -616,11 +628,12 @@ void Server::stop() {
   }
   // Requests still waiting for an answer will not get one from us.
   impl_->detaching = true;
-  for (auto& s : liveSessions()) s->detachWaiting();
+  impl_->detachResponders();
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->detachResponders();  // any the IO threads made while they ended
 }
 
 }  // namespace patchbay::http
