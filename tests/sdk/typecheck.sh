@@ -18,48 +18,65 @@ trap 'rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
-# 1. Example plugins, checked against sdk/ itself.
-for server in "$root"/examples/plugins/*/server.js; do
-  name=$(basename "$(dirname "$server")")
-  cat > "$work/tsconfig-$name.json" <<EOF
+# tsc starts in ~3 s, so one run checks many files: a tsconfig over FILES
+# (absolute paths), @patchbay/sdk mapped to sdk/ itself.
+check_files() {  # CONFIG FILE...
+  local config=$1; shift
+  local files=""
+  for f in "$@"; do files="$files${files:+, }\"$f\""; done
+  cat > "$config" <<EOF
 {
   "compilerOptions": {
     "target": "ES2022", "module": "ES2022", "moduleResolution": "bundler", "lib": ["ES2022"], "types": [],
     "strict": true, "noEmit": true, "allowJs": true, "checkJs": true,
     "paths": { "@patchbay/sdk": ["$root/sdk/index.d.ts"] }
   },
-  "files": ["$server"]
+  "files": [$files]
 }
 EOF
-  if ! out=$(node "$tsc" -p "$work/tsconfig-$name.json" 2>&1); then fail "example $name:"$'\n'"$out"; fi
-done
+  node "$tsc" -p "$config" 2>&1
+}
 
-# 2. Skeletons as init writes them.
+# 1. and 2. Example plugins and every skeleton, in both languages. Two
+# skeletons are checked with the tsconfig.json init wrote (the others' are
+# the same text), and every skeleton's .patchbay/sdk/ must be sdk/ itself.
+servers=("$root"/examples/plugins/*/server.js)
 for type in hook widget feature; do
   for lang in js ts; do
     dir="$work/$type-$lang"
     flag=(); [ $lang = ts ] && flag=(--ts)
     "$patchbay" init "sk-$type" --type "$type" --dir "$dir" "${flag[@]}" >/dev/null
-    if ! out=$(node "$tsc" -p "$dir" 2>&1); then fail "skeleton $type ($lang):"$'\n'"$out"; fi
+    servers+=("$dir/server.$lang")
+    for d in index.d.ts server.d.ts globals.d.ts; do
+      cmp -s "$dir/.patchbay/sdk/$d" "$root/sdk/$d" || fail "skeleton $type ($lang): .patchbay/sdk/$d is not sdk/$d"
+    done
   done
 done
+if ! out=$(check_files "$work/tsconfig-all.json" "${servers[@]}"); then fail "examples and skeletons:"$'\n'"$out"; fi
+for own in feature-ts hook-js; do
+  if ! out=$(node "$tsc" -p "$work/$own" 2>&1); then fail "skeleton $own with its own tsconfig.json:"$'\n'"$out"; fi
+done
 
-# 3. Wrong calls fail, each with the error tsc gives for it.
-expect_error() {  # LABEL CODE SOURCE-LINE
+# 3. Wrong calls fail, each with the error tsc gives for it (one run).
+wrong_files=()
+declare -A expected
+add_wrong() {  # LABEL CODE SOURCE-LINE
   local dir="$work/wrong-$1"
   "$patchbay" init "wrong" --type hook --dir "$dir" --ts >/dev/null
   sed -i "s|^export default function (sodium: Sodium) {|&\n  $3|" "$dir/server.ts"
-  if out=$(node "$tsc" -p "$dir" 2>&1); then
-    fail "a wrong call passed the check ($1): $3"
-  elif ! grep -q "error $2" <<<"$out"; then
-    fail "$1: expected tsc error $2, got:"$'\n'"$out"
-  fi
+  wrong_files+=("$dir/server.ts")
+  expected[$1]=$2
 }
-expect_error insert-without-record TS2554 "sodium.db.insert('items');"
-expect_error misspelt-context-field TS2339 "sodium.hooks.on('server:onCreate', (ctx) => { console.log(ctx.server.nmae); });"
-expect_error unknown-api TS2339 "sodium.database.find('items');"
-expect_error config-set-arity TS2554 "sodium.config.set('key');"
-expect_error status-text TS2345 "sodium.http.registerRoutes((r) => { r.get('/x', (req, res) => res.status('ok')); });"
+add_wrong insert-without-record TS2554 "sodium.db.insert('items');"
+add_wrong misspelt-context-field TS2339 "sodium.hooks.on('server:onCreate', (ctx) => { console.log(ctx.server.nmae); });"
+add_wrong unknown-api TS2339 "sodium.database.find('items');"
+add_wrong config-set-arity TS2554 "sodium.config.set('key');"
+add_wrong status-text TS2345 "sodium.http.registerRoutes((r) => { r.get('/x', (req, res) => res.status('ok')); });"
+if out=$(check_files "$work/tsconfig-wrong.json" "${wrong_files[@]}"); then fail "the wrong calls passed the check"; fi
+for label in "${!expected[@]}"; do
+  grep -q "wrong-$label/server.ts([0-9,]*): error ${expected[$label]}" <<<"$out" ||
+    fail "$label: expected tsc error ${expected[$label]} in wrong-$label/server.ts, got:"$'\n'"$out"
+done
 
 # 4. server.ts is compiled into the package.
 "$patchbay" pack "$work/feature-ts" -o "$work/out.zip" >/dev/null
