@@ -16,8 +16,9 @@ using json = nlohmann::ordered_json;
 using http::Request;
 using http::Response;
 
-Response tenantError(const Error& e) { return host_routes::errorResponse(installErrorStatus(e.kind), e.message); }
 using host_routes::errorResponse;
+// An installer or runtime error, its status from its kind.
+Response tenantError(const Error& e) { return errorResponse(installErrorStatus(e.kind), e.message); }
 
 json recordJson(const TenantPlugin& p) {
   json j = {{"pluginId", p.pluginId},

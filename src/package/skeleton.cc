@@ -321,8 +321,8 @@ Result<std::vector<std::string>> writeSkeleton(const std::string& dir, std::stri
       files[std::string(".patchbay/sdk/") + a->path] = std::string(reinterpret_cast<const char*>(a->data), a->size);
     }
     if (ts) {
-      size_t at;
-      while ((at = fileList.find("`server.js`")) != std::string::npos) fileList.replace(at, 11, "`server.ts`");
+      const std::string js = "`server.js`";
+      for (size_t at; (at = fileList.find(js)) != std::string::npos;) fileList.replace(at, js.size(), "`server.ts`");
       fileList += "\n- `server.ts` is compiled into the package's `server.js` (with a source map) by `patchbay pack`";
     }
     fileList += "\n- `tsconfig.json`, `.patchbay/sdk/`: the API's types, for your editor and `tsc -p .` (pack leaves them out)";

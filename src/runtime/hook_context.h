@@ -20,10 +20,11 @@
 // copying it back (JSON.stringify) would cost them more than their call. So
 // each shape also has a *check*, compiled with its builder: an expression
 // true while an object still holds exactly the values it was built with:
-//   o["user"]!==null&&typeof o["user"]==="object"&&...&&o["user"]["id"]===v[0]
-//   &&...&&c(o["user"])===2&&...&&c(o)===3+3
-// (c counts enumerable keys; the top level also holds deny, _denied and
-// _denyReason). Only a context that fails it is copied back. Contexts left
+//   true&&o["user"]!==null&&typeof o["user"]==="object"&&...
+//   &&o["user"]["id"]===v[0]&&o["user"]["balance"]===v[1]&&c(o["user"])===2
+//   &&o["name"]===v[2]&&c(o)===5
+// (c counts enumerable keys; the top level's count includes deny, _denied
+// and _denyReason). Only a context that fails it is copied back. Contexts left
 // to JSON.parse are always copied back.
 // Internal to the runtime.
 #pragma once

@@ -223,7 +223,7 @@ struct PluginInstance::Impl {
                                                    v8::Local<v8::FixedArray>);
 
   // --- state of the APIs (api/*.cc) ------------------------------------------
-  std::vector<v8::Global<v8::Object>> hookShapes;  // hook contexts' {build, same} by shape id (api/hooks.cc)
+  std::vector<v8::Global<v8::Object>> compiledHookShapes;  // {build, same} by HookShapes id, compiled in this isolate (api/hooks.cc)
   struct CronJob {
     CronSchedule schedule;
     CronJobState state;

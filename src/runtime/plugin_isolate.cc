@@ -226,7 +226,7 @@ void PluginInstance::Impl::disposeIsolate() {
     v8::Isolate::Scope isolateScope(isolate);
     entries.Reset();
     entryFunctions.clear();
-    hookShapes.clear();
+    compiledHookShapes.clear();
     context.Reset();
     modulesByPath.clear();
   }

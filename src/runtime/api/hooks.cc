@@ -26,7 +26,7 @@ void nativeRegisterHook(const v8::FunctionCallbackInfo<v8::Value>& info) {
 // goes as JSON).
 v8::MaybeLocal<v8::Object> compiledShape(Impl& s, v8::Local<v8::Context> ctx, const HookContext& context) {
   v8::Isolate* isolate = s.isolate;
-  auto& shapes = s.hookShapes;
+  auto& shapes = s.compiledHookShapes;
   const auto id = static_cast<size_t>(context.shapeId);
   if (id < shapes.size() && !shapes[id].IsEmpty()) return shapes[id].Get(isolate);
   v8::TryCatch tryCatch(isolate);

@@ -351,7 +351,6 @@
     return hookAnswer(ctx, shape, values);
   }
   function hookAnswer(ctx, shape, values, error) {
-    const what = {};
     let changed;
     try {
       if (shape === undefined || !shape.same(ctx, values)) {
@@ -364,6 +363,7 @@
       if (error === undefined) error = new TypeError(`the context it left is not JSON (${e && e.message || e}); the next handler gets it as it came`);
     }
     if (error === undefined && !ctx._denied) return changed === undefined ? '' : 'C' + changed;
+    const what = {};
     if (error !== undefined) {
       logger.error('hook handler failed:', error);
       what.error = String(error && error.message || error);
