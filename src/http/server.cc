@@ -473,7 +473,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Closing a socket that still holds unread request bytes makes the kernel
   // send a reset, and the client may lose the response it was just sent
-  // (a 413, say). So: stop sending, read and discard for a moment, close.
+  // (a 413, say). So: stop sending, read and discard for a moment (2 s at
+  // most, and at most kMaxDrainBytes: a body refused at 16 MiB may still be
+  // on its way in full), close.
+  static constexpr size_t kMaxDrainBytes = size_t{64} << 20;
   void lingeringClose() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -486,7 +489,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void drain() {
     stream_.async_read_some(asio::buffer(scratch_), [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->drained_ += n;
-      if (ec || self->drained_ > (1u << 20)) return self->close(ec);
+      if (ec || self->drained_ > kMaxDrainBytes) return self->close(ec);
       self->drain();
     });
   }
