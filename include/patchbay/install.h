@@ -40,6 +40,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "patchbay/result.h"
@@ -129,8 +130,13 @@ struct InstalledPlugin {
   std::vector<std::string> migrations;  // steps applied, in order
 };
 
+enum class OperationKind { kInstall, kUpgrade, kUninstall };
+// "install", "upgrade", "uninstall": in reports, journals and messages.
+const char* operationName(OperationKind kind);
+std::optional<OperationKind> operationKindNamed(std::string_view name);
+
 struct OperationReport {
-  std::string operation;  // "install", "upgrade", "uninstall"
+  OperationKind operation = OperationKind::kInstall;
   std::string id;
   std::string fromVersion, toVersion;  // "" when none
   std::vector<std::string> migrations; // steps run, in order ("0002_tags.up.sql", ...)

@@ -96,13 +96,13 @@ void splitTarget(const std::string& target, std::string& id, std::string& range)
 }
 
 json reportJson(const OperationReport& r) {
-  json j = {{"ok", true}, {"operation", r.operation}, {"id", r.id}};
+  json j = {{"ok", true}, {"operation", operationName(r.operation)}, {"id", r.id}};
   if (!r.fromVersion.empty()) j["from"] = r.fromVersion;
   if (!r.toVersion.empty()) j["version"] = r.toVersion;
   j["migrations"] = r.migrations;
   j["dependencies"] = r.dependencies;
   if (!r.startError.empty()) j["startError"] = r.startError;
-  if (r.operation == "uninstall") j["keptData"] = r.keptData;
+  if (r.operation == OperationKind::kUninstall) j["keptData"] = r.keptData;
   j["milliseconds"] = r.milliseconds;
   return j;
 }
@@ -251,11 +251,11 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
   }
   const OperationReport& r = *report;
   for (const auto& d : r.dependencies) std::cout << "installed dependency " << d << "\n";
-  if (r.operation == "install") std::cout << "installed " << r.id << " " << r.toVersion;
-  if (r.operation == "upgrade") {
+  if (r.operation == OperationKind::kInstall) std::cout << "installed " << r.id << " " << r.toVersion;
+  if (r.operation == OperationKind::kUpgrade) {
     std::cout << (r.fromVersion == r.toVersion ? "up to date: " + r.id + " " + r.toVersion : "upgraded " + r.id + " " + r.fromVersion + " -> " + r.toVersion);
   }
-  if (r.operation == "uninstall") std::cout << "uninstalled " << r.id << " " << r.fromVersion << (r.keptData ? " (data kept)" : "");
+  if (r.operation == OperationKind::kUninstall) std::cout << "uninstalled " << r.id << " " << r.fromVersion << (r.keptData ? " (data kept)" : "");
   if (!r.migrations.empty()) {
     std::cout << " (migrations:";
     for (const auto& m : r.migrations) std::cout << " " << m;

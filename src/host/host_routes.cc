@@ -37,7 +37,7 @@ std::variant<std::string, Response> adminActor(Host& host, const Request& req) {
 }
 
 json reportJson(const OperationReport& r) {
-  json j = {{"success", true}, {"operation", r.operation}, {"id", r.id}};
+  json j = {{"success", true}, {"operation", operationName(r.operation)}, {"id", r.id}};
   if (!r.fromVersion.empty()) j["from"] = r.fromVersion;
   if (!r.toVersion.empty()) j["version"] = r.toVersion;
   j["migrations"] = r.migrations;

@@ -14,6 +14,7 @@
 #include "install/crash_point.h"
 #include "install/journal.h"
 #include "install/migrations.h"
+#include "install/operation.h"
 #include "patchbay/archive.h"
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
@@ -44,7 +45,7 @@ std::optional<Version> hostVersionFor(const std::string& key) {
 
 }  // namespace
 
-struct Installer::Impl {
+struct Installer::Impl final : install::OperationSteps {
   std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, stagingDir, installedPath, configPath;
   std::string postgresUrl;  // config.json's "database": plugin data in PostgreSQL, "" = SQLite files
   bool readOnly = false;    // openForReading: no lock, no operations
@@ -52,7 +53,8 @@ struct Installer::Impl {
     if (!readOnly) return {};
     return Error::unsupported(dataDir + " was opened for reading only (a running host may hold it): install, upgrade and uninstall need Installer::open");
   }
-  install::JournalFolder journal{""};
+  install::JournalFolder journalFolder{""};
+  const install::JournalFolder& journal() const override { return journalFolder; }
   std::optional<install::FolderLock> lock;  // this data folder is ours while we live
   LiveHost live;
   SignaturePolicy signatures;  // guarded by mu
@@ -121,8 +123,7 @@ struct Installer::Impl {
     auto db = install::openSqliteTarget(dataFolder(id) + "/data.db");
     return db ? std::move(*db) : nullptr;
   }
-  // Whether operation `op` committed in the plugin's database.
-  bool committedInDb(const Journal& j) {
+  bool committedInDatabase(const Journal& j) override {
     auto db = readPluginDb(j.id);
     return db && install::committedOperation(*db, j.op);
   }
@@ -166,9 +167,8 @@ struct Installer::Impl {
   std::string stagedDir(const Journal& j) const { return stagingDir + "/" + j.op + "/" + j.id; }
 
   // --- finishing and undoing -----------------------------------------------------
-  // After the commit: every remaining step, each safe to redo.
-  Status rollForward(Journal& j) {
-    if (j.kind == "install" || j.kind == "upgrade") {
+  Status rollForward(const Journal& j) override {
+    if (j.kind == OperationKind::kInstall || j.kind == OperationKind::kUpgrade) {
       const std::string staged = stagedDir(j);
       std::error_code ec;
       if (!fs::exists(j.newDir, ec) && fs::exists(staged, ec)) {
@@ -201,7 +201,7 @@ struct Installer::Impl {
       }
       if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
       crashPoint("forward:cleaned");
-    } else if (j.kind == "uninstall") {
+    } else {
       if (auto s = setActive(j.id, false); !s) return s;
       crashPoint("forward:deactivated");
       auto installed = readInstalled();
@@ -224,44 +224,33 @@ struct Installer::Impl {
       }
       crashPoint("forward:data-removed");
     }
-    return journal.remove(j);
+    return {};
   }
 
-  // Before the commit: nothing anyone reads has changed; remove what was made.
-  Status rollBack(const Journal& j) {
+  Status rollBack(const Journal& j) override {
     if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
     if (!j.newDir.empty() && j.newDir != currentDir(j.id)) {
       if (auto s = removeTree(j.newDir); !s) return s;
     }
-    if (j.kind == "install" && !j.hadData) {
+    if (j.kind == OperationKind::kInstall && !j.hadData) {
       if (auto s = removeData(j.id); !s) return s;
     }
-    return journal.remove(j);
+    return {};
   }
 
   // Every journal left by a crash: finished when it committed, else undone.
   Status recover() {
     std::error_code ec;
-    auto journals = journal.pending();
-    if (!journals) return journals.error();
-    for (Journal& entry : *journals) {
-      Journal* j = &entry;
-      if (!j->committed && committedInDb(*j)) j->committed = true;
-      if (j->committed) {
-        if (auto s = rollForward(*j); !s) return Error{s.error().kind, "finishing the interrupted " + j->kind + " of " + j->id + ": " + s.error().message};
-        recovered.push_back("finished the interrupted " + j->kind + " of " + j->id);
-      } else {
-        if (auto s = rollBack(*j); !s) return Error{s.error().kind, "rolling back the interrupted " + j->kind + " of " + j->id + ": " + s.error().message};
-        recovered.push_back("rolled back the interrupted " + j->kind + " of " + j->id);
-      }
-    }
+    auto done = install::recoverOperations(*this);
+    if (!done) return done.error();
+    for (const auto& r : *done) recovered.push_back(r.describe());
     // Leftovers of operations that never got as far as a journal entry, and
     // temporary files of atomic writes that were cut short.
     for (const auto& entry : fs::directory_iterator(dataDir, ec)) {
       if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
     }
     for (const auto& entry : fs::directory_iterator(stagingDir, ec)) {
-      if (!fs::exists(journal.dir() + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
+      if (!fs::exists(journalFolder.dir() + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
     }
     for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
       if (entry.path().filename().string().starts_with(".link-")) fs::remove(entry.path(), ec);
@@ -317,39 +306,28 @@ struct Installer::Impl {
     const auto started = std::chrono::steady_clock::now();
     Journal j;
     j.op = install::JournalFolder::newOperationId();
-    j.kind = "install";
+    j.kind = OperationKind::kInstall;
     j.id = manifest.id;
     j.toVersion = package.version.toString();
     j.newDir = newVersionDir(j.id, package.version, j.op);
     j.source = sourceName + ": " + package.origin;
     j.sha256 = package.sha256;
     j.at = utcNowMillis();
-    std::error_code ec;
     j.hadData = hasData(j.id);
     j.activate = activate;
-    if (auto s = journal.write(j); !s) return s.error();
-    crashPoint("install:journaled");
-    OperationReport report{"install", j.id, "", j.toVersion, {}, {}, false, 0};
-    auto fail = [&](const Error& e) -> Result<OperationReport> {
-      if (auto undone = rollBack(j); !undone) return Error{e.kind, e.message + " (and rolling back failed: " + undone.error().message + ")"};
-      return e;
-    };
+    install::Operation op(*this, j);
+    if (auto s = op.begin(); !s) return s.error();
+    OperationReport report{OperationKind::kInstall, j.id, "", j.toVersion, {}, {}, false, 0};
     auto staged = stage(j, package);
-    if (!staged) return fail(staged.error());
+    if (!staged) return op.fail(staged.error());
     auto migrations = install::Migrations::read(j.newDir);
-    if (!migrations) return fail(migrations.error());
+    if (!migrations) return op.fail(migrations.error());
     auto db = openPluginDb(j.id);
-    if (!db) return fail(db.error());
-    if (auto s = install::ensureBookkeeping(**db); !s) return fail(s.error());
+    if (!db) return op.fail(db.error());
+    if (auto s = install::ensureBookkeeping(**db); !s) return op.fail(s.error());
     install::DatabaseChange change{j.id, install::planInstall(*migrations, install::appliedSteps(**db, j.id)), j.op, j.toVersion, "installed", {}};
     for (const auto& step : change.steps) report.migrations.push_back(step.name);
-    crashPoint("install:migrating");
-    if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
-    crashPoint("install:committed");
-    j.committed = true;
-    if (auto s = journal.write(j); !s) return s.error();  // committed: recovery finishes it
-    crashPoint("install:journal-committed");
-    if (auto s = rollForward(j); !s) return s.error();
+    if (auto s = op.commit(**db, change); !s) return s.error();
     if (activate && live.activate) {
       if (auto s = live.activate(j.id); !s) report.startError = s.error().message;
     }
@@ -389,7 +367,7 @@ Result<std::unique_ptr<Installer>> Installer::openIn(const std::string& dataDir,
   impl->versionsDir = impl->pluginsDir + "/.versions";
   impl->pluginDataDir = impl->dataDir + "/plugin-data";
   impl->stateDir = impl->dataDir + "/.install";
-  impl->journal = install::JournalFolder(impl->stateDir + "/journal");
+  impl->journalFolder = install::JournalFolder(impl->stateDir + "/journal");
   impl->stagingDir = impl->stateDir + "/staging";
   impl->installedPath = impl->dataDir + "/installed.json";
   auto postgresUrl = configuredPostgresUrl(impl->configPath);
@@ -401,7 +379,7 @@ Result<std::unique_ptr<Installer>> Installer::openIn(const std::string& dataDir,
                                                                  "(POST /api/admin/plugins/install); or stop it first");
   if (!folderLock) return Error{folderLock.error().kind, impl->dataDir + ": " + folderLock.error().message};
   impl->lock.emplace(std::move(*folderLock));
-  for (const std::string& dir : {impl->pluginsDir, impl->journal.dir(), impl->stagingDir}) {
+  for (const std::string& dir : {impl->pluginsDir, impl->journalFolder.dir(), impl->stagingDir}) {
     fs::create_directories(dir, ec);
     if (ec) return Error::io(dir + ": " + ec.message());
   }
@@ -551,7 +529,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (oldDir.empty()) return Error::invalid(impl_->linkPath(id) + " is not the installer's link; reinstall " + id);
   auto fetched = source.fetch(id, *range, progress);
   if (!fetched) return fetched.error();
-  OperationReport report{"upgrade", id, fromText, fetched->version.toString(), {}, {}, false, 0};
+  OperationReport report{OperationKind::kUpgrade, id, fromText, fetched->version.toString(), {}, {}, false, 0};
   if (fetched->version == *from) {
     report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     return report;  // already there
@@ -573,7 +551,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   auto active = impl_->activeSet();
   Journal j;
   j.op = install::JournalFolder::newOperationId();
-  j.kind = "upgrade";
+  j.kind = OperationKind::kUpgrade;
   j.id = id;
   j.fromVersion = fromText;
   j.toVersion = report.toVersion;
@@ -585,14 +563,17 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   j.hadData = true;
   j.wasActive = active && std::find(active->begin(), active->end(), id) != active->end();
   j.activate = j.wasActive;
-  if (auto s = impl_->journal.write(j); !s) return s.error();
-  crashPoint("upgrade:journaled");
+  install::Operation op(*impl_, j);
+  if (auto s = op.begin(); !s) return s.error();
   bool stopped = false;  // the old version was deactivated for the migration
+  // Before the commit: the old version again, where it was stopped.
+  auto restoreOld = [&] {
+    if (stopped && j.wasActive && impl_->live.activate) (void)impl_->live.activate(id);
+  };
   auto fail = [&](const Error& e) -> Result<OperationReport> {
-    Status undone = impl_->rollBack(j);
-    if (stopped && j.wasActive && impl_->live.activate) (void)impl_->live.activate(id);  // the old version again
-    if (!undone) return Error{e.kind, e.message + " (and rolling back failed: " + undone.error().message + ")"};
-    return e;
+    Error undone = op.fail(e);
+    restoreOld();
+    return undone;
   };
   auto staged = impl_->stage(j, *fetched);
   if (!staged) return fail(staged.error());
@@ -611,13 +592,10 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (auto s = install::ensureBookkeeping(**db); !s) return fail(s.error());
   install::DatabaseChange change{id, install::planUpgrade(*fromMigrations, *toMigrations, install::appliedSteps(**db, id)), j.op, j.toVersion, "installed", {}};
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
-  crashPoint("upgrade:migrating");
-  if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
-  crashPoint("upgrade:committed");
-  j.committed = true;
-  if (auto s = impl_->journal.write(j); !s) return s.error();
-  crashPoint("upgrade:journal-committed");
-  if (auto s = impl_->rollForward(j); !s) return s.error();
+  if (auto s = op.commit(**db, change); !s) {
+    if (!op.journal().committed) restoreOld();
+    return s.error();
+  }
   if (j.wasActive) {
     Status started = impl_->live.replace ? impl_->live.replace(id) : (impl_->live.activate ? impl_->live.activate(id) : Status{});
     if (!started) report.startError = started.error().message;
@@ -650,7 +628,7 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   auto active = impl->activeSet();
   Journal j;
   j.op = install::JournalFolder::newOperationId();
-  j.kind = "uninstall";
+  j.kind = OperationKind::kUninstall;
   j.id = id;
   j.fromVersion = (*installedNow)["plugins"][id].value("version", "");
   j.oldDir = impl->currentDir(id);
@@ -658,14 +636,17 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   j.keepData = keepData;
   j.hadData = true;
   j.wasActive = active && std::find(active->begin(), active->end(), id) != active->end();
-  OperationReport report{"uninstall", id, j.fromVersion, "", {}, {}, keepData, 0};
-  if (auto s = impl->journal.write(j); !s) return s.error();
-  crashPoint("uninstall:journaled");
-  auto fail = [&](const Error& e) -> Result<OperationReport> {
-    Status undone = impl->rollBack(j);
+  OperationReport report{OperationKind::kUninstall, id, j.fromVersion, "", {}, {}, keepData, 0};
+  install::Operation op(*impl, j);
+  if (auto s = op.begin(); !s) return s.error();
+  // Before the commit: the plugin runs again as it did.
+  auto restore = [&] {
     if (j.wasActive && impl->live.activate) (void)impl->live.activate(id);
-    if (!undone) return Error{e.kind, e.message + " (and rolling back failed: " + undone.error().message + ")"};
-    return e;
+  };
+  auto fail = [&](const Error& e) -> Result<OperationReport> {
+    Error undone = op.fail(e);
+    restore();
+    return undone;
   };
   if (impl->live.deactivate) impl->live.deactivate(id);
   auto db = impl->openPluginDb(id);
@@ -678,13 +659,10 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
     change.steps = install::planUninstall(*migrations, install::appliedSteps(**db, id));
   }
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
-  crashPoint("uninstall:migrating");
-  if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
-  crashPoint("uninstall:committed");
-  j.committed = true;
-  if (auto s = impl->journal.write(j); !s) return s.error();
-  crashPoint("uninstall:journal-committed");
-  if (auto s = impl->rollForward(j); !s) return s.error();
+  if (auto s = op.commit(**db, change); !s) {
+    if (!op.journal().committed) restore();
+    return s.error();
+  }
   report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return report;
 }

@@ -6,13 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "patchbay/install.h"
 #include "patchbay/result.h"
 
 namespace patchbay::install {
 
 // The record of one operation, written before it changes anything.
 struct Journal {
-  std::string op, kind, id;
+  std::string op;  // the operation's id (JournalFolder::newOperationId)
+  OperationKind kind = OperationKind::kInstall;
+  std::string id;  // the plugin's
   std::string fromVersion, toVersion;
   std::string newDir, oldDir;  // version folders (absolute)
   std::string source, sha256, at;
@@ -24,7 +27,7 @@ struct Journal {
   bool committed = false;
 
   nlohmann::ordered_json toJson() const {
-    return {{"op", op},           {"kind", kind},       {"id", id},           {"fromVersion", fromVersion},
+    return {{"op", op},           {"kind", operationName(kind)},       {"id", id},           {"fromVersion", fromVersion},
             {"toVersion", toVersion}, {"newDir", newDir}, {"oldDir", oldDir},   {"source", source},
             {"sha256", sha256},   {"at", at},           {"hadData", hadData}, {"activate", activate},
             {"wasActive", wasActive}, {"keepData", keepData}, {"committed", committed}, {"payload", payload}};
@@ -33,7 +36,9 @@ struct Journal {
     if (!j.is_object() || !j.contains("op") || !j.contains("kind") || !j.contains("id")) return Error::invalid("not an installer journal");
     Journal r;
     r.op = j.value("op", "");
-    r.kind = j.value("kind", "");
+    auto kind = operationKindNamed(j.value("kind", ""));
+    if (!kind) return Error::invalid("not an installer journal: unknown operation \"" + j.value("kind", "") + "\"");
+    r.kind = *kind;
     r.id = j.value("id", "");
     r.fromVersion = j.value("fromVersion", "");
     r.toVersion = j.value("toVersion", "");

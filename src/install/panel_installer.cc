@@ -9,6 +9,7 @@
 #include "install/crash_point.h"
 #include "install/journal.h"
 #include "install/migrations.h"
+#include "install/operation.h"
 #include "patchbay/json.h"
 #include "patchbay/archive.h"
 #include "patchbay/clock.h"
@@ -71,10 +72,11 @@ Result<PanelLayout> PanelLayout::load(const std::string& configPath) {
   return layout;
 }
 
-struct PanelInstaller::Impl {
+struct PanelInstaller::Impl final : install::OperationSteps {
   PanelLayout layout;
   std::string stateDir, stagingDir;
-  install::JournalFolder journal{""};
+  install::JournalFolder journalFolder{""};
+  const install::JournalFolder& journal() const override { return journalFolder; }
   std::vector<std::string> recovered;
   mutable std::mutex mu;
   SignaturePolicy signatures;  // guarded by mu
@@ -115,9 +117,14 @@ struct PanelInstaller::Impl {
     return j;
   }
 
-  Status rollForward(Journal& j) {
+  bool committedInDatabase(const Journal& j) override {
+    auto db = openDb();
+    return db && install::committedOperation(**db, j.op);
+  }
+
+  Status rollForward(const Journal& j) override {
     std::error_code ec;
-    if (j.kind == "install") {
+    if (j.kind == OperationKind::kInstall) {
       // Steps 6 and 7: the backend and frontend files in place.
       for (const auto& [dir, target] : {std::pair{layout.backendDir, backendOf(j.id)}, std::pair{layout.frontendDir, frontendOf(j.id)}}) {
         const std::string in = incoming(dir, j);
@@ -153,35 +160,25 @@ struct PanelInstaller::Impl {
       crashPoint("panel:unregistered");
     }
     // Step 11: the temporary files.
-    if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
-    return journal.remove(j);
+    return removeTree(stagingDir + "/" + j.op);
   }
 
-  Status rollBack(const Journal& j) {
+  Status rollBack(const Journal& j) override {
     if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
-    if (j.kind == "install") {
+    if (j.kind == OperationKind::kInstall) {
       if (auto s = removeTree(incoming(layout.backendDir, j)); !s) return s;
       if (auto s = removeTree(incoming(layout.frontendDir, j)); !s) return s;
     }
-    return journal.remove(j);
+    return {};
   }
 
   Status recover() {
     std::error_code ec;
-    auto journals = journal.pending();
-    if (!journals) return journals.error();
-    for (auto& entry : *journals) {
-      Journal* j = &entry;
-      if (!j->committed) {
-        auto db = openDb();
-        if (db && install::committedOperation(**db, j->op)) j->committed = true;
-      }
-      Status s = j->committed ? rollForward(*j) : rollBack(*j);
-      if (!s) return Error{s.error().kind, "recovering the interrupted " + j->kind + " of " + j->id + ": " + s.error().message};
-      recovered.push_back((j->committed ? "finished the interrupted " : "rolled back the interrupted ") + j->kind + " of " + j->id);
-    }
+    auto done = install::recoverOperations(*this);
+    if (!done) return done.error();
+    for (const auto& r : *done) recovered.push_back(r.describe());
     for (const auto& entry : fs::directory_iterator(stagingDir, ec)) {
-      if (!fs::exists(journal.dir() + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
+      if (!fs::exists(journalFolder.dir() + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
     }
     fs::path registryDir = fs::path(layout.registryFile).parent_path();
     for (const auto& entry : fs::directory_iterator(registryDir, ec)) {
@@ -199,14 +196,14 @@ Result<std::unique_ptr<PanelInstaller>> PanelInstaller::open(const PanelLayout& 
   auto impl = std::make_unique<Impl>();
   impl->layout = layout;
   impl->stateDir = (fs::path(layout.registryFile).parent_path() / ".patchbay-install").string();
-  impl->journal = install::JournalFolder(impl->stateDir + "/journal");
+  impl->journalFolder = install::JournalFolder(impl->stateDir + "/journal");
   impl->stagingDir = impl->stateDir + "/staging";
   auto folderLock = install::FolderLock::acquire(impl->stateDir, "a running `patchbay panel serve` installs through its endpoints "
                                                                  "(POST /api/v1/marketplace/install); or stop it first");
   if (!folderLock) return folderLock.error();
   impl->lock.emplace(std::move(*folderLock));
   std::error_code ec;
-  for (const std::string& dir : {layout.backendDir, layout.frontendDir, impl->journal.dir(), impl->stagingDir}) {
+  for (const std::string& dir : {layout.backendDir, layout.frontendDir, impl->journalFolder.dir(), impl->stagingDir}) {
     fs::create_directories(dir, ec);
     if (ec) return Error::io(dir + ": " + ec.message());
   }
@@ -259,19 +256,16 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
 
   Journal j;
   j.op = install::JournalFolder::newOperationId();
-  j.kind = "install";
+  j.kind = OperationKind::kInstall;
   j.id = id;
   j.toVersion = package->version.toString();
   j.source = source.describe() + ": " + package->origin;
   j.sha256 = package->sha256;
   j.at = utcNowMillis();
-  if (auto s = m.journal.write(j); !s) return s.error();
-  crashPoint("panel:journaled");
-  OperationReport report{"install", id, "", j.toVersion, {}, {}, false, 0};
-  auto fail = [&](const Error& e) -> Result<OperationReport> {
-    if (auto undone = m.rollBack(j); !undone) return Error{e.kind, e.message + " (and rolling back failed: " + undone.error().message + ")"};
-    return e;
-  };
+  install::Operation op(m, j);
+  if (auto s = op.begin(); !s) return s.error();
+  OperationReport report{OperationKind::kInstall, id, "", j.toVersion, {}, {}, false, 0};
+  auto fail = [&](const Error& e) -> Result<OperationReport> { return op.fail(e); };
 
   // Step 4: unpack to a staging folder.
   const std::string staged = m.stagedDir(j);
@@ -312,8 +306,7 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
                 {"backend_path", hasBackend ? m.backendOf(id) : ""},
                 {"frontend_path", hasFrontend ? m.frontendOf(id) : ""},
                 {"metadata", metadataText ? parseJsonOrDiscarded<json>(*metadataText) : json::object()}};
-  j.payload = entry.dump();
-  if (auto s = m.journal.write(j); !s) return fail(s.error());
+  if (auto s = op.rewrite([&](Journal& journal) { journal.payload = entry.dump(); }); !s) return fail(s.error());
 
   // Steps 8 and 10, the commit: up.sql and the addon_installations row in one transaction.
   auto db = m.openDb();
@@ -325,14 +318,8 @@ Result<OperationReport> PanelInstaller::install(const std::string& id, const std
     return row ? Status{} : Status{row.error()};
   };
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
-  crashPoint("panel:migrating");
-  if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
-  crashPoint("panel:committed");
-  j.committed = true;
-  if (auto s = m.journal.write(j); !s) return s.error();
-  crashPoint("panel:journal-committed");
-  // Steps 6, 7, 9 and 11.
-  if (auto s = m.rollForward(j); !s) return s.error();
+  // Steps 6, 7, 9 and 11 follow the commit.
+  if (auto s = op.commit(**db, change); !s) return s.error();
   report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return report;
 }
@@ -347,17 +334,14 @@ Result<OperationReport> PanelInstaller::uninstall(const std::string& id) {
   if (!(*registry)["addons"].contains(id)) return Error::notFound(id + " is not installed (not in " + m.layout.registryFile + ")");
   Journal j;
   j.op = install::JournalFolder::newOperationId();
-  j.kind = "uninstall";
+  j.kind = OperationKind::kUninstall;
   j.id = id;
   j.fromVersion = (*registry)["addons"][id].value("version", "");
   j.at = utcNowMillis();
-  if (auto s = m.journal.write(j); !s) return s.error();
-  crashPoint("panel:journaled");
-  OperationReport report{"uninstall", id, j.fromVersion, "", {}, {}, false, 0};
-  auto fail = [&](const Error& e) -> Result<OperationReport> {
-    (void)m.rollBack(j);
-    return e;
-  };
+  install::Operation op(m, j);
+  if (auto s = op.begin(); !s) return s.error();
+  OperationReport report{OperationKind::kUninstall, id, j.fromVersion, "", {}, {}, false, 0};
+  auto fail = [&](const Error& e) -> Result<OperationReport> { return op.fail(e); };
   auto migrations = install::Migrations::read(m.backendOf(id));
   if (!migrations) return fail(migrations.error());
   auto db = m.openDb();
@@ -369,14 +353,8 @@ Result<OperationReport> PanelInstaller::uninstall(const std::string& id) {
     return row ? Status{} : Status{row.error()};
   };
   for (const auto& step : change.steps) report.migrations.push_back(step.name);
-  crashPoint("panel:migrating");
-  if (auto s = install::commitChange(**db, change); !s) return fail(s.error());
-  crashPoint("panel:committed");
-  j.committed = true;
-  if (auto s = m.journal.write(j); !s) return s.error();
-  crashPoint("panel:journal-committed");
-  // Steps 4, 5 and 6.
-  if (auto s = m.rollForward(j); !s) return s.error();
+  // Steps 4, 5 and 6 follow the commit.
+  if (auto s = op.commit(**db, change); !s) return s.error();
   report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   return report;
 }
