@@ -92,7 +92,7 @@ target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store p
 target_link_libraries(patchbay INTERFACE patchbay_registry)
 
 # --- install: all-or-nothing install, upgrade, uninstall (src/install) ----------
-add_library(patchbay_install STATIC src/install/crash_point.cc src/install/journal.cc src/install/migrations.cc src/install/migration_target.cc src/install/sources.cc src/install/operation.cc src/install/installer.cc src/install/panel_installer.cc src/install/panel_service.cc)
+add_library(patchbay_install STATIC src/install/crash_point.cc src/install/journal.cc src/install/migrations.cc src/install/migration_target.cc src/install/sources.cc src/install/operation.cc src/install/data_folder.cc src/install/installer.cc src/install/panel_installer.cc src/install/panel_service.cc)
 target_include_directories(patchbay_install PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_install PUBLIC patchbay_package patchbay_store patchbay_http patchbay_registry)
 target_link_libraries(patchbay INTERFACE patchbay_install)

@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   panel.createServer(alice, "valheim");
   panel.deleteServer(alice, 1);
   for (const auto& p : (*runtime)->plugins()) {
-    std::cout << p.id << " " << p.version << ": " << p.state << ", " << p.routes << " routes, hooks:";
+    std::cout << p.id << " " << p.version << ": " << runStateName(p.state) << ", " << p.routes << " routes, hooks:";
     for (const auto& h : p.hooks) std::cout << " " << h;
     std::cout << "\n";
   }

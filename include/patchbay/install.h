@@ -151,12 +151,11 @@ struct OperationReport {
 
 // A running host's part: before a plugin's files or database change it is
 // deactivated (requests in flight finish on the old version); after the
-// commit, `activate` brings up the new one. `setActive` records the active
-// set (default: plugins.active in config.json, written by the installer).
+// commit, `activate` brings up the new one. The active set is the data
+// folder's (DataFolder::setActive), whoever runs the installer.
 struct LiveHost {
   std::function<void(const std::string& id)> deactivate;
   std::function<Status(const std::string& id)> activate;
-  std::function<Status(const std::string& id, bool active)> setActive;
   // An upgrade's switch with no gap: the new version starts while the old
   // one serves (through the migration too), then takes over. When unset,
   // upgrade deactivates before migrating and activates after.
@@ -175,11 +174,16 @@ struct InstallOptions {
   bool activate = true;  // add to the active set (and start it in a live host)
 };
 
+class DataFolder;
+
 class Installer {
  public:
-  // The installer of the host data folder `dataDir`. Finishes or rolls back
-  // an interrupted operation first (see recovered()).
+  // The installer of the host data folder `dataDir` (opened, and so owned,
+  // while the installer lives). Finishes or rolls back an interrupted
+  // operation first (see recovered()).
   static Result<std::unique_ptr<Installer>> open(const std::string& dataDir, LiveHost live = {});
+  // The installer of a folder its owner (a host) opened and shares.
+  static Result<std::unique_ptr<Installer>> open(std::shared_ptr<DataFolder> folder, LiveHost live = {});
   // For looking only (installed, find), also while a running host holds the
   // folder: no lock taken, nothing recovered; operations are refused.
   static Result<std::unique_ptr<Installer>> openForReading(const std::string& dataDir);
@@ -201,6 +205,8 @@ class Installer {
   Result<OperationReport> uninstall(const std::string& id, bool keepData = false);
 
   std::vector<InstalledPlugin> installed() const;
+  // The data folder this installer works in (shared with its host).
+  const DataFolder& dataFolder() const;
   std::optional<InstalledPlugin> find(const std::string& id) const;
   // Package signatures to ask for from now on (default: none asked).
   void setSignaturePolicy(SignaturePolicy policy);
@@ -211,7 +217,7 @@ class Installer {
 
  private:
   explicit Installer(std::unique_ptr<Impl> impl);
-  static Result<std::unique_ptr<Installer>> openIn(const std::string& dataDir, LiveHost live, bool readOnly);
+  static Result<std::unique_ptr<Installer>> openIn(std::shared_ptr<DataFolder> folder, LiveHost live);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -226,10 +232,6 @@ Result<std::vector<std::string>> migratePluginDatabase(const std::string& plugin
                                                        const std::string& databasePath, bool down = false,
                                                        const std::string& postgresUrl = "", const std::string& tenantId = "");
 
-// Where a host's plugin data lives, from its config.json: the top-level
-// "database" key, a postgresql:// URL, or absent (SQLite files under
-// plugin-data/). Returns the URL or "".
-Result<std::string> configuredPostgresUrl(const std::string& configPath);
 
 // --- a panel written in another language (seed 002's layout) ---------------
 //

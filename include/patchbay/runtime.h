@@ -168,10 +168,15 @@ struct LogEntry {
   std::string message;
 };
 
+// A loaded plugin's condition: serving, or failed (and then restarted by
+// its supervisor while PluginState::restartPending, else failed for good).
+enum class PluginRunState { kActive, kFailed };
+const char* runStateName(PluginRunState state);  // "active", "failed"
+
 struct PluginState {
   std::string id, name, version, type;
   std::string dir;    // the folder it was activated from
-  std::string state;  // "active", "failed" (will restart when restartPending), or "failed" for good
+  PluginRunState state = PluginRunState::kActive;
   std::string error;  // why it failed
   int restarts = 0;   // restarts after failures so far
   bool restartPending = false;

@@ -39,6 +39,11 @@
 
 namespace patchbay {
 
+// Whether a tenant's copy of a plugin serves: running; stopped (disabled,
+// or plugins are off); failed (TenantPlugin::error says why).
+enum class TenantPluginState { kRunning, kStopped, kFailed };
+const char* tenantPluginStateName(TenantPluginState state);  // "running", "stopped", "failed"
+
 // Seed 003's InstalledPlugin.
 struct TenantPlugin {
   std::string pluginId, tenantId;
@@ -46,7 +51,7 @@ struct TenantPlugin {
   std::string configurationJson = "{}";  // the tenant's settings, secrets masked
   std::string installedAt, updatedAt;    // ISO 8601 UTC
   std::string version;                   // of the host's installed copy
-  std::string state;                     // "running", "stopped", "failed"
+  TenantPluginState state = TenantPluginState::kStopped;
   std::string error;                     // why it failed, "" otherwise
 };
 

@@ -14,6 +14,7 @@
 #include "cli/output.h"
 #include "cli/source_flags.h"
 #include "patchbay/files.h"
+#include "patchbay/data_folder.h"
 #include "patchbay/install.h"
 #include "patchbay/signature.h"
 
@@ -185,7 +186,7 @@ int upgradeEverything(Installer& installer, const InstallCliOptions& o, const In
   auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
   auto config = sourceConfig(o, fromFlags);
   if (!config) return failWith(config.error());
-  auto source = openSource(*config, o.dataDir + "/.install");
+  auto source = openSource(*config, installer.dataFolder().installerDir());
   if (!source) return failWith(source.error());
   json upgraded = json::array(), failed = json::array();
   const auto all = installer.installed();
@@ -238,7 +239,7 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
   } else {
     auto config = sourceConfig(o, fromFlags);
     if (!config) return failWith(config.error());
-    auto source = openSource(*config, o.dataDir + "/.install");
+    auto source = openSource(*config, (*installer)->dataFolder().installerDir());
     if (!source) return failWith(source.error());
     if (!o.json) std::cerr << "patchbay: " << kind << " " << o.target << " from " << (*source)->describe() << "\n";
     report = kind == "install" ? (*installer)->install(id, range, **source, {.activate = !o.noActivate}, progressBar(!o.json))
@@ -308,7 +309,7 @@ int runSearch(const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
   auto failWith = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
   auto config = sourceConfig(o, fromFlags);
   if (!config) return failWith(config.error());
-  auto source = openSource(*config, o.dataDir + "/.install");
+  auto source = openSource(*config, DataFolder::installerDirIn(o.dataDir));
   if (!source) return failWith(source.error());
   auto all = (*source)->available();
   if (!all) return failWith(all.error());

@@ -16,19 +16,6 @@ namespace patchbay {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-namespace {
-
-
-Result<json> readConfig(const std::string& path) {
-  auto text = readFileLimited(path, 4 << 20);
-  if (!text) return text.error();
-  json j = parseJsonOrDiscarded<json>(*text);
-  if (j.is_discarded() || !j.is_object()) return Error::invalid(path + ": not a JSON object");
-  if (j.contains("plugins") && !j["plugins"].is_object()) return Error::invalid(path + ": \"plugins\" must be an object");
-  return j;
-}
-
-}  // namespace
 
 void Host::Impl::log(const std::string& level, const std::string& message) const {
   if (options.log) {
@@ -38,30 +25,9 @@ void Host::Impl::log(const std::string& level, const std::string& message) const
   }
 }
 
-namespace {
-
-// Reads config.json (an empty object when missing), lets `change` edit it,
-// and writes it back atomically: every other key stays as it was.
-Status updateConfig(const std::string& path, const std::function<void(json&)>& change) {
-  json config = json::object();
-  std::error_code ec;
-  if (fs::exists(path, ec)) {
-    auto read = readConfig(path);
-    if (!read) return read.error();
-    config = std::move(*read);
-  }
-  change(config);
-  return writeFileAtomically(path, config.dump(2) + "\n");
-}
-
-}  // namespace
-
-Status Host::Impl::saveActive() {
-  return updateConfig(configPath, [&](json& config) { config["plugins"]["active"] = active; });
-}
 
 Status Host::Impl::saveGrant(const std::string& id, const std::optional<FetchGrant>& grant) {
-  return updateConfig(configPath, [&](json& config) {
+  return folder->updateConfig([&](json& config) {
     json& grants = config["plugins"]["grants"];
     if (!grants.is_object()) grants = json::object();
     if (grant) {
@@ -73,7 +39,7 @@ Status Host::Impl::saveGrant(const std::string& id, const std::optional<FetchGra
 }
 
 Status Host::Impl::saveBodyLimit(const std::string& id, std::optional<uint64_t> bytes) {
-  return updateConfig(configPath, [&](json& config) {
+  return folder->updateConfig([&](json& config) {
     json& limits = config["plugins"]["limits"];
     if (!limits.is_object()) limits = json::object();
     if (bytes) {
@@ -92,7 +58,7 @@ Status Host::Impl::saveBodyLimit(const std::string& id, std::optional<uint64_t> 
 Status Host::Impl::adoptSodiumSettings(const json& plugins) {
   if (!plugins.contains("settings")) return {};
   const json& all = plugins["settings"];
-  if (!all.is_object()) return Error::invalid(configPath + ": plugins.settings must be an object of plugin id -> settings");
+  if (!all.is_object()) return Error::invalid(folder->configFile() + ": plugins.settings must be an object of plugin id -> settings");
   std::map<std::string, json> left;
   bool changed = false;
   for (const auto& [id, values] : all.items()) {
@@ -101,20 +67,20 @@ Status Host::Impl::adoptSodiumSettings(const json& plugins) {
       left[id] = values;  // taken over once the plugin is installed
       continue;
     }
-    auto refused = adoptPluginSettings(dir, options.dataDir + "/plugin-data", values.dump(), postgresUrl);
-    if (!refused) return refused.error().in(configPath + ": plugins.settings." + id);
+    auto refused = adoptPluginSettings(dir, folder->pluginDataDir(), values.dump(), folder->postgresUrl());
+    if (!refused) return refused.error().in(folder->configFile() + ": plugins.settings." + id);
     changed = true;
     json kept = json::object();
     for (const auto& [key, why] : *refused) {
       kept[key] = values.at(key);
-      log("warn", "plugin \"" + id + "\": setting \"" + key + "\" stays in " + configPath + " (plugins.settings): " + why);
+      log("warn", "plugin \"" + id + "\": setting \"" + key + "\" stays in " + folder->configFile() + " (plugins.settings): " + why);
     }
-    log("info", "plugin \"" + id + "\": took over " + std::to_string(values.size() - refused->size()) + " settings from " + configPath +
+    log("info", "plugin \"" + id + "\": took over " + std::to_string(values.size() - refused->size()) + " settings from " + folder->configFile() +
                     " (plugins.settings); they now live in its own settings");
     if (!kept.empty()) left[id] = std::move(kept);
   }
   if (!changed) return {};
-  return updateConfig(configPath, [&](json& config) {
+  return folder->updateConfig([&](json& config) {
     if (left.empty()) {
       config["plugins"].erase("settings");
     } else {
@@ -125,7 +91,7 @@ Status Host::Impl::adoptSodiumSettings(const json& plugins) {
 
 std::string Host::Impl::dirOf(const std::string& id) const {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
+  for (const auto& entry : fs::directory_iterator(folder->pluginsDir(), ec)) {
     if (!entry.is_directory(ec) || entry.path().filename().string().starts_with(".")) continue;  // .versions: the installer's
     ManifestReport report = loadManifestFromFolder(entry.path().string());
     std::string found = report.manifest ? report.manifest->id : entry.path().filename().string();
@@ -141,42 +107,24 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   const std::string& data = impl->options.dataDir;
-  std::error_code ec;
-  fs::create_directories(data, ec);
-  if (ec) return Error::io(data + ": cannot create the data folder: " + ec.message());
-  impl->configPath = data + "/config.json";
-  json config = json::object();
-  if (fs::exists(impl->configPath, ec)) {
-    auto read = readConfig(impl->configPath);
-    if (!read) return read.error();
-    config = std::move(*read);
-  } else {
-    config = {{"plugins", {{"enabled", true}, {"directory", data + "/plugins"}, {"active", json::array()}}}};
-    if (auto s = writeFileAtomically(impl->configPath, config.dump(2) + "\n"); !s) return s.error();
-  }
-  json plugins = config.value("plugins", json::object());
-  impl->enabled = plugins.value("enabled", true);
-  impl->pluginsDir = plugins.value("directory", data + "/plugins");
-  if (plugins.contains("active")) {
-    if (!plugins["active"].is_array()) return Error::invalid(impl->configPath + ": plugins.active must be an array of plugin ids");
-    for (const auto& id : plugins["active"]) {
-      if (!id.is_string()) return Error::invalid(impl->configPath + ": plugins.active must hold plugin ids (strings)");
-      impl->active.push_back(id.get<std::string>());
-    }
-  }
-  fs::create_directories(impl->pluginsDir, ec);
+  auto folder = DataFolder::open(data);
+  if (!folder) return folder.error();
+  impl->folder = std::move(*folder);
+  const json config = impl->folder->config();
+  const json plugins = config.value("plugins", json::object());
   // plugins.grants: {"<id>": {"fetch": true, "hosts": ["hooks.example.com"]}}: outbound HTTP granted by the administrator.
   std::map<std::string, FetchGrant> grants;
   if (plugins.contains("grants")) {
-    if (!plugins["grants"].is_object()) return Error::invalid(impl->configPath + ": plugins.grants must be an object of plugin id -> grant");
+    if (!plugins["grants"].is_object()) return Error::invalid(impl->folder->configFile() + ": plugins.grants must be an object of plugin id -> grant");
     for (const auto& [id, grant] : plugins["grants"].items()) {
-      if (!grant.is_object()) return Error::invalid(impl->configPath + ": plugins.grants." + id + " must be an object");
+      if (!grant.is_object()) return Error::invalid(impl->folder->configFile() + ": plugins.grants." + id + " must be an object");
+      if (grant.contains("fetch") && !grant["fetch"].is_boolean()) return Error::invalid(impl->folder->configFile() + ": plugins.grants." + id + ".fetch must be true or false");
       FetchGrant g;
       g.allowed = grant.value("fetch", true);
       if (grant.contains("hosts")) {
-        if (!grant["hosts"].is_array()) return Error::invalid(impl->configPath + ": plugins.grants." + id + ".hosts must be an array of host names");
+        if (!grant["hosts"].is_array()) return Error::invalid(impl->folder->configFile() + ": plugins.grants." + id + ".hosts must be an array of host names");
         for (const auto& h : grant["hosts"]) {
-          if (!h.is_string()) return Error::invalid(impl->configPath + ": plugins.grants." + id + ".hosts must hold strings");
+          if (!h.is_string()) return Error::invalid(impl->folder->configFile() + ": plugins.grants." + id + ".hosts must hold strings");
           g.hosts.push_back(h.get<std::string>());
         }
       }
@@ -195,12 +143,9 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     impl->log("info", "created the first admin token in " + data + "/admin-token (use it as: Authorization: Bearer <token>)");
   }
 
-  auto postgresUrl = configuredPostgresUrl(impl->configPath);
-  if (!postgresUrl) return postgresUrl.error();
-  impl->postgresUrl = *postgresUrl;
   RuntimeOptions runtimeOptions;
-  runtimeOptions.dataDir = data + "/plugin-data";
-  runtimeOptions.postgresUrl = impl->postgresUrl;
+  runtimeOptions.dataDir = impl->folder->pluginDataDir();
+  runtimeOptions.postgresUrl = impl->folder->postgresUrl();
   runtimeOptions.limits = impl->options.limits;
   runtimeOptions.fetchGrants = std::move(grants);
   if (impl->options.log) runtimeOptions.log = impl->options.log;
@@ -209,7 +154,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   impl->runtime = std::move(*runtime);
   // plugins.limits: {"<id>": {"maxBodyBytes": 4194304}}: an administrator's per-plugin limits.
   if (plugins.contains("limits")) {
-    const std::string where = impl->configPath + ": plugins.limits";
+    const std::string where = impl->folder->configFile() + ": plugins.limits";
     if (!plugins["limits"].is_object()) return Error::invalid(where + " must be an object of plugin id -> limits");
     for (const auto& [id, limits] : plugins["limits"].items()) {
       if (!limits.is_object()) return Error::invalid(where + "." + id + " must be an object");
@@ -226,7 +171,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   LiveHost live;
   live.deactivate = [&m](const std::string& id) { (void)m.runtime->deactivate(id); };
   live.activate = [&m](const std::string& id) -> Status {
-    if (!m.enabled) return {};
+    if (!m.folder->pluginsEnabled()) return {};
     std::string dir = m.dirOf(id);
     Status s = dir.empty() ? Status(Error::notFound("no folder holds plugin \"" + id + "\"")) : m.runtime->activate(dir);
     std::lock_guard lock(m.mu);
@@ -238,7 +183,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     return s;
   };
   live.replace = [&m](const std::string& id) -> Status {
-    if (!m.enabled) return {};
+    if (!m.folder->pluginsEnabled()) return {};
     std::string dir = m.dirOf(id);
     Status s = dir.empty() ? Status(Error::notFound("no folder holds plugin \"" + id + "\"")) : m.runtime->replace(dir);
     std::lock_guard lock(m.mu);
@@ -249,13 +194,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   live.upgraded = [&m](const std::string& id) {
     if (m.tenants) m.tenants->afterHostChange(id, true);
   };
-  live.setActive = [&m](const std::string& id, bool on) -> Status {
-    std::lock_guard lock(m.mu);
-    std::erase(m.active, id);
-    if (on) m.active.push_back(id);
-    return m.saveActive();
-  };
-  auto installer = Installer::open(data, std::move(live));
+  auto installer = Installer::open(m.folder, std::move(live));
   if (!installer) return Error{installer.error().kind, "the installer: " + installer.error().message};
   m.installer = std::move(*installer);
   for (const auto& line : m.installer->recovered()) m.log("warn", line);
@@ -264,10 +203,10 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     return s.error();
   }
   if (auto s = m.adoptSodiumSettings(plugins); !s) return s.error();
-  if (m.enabled) {
-    for (const auto& id : m.active) {
+  if (m.folder->pluginsEnabled()) {
+    for (const auto& id : m.folder->activePlugins()) {
       std::string dir = m.dirOf(id);
-      Status s = dir.empty() ? Status(Error::notFound("no folder in " + m.pluginsDir + " holds plugin \"" + id + "\""))
+      Status s = dir.empty() ? Status(Error::notFound("no folder in " + m.folder->pluginsDir() + " holds plugin \"" + id + "\""))
                              : m.runtime->activate(dir);
       if (!s) {
         m.log("error", "plugin \"" + id + "\" was not started: " + s.error().message);
@@ -276,11 +215,11 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
       }
     }
   } else {
-    m.log("info", "plugins are disabled (plugins.enabled is false in " + m.configPath + ")");
+    m.log("info", "plugins are disabled (plugins.enabled is false in " + m.folder->configFile() + ")");
   }
   m.tenants = std::make_unique<HostTenants>(m);
   if (auto s = m.tenants->open(); !s) return s.error();
-  if (m.enabled) m.tenants->startAll();
+  if (m.folder->pluginsEnabled()) m.tenants->startAll();
   return host;
 }
 
@@ -288,11 +227,12 @@ std::vector<HostPlugin> Host::plugins() const {
   std::vector<HostPlugin> out;
   std::error_code ec;
   std::vector<fs::path> dirs;
-  for (const auto& entry : fs::directory_iterator(impl_->pluginsDir, ec)) {
+  for (const auto& entry : fs::directory_iterator(impl_->folder->pluginsDir(), ec)) {
     if (entry.is_directory(ec) && !entry.path().filename().string().starts_with(".")) dirs.push_back(entry.path());
   }
   std::sort(dirs.begin(), dirs.end());
   auto running = impl_->runtime->plugins();
+  const auto active = impl_->folder->activePlugins();
   std::lock_guard lock(impl_->mu);
   for (const auto& dir : dirs) {
     if (!fs::exists(dir / "plugin.json", ec) && !fs::exists(dir / "metadata.json", ec)) continue;
@@ -305,11 +245,11 @@ std::vector<HostPlugin> Host::plugins() const {
     } else {
       p.problem = report.errorText();
     }
-    p.active = std::find(impl_->active.begin(), impl_->active.end(), p.id) != impl_->active.end();
+    p.active = std::find(active.begin(), active.end(), p.id) != active.end();
     for (const auto& r : running) {
       if (r.id == p.id) {
-        p.running = r.state == "active";
-        if (r.state == "failed") p.problem = r.error;
+        p.running = r.state == PluginRunState::kActive;
+        if (r.state == PluginRunState::kFailed) p.problem = r.error;
       }
     }
     if (auto it = impl_->loadProblems.find(p.id); it != impl_->loadProblems.end() && p.problem.empty()) p.problem = it->second;
@@ -322,17 +262,18 @@ std::vector<HostPlugin> Host::plugins() const {
 Status Host::activate(const std::string& id) {
   std::string dir = impl_->dirOf(id);
   if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");
-  if (!impl_->enabled) return Error::unsupported("plugins are disabled in " + impl_->configPath + " (plugins.enabled)");
+  if (!impl_->folder->pluginsEnabled()) return Error::unsupported("plugins are disabled in " + impl_->folder->configFile() + " (plugins.enabled)");
   Status s = impl_->runtime->activate(dir);
   if (!s && s.error().kind != ErrorKind::kConflict) {
     std::lock_guard lock(impl_->mu);
     impl_->loadProblems[id] = s.error().message;
     return s;
   }
-  std::lock_guard lock(impl_->mu);
-  impl_->loadProblems.erase(id);
-  if (std::find(impl_->active.begin(), impl_->active.end(), id) == impl_->active.end()) impl_->active.push_back(id);
-  return impl_->saveActive();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->loadProblems.erase(id);
+  }
+  return impl_->folder->setActive(id, true);
 }
 
 Status Host::deactivate(const std::string& id) {
@@ -340,10 +281,11 @@ Status Host::deactivate(const std::string& id) {
   if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");
   Status s = impl_->runtime->deactivate(id);
   if (!s && s.error().kind != ErrorKind::kNotFound) return s;
-  std::lock_guard lock(impl_->mu);
-  impl_->loadProblems.erase(id);
-  std::erase(impl_->active, id);
-  return impl_->saveActive();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->loadProblems.erase(id);
+  }
+  return impl_->folder->setActive(id, false);
 }
 
 Status Host::setFetchGrant(const std::string& id, std::optional<FetchGrant> grant) {
@@ -371,7 +313,7 @@ Status Host::setBodyLimit(const std::string& id, std::optional<uint64_t> bytes) 
 Installer& Host::installer() { return *impl_->installer; }
 
 Result<std::unique_ptr<PackageSource>> Host::openPackageSource() const {
-  return openSource(impl_->options.source, impl_->options.dataDir + "/.install");
+  return openSource(impl_->options.source, impl_->folder->installerDir());
 }
 
 void Host::Impl::audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
@@ -398,7 +340,7 @@ std::string Host::auditJson(size_t limit) const {
 
 Runtime& Host::runtime() { return *impl_->runtime; }
 Tenants& Host::tenants() { return *impl_->tenants; }
-std::string Host::pluginsDir() const { return impl_->pluginsDir; }
+std::string Host::pluginsDir() const { return impl_->folder->pluginsDir(); }
 
 Result<TokenInfo> Host::authenticate(std::string_view secret) {
   std::lock_guard lock(impl_->dbMutex);

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 
+#include "patchbay/data_folder.h"
 #include "patchbay/host.h"
 #include "patchbay/sql_database.h"
 #include "patchbay/store.h"
@@ -14,15 +15,11 @@ class HostTenants;
 
 struct Host::Impl {
   HostOptions options;
-  std::string configPath;
-  std::string pluginsDir;
-  std::string postgresUrl;  // config.json's "database": plugin data in PostgreSQL, "" = SQLite files
+  std::shared_ptr<DataFolder> folder;  // ours while we live: config.json, plugins/, plugin-data/, tenants/
   std::unique_ptr<Runtime> runtime;
   std::unique_ptr<Installer> installer;
 
-  mutable std::mutex mu;            // config, problems, the active list
-  std::vector<std::string> active;  // guarded by mu; mirrors config.json
-  bool enabled = true;
+  mutable std::mutex mu;  // loadProblems; the order of config.json's changes with the runtime's
   std::map<std::string, std::string> loadProblems;  // id -> why its load failed; guarded by mu
 
   mutable std::mutex dbMutex;
@@ -31,8 +28,6 @@ struct Host::Impl {
   std::unique_ptr<HostTenants> tenants;  // last: stops the tenants' plugins first
 
   void log(const std::string& level, const std::string& message) const;
-  // Writes the active list into config.json, keeping everything else in it.
-  Status saveActive();
   // Writes one plugin's grant (or its removal) into config.json.
   Status saveGrant(const std::string& id, const std::optional<FetchGrant>& grant);
   Status saveBodyLimit(const std::string& id, std::optional<uint64_t> bytes);

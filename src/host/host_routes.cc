@@ -97,7 +97,7 @@ void Host::addRoutes(http::Router& router) {
   router.add("GET", "/api/plugins/client-data", [&host](Request&) {
     json plugins = json::array();
     for (const auto& p : host.runtime().plugins()) {
-      if (p.state != "active") continue;
+      if (p.state != PluginRunState::kActive) continue;
       json entry = {{"id", p.id}, {"name", p.name}, {"version", p.version}, {"type", p.type}};
       json contributed = parseJsonOrDiscarded<json>(host.runtime().uiJson(p.id));
       for (const char* kind : {"pages", "sidebarItems", "serverTabs", "dashboardWidgets", "adminTabs", "adminPages"}) {
@@ -158,7 +158,7 @@ void Host::addRoutes(http::Router& router) {
     const std::string& id = req.params["id"];
     std::string dir = host.impl_->dirOf(id);
     if (dir.empty()) return errorResponse(404, "Plugin not found");  // Sodium's text for its settings endpoints
-    auto settings = readPluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", true, host.impl_->postgresUrl);
+    auto settings = readPluginSettings(dir, host.impl_->folder->pluginDataDir(), true, host.impl_->folder->postgresUrl());
     if (!settings) return errorResponse(400, settings.error().message);
     return Response::json(200, *settings);
   });
@@ -172,7 +172,7 @@ void Host::addRoutes(http::Router& router) {
     json body = parseJsonOrDiscarded<json>(req.body);
     const char* field = body.is_object() && body.contains("values") ? "values" : "settings";
     if (!body.is_object() || !body.contains(field) || !body[field].is_object()) return errorResponse(400, "The body must be {\"values\": {...}}");
-    if (auto s = writePluginSettings(dir, host.impl_->options.dataDir + "/plugin-data", body[field].dump(), host.impl_->postgresUrl); !s) {
+    if (auto s = writePluginSettings(dir, host.impl_->folder->pluginDataDir(), body[field].dump(), host.impl_->folder->postgresUrl()); !s) {
       return errorResponse(400, s.error().message);
     }
     return Response::json(200, R"({"success":true})");

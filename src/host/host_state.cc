@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "patchbay/install.h"
+#include "patchbay/data_folder.h"
 #include "patchbay/tokens.h"
 
 namespace patchbay {

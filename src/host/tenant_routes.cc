@@ -28,7 +28,7 @@ json recordJson(const TenantPlugin& p) {
             {"installedAt", p.installedAt},
             {"updatedAt", p.updatedAt},
             {"version", p.version},
-            {"state", p.state}};
+            {"state", tenantPluginStateName(p.state)}};
   if (!p.error.empty()) j["error"] = p.error;
   return j;
 }

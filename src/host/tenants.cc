@@ -54,8 +54,17 @@ Status HostTenants::open() {
   PRIMARY KEY (tenant_id, plugin_id)))sql");
 }
 
+const char* tenantPluginStateName(TenantPluginState state) {
+  switch (state) {
+    case TenantPluginState::kRunning: return "running";
+    case TenantPluginState::kStopped: return "stopped";
+    case TenantPluginState::kFailed: return "failed";
+  }
+  return "stopped";
+}
+
 std::string HostTenants::dataDirOf(const std::string& tenantId) const {
-  return host_.options.dataDir + "/tenants/" + tenantId + "/plugin-data";
+  return host_.folder->tenantPluginDataDir(tenantId);
 }
 
 Result<std::shared_ptr<Runtime>> HostTenants::runtimeOf(const std::string& tenantId, bool create) {
@@ -65,7 +74,7 @@ Result<std::shared_ptr<Runtime>> HostTenants::runtimeOf(const std::string& tenan
   RuntimeOptions options;
   options.dataDir = dataDirOf(tenantId);
   options.limits = host_.options.limits;
-  options.postgresUrl = host_.postgresUrl;
+  options.postgresUrl = host_.folder->postgresUrl();
   options.tenantId = tenantId;
   auto hostLog = host_.options.log;
   options.log = [hostLog, tenantId](const std::string& pluginId, const std::string& level, const std::string& message) {
@@ -124,11 +133,11 @@ Result<std::string> HostTenants::pluginDirOf(const std::string& pluginId) const 
 }
 
 Status HostTenants::start(const std::string& tenantId, const std::string& pluginId) {
-  if (!host_.enabled) return Error::unsupported("plugins are disabled in " + host_.configPath + " (plugins.enabled)");
+  if (!host_.folder->pluginsEnabled()) return Error::unsupported("plugins are disabled in " + host_.folder->configFile() + " (plugins.enabled)");
   auto dir = pluginDirOf(pluginId);
   if (!dir) return dir.error();
   // The tenant's database gets what the installed version's migrations add.
-  auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(tenantId) + "/" + pluginId + "/data.db", false, host_.postgresUrl, tenantId);
+  auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(tenantId) + "/" + pluginId + "/data.db", false, host_.folder->postgresUrl(), tenantId);
   if (!migrated) return migrated.error();
   auto runtime = runtimeOf(tenantId, true);
   if (!runtime) return runtime.error();
@@ -171,7 +180,7 @@ void HostTenants::afterHostChange(const std::string& pluginId, bool upgraded) {
       continue;
     }
     // An upgrade: the tenant's database first, then the new code with no gap.
-    auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(r.tenantId) + "/" + pluginId + "/data.db", false, host_.postgresUrl, r.tenantId);
+    auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(r.tenantId) + "/" + pluginId + "/data.db", false, host_.folder->postgresUrl(), r.tenantId);
     Status s = migrated ? (*runtime)->replace(*dir) : Status(migrated.error());
     if (!s) host_.log("error", "plugin \"" + pluginId + "\" of tenant \"" + r.tenantId + "\" did not switch to the new version: " + s.error().message);
   }
@@ -187,34 +196,34 @@ TenantPlugin HostTenants::describe(const Row& r) const {
   if (auto installed = host_.installer->find(r.pluginId)) p.version = installed->version.toString();
   auto dir = pluginDirOf(r.pluginId);
   if (dir) {
-    if (auto settings = readPluginSettings(*dir, dataDirOf(r.tenantId), true, host_.postgresUrl, r.tenantId)) {
+    if (auto settings = readPluginSettings(*dir, dataDirOf(r.tenantId), true, host_.folder->postgresUrl(), r.tenantId)) {
       json j = parseJsonOrDiscarded<json>(*settings);
       if (j.is_object() && j.contains("values")) p.configurationJson = j["values"].dump();
     }
   }
-  p.state = "stopped";
+  p.state = TenantPluginState::kStopped;
   std::shared_ptr<Runtime> runtime;
   {
     std::lock_guard lock(mu_);
     if (auto it = runtimes_.find(r.tenantId); it != runtimes_.end()) runtime = it->second;
     if (auto it = problems_.find(r.tenantId + "/" + r.pluginId); it != problems_.end()) {
-      p.state = "failed";
+      p.state = TenantPluginState::kFailed;
       p.error = it->second;
     }
   }
   if (runtime) {
     for (const auto& s : runtime->plugins()) {
       if (s.id != r.pluginId) continue;
-      p.state = s.state == "active" ? "running" : "failed";
-      if (s.state != "active") p.error = s.error;
+      p.state = s.state == PluginRunState::kActive ? TenantPluginState::kRunning : TenantPluginState::kFailed;
+      if (s.state != PluginRunState::kActive) p.error = s.error;
     }
   }
   return p;
 }
 
 Status HostTenants::dropTenantSchema(const std::string& tenantId, const std::string& pluginId) {
-  if (host_.postgresUrl.empty()) return {};
-  auto pg = PgConnection::connect(host_.postgresUrl);
+  if (host_.folder->postgresUrl().empty()) return {};
+  auto pg = PgConnection::connect(host_.folder->postgresUrl());
   if (!pg) return pg.error();
   return dropPluginSchema(*pg, pluginId, tenantId);
 }
@@ -227,7 +236,7 @@ Result<TenantPlugin> HostTenants::install(const std::string& tenantId, const std
   // The code, on the host (not activated there) when it is not yet.
   bool installedHere = false;
   if (!host_.installer->find(pluginId)) {
-    auto source = openSource(host_.options.source, host_.options.dataDir + "/.install");
+    auto source = openSource(host_.options.source, host_.folder->installerDir());
     if (!source) return source.error();
     auto installed = host_.installer->install(pluginId, range, **source, InstallOptions{.activate = false});
     if (!installed) return installed.error();
@@ -243,11 +252,11 @@ Result<TenantPlugin> HostTenants::install(const std::string& tenantId, const std
   auto dir = pluginDirOf(pluginId);
   if (!dir) return undo(dir.error());
   if (!configurationJson.empty()) {
-    if (auto s = writePluginSettings(*dir, dataDirOf(tenantId), configurationJson, host_.postgresUrl, tenantId); !s) {
+    if (auto s = writePluginSettings(*dir, dataDirOf(tenantId), configurationJson, host_.folder->postgresUrl(), tenantId); !s) {
       return undo(Error{s.error().kind, "configuration: " + s.error().message});
     }
   }
-  auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(tenantId) + "/" + pluginId + "/data.db", false, host_.postgresUrl, tenantId);
+  auto migrated = migratePluginDatabase(pluginId, *dir, dataDirOf(tenantId) + "/" + pluginId + "/data.db", false, host_.folder->postgresUrl(), tenantId);
   if (!migrated) return undo(migrated.error());
   const std::string now = utcNowMillis();
   Row r{tenantId, pluginId, enabled, now, now};
@@ -265,7 +274,7 @@ Result<TenantPlugin> HostTenants::configure(const std::string& tenantId, const s
   if (!r) return notInstalled(tenantId, pluginId);
   auto dir = pluginDirOf(pluginId);
   if (!dir) return dir.error();
-  if (auto s = writePluginSettings(*dir, dataDirOf(tenantId), configurationJson, host_.postgresUrl, tenantId); !s) return Error{s.error().kind, "configuration: " + s.error().message};
+  if (auto s = writePluginSettings(*dir, dataDirOf(tenantId), configurationJson, host_.folder->postgresUrl(), tenantId); !s) return Error{s.error().kind, "configuration: " + s.error().message};
   r->updatedAt = utcNowMillis();
   if (auto s = writeRow(*r); !s) return s.error();
   return describe(*r);
@@ -295,7 +304,7 @@ Status HostTenants::uninstall(const std::string& tenantId, const std::string& pl
   if (!keepData) {
     const std::string folder = dataDirOf(tenantId) + "/" + pluginId;
     if (auto dir = pluginDirOf(pluginId)) {
-      auto down = migratePluginDatabase(pluginId, *dir, folder + "/data.db", true, host_.postgresUrl, tenantId);
+      auto down = migratePluginDatabase(pluginId, *dir, folder + "/data.db", true, host_.folder->postgresUrl(), tenantId);
       if (!down) return down.error();
     }
     if (auto s = dropTenantSchema(tenantId, pluginId); !s) return s;

@@ -17,6 +17,7 @@
 #include "install/operation.h"
 #include "patchbay/archive.h"
 #include "patchbay/clock.h"
+#include "patchbay/data_folder.h"
 #include "patchbay/files.h"
 #include "patchbay/integrity.h"
 #include "patchbay/manifest.h"
@@ -46,7 +47,9 @@ std::optional<Version> hostVersionFor(const std::string& key) {
 }  // namespace
 
 struct Installer::Impl final : install::OperationSteps {
-  std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, stagingDir, installedPath, configPath;
+  std::shared_ptr<DataFolder> folder;  // owned with the host, when there is one
+  // Where things are, from the folder.
+  std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, stagingDir, installedPath;
   std::string postgresUrl;  // config.json's "database": plugin data in PostgreSQL, "" = SQLite files
   bool readOnly = false;    // openForReading: no lock, no operations
   Status refuseIfReadOnly() const {
@@ -55,7 +58,6 @@ struct Installer::Impl final : install::OperationSteps {
   }
   install::JournalFolder journalFolder{""};
   const install::JournalFolder& journal() const override { return journalFolder; }
-  std::optional<install::FolderLock> lock;  // this data folder is ours while we live
   LiveHost live;
   SignaturePolicy signatures;  // guarded by mu
   std::vector<std::string> recovered;
@@ -70,38 +72,8 @@ struct Installer::Impl final : install::OperationSteps {
   }
   Status writeInstalled(const json& j) { return writeFileAtomically(installedPath, j.dump(2) + "\n"); }
 
-  Result<std::vector<std::string>> activeSet() const {
-    auto config = readJsonFile(configPath, json::object());
-    if (!config) return config.error();
-    std::vector<std::string> out;
-    if (config->contains("plugins") && (*config)["plugins"].contains("active")) {
-      for (const auto& id : (*config)["plugins"]["active"]) {
-        if (id.is_string()) out.push_back(id.get<std::string>());
-      }
-    }
-    return out;
-  }
-  Status setActive(const std::string& id, bool on) {
-    if (live.setActive) return live.setActive(id, on);
-    auto config = readJsonFile(configPath, json::object());
-    if (!config) return config.error();
-    json& plugins = (*config)["plugins"];
-    if (!plugins.is_object()) plugins = json::object();
-    json active = plugins.value("active", json::array());
-    json next = json::array();
-    bool present = false;
-    for (const auto& a : active) {
-      if (a == id) {
-        present = true;
-        if (!on) continue;
-      }
-      next.push_back(a);
-    }
-    if (on && !present) next.push_back(id);
-    if (next == active && plugins.contains("active")) return {};
-    plugins["active"] = next;
-    return writeFileAtomically(configPath, config->dump(2) + "\n");
-  }
+  std::vector<std::string> activeSet() const { return folder->activePlugins(); }
+  Status setActive(const std::string& id, bool on) { return folder->setActive(id, on); }
 
   // --- the plugin's database -------------------------------------------------
   std::string dataFolder(const std::string& id) const { return pluginDataDir + "/" + id; }
@@ -339,46 +311,39 @@ struct Installer::Impl final : install::OperationSteps {
 Installer::Installer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Installer::~Installer() = default;
 
-Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, LiveHost live) { return openIn(dataDir, std::move(live), false); }
-Result<std::unique_ptr<Installer>> Installer::openForReading(const std::string& dataDir) { return openIn(dataDir, {}, true); }
+Result<std::unique_ptr<Installer>> Installer::open(const std::string& dataDir, LiveHost live) {
+  auto folder = DataFolder::open(dataDir);
+  if (!folder) return folder.error();
+  return open(std::move(*folder), std::move(live));
+}
 
-Result<std::unique_ptr<Installer>> Installer::openIn(const std::string& dataDir, LiveHost live, bool readOnly) {
+Result<std::unique_ptr<Installer>> Installer::openForReading(const std::string& dataDir) {
+  auto folder = DataFolder::openForReading(dataDir);
+  if (!folder) return folder.error();
+  return openIn(std::move(*folder), {});
+}
+
+Result<std::unique_ptr<Installer>> Installer::open(std::shared_ptr<DataFolder> folder, LiveHost live) {
+  if (!folder->writable()) return Error::unsupported(folder->root() + " was opened for reading only: the installer needs DataFolder::open");
+  return openIn(std::move(folder), std::move(live));
+}
+
+Result<std::unique_ptr<Installer>> Installer::openIn(std::shared_ptr<DataFolder> folder, LiveHost live) {
   auto impl = std::make_unique<Impl>();
-  impl->readOnly = readOnly;
-  std::error_code ec;
-  if (readOnly && !fs::is_directory(dataDir, ec)) return Error::notFound(dataDir + ": no such data folder");
-  if (!readOnly) fs::create_directories(dataDir, ec);
-  if (ec) return Error::io(dataDir + ": " + ec.message());
-  impl->dataDir = fs::canonical(dataDir, ec).string();
-  if (ec) return Error::io(dataDir + ": " + ec.message());
-  impl->configPath = impl->dataDir + "/config.json";
-  impl->pluginsDir = impl->dataDir + "/plugins";
-  {
-    auto config = readJsonFile(impl->configPath, json::object());
-    if (!config) return config.error();
-    if (config->contains("plugins") && (*config)["plugins"].is_object() && (*config)["plugins"].contains("directory")) {
-      // As the host reads it: a relative folder is relative to the working directory.
-      const json& dir = (*config)["plugins"]["directory"];
-      if (!dir.is_string()) return Error::invalid(impl->configPath + ": plugins.directory must be a folder name");
-      impl->pluginsDir = fs::absolute(dir.get<std::string>()).lexically_normal().string();
-      while (impl->pluginsDir.size() > 1 && impl->pluginsDir.ends_with('/')) impl->pluginsDir.pop_back();
-    }
-  }
-  impl->versionsDir = impl->pluginsDir + "/.versions";
-  impl->pluginDataDir = impl->dataDir + "/plugin-data";
-  impl->stateDir = impl->dataDir + "/.install";
+  impl->readOnly = !folder->writable();
+  impl->dataDir = folder->root();
+  impl->pluginsDir = folder->pluginsDir();
+  impl->versionsDir = folder->versionsDir();
+  impl->pluginDataDir = folder->pluginDataDir();
+  impl->stateDir = folder->installerDir();
   impl->journalFolder = install::JournalFolder(impl->stateDir + "/journal");
   impl->stagingDir = impl->stateDir + "/staging";
-  impl->installedPath = impl->dataDir + "/installed.json";
-  auto postgresUrl = configuredPostgresUrl(impl->configPath);
-  if (!postgresUrl) return postgresUrl.error();
-  impl->postgresUrl = *postgresUrl;
+  impl->installedPath = folder->installedFile();
+  impl->postgresUrl = folder->postgresUrl();
+  impl->folder = std::move(folder);
   impl->live = std::move(live);
-  if (readOnly) return std::unique_ptr<Installer>(new Installer(std::move(impl)));
-  auto folderLock = install::FolderLock::acquire(impl->stateDir, "a running `patchbay serve` on this data folder installs through its admin API "
-                                                                 "(POST /api/admin/plugins/install); or stop it first");
-  if (!folderLock) return Error{folderLock.error().kind, impl->dataDir + ": " + folderLock.error().message};
-  impl->lock.emplace(std::move(*folderLock));
+  if (impl->readOnly) return std::unique_ptr<Installer>(new Installer(std::move(impl)));
+  std::error_code ec;
   for (const std::string& dir : {impl->pluginsDir, impl->journalFolder.dir(), impl->stagingDir}) {
     fs::create_directories(dir, ec);
     if (ec) return Error::io(dir + ": " + ec.message());
@@ -389,6 +354,7 @@ Result<std::unique_ptr<Installer>> Installer::openIn(const std::string& dataDir,
 }
 
 const std::vector<std::string>& Installer::recovered() const { return impl_->recovered; }
+const DataFolder& Installer::dataFolder() const { return *impl_->folder; }
 
 void Installer::setSignaturePolicy(SignaturePolicy policy) {
   std::lock_guard lock(impl_->mu);
@@ -407,7 +373,7 @@ std::vector<InstalledPlugin> Installer::installed() const {
     p.source = r.value("source", "");
     p.sha256 = r.value("sha256", "");
     p.installedAt = r.value("installedAt", "");
-    p.active = active && std::find(active->begin(), active->end(), id) != active->end();
+    p.active = std::find(active.begin(), active.end(), id) != active.end();
     if (auto db = impl_->readPluginDb(id)) p.migrations = install::appliedSteps(*db, id);
     out.push_back(std::move(p));
   }
@@ -548,7 +514,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
     }
   }
 
-  auto active = impl_->activeSet();
+  const auto active = impl_->activeSet();
   Journal j;
   j.op = install::JournalFolder::newOperationId();
   j.kind = OperationKind::kUpgrade;
@@ -561,7 +527,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   j.sha256 = fetched->sha256;
   j.at = utcNowMillis();
   j.hadData = true;
-  j.wasActive = active && std::find(active->begin(), active->end(), id) != active->end();
+  j.wasActive = std::find(active.begin(), active.end(), id) != active.end();
   j.activate = j.wasActive;
   install::Operation op(*impl_, j);
   if (auto s = op.begin(); !s) return s.error();
@@ -635,7 +601,7 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   j.at = utcNowMillis();
   j.keepData = keepData;
   j.hadData = true;
-  j.wasActive = active && std::find(active->begin(), active->end(), id) != active->end();
+  j.wasActive = std::find(active.begin(), active.end(), id) != active.end();
   OperationReport report{OperationKind::kUninstall, id, j.fromVersion, "", {}, {}, keepData, 0};
   install::Operation op(*impl, j);
   if (auto s = op.begin(); !s) return s.error();

@@ -206,16 +206,4 @@ Result<std::vector<std::string>> migratePluginDatabase(const std::string& plugin
   return ran;
 }
 
-Result<std::string> configuredPostgresUrl(const std::string& configPath) {
-  auto config = install::readJsonFile(configPath, nlohmann::ordered_json::object());
-  if (!config) return config.error();
-  if (!config->is_object() || !config->contains("database")) return std::string();
-  const auto& database = (*config)["database"];
-  if (database.is_string() && (database.get<std::string>().empty() || database.get<std::string>() == "sqlite")) return std::string();
-  if (!database.is_string() || !isPostgresUrl(database.get<std::string>())) {
-    return Error::invalid(configPath + ": \"database\" must be a postgresql:// URL (or \"sqlite\", the default)");
-  }
-  return database.get<std::string>();
-}
-
 }  // namespace patchbay

@@ -525,6 +525,8 @@ Status Runtime::deactivate(const std::string& id) {
   return {};
 }
 
+const char* runStateName(PluginRunState state) { return state == PluginRunState::kActive ? "active" : "failed"; }
+
 std::vector<PluginState> Runtime::plugins() const {
   std::vector<PluginState> out;
   std::shared_lock lock(impl_->mu);
@@ -534,7 +536,7 @@ std::vector<PluginState> Runtime::plugins() const {
     s.name = p->manifest().name;
     s.version = p->manifest().version.toString();
     s.type = p->manifest().type;
-    s.state = p->failed() ? "failed" : "active";
+    s.state = p->failed() ? PluginRunState::kFailed : PluginRunState::kActive;
     s.error = p->failure();
     {
       std::lock_guard slock(impl_->superviseMu);

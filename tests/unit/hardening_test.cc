@@ -349,7 +349,7 @@ TEST_F(HardeningTest, ActivatingAFailedPluginStartsItAgain) {
   bool failed = false;
   for (int i = 0; i < 100 && !failed; ++i) {
     std::this_thread::sleep_for(20ms);
-    for (const auto& p : host_->runtime().plugins()) failed |= p.id == "evil" && p.state == "failed" && !p.restartPending;
+    for (const auto& p : host_->runtime().plugins()) failed |= p.id == "evil" && p.state == PluginRunState::kFailed && !p.restartPending;
   }
   ASSERT_TRUE(failed);
   EXPECT_EQ(call("GET", "/api/plugins/evil/status/200").status, 503);

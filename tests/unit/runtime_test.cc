@@ -358,7 +358,7 @@ export default function (sodium) { sodium.http.registerRoutes((r) => r.get('/pin
   EXPECT_TRUE(!hog.ok() || hog->status == 500);
   auto states = (*second)->plugins();
   ASSERT_EQ(states.size(), 1u);
-  EXPECT_EQ(states[0].state, "failed");
+  EXPECT_EQ(states[0].state, PluginRunState::kFailed);
   EXPECT_NE(states[0].error.find("heap limit"), std::string::npos) << states[0].error;
   EXPECT_FALSE((*second)->handleRequest("runaway", {.method = "GET", .path = "/ok"}).ok());
   EXPECT_EQ(request("runaway", "GET", "/ok").status, 200);  // the same plugin in the other runtime is untouched
@@ -825,7 +825,7 @@ export default function (sodium) {
 )js"}})).ok());
   auto state = [&] {
     auto all = (*rt)->plugins();
-    return all.empty() ? PluginState{.state = "restarting"} : all[0];  // between stop and start it is briefly absent
+    return all.empty() ? PluginState{.state = PluginRunState::kFailed} : all[0];  // between stop and start it is briefly absent
   };
   auto waitFor = [&](auto condition) {
     for (int i = 0; i < 400; ++i) {
@@ -836,15 +836,15 @@ export default function (sodium) {
   };
   for (int round = 1; round <= 2; ++round) {
     (void)(*rt)->handleRequest("fragile", {.method = "GET", .path = "/hog"});
-    EXPECT_NE(state().state, "active");  // failed, or already being restarted
-    ASSERT_TRUE(waitFor([&] { return state().state == "active"; })) << "round " << round;
+    EXPECT_NE(state().state, PluginRunState::kActive);  // failed, or already being restarted
+    ASSERT_TRUE(waitFor([&] { return state().state == PluginRunState::kActive; })) << "round " << round;
     EXPECT_EQ(state().restarts, round);
     EXPECT_EQ((*rt)->handleRequest("fragile", {.method = "GET", .path = "/ok"})->status, 200);
   }
   (void)(*rt)->handleRequest("fragile", {.method = "GET", .path = "/hog"});
   ASSERT_TRUE(waitFor([&] { return !state().restartPending; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(state().state, "failed");  // given up: visible, not restarted
+  EXPECT_EQ(state().state, PluginRunState::kFailed);  // given up: visible, not restarted
   EXPECT_EQ(state().restarts, 2);
   EXPECT_NE(state().error.find("heap limit"), std::string::npos);
   // An administrator's deactivate and activate start afresh.
