@@ -30,11 +30,20 @@ v8::MaybeLocal<v8::Object> compiledShape(Impl& s, v8::Local<v8::Context> ctx, co
   const auto id = static_cast<size_t>(context.shapeId);
   if (id < shapes.size() && !shapes[id].IsEmpty()) return shapes[id].Get(isolate);
   v8::TryCatch tryCatch(isolate);
+  // The builder makes Sodium's ctx whole in one literal, _denied,
+  // _denyReason and deny last (as `{...context, _denied: false, ...}`
+  // does, they win over keys of those names in the context): one object
+  // of its final layout, where adding them after took three transitions.
+  const std::string& literal = context.shape.source;  // "{...}"
+  const std::string fields = literal.substr(1, literal.size() - 2);
   const std::string source =
       "(function () { 'use strict';\n"
       "  const c = (x) => { let n = 0, k; for (k in x) ++n; return n; };\n"
-      "  return { build(v) { return " + context.shape.source + "; },\n"
-      "           same(o, v) { return " + hookShapeCheck(context.shape.source) + "; } };\n"
+      "  return { build(v) { const o = {" + fields + (fields.empty() ? "" : ",") +
+      "_denied: false, _denyReason: null, deny: null};\n"
+      "                      o.deny = (reason) => { o._denied = true; o._denyReason = reason; };\n"
+      "                      return o; },\n"
+      "           same(o, v) { return " + hookShapeCheck(literal) + "; } };\n"
       "})()";
   v8::ScriptOrigin origin(isolate, v8str(isolate, "patchbay:hook-context"));
   v8::Local<v8::Script> script;
@@ -85,7 +94,16 @@ Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, c
       [&](v8::Local<v8::Context> ctx, uint64_t ticket) {
         // runHook(ticket, handlerId, shape, ...values), or with the shape
         // undefined and the JSON text as the one value.
-        v8::Local<v8::Value> args[3 + kMaxHookValues];
+        // Most contexts hold a few values: their arguments on the stack (not
+        // 3 + kMaxHookValues handles cleared on every call), more on the heap.
+        constexpr size_t kInlineArgs = 3 + 16;
+        v8::Local<v8::Value> inlineArgs[kInlineArgs];
+        std::vector<v8::Local<v8::Value>> heapArgs;
+        v8::Local<v8::Value>* args = inlineArgs;
+        if (const size_t wanted = 3 + std::min(context.shape.values.size(), kMaxHookValues); wanted > kInlineArgs) {
+          heapArgs.resize(wanted);
+          args = heapArgs.data();
+        }
         args[0] = v8::Number::New(m->isolate, static_cast<double>(ticket));
         args[1] = v8::Number::New(m->isolate, static_cast<double>(handlerId));
         v8::Local<v8::Object> shape;
@@ -109,14 +127,15 @@ Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, c
     json j = parseJsonOrDiscarded<json>(done->json);  // a runtime failure is JSON; a handler's error is plain text
     return Error::invalid(j.is_string() ? j.get<std::string>() : done->json);
   }
-  // The prelude's answer: "" (went on, context untouched), "C" + context
-  // (went on, changed), or "X" + {denied?, error?} + ("\n" + context when
-  // changed): plain text first, JSON only when something happened.
+  // The prelude's answer: "" (went on, context untouched), the context
+  // itself (went on, changed: a JSON object, so "{..."), or "X" + {denied?,
+  // error?} + ("\n" + context when changed): plain text first, JSON only
+  // when something happened.
   HookVerdict verdict;
-  const std::string& answer = done->json;
+  std::string& answer = done->json;
   if (answer.empty()) return verdict;
-  if (answer[0] == 'C') {
-    verdict.context = answer.substr(1);
+  if (answer[0] == '{') {
+    verdict.context = std::move(answer);
     return verdict;
   }
   const size_t newline = answer.find('\n');

@@ -310,31 +310,35 @@
   // as its shape ({build, same}, compiled once per isolate) and the shape's
   // values, or as JSON text when shape is undefined. As in Sodium's hooks.js
   // the handler sees _denied, _denyReason and deny(reason), in every hook.
-  // The answer: '' (went on, untouched), 'C' + context (went on, changed),
+  // The answer: '' (went on, untouched), the context (went on, changed: '{...'),
   // or 'X' + {denied?, error?} + ('\n' + context when changed). A
   // synchronous handler's answer is returned (no call back into C++); an
   // async one's comes through native.done when it settles.
   function runHook(ticket, handlerId, shape, ...values) {
     const handler = hookHandlers.get(handlerId);
     let ctx;
-    try {
-      ctx = shape === undefined ? parse(values[0]) : shape.build(values);
-    } catch (e) {
-      native.done(ticket, false, `the hook context is not JSON: ${e && e.message || e}`);
-      return;
+    if (shape !== undefined) {
+      ctx = shape.build(values);  // with _denied, _denyReason and deny
+    } else {
+      try {
+        ctx = parse(values[0]);
+      } catch (e) {
+        native.done(ticket, false, `the hook context is not JSON: ${e && e.message || e}`);
+        return;
+      }
+      if (ctx === null || typeof ctx !== 'object' || Array.isArray(ctx)) {
+        native.done(ticket, false, 'the hook context is not a JSON object');
+        return;
+      }
+      // Plain assignments: V8 caches the shape transitions, where
+      // Object.defineProperty took a slow path on every emit.
+      ctx._denied = false;
+      ctx._denyReason = null;
+      ctx.deny = (reason) => {
+        ctx._denied = true;
+        ctx._denyReason = reason;
+      };
     }
-    if (ctx === null || typeof ctx !== 'object' || Array.isArray(ctx)) {
-      native.done(ticket, false, 'the hook context is not a JSON object');
-      return;
-    }
-    // Plain assignments: V8 caches the shape transitions, where
-    // Object.defineProperty took a slow path on every emit.
-    ctx._denied = false;
-    ctx._denyReason = null;
-    ctx.deny = (reason) => {
-      ctx._denied = true;
-      ctx._denyReason = reason;
-    };
     let result;
     try {
       result = handler ? handler(ctx) : undefined;
@@ -362,7 +366,7 @@
       changed = undefined;
       if (error === undefined) error = new TypeError(`the context it left is not JSON (${e && e.message || e}); the next handler gets it as it came`);
     }
-    if (error === undefined && !ctx._denied) return changed === undefined ? '' : 'C' + changed;
+    if (error === undefined && !ctx._denied) return changed === undefined ? '' : changed;  // '{...}', no copy
     const what = {};
     if (error !== undefined) {
       logger.error('hook handler failed:', error);
