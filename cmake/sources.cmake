@@ -166,6 +166,12 @@ if(TARGET patchbay_host)
   target_link_libraries(patchbay_host PUBLIC patchbay_host_state)
 endif()
 
+# --- panel: users, sessions and the panel's routes (src/panel) ------------------
+add_library(patchbay_panel STATIC src/panel/accounts.cc src/panel/auth_routes.cc)
+target_include_directories(patchbay_panel PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(patchbay_panel PUBLIC patchbay_http patchbay_store patchbay_host_state)
+target_link_libraries(patchbay INTERFACE patchbay_panel)
+
 # --- the executables (src/cli) --------------------------------------------------
 # `patchbay`: every command, without V8, so it starts without loading libnode
 # (~45 ms); its `serve` hands over to `patchbay-host` beside it, which is the

@@ -30,7 +30,7 @@ struct AdminTokenOptions {
 
 void addHostCommands(CLI::App& app, Outcome& outcome) {
   auto serve = std::make_shared<HostServeOptions>();
-  auto* serveCmd = app.add_subcommand("serve", "Run the plugin host: plugins from data/config.json, their routes, the admin API");
+  auto* serveCmd = app.add_subcommand("serve", "Run the panel: its users and sessions, plugins from data/config.json, their routes, the admin API");
   serveCmd->add_option("--listen,-l", serve->listen, "ADDRESS:PORT to listen on (port 0: any free port)")->capture_default_str();
   serveCmd->add_option("--data,-d", serve->dataDir, "Data folder: config.json, plugin data, host.db")->capture_default_str();
   serveCmd->add_option("--port-file", serve->portFile, "Write the port listened on to this file");
@@ -42,6 +42,8 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_option("--source", serve->source, "Where the admin API installs from: local or remote (default: $PLUGIN_SOURCE, else local)");
   serveCmd->add_option("--modules", serve->modulesDir, "The local source's folder of ID_vVERSION.zip files (default: $PLUGIN_MODULES_DIR, else modules)");
   serveCmd->add_option("--registry", serve->registry, "The remote source's URL (default: $PATCHBAY_REGISTRY)");
+  serveCmd->add_flag("--secure-cookies", serve->secureCookies, "Mark session cookies Secure (the panel is reached over HTTPS)");
+  serveCmd->add_flag("--no-registration", serve->closedRegistration, "Refuse POST /api/auth/register (accounts are made by administrators)");
   serveCmd->callback([serve, &outcome] { outcome.exitCode = runHostServe(*serve); });
 
   auto* tokenCmd = app.add_subcommand("admin-token", "Create, list and revoke the host's admin tokens");

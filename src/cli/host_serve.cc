@@ -10,6 +10,8 @@
 #include "cli/server_support.h"
 #include "cli/source_flags.h"
 #include "patchbay/host.h"
+#include "patchbay/host_state.h"
+#include "patchbay/panel.h"
 
 namespace patchbay::cli {
 
@@ -38,8 +40,24 @@ int runHostServe(const HostServeOptions& o) {
   auto host = Host::open(options);
   if (!host) return fail(host.error());
 
+  // The panel: users and sessions in the host's database.
+  auto panelDb = openHostState(o.dataDir);
+  if (!panelDb) return fail(panelDb.error());
+  auto accounts = panel::Accounts::open(std::move(*panelDb));
+  if (!accounts) return fail(accounts.error());
+  const std::string passwordFile = o.dataDir + "/admin-password";
+  auto firstAdmin = panel::ensureFirstAdministrator(**accounts, passwordFile);
+  if (!firstAdmin) return fail(firstAdmin.error());
+  if (*firstAdmin) {
+    logInfo({{"msg", "created the panel's first administrator \"admin\"; its password is in " + passwordFile +
+                         " (sign in as admin with it)"}});
+  }
+  auto thePanel = panel::Panel::open(std::move(*accounts), {.secureCookie = o.secureCookies, .registrationOpen = !o.closedRegistration});
+  if (!thePanel) return fail(thePanel.error());
+
   http::Router router;
   (*host)->addRoutes(router);
+  (*thePanel)->addRoutes(router);
   http::Server server(serverOptionsFor(*listen, o.threads), router);
   size_t running = 0;
   for (const auto& p : (*host)->plugins()) running += p.running ? 1 : 0;
@@ -54,6 +72,7 @@ int runHostServe(const HostServeOptions& o) {
   (*host)->runtime().cancelRequests("the host is stopping");
   server.stop();
   host->reset();
+  thePanel->reset();
   logInfo({{"msg", "stopped"}});
   return kExitOk;
 }

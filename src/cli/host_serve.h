@@ -17,6 +17,8 @@ struct HostServeOptions {
   int heapMb = 64;
   int callTimeoutMs = 2000;
   std::string source, modulesDir, registry;  // where the admin API installs from
+  bool secureCookies = false;   // the panel is reached over HTTPS (a proxy in front)
+  bool closedRegistration = false;
 };
 
 int runHostServe(const HostServeOptions& o);

@@ -372,7 +372,7 @@ class Session : public std::enable_shared_from_this<Session> {
       out.version(version_);
       out.result(static_cast<unsigned>(res.status));
       for (auto& [k, v] : res.headers) {
-        if (k != "X-Route") out.set(k, v);
+        if (k != "X-Route") out.insert(k, v);  // a header given twice goes twice (Set-Cookie); Response::set replaces
       }
       out.set(bhttp::field::server, "patchbay");
       out.keep_alive(keepAlive_);

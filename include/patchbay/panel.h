@@ -1,0 +1,147 @@
+// patchbay/panel.h — the panel `patchbay serve` is (issue 14), in the shape
+// of the Sodium panel: users and their sessions, under Sodium's paths.
+//
+//   POST /api/auth/register  {username, password, email?}  -> {success, user, token}
+//   POST /api/auth/login     {username, password}          -> {success, user, token}
+//   POST /api/auth/logout                                  -> {success}
+//   GET  /api/auth/me                                      -> {user}
+//
+// Register and login set the session cookie (`pb_session`, HttpOnly,
+// SameSite=Strict, Secure when PanelOptions::secureCookie) and answer the
+// same session as `token`, for scripts (`Authorization: Bearer <token>`).
+// A request that changes something and is authenticated by the cookie must
+// carry `X-CSRF-Token` (the value of the `pb_csrf` cookie, readable by the
+// panel's pages only) and, when it has an Origin, the panel's own: a page
+// of another origin cannot act with the user's cookie. Bearer requests
+// carry no cookie to steal and need neither.
+//
+// Passwords are hashed with Argon2id (libsodium's crypto_pwhash_str,
+// interactive limits), on a worker thread, never on the server's IO
+// threads; they are never logged or answered. Sessions are rows in the
+// host's database (data/host.db, or the patchbay_host schema in
+// PostgreSQL), kept as the SHA-256 of their token, expiring, revocable.
+// The first user to register is an administrator (as Sodium's).
+// Errors: {"error": "..."} with Sodium's texts and statuses.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "patchbay/result.h"
+
+namespace patchbay {
+
+class SqlDatabase;
+namespace http {
+class Router;
+struct Request;
+}  // namespace http
+
+namespace panel {
+
+enum class Role { kUser, kAdmin };
+const char* roleName(Role role);  // "user", "admin"
+
+struct User {
+  std::string id;  // a UUID, as Sodium's
+  std::string username;
+  std::string email;  // "" when none was given
+  Role role = Role::kUser;
+  std::string createdAt;  // ISO 8601 UTC
+  bool isAdmin() const { return role == Role::kAdmin; }
+};
+
+// Sodium's user object as the API answers it: {id, username, email,
+// displayName, isAdmin, role, createdAt}; never the password's hash.
+std::string userJson(const User& user);
+
+// Who may register and how (Sodium's limits): usernames 3-20 letters,
+// digits or underscores, unique whatever their case; passwords 6-128
+// characters; e-mail optional, unique when given.
+struct NewUser {
+  std::string username, password, email;
+};
+
+// The users and sessions, in their database. Thread-safe.
+class Accounts {
+ public:
+  // Makes its tables when missing (panel_users, panel_sessions).
+  static Result<std::unique_ptr<Accounts>> open(std::unique_ptr<SqlDatabase> db);
+  ~Accounts();
+  Accounts(const Accounts&) = delete;
+  Accounts& operator=(const Accounts&) = delete;
+
+  // kInvalidInput (Sodium's texts) for a bad or taken name or e-mail. The
+  // first user becomes an administrator. Hashes the password: ~0.1 s, not
+  // for an IO thread.
+  Result<User> registerUser(const NewUser& request);
+  // kUnauthenticated "Invalid credentials" for an unknown user or a wrong
+  // password, alike (and as slow: an unknown name is hashed too).
+  Result<User> checkPassword(std::string_view username, std::string_view password);
+
+  // A new session for `user`: its token (shown once; kept as its SHA-256).
+  Result<std::string> createSession(const User& user, std::chrono::seconds lifetime, std::string_view ip, std::string_view userAgent);
+  // The user a live session belongs to; kUnauthenticated when the token is
+  // unknown, expired or ended, without saying which.
+  Result<User> userForSession(std::string_view token);
+  // Ends one session (absent: nothing to do).
+  Status endSession(std::string_view token);
+  // Ends every session of a user (log out everywhere, a changed password).
+  Status endSessionsOf(const std::string& userId);
+
+  std::optional<User> findUser(const std::string& id);
+  size_t userCount();
+
+  struct Impl;
+
+ private:
+  explicit Accounts(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A panel's first administrator, made when it has no user yet: "admin",
+// with a random password written to `passwordFile` (mode 0600, as the
+// first admin token is). Returns whether it made one. (Without it, the
+// first person to register would administer the panel, as in Sodium.)
+Result<bool> ensureFirstAdministrator(Accounts& accounts, const std::string& passwordFile);
+
+struct PanelOptions {
+  std::chrono::seconds sessionLifetime{7 * 24 * 3600};  // as Sodium's tokens
+  bool secureCookie = false;     // add Secure (the panel is served over HTTPS)
+  bool registrationOpen = true;  // Sodium's registration.enabled
+  size_t hashThreads = 1;        // workers for Argon2id (each uses 64 MiB while it hashes)
+};
+
+// The signed-in caller of a request, from its session cookie or its
+// Bearer session token; nullopt for an anonymous one. `byCookie` says
+// which (CSRF checks apply to cookies only).
+struct Caller {
+  User user;
+  bool byCookie = false;
+};
+
+class Panel {
+ public:
+  static Result<std::unique_ptr<Panel>> open(std::unique_ptr<Accounts> accounts, PanelOptions options = {});
+  ~Panel();
+  Panel(const Panel&) = delete;
+  Panel& operator=(const Panel&) = delete;
+
+  Accounts& accounts();
+  std::optional<Caller> caller(const http::Request& request);
+  // The routes above, on `router` (whose error shape is Sodium's).
+  void addRoutes(http::Router& router);
+
+  struct Impl;
+
+ private:
+  explicit Panel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace panel
+}  // namespace patchbay

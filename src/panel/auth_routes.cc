@@ -1,0 +1,205 @@
+// The panel's sign-in: Sodium's /api/auth routes, the session cookie, CSRF
+// and Origin checks (patchbay/panel.h).
+#include <sodium.h>
+#include <strings.h>
+
+#include <nlohmann/json.hpp>
+
+#include "patchbay/http.h"
+#include "patchbay/integrity.h"
+#include "patchbay/json.h"
+#include "patchbay/panel.h"
+#include "patchbay/worker_pool.h"
+
+namespace patchbay::panel {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using http::Request;
+using http::Responder;
+using http::Response;
+
+constexpr const char* kSessionCookie = "pb_session";
+constexpr const char* kCsrfCookie = "pb_csrf";
+constexpr uint64_t kMaxAuthBody = 16 << 10;
+
+Response errorJson(int status, std::string_view message) { return Response::error(status, "", message, http::ErrorShape::kMessage); }
+
+// The value of cookie `name` in the request's Cookie headers, or "".
+std::string cookieValue(const Request& request, std::string_view name) {
+  for (const auto& [header, value] : request.headers) {
+    if (header.size() != 6 || strncasecmp(header.c_str(), "cookie", 6) != 0) continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t end = rest.find(';');
+      std::string_view pair = rest.substr(0, end);
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+    }
+  }
+  return "";
+}
+
+bool changesState(const Request& request) {
+  return request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
+}
+
+// A page of another origin may not act here: an Origin, when sent, must be
+// this panel's own (its host and port, as the browser reached them).
+bool sameOrigin(const Request& request) {
+  const std::string origin = request.header("origin");
+  if (origin.empty()) return true;
+  const size_t scheme = origin.find("://");
+  if (scheme == std::string::npos) return false;  // "null" (a sandboxed page, a file) included
+  return origin.substr(scheme + 3) == request.header("host");
+}
+
+std::string randomHex(size_t bytes) {
+  ensureSodium();
+  std::vector<unsigned char> raw(bytes);
+  randombytes_buf(raw.data(), raw.size());
+  return toHex(raw.data(), raw.size());
+}
+
+}  // namespace
+
+struct Panel::Impl {
+  std::unique_ptr<Accounts> accounts;
+  PanelOptions options;
+  WorkerPool hashing;  // Argon2id off the IO threads
+
+  Impl(std::unique_ptr<Accounts> a, PanelOptions o)
+      : accounts(std::move(a)), options(o), hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {}
+
+  std::string cookie(std::string_view name, std::string_view value, bool httpOnly, std::chrono::seconds maxAge) const {
+    std::string c = std::string(name) + "=" + std::string(value) + "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(maxAge.count());
+    if (httpOnly) c += "; HttpOnly";
+    if (options.secureCookie) c += "; Secure";
+    return c;
+  }
+
+  // {success, user, token} with the session's cookies, for a new session.
+  Response signedIn(const User& user, const Request& request) {
+    auto token = accounts->createSession(user, options.sessionLifetime, request.remoteAddress, request.header("user-agent"));
+    if (!token) return errorJson(500, "Could not start a session: " + token.error().message);
+    Response r = Response::json(200, R"({"success":true,"user":)" + userJson(user) + R"(,"token":)" + json(*token).dump() + "}");
+    r.headers.emplace_back("Set-Cookie", cookie(kSessionCookie, *token, true, options.sessionLifetime));
+    r.headers.emplace_back("Set-Cookie", cookie(kCsrfCookie, randomHex(16), false, options.sessionLifetime));
+    r.set("Cache-Control", "no-store");
+    return r;
+  }
+
+  // The body's {username, password, email?}, or the answer saying why not.
+  static std::variant<NewUser, Response> credentials(const Request& request) {
+    json body = parseJsonOrDiscarded<json>(request.body);
+    if (!body.is_object()) return errorJson(400, "The body must be a JSON object: {\"username\": \"...\", \"password\": \"...\"}");
+    NewUser out;
+    for (auto [key, field] : {std::pair{"username", &out.username}, std::pair{"password", &out.password}, std::pair{"email", &out.email}}) {
+      if (!body.contains(key) || body[key].is_null()) continue;
+      if (!body[key].is_string()) return errorJson(400, std::string(key) + " must be a string");
+      *field = body[key].get<std::string>();
+    }
+    return out;
+  }
+};
+
+Panel::Panel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Panel::~Panel() = default;
+
+Result<std::unique_ptr<Panel>> Panel::open(std::unique_ptr<Accounts> accounts, PanelOptions options) {
+  return std::unique_ptr<Panel>(new Panel(std::make_unique<Impl>(std::move(accounts), options)));
+}
+
+Accounts& Panel::accounts() { return *impl_->accounts; }
+
+std::optional<Caller> Panel::caller(const Request& request) {
+  const std::string authorization = request.header("authorization");
+  if (authorization.starts_with("Bearer ")) {
+    auto user = impl_->accounts->userForSession(std::string_view(authorization).substr(7));
+    if (!user) return std::nullopt;
+    return Caller{std::move(*user), false};
+  }
+  const std::string token = cookieValue(request, kSessionCookie);
+  if (token.empty()) return std::nullopt;
+  auto user = impl_->accounts->userForSession(token);
+  if (!user) return std::nullopt;
+  return Caller{std::move(*user), true};
+}
+
+void Panel::addRoutes(http::Router& router) {
+  Impl* m = impl_.get();  // the panel outlives its routes
+  const http::RouteOptions small{.maxBodyBytes = kMaxAuthBody, .decide = {}};
+
+  // Who is calling, checked as the panel checks every request that changes
+  // something: a cookie needs the CSRF token and the panel's Origin.
+  auto authenticated = [this](const Request& request) -> std::variant<Caller, Response> {
+    const bool hasCredentials = request.header("authorization").starts_with("Bearer ") || !cookieValue(request, kSessionCookie).empty();
+    if (!hasCredentials) return errorJson(401, "No token provided");
+    auto caller = this->caller(request);
+    if (!caller) return errorJson(401, "Invalid or expired token");
+    if (caller->byCookie && changesState(request)) {
+      const std::string expected = cookieValue(request, kCsrfCookie);
+      const std::string sent = request.header("x-csrf-token");
+      if (!sameOrigin(request)) return errorJson(403, "Cross-origin request refused");
+      if (expected.empty() || sent.size() != expected.size() || sodium_memcmp(sent.data(), expected.data(), sent.size()) != 0) {
+        return errorJson(403, "Missing or wrong CSRF token (send the pb_csrf cookie's value as X-CSRF-Token)");
+      }
+    }
+    return *caller;
+  };
+
+  router.addAsync("POST", "/api/auth/register", [m](Request& request, Responder done) {
+    if (!sameOrigin(request)) return done.send(errorJson(403, "Cross-origin request refused"));
+    if (!m->options.registrationOpen) return done.send(errorJson(403, "Registration is currently disabled"));
+    auto parsed = Impl::credentials(request);
+    if (auto* refusal = std::get_if<Response>(&parsed)) return done.send(std::move(*refusal));
+    // Argon2id takes ~0.1 s and 64 MiB: on the panel's own worker.
+    if (!m->hashing.post([m, request, done, wanted = std::get<NewUser>(std::move(parsed))] {
+          auto user = m->accounts->registerUser(wanted);
+          if (!user) return done.send(errorJson(user.error().kind == ErrorKind::kInvalidInput ? 400 : 500, user.error().message));
+          done.send(m->signedIn(*user, request));
+        })) {
+      done.send(errorJson(503, "Too many sign-ins at once; try again in a moment").set("Retry-After", "1"));
+    }
+  }, small);
+
+  router.addAsync("POST", "/api/auth/login", [m](Request& request, Responder done) {
+    if (!sameOrigin(request)) return done.send(errorJson(403, "Cross-origin request refused"));
+    auto parsed = Impl::credentials(request);
+    if (auto* refusal = std::get_if<Response>(&parsed)) return done.send(std::move(*refusal));
+    const NewUser& given = std::get<NewUser>(parsed);
+    if (given.username.empty() || given.password.empty()) return done.send(errorJson(400, "Username and password are required"));
+    if (!m->hashing.post([m, request, done, given] {
+          auto user = m->accounts->checkPassword(given.username, given.password);
+          if (!user) return done.send(errorJson(user.error().kind == ErrorKind::kUnauthenticated ? 401 : 500, user.error().message));
+          done.send(m->signedIn(*user, request));  // always a new session: none chosen by the client is ever taken
+        })) {
+      done.send(errorJson(503, "Too many sign-ins at once; try again in a moment").set("Retry-After", "1"));
+    }
+  }, small);
+
+  router.add("POST", "/api/auth/logout", [m, authenticated](Request& request) {
+    auto who = authenticated(request);
+    if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+    const std::string authorization = request.header("authorization");
+    const std::string token = authorization.starts_with("Bearer ") ? authorization.substr(7) : cookieValue(request, kSessionCookie);
+    if (auto s = m->accounts->endSession(token); !s) return errorJson(500, s.error().message);
+    Response r = Response::json(200, R"({"success":true})");
+    r.headers.emplace_back("Set-Cookie", m->cookie(kSessionCookie, "", true, std::chrono::seconds(0)));
+    r.headers.emplace_back("Set-Cookie", m->cookie(kCsrfCookie, "", false, std::chrono::seconds(0)));
+    return r;
+  }, small);
+
+  router.add("GET", "/api/auth/me", [authenticated](Request& request) {
+    auto who = authenticated(request);
+    if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+    Response r = Response::json(200, R"({"user":)" + userJson(std::get<Caller>(who).user) + "}");
+    r.set("Cache-Control", "no-store");
+    return r;
+  });
+}
+
+}  // namespace patchbay::panel

@@ -1,0 +1,226 @@
+// The panel's sign-in over real HTTP: Sodium's /api/auth routes and texts,
+// the session cookie and its CSRF and Origin checks, Bearer tokens for
+// scripts, sessions that end, and passwords that never come back.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "patchbay/host_state.h"
+#include "patchbay/http.h"
+#include "patchbay/http_client.h"
+#include "patchbay/panel.h"
+#include "patchbay/sql_database.h"
+#include "support/test_util.h"
+
+namespace patchbay {
+namespace {
+
+using nlohmann::json;
+
+class PanelAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+  void start(panel::PanelOptions options) {
+    server_.reset();
+    panel_.reset();
+    auto db = openHostState(dir_.str());
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    auto accounts = panel::Accounts::open(std::move(*db));
+    ASSERT_TRUE(accounts.ok()) << accounts.error().message;
+    auto p = panel::Panel::open(std::move(*accounts), options);
+    ASSERT_TRUE(p.ok());
+    panel_ = std::move(*p);
+    router_ = std::make_unique<http::Router>();
+    router_->setErrorShape(http::ErrorShape::kMessage);
+    panel_->addRoutes(*router_);
+    server_ = std::make_unique<http::Server>(http::ServerOptions{}, *router_);
+    ASSERT_TRUE(server_->start().ok());
+  }
+  std::string origin() { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  http::ClientResponse call(const std::string& method, const std::string& path, const std::string& body = "",
+                            std::vector<std::pair<std::string, std::string>> headers = {}) {
+    auto r = http::fetch({.method = method, .url = origin() + path, .headers = std::move(headers), .body = body});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : http::ClientResponse{};
+  }
+  // The cookies a response set, as a Cookie header's value.
+  static std::string cookiesOf(const http::ClientResponse& r) {
+    std::string out;
+    for (const auto& [name, value] : r.headers) {
+      if (name != "set-cookie") continue;
+      if (!out.empty()) out += "; ";
+      out += value.substr(0, value.find(';'));
+    }
+    return out;
+  }
+  static std::string cookie(const http::ClientResponse& r, const std::string& name) {
+    for (const auto& [header, value] : r.headers) {
+      if (header == "set-cookie" && value.starts_with(name + "=")) return value;
+    }
+    return "";
+  }
+  static json body(const http::ClientResponse& r) { return json::parse(r.body, nullptr, false); }
+
+  test::TempDir dir_;
+  std::unique_ptr<panel::Panel> panel_;
+  std::unique_ptr<http::Router> router_;
+  std::unique_ptr<http::Server> server_;
+};
+
+TEST_F(PanelAuthTest, RegisterLogInMeAndLogOutAsSodiumAnswersThem) {
+  auto first = call("POST", "/api/auth/register", R"({"username":"alice","password":"correct horse","email":"alice@example.com"})");
+  ASSERT_EQ(first.status, 200) << first.body;
+  json j = body(first);
+  EXPECT_EQ(j["success"], true);
+  EXPECT_EQ(j["user"]["username"], "alice");
+  EXPECT_EQ(j["user"]["email"], "alice@example.com");
+  EXPECT_EQ(j["user"]["isAdmin"], true) << "the first user administers the panel, as Sodium's";
+  ASSERT_TRUE(j["token"].is_string());
+  EXPECT_EQ(first.body.find("correct horse"), std::string::npos);
+  EXPECT_EQ(first.body.find("argon2"), std::string::npos);  // no hash either
+  // The session cookie: HttpOnly and SameSite=Strict; the CSRF cookie readable by the page.
+  const std::string session = cookie(first, "pb_session");
+  EXPECT_NE(session.find("HttpOnly"), std::string::npos) << session;
+  EXPECT_NE(session.find("SameSite=Strict"), std::string::npos) << session;
+  EXPECT_EQ(session.find("Secure"), std::string::npos) << "not asked for";
+  EXPECT_EQ(cookie(first, "pb_csrf").find("HttpOnly"), std::string::npos);
+
+  auto second = call("POST", "/api/auth/register", R"({"username":"bob","password":"hunter22"})");
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(body(second)["user"]["isAdmin"], false);
+  EXPECT_TRUE(body(second)["user"]["email"].is_null());
+
+  // The token is the session: usable as Bearer by scripts.
+  auto me = call("GET", "/api/auth/me", "", {{"Authorization", "Bearer " + body(second)["token"].get<std::string>()}});
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(body(me)["user"]["username"], "bob");
+  // And the cookie is the same session.
+  auto byCookie = call("GET", "/api/auth/me", "", {{"Cookie", cookiesOf(first)}});
+  ASSERT_EQ(byCookie.status, 200) << byCookie.body;
+  EXPECT_EQ(body(byCookie)["user"]["username"], "alice");
+
+  auto login = call("POST", "/api/auth/login", R"({"username":"ALICE","password":"correct horse"})");  // names match whatever their case
+  ASSERT_EQ(login.status, 200) << login.body;
+  EXPECT_NE(body(login)["token"], body(first)["token"]) << "every login is a new session";
+
+  // Logging out with a script's token ends that session only.
+  const std::string bobToken = body(second)["token"];
+  EXPECT_EQ(call("POST", "/api/auth/logout", "", {{"Authorization", "Bearer " + bobToken}}).status, 200);
+  auto after = call("GET", "/api/auth/me", "", {{"Authorization", "Bearer " + bobToken}});
+  EXPECT_EQ(after.status, 401);
+  EXPECT_EQ(body(after)["error"], "Invalid or expired token");
+  EXPECT_EQ(call("GET", "/api/auth/me", "", {{"Cookie", cookiesOf(first)}}).status, 200);
+  EXPECT_EQ(body(call("GET", "/api/auth/me"))["error"], "No token provided");
+}
+
+TEST_F(PanelAuthTest, BadInputGetsSodiumsTextsAndChangesNothing) {
+  ASSERT_EQ(call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1","email":"a@example.com"})").status, 200);
+  struct Case {
+    const char* body;
+    int status;
+    const char* error;
+  };
+  for (const Case& c : {Case{R"({"username":"carol"})", 400, "Username and password are required"},
+                        Case{R"({"username":"carol","password":"secret1","email":"not-an-address"})", 400, "Invalid email format"},
+                        Case{R"({"username":"c!","password":"secret1"})", 400, "Username must be 3-20 characters (letters, numbers, underscore only)"},
+                        Case{R"({"username":"carol","password":"12345"})", 400, "Password must be between 6 and 128 characters"},
+                        Case{R"({"username":"Alice","password":"secret1"})", 400, "Username already exists"},
+                        Case{R"({"username":"carol","password":"secret1","email":"A@example.com"})", 400, "Email already in use"},
+                        Case{R"({"username":7,"password":"secret1"})", 400, "username must be a string"},
+                        Case{R"(["alice"])", 400, "The body must be a JSON object: {\"username\": \"...\", \"password\": \"...\"}"}}) {
+    auto r = call("POST", "/api/auth/register", c.body);
+    EXPECT_EQ(r.status, c.status) << c.body;
+    EXPECT_EQ(body(r)["error"], c.error) << c.body;
+  }
+  EXPECT_EQ(panel_->accounts().userCount(), 1u);
+  // A wrong password and an unknown name read alike.
+  auto wrong = call("POST", "/api/auth/login", R"({"username":"alice","password":"secret2"})");
+  auto unknown = call("POST", "/api/auth/login", R"({"username":"nobody","password":"secret2"})");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(wrong.body, unknown.body);
+  EXPECT_EQ(body(wrong)["error"], "Invalid credentials");
+  // An oversized body is refused before it is read.
+  EXPECT_EQ(call("POST", "/api/auth/login", std::string(64 << 10, 'x')).status, 413);
+}
+
+TEST_F(PanelAuthTest, ACookieActsOnlyWithTheCsrfTokenAndFromThePanelsOrigin) {
+  auto signedUp = call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1"})");
+  ASSERT_EQ(signedUp.status, 200);
+  const std::string cookies = cookiesOf(signedUp);
+  const std::string csrfCookie = cookie(signedUp, "pb_csrf");
+  const std::string csrf = csrfCookie.substr(8, csrfCookie.find(';') - 8);
+  ASSERT_EQ(csrf.size(), 32u) << csrfCookie;
+
+  // A form posted from another page carries the cookie but not the token.
+  auto noToken = call("POST", "/api/auth/logout", "", {{"Cookie", cookies}});
+  EXPECT_EQ(noToken.status, 403);
+  EXPECT_NE(body(noToken)["error"].get<std::string>().find("CSRF"), std::string::npos);
+  EXPECT_EQ(call("POST", "/api/auth/logout", "", {{"Cookie", cookies}, {"X-CSRF-Token", std::string(32, '0')}}).status, 403);
+  // A script on another origin that somehow has the token is refused by Origin.
+  auto elsewhere = call("POST", "/api/auth/logout", "", {{"Cookie", cookies}, {"X-CSRF-Token", csrf}, {"Origin", "https://evil.example"}});
+  EXPECT_EQ(elsewhere.status, 403);
+  EXPECT_EQ(body(elsewhere)["error"], "Cross-origin request refused");
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"username":"alice","password":"secret1"})", {{"Origin", "null"}}).status, 403);
+  EXPECT_EQ(call("GET", "/api/auth/me", "", {{"Cookie", cookies}}).status, 200) << "still signed in: nothing above acted";
+  // The panel's own page: token and Origin.
+  auto out = call("POST", "/api/auth/logout", "", {{"Cookie", cookies}, {"X-CSRF-Token", csrf}, {"Origin", origin()}});
+  ASSERT_EQ(out.status, 200) << out.body;
+  EXPECT_NE(cookie(out, "pb_session").find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(call("GET", "/api/auth/me", "", {{"Cookie", cookies}}).status, 401) << "the session ended on the server, not only in the browser";
+}
+
+TEST_F(PanelAuthTest, ASessionTokenIsNotGuessableOrForgeable) {
+  ASSERT_EQ(call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1"})").status, 200);
+  for (const std::string& forged : {std::string("pbs_") + std::string(64, '0'), std::string("pbs_"), std::string(""), std::string("' OR 1=1 --"),
+                                    std::string(5000, 'a')}) {
+    EXPECT_EQ(call("GET", "/api/auth/me", "", {{"Authorization", "Bearer " + forged}}).status, 401) << forged.substr(0, 40);
+    EXPECT_EQ(call("GET", "/api/auth/me", "", {{"Cookie", "pb_session=" + forged}}).status, 401) << forged.substr(0, 40);
+  }
+  // The database keeps only the token's SHA-256, so a copy of it opens no session.
+  auto db = openSqlDatabase(dir_.str() + "/host.db");
+  ASSERT_TRUE(db.ok());
+  auto rows = (*db)->query("SELECT token_hash FROM panel_sessions");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(call("GET", "/api/auth/me", "", {{"Authorization", "Bearer pbs_" + rows->front()[0]}}).status, 401);
+  auto hashes = (*db)->query("SELECT password_hash FROM panel_users");
+  ASSERT_TRUE(hashes.ok());
+  EXPECT_TRUE(hashes->front()[0].starts_with("$argon2id$")) << hashes->front()[0];
+}
+
+TEST_F(PanelAuthTest, TheFirstAdministratorIsMadeAtFirstStartWithAPasswordOnlyTheOperatorReads) {
+  const std::string file = dir_.str() + "/admin-password";
+  auto made = panel::ensureFirstAdministrator(panel_->accounts(), file);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_TRUE(*made);
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::string password = test::readFile(file);
+  password.pop_back();  // the newline
+  EXPECT_EQ(password.size(), 24u);
+  auto again = panel::ensureFirstAdministrator(panel_->accounts(), file);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again) << "only when the panel has no user";
+  EXPECT_EQ(test::readFile(file), password + "\n") << "the password is not replaced";
+
+  auto admin = call("POST", "/api/auth/login", json{{"username", "admin"}, {"password", password}}.dump());
+  ASSERT_EQ(admin.status, 200) << admin.body;
+  EXPECT_EQ(body(admin)["user"]["isAdmin"], true);
+  auto someone = call("POST", "/api/auth/register", R"({"username":"first_visitor","password":"secret1"})");
+  ASSERT_EQ(someone.status, 200) << someone.body;
+  EXPECT_EQ(body(someone)["user"]["isAdmin"], false) << "the first to register does not take the panel";
+}
+
+TEST_F(PanelAuthTest, RegistrationCanBeClosed) {
+  start({.registrationOpen = false});
+  auto r = call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1"})");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(body(r)["error"], "Registration is currently disabled");
+  EXPECT_EQ(panel_->accounts().userCount(), 0u);
+}
+
+}  // namespace
+}  // namespace patchbay
