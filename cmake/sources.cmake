@@ -69,7 +69,7 @@ pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc)
 add_library(patchbay_http STATIC src/http/router.cc src/http/url.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
 target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_compile_options(patchbay_http PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
-target_link_libraries(patchbay_http PUBLIC Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)
+target_link_libraries(patchbay_http PUBLIC patchbay_package Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)
 target_link_libraries(patchbay INTERFACE patchbay_store patchbay_http)
 
 # --- registry ------------------------------------------------------------------
@@ -167,7 +167,7 @@ if(TARGET patchbay_host)
 endif()
 
 # --- panel: users, sessions and the panel's routes (src/panel) ------------------
-add_library(patchbay_panel STATIC src/panel/accounts.cc src/panel/auth_routes.cc)
+add_library(patchbay_panel STATIC src/panel/accounts.cc src/panel/throttle.cc src/panel/auth_routes.cc)
 target_include_directories(patchbay_panel PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_panel PUBLIC patchbay_http patchbay_store patchbay_host_state)
 target_link_libraries(patchbay INTERFACE patchbay_panel)

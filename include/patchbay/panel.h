@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,6 +115,17 @@ struct PanelOptions {
   bool secureCookie = false;     // add Secure (the panel is served over HTTPS)
   bool registrationOpen = true;  // Sodium's registration.enabled
   size_t hashThreads = 1;        // workers for Argon2id (each uses 64 MiB while it hashes)
+  // Throttling, in memory: past `loginFailuresPerAccount` failed logins
+  // of one account, or `loginFailuresPerAddress` from one address, within
+  // `throttleWindow`, logins wait (429 with Retry-After) until the oldest
+  // failure leaves the window; registrations count per address. (The
+  // address is the connection's: behind a proxy, the proxy's.)
+  size_t loginFailuresPerAccount = 5;
+  size_t loginFailuresPerAddress = 20;
+  size_t registrationsPerAddress = 10;
+  std::chrono::seconds throttleWindow{15 * 60};
+  // The clock throttling reads (tests move it; default: steady_clock).
+  std::function<std::chrono::steady_clock::time_point()> clock;
 };
 
 // The signed-in caller of a request, from its session cookie or its

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace patchbay {
@@ -17,6 +18,10 @@ size_t utf8SequenceLength(std::string_view s, size_t at);
 
 // Whether all of `s` is well-formed UTF-8.
 bool isUtf8(std::string_view s);
+
+// `s` with A-Z turned to a-z and every other byte kept: names compared
+// whatever their case (usernames, header names), locale-free.
+std::string asciiLower(std::string_view s);
 
 // How deep JSON from outside may nest (request bodies, manifests, hook
 // contexts, what plugins answer, config files): deep enough for any real

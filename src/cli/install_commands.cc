@@ -17,6 +17,7 @@
 #include "patchbay/data_folder.h"
 #include "patchbay/install.h"
 #include "patchbay/signature.h"
+#include "patchbay/text.h"
 
 namespace patchbay::cli {
 
@@ -313,8 +314,7 @@ int runSearch(const InstallCliOptions& o, const InstallCliOptions& fromFlags) {
   if (!source) return failWith(source.error());
   auto all = (*source)->available();
   if (!all) return failWith(all.error());
-  std::string query = o.target;
-  for (char& c : query) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string query = asciiLower(o.target);
   json list = json::array();
   for (const auto& p : *all) {
     std::string hay = p.id + " " + p.name + " " + p.description;

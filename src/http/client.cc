@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "patchbay/http_client.h"
+#include "patchbay/text.h"
 
 namespace patchbay::http {
 
@@ -38,8 +39,7 @@ size_t onHeader(char* data, size_t size, size_t n, void* user) {
   if (line.starts_with("HTTP/")) headers->clear();  // a new response (after 100 or a redirect)
   size_t colon = line.find(':');
   if (colon != std::string_view::npos) {
-    std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string name = asciiLower(line.substr(0, colon));
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);
@@ -117,8 +117,7 @@ Result<HttpUrl> parseHttpUrl(const std::string& url) {
     std::string out;
     if (curl_url_get(handle.get(), which, &text, 0) == CURLUE_OK && text) out = text;
     curl_free(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
+    return asciiLower(out);
   };
   HttpUrl parsed{part(CURLUPART_SCHEME), part(CURLUPART_HOST)};
   if (parsed.scheme != "http" && parsed.scheme != "https") return Error::invalid("only http and https URLs, not \"" + url + "\"");

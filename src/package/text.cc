@@ -117,4 +117,12 @@ bool matchesPattern(std::string_view pattern, std::string_view name) {
   return p == pattern.size();
 }
 
+std::string asciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 }  // namespace patchbay

@@ -10,6 +10,7 @@
 #include "patchbay/integrity.h"
 #include "patchbay/panel.h"
 #include "patchbay/sql_database.h"
+#include "patchbay/text.h"
 
 namespace patchbay::panel {
 
@@ -28,14 +29,6 @@ CREATE INDEX IF NOT EXISTS panel_sessions_user ON panel_sessions (user_id);
 )sql";
 
 constexpr const char* kUserColumns = "id, username, email, role, created_at";
-
-std::string lowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // Characters as people count them (code points of valid UTF-8).
 size_t characters(std::string_view s) {
@@ -140,7 +133,7 @@ Result<User> Accounts::registerUser(const NewUser& request) {
     (void)db.exec("ROLLBACK");
     return e;
   };
-  const std::string nameKey = lowerAscii(request.username), emailKey = lowerAscii(request.email);
+  const std::string nameKey = asciiLower(request.username), emailKey = asciiLower(request.email);
   auto taken = db.query("SELECT username_key FROM panel_users WHERE username_key = $1 OR (email_key = $2 AND $2 <> '')", {nameKey, emailKey});
   if (!taken) return fail(taken.error());
   bool nameTaken = false, emailTaken = false;
@@ -164,7 +157,7 @@ Result<User> Accounts::checkPassword(std::string_view username, std::string_view
   {
     std::lock_guard lock(impl_->mu);
     auto rows = impl_->db->query(std::string("SELECT ") + kUserColumns + ", password_hash FROM panel_users WHERE username_key = $1",
-                                 {lowerAscii(username)});
+                                 {asciiLower(username)});
     if (!rows) return rows.error();
     if (!rows->empty()) {
       user = userFrom(rows->front());

@@ -10,6 +10,7 @@
 #include "patchbay/json.h"
 #include "patchbay/panel.h"
 #include "patchbay/worker_pool.h"
+#include "panel/throttle.h"
 
 namespace patchbay::panel {
 
@@ -70,9 +71,23 @@ struct Panel::Impl {
   std::unique_ptr<Accounts> accounts;
   PanelOptions options;
   WorkerPool hashing;  // Argon2id off the IO threads
+  Throttle accountFailures, addressFailures, registrations;
 
   Impl(std::unique_ptr<Accounts> a, PanelOptions o)
-      : accounts(std::move(a)), options(o), hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {}
+      : accounts(std::move(a)),
+        options(o),
+        hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64),
+        accountFailures(o.loginFailuresPerAccount, o.throttleWindow),
+        addressFailures(o.loginFailuresPerAddress, o.throttleWindow),
+        registrations(o.registrationsPerAddress, o.throttleWindow) {}
+
+  std::chrono::steady_clock::time_point now() const { return options.clock ? options.clock() : std::chrono::steady_clock::now(); }
+
+  static Response tooMany(std::chrono::seconds wait) {
+    Response r = errorJson(429, "Too many attempts, try again later");  // Sodium's text
+    r.set("Retry-After", std::to_string(wait.count()));
+    return r;
+  }
 
   std::string cookie(std::string_view name, std::string_view value, bool httpOnly, std::chrono::seconds maxAge) const {
     std::string c = std::string(name) + "=" + std::string(value) + "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(maxAge.count());
@@ -154,8 +169,10 @@ void Panel::addRoutes(http::Router& router) {
   router.addAsync("POST", "/api/auth/register", [m](Request& request, Responder done) {
     if (!sameOrigin(request)) return done.send(errorJson(403, "Cross-origin request refused"));
     if (!m->options.registrationOpen) return done.send(errorJson(403, "Registration is currently disabled"));
+    if (auto wait = m->registrations.wait(request.remoteAddress, m->now()); wait.count() > 0) return done.send(Impl::tooMany(wait));
     auto parsed = Impl::credentials(request);
     if (auto* refusal = std::get_if<Response>(&parsed)) return done.send(std::move(*refusal));
+    m->registrations.record(request.remoteAddress, m->now());
     // Argon2id takes ~0.1 s and 64 MiB: on the panel's own worker.
     if (!m->hashing.post([m, request, done, wanted = std::get<NewUser>(std::move(parsed))] {
           auto user = m->accounts->registerUser(wanted);
@@ -172,9 +189,19 @@ void Panel::addRoutes(http::Router& router) {
     if (auto* refusal = std::get_if<Response>(&parsed)) return done.send(std::move(*refusal));
     const NewUser& given = std::get<NewUser>(parsed);
     if (given.username.empty() || given.password.empty()) return done.send(errorJson(400, "Username and password are required"));
-    if (!m->hashing.post([m, request, done, given] {
+    const std::string account = Throttle::keyOf(given.username);
+    if (auto wait = std::max(m->accountFailures.wait(account, m->now()), m->addressFailures.wait(request.remoteAddress, m->now())); wait.count() > 0) {
+      return done.send(Impl::tooMany(wait));
+    }
+    if (!m->hashing.post([m, request, done, given, account] {
           auto user = m->accounts->checkPassword(given.username, given.password);
-          if (!user) return done.send(errorJson(user.error().kind == ErrorKind::kUnauthenticated ? 401 : 500, user.error().message));
+          if (!user) {
+            if (user.error().kind != ErrorKind::kUnauthenticated) return done.send(errorJson(500, user.error().message));
+            m->accountFailures.record(account, m->now());
+            m->addressFailures.record(request.remoteAddress, m->now());
+            return done.send(errorJson(401, user.error().message));
+          }
+          m->accountFailures.clear(account);
           done.send(m->signedIn(*user, request));  // always a new session: none chosen by the client is ever taken
         })) {
       done.send(errorJson(503, "Too many sign-ins at once; try again in a moment").set("Retry-After", "1"));

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "patchbay/store.h"
+#include "patchbay/text.h"
 #include "runtime/plugin_db.h"
 
 namespace patchbay {
@@ -57,17 +58,14 @@ bool allowedFunction(std::string_view name) {
       // full-text search over the plugin's own FTS tables
       "match", "bm25", "highlight", "snippet", "matchinfo", "offsets",
   };
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return kAllowed.count(lower) > 0;
+  return kAllowed.count(asciiLower(name)) > 0;
 }
 
 // Tables that are not the plugin's rows: SQLite's own (the schema, whose
 // text is the installer's business), pragma tables, the installer's.
 bool reservedTable(const char* name) {
   if (name == nullptr) return false;
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = asciiLower(name);
   return lower.starts_with("sqlite_") || lower.starts_with("pragma_") || lower.starts_with("_patchbay_");
 }
 

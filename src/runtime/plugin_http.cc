@@ -12,10 +12,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
+std::string lowercase(std::string_view s) { return asciiLower(s); }
 
 // Content types whose bodies are text for the plugin (a string, parsed when
 // JSON); anything else reaches it as bytes.

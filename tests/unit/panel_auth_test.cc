@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <atomic>
 
 #include <nlohmann/json.hpp>
 
@@ -212,6 +213,44 @@ TEST_F(PanelAuthTest, TheFirstAdministratorIsMadeAtFirstStartWithAPasswordOnlyTh
   auto someone = call("POST", "/api/auth/register", R"({"username":"first_visitor","password":"secret1"})");
   ASSERT_EQ(someone.status, 200) << someone.body;
   EXPECT_EQ(body(someone)["user"]["isAdmin"], false) << "the first to register does not take the panel";
+}
+
+TEST_F(PanelAuthTest, GuessingIsThrottledPerAccountAndPerAddressWithRetryAfter) {
+  // A clock the test moves: the window passes when the test says, however slow the machine.
+  auto offset = std::make_shared<std::atomic<int64_t>>(0);
+  start({.loginFailuresPerAccount = 3,
+         .loginFailuresPerAddress = 5,
+         .registrationsPerAddress = 4,
+         .throttleWindow = std::chrono::seconds(60),
+         .clock = [offset] { return std::chrono::steady_clock::now() + std::chrono::seconds(offset->load()); }});
+  ASSERT_EQ(call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1"})").status, 200);
+  ASSERT_EQ(call("POST", "/api/auth/register", R"({"username":"bob","password":"secret1"})").status, 200);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(call("POST", "/api/auth/login", R"({"username":"alice","password":"guess"})").status, 401);
+  // The account waits, even with the right password: a guesser learns nothing.
+  auto locked = call("POST", "/api/auth/login", R"({"username":"Alice","password":"secret1"})");
+  EXPECT_EQ(locked.status, 429);
+  EXPECT_EQ(body(locked)["error"], "Too many attempts, try again later");
+  const int retryAfter = std::atoi(locked.header("retry-after").c_str());
+  EXPECT_GE(retryAfter, 50);
+  EXPECT_LE(retryAfter, 60);
+  // Another account from the same address is not locked out by alice's.
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"username":"bob","password":"secret1"})").status, 200);
+  // After the wait, alice signs in.
+  *offset += retryAfter;
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"username":"alice","password":"secret1"})").status, 200);
+
+  // Spraying many names from one address: the address waits.
+  for (const char* name : {"carol", "dave", "erin", "frank", "grace"}) {
+    EXPECT_EQ(call("POST", "/api/auth/login", json{{"username", name}, {"password", "guess"}}.dump()).status, 401) << name;
+  }
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"username":"bob","password":"secret1"})").status, 429);
+  // Registrations count per address too.
+  start({.registrationsPerAddress = 2, .throttleWindow = std::chrono::seconds(600)});
+  EXPECT_EQ(call("POST", "/api/auth/register", R"({"username":"heidi","password":"secret1"})").status, 200);
+  EXPECT_EQ(call("POST", "/api/auth/register", R"({"username":"ivan","password":"secret1"})").status, 200);
+  auto flood = call("POST", "/api/auth/register", R"({"username":"judy","password":"secret1"})");
+  EXPECT_EQ(flood.status, 429);
+  EXPECT_FALSE(flood.header("retry-after").empty());
 }
 
 TEST_F(PanelAuthTest, RegistrationCanBeClosed) {
