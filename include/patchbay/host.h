@@ -44,6 +44,11 @@ struct HostOptions {
   // Where the admin API installs plugins from (`patchbay serve` fills it
   // from its flags over seed 002's PLUGIN_SOURCE / PLUGIN_SERVER_URL).
   SourceConfig source;
+  // The signed-in user a request to a plugin route acts for, as Sodium's
+  // req.user JSON, from the panel the host is part of (patchbay's own:
+  // panel::Panel::actingUser); nullopt: nobody. Admin tokens are users
+  // too, without it.
+  std::function<std::optional<std::string>(const http::Request&)> signedInUser;
   // Plugin and host log lines (plugin id or "host", level, message).
   std::function<void(const std::string& source, const std::string& level, const std::string& message)> log;
 };

@@ -59,6 +59,9 @@ struct User {
 // Sodium's user object as the API answers it: {id, username, email,
 // displayName, isAdmin, role, createdAt}; never the password's hash.
 std::string userJson(const User& user);
+// Sodium's req.user for plugin routes: {id, username, isAdmin,
+// isModerator, role}.
+std::string requestUserJson(const User& user);
 
 // Who may register and how (Sodium's limits): usernames 3-20 letters,
 // digits or underscores, unique whatever their case; passwords 6-128
@@ -144,7 +147,12 @@ class Panel {
   Panel& operator=(const Panel&) = delete;
 
   Accounts& accounts();
+  // Who sent `request` by its credentials alone (no CSRF check).
   std::optional<Caller> caller(const http::Request& request);
+  // The user a request acts for: its caller when the request may act as
+  // them (a cookie request that changes something must pass the CSRF and
+  // Origin checks, else it acts for nobody). For plugin routes' req.user.
+  std::optional<User> actingUser(const http::Request& request);
   // The routes above, on `router` (whose error shape is Sodium's).
   void addRoutes(http::Router& router);
 

@@ -37,10 +37,10 @@ int runHostServe(const HostServeOptions& o) {
     else if (level == "warn") logWarn(line);
     else logInfo(line);
   };
-  auto host = Host::open(options);
-  if (!host) return fail(host.error());
-
   // The panel: users and sessions in the host's database.
+  std::error_code madeData;
+  std::filesystem::create_directories(o.dataDir, madeData);
+  if (madeData) return fail(Error::io(o.dataDir + ": cannot create the data folder: " + madeData.message()));
   auto panelDb = openHostState(o.dataDir);
   if (!panelDb) return fail(panelDb.error());
   auto accounts = panel::Accounts::open(std::move(*panelDb));
@@ -54,6 +54,13 @@ int runHostServe(const HostServeOptions& o) {
   }
   auto thePanel = panel::Panel::open(std::move(*accounts), {.secureCookie = o.secureCookies, .registrationOpen = !o.closedRegistration});
   if (!thePanel) return fail(thePanel.error());
+
+  options.signedInUser = [p = thePanel->get()](const http::Request& request) -> std::optional<std::string> {
+    auto user = p->actingUser(request);
+    return user ? std::optional<std::string>(panel::requestUserJson(*user)) : std::nullopt;
+  };
+  auto host = Host::open(options);
+  if (!host) return fail(host.error());
 
   http::Router router;
   (*host)->addRoutes(router);

@@ -334,7 +334,11 @@ void Host::addRoutes(http::Router& router) {
       [&host](Request& req, http::Responder done) {
         const std::string& id = req.params["id"];
         std::string user = "null";
-        if (auto token = host_routes::bearer(host, req)) user = host_routes::tokenUser(*token).dump();
+        if (auto token = host_routes::bearer(host, req)) {
+          user = host_routes::tokenUser(*token).dump();
+        } else if (const auto& panelUser = host.impl_->options.signedInUser) {
+          if (auto signedIn = panelUser(req)) user = std::move(*signedIn);
+        }
         host.runtime().handleRequest(id, host_routes::pluginRequest(req, user), [done, id](Result<PluginResponse> res) {
           if (!res) {
             if (res.error().kind == ErrorKind::kNotFound) return done.send(errorResponse(404, "Plugin \"" + id + "\" not found"));

@@ -89,6 +89,15 @@ std::string userJson(const User& user) {
   return j.dump();
 }
 
+std::string requestUserJson(const User& user) {
+  nlohmann::ordered_json j = {{"id", user.id},
+                              {"username", user.username},
+                              {"isAdmin", user.isAdmin()},
+                              {"isModerator", user.isAdmin()},
+                              {"role", roleName(user.role)}};
+  return j.dump();
+}
+
 struct Accounts::Impl {
   std::unique_ptr<SqlDatabase> db;
   std::mutex mu;  // the connection is one thread's at a time

@@ -83,6 +83,24 @@ struct Panel::Impl {
 
   std::chrono::steady_clock::time_point now() const { return options.clock ? options.clock() : std::chrono::steady_clock::now(); }
 
+  // Who is calling, checked as the panel checks every request that changes
+  // something: a cookie needs the CSRF token and the panel's Origin.
+  std::variant<Caller, Response> authenticate(Panel& panel, const Request& request) {
+    const bool hasCredentials = request.header("authorization").starts_with("Bearer ") || !cookieValue(request, kSessionCookie).empty();
+    if (!hasCredentials) return errorJson(401, "No token provided");
+    auto caller = panel.caller(request);
+    if (!caller) return errorJson(401, "Invalid or expired token");
+    if (caller->byCookie && changesState(request)) {
+      const std::string expected = cookieValue(request, kCsrfCookie);
+      const std::string sent = request.header("x-csrf-token");
+      if (!sameOrigin(request)) return errorJson(403, "Cross-origin request refused");
+      if (expected.empty() || sent.size() != expected.size() || sodium_memcmp(sent.data(), expected.data(), sent.size()) != 0) {
+        return errorJson(403, "Missing or wrong CSRF token (send the pb_csrf cookie's value as X-CSRF-Token)");
+      }
+    }
+    return *caller;
+  }
+
   static Response tooMany(std::chrono::seconds wait) {
     Response r = errorJson(429, "Too many attempts, try again later");  // Sodium's text
     r.set("Retry-After", std::to_string(wait.count()));
@@ -144,27 +162,17 @@ std::optional<Caller> Panel::caller(const Request& request) {
   return Caller{std::move(*user), true};
 }
 
+std::optional<User> Panel::actingUser(const Request& request) {
+  auto who = impl_->authenticate(*this, request);
+  if (auto* caller = std::get_if<Caller>(&who)) return std::move(caller->user);
+  return std::nullopt;
+}
+
 void Panel::addRoutes(http::Router& router) {
   Impl* m = impl_.get();  // the panel outlives its routes
   const http::RouteOptions small{.maxBodyBytes = kMaxAuthBody, .decide = {}};
 
-  // Who is calling, checked as the panel checks every request that changes
-  // something: a cookie needs the CSRF token and the panel's Origin.
-  auto authenticated = [this](const Request& request) -> std::variant<Caller, Response> {
-    const bool hasCredentials = request.header("authorization").starts_with("Bearer ") || !cookieValue(request, kSessionCookie).empty();
-    if (!hasCredentials) return errorJson(401, "No token provided");
-    auto caller = this->caller(request);
-    if (!caller) return errorJson(401, "Invalid or expired token");
-    if (caller->byCookie && changesState(request)) {
-      const std::string expected = cookieValue(request, kCsrfCookie);
-      const std::string sent = request.header("x-csrf-token");
-      if (!sameOrigin(request)) return errorJson(403, "Cross-origin request refused");
-      if (expected.empty() || sent.size() != expected.size() || sodium_memcmp(sent.data(), expected.data(), sent.size()) != 0) {
-        return errorJson(403, "Missing or wrong CSRF token (send the pb_csrf cookie's value as X-CSRF-Token)");
-      }
-    }
-    return *caller;
-  };
+  auto authenticated = [this](const Request& request) { return impl_->authenticate(*this, request); };
 
   router.addAsync("POST", "/api/auth/register", [m](Request& request, Responder done) {
     if (!sameOrigin(request)) return done.send(errorJson(403, "Cross-origin request refused"));

@@ -119,16 +119,16 @@ TEST(Docs, TenantExamplesRunAgainstALiveHost) {
 }
 
 TEST(Docs, PanelExamplesRunAgainstALivePanel) {
-  test::TempDir dir;
   std::string path = std::filesystem::path(test::patchbayBinary()).parent_path().string();
   int blocks = 0;
   for (const auto& b : codeBlocks(doc("panel.md"))) {
     if (b.info != "sh") continue;
     ++blocks;
+    test::TempDir dir;  // each block starts its own panel
     auto r = test::run("cd " + dir.str() + " && export PATH=" + path + ":$PATH && set -e\n" + b.body);
     EXPECT_EQ(r.exitCode, 0) << b.body << "\n" << r.output << "\n--- serve.log:\n" << test::readFile(dir / "serve.log");
   }
-  EXPECT_EQ(blocks, 1);
+  EXPECT_EQ(blocks, 2);
 }
 
 TEST(Docs, RegistryExamplesRunAgainstALiveRegistry) {
