@@ -5,6 +5,10 @@
 //   POST /api/auth/login     {username, password}          -> {success, user, token}
 //   POST /api/auth/logout                                  -> {success}
 //   GET  /api/auth/me                                      -> {user}
+//   PUT  /api/user/password  {currentPassword, newPassword} -> {success, message}
+//   GET  /api/user/sessions                                -> {sessions: [{id, ip, userAgent, createdAt, expiresAt, current}]}
+//   DELETE /api/user/sessions/:id                          -> {success}
+//   DELETE /api/user/sessions   (every other session)      -> {success, revoked}
 //
 // Register and login set the session cookie (`pb_session`, HttpOnly,
 // SameSite=Strict, Secure when PanelOptions::secureCookie) and answer the
@@ -31,6 +35,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "patchbay/result.h"
 
@@ -70,6 +75,13 @@ struct NewUser {
   std::string username, password, email;
 };
 
+// A live session as its owner sees it: never its token.
+struct SessionInfo {
+  std::string id;  // a digest of the token's hash: names it, opens nothing
+  std::string ip, userAgent, createdAt, expiresAt;
+  bool current = false;  // the session the asking request came with
+};
+
 // The users and sessions, in their database. Thread-safe.
 class Accounts {
  public:
@@ -96,6 +108,18 @@ class Accounts {
   Status endSession(std::string_view token);
   // Ends every session of a user (log out everywhere, a changed password).
   Status endSessionsOf(const std::string& userId);
+  // A user's live sessions, newest first; `current` marks `currentToken`'s.
+  Result<std::vector<SessionInfo>> sessionsOf(const std::string& userId, std::string_view currentToken);
+  // Ends one of the user's sessions by its id; kNotFound "Session not found"
+  // when the user has no such session (another's included).
+  Status endSessionById(const std::string& userId, const std::string& sessionId);
+  // Ends every session of the user but `keepToken`'s; how many ended.
+  Result<size_t> endOtherSessions(const std::string& userId, std::string_view keepToken);
+  // Sets a new password once the current one is checked (kUnauthenticated
+  // "Current password is incorrect"; kInvalidInput for a new one outside
+  // 6-128 characters), and ends the user's sessions but `keepToken`'s: a
+  // thief's session ends with the password it guessed. Hashes: ~0.2 s.
+  Status changePassword(const std::string& userId, std::string_view current, std::string_view next, std::string_view keepToken);
 
   std::optional<User> findUser(const std::string& id);
   size_t userCount();

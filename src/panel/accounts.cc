@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS panel_sessions (
 CREATE INDEX IF NOT EXISTS panel_sessions_user ON panel_sessions (user_id);
 )sql";
 
+constexpr size_t kSessionIdLength = 32;  // hex digits of the token's hash that name a session
 constexpr const char* kUserColumns = "id, username, email, role, created_at";
 
 // Characters as people count them (code points of valid UTF-8).
@@ -219,6 +220,60 @@ Status Accounts::endSessionsOf(const std::string& userId) {
   std::lock_guard lock(impl_->mu);
   auto done = impl_->db->query("DELETE FROM panel_sessions WHERE user_id = $1", {userId});
   return done ? Status{} : Status{done.error()};
+}
+
+Result<std::vector<SessionInfo>> Accounts::sessionsOf(const std::string& userId, std::string_view currentToken) {
+  const std::string current = sha256Hex(currentToken).substr(0, kSessionIdLength);
+  std::lock_guard lock(impl_->mu);
+  auto rows = impl_->db->query("SELECT substr(token_hash, 1, 32), ip, user_agent, created_at, expires_at FROM panel_sessions "
+                               "WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+                               {userId, utcNow()});
+  if (!rows) return rows.error();
+  std::vector<SessionInfo> out;
+  for (auto& r : *rows) out.push_back({r[0], r[1], r[2], r[3], r[4], r[0] == current});
+  return out;
+}
+
+Status Accounts::endSessionById(const std::string& userId, const std::string& sessionId) {
+  if (sessionId.size() != kSessionIdLength) return Error::notFound("Session not found");
+  std::lock_guard lock(impl_->mu);
+  auto done = impl_->db->query("DELETE FROM panel_sessions WHERE user_id = $1 AND substr(token_hash, 1, 32) = $2", {userId, sessionId});
+  if (!done) return done.error();
+  if (impl_->db->changes() == 0) return Error::notFound("Session not found");
+  return {};
+}
+
+Result<size_t> Accounts::endOtherSessions(const std::string& userId, std::string_view keepToken) {
+  std::lock_guard lock(impl_->mu);
+  auto done = impl_->db->query("DELETE FROM panel_sessions WHERE user_id = $1 AND token_hash <> $2", {userId, sha256Hex(keepToken)});
+  if (!done) return done.error();
+  return static_cast<size_t>(impl_->db->changes());
+}
+
+Status Accounts::changePassword(const std::string& userId, std::string_view current, std::string_view next, std::string_view keepToken) {
+  const size_t length = characters(next);
+  if (length < 6 || length > 128) return Error::invalid("Password must be between 6 and 128 characters");
+  std::string hash;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto rows = impl_->db->query("SELECT password_hash FROM panel_users WHERE id = $1", {userId});
+    if (!rows) return rows.error();
+    if (rows->empty()) return Error::notFound("User not found");
+    hash = rows->front()[0];
+  }
+  if (crypto_pwhash_str_verify(hash.c_str(), current.data(), current.size()) != 0) return Error::unauthenticated("Current password is incorrect");
+  auto fresh = Impl::hashPassword(next);
+  if (!fresh) return fresh.error();
+  std::lock_guard lock(impl_->mu);
+  SqlDatabase& db = *impl_->db;
+  if (auto s = db.begin(); !s) return s;
+  auto updated = db.query("UPDATE panel_users SET password_hash = $1 WHERE id = $2", {*fresh, userId});
+  auto ended = updated ? db.query("DELETE FROM panel_sessions WHERE user_id = $1 AND token_hash <> $2", {userId, sha256Hex(keepToken)}) : updated;
+  if (!ended) {
+    (void)db.exec("ROLLBACK");
+    return ended.error();
+  }
+  return db.exec("COMMIT");
 }
 
 std::optional<User> Accounts::findUser(const std::string& id) {

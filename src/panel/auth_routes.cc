@@ -44,6 +44,22 @@ std::string cookieValue(const Request& request, std::string_view name) {
   return "";
 }
 
+// The session a request came with: its Bearer token, else its cookie.
+std::string sessionToken(const Request& request) {
+  const std::string authorization = request.header("authorization");
+  return authorization.starts_with("Bearer ") ? authorization.substr(7) : cookieValue(request, kSessionCookie);
+}
+
+// An Accounts error as Sodium answers it.
+Response accountError(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::kInvalidInput: return errorJson(400, e.message);
+    case ErrorKind::kUnauthenticated: return errorJson(401, e.message);
+    case ErrorKind::kNotFound: return errorJson(404, e.message);
+    default: return errorJson(500, e.message);
+  }
+}
+
 bool changesState(const Request& request) {
   return request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
 }
@@ -70,16 +86,16 @@ std::string randomHex(size_t bytes) {
 struct Panel::Impl {
   std::unique_ptr<Accounts> accounts;
   PanelOptions options;
-  WorkerPool hashing;  // Argon2id off the IO threads
   Throttle accountFailures, addressFailures, registrations;
+  WorkerPool hashing;  // Argon2id off the IO threads; last, so that its jobs finish while the rest lives
 
   Impl(std::unique_ptr<Accounts> a, PanelOptions o)
       : accounts(std::move(a)),
         options(o),
-        hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64),
         accountFailures(o.loginFailuresPerAccount, o.throttleWindow),
         addressFailures(o.loginFailuresPerAddress, o.throttleWindow),
-        registrations(o.registrationsPerAddress, o.throttleWindow) {}
+        registrations(o.registrationsPerAddress, o.throttleWindow),
+        hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {}
 
   std::chrono::steady_clock::time_point now() const { return options.clock ? options.clock() : std::chrono::steady_clock::now(); }
 
@@ -219,9 +235,7 @@ void Panel::addRoutes(http::Router& router) {
   router.add("POST", "/api/auth/logout", [m, authenticated](Request& request) {
     auto who = authenticated(request);
     if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
-    const std::string authorization = request.header("authorization");
-    const std::string token = authorization.starts_with("Bearer ") ? authorization.substr(7) : cookieValue(request, kSessionCookie);
-    if (auto s = m->accounts->endSession(token); !s) return errorJson(500, s.error().message);
+    if (auto s = m->accounts->endSession(sessionToken(request)); !s) return errorJson(500, s.error().message);
     Response r = Response::json(200, R"({"success":true})");
     r.headers.emplace_back("Set-Cookie", m->cookie(kSessionCookie, "", true, std::chrono::seconds(0)));
     r.headers.emplace_back("Set-Cookie", m->cookie(kCsrfCookie, "", false, std::chrono::seconds(0)));
@@ -234,6 +248,53 @@ void Panel::addRoutes(http::Router& router) {
     Response r = Response::json(200, R"({"user":)" + userJson(std::get<Caller>(who).user) + "}");
     r.set("Cache-Control", "no-store");
     return r;
+  });
+
+  // The account's own: its password and its sessions (Sodium's /api/user).
+  router.addAsync("PUT", "/api/user/password", [m, authenticated](Request& request, Responder done) {
+    auto who = authenticated(request);
+    if (auto* refusal = std::get_if<Response>(&who)) return done.send(std::move(*refusal));
+    json body = parseJsonOrDiscarded<json>(request.body);
+    const auto text = [&](const char* key) {
+      return body.is_object() && body.contains(key) && body[key].is_string() ? body[key].get<std::string>() : std::string();
+    };
+    const std::string current = text("currentPassword"), next = text("newPassword");
+    if (current.empty() || next.empty()) return done.send(errorJson(400, "All fields are required"));
+    if (!m->hashing.post([m, done, userId = std::get<Caller>(who).user.id, current, next, keep = sessionToken(request)] {
+          if (auto s = m->accounts->changePassword(userId, current, next, keep); !s) return done.send(accountError(s.error()));
+          done.send(Response::json(200, R"({"success":true,"message":"Password updated successfully"})"));
+        })) {
+      done.send(errorJson(503, "Too many sign-ins at once; try again in a moment").set("Retry-After", "1"));
+    }
+  }, small);
+
+  router.add("GET", "/api/user/sessions", [m, authenticated](Request& request) {
+    auto who = authenticated(request);
+    if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+    auto sessions = m->accounts->sessionsOf(std::get<Caller>(who).user.id, sessionToken(request));
+    if (!sessions) return accountError(sessions.error());
+    json list = json::array();
+    for (const auto& s : *sessions) {
+      list.push_back({{"id", s.id}, {"ip", s.ip}, {"userAgent", s.userAgent}, {"createdAt", s.createdAt}, {"expiresAt", s.expiresAt}, {"current", s.current}});
+    }
+    Response r = Response::json(200, json{{"sessions", list}}.dump());
+    r.set("Cache-Control", "no-store");
+    return r;
+  });
+
+  router.add("DELETE", "/api/user/sessions/{id}", [m, authenticated](Request& request) {
+    auto who = authenticated(request);
+    if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+    if (auto s = m->accounts->endSessionById(std::get<Caller>(who).user.id, request.params["id"]); !s) return accountError(s.error());
+    return Response::json(200, R"({"success":true})");
+  });
+
+  router.add("DELETE", "/api/user/sessions", [m, authenticated](Request& request) {
+    auto who = authenticated(request);
+    if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+    auto ended = m->accounts->endOtherSessions(std::get<Caller>(who).user.id, sessionToken(request));
+    if (!ended) return accountError(ended.error());
+    return Response::json(200, json{{"success", true}, {"revoked", *ended}}.dump());
   });
 }
 

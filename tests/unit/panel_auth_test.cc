@@ -253,6 +253,59 @@ TEST_F(PanelAuthTest, GuessingIsThrottledPerAccountAndPerAddressWithRetryAfter) 
   EXPECT_FALSE(flood.header("retry-after").empty());
 }
 
+TEST_F(PanelAuthTest, PasswordsChangeAndSessionsAreListedAndEndedByTheirOwnerOnly) {
+  auto laptop = call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1"})", {{"User-Agent", "laptop"}});
+  ASSERT_EQ(laptop.status, 200);
+  const std::string laptopToken = body(laptop)["token"];
+  auto phone = call("POST", "/api/auth/login", R"({"username":"alice","password":"secret1"})", {{"User-Agent", "phone"}});
+  const std::string phoneToken = body(phone)["token"];
+  auto bob = call("POST", "/api/auth/register", R"({"username":"bob","password":"secret1"})");
+  const std::string bobToken = body(bob)["token"];
+  auto as = [](const std::string& token) { return std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + token}}; };
+
+  auto listed = call("GET", "/api/user/sessions", "", as(laptopToken));
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  json sessions = body(listed)["sessions"];
+  ASSERT_EQ(sessions.size(), 2u) << sessions;
+  std::string phoneId;
+  for (const auto& s : sessions) {
+    EXPECT_EQ(s["id"].get<std::string>().size(), 32u);
+    EXPECT_EQ(s["current"], s["userAgent"] == "laptop") << s;
+    if (s["userAgent"] == "phone") phoneId = s["id"];
+  }
+  EXPECT_EQ(listed.body.find(laptopToken.substr(4)), std::string::npos) << "a listing shows no token";
+  // Bob cannot end alice's session by its id: it is not his.
+  auto foreign = call("DELETE", "/api/user/sessions/" + phoneId, "", as(bobToken));
+  EXPECT_EQ(foreign.status, 404);
+  EXPECT_EQ(body(foreign)["error"], "Session not found");
+  EXPECT_EQ(call("GET", "/api/auth/me", "", as(phoneToken)).status, 200);
+  // Alice ends her phone's session.
+  EXPECT_EQ(call("DELETE", "/api/user/sessions/" + phoneId, "", as(laptopToken)).status, 200);
+  EXPECT_EQ(call("GET", "/api/auth/me", "", as(phoneToken)).status, 401);
+
+  // Changing the password: Sodium's texts; the other sessions end, this one stays.
+  auto tablet = call("POST", "/api/auth/login", R"({"username":"alice","password":"secret1"})");
+  const std::string tabletToken = body(tablet)["token"];
+  EXPECT_EQ(body(call("PUT", "/api/user/password", R"({"currentPassword":"secret1"})", as(laptopToken)))["error"], "All fields are required");
+  auto wrong = call("PUT", "/api/user/password", R"({"currentPassword":"nope","newPassword":"secret2"})", as(laptopToken));
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(body(wrong)["error"], "Current password is incorrect");
+  EXPECT_EQ(call("PUT", "/api/user/password", R"({"currentPassword":"secret1","newPassword":"123"})", as(laptopToken)).status, 400);
+  auto changed = call("PUT", "/api/user/password", R"({"currentPassword":"secret1","newPassword":"secret2"})", as(laptopToken));
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(body(changed)["message"], "Password updated successfully");
+  EXPECT_EQ(call("GET", "/api/auth/me", "", as(laptopToken)).status, 200);
+  EXPECT_EQ(call("GET", "/api/auth/me", "", as(tabletToken)).status, 401) << "a thief's session ends with the old password";
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"username":"alice","password":"secret1"})").status, 401);
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"username":"alice","password":"secret2"})").status, 200);
+  // Log out everywhere else.
+  auto others = call("DELETE", "/api/user/sessions", "", as(laptopToken));
+  ASSERT_EQ(others.status, 200);
+  EXPECT_EQ(body(others)["revoked"], 1);
+  EXPECT_EQ(call("GET", "/api/auth/me", "", as(laptopToken)).status, 200);
+  EXPECT_EQ(call("GET", "/api/auth/me", "", as(bobToken)).status, 200) << "bob's sessions are his";
+}
+
 TEST_F(PanelAuthTest, RegistrationCanBeClosed) {
   start({.registrationOpen = false});
   auto r = call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1"})");
