@@ -10,6 +10,13 @@
 //   DELETE /api/user/sessions/:id                          -> {success}
 //   DELETE /api/user/sessions   (every other session)      -> {success, revoked}
 //
+// Administrators (Sodium's /api/admin/users):
+//   GET    /api/admin/users?page=&per_page=&search=        -> {users, meta}
+//   POST   /api/admin/users  {user: {username, password, email?, isAdmin?}} -> {success, user}
+//   PUT    /api/admin/users/:id  {updates: {role | isAdmin}} -> {success, user}
+//   DELETE /api/admin/users/:id                            -> {success, deletedServers, results}
+//   DELETE /api/admin/users/:id/sessions                   -> {success, revoked}
+//
 // Register and login set the session cookie (`pb_session`, HttpOnly,
 // SameSite=Strict, Secure when PanelOptions::secureCookie) and answer the
 // same session as `token`, for scripts (`Authorization: Bearer <token>`).
@@ -73,6 +80,7 @@ std::string requestUserJson(const User& user);
 // characters; e-mail optional, unique when given.
 struct NewUser {
   std::string username, password, email;
+  bool admin = false;  // made by an administrator as one (registration never sets it)
 };
 
 // A live session as its owner sees it: never its token.
@@ -123,6 +131,13 @@ class Accounts {
 
   std::optional<User> findUser(const std::string& id);
   size_t userCount();
+  // Every user, oldest first; with `search`, those whose name or e-mail
+  // contains it (ASCII case folded).
+  Result<std::vector<User>> listUsers(std::string_view search = "");
+  // kNotFound "User not found".
+  Result<User> setRole(const std::string& userId, Role role);
+  // Removes the user and their sessions; kNotFound "User not found".
+  Status deleteUser(const std::string& userId);
 
   struct Impl;
 

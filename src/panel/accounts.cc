@@ -152,7 +152,7 @@ Result<User> Accounts::registerUser(const NewUser& request) {
   if (!count) return fail(count.error());
   if (nameTaken) return fail(Error::invalid("Username already exists"));
   if (emailTaken) return fail(Error::invalid("Email already in use"));
-  User user{randomUuid(), request.username, request.email, count->front()[0] == "0" ? Role::kAdmin : Role::kUser, utcNow()};
+  User user{randomUuid(), request.username, request.email, request.admin || count->front()[0] == "0" ? Role::kAdmin : Role::kUser, utcNow()};
   auto inserted = db.query(
       "INSERT INTO panel_users (id, username, username_key, email, email_key, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
       {user.id, user.username, nameKey, user.email, emailKey, *hash, roleName(user.role), user.createdAt});
@@ -294,6 +294,50 @@ Result<bool> ensureFirstAdministrator(Accounts& accounts, const std::string& pas
   auto made = accounts.registerUser({"admin", password, ""});
   if (!made) return made.error();
   return true;
+}
+
+Result<std::vector<User>> Accounts::listUsers(std::string_view search) {
+  std::lock_guard lock(impl_->mu);
+  // LIKE with the search's own % and _ taken literally.
+  std::string pattern = "%";
+  for (char c : asciiLower(search)) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += "%";
+  auto rows = impl_->db->query(std::string("SELECT ") + kUserColumns +
+                                   " FROM panel_users WHERE username_key LIKE $1 ESCAPE '\\' OR email_key LIKE $1 ESCAPE '\\' ORDER BY created_at, username_key",
+                               {pattern});
+  if (!rows) return rows.error();
+  std::vector<User> out;
+  for (const auto& r : *rows) out.push_back(userFrom(r));
+  return out;
+}
+
+Result<User> Accounts::setRole(const std::string& userId, Role role) {
+  {
+    std::lock_guard lock(impl_->mu);
+    auto done = impl_->db->query("UPDATE panel_users SET role = $1 WHERE id = $2", {roleName(role), userId});
+    if (!done) return done.error();
+    if (impl_->db->changes() == 0) return Error::notFound("User not found");
+  }
+  auto user = findUser(userId);
+  if (!user) return Error::notFound("User not found");
+  return *user;
+}
+
+Status Accounts::deleteUser(const std::string& userId) {
+  std::lock_guard lock(impl_->mu);
+  SqlDatabase& db = *impl_->db;
+  if (auto s = db.begin(); !s) return s;
+  auto removed = db.query("DELETE FROM panel_users WHERE id = $1", {userId});
+  const int64_t users = removed ? db.changes() : 0;
+  auto sessions = removed ? db.query("DELETE FROM panel_sessions WHERE user_id = $1", {userId}) : removed;
+  if (!sessions || users == 0) {
+    (void)db.exec("ROLLBACK");
+    return sessions ? Status{Error::notFound("User not found")} : Status{sessions.error()};
+  }
+  return db.exec("COMMIT");
 }
 
 size_t Accounts::userCount() {

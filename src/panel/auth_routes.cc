@@ -9,8 +9,7 @@
 #include "patchbay/integrity.h"
 #include "patchbay/json.h"
 #include "patchbay/panel.h"
-#include "patchbay/worker_pool.h"
-#include "panel/throttle.h"
+#include "panel/panel_impl.h"
 
 namespace patchbay::panel {
 
@@ -21,139 +20,7 @@ using http::Request;
 using http::Responder;
 using http::Response;
 
-constexpr const char* kSessionCookie = "pb_session";
-constexpr const char* kCsrfCookie = "pb_csrf";
-constexpr uint64_t kMaxAuthBody = 16 << 10;
-
-Response errorJson(int status, std::string_view message) { return Response::error(status, "", message, http::ErrorShape::kMessage); }
-
-// The value of cookie `name` in the request's Cookie headers, or "".
-std::string cookieValue(const Request& request, std::string_view name) {
-  for (const auto& [header, value] : request.headers) {
-    if (header.size() != 6 || strncasecmp(header.c_str(), "cookie", 6) != 0) continue;
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      const size_t end = rest.find(';');
-      std::string_view pair = rest.substr(0, end);
-      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-      const size_t eq = pair.find('=');
-      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
-    }
-  }
-  return "";
-}
-
-// The session a request came with: its Bearer token, else its cookie.
-std::string sessionToken(const Request& request) {
-  const std::string authorization = request.header("authorization");
-  return authorization.starts_with("Bearer ") ? authorization.substr(7) : cookieValue(request, kSessionCookie);
-}
-
-// An Accounts error as Sodium answers it.
-Response accountError(const Error& e) {
-  switch (e.kind) {
-    case ErrorKind::kInvalidInput: return errorJson(400, e.message);
-    case ErrorKind::kUnauthenticated: return errorJson(401, e.message);
-    case ErrorKind::kNotFound: return errorJson(404, e.message);
-    default: return errorJson(500, e.message);
-  }
-}
-
-bool changesState(const Request& request) {
-  return request.method != "GET" && request.method != "HEAD" && request.method != "OPTIONS";
-}
-
-// A page of another origin may not act here: an Origin, when sent, must be
-// this panel's own (its host and port, as the browser reached them).
-bool sameOrigin(const Request& request) {
-  const std::string origin = request.header("origin");
-  if (origin.empty()) return true;
-  const size_t scheme = origin.find("://");
-  if (scheme == std::string::npos) return false;  // "null" (a sandboxed page, a file) included
-  return origin.substr(scheme + 3) == request.header("host");
-}
-
-std::string randomHex(size_t bytes) {
-  ensureSodium();
-  std::vector<unsigned char> raw(bytes);
-  randombytes_buf(raw.data(), raw.size());
-  return toHex(raw.data(), raw.size());
-}
-
 }  // namespace
-
-struct Panel::Impl {
-  std::unique_ptr<Accounts> accounts;
-  PanelOptions options;
-  Throttle accountFailures, addressFailures, registrations;
-  WorkerPool hashing;  // Argon2id off the IO threads; last, so that its jobs finish while the rest lives
-
-  Impl(std::unique_ptr<Accounts> a, PanelOptions o)
-      : accounts(std::move(a)),
-        options(o),
-        accountFailures(o.loginFailuresPerAccount, o.throttleWindow),
-        addressFailures(o.loginFailuresPerAddress, o.throttleWindow),
-        registrations(o.registrationsPerAddress, o.throttleWindow),
-        hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {}
-
-  std::chrono::steady_clock::time_point now() const { return options.clock ? options.clock() : std::chrono::steady_clock::now(); }
-
-  // Who is calling, checked as the panel checks every request that changes
-  // something: a cookie needs the CSRF token and the panel's Origin.
-  std::variant<Caller, Response> authenticate(Panel& panel, const Request& request) {
-    const bool hasCredentials = request.header("authorization").starts_with("Bearer ") || !cookieValue(request, kSessionCookie).empty();
-    if (!hasCredentials) return errorJson(401, "No token provided");
-    auto caller = panel.caller(request);
-    if (!caller) return errorJson(401, "Invalid or expired token");
-    if (caller->byCookie && changesState(request)) {
-      const std::string expected = cookieValue(request, kCsrfCookie);
-      const std::string sent = request.header("x-csrf-token");
-      if (!sameOrigin(request)) return errorJson(403, "Cross-origin request refused");
-      if (expected.empty() || sent.size() != expected.size() || sodium_memcmp(sent.data(), expected.data(), sent.size()) != 0) {
-        return errorJson(403, "Missing or wrong CSRF token (send the pb_csrf cookie's value as X-CSRF-Token)");
-      }
-    }
-    return *caller;
-  }
-
-  static Response tooMany(std::chrono::seconds wait) {
-    Response r = errorJson(429, "Too many attempts, try again later");  // Sodium's text
-    r.set("Retry-After", std::to_string(wait.count()));
-    return r;
-  }
-
-  std::string cookie(std::string_view name, std::string_view value, bool httpOnly, std::chrono::seconds maxAge) const {
-    std::string c = std::string(name) + "=" + std::string(value) + "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(maxAge.count());
-    if (httpOnly) c += "; HttpOnly";
-    if (options.secureCookie) c += "; Secure";
-    return c;
-  }
-
-  // {success, user, token} with the session's cookies, for a new session.
-  Response signedIn(const User& user, const Request& request) {
-    auto token = accounts->createSession(user, options.sessionLifetime, request.remoteAddress, request.header("user-agent"));
-    if (!token) return errorJson(500, "Could not start a session: " + token.error().message);
-    Response r = Response::json(200, R"({"success":true,"user":)" + userJson(user) + R"(,"token":)" + json(*token).dump() + "}");
-    r.headers.emplace_back("Set-Cookie", cookie(kSessionCookie, *token, true, options.sessionLifetime));
-    r.headers.emplace_back("Set-Cookie", cookie(kCsrfCookie, randomHex(16), false, options.sessionLifetime));
-    r.set("Cache-Control", "no-store");
-    return r;
-  }
-
-  // The body's {username, password, email?}, or the answer saying why not.
-  static std::variant<NewUser, Response> credentials(const Request& request) {
-    json body = parseJsonOrDiscarded<json>(request.body);
-    if (!body.is_object()) return errorJson(400, "The body must be a JSON object: {\"username\": \"...\", \"password\": \"...\"}");
-    NewUser out;
-    for (auto [key, field] : {std::pair{"username", &out.username}, std::pair{"password", &out.password}, std::pair{"email", &out.email}}) {
-      if (!body.contains(key) || body[key].is_null()) continue;
-      if (!body[key].is_string()) return errorJson(400, std::string(key) + " must be a string");
-      *field = body[key].get<std::string>();
-    }
-    return out;
-  }
-};
 
 Panel::Panel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Panel::~Panel() = default;
@@ -296,6 +163,8 @@ void Panel::addRoutes(http::Router& router) {
     if (!ended) return accountError(ended.error());
     return Response::json(200, json{{"success", true}, {"revoked", *ended}}.dump());
   });
+
+  addAdminUserRoutes(*this, *impl_, router);
 }
 
 }  // namespace patchbay::panel

@@ -306,6 +306,68 @@ TEST_F(PanelAuthTest, PasswordsChangeAndSessionsAreListedAndEndedByTheirOwnerOnl
   EXPECT_EQ(call("GET", "/api/auth/me", "", as(bobToken)).status, 200) << "bob's sessions are his";
 }
 
+TEST_F(PanelAuthTest, AdministratorsManageUsersAndOthersMayNot) {
+  const std::string file = dir_.str() + "/admin-password";
+  ASSERT_TRUE(panel::ensureFirstAdministrator(panel_->accounts(), file).ok());
+  std::string password = test::readFile(file);
+  password.pop_back();
+  const std::string adminToken = body(call("POST", "/api/auth/login", json{{"username", "admin"}, {"password", password}}.dump()))["token"];
+  auto as = [](const std::string& token) { return std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer " + token}}; };
+  auto bob = call("POST", "/api/auth/register", R"({"username":"bob","password":"secret1","email":"bob@example.com"})");
+  const std::string bobToken = body(bob)["token"], bobId = body(bob)["user"]["id"];
+
+  auto refused = call("GET", "/api/admin/users", "", as(bobToken));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(body(refused)["error"], "Admin access required");
+  EXPECT_EQ(call("DELETE", "/api/admin/users/" + bobId, "", as(bobToken)).status, 403);
+  EXPECT_EQ(call("GET", "/api/admin/users").status, 401);
+
+  // Create (Sodium's {user: {...}}), as an administrator or not.
+  auto made = call("POST", "/api/admin/users", R"({"user":{"username":"carol","password":"secret1","isAdmin":true}})", as(adminToken));
+  ASSERT_EQ(made.status, 200) << made.body;
+  EXPECT_EQ(body(made)["user"]["isAdmin"], true);
+  EXPECT_EQ(body(call("POST", "/api/admin/users", R"({"user":{"username":"carol","password":"secret1"}})", as(adminToken)))["error"],
+            "Username already exists");
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_EQ(call("POST", "/api/admin/users", json{{"user", {{"username", "user" + std::to_string(i)}, {"password", "secret1"}}}}.dump(), as(adminToken)).status, 200);
+  }
+  // List: Sodium's pages and search, never a password.
+  auto page1 = call("GET", "/api/admin/users", "", as(adminToken));
+  ASSERT_EQ(page1.status, 200) << page1.body;
+  EXPECT_EQ(body(page1)["users"].size(), 10u);
+  EXPECT_EQ(body(page1)["meta"], json::parse(R"({"current_page":1,"per_page":10,"total":15,"total_pages":2})"));
+  EXPECT_EQ(page1.body.find("argon2"), std::string::npos);
+  EXPECT_EQ(body(call("GET", "/api/admin/users?page=2", "", as(adminToken)))["users"].size(), 5u);
+  auto found = body(call("GET", "/api/admin/users?search=BOB%40", "", as(adminToken)));
+  ASSERT_EQ(found["users"].size(), 1u) << found;
+  EXPECT_EQ(found["users"][0]["username"], "bob");
+  EXPECT_EQ(body(call("GET", "/api/admin/users?search=%25", "", as(adminToken)))["users"].size(), 0u) << "% is a character, not a wildcard";
+
+  // Roles: Sodium's {updates: {role}} and {updates: {isAdmin}}; an administrator keeps their own.
+  auto promoted = call("PUT", "/api/admin/users/" + bobId, R"({"updates":{"role":"admin"}})", as(adminToken));
+  ASSERT_EQ(promoted.status, 200) << promoted.body;
+  EXPECT_EQ(body(promoted)["user"]["isAdmin"], true);
+  EXPECT_EQ(body(call("GET", "/api/auth/me", "", as(bobToken)))["user"]["isAdmin"], true) << "at once, in the live session";
+  EXPECT_EQ(body(call("PUT", "/api/admin/users/" + bobId, R"({"updates":{"isAdmin":false}})", as(adminToken)))["user"]["isAdmin"], false);
+  EXPECT_EQ(call("PUT", "/api/admin/users/" + bobId, R"({"updates":{"role":"owner"}})", as(adminToken)).status, 400);
+  const std::string adminId = body(call("GET", "/api/auth/me", "", as(adminToken)))["user"]["id"];
+  EXPECT_EQ(body(call("PUT", "/api/admin/users/" + adminId, R"({"updates":{"role":"user"}})", as(adminToken)))["error"],
+            "Cannot remove your own admin role");
+  EXPECT_EQ(body(call("PUT", "/api/admin/users/nobody", R"({"updates":{"role":"user"}})", as(adminToken)))["error"], "User not found");
+
+  // Sessions and deletion.
+  auto revoked = call("DELETE", "/api/admin/users/" + bobId + "/sessions", "", as(adminToken));
+  ASSERT_EQ(revoked.status, 200);
+  EXPECT_EQ(body(revoked)["revoked"], 1);
+  EXPECT_EQ(call("GET", "/api/auth/me", "", as(bobToken)).status, 401);
+  EXPECT_EQ(body(call("DELETE", "/api/admin/users/" + adminId, "", as(adminToken)))["error"], "Cannot delete your own account");
+  auto deleted = call("DELETE", "/api/admin/users/" + bobId, "", as(adminToken));
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(body(deleted)["success"], true);
+  EXPECT_EQ(call("POST", "/api/auth/login", R"({"username":"bob","password":"secret1"})").status, 401);
+  EXPECT_EQ(call("DELETE", "/api/admin/users/" + bobId, "", as(adminToken)).status, 404);
+}
+
 TEST_F(PanelAuthTest, RegistrationCanBeClosed) {
   start({.registrationOpen = false});
   auto r = call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1"})");

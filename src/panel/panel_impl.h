@@ -1,0 +1,104 @@
+// The panel's internals shared by its route files: Panel::Impl and the
+// checks every route makes (who calls, CSRF, Origin), in Sodium's answers.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "patchbay/http.h"
+#include "patchbay/json.h"
+#include "patchbay/panel.h"
+#include "patchbay/worker_pool.h"
+#include "panel/throttle.h"
+
+namespace patchbay::panel {
+
+inline constexpr const char* kSessionCookie = "pb_session";
+inline constexpr const char* kCsrfCookie = "pb_csrf";
+inline constexpr uint64_t kMaxAuthBody = 16 << 10;
+
+// {"error": message} with `status`.
+http::Response errorJson(int status, std::string_view message);
+// The value of cookie `name` in the request's Cookie headers, or "".
+std::string cookieValue(const http::Request& request, std::string_view name);
+// The session a request came with: its Bearer token, else its cookie.
+std::string sessionToken(const http::Request& request);
+// An Accounts error as Sodium answers it (400, 401, 404, else 500).
+http::Response accountError(const Error& e);
+// Whether the method changes something (not GET, HEAD, OPTIONS).
+bool changesState(const http::Request& request);
+// An Origin, when sent, must be this panel's own (host and port as the browser reached them).
+bool sameOrigin(const http::Request& request);
+std::string randomHex(size_t bytes);
+
+struct Panel::Impl {
+  using json = nlohmann::ordered_json;
+  using Request = http::Request;
+  using Response = http::Response;
+
+  std::unique_ptr<Accounts> accounts;
+  PanelOptions options;
+  Throttle accountFailures, addressFailures, registrations;
+  WorkerPool hashing;  // Argon2id off the IO threads; last, so that its jobs finish while the rest lives
+
+  Impl(std::unique_ptr<Accounts> a, PanelOptions o)
+      : accounts(std::move(a)),
+        options(o),
+        accountFailures(o.loginFailuresPerAccount, o.throttleWindow),
+        addressFailures(o.loginFailuresPerAddress, o.throttleWindow),
+        registrations(o.registrationsPerAddress, o.throttleWindow),
+        hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {}
+
+  std::chrono::steady_clock::time_point now() const { return options.clock ? options.clock() : std::chrono::steady_clock::now(); }
+
+  // Who is calling, checked as the panel checks every request that changes
+  // something: a cookie needs the CSRF token and the panel's Origin.
+  std::variant<Caller, Response> authenticate(Panel& panel, const Request& request);
+
+
+  static Response tooMany(std::chrono::seconds wait) {
+    Response r = errorJson(429, "Too many attempts, try again later");  // Sodium's text
+    r.set("Retry-After", std::to_string(wait.count()));
+    return r;
+  }
+
+  std::string cookie(std::string_view name, std::string_view value, bool httpOnly, std::chrono::seconds maxAge) const {
+    std::string c = std::string(name) + "=" + std::string(value) + "; Path=/; SameSite=Strict; Max-Age=" + std::to_string(maxAge.count());
+    if (httpOnly) c += "; HttpOnly";
+    if (options.secureCookie) c += "; Secure";
+    return c;
+  }
+
+  // {success, user, token} with the session's cookies, for a new session.
+  Response signedIn(const User& user, const Request& request) {
+    auto token = accounts->createSession(user, options.sessionLifetime, request.remoteAddress, request.header("user-agent"));
+    if (!token) return errorJson(500, "Could not start a session: " + token.error().message);
+    Response r = Response::json(200, R"({"success":true,"user":)" + userJson(user) + R"(,"token":)" + json(*token).dump() + "}");
+    r.headers.emplace_back("Set-Cookie", cookie(kSessionCookie, *token, true, options.sessionLifetime));
+    r.headers.emplace_back("Set-Cookie", cookie(kCsrfCookie, randomHex(16), false, options.sessionLifetime));
+    r.set("Cache-Control", "no-store");
+    return r;
+  }
+
+  // The body's {username, password, email?}, or the answer saying why not.
+  static std::variant<NewUser, Response> credentials(const Request& request) {
+    json body = parseJsonOrDiscarded<json>(request.body);
+    if (!body.is_object()) return errorJson(400, "The body must be a JSON object: {\"username\": \"...\", \"password\": \"...\"}");
+    NewUser out;
+    for (auto [key, field] : {std::pair{"username", &out.username}, std::pair{"password", &out.password}, std::pair{"email", &out.email}}) {
+      if (!body.contains(key) || body[key].is_null()) continue;
+      if (!body[key].is_string()) return errorJson(400, std::string(key) + " must be a string");
+      *field = body[key].get<std::string>();
+    }
+    return out;
+  }
+};
+
+// Administrators' routes over users (/api/admin/users, admin_user_routes.cc).
+void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router);
+
+}  // namespace patchbay::panel
