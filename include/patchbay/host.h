@@ -38,17 +38,24 @@
 
 namespace patchbay {
 
+// A person signed in to the panel a host is part of.
+struct SignedInUser {
+  std::string name;         // for the audit log
+  bool admin = false;       // may use the admin API
+  std::string requestJson;  // Sodium's req.user, for plugin routes
+};
+
 struct HostOptions {
   std::string dataDir = "data";
   RuntimeLimits limits;
   // Where the admin API installs plugins from (`patchbay serve` fills it
   // from its flags over seed 002's PLUGIN_SOURCE / PLUGIN_SERVER_URL).
   SourceConfig source;
-  // The signed-in user a request to a plugin route acts for, as Sodium's
-  // req.user JSON, from the panel the host is part of (patchbay's own:
-  // panel::Panel::actingUser); nullopt: nobody. Admin tokens are users
-  // too, without it.
-  std::function<std::optional<std::string>(const http::Request&)> signedInUser;
+  // The person a request acts for, from the panel the host is part of
+  // (patchbay's own: panel::Panel::actingUser); nullopt: nobody. They are
+  // plugin routes' req.user, and an administrator among them may use the
+  // admin API as an admin token does. Admin tokens work without it.
+  std::function<std::optional<SignedInUser>(const http::Request&)> signedInUser;
   // Plugin and host log lines (plugin id or "host", level, message).
   std::function<void(const std::string& source, const std::string& level, const std::string& message)> log;
 };
@@ -113,6 +120,8 @@ class Host {
   // open, when there are none, one is made and its secret written to
   // data/admin-token (mode 0600).
   Result<TokenInfo> authenticate(std::string_view secret);
+  // The person signed in to the panel a request acts for (HostOptions::signedInUser), or nullopt.
+  std::optional<SignedInUser> signedInUser(const http::Request& request) const;
 
   // GET /api/plugins/client-data, the admin API (/api/admin/plugins...),
   // every plugin's routes under /api/plugins/<id>/, and the tenants' (seed

@@ -55,9 +55,10 @@ int runHostServe(const HostServeOptions& o) {
   auto thePanel = panel::Panel::open(std::move(*accounts), {.secureCookie = o.secureCookies, .registrationOpen = !o.closedRegistration});
   if (!thePanel) return fail(thePanel.error());
 
-  options.signedInUser = [p = thePanel->get()](const http::Request& request) -> std::optional<std::string> {
+  options.signedInUser = [p = thePanel->get()](const http::Request& request) -> std::optional<SignedInUser> {
     auto user = p->actingUser(request);
-    return user ? std::optional<std::string>(panel::requestUserJson(*user)) : std::nullopt;
+    if (!user) return std::nullopt;
+    return SignedInUser{user->username, user->isAdmin(), panel::requestUserJson(*user)};
   };
   auto host = Host::open(options);
   if (!host) return fail(host.error());

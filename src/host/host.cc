@@ -342,6 +342,10 @@ Runtime& Host::runtime() { return *impl_->runtime; }
 Tenants& Host::tenants() { return *impl_->tenants; }
 std::string Host::pluginsDir() const { return impl_->folder->pluginsDir(); }
 
+std::optional<SignedInUser> Host::signedInUser(const http::Request& request) const {
+  return impl_->options.signedInUser ? impl_->options.signedInUser(request) : std::nullopt;
+}
+
 Result<TokenInfo> Host::authenticate(std::string_view secret) {
   std::lock_guard lock(impl_->dbMutex);
   return tokens::authenticate(*impl_->db, secret);

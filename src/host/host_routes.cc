@@ -32,8 +32,7 @@ std::optional<Response> refuseNonAdmin(Host& host, const Request& req) {
 // The admin's token name for the audit log, or the refusal.
 std::variant<std::string, Response> adminActor(Host& host, const Request& req) {
   if (auto refused = refuseNonAdmin(host, req)) return *refused;
-  auto token = host_routes::bearer(host, req);
-  return token ? token->name : std::string("admin");
+  return host_routes::actorName(host, req);
 }
 
 json reportJson(const OperationReport& r) {
@@ -336,8 +335,8 @@ void Host::addRoutes(http::Router& router) {
         std::string user = "null";
         if (auto token = host_routes::bearer(host, req)) {
           user = host_routes::tokenUser(*token).dump();
-        } else if (const auto& panelUser = host.impl_->options.signedInUser) {
-          if (auto signedIn = panelUser(req)) user = std::move(*signedIn);
+        } else if (auto signedIn = host_routes::panelUser(host, req)) {
+          user = std::move(signedIn->requestJson);
         }
         host.runtime().handleRequest(id, host_routes::pluginRequest(req, user), [done, id](Result<PluginResponse> res) {
           if (!res) {
@@ -362,7 +361,21 @@ std::optional<TokenInfo> bearer(Host& host, const Request& req) {
   return *token;
 }
 
+std::optional<SignedInUser> panelUser(Host& host, const Request& req) {
+  return host.signedInUser(req);
+}
+
+std::string actorName(Host& host, const Request& req) {
+  if (auto token = bearer(host, req)) return token->name;
+  if (auto user = panelUser(host, req)) return "user:" + user->name;
+  return "admin";
+}
+
 std::optional<Refusal> refuseWithout(Host& host, const Request& req, const std::string& scope, const std::string& what) {
+  // The panel's administrators may do what admin tokens do.
+  if (scope == "admin" && !bearer(host, req)) {
+    if (auto user = panelUser(host, req)) return user->admin ? std::nullopt : std::optional<Refusal>(Refusal{403, what});
+  }
   if (req.header("Authorization").empty()) return Refusal{401, "Authentication required: Authorization: Bearer <token>"};
   auto token = bearer(host, req);
   if (!token) return Refusal{401, "The token is unknown, revoked or expired"};

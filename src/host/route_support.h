@@ -29,6 +29,10 @@ struct Refusal {
 std::optional<TokenInfo> bearer(Host& host, const http::Request& req);
 // nullopt when the caller holds a token with `scope` (admin holds them all).
 std::optional<Refusal> refuseWithout(Host& host, const http::Request& req, const std::string& scope, const std::string& what);
+// The person signed in to the panel a request acts for (HostOptions::signedInUser).
+std::optional<SignedInUser> panelUser(Host& host, const http::Request& req);
+// Who acted, for the audit log: the admin token's name, or "user:<name>".
+std::string actorName(Host& host, const http::Request& req);
 
 // req.user for a token's holder, in Sodium's shape ({id, username, isAdmin,
 // role}) with patchbay's fields beside ({name, admin}).

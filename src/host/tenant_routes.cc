@@ -72,10 +72,7 @@ void Host::addTenantRoutes(http::Router& router) {
     if (!refused) return std::nullopt;
     return errorResponse(refused->status, refused->message);
   };
-  auto actor = [&host](const Request& req) {
-    auto token = host_routes::bearer(host, req);
-    return token ? token->name : std::string("admin");
-  };
+  auto actor = [&host](const Request& req) { return host_routes::actorName(host, req); };
 
   router.add("POST", "/plugins/install", [&host, admin, actor](Request& req) {
     if (auto refused = admin(req)) return *refused;
