@@ -108,6 +108,7 @@ class Accounts {
   Result<User> checkPassword(std::string_view username, std::string_view password);
 
   // A new session for `user`: its token (shown once; kept as its SHA-256).
+  // Expired sessions are swept away here.
   Result<std::string> createSession(const User& user, std::chrono::seconds lifetime, std::string_view ip, std::string_view userAgent);
   // The user a live session belongs to; kUnauthenticated when the token is
   // unknown, expired or ended, without saying which.

@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS panel_sessions (
   token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, created_at TEXT NOT NULL,
   expires_at TEXT NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS panel_sessions_user ON panel_sessions (user_id);
+CREATE INDEX IF NOT EXISTS panel_sessions_expiry ON panel_sessions (expires_at);
 )sql";
 
 constexpr size_t kSessionIdLength = 32;  // hex digits of the token's hash that name a session
@@ -192,9 +193,12 @@ Result<std::string> Accounts::createSession(const User& user, std::chrono::secon
   randombytes_buf(raw, sizeof raw);
   const std::string token = "pbs_" + toHex(raw, sizeof raw);
   std::lock_guard lock(impl_->mu);
+  // Expired sessions open nothing; each new one sweeps them away.
+  const std::string now = utcNow();
+  if (auto swept = impl_->db->query("DELETE FROM panel_sessions WHERE expires_at <= $1", {now}); !swept) return swept.error();
   auto inserted = impl_->db->query(
       "INSERT INTO panel_sessions (token_hash, user_id, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)",
-      {sha256Hex(token), user.id, utcNow(), utcIn(lifetime), std::string(ip), std::string(userAgent.substr(0, 512))});
+      {sha256Hex(token), user.id, now, utcIn(lifetime), std::string(ip), std::string(userAgent.substr(0, 512))});
   if (!inserted) return inserted.error();
   return token;
 }

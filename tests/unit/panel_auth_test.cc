@@ -368,6 +368,23 @@ TEST_F(PanelAuthTest, AdministratorsManageUsersAndOthersMayNot) {
   EXPECT_EQ(call("DELETE", "/api/admin/users/" + bobId, "", as(adminToken)).status, 404);
 }
 
+TEST_F(PanelAuthTest, ExpiredSessionsOpenNothingAndAreSweptAway) {
+  auto alice = panel_->accounts().registerUser({"alice", "secret1", ""});
+  ASSERT_TRUE(alice.ok()) << alice.error().message;
+  auto old = panel_->accounts().createSession(*alice, std::chrono::seconds(-60), "127.0.0.1", "old");
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(call("GET", "/api/auth/me", "", {{"Authorization", "Bearer " + *old}}).status, 401);
+  auto fresh = panel_->accounts().createSession(*alice, std::chrono::seconds(60), "127.0.0.1", "new");
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(call("GET", "/api/auth/me", "", {{"Authorization", "Bearer " + *fresh}}).status, 200);
+  auto db = openSqlDatabase(dir_.str() + "/host.db");
+  ASSERT_TRUE(db.ok());
+  auto rows = (*db)->query("SELECT user_agent FROM panel_sessions");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->front()[0], "new");
+}
+
 TEST_F(PanelAuthTest, RegistrationCanBeClosed) {
   start({.registrationOpen = false});
   auto r = call("POST", "/api/auth/register", R"({"username":"alice","password":"secret1"})");
