@@ -43,5 +43,8 @@ void ensureSodium();
 
 // A random (version 4) UUID: "3b241101-e2bb-4255-8caf-4136c566a962".
 std::string randomUuid();
+// `bytes` random bytes as hex (2 digits each): secrets, tokens, CSRF values.
+// The bytes themselves are wiped after.
+std::string randomHex(size_t bytes);
 
 }  // namespace patchbay

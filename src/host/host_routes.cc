@@ -10,6 +10,7 @@
 #include "host/tenants_impl.h"
 
 #include "patchbay/json.h"
+#include "patchbay/text.h"
 #include "patchbay/permissions.h"
 
 namespace patchbay {
@@ -207,9 +208,7 @@ void Host::addRoutes(http::Router& router) {
         if (!h.is_string() || h.get<std::string>().empty() || h.get<std::string>().find_first_of("/:@ ") != std::string::npos) {
           return errorResponse(400, "\"hosts\" must hold bare host names (no scheme, port or path), got " + h.dump());
         }
-        std::string name = h.get<std::string>();
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        grant.hosts.push_back(std::move(name));
+        grant.hosts.push_back(asciiLower(h.get<std::string>()));
       }
     }
     Status s = host.setFetchGrant(id, std::move(grant));
@@ -400,8 +399,7 @@ PluginRequest pluginRequest(const Request& req, const std::string& userJson) {
     if (auto query = http::parseQueryString(std::string_view(req.target).substr(q + 1))) pr.query = std::move(*query);
   }
   for (const auto& [k, v] : req.headers) {
-    std::string lower = k;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string lower = asciiLower(k);
     if (lower == "authorization") continue;  // the plugin sees req.user, never the credential
     pr.headers.emplace_back(lower, v);
   }

@@ -133,6 +133,15 @@ Status checkSri(std::string_view bytes, std::string_view sri) {
   return {};
 }
 
+std::string randomHex(size_t bytes) {
+  ensureSodium();
+  std::vector<unsigned char> raw(bytes);
+  randombytes_buf(raw.data(), raw.size());
+  std::string hex = toHex(raw.data(), raw.size());
+  sodium_memzero(raw.data(), raw.size());
+  return hex;
+}
+
 std::string randomUuid() {
   ensureSodium();
   unsigned char b[16];

@@ -8,6 +8,7 @@
 #include "patchbay/clock.h"
 #include "patchbay/files.h"
 #include "patchbay/integrity.h"
+#include "panel/panel_impl.h"
 #include "patchbay/panel.h"
 #include "patchbay/sql_database.h"
 #include "patchbay/text.h"
@@ -80,16 +81,17 @@ User userFrom(const std::vector<std::string>& row) {
 
 const char* roleName(Role role) { return role == Role::kAdmin ? "admin" : "user"; }
 
-std::string userJson(const User& user) {
-  nlohmann::ordered_json j = {{"id", user.id},
-                              {"username", user.username},
-                              {"email", user.email.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(user.email)},
-                              {"displayName", user.username},
-                              {"isAdmin", user.isAdmin()},
-                              {"role", roleName(user.role)},
-                              {"createdAt", user.createdAt}};
-  return j.dump();
+nlohmann::ordered_json userObject(const User& user) {
+  return {{"id", user.id},
+          {"username", user.username},
+          {"email", user.email.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(user.email)},
+          {"displayName", user.username},
+          {"isAdmin", user.isAdmin()},
+          {"role", roleName(user.role)},
+          {"createdAt", user.createdAt}};
 }
+
+std::string userJson(const User& user) { return userObject(user).dump(); }
 
 std::string requestUserJson(const User& user) {
   nlohmann::ordered_json j = {{"id", user.id},
@@ -188,10 +190,7 @@ Result<User> Accounts::checkPassword(std::string_view username, std::string_view
 }
 
 Result<std::string> Accounts::createSession(const User& user, std::chrono::seconds lifetime, std::string_view ip, std::string_view userAgent) {
-  ensureSodium();
-  unsigned char raw[32];
-  randombytes_buf(raw, sizeof raw);
-  const std::string token = "pbs_" + toHex(raw, sizeof raw);
+  const std::string token = "pbs_" + randomHex(32);
   std::lock_guard lock(impl_->mu);
   // Expired sessions open nothing; each new one sweeps them away.
   const std::string now = utcNow();
@@ -289,10 +288,7 @@ std::optional<User> Accounts::findUser(const std::string& id) {
 
 Result<bool> ensureFirstAdministrator(Accounts& accounts, const std::string& passwordFile) {
   if (accounts.userCount() > 0) return false;
-  ensureSodium();
-  unsigned char raw[12];
-  randombytes_buf(raw, sizeof raw);
-  const std::string password = toHex(raw, sizeof raw);
+  const std::string password = randomHex(12);
   // The file first: an account whose password nobody kept would lock the panel.
   if (auto s = writeFileAtomically(passwordFile, password + "\n", 0600); !s) return s.error();
   auto made = accounts.registerUser({"admin", password, ""});

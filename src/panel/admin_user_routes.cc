@@ -8,13 +8,6 @@ namespace patchbay::panel {
 
 namespace {
 
-using json = nlohmann::ordered_json;
-using http::Request;
-using http::Responder;
-using http::Response;
-
-json userObject(const User& user) { return json::parse(userJson(user)); }
-
 // A positive whole number from the query, or `fallback`.
 size_t positive(const Request& request, const std::string& name, size_t fallback, size_t max) {
   const std::string text = request.queryOr(name);

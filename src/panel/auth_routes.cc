@@ -1,26 +1,12 @@
 // The panel's sign-in: Sodium's /api/auth routes, the session cookie, CSRF
 // and Origin checks (patchbay/panel.h).
-#include <sodium.h>
-#include <strings.h>
-
 #include <nlohmann/json.hpp>
 
-#include "patchbay/http.h"
-#include "patchbay/integrity.h"
+#include "panel/panel_impl.h"
 #include "patchbay/json.h"
 #include "patchbay/panel.h"
-#include "panel/panel_impl.h"
 
 namespace patchbay::panel {
-
-namespace {
-
-using json = nlohmann::ordered_json;
-using http::Request;
-using http::Responder;
-using http::Response;
-
-}  // namespace
 
 Panel::Panel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Panel::~Panel() = default;
@@ -112,7 +98,7 @@ void Panel::addRoutes(http::Router& router) {
   router.add("GET", "/api/auth/me", [authenticated](Request& request) {
     auto who = authenticated(request);
     if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
-    Response r = Response::json(200, R"({"user":)" + userJson(std::get<Caller>(who).user) + "}");
+    Response r = Response::json(200, json{{"user", userObject(std::get<Caller>(who).user)}}.dump());
     r.set("Cache-Control", "no-store");
     return r;
   });

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "patchbay/http.h"
+#include "patchbay/integrity.h"
 #include "patchbay/json.h"
 #include "patchbay/panel.h"
 #include "patchbay/worker_pool.h"
@@ -17,10 +18,17 @@
 
 namespace patchbay::panel {
 
+using json = nlohmann::ordered_json;
+using http::Request;
+using http::Responder;
+using http::Response;
+
 inline constexpr const char* kSessionCookie = "pb_session";
 inline constexpr const char* kCsrfCookie = "pb_csrf";
 inline constexpr uint64_t kMaxAuthBody = 16 << 10;
 
+// Sodium's user object (userJson's, as JSON to put inside an answer).
+json userObject(const User& user);
 // {"error": message} with `status`.
 http::Response errorJson(int status, std::string_view message);
 // The value of cookie `name` in the request's Cookie headers, or "".
@@ -33,12 +41,8 @@ http::Response accountError(const Error& e);
 bool changesState(const http::Request& request);
 // An Origin, when sent, must be this panel's own (host and port as the browser reached them).
 bool sameOrigin(const http::Request& request);
-std::string randomHex(size_t bytes);
 
 struct Panel::Impl {
-  using json = nlohmann::ordered_json;
-  using Request = http::Request;
-  using Response = http::Response;
 
   std::unique_ptr<Accounts> accounts;
   PanelOptions options;
@@ -77,7 +81,7 @@ struct Panel::Impl {
   Response signedIn(const User& user, const Request& request) {
     auto token = accounts->createSession(user, options.sessionLifetime, request.remoteAddress, request.header("user-agent"));
     if (!token) return errorJson(500, "Could not start a session: " + token.error().message);
-    Response r = Response::json(200, R"({"success":true,"user":)" + userJson(user) + R"(,"token":)" + json(*token).dump() + "}");
+    Response r = Response::json(200, json{{"success", true}, {"user", userObject(user)}, {"token", *token}}.dump());
     r.headers.emplace_back("Set-Cookie", cookie(kSessionCookie, *token, true, options.sessionLifetime));
     r.headers.emplace_back("Set-Cookie", cookie(kCsrfCookie, randomHex(16), false, options.sessionLifetime));
     r.set("Cache-Control", "no-store");

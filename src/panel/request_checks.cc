@@ -3,12 +3,8 @@
 #include <strings.h>
 
 #include "panel/panel_impl.h"
-#include "patchbay/integrity.h"
 
 namespace patchbay::panel {
-
-using http::Request;
-using http::Response;
 
 
 Response errorJson(int status, std::string_view message) { return Response::error(status, "", message, http::ErrorShape::kMessage); }
@@ -58,13 +54,6 @@ bool sameOrigin(const Request& request) {
   const size_t scheme = origin.find("://");
   if (scheme == std::string::npos) return false;  // "null" (a sandboxed page, a file) included
   return origin.substr(scheme + 3) == request.header("host");
-}
-
-std::string randomHex(size_t bytes) {
-  ensureSodium();
-  std::vector<unsigned char> raw(bytes);
-  randombytes_buf(raw.data(), raw.size());
-  return toHex(raw.data(), raw.size());
 }
 
 std::variant<Caller, Response> Panel::Impl::authenticate(Panel& panel, const Request& request) {

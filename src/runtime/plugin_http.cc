@@ -12,12 +12,11 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string lowercase(std::string_view s) { return asciiLower(s); }
 
 // Content types whose bodies are text for the plugin (a string, parsed when
 // JSON); anything else reaches it as bytes.
 bool textContentType(const std::string& contentType) {
-  const std::string t = lowercase(contentType.substr(0, contentType.find(';')));
+  const std::string t = asciiLower(contentType.substr(0, contentType.find(';')));
   return t.empty() || t.starts_with("text/") || t == "application/json" || t.ends_with("+json") || t == "application/x-www-form-urlencoded" ||
          t == "application/xml" || t.ends_with("+xml") || t == "application/javascript";
 }
@@ -58,7 +57,7 @@ Result<DispatchedRequest> dispatchedRequest(const PluginRequest& r) {
   }
   DispatchedRequest out;
   out.bodyIsText = textContentType(contentType) && isUtf8(r.body);
-  const std::string type = lowercase(contentType);
+  const std::string type = asciiLower(contentType);
   if (out.bodyIsText && type.find("json") != std::string::npos && jsonNestsDeeperThan(r.body)) {
     return Error::invalid("the request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }

@@ -84,11 +84,7 @@ Result<std::pair<TokenInfo, std::string>> create(SqlDatabase& db, const std::str
   if (!expiresAt.empty() && (expiresAt.size() != 20 || expiresAt[10] != 'T' || expiresAt.back() != 'Z')) {
     return Error::invalid("expiry \"" + expiresAt + "\" is not an ISO 8601 UTC time like 2027-01-31T00:00:00Z");
   }
-  ensureSodium();
-  unsigned char raw[32];
-  randombytes_buf(raw, sizeof raw);
-  std::string secret = "pb_" + toHex(raw, sizeof raw);
-  sodium_memzero(raw, sizeof raw);
+  const std::string secret = "pb_" + randomHex(32);
   const std::string now = utcNow();
   auto inserted = db.query("INSERT INTO tokens (name, token_hash, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
                            {name, sha256Hex(secret), joined, now, expiresAt});
