@@ -48,13 +48,20 @@ std::optional<Version> hostVersionFor(const std::string& key) {
 
 struct Installer::Impl final : install::OperationSteps {
   std::shared_ptr<DataFolder> folder;  // owned with the host, when there is one
-  // Where things are, from the folder.
-  std::string dataDir, pluginsDir, versionsDir, pluginDataDir, stateDir, stagingDir, installedPath;
-  std::string postgresUrl;  // config.json's "database": plugin data in PostgreSQL, "" = SQLite files
+  // Where things are: the folder's.
+  const std::string& dataDir() const { return folder->root(); }
+  const std::string& pluginsDir() const { return folder->pluginsDir(); }
+  std::string versionsDir() const { return folder->versionsDir(); }
+  std::string pluginDataDir() const { return folder->pluginDataDir(); }
+  std::string stateDir() const { return folder->installerDir(); }
+  std::string stagingDir() const { return stateDir() + "/staging"; }
+  std::string installedPath() const { return folder->installedFile(); }
+  // config.json's "database": plugin data in PostgreSQL, "" = SQLite files.
+  const std::string& postgresUrl() const { return folder->postgresUrl(); }
   bool readOnly = false;    // openForReading: no lock, no operations
   Status refuseIfReadOnly() const {
     if (!readOnly) return {};
-    return Error::unsupported(dataDir + " was opened for reading only (a running host may hold it): install, upgrade and uninstall need Installer::open");
+    return Error::unsupported(dataDir() + " was opened for reading only (a running host may hold it): install, upgrade and uninstall need Installer::open");
   }
   install::JournalFolder journalFolder{""};
   const install::JournalFolder& journal() const override { return journalFolder; }
@@ -65,30 +72,30 @@ struct Installer::Impl final : install::OperationSteps {
 
   // --- state files ---------------------------------------------------------
   Result<json> readInstalled() const {
-    auto j = readJsonFile(installedPath, json{{"plugins", json::object()}});
+    auto j = readJsonFile(installedPath(), json{{"plugins", json::object()}});
     if (!j) return j;
-    if (!(*j)["plugins"].is_object()) return Error::invalid(installedPath + ": \"plugins\" must be an object");
+    if (!(*j)["plugins"].is_object()) return Error::invalid(installedPath() + ": \"plugins\" must be an object");
     return j;
   }
-  Status writeInstalled(const json& j) { return writeFileAtomically(installedPath, j.dump(2) + "\n"); }
+  Status writeInstalled(const json& j) { return writeFileAtomically(installedPath(), j.dump(2) + "\n"); }
 
   std::vector<std::string> activeSet() const { return folder->activePlugins(); }
   Status setActive(const std::string& id, bool on) { return folder->setActive(id, on); }
 
   // --- the plugin's database -------------------------------------------------
-  std::string dataFolder(const std::string& id) const { return pluginDataDir + "/" + id; }
+  std::string dataFolder(const std::string& id) const { return pluginDataDir() + "/" + id; }
   Result<std::unique_ptr<install::MigrationTarget>> openPluginDb(const std::string& id) {
     std::error_code ec;
     fs::create_directories(dataFolder(id), ec);
     if (ec) return Error::io(dataFolder(id) + ": " + ec.message());
-    if (!postgresUrl.empty()) return install::postgresPluginTarget(postgresUrl, id, "");
+    if (!postgresUrl().empty()) return install::postgresPluginTarget(postgresUrl(), id, "");
     return install::openSqliteTarget(dataFolder(id) + "/data.db");
   }
   // The plugin's database for reading the bookkeeping only (nothing made), or nullptr.
   std::unique_ptr<install::MigrationTarget> readPluginDb(const std::string& id) const {
     std::error_code ec;
-    if (!postgresUrl.empty()) {
-      auto db = install::postgresPluginReader(postgresUrl, id, "");
+    if (!postgresUrl().empty()) {
+      auto db = install::postgresPluginReader(postgresUrl(), id, "");
       return db ? std::move(*db) : nullptr;
     }
     if (!fs::exists(dataFolder(id) + "/data.db", ec)) return nullptr;
@@ -103,8 +110,8 @@ struct Installer::Impl final : install::OperationSteps {
   bool hasData(const std::string& id) const {
     std::error_code ec;
     if (fs::exists(dataFolder(id), ec)) return true;
-    if (postgresUrl.empty()) return false;
-    auto pg = PgConnection::connect(postgresUrl);
+    if (postgresUrl().empty()) return false;
+    auto pg = PgConnection::connect(postgresUrl());
     if (!pg) return false;
     auto schema = pluginSchemaName(*pg, id, "");
     if (!schema) return false;
@@ -114,29 +121,29 @@ struct Installer::Impl final : install::OperationSteps {
   // Removes the plugin's data: its folder, and its schema and role.
   Status removeData(const std::string& id) {
     if (auto s = removeTree(dataFolder(id)); !s) return s;
-    if (postgresUrl.empty()) return {};
-    auto pg = PgConnection::connect(postgresUrl);
+    if (postgresUrl().empty()) return {};
+    auto pg = PgConnection::connect(postgresUrl());
     if (!pg) return pg.error();
     return dropPluginSchema(*pg, id, "");
   }
 
   // --- where an installed plugin's files are -----------------------------------
-  std::string linkPath(const std::string& id) const { return pluginsDir + "/" + id; }
+  std::string linkPath(const std::string& id) const { return pluginsDir() + "/" + id; }
   // The version folder plugins/<id> points to, "" when it is not a link the installer made.
   std::string currentDir(const std::string& id) const {
     std::error_code ec;
     if (!fs::is_symlink(linkPath(id), ec)) return "";
     fs::path target = fs::read_symlink(linkPath(id), ec);
     if (ec) return "";
-    return (fs::path(pluginsDir) / target).lexically_normal().string();
+    return (fs::path(pluginsDir()) / target).lexically_normal().string();
   }
   std::string newVersionDir(const std::string& id, const Version& v, const std::string& op) const {
-    return versionsDir + "/" + id + "@" + v.toString() + "-" + op;
+    return versionsDir() + "/" + id + "@" + v.toString() + "-" + op;
   }
 
   // Where a package is unpacked and checked: a folder named after the
   // plugin (its manifest's id must match the folder's name).
-  std::string stagedDir(const Journal& j) const { return stagingDir + "/" + j.op + "/" + j.id; }
+  std::string stagedDir(const Journal& j) const { return stagingDir() + "/" + j.op + "/" + j.id; }
 
   // --- finishing and undoing -----------------------------------------------------
   Status rollForward(const Journal& j) override {
@@ -148,17 +155,17 @@ struct Installer::Impl final : install::OperationSteps {
         if (ec) return Error::io(j.newDir + ": " + ec.message());
       }
       // Switch plugins/<id> to the new version: a new link renamed over the old.
-      const std::string tmpLink = pluginsDir + "/.link-" + j.op;
+      const std::string tmpLink = pluginsDir() + "/.link-" + j.op;
       fs::remove(tmpLink, ec);
-      fs::create_symlink(fs::relative(j.newDir, pluginsDir), tmpLink, ec);
+      fs::create_symlink(fs::relative(j.newDir, pluginsDir()), tmpLink, ec);
       if (ec) return Error::io(tmpLink + ": " + ec.message());
       if (::rename(tmpLink.c_str(), linkPath(j.id).c_str()) != 0) return Error::io(linkPath(j.id) + ": cannot switch the link");
-      if (auto s = syncFolder(pluginsDir); !s) return s;
+      if (auto s = syncFolder(pluginsDir()); !s) return s;
       crashPoint("forward:switched");
       auto installed = readInstalled();
       if (!installed) return installed.error();
       json record = {{"version", j.toVersion}, {"source", j.source}, {"sha256", j.sha256}, {"installedAt", j.at},
-                     {"dir", fs::relative(j.newDir, dataDir).string()}};
+                     {"dir", fs::relative(j.newDir, dataDir()).string()}};
       if ((*installed)["plugins"][j.id] != record) {
         (*installed)["plugins"][j.id] = record;
         if (auto s = writeInstalled(*installed); !s) return s;
@@ -171,7 +178,7 @@ struct Installer::Impl final : install::OperationSteps {
       if (!j.oldDir.empty() && j.oldDir != j.newDir) {
         if (auto s = removeTree(j.oldDir); !s) return s;
       }
-      if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
+      if (auto s = removeTree(stagingDir() + "/" + j.op); !s) return s;
       crashPoint("forward:cleaned");
     } else {
       if (auto s = setActive(j.id, false); !s) return s;
@@ -185,7 +192,7 @@ struct Installer::Impl final : install::OperationSteps {
       crashPoint("forward:unregistered");
       std::error_code ec;
       fs::remove(linkPath(j.id), ec);
-      if (auto s = syncFolder(pluginsDir); !s) return s;
+      if (auto s = syncFolder(pluginsDir()); !s) return s;
       crashPoint("forward:unlinked");
       if (!j.oldDir.empty()) {
         if (auto s = removeTree(j.oldDir); !s) return s;
@@ -200,7 +207,7 @@ struct Installer::Impl final : install::OperationSteps {
   }
 
   Status rollBack(const Journal& j) override {
-    if (auto s = removeTree(stagingDir + "/" + j.op); !s) return s;
+    if (auto s = removeTree(stagingDir() + "/" + j.op); !s) return s;
     if (!j.newDir.empty() && j.newDir != currentDir(j.id)) {
       if (auto s = removeTree(j.newDir); !s) return s;
     }
@@ -218,13 +225,13 @@ struct Installer::Impl final : install::OperationSteps {
     for (const auto& r : *done) recovered.push_back(r.describe());
     // Leftovers of operations that never got as far as a journal entry, and
     // temporary files of atomic writes that were cut short.
-    for (const auto& entry : fs::directory_iterator(dataDir, ec)) {
+    for (const auto& entry : fs::directory_iterator(dataDir(), ec)) {
       if (entry.path().filename().string().find(".tmp-") != std::string::npos) fs::remove(entry.path(), ec);
     }
-    for (const auto& entry : fs::directory_iterator(stagingDir, ec)) {
+    for (const auto& entry : fs::directory_iterator(stagingDir(), ec)) {
       if (!fs::exists(journalFolder.dir() + "/" + entry.path().filename().string() + ".json")) (void)removeTree(entry.path().string());
     }
-    for (const auto& entry : fs::directory_iterator(pluginsDir, ec)) {
+    for (const auto& entry : fs::directory_iterator(pluginsDir(), ec)) {
       if (entry.path().filename().string().starts_with(".link-")) fs::remove(entry.path(), ec);
     }
     return {};
@@ -250,10 +257,10 @@ struct Installer::Impl final : install::OperationSteps {
     }
     if (auto migrations = install::Migrations::read(staged); !migrations) return Error::invalid(package.fileName + ": " + migrations.error().message);
     if (auto s = syncTree(staged); !s) return s.error();
-    fs::create_directories(versionsDir, ec);
+    fs::create_directories(versionsDir(), ec);
     fs::rename(staged, j.newDir, ec);
     if (ec) return Error::io(j.newDir + ": " + ec.message());
-    if (auto s = syncFolder(versionsDir); !s) return s.error();
+    if (auto s = syncFolder(versionsDir()); !s) return s.error();
     crashPoint("stage:placed");
     return m;
   }
@@ -331,20 +338,12 @@ Result<std::unique_ptr<Installer>> Installer::open(std::shared_ptr<DataFolder> f
 Result<std::unique_ptr<Installer>> Installer::openIn(std::shared_ptr<DataFolder> folder, LiveHost live) {
   auto impl = std::make_unique<Impl>();
   impl->readOnly = !folder->writable();
-  impl->dataDir = folder->root();
-  impl->pluginsDir = folder->pluginsDir();
-  impl->versionsDir = folder->versionsDir();
-  impl->pluginDataDir = folder->pluginDataDir();
-  impl->stateDir = folder->installerDir();
-  impl->journalFolder = install::JournalFolder(impl->stateDir + "/journal");
-  impl->stagingDir = impl->stateDir + "/staging";
-  impl->installedPath = folder->installedFile();
-  impl->postgresUrl = folder->postgresUrl();
   impl->folder = std::move(folder);
+  impl->journalFolder = install::JournalFolder(impl->stateDir() + "/journal");
   impl->live = std::move(live);
   if (impl->readOnly) return std::unique_ptr<Installer>(new Installer(std::move(impl)));
   std::error_code ec;
-  for (const std::string& dir : {impl->pluginsDir, impl->journalFolder.dir(), impl->stagingDir}) {
+  for (const std::string& dir : {impl->pluginsDir(), impl->journalFolder.dir(), impl->stagingDir()}) {
     fs::create_directories(dir, ec);
     if (ec) return Error::io(dir + ": " + ec.message());
   }
@@ -490,7 +489,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (!(*installedNow)["plugins"].contains(id)) return Error::notFound(id + " is not installed");
   const std::string fromText = (*installedNow)["plugins"][id].value("version", "");
   auto from = Version::parse(fromText);
-  if (!from) return Error::invalid(impl_->installedPath + ": " + id + " has no valid version");
+  if (!from) return Error::invalid(impl_->installedPath() + ": " + id + " has no valid version");
   const std::string oldDir = impl_->currentDir(id);
   if (oldDir.empty()) return Error::invalid(impl_->linkPath(id) + " is not the installer's link; reinstall " + id);
   auto fetched = source.fetch(id, *range, progress);
