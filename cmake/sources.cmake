@@ -167,7 +167,8 @@ if(TARGET patchbay_host)
 endif()
 
 # --- panel: users, sessions and the panel's routes (src/panel) ------------------
-add_library(patchbay_panel STATIC src/panel/accounts.cc src/panel/throttle.cc src/panel/request_checks.cc src/panel/auth_routes.cc src/panel/admin_user_routes.cc)
+add_library(patchbay_panel STATIC src/panel/accounts.cc src/panel/throttle.cc src/panel/request_checks.cc src/panel/auth_routes.cc src/panel/admin_user_routes.cc
+  src/panel/fleet.cc src/panel/fleet_power.cc src/panel/fleet_events.cc src/panel/hook_points.cc src/panel/records.cc src/panel/server_routes.cc)
 target_include_directories(patchbay_panel PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_panel PUBLIC patchbay_http patchbay_store patchbay_host_state)
 target_link_libraries(patchbay INTERFACE patchbay_panel)

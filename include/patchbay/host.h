@@ -56,6 +56,9 @@ struct HostOptions {
   // plugin routes' req.user, and an administrator among them may use the
   // admin API as an admin token does. Admin tokens work without it.
   std::function<std::optional<SignedInUser>(const http::Request&)> signedInUser;
+  // The panel's records plugins read with sodium.data (patchbay's own
+  // panel: panel::Panel::records()); null: empty lists.
+  std::shared_ptr<PanelData> panelData;
   // Plugin and host log lines (plugin id or "host", level, message).
   std::function<void(const std::string& source, const std::string& level, const std::string& message)> log;
 };

@@ -17,6 +17,24 @@
 //   DELETE /api/admin/users/:id                            -> {success, deletedServers, results}
 //   DELETE /api/admin/users/:id/sessions                   -> {success, revoked}
 //
+// Servers (patchbay/panel_fleet.h; another's answers 404 "Server not found"):
+//   GET    /api/servers                                    -> {servers}   (your own)
+//   POST   /api/servers  {name, description?, memory?, disk?, cpu?, node_id?} -> {success, server}
+//   GET    /api/servers/:id                                -> {server, usage, log}
+//   PUT    /api/servers/:id/details  {name, description?}  -> {success, server}
+//   POST   /api/servers/:id/power    {action}              -> {success, server}
+//   DELETE /api/servers/:id                                -> {success}
+// Administrators: GET /api/admin/servers?page=&per_page=, DELETE
+// /api/admin/servers/:id; GET/POST /api/admin/nodes, PUT/DELETE
+// /api/admin/nodes/:id ({node: {name, location, memory, disk}}).
+//
+// Hook points (seed 004; emitted to Panel::emitHooksTo's emitter):
+//   server:beforeCreate {user, name, node, description, limits}  awaited; a deny answers 403 {"error": reason}
+//   server:onCreate {server, user}, server:onStatusChange {server, action, user},
+//   server:onDelete {server, user}, server:resourceUsage {server, usage},
+//   auth:afterRegister {user, ip}, auth:afterLogin {user, ip, method},
+//   db:afterSave {collection, change, record}: after the fact, in order, never delaying an answer.
+//
 // Register and login set the session cookie (`pb_session`, HttpOnly,
 // SameSite=Strict, Secure when PanelOptions::secureCookie) and answer the
 // same session as `token`, for scripts (`Authorization: Bearer <token>`).
@@ -44,7 +62,9 @@
 #include <string_view>
 #include <vector>
 
+#include "patchbay/panel_fleet.h"
 #include "patchbay/result.h"
+#include "patchbay/runtime.h"
 
 namespace patchbay {
 
@@ -179,14 +199,27 @@ struct Caller {
   bool byCookie = false;
 };
 
+// Where the panel's hook points go: a runtime's emit (Runtime::emit).
+using HookEmitter = std::function<HookResult(const std::string& event, const std::string& contextJson)>;
+
 class Panel {
  public:
-  static Result<std::unique_ptr<Panel>> open(std::unique_ptr<Accounts> accounts, PanelOptions options = {});
+  static Result<std::unique_ptr<Panel>> open(std::unique_ptr<Accounts> accounts, std::unique_ptr<Fleet> fleet, PanelOptions options = {});
   ~Panel();
   Panel(const Panel&) = delete;
   Panel& operator=(const Panel&) = delete;
 
   Accounts& accounts();
+  Fleet& fleet();
+  // Seed 004's hook points are emitted to `emit` from now on (before: to
+  // nobody, everything allowed). `server:beforeCreate` and the lists the UI
+  // shows (`sidebar:items`, `admin:tabs`) are awaited; the others follow
+  // the fact on the panel's hook thread, in order, without delaying the
+  // answer. Set it once the host is open (its runtime is the emitter).
+  void emitHooksTo(HookEmitter emit);
+  // The panel's users, servers and nodes as plugins read them
+  // (sodium.data: RuntimeOptions::panelData, HostOptions::panelData).
+  std::shared_ptr<PanelData> records();
   // Who sent `request` by its credentials alone (no CSRF check).
   std::optional<Caller> caller(const http::Request& request);
   // The user a request acts for: its caller when the request may act as

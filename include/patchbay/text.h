@@ -19,6 +19,10 @@ size_t utf8SequenceLength(std::string_view s, size_t at);
 // Whether all of `s` is well-formed UTF-8.
 bool isUtf8(std::string_view s);
 
+// Characters as people count them: the code points of valid UTF-8 (for
+// length limits on names and passwords).
+size_t utf8Length(std::string_view s);
+
 // `s` with A-Z turned to a-z and every other byte kept: names compared
 // whatever their case (usernames, header names), locale-free.
 std::string asciiLower(std::string_view s);

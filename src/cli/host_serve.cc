@@ -52,8 +52,18 @@ int runHostServe(const HostServeOptions& o) {
     logInfo({{"msg", "created the panel's first administrator \"admin\"; its password is in " + passwordFile +
                          " (sign in as admin with it)"}});
   }
-  auto thePanel = panel::Panel::open(std::move(*accounts), {.secureCookie = o.secureCookies, .registrationOpen = !o.closedRegistration});
+  // Servers and nodes, in the same database; a new panel gets a first node.
+  auto fleetDb = openHostState(o.dataDir);
+  if (!fleetDb) return fail(fleetDb.error());
+  auto fleet = panel::Fleet::open(std::move(*fleetDb));
+  if (!fleet) return fail(fleet.error());
+  auto firstNode = (*fleet)->ensureFirstNode();
+  if (!firstNode) return fail(firstNode.error());
+  if (*firstNode) logInfo({{"msg", "created the panel's first node, \"Local node\""}});
+  auto thePanel = panel::Panel::open(std::move(*accounts), std::move(*fleet),
+                                     {.secureCookie = o.secureCookies, .registrationOpen = !o.closedRegistration});
   if (!thePanel) return fail(thePanel.error());
+  options.panelData = (*thePanel)->records();
 
   options.signedInUser = [p = thePanel->get()](const http::Request& request) -> std::optional<SignedInUser> {
     auto user = p->actingUser(request);
@@ -62,6 +72,9 @@ int runHostServe(const HostServeOptions& o) {
   };
   auto host = Host::open(options);
   if (!host) return fail(host.error());
+  (*thePanel)->emitHooksTo([runtime = &(*host)->runtime()](const std::string& event, const std::string& context) {
+    return runtime->emit(event, context);
+  });
 
   http::Router router;
   (*host)->addRoutes(router);
@@ -79,6 +92,7 @@ int runHostServe(const HostServeOptions& o) {
   // answered now, so that the server's drain waits only for real work.
   (*host)->runtime().cancelRequests("the host is stopping");
   server.stop();
+  (*thePanel)->emitHooksTo(nullptr);  // the hooks under way finish; then the runtime may go
   host->reset();
   thePanel->reset();
   logInfo({{"msg", "stopped"}});

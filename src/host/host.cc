@@ -89,6 +89,15 @@ Status Host::Impl::adoptSodiumSettings(const json& plugins) {
   });
 }
 
+void Host::Impl::routesMounted(const std::string& id) {
+  for (const auto& p : runtime->plugins()) {
+    if (p.id != id || p.routes == 0) continue;
+    nlohmann::ordered_json context = {{"plugin", id}, {"mount", "/api/plugins/" + id + "/"}, {"routes", p.routes}};
+    HookResult r = runtime->emit("route:register", context.dump());
+    for (const auto& e : r.errors) log("warn", "route:register: " + e);
+  }
+}
+
 std::string Host::Impl::dirOf(const std::string& id) const {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(folder->pluginsDir(), ec)) {
@@ -149,6 +158,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   runtimeOptions.limits = impl->options.limits;
   runtimeOptions.fetchGrants = std::move(grants);
   if (impl->options.log) runtimeOptions.log = impl->options.log;
+  runtimeOptions.panelData = impl->options.panelData;
   auto runtime = Runtime::create(runtimeOptions);
   if (!runtime) return runtime.error();
   impl->runtime = std::move(*runtime);
@@ -174,6 +184,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     if (!m.folder->pluginsEnabled()) return {};
     std::string dir = m.dirOf(id);
     Status s = dir.empty() ? Status(Error::notFound("no folder holds plugin \"" + id + "\"")) : m.runtime->activate(dir);
+    if (s) m.routesMounted(id);
     std::lock_guard lock(m.mu);
     if (s) {
       m.loadProblems.erase(id);
@@ -186,6 +197,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     if (!m.folder->pluginsEnabled()) return {};
     std::string dir = m.dirOf(id);
     Status s = dir.empty() ? Status(Error::notFound("no folder holds plugin \"" + id + "\"")) : m.runtime->replace(dir);
+    if (s) m.routesMounted(id);
     std::lock_guard lock(m.mu);
     if (s) m.loadProblems.erase(id);
     else m.loadProblems[id] = s.error().message;
@@ -208,6 +220,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
       std::string dir = m.dirOf(id);
       Status s = dir.empty() ? Status(Error::notFound("no folder in " + m.folder->pluginsDir() + " holds plugin \"" + id + "\""))
                              : m.runtime->activate(dir);
+      if (s) m.routesMounted(id);
       if (!s) {
         m.log("error", "plugin \"" + id + "\" was not started: " + s.error().message);
         std::lock_guard lock(m.mu);
@@ -269,6 +282,7 @@ Status Host::activate(const std::string& id) {
     impl_->loadProblems[id] = s.error().message;
     return s;
   }
+  if (s) impl_->routesMounted(id);
   {
     std::lock_guard lock(impl_->mu);
     impl_->loadProblems.erase(id);

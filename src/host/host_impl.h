@@ -36,6 +36,9 @@ struct Host::Impl {
   Status adoptSodiumSettings(const nlohmann::ordered_json& plugins);
   // The folder of plugin `id` (from discovery), or "".
   std::string dirOf(const std::string& id) const;
+  // Seed 004's route:register, once plugin `id` has started with routes
+  // mounted at /api/plugins/<id>/ ({plugin, mount, routes}).
+  void routesMounted(const std::string& id);
   // Records an admin action in host.db's audit log.
   void audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
 };

@@ -117,6 +117,12 @@ bool matchesPattern(std::string_view pattern, std::string_view name) {
   return p == pattern.size();
 }
 
+size_t utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 std::string asciiLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {

@@ -33,13 +33,6 @@ CREATE INDEX IF NOT EXISTS panel_sessions_expiry ON panel_sessions (expires_at);
 constexpr size_t kSessionIdLength = 32;  // hex digits of the token's hash that name a session
 constexpr const char* kUserColumns = "id, username, email, role, created_at";
 
-// Characters as people count them (code points of valid UTF-8).
-size_t characters(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
 // Sodium's validateUsername: 3-20 of letters, digits, underscore.
 bool validUsername(std::string_view s) {
   if (s.size() < 3 || s.size() > 20) return false;
@@ -93,14 +86,11 @@ nlohmann::ordered_json userObject(const User& user) {
 
 std::string userJson(const User& user) { return userObject(user).dump(); }
 
-std::string requestUserJson(const User& user) {
-  nlohmann::ordered_json j = {{"id", user.id},
-                              {"username", user.username},
-                              {"isAdmin", user.isAdmin()},
-                              {"isModerator", user.isAdmin()},
-                              {"role", roleName(user.role)}};
-  return j.dump();
+json requestUserObject(const User& user) {
+  return {{"id", user.id}, {"username", user.username}, {"isAdmin", user.isAdmin()}, {"isModerator", user.isAdmin()}, {"role", roleName(user.role)}};
 }
+
+std::string requestUserJson(const User& user) { return requestUserObject(user).dump(); }
 
 struct Accounts::Impl {
   std::unique_ptr<SqlDatabase> db;
@@ -134,7 +124,7 @@ Result<User> Accounts::registerUser(const NewUser& request) {
   if (request.username.empty() || request.password.empty()) return Error::invalid("Username and password are required");
   if (!request.email.empty() && !validEmail(request.email)) return Error::invalid("Invalid email format");
   if (!validUsername(request.username)) return Error::invalid("Username must be 3-20 characters (letters, numbers, underscore only)");
-  const size_t length = characters(request.password);
+  const size_t length = utf8Length(request.password);
   if (length < 6 || length > 128) return Error::invalid("Password must be between 6 and 128 characters");
   auto hash = Impl::hashPassword(request.password);  // before the lock: it takes a while
   if (!hash) return hash.error();
@@ -254,7 +244,7 @@ Result<size_t> Accounts::endOtherSessions(const std::string& userId, std::string
 }
 
 Status Accounts::changePassword(const std::string& userId, std::string_view current, std::string_view next, std::string_view keepToken) {
-  const size_t length = characters(next);
+  const size_t length = utf8Length(next);
   if (length < 6 || length > 128) return Error::invalid("Password must be between 6 and 128 characters");
   std::string hash;
   {

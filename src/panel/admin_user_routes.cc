@@ -6,41 +6,20 @@
 
 namespace patchbay::panel {
 
-namespace {
-
-// A positive whole number from the query, or `fallback`.
-size_t positive(const Request& request, const std::string& name, size_t fallback, size_t max) {
-  const std::string text = request.queryOr(name);
-  size_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9' || value > max) return fallback;
-    value = value * 10 + static_cast<size_t>(c - '0');
-  }
-  return value == 0 ? fallback : std::min(value, max);
-}
-
-}  // namespace
-
 void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
   Panel* p = &panel;
   Panel::Impl* m = &impl;
   // The administrator calling, or Sodium's 401/403.
-  auto administrator = [p, m](const Request& request) -> std::variant<User, Response> {
-    auto who = m->authenticate(*p, request);
-    if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
-    User user = std::get<Caller>(who).user;
-    if (!user.isAdmin()) return errorJson(403, "Admin access required");
-    return user;
-  };
+  auto administrator = [p, m](const Request& request) { return m->administrator(*p, request); };
 
   router.add("GET", "/api/admin/users", [m, administrator](Request& request) {
     auto admin = administrator(request);
     if (auto* refusal = std::get_if<Response>(&admin)) return std::move(*refusal);
     auto users = m->accounts->listUsers(request.queryOr("search"));
     if (!users) return accountError(users.error());
-    const size_t perPage = positive(request, "per_page", 10, 100);
+    const size_t perPage = queryNumber(request, "per_page", 10, 100);
     const size_t total = users->size(), pages = (total + perPage - 1) / perPage;
-    const size_t page = std::min(positive(request, "page", 1, 1000000), std::max<size_t>(pages, 1));
+    const size_t page = std::min(queryNumber(request, "page", 1, 1000000), std::max<size_t>(pages, 1));
     json list = json::array();
     for (size_t i = (page - 1) * perPage; i < total && i < page * perPage; ++i) list.push_back(userObject((*users)[i]));
     json out = {{"users", list}, {"meta", {{"current_page", page}, {"per_page", perPage}, {"total", total}, {"total_pages", pages}}}};
@@ -60,6 +39,7 @@ void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
     if (!m->hashing.post([m, done, wanted] {
           auto made = m->accounts->registerUser(wanted);
           if (!made) return done.send(accountError(made.error()));
+          m->savedUser(*made, "insert");
           done.send(Response::json(200, json{{"success", true}, {"user", userObject(*made)}}.dump()));
         })) {
       done.send(errorJson(503, "Too many sign-ins at once; try again in a moment").set("Retry-After", "1"));
@@ -89,6 +69,7 @@ void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
     if (id == std::get<User>(admin).id && *role != Role::kAdmin) return errorJson(400, "Cannot remove your own admin role");
     auto user = m->accounts->setRole(id, *role);
     if (!user) return accountError(user.error());
+    m->savedUser(*user, "update");
     return Response::json(200, json{{"success", true}, {"user", userObject(*user)}}.dump());
   }, {.maxBodyBytes = kMaxAuthBody, .decide = {}});
 
@@ -97,9 +78,19 @@ void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
     if (auto* refusal = std::get_if<Response>(&admin)) return std::move(*refusal);
     const std::string& id = request.params["id"];
     if (id == std::get<User>(admin).id) return errorJson(400, "Cannot delete your own account");
+    auto user = m->accounts->findUser(id);
+    if (!user) return errorJson(404, "User not found");
+    // Their servers go first (Sodium's order): a user never owns a server that outlives them.
+    auto servers = m->fleet->deleteServersOf(id);
+    if (!servers) return errorJson(500, "Could not delete the user's servers: " + servers.error().message);
     if (auto s = m->accounts->deleteUser(id); !s) return accountError(s.error());
-    // Servers come with the panel's servers part; none yet.
-    return Response::json(200, R"({"success":true,"deletedServers":0,"results":[]})");
+    m->savedUser(*user, "delete");
+    json results = json::array();
+    for (const auto& s : *servers) {
+      results.push_back({{"id", s.id}, {"name", s.name}, {"success", true}});
+      m->hooks.after("server:onDelete", json{{"server", serverObject(s, nullptr)}, {"user", requestUserObject(std::get<User>(admin))}});
+    }
+    return Response::json(200, json{{"success", true}, {"deletedServers", servers->size()}, {"results", results}}.dump());
   });
 
   router.add("DELETE", "/api/admin/users/{id}/sessions", [m, administrator](Request& request) {

@@ -11,11 +11,16 @@ namespace patchbay::panel {
 Panel::Panel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Panel::~Panel() = default;
 
-Result<std::unique_ptr<Panel>> Panel::open(std::unique_ptr<Accounts> accounts, PanelOptions options) {
-  return std::unique_ptr<Panel>(new Panel(std::make_unique<Impl>(std::move(accounts), options)));
+Result<std::unique_ptr<Panel>> Panel::open(std::unique_ptr<Accounts> accounts, std::unique_ptr<Fleet> fleet, PanelOptions options) {
+  std::unique_ptr<Panel> panel(new Panel(std::make_unique<Impl>(std::move(accounts), std::move(fleet), options)));
+  listenToFleet(*panel->impl_);
+  return panel;
 }
 
 Accounts& Panel::accounts() { return *impl_->accounts; }
+Fleet& Panel::fleet() { return *impl_->fleet; }
+void Panel::emitHooksTo(HookEmitter emit) { impl_->hooks.connect(std::move(emit)); }
+std::shared_ptr<PanelData> Panel::records() { return impl_->records; }
 
 std::optional<Caller> Panel::caller(const Request& request) {
   const std::string authorization = request.header("authorization");
@@ -55,6 +60,8 @@ void Panel::addRoutes(http::Router& router) {
           auto user = m->accounts->registerUser(wanted);
           if (!user) return done.send(errorJson(user.error().kind == ErrorKind::kInvalidInput ? 400 : 500, user.error().message));
           done.send(m->signedIn(*user, request));
+          m->savedUser(*user, "insert");
+          m->hooks.after("auth:afterRegister", json{{"user", userObject(*user)}, {"ip", request.remoteAddress}});
         })) {
       done.send(errorJson(503, "Too many sign-ins at once; try again in a moment").set("Retry-After", "1"));
     }
@@ -80,6 +87,7 @@ void Panel::addRoutes(http::Router& router) {
           }
           m->accountFailures.clear(account);
           done.send(m->signedIn(*user, request));  // always a new session: none chosen by the client is ever taken
+          m->hooks.after("auth:afterLogin", json{{"user", userObject(*user)}, {"ip", request.remoteAddress}, {"method", "password"}});
         })) {
       done.send(errorJson(503, "Too many sign-ins at once; try again in a moment").set("Retry-After", "1"));
     }
@@ -151,6 +159,8 @@ void Panel::addRoutes(http::Router& router) {
   });
 
   addAdminUserRoutes(*this, *impl_, router);
+  addServerRoutes(*this, *impl_, router);
+  addAdminFleetRoutes(*this, *impl_, router);
 }
 
 }  // namespace patchbay::panel

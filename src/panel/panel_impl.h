@@ -14,6 +14,7 @@
 #include "patchbay/json.h"
 #include "patchbay/panel.h"
 #include "patchbay/worker_pool.h"
+#include "panel/hook_points.h"
 #include "panel/throttle.h"
 
 namespace patchbay::panel {
@@ -41,20 +42,32 @@ http::Response accountError(const Error& e);
 bool changesState(const http::Request& request);
 // An Origin, when sent, must be this panel's own (host and port as the browser reached them).
 bool sameOrigin(const http::Request& request);
+// A positive whole number from the query (at most `max`), or `fallback`.
+size_t queryNumber(const http::Request& request, const std::string& name, size_t fallback, size_t max);
+// sodium.data over the panel's records (records.cc).
+std::shared_ptr<PanelData> makePanelRecords(Accounts& accounts, Fleet& fleet);
+// Sodium's req.user (requestUserJson's), for hook contexts and plugin routes.
+json requestUserObject(const User& user);
 
 struct Panel::Impl {
 
   std::unique_ptr<Accounts> accounts;
+  std::unique_ptr<Fleet> fleet;
+  std::shared_ptr<PanelData> records;
   PanelOptions options;
   Throttle accountFailures, addressFailures, registrations;
+  HookPoints hooks;
   WorkerPool hashing;  // Argon2id off the IO threads; last, so that its jobs finish while the rest lives
 
-  Impl(std::unique_ptr<Accounts> a, PanelOptions o)
+  Impl(std::unique_ptr<Accounts> a, std::unique_ptr<Fleet> f, PanelOptions o)
       : accounts(std::move(a)),
+        fleet(std::move(f)),
+        records(makePanelRecords(*accounts, *fleet)),
         options(o),
         accountFailures(o.loginFailuresPerAccount, o.throttleWindow),
         addressFailures(o.loginFailuresPerAddress, o.throttleWindow),
         registrations(o.registrationsPerAddress, o.throttleWindow),
+        hooks([](const std::string&) {}),
         hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {}
 
   std::chrono::steady_clock::time_point now() const { return options.clock ? options.clock() : std::chrono::steady_clock::now(); }
@@ -62,6 +75,13 @@ struct Panel::Impl {
   // Who is calling, checked as the panel checks every request that changes
   // something: a cookie needs the CSRF token and the panel's Origin.
   std::variant<Caller, Response> authenticate(Panel& panel, const Request& request);
+  // The same, for administrators only (Sodium's 403 "Admin access required").
+  std::variant<User, Response> administrator(Panel& panel, const Request& request);
+
+  // db:afterSave for a write of the panel's users.
+  void savedUser(const User& user, const char* change) {
+    hooks.after("db:afterSave", json{{"collection", "users"}, {"change", change}, {"record", userObject(user)}});
+  }
 
 
   static Response tooMany(std::chrono::seconds wait) {
@@ -104,5 +124,10 @@ struct Panel::Impl {
 
 // Administrators' routes over users (/api/admin/users, admin_user_routes.cc).
 void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router);
+// Servers (/api/servers) and, for administrators, servers and nodes (server_routes.cc).
+void addServerRoutes(Panel& panel, Panel::Impl& impl, http::Router& router);
+void addAdminFleetRoutes(Panel& panel, Panel::Impl& impl, http::Router& router);
+// What the fleet's changes set off: hooks (fleet_events.cc).
+void listenToFleet(Panel::Impl& impl);
 
 }  // namespace patchbay::panel

@@ -56,6 +56,24 @@ bool sameOrigin(const Request& request) {
   return origin.substr(scheme + 3) == request.header("host");
 }
 
+size_t queryNumber(const Request& request, const std::string& name, size_t fallback, size_t max) {
+  const std::string text = request.queryOr(name);
+  size_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > max) return fallback;
+    value = value * 10 + static_cast<size_t>(c - '0');
+  }
+  return value == 0 ? fallback : std::min(value, max);
+}
+
+std::variant<User, Response> Panel::Impl::administrator(Panel& panel, const Request& request) {
+  auto who = authenticate(panel, request);
+  if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
+  User user = std::get<Caller>(who).user;
+  if (!user.isAdmin()) return errorJson(403, "Admin access required");
+  return user;
+}
+
 std::variant<Caller, Response> Panel::Impl::authenticate(Panel& panel, const Request& request) {
   const bool hasCredentials = request.header("authorization").starts_with("Bearer ") || !cookieValue(request, kSessionCookie).empty();
   if (!hasCredentials) return errorJson(401, "No token provided");

@@ -128,7 +128,7 @@ TEST(Docs, PanelExamplesRunAgainstALivePanel) {
     auto r = test::run("cd " + dir.str() + " && export PATH=" + path + ":$PATH && set -e\n" + b.body);
     EXPECT_EQ(r.exitCode, 0) << b.body << "\n" << r.output << "\n--- serve.log:\n" << test::readFile(dir / "serve.log");
   }
-  EXPECT_EQ(blocks, 2);
+  EXPECT_EQ(blocks, 3);
 }
 
 TEST(Docs, RegistryExamplesRunAgainstALiveRegistry) {

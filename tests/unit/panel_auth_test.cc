@@ -13,6 +13,7 @@
 #include "patchbay/http_client.h"
 #include "patchbay/panel.h"
 #include "patchbay/sql_database.h"
+#include "support/panel_harness.h"
 #include "support/test_util.h"
 
 namespace patchbay {
@@ -20,55 +21,7 @@ namespace {
 
 using nlohmann::json;
 
-class PanelAuthTest : public ::testing::Test {
- protected:
-  void SetUp() override { start({}); }
-  void start(panel::PanelOptions options) {
-    server_.reset();
-    panel_.reset();
-    auto db = openHostState(dir_.str());
-    ASSERT_TRUE(db.ok()) << db.error().message;
-    auto accounts = panel::Accounts::open(std::move(*db));
-    ASSERT_TRUE(accounts.ok()) << accounts.error().message;
-    auto p = panel::Panel::open(std::move(*accounts), options);
-    ASSERT_TRUE(p.ok());
-    panel_ = std::move(*p);
-    router_ = std::make_unique<http::Router>();
-    router_->setErrorShape(http::ErrorShape::kMessage);
-    panel_->addRoutes(*router_);
-    server_ = std::make_unique<http::Server>(http::ServerOptions{}, *router_);
-    ASSERT_TRUE(server_->start().ok());
-  }
-  std::string origin() { return "http://127.0.0.1:" + std::to_string(server_->port()); }
-  http::ClientResponse call(const std::string& method, const std::string& path, const std::string& body = "",
-                            std::vector<std::pair<std::string, std::string>> headers = {}) {
-    auto r = http::fetch({.method = method, .url = origin() + path, .headers = std::move(headers), .body = body});
-    EXPECT_TRUE(r.ok()) << r.error().message;
-    return r.ok() ? *r : http::ClientResponse{};
-  }
-  // The cookies a response set, as a Cookie header's value.
-  static std::string cookiesOf(const http::ClientResponse& r) {
-    std::string out;
-    for (const auto& [name, value] : r.headers) {
-      if (name != "set-cookie") continue;
-      if (!out.empty()) out += "; ";
-      out += value.substr(0, value.find(';'));
-    }
-    return out;
-  }
-  static std::string cookie(const http::ClientResponse& r, const std::string& name) {
-    for (const auto& [header, value] : r.headers) {
-      if (header == "set-cookie" && value.starts_with(name + "=")) return value;
-    }
-    return "";
-  }
-  static json body(const http::ClientResponse& r) { return json::parse(r.body, nullptr, false); }
-
-  test::TempDir dir_;
-  std::unique_ptr<panel::Panel> panel_;
-  std::unique_ptr<http::Router> router_;
-  std::unique_ptr<http::Server> server_;
-};
+class PanelAuthTest : public test::PanelHarness {};
 
 TEST_F(PanelAuthTest, RegisterLogInMeAndLogOutAsSodiumAnswersThem) {
   auto first = call("POST", "/api/auth/register", R"({"username":"alice","password":"correct horse","email":"alice@example.com"})");
