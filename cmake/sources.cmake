@@ -66,7 +66,7 @@ target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3 patchbay_package PRI
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(ZLIB REQUIRED)
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlienc)
-add_library(patchbay_http STATIC src/http/router.cc src/http/url.cc src/http/server.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
+add_library(patchbay_http STATIC src/http/router.cc src/http/url.cc src/http/server.cc src/http/websocket.cc src/http/client.cc src/http/compress.cc src/http/metrics.cc)
 target_include_directories(patchbay_http PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_compile_options(patchbay_http PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
 target_link_libraries(patchbay_http PUBLIC patchbay_package Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)
@@ -168,7 +168,7 @@ endif()
 
 # --- panel: users, sessions and the panel's routes (src/panel) ------------------
 add_library(patchbay_panel STATIC src/panel/accounts.cc src/panel/throttle.cc src/panel/request_checks.cc src/panel/auth_routes.cc src/panel/admin_user_routes.cc
-  src/panel/fleet.cc src/panel/fleet_power.cc src/panel/fleet_events.cc src/panel/hook_points.cc src/panel/records.cc src/panel/server_routes.cc)
+  src/panel/fleet.cc src/panel/fleet_power.cc src/panel/fleet_events.cc src/panel/hook_points.cc src/panel/records.cc src/panel/server_routes.cc src/panel/live_events.cc)
 target_include_directories(patchbay_panel PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_panel PUBLIC patchbay_http patchbay_store patchbay_host_state)
 target_link_libraries(patchbay INTERFACE patchbay_panel)

@@ -59,6 +59,11 @@ struct HostOptions {
   // The panel's records plugins read with sodium.data (patchbay's own
   // panel: panel::Panel::records()); null: empty lists.
   std::shared_ptr<PanelData> panelData;
+  // Told after the plugins changed: one was activated or deactivated (by
+  // an administrator, or by an install, upgrade or uninstall: change
+  // "activated", "deactivated", "upgraded") or configured ("settings",
+  // "grants", "limits"). Called on the thread that changed it.
+  std::function<void(const std::string& pluginId, const std::string& change)> pluginsChanged;
   // Plugin and host log lines (plugin id or "host", level, message).
   std::function<void(const std::string& source, const std::string& level, const std::string& message)> log;
 };

@@ -35,6 +35,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "patchbay/result.h"
@@ -112,6 +113,44 @@ class Responder {
 
 using AsyncHandler = std::function<void(Request&, Responder)>;
 
+// A WebSocket connection (RFC 6455) a route accepted. Thread-safe; the
+// server holds it while it is open.
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+  // Queues a text message. False when the connection is closed, or when
+  // its queue already holds WebSocketOptions::maxQueued messages: then it
+  // is closed at once, so that a client that stops reading costs only
+  // itself and never delays anyone sending to others.
+  virtual bool send(std::string text) = 0;
+  // Closes it (a normal close, 1000).
+  virtual void close() = 0;
+  virtual bool isOpen() const = 0;
+};
+
+struct WebSocketOptions {
+  size_t maxQueued = 256;                 // messages waiting to go out
+  size_t maxMessageBytes = 64 << 10;      // a larger one from the client closes the connection (1009)
+  std::chrono::seconds pingInterval{20};  // a ping after this long quiet; no answer within as long again: closed
+};
+
+// What an accepted connection hears, on an IO thread, one call at a time.
+// onClose comes once, however it ended (also when the server stops).
+struct WebSocketHandlers {
+  std::function<void(const std::string& text)> onMessage;
+  std::function<void()> onClose;
+};
+
+// Decides an upgrade request (its head: method, path, params, query,
+// headers): a Response refuses it (401, 403, ...); handlers accept it, for
+// the connection `socket` will be (messages sent on it before the
+// handshake completes go out after it).
+using WebSocketAccept = std::function<std::variant<Response, WebSocketHandlers>(Request& request, const std::shared_ptr<WebSocket>& socket)>;
+struct WebSocketRoute {
+  WebSocketAccept accept;
+  WebSocketOptions options;
+};
+
 // How large a route's request body may be (413 above it), decided after the
 // headers and before the body is read: `maxBodyBytes`, or when `decide` is
 // set, what it returns for the request's head (method, path, params, query,
@@ -132,6 +171,11 @@ class Service {
   virtual void serve(Request& request, Responder responder) const = 0;
   // The shape of its errors, which the server's own refusals take too.
   virtual ErrorShape errorShape() const { return ErrorShape::kCodeAndMessage; }
+  // The WebSocket route for an upgrade request's head (its params set), or none.
+  virtual const WebSocketRoute* webSocket(Request& head) const {
+    (void)head;
+    return nullptr;
+  }
 };
 
 // Routes "METHOD /literal/{param}/..." to handlers, first match first. A
@@ -143,6 +187,9 @@ class Router final : public Service {
  public:
   void add(std::string method, std::string pattern, Handler handler, RouteOptions options = {});
   void addAsync(std::string method, std::string pattern, AsyncHandler handler, RouteOptions options = {});
+  // A WebSocket endpoint at `pattern`; a plain GET there gets 426 Upgrade Required.
+  void addWebSocket(std::string pattern, WebSocketAccept accept, WebSocketOptions options = {});
+  const WebSocketRoute* webSocket(Request& head) const override;
   // Runs the matching handler; an async one is waited for (tests, tools).
   Response dispatch(Request& request) const;
   Handler handler() const;
@@ -160,6 +207,7 @@ class Router final : public Service {
     Handler handler;                    // one of the two
     AsyncHandler asyncHandler;
     RouteOptions options;
+    std::shared_ptr<WebSocketRoute> webSocket;  // set for a WebSocket endpoint
   };
   // The route for `request` with its params set, or the 404/405 answer.
   const Route* match(Request& request, Response& refusal) const;

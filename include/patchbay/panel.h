@@ -28,12 +28,17 @@
 // /api/admin/servers/:id; GET/POST /api/admin/nodes, PUT/DELETE
 // /api/admin/nodes/:id ({node: {name, location, memory, disk}}).
 //
+// Live events: a WebSocket at /api/events (session cookie with the panel's
+// Origin, or Bearer): server status, usage and log lines of the servers
+// the user may see, plugins.changed, notices, heartbeats (src/panel/live_events.h).
+//
 // Hook points (seed 004; emitted to Panel::emitHooksTo's emitter):
 //   server:beforeCreate {user, name, node, description, limits}  awaited; a deny answers 403 {"error": reason}
 //   server:onCreate {server, user}, server:onStatusChange {server, action, user},
 //   server:onDelete {server, user}, server:resourceUsage {server, usage},
 //   auth:afterRegister {user, ip}, auth:afterLogin {user, ip, method},
-//   db:afterSave {collection, change, record}: after the fact, in order, never delaying an answer.
+//   db:afterSave {collection, change, record}, ws:message {user, message}:
+//   after the fact, in order, never delaying an answer.
 //
 // Register and login set the session cookie (`pb_session`, HttpOnly,
 // SameSite=Strict, Secure when PanelOptions::secureCookie) and answer the
@@ -187,6 +192,10 @@ struct PanelOptions {
   size_t loginFailuresPerAddress = 20;
   size_t registrationsPerAddress = 10;
   std::chrono::seconds throttleWindow{15 * 60};
+  // Live events (/api/events): a heartbeat this often (sessions are
+  // re-checked then too); a tab with this many messages unsent is dropped.
+  std::chrono::milliseconds eventsHeartbeat{25000};
+  size_t eventsQueue = 256;
   // The clock throttling reads (tests move it; default: steady_clock).
   std::function<std::chrono::steady_clock::time_point()> clock;
 };
@@ -220,6 +229,11 @@ class Panel {
   // The panel's users, servers and nodes as plugins read them
   // (sodium.data: RuntimeOptions::panelData, HostOptions::panelData).
   std::shared_ptr<PanelData> records();
+  // Tells every open tab (live events) that the plugins changed, with a new
+  // revision: connect it to HostOptions::pluginsChanged.
+  void pluginsChanged(const std::string& pluginId, const std::string& change);
+  // Open live-event connections (tabs).
+  size_t liveConnections() const;
   // Who sent `request` by its credentials alone (no CSRF check).
   std::optional<Caller> caller(const http::Request& request);
   // The user a request acts for: its caller when the request may act as

@@ -64,6 +64,7 @@ int runHostServe(const HostServeOptions& o) {
                                      {.secureCookie = o.secureCookies, .registrationOpen = !o.closedRegistration});
   if (!thePanel) return fail(thePanel.error());
   options.panelData = (*thePanel)->records();
+  options.pluginsChanged = [p = thePanel->get()](const std::string& id, const std::string& change) { p->pluginsChanged(id, change); };
 
   options.signedInUser = [p = thePanel->get()](const http::Request& request) -> std::optional<SignedInUser> {
     auto user = p->actingUser(request);

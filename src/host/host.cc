@@ -179,12 +179,15 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   // The installer, live; opening it finishes or rolls back what a crash
   // interrupted, before any plugin starts.
   LiveHost live;
-  live.deactivate = [&m](const std::string& id) { (void)m.runtime->deactivate(id); };
+  live.deactivate = [&m](const std::string& id) {
+    if (m.runtime->deactivate(id)) m.changed(id, "deactivated");
+  };
   live.activate = [&m](const std::string& id) -> Status {
     if (!m.folder->pluginsEnabled()) return {};
     std::string dir = m.dirOf(id);
     Status s = dir.empty() ? Status(Error::notFound("no folder holds plugin \"" + id + "\"")) : m.runtime->activate(dir);
     if (s) m.routesMounted(id);
+    if (s) m.changed(id, "activated");
     std::lock_guard lock(m.mu);
     if (s) {
       m.loadProblems.erase(id);
@@ -198,6 +201,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     std::string dir = m.dirOf(id);
     Status s = dir.empty() ? Status(Error::notFound("no folder holds plugin \"" + id + "\"")) : m.runtime->replace(dir);
     if (s) m.routesMounted(id);
+    if (s) m.changed(id, "upgraded");
     std::lock_guard lock(m.mu);
     if (s) m.loadProblems.erase(id);
     else m.loadProblems[id] = s.error().message;
@@ -287,7 +291,9 @@ Status Host::activate(const std::string& id) {
     std::lock_guard lock(impl_->mu);
     impl_->loadProblems.erase(id);
   }
-  return impl_->folder->setActive(id, true);
+  Status saved = impl_->folder->setActive(id, true);
+  if (s) impl_->changed(id, "activated");
+  return saved;
 }
 
 Status Host::deactivate(const std::string& id) {
@@ -299,7 +305,9 @@ Status Host::deactivate(const std::string& id) {
     std::lock_guard lock(impl_->mu);
     impl_->loadProblems.erase(id);
   }
-  return impl_->folder->setActive(id, false);
+  Status saved = impl_->folder->setActive(id, false);
+  if (s) impl_->changed(id, "deactivated");
+  return saved;
 }
 
 Status Host::setFetchGrant(const std::string& id, std::optional<FetchGrant> grant) {
@@ -308,6 +316,7 @@ Status Host::setFetchGrant(const std::string& id, std::optional<FetchGrant> gran
   if (auto s = impl_->saveGrant(id, grant); !s) return s;  // the file first: a grant that cannot be kept is not applied
   impl_->runtime->setFetchGrant(id, std::move(grant));
   impl_->log("info", "outbound HTTP grant for \"" + id + "\" " + (impl_->runtime->fetchGrant(id) ? "set" : "removed"));
+  impl_->changed(id, "grants");
   return {};
 }
 
@@ -321,6 +330,7 @@ Status Host::setBodyLimit(const std::string& id, std::optional<uint64_t> bytes) 
     return s;
   }
   impl_->log("info", "request body limit for \"" + id + "\" is now " + std::to_string(impl_->runtime->bodyLimit(id)) + " bytes");
+  impl_->changed(id, "limits");
   return {};
 }
 

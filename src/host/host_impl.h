@@ -39,6 +39,10 @@ struct Host::Impl {
   // Seed 004's route:register, once plugin `id` has started with routes
   // mounted at /api/plugins/<id>/ ({plugin, mount, routes}).
   void routesMounted(const std::string& id);
+  // HostOptions::pluginsChanged, when set.
+  void changed(const std::string& id, const char* change) const {
+    if (options.pluginsChanged) options.pluginsChanged(id, change);
+  }
   // Records an admin action in host.db's audit log.
   void audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
 };

@@ -175,6 +175,7 @@ void Host::addRoutes(http::Router& router) {
     if (auto s = writePluginSettings(dir, host.impl_->folder->pluginDataDir(), body[field].dump(), host.impl_->folder->postgresUrl()); !s) {
       return errorResponse(400, s.error().message);
     }
+    host.impl_->changed(id, "settings");
     return Response::json(200, R"({"success":true})");
   });
 

@@ -163,11 +163,26 @@ std::string httpDate(std::chrono::system_clock::time_point t) {
 }
 
 void Router::add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
-  routes_.push_back({std::move(method), splitPath(pattern), std::move(handler), nullptr, std::move(options)});
+  routes_.push_back({std::move(method), splitPath(pattern), std::move(handler), nullptr, std::move(options), nullptr});
 }
 
 void Router::addAsync(std::string method, std::string pattern, AsyncHandler handler, RouteOptions options) {
-  routes_.push_back({std::move(method), splitPath(pattern), nullptr, std::move(handler), std::move(options)});
+  routes_.push_back({std::move(method), splitPath(pattern), nullptr, std::move(handler), std::move(options), nullptr});
+}
+
+void Router::addWebSocket(std::string pattern, WebSocketAccept accept, WebSocketOptions options) {
+  auto upgradeRequired = [this](Request& request) {
+    return Response::error(426, "upgrade_required", request.path + " is a WebSocket endpoint: connect with a WebSocket client", errorShape_)
+        .set("Upgrade", "websocket");
+  };
+  routes_.push_back({"GET", splitPath(pattern), std::move(upgradeRequired), nullptr, {},
+                     std::make_shared<WebSocketRoute>(WebSocketRoute{std::move(accept), options})});
+}
+
+const WebSocketRoute* Router::webSocket(Request& head) const {
+  Response refusal;
+  const Route* route = match(head, refusal);
+  return route ? route->webSocket.get() : nullptr;
 }
 
 const Router::Route* Router::match(Request& request, Response& refusal) const {

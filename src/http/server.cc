@@ -19,6 +19,7 @@
 #include "patchbay/http.h"
 #include "patchbay/text.h"
 #include "http/responder_state.h"
+#include "http/websocket_connection.h"
 
 namespace patchbay::http {
 
@@ -99,6 +100,7 @@ struct Server::Impl {
   std::mutex mutex;
   std::condition_variable drained;
   std::set<Session*> sessions;  // guarded by mutex
+  WebSocketSet webSockets;      // connections upgraded out of sessions
   size_t busy = 0;              // sessions handling a request; guarded by mutex
   std::atomic<bool> stopping{false};
   // Set by stop() before it takes back every waiting responder: a request
@@ -272,6 +274,9 @@ class Session : public std::enable_shared_from_this<Session> {
     setBusy(true);
     request_ = Request{};
     if (auto refused = readHead(request_)) return sendError(400, "bad_request", *refused, true);
+    if (boost::beast::websocket::is_upgrade(parser_->get())) {
+      if (const WebSocketRoute* route = server_.service->webSocket(request_)) return upgrade(*route);
+    }
     uint64_t limit = 0;
     try {
       limit = server_.service->bodyLimit(request_);
@@ -297,6 +302,32 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     readBody();
+  }
+
+  // A WebSocket route's upgrade: its accept decides; accepted, the
+  // connection leaves this session for a WebSocketConnection.
+  void upgrade(const WebSocketRoute& route) {
+    started_ = std::chrono::steady_clock::now();
+    method_ = request_.method;
+    path_ = request_.path;
+    version_ = 11;
+    head_ = false;
+    keepAlive_ = false;
+    if (!parser_->is_done()) return sendError(400, "bad_request", "a WebSocket upgrade request carries no body", true);
+    if (server_.stopping) return sendError(503, "unavailable", "the server is stopping", true);
+    auto socket = std::make_shared<WebSocketConnection>(route.options, server_.webSockets);
+    std::variant<Response, WebSocketHandlers> decision;
+    try {
+      decision = route.accept(request_, std::make_shared<WebSocketHandle>(socket));
+    } catch (const std::exception& e) {
+      decision = Response::error(500, "internal", std::string("internal error: ") + e.what(), server_.service->errorShape());
+    }
+    if (auto* refusal = std::get_if<Response>(&decision)) return send(std::move(*refusal));
+    status_ = 101;
+    bytes_ = 0;
+    logAccess();
+    setBusy(false);
+    socket->start(std::move(stream_), parser_->release(), std::move(std::get<WebSocketHandlers>(decision)));
   }
 
   void readBody() {
@@ -625,6 +656,7 @@ void Server::stop() {
     return live;
   };
   for (auto& s : liveSessions()) s->shutdownIfIdle();
+  impl_->webSockets.closeAll(std::chrono::duration_cast<std::chrono::milliseconds>(impl_->options.drainTimeout));
   {
     std::unique_lock lock(impl_->mutex);
     impl_->drained.wait_for(lock, impl_->options.drainTimeout, [this] { return impl_->sessions.empty(); });

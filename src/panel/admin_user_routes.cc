@@ -70,6 +70,7 @@ void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
     auto user = m->accounts->setRole(id, *role);
     if (!user) return accountError(user.error());
     m->savedUser(*user, "update");
+    m->live.recheckSessions();
     return Response::json(200, json{{"success", true}, {"user", userObject(*user)}}.dump());
   }, {.maxBodyBytes = kMaxAuthBody, .decide = {}});
 
@@ -85,6 +86,7 @@ void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
     if (!servers) return errorJson(500, "Could not delete the user's servers: " + servers.error().message);
     if (auto s = m->accounts->deleteUser(id); !s) return accountError(s.error());
     m->savedUser(*user, "delete");
+    m->live.recheckSessions();
     json results = json::array();
     for (const auto& s : *servers) {
       results.push_back({{"id", s.id}, {"name", s.name}, {"success", true}});
@@ -100,6 +102,7 @@ void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
     if (!m->accounts->findUser(id)) return errorJson(404, "User not found");
     auto ended = m->accounts->endOtherSessions(id, "");
     if (!ended) return accountError(ended.error());
+    m->live.recheckSessions();
     return Response::json(200, json{{"success", true}, {"revoked", *ended}}.dump());
   });
 }

@@ -9,7 +9,10 @@
 namespace patchbay::panel {
 
 Panel::Panel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Panel::~Panel() = default;
+Panel::~Panel() {
+  // The fleet's thread stops telling the panel first (it tells parts that go before it).
+  impl_->fleet->setListener(nullptr);
+}
 
 Result<std::unique_ptr<Panel>> Panel::open(std::unique_ptr<Accounts> accounts, std::unique_ptr<Fleet> fleet, PanelOptions options) {
   std::unique_ptr<Panel> panel(new Panel(std::make_unique<Impl>(std::move(accounts), std::move(fleet), options)));
@@ -21,6 +24,8 @@ Accounts& Panel::accounts() { return *impl_->accounts; }
 Fleet& Panel::fleet() { return *impl_->fleet; }
 void Panel::emitHooksTo(HookEmitter emit) { impl_->hooks.connect(std::move(emit)); }
 std::shared_ptr<PanelData> Panel::records() { return impl_->records; }
+void Panel::pluginsChanged(const std::string& pluginId, const std::string& change) { impl_->live.pluginsChanged(pluginId, change); }
+size_t Panel::liveConnections() const { return impl_->live.connections(); }
 
 std::optional<Caller> Panel::caller(const Request& request) {
   const std::string authorization = request.header("authorization");
@@ -97,6 +102,7 @@ void Panel::addRoutes(http::Router& router) {
     auto who = authenticated(request);
     if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
     if (auto s = m->accounts->endSession(sessionToken(request)); !s) return errorJson(500, s.error().message);
+    m->live.recheckSessions();
     Response r = Response::json(200, R"({"success":true})");
     r.headers.emplace_back("Set-Cookie", m->cookie(kSessionCookie, "", true, std::chrono::seconds(0)));
     r.headers.emplace_back("Set-Cookie", m->cookie(kCsrfCookie, "", false, std::chrono::seconds(0)));
@@ -123,6 +129,7 @@ void Panel::addRoutes(http::Router& router) {
     if (current.empty() || next.empty()) return done.send(errorJson(400, "All fields are required"));
     if (!m->hashing.post([m, done, userId = std::get<Caller>(who).user.id, current, next, keep = sessionToken(request)] {
           if (auto s = m->accounts->changePassword(userId, current, next, keep); !s) return done.send(accountError(s.error()));
+          m->live.recheckSessions();
           done.send(Response::json(200, R"({"success":true,"message":"Password updated successfully"})"));
         })) {
       done.send(errorJson(503, "Too many sign-ins at once; try again in a moment").set("Retry-After", "1"));
@@ -147,6 +154,7 @@ void Panel::addRoutes(http::Router& router) {
     auto who = authenticated(request);
     if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
     if (auto s = m->accounts->endSessionById(std::get<Caller>(who).user.id, request.params["id"]); !s) return accountError(s.error());
+    m->live.recheckSessions();
     return Response::json(200, R"({"success":true})");
   });
 
@@ -155,8 +163,23 @@ void Panel::addRoutes(http::Router& router) {
     if (auto* refusal = std::get_if<Response>(&who)) return std::move(*refusal);
     auto ended = m->accounts->endOtherSessions(std::get<Caller>(who).user.id, sessionToken(request));
     if (!ended) return accountError(ended.error());
+    m->live.recheckSessions();
     return Response::json(200, json{{"success", true}, {"revoked", *ended}}.dump());
   });
+
+  // Live events: one WebSocket per tab. A cookie must come with the panel's
+  // own Origin (a page elsewhere could otherwise open it with the cookie).
+  router.addWebSocket("/api/events", [this, m](Request& request, const std::shared_ptr<http::WebSocket>& socket)
+                                         -> std::variant<Response, http::WebSocketHandlers> {
+    auto who = caller(request);
+    if (!who) return errorJson(401, sessionToken(request).empty() ? "No token provided" : "Invalid or expired token");
+    if (who->byCookie && (request.header("origin").empty() || !sameOrigin(request))) return errorJson(403, "Cross-origin request refused");
+    return m->live.connect(socket, who->user, sessionToken(request), [m](const User& user, const std::string& text) {
+      json message = parseJsonOrDiscarded<json>(text);
+      if (message.is_discarded()) message = text;
+      m->hooks.after("ws:message", json{{"user", requestUserObject(user)}, {"message", std::move(message)}});
+    });
+  }, {.maxQueued = impl_->options.eventsQueue, .maxMessageBytes = 16 << 10, .pingInterval = std::chrono::seconds(20)});
 
   addAdminUserRoutes(*this, *impl_, router);
   addServerRoutes(*this, *impl_, router);

@@ -1,5 +1,6 @@
-// What the fleet's changes set off (panel_impl.h): hook points for usage
-// reports and writes of the panel's records.
+// What the fleet's changes set off (panel_impl.h): live events for those
+// who may see the server, hook points for usage reports and writes of the
+// panel's records.
 #include "panel/panel_impl.h"
 
 namespace patchbay::panel {
@@ -11,14 +12,20 @@ void listenToFleet(Panel::Impl& impl) {
     switch (e.kind) {
       case FleetEvent::Kind::kUsage: {
         auto node = m->fleet->findNode(e.server.nodeId);
+        m->live.toServerWatchers(e.server.ownerId, json{{"type", "server.usage"}, {"serverId", e.server.id}, {"usage", usageObject(e.usage)}}.dump());
         m->hooks.after("server:resourceUsage", json{{"server", serverObject(e.server, node ? &*node : nullptr)}, {"usage", usageObject(e.usage)}});
         break;
       }
       case FleetEvent::Kind::kSaved:
         m->hooks.after("db:afterSave", json{{"collection", e.collection}, {"change", e.change}, {"record", json::parse(e.recordJson)}});
         break;
-      case FleetEvent::Kind::kStatus:
+      case FleetEvent::Kind::kStatus: {
+        auto node = m->fleet->findNode(e.server.nodeId);
+        m->live.toServerWatchers(e.server.ownerId, json{{"type", "server.status"}, {"server", serverObject(e.server, node ? &*node : nullptr)}}.dump());
+        break;
+      }
       case FleetEvent::Kind::kLog:
+        m->live.toServerWatchers(e.server.ownerId, json{{"type", "server.log"}, {"serverId", e.server.id}, {"line", {{"at", e.line.at}, {"text", e.line.text}}}}.dump());
         break;
     }
   });

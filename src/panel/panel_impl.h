@@ -15,6 +15,7 @@
 #include "patchbay/panel.h"
 #include "patchbay/worker_pool.h"
 #include "panel/hook_points.h"
+#include "panel/live_events.h"
 #include "panel/throttle.h"
 
 namespace patchbay::panel {
@@ -57,6 +58,7 @@ struct Panel::Impl {
   PanelOptions options;
   Throttle accountFailures, addressFailures, registrations;
   HookPoints hooks;
+  LiveEvents live;
   WorkerPool hashing;  // Argon2id off the IO threads; last, so that its jobs finish while the rest lives
 
   Impl(std::unique_ptr<Accounts> a, std::unique_ptr<Fleet> f, PanelOptions o)
@@ -68,6 +70,11 @@ struct Panel::Impl {
         addressFailures(o.loginFailuresPerAddress, o.throttleWindow),
         registrations(o.registrationsPerAddress, o.throttleWindow),
         hooks([](const std::string&) {}),
+        live({.heartbeat = o.eventsHeartbeat, .maxQueued = o.eventsQueue},
+             [this](const std::string& token) -> std::optional<User> {
+               auto user = accounts->userForSession(token);
+               return user ? std::optional<User>(*user) : std::nullopt;
+             }),
         hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {}
 
   std::chrono::steady_clock::time_point now() const { return options.clock ? options.clock() : std::chrono::steady_clock::now(); }

@@ -1,0 +1,109 @@
+// The panel's live events (live_events.h).
+#include "panel/live_events.h"
+#include "panel/panel_impl.h"
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "patchbay/clock.h"
+
+namespace patchbay::panel {
+
+
+LiveEvents::LiveEvents(Options options, std::function<std::optional<User>(const std::string&)> sessionUser)
+    : options_(options), sessionUser_(std::move(sessionUser)) {
+  heartbeat_ = std::thread([this] { beat(); });
+}
+
+LiveEvents::~LiveEvents() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  heartbeat_.join();
+}
+
+http::WebSocketHandlers LiveEvents::connect(const std::shared_ptr<http::WebSocket>& socket, const User& user, std::string token,
+                                            std::function<void(const User&, const std::string&)> onMessage) {
+  {
+    std::lock_guard lock(mu_);
+    clients_[socket.get()] = Client{socket, user.id, user.isAdmin(), std::move(token)};
+  }
+  socket->send(json{{"type", "hello"}, {"user", userObject(user)}, {"revision", revision_.load()}}.dump());
+  const http::WebSocket* key = socket.get();
+  return {[user, onMessage = std::move(onMessage)](const std::string& text) { onMessage(user, text); },
+          [this, key] {
+            std::lock_guard lock(mu_);
+            clients_.erase(key);
+          }};
+}
+
+void LiveEvents::toServerWatchers(const std::string& ownerId, const std::string& message) {
+  std::vector<std::shared_ptr<http::WebSocket>> to;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, c] : clients_) {
+      if (c.admin || c.userId == ownerId) to.push_back(c.socket);
+    }
+  }
+  for (const auto& s : to) s->send(message);
+}
+
+void LiveEvents::toEveryone(const std::string& message) {
+  std::vector<std::shared_ptr<http::WebSocket>> to;
+  {
+    std::lock_guard lock(mu_);
+    to.reserve(clients_.size());
+    for (const auto& [key, c] : clients_) to.push_back(c.socket);
+  }
+  for (const auto& s : to) s->send(message);
+}
+
+void LiveEvents::pluginsChanged(const std::string& pluginId, const std::string& change) {
+  const uint64_t revision = ++revision_;
+  toEveryone(json{{"type", "plugins.changed"}, {"revision", revision}, {"plugin", pluginId}, {"change", change}}.dump());
+}
+
+size_t LiveEvents::connections() const {
+  std::lock_guard lock(mu_);
+  return clients_.size();
+}
+
+void LiveEvents::recheckSessions() {
+  {
+    std::lock_guard lock(mu_);
+    recheck_ = true;
+  }
+  wake_.notify_all();
+}
+
+void LiveEvents::beat() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const bool rechecking = wake_.wait_for(lock, options_.heartbeat, [this] { return stopping_ || recheck_; });
+    if (stopping_) return;
+    recheck_ = false;
+    std::vector<Client> all;
+    for (const auto& [key, c] : clients_) all.push_back(c);
+    lock.unlock();
+    const std::string heartbeat = json{{"type", "heartbeat"}, {"at", utcNow()}}.dump();
+    std::vector<std::pair<const http::WebSocket*, User>> current;
+    for (const auto& c : all) {
+      std::optional<User> user = sessionUser_ ? sessionUser_(c.token) : std::nullopt;
+      if (!user || user->id != c.userId) {
+        c.socket->send(R"({"type":"session.ended"})");
+        c.socket->close();
+        continue;
+      }
+      current.emplace_back(c.socket.get(), *user);
+      if (!rechecking) c.socket->send(heartbeat);
+    }
+    lock.lock();
+    for (const auto& [key, user] : current) {
+      if (auto it = clients_.find(key); it != clients_.end()) it->second.admin = user.isAdmin();
+    }
+  }
+}
+
+}  // namespace patchbay::panel

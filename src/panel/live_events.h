@@ -1,0 +1,77 @@
+// The panel's live events: one WebSocket per browser tab at /api/events.
+// What it carries (JSON text messages, each with a "type"):
+//   {"type":"hello","user":{...},"revision":N}         once, when connected
+//   {"type":"server.status","server":{...}}           a status change
+//   {"type":"server.usage","serverId":"...","usage":{...}}
+//   {"type":"server.log","serverId":"...","line":{"at","text"}}
+//   {"type":"plugins.changed","revision":N,"plugin":"...","change":"..."}
+//   {"type":"notice","level":"info","text":"..."}
+//   {"type":"heartbeat","at":"..."}                   every heartbeat interval
+//   {"type":"session.ended"}                          then the server closes
+// Server events go to the connections of the server's owner and of
+// administrators only. A connection whose queue fills (a tab that stopped
+// reading) is dropped; nobody else waits for it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "patchbay/http.h"
+#include "patchbay/panel.h"
+
+namespace patchbay::panel {
+
+class LiveEvents {
+ public:
+  struct Options {
+    std::chrono::milliseconds heartbeat{25000};
+    size_t maxQueued = 256;
+  };
+  // `sessionUser` re-reads a connection's session at each heartbeat and on
+  // recheckSessions(): a tab whose session ended is told and closed; a
+  // changed role applies to what it is sent.
+  LiveEvents(Options options, std::function<std::optional<User>(const std::string& token)> sessionUser);
+  ~LiveEvents();
+
+  // A new connection of `user` (its session `token`): registered; returns
+  // the handlers for it. `onMessage` hears what the tab sends.
+  http::WebSocketHandlers connect(const std::shared_ptr<http::WebSocket>& socket, const User& user, std::string token,
+                                  std::function<void(const User&, const std::string& text)> onMessage);
+  // To the owner's and the administrators' connections.
+  void toServerWatchers(const std::string& ownerId, const std::string& message);
+  // To every connection.
+  void toEveryone(const std::string& message);
+  // plugins.changed with the next revision.
+  void pluginsChanged(const std::string& pluginId, const std::string& change);
+  // Re-reads every connection's session now (after a logout, a password
+  // change, a changed role, a deleted user).
+  void recheckSessions();
+  uint64_t revision() const { return revision_; }
+  size_t connections() const;
+
+ private:
+  struct Client {
+    std::shared_ptr<http::WebSocket> socket;
+    std::string userId;
+    bool admin = false;
+    std::string token;
+  };
+  void beat();
+
+  Options options_;
+  std::function<std::optional<User>(const std::string&)> sessionUser_;
+  std::atomic<uint64_t> revision_{1};
+  mutable std::mutex mu_;
+  std::map<const http::WebSocket*, Client> clients_;
+  std::condition_variable wake_;
+  bool stopping_ = false, recheck_ = false;
+  std::thread heartbeat_;
+};
+
+}  // namespace patchbay::panel

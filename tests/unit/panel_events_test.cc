@@ -1,0 +1,136 @@
+// The panel's live events over a real WebSocket: who may connect (session
+// cookie with the panel's Origin, or Bearer), what each connection hears
+// (only servers its user may see), plugins.changed, the ws:message hook,
+// and a session that ends closing its connections.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/panel_harness.h"
+#include "support/websocket_client.h"
+
+namespace patchbay {
+namespace {
+
+using nlohmann::json;
+using test::WebSocketClient;
+
+class PanelEventsTest : public test::PanelHarness {
+ protected:
+  void SetUp() override {
+    start({.eventsHeartbeat = std::chrono::milliseconds(300)},
+          {.startDelay = std::chrono::milliseconds(100), .stopDelay = std::chrono::milliseconds(100), .usageInterval = std::chrono::milliseconds(100)});
+    admin_ = registered("admin_user");
+    alice_ = registered("alice");
+    bob_ = registered("bob");
+  }
+  std::unique_ptr<WebSocketClient> events(const std::string& token) {
+    auto c = WebSocketClient::connect(server_->port(), "/api/events", {{"Authorization", "Bearer " + token}});
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    if (!c.ok()) return nullptr;
+    auto hello = (*c)->read();
+    EXPECT_TRUE(hello && json::parse(*hello)["type"] == "hello") << hello.value_or("(nothing)");
+    return std::move(*c);
+  }
+  // The next message of `type` within 5 s (others are skipped).
+  static std::optional<json> next(WebSocketClient& c, const std::string& type, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto text = c.read(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+      if (!text) return std::nullopt;
+      json m = json::parse(*text);
+      if (m["type"] == type) return m;
+    }
+    return std::nullopt;
+  }
+  std::string admin_, alice_, bob_;
+};
+
+TEST_F(PanelEventsTest, StatusAndUsageReachTheOwnerAndAdministratorsOnly) {
+  auto alice = events(alice_);
+  auto bob = events(bob_);
+  auto admin = events(admin_);
+  ASSERT_TRUE(alice && bob && admin);
+  auto made = as(alice_, "POST", "/api/servers", R"({"name":"Live"})");
+  const std::string id = body(made)["server"]["id"];
+  ASSERT_EQ(as(alice_, "POST", "/api/servers/" + id + "/power", R"({"action":"start"})").status, 200);
+  auto starting = next(*alice, "server.status");
+  ASSERT_TRUE(starting);
+  EXPECT_EQ((*starting)["server"]["status"], "starting");
+  EXPECT_EQ((*starting)["server"]["id"], id);
+  auto running = next(*alice, "server.status");
+  ASSERT_TRUE(running);
+  EXPECT_EQ((*running)["server"]["status"], "running");
+  auto usage = next(*alice, "server.usage");
+  ASSERT_TRUE(usage);
+  EXPECT_EQ((*usage)["serverId"], id);
+  EXPECT_TRUE((*usage)["usage"].contains("cpu"));
+  EXPECT_TRUE(next(*admin, "server.status")) << "administrators see every server";
+  // Bob hears heartbeats, never Alice's server.
+  for (int i = 0; i < 3; ++i) {
+    auto m = bob->read(std::chrono::seconds(2));
+    ASSERT_TRUE(m);
+    EXPECT_EQ(json::parse(*m)["type"], "heartbeat") << *m;
+  }
+}
+
+TEST_F(PanelEventsTest, OnlyThePanelsOwnPagesMayConnectWithTheCookie) {
+  auto login = call("POST", "/api/auth/login", R"({"username":"alice","password":"password1"})");
+  const std::string cookies = cookiesOf(login);
+  auto none = WebSocketClient::connect(server_->port(), "/api/events");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("401"), std::string::npos) << none.error().message;
+  auto wrongToken = WebSocketClient::connect(server_->port(), "/api/events", {{"Authorization", "Bearer pbs_nope"}});
+  EXPECT_NE(wrongToken.error().message.find("401"), std::string::npos);
+  // Cross-site WebSocket hijacking: another site's page, the user's cookie.
+  auto elsewhere = WebSocketClient::connect(server_->port(), "/api/events", {{"Cookie", cookies}, {"Origin", "https://evil.example"}});
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_NE(elsewhere.error().message.find("403"), std::string::npos) << elsewhere.error().message;
+  auto noOrigin = WebSocketClient::connect(server_->port(), "/api/events", {{"Cookie", cookies}});
+  ASSERT_FALSE(noOrigin.ok());
+  auto own = WebSocketClient::connect(server_->port(), "/api/events", {{"Cookie", cookies}, {"Origin", origin()}});
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  auto hello = json::parse((*own)->read().value_or("{}"));
+  EXPECT_EQ(hello["user"]["username"], "alice");
+  EXPECT_EQ(panel_->liveConnections(), 1u);
+}
+
+TEST_F(PanelEventsTest, PluginChangesReachEveryTabWithARevision) {
+  auto alice = events(alice_);
+  auto bob = events(bob_);
+  panel_->pluginsChanged("billing", "activated");
+  auto a = next(*alice, "plugins.changed");
+  auto b = next(*bob, "plugins.changed");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ((*a)["plugin"], "billing");
+  EXPECT_EQ((*a)["change"], "activated");
+  EXPECT_EQ((*a)["revision"], (*b)["revision"]);
+  panel_->pluginsChanged("billing", "settings");
+  auto again = next(*alice, "plugins.changed");
+  ASSERT_TRUE(again);
+  EXPECT_GT((*again)["revision"].get<int>(), (*a)["revision"].get<int>());
+}
+
+TEST_F(PanelEventsTest, MessagesFromTheBrowserBecomeWsMessageHooks) {
+  auto alice = events(alice_);
+  ASSERT_TRUE(alice->write(R"({"type":"subscribe","page":"dashboard"})").ok());
+  auto hook = waitForHook("ws:message");
+  ASSERT_TRUE(hook);
+  EXPECT_EQ(hook->context["user"]["username"], "alice");
+  EXPECT_EQ(hook->context["message"]["page"], "dashboard");
+  ASSERT_TRUE(alice->write("not json").ok());
+  auto text = waitForHook("ws:message", [](const json& c) { return c["message"] == "not json"; });
+  EXPECT_TRUE(text) << "a message that is not JSON comes as its text";
+}
+
+TEST_F(PanelEventsTest, AnEndedSessionClosesItsConnections) {
+  auto alice = events(alice_);
+  auto bob = events(bob_);
+  ASSERT_EQ(as(alice_, "POST", "/api/auth/logout").status, 200);
+  EXPECT_TRUE(next(*alice, "session.ended", std::chrono::seconds(3)));
+  EXPECT_TRUE(alice->closedWithin(std::chrono::seconds(3)));
+  EXPECT_TRUE(next(*bob, "heartbeat")) << "others stay";
+}
+
+}  // namespace
+}  // namespace patchbay
