@@ -168,7 +168,25 @@ endif()
 
 # --- panel: users, sessions and the panel's routes (src/panel) ------------------
 add_library(patchbay_panel STATIC src/panel/accounts.cc src/panel/throttle.cc src/panel/request_checks.cc src/panel/auth_routes.cc src/panel/admin_user_routes.cc
-  src/panel/fleet.cc src/panel/fleet_power.cc src/panel/fleet_events.cc src/panel/hook_points.cc src/panel/records.cc src/panel/server_routes.cc src/panel/live_events.cc)
+  src/panel/fleet.cc src/panel/fleet_power.cc src/panel/fleet_events.cc src/panel/hook_points.cc src/panel/records.cc src/panel/server_routes.cc src/panel/live_events.cc
+  src/panel/navigation.cc src/panel/web_routes.cc)
+# The panel's pages: web/panel/src bundled by Debian's esbuild (Preact and
+# htm from web/panel/node_modules, installed by scripts/setup from the
+# lockfile), content-hashed, then embedded. No Node at build or run time.
+find_program(ESBUILD esbuild REQUIRED)
+file(GLOB_RECURSE PANEL_WEB_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/web/panel/src/*)
+add_custom_command(
+  OUTPUT ${CMAKE_BINARY_DIR}/generated/panel_web_assets.cc
+  COMMAND ${CMAKE_COMMAND} -E rm -rf ${CMAKE_BINARY_DIR}/generated/panel-web
+  COMMAND ${ESBUILD} ${CMAKE_SOURCE_DIR}/web/panel/src/app.js --bundle --minify --format=esm --target=es2020
+          --outdir=${CMAKE_BINARY_DIR}/generated/panel-web --entry-names=[name]-[hash] --legal-comments=none --log-level=warning
+  COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/panel_web_assets.cc -DNAME=kPanelWebAssets
+          -DBASE=${CMAKE_BINARY_DIR}/generated/panel-web -DGLOB=1 -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+  DEPENDS ${PANEL_WEB_SOURCES} ${CMAKE_SOURCE_DIR}/web/panel/package-lock.json ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}/web/panel
+  COMMENT "Bundling and embedding the panel's pages (esbuild)"
+  VERBATIM)
+target_sources(patchbay_panel PRIVATE ${CMAKE_BINARY_DIR}/generated/panel_web_assets.cc)
 target_include_directories(patchbay_panel PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_panel PUBLIC patchbay_http patchbay_store patchbay_host_state)
 target_link_libraries(patchbay INTERFACE patchbay_panel)

@@ -289,6 +289,9 @@ std::string gzipCompress(std::string_view data);
 // highest quality up to 256 KiB, lower ones above so that compressing stays
 // near a second (11 runs at ~0.4 MB/s); empty on failure.
 std::string brotliCompress(std::string_view data);
+// The Content-Type of a web asset by its name's ending (.html, .js, .css,
+// .svg, .png, .json), else application/octet-stream.
+const char* assetContentType(std::string_view path);
 // Whether the request's Accept-Encoding admits `encoding` ("gzip", "br").
 bool acceptsEncoding(const Request& request, std::string_view encoding);
 // A Range header ("bytes=a-b", "bytes=a-", "bytes=-n") against a body of

@@ -5,6 +5,16 @@
 
 namespace patchbay::http {
 
+const char* assetContentType(std::string_view path) {
+  if (path.ends_with(".html")) return "text/html; charset=utf-8";
+  if (path.ends_with(".js")) return "text/javascript; charset=utf-8";
+  if (path.ends_with(".css")) return "text/css; charset=utf-8";
+  if (path.ends_with(".svg")) return "image/svg+xml";
+  if (path.ends_with(".png")) return "image/png";
+  if (path.ends_with(".json")) return "application/json";
+  return "application/octet-stream";
+}
+
 std::string gzipCompress(std::string_view data) {
   z_stream zs{};
   // 15 + 16: a gzip wrapper rather than zlib's.

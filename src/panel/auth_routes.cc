@@ -182,6 +182,8 @@ void Panel::addRoutes(http::Router& router) {
   }, {.maxQueued = impl_->options.eventsQueue, .maxMessageBytes = 16 << 10, .pingInterval = std::chrono::seconds(20)});
 
   addAdminUserRoutes(*this, *impl_, router);
+  addNavigationRoute(*this, *impl_, router);
+  addWebRoutes(router);
   addServerRoutes(*this, *impl_, router);
   addAdminFleetRoutes(*this, *impl_, router);
 }

@@ -134,6 +134,10 @@ void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router);
 // Servers (/api/servers) and, for administrators, servers and nodes (server_routes.cc).
 void addServerRoutes(Panel& panel, Panel::Impl& impl, http::Router& router);
 void addAdminFleetRoutes(Panel& panel, Panel::Impl& impl, http::Router& router);
+// GET /api/panel/navigation: the sidebar and admin tabs after their hooks (navigation.cc).
+void addNavigationRoute(Panel& panel, Panel::Impl& impl, http::Router& router);
+// The pages: the HTML shell on every UI path, the bundle's assets (web_routes.cc).
+void addWebRoutes(http::Router& router);
 // What the fleet's changes set off: hooks (fleet_events.cc).
 void listenToFleet(Panel::Impl& impl);
 

@@ -17,13 +17,6 @@ constexpr const char* kContentSecurityPolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-const char* contentTypeFor(std::string_view path) {
-  if (path.ends_with(".html")) return "text/html; charset=utf-8";
-  if (path.ends_with(".js")) return "text/javascript; charset=utf-8";
-  if (path.ends_with(".css")) return "text/css; charset=utf-8";
-  return "application/octet-stream";
-}
-
 const EmbeddedAsset* findAsset(std::string_view path) {
   for (const EmbeddedAsset* a = kRegistryWebAssets; a->path != nullptr; ++a) {
     if (path == a->path) return a;
@@ -32,7 +25,7 @@ const EmbeddedAsset* findAsset(std::string_view path) {
 }
 
 Response assetResponse(const EmbeddedAsset& asset) {
-  Response res = Response::text(200, std::string(reinterpret_cast<const char*>(asset.data), asset.size), contentTypeFor(asset.path));
+  Response res = Response::text(200, std::string(reinterpret_cast<const char*>(asset.data), asset.size), http::assetContentType(asset.path));
   res.set("Content-Security-Policy", kContentSecurityPolicy);
   res.set("X-Content-Type-Options", "nosniff");
   res.set("Referrer-Policy", "no-referrer");

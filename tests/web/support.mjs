@@ -37,6 +37,18 @@ export async function launchBrowser() {
   return { context, close: async () => { await context.close(); rmSync(userDataDir, { recursive: true, force: true }); } };
 }
 
+// One browser with separate contexts (each its own cookies: one per
+// person in a test), on a fresh temporary profile.
+export async function launchBrowserForContexts() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--no-first-run'],
+  });
+  return { browser, close: () => browser.close() };
+}
+
 // Polls `condition` (an async function run in node, not in the page: the
 // page's Content Security Policy forbids the eval that waitForFunction uses)
 // until it is true; throws naming `what` after `ms`.

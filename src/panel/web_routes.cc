@@ -1,0 +1,114 @@
+// The panel's pages (web/panel/, bundled by esbuild at build time and
+// embedded): one HTML shell for every page path, and the bundle's assets
+// under content-hashed names, cached for good. Strict Content Security
+// Policy: script and style from this origin only, no inline script, no
+// eval; connections (fetch, the live-events WebSocket) to this origin only.
+#include <mutex>
+#include <string_view>
+
+#include "panel/panel_impl.h"
+#include "patchbay/embedded_asset.h"
+
+extern const patchbay::EmbeddedAsset kPanelWebAssets[];
+
+namespace patchbay::panel {
+
+namespace {
+
+constexpr const char* kContentSecurityPolicy =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+// An asset, with its compressed forms made once, on first use.
+struct Asset {
+  explicit Asset(const EmbeddedAsset* e) : embedded(e) {}
+  const EmbeddedAsset* embedded;
+  std::once_flag compressed;
+  std::string gzip, brotli;
+};
+
+struct Assets {
+  std::vector<std::unique_ptr<Asset>> all;
+  std::string script, stylesheet;  // the bundle's entry, by their hashed names
+  Assets() {
+    for (const EmbeddedAsset* a = kPanelWebAssets; a->path != nullptr; ++a) {
+      all.push_back(std::make_unique<Asset>(a));
+      const std::string_view name = a->path;
+      if (name.starts_with("app-") && name.ends_with(".js")) script = name;
+      if (name.starts_with("app-") && name.ends_with(".css")) stylesheet = name;
+    }
+  }
+  Asset* find(std::string_view name) {
+    for (auto& a : all) {
+      if (name == a->embedded->path) return a.get();
+    }
+    return nullptr;
+  }
+};
+
+Assets& assets() {
+  static Assets instance;
+  return instance;
+}
+
+Response secured(Response r) {
+  r.set("Content-Security-Policy", kContentSecurityPolicy);
+  r.set("X-Content-Type-Options", "nosniff");
+  r.set("Referrer-Policy", "same-origin");
+  r.set("X-Frame-Options", "DENY");
+  return r;
+}
+
+// The page every UI path gets: the app loads and routes itself.
+Response shell() {
+  static const std::string html = [] {
+    const Assets& a = assets();
+    return std::string("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n") +
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n" +
+           "<meta name=\"color-scheme\" content=\"light dark\">\n<title>patchbay</title>\n" +
+           "<link rel=\"icon\" href=\"data:,\">\n" + "<link rel=\"stylesheet\" href=\"/assets/" + a.stylesheet + "\">\n" +
+           "<script type=\"module\" src=\"/assets/" + a.script + "\"></script>\n</head>\n<body>\n<div id=\"app\"></div>\n" +
+           "<noscript>The panel needs JavaScript.</noscript>\n</body>\n</html>\n";
+  }();
+  Response r = Response::text(200, html, "text/html; charset=utf-8");
+  r.set("Cache-Control", "no-cache");
+  return secured(std::move(r));
+}
+
+}  // namespace
+
+void addWebRoutes(http::Router& router) {
+  for (const char* path : {"/", "/login", "/register", "/dashboard", "/servers", "/servers/new", "/servers/{id}", "/servers/{id}/{tab}",
+                           "/profile", "/admin", "/admin/{section}", "/admin/{section}/{id}", "/plugins/{page...}"}) {
+    router.add("GET", path, [](Request&) { return shell(); });
+  }
+  router.add("GET", "/assets/{file}", [](Request& request) {
+    Asset* asset = assets().find(request.params["file"]);
+    if (asset == nullptr) return secured(errorJson(404, "No such asset"));
+    const EmbeddedAsset& e = *asset->embedded;
+    std::call_once(asset->compressed, [asset, &e] {
+      const std::string_view raw(reinterpret_cast<const char*>(e.data), e.size);
+      asset->gzip = http::gzipCompress(raw);
+      asset->brotli = http::brotliCompress(raw);
+    });
+    std::string body;
+    std::string encoding;
+    if (!asset->brotli.empty() && http::acceptsEncoding(request, "br")) {
+      body = asset->brotli;
+      encoding = "br";
+    } else if (!asset->gzip.empty() && http::acceptsEncoding(request, "gzip")) {
+      body = asset->gzip;
+      encoding = "gzip";
+    } else {
+      body.assign(reinterpret_cast<const char*>(e.data), e.size);
+    }
+    Response r = Response::text(200, std::move(body), http::assetContentType(e.path));
+    if (!encoding.empty()) r.set("Content-Encoding", encoding);
+    r.set("Vary", "Accept-Encoding");
+    // The name changes with the content: a browser never needs to ask again.
+    r.set("Cache-Control", "public, max-age=31536000, immutable");
+    return secured(std::move(r));
+  });
+}
+
+}  // namespace patchbay::panel

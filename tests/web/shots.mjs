@@ -1,0 +1,60 @@
+// Screenshots of the panel's pages (for looking at them, not a test):
+//   node tests/web/shots.mjs <url> <admin password> <out dir>
+import { launchBrowser } from './support.mjs';
+
+const [url, password, out] = process.argv.slice(2);
+const { context, close } = await launchBrowser();
+const page = await context.newPage();
+const errors = [];
+page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+page.on('pageerror', (e) => errors.push(String(e)));
+async function shot(name, width = 1280, height = 860) {
+  await page.setViewportSize({ width, height });
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
+}
+await page.goto(url + '/');
+await page.waitForSelector('form');
+await shot('login');
+await shot('login-375', 375, 760);
+await page.fill('input[name=username]', 'admin');
+await page.fill('input[name=password]', password);
+await page.click('button[type=submit]');
+await page.waitForSelector('[data-page=dashboard]');
+await page.goto(url + '/servers/new');
+await page.fill('input[name=name]', 'Survival world');
+await page.click('button[type=submit]');
+await page.waitForSelector('[data-page=server]');
+await page.click('text=Start');
+await page.waitForSelector('[data-status=running]', { timeout: 10000 });
+await page.waitForTimeout(3500);
+await shot('server-console');
+await page.click('[data-tab-id=resources]');
+await page.waitForTimeout(6500);
+await shot('server-resources');
+await shot('server-resources-375', 375, 900);
+await page.goto(url + '/');
+await page.waitForSelector('[data-page=dashboard]');
+await shot('dashboard');
+await shot('dashboard-375', 375, 900);
+await page.goto(url + '/admin/plugins');
+await page.waitForSelector('.plugin-row');
+await shot('admin-plugins');
+await page.goto(url + '/admin/plugins/billing');
+await page.waitForSelector('[data-testid=settings-form]');
+await shot('admin-plugin-billing');
+await page.goto(url + '/admin/nodes');
+await page.waitForTimeout(500);
+await shot('admin-nodes');
+await page.goto(url + '/admin/users');
+await page.waitForTimeout(500);
+await shot('admin-users');
+await page.goto(url + '/profile');
+await page.waitForTimeout(500);
+await shot('profile');
+await page.emulateMedia({ colorScheme: 'dark' });
+await page.goto(url + '/');
+await page.waitForSelector('[data-page=dashboard]');
+await shot('dashboard-dark');
+console.log(errors.length ? 'page errors:\n' + errors.join('\n') : 'no page errors');
+await close();
