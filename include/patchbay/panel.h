@@ -16,6 +16,7 @@
 //   PUT    /api/admin/users/:id  {updates: {role | isAdmin}} -> {success, user}
 //   DELETE /api/admin/users/:id                            -> {success, deletedServers, results}
 //   DELETE /api/admin/users/:id/sessions                   -> {success, revoked}
+//   GET/PUT /api/admin/settings  {registrationOpen}        -> {registrationOpen}
 //
 // Servers (patchbay/panel_fleet.h; another's answers 404 "Server not found"):
 //   GET    /api/servers                                    -> {servers}   (your own)
@@ -164,6 +165,10 @@ class Accounts {
   Result<User> setRole(const std::string& userId, Role role);
   // Removes the user and their sessions; kNotFound "User not found".
   Status deleteUser(const std::string& userId);
+  // The panel's own settings an administrator changes (panel_settings):
+  // "registration.enabled" ("true"/"false", as Sodium's config key).
+  std::optional<std::string> setting(const std::string& key);
+  Status setSetting(const std::string& key, const std::string& value);
 
   struct Impl;
 
@@ -181,7 +186,9 @@ Result<bool> ensureFirstAdministrator(Accounts& accounts, const std::string& pas
 struct PanelOptions {
   std::chrono::seconds sessionLifetime{7 * 24 * 3600};  // as Sodium's tokens
   bool secureCookie = false;     // add Secure (the panel is served over HTTPS)
-  bool registrationOpen = true;  // Sodium's registration.enabled
+  // Sodium's registration.enabled, until an administrator sets it (then
+  // the stored setting decides: Panel::setRegistrationOpen, PUT /api/admin/settings).
+  bool registrationOpen = true;
   size_t hashThreads = 1;        // workers for Argon2id (each uses 64 MiB while it hashes)
   // Throttling, in memory: past `loginFailuresPerAccount` failed logins
   // of one account, or `loginFailuresPerAddress` from one address, within
@@ -234,6 +241,9 @@ class Panel {
   void pluginsChanged(const std::string& pluginId, const std::string& change);
   // Open live-event connections (tabs).
   size_t liveConnections() const;
+  // Whether anyone may register (an administrator's choice, kept in the database).
+  bool registrationOpen() const;
+  Status setRegistrationOpen(bool open);
   // Who sent `request` by its credentials alone (no CSRF check).
   std::optional<Caller> caller(const http::Request& request);
   // The user a request acts for: its caller when the request may act as

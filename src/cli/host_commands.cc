@@ -43,7 +43,7 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_option("--modules", serve->modulesDir, "The local source's folder of ID_vVERSION.zip files (default: $PLUGIN_MODULES_DIR, else modules)");
   serveCmd->add_option("--registry", serve->registry, "The remote source's URL (default: $PATCHBAY_REGISTRY)");
   serveCmd->add_flag("--secure-cookies", serve->secureCookies, "Mark session cookies Secure (the panel is reached over HTTPS)");
-  serveCmd->add_flag("--no-registration", serve->closedRegistration, "Refuse POST /api/auth/register (accounts are made by administrators)");
+  serveCmd->add_flag("--no-registration", serve->closedRegistration, "Close registration (POST /api/auth/register refused; accounts are made by administrators, who may open it again in the panel)");
   serveCmd->callback([serve, &outcome] { outcome.exitCode = runHostServe(*serve); });
 
   auto* tokenCmd = app.add_subcommand("admin-token", "Create, list and revoke the host's admin tokens");

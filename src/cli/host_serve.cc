@@ -60,9 +60,12 @@ int runHostServe(const HostServeOptions& o) {
   auto firstNode = (*fleet)->ensureFirstNode();
   if (!firstNode) return fail(firstNode.error());
   if (*firstNode) logInfo({{"msg", "created the panel's first node, \"Local node\""}});
-  auto thePanel = panel::Panel::open(std::move(*accounts), std::move(*fleet),
-                                     {.secureCookie = o.secureCookies, .registrationOpen = !o.closedRegistration});
+  auto thePanel = panel::Panel::open(std::move(*accounts), std::move(*fleet), {.secureCookie = o.secureCookies});
   if (!thePanel) return fail(thePanel.error());
+  // --no-registration closes it now; an administrator may open it again in the panel.
+  if (o.closedRegistration) {
+    if (auto s = (*thePanel)->setRegistrationOpen(false); !s) return fail(s.error());
+  }
   options.panelData = (*thePanel)->records();
   options.pluginsChanged = [p = thePanel->get()](const std::string& id, const std::string& change) { p->pluginsChanged(id, change); };
 

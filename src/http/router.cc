@@ -175,8 +175,12 @@ void Router::addWebSocket(std::string pattern, WebSocketAccept accept, WebSocket
     return Response::error(426, "upgrade_required", request.path + " is a WebSocket endpoint: connect with a WebSocket client", errorShape_)
         .set("Upgrade", "websocket");
   };
-  routes_.push_back({"GET", splitPath(pattern), std::move(upgradeRequired), nullptr, {},
-                     std::make_shared<WebSocketRoute>(WebSocketRoute{std::move(accept), options})});
+  Route route;
+  route.method = "GET";
+  route.segments = splitPath(pattern);
+  route.handler = std::move(upgradeRequired);
+  route.webSocket = std::make_shared<WebSocketRoute>(WebSocketRoute{std::move(accept), options});
+  routes_.push_back(std::move(route));
 }
 
 const WebSocketRoute* Router::webSocket(Request& head) const {

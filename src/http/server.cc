@@ -318,7 +318,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto socket = std::make_shared<WebSocketConnection>(route.options, server_.webSockets);
     std::variant<Response, WebSocketHandlers> decision;
     try {
-      decision = route.accept(request_, std::make_shared<WebSocketHandle>(socket));
+      decision = route.accept(request_, std::make_shared<WebSocketHandle>(socket, server_.webSockets.gate()));
     } catch (const std::exception& e) {
       decision = Response::error(500, "internal", std::string("internal error: ") + e.what(), server_.service->errorShape());
     }

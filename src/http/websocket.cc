@@ -32,8 +32,12 @@ void WebSocketSet::closeAll(std::chrono::milliseconds timeout) {
   }
   for (auto& s : live) s->drop();
   live.clear();
-  std::unique_lock lock(mu_);
-  gone_.wait_for(lock, timeout, [this] { return open_.empty(); });
+  {
+    std::unique_lock lock(mu_);
+    gone_.wait_for(lock, timeout, [this] { return open_.empty(); });
+  }
+  std::unique_lock closing(gate_->mu);  // waits for handles in use
+  gate_->open = false;
 }
 
 void WebSocketConnection::start(beast::tcp_stream stream, UpgradeRequest upgrade, WebSocketHandlers handlers) {

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 
 #include "patchbay/http.h"
@@ -20,15 +21,27 @@ namespace patchbay::http {
 
 class WebSocketConnection;
 
+// Whether handles may still reach their connections: closed once the
+// server stopped, so that no thread outside it ever holds a connection
+// (whose end must come while the server's io_context lives).
+struct WebSocketGate {
+  std::shared_mutex mu;
+  bool open = true;
+};
+
 // A server's open WebSockets, so that stopping it closes them.
 class WebSocketSet {
  public:
+  WebSocketSet() : gate_(std::make_shared<WebSocketGate>()) {}
+  const std::shared_ptr<WebSocketGate>& gate() const { return gate_; }
   void add(const std::shared_ptr<WebSocketConnection>& socket);
   void remove(WebSocketConnection* socket);
-  // Cuts every connection, then waits (up to `timeout`) until each has ended.
+  // Cuts every connection, waits (up to `timeout`) until each has ended,
+  // then closes the gate.
   void closeAll(std::chrono::milliseconds timeout);
 
  private:
+  std::shared_ptr<WebSocketGate> gate_;
   std::mutex mu_;
   std::condition_variable gone_;
   std::set<WebSocketConnection*> open_;
@@ -73,21 +86,26 @@ class WebSocketConnection final : public std::enable_shared_from_this<WebSocketC
 // reference (a handle kept after the connection ended answers "closed").
 class WebSocketHandle final : public WebSocket {
  public:
-  explicit WebSocketHandle(std::weak_ptr<WebSocketConnection> connection) : connection_(std::move(connection)) {}
+  WebSocketHandle(std::weak_ptr<WebSocketConnection> connection, std::shared_ptr<WebSocketGate> gate)
+      : connection_(std::move(connection)), gate_(std::move(gate)) {}
   bool send(std::string text) override {
-    auto c = connection_.lock();
+    std::shared_lock through(gate_->mu);
+    auto c = gate_->open ? connection_.lock() : nullptr;
     return c && c->send(std::move(text));
   }
   void close() override {
-    if (auto c = connection_.lock()) c->close();
+    std::shared_lock through(gate_->mu);
+    if (auto c = gate_->open ? connection_.lock() : nullptr) c->close();
   }
   bool isOpen() const override {
-    auto c = connection_.lock();
+    std::shared_lock through(gate_->mu);
+    auto c = gate_->open ? connection_.lock() : nullptr;
     return c && c->isOpen();
   }
 
  private:
   std::weak_ptr<WebSocketConnection> connection_;
+  std::shared_ptr<WebSocketGate> gate_;
 };
 
 }  // namespace patchbay::http

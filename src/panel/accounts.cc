@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS panel_sessions (
   expires_at TEXT NOT NULL, ip TEXT NOT NULL, user_agent TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS panel_sessions_user ON panel_sessions (user_id);
 CREATE INDEX IF NOT EXISTS panel_sessions_expiry ON panel_sessions (expires_at);
+CREATE TABLE IF NOT EXISTS panel_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
 constexpr size_t kSessionIdLength = 32;  // hex digits of the token's hash that name a session
@@ -334,6 +335,21 @@ size_t Accounts::userCount() {
   std::lock_guard lock(impl_->mu);
   auto rows = impl_->db->query("SELECT COUNT(*) FROM panel_users");
   return rows && !rows->empty() ? std::stoul(rows->front()[0]) : 0;
+}
+
+std::optional<std::string> Accounts::setting(const std::string& key) {
+  std::lock_guard lock(impl_->mu);
+  auto rows = impl_->db->query("SELECT value FROM panel_settings WHERE key = $1", {key});
+  if (!rows || rows->empty()) return std::nullopt;
+  return rows->front()[0];
+}
+
+Status Accounts::setSetting(const std::string& key, const std::string& value) {
+  std::lock_guard lock(impl_->mu);
+  auto q = impl_->db->query("INSERT INTO panel_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            {key, value});
+  if (!q) return q.error();
+  return {};
 }
 
 }  // namespace patchbay::panel

@@ -95,6 +95,23 @@ void addAdminUserRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
     return Response::json(200, json{{"success", true}, {"deletedServers", servers->size()}, {"results", results}}.dump());
   });
 
+  // The panel's settings: whether anyone may register (Sodium's registration.enabled).
+  router.add("GET", "/api/admin/settings", [p, administrator](Request& request) {
+    auto admin = administrator(request);
+    if (auto* refusal = std::get_if<Response>(&admin)) return std::move(*refusal);
+    return Response::json(200, json{{"registrationOpen", p->registrationOpen()}}.dump()).set("Cache-Control", "no-store");
+  });
+  router.add("PUT", "/api/admin/settings", [p, administrator](Request& request) {
+    auto admin = administrator(request);
+    if (auto* refusal = std::get_if<Response>(&admin)) return std::move(*refusal);
+    json body = parseJsonOrDiscarded<json>(request.body);
+    if (!body.is_object() || !body.contains("registrationOpen") || !body["registrationOpen"].is_boolean()) {
+      return errorJson(400, "The body must be {\"registrationOpen\": true|false}");
+    }
+    if (auto s = p->setRegistrationOpen(body["registrationOpen"].get<bool>()); !s) return errorJson(500, s.error().message);
+    return Response::json(200, json{{"success", true}, {"registrationOpen", p->registrationOpen()}}.dump());
+  }, {.maxBodyBytes = kMaxAuthBody, .decide = {}});
+
   router.add("DELETE", "/api/admin/users/{id}/sessions", [m, administrator](Request& request) {
     auto admin = administrator(request);
     if (auto* refusal = std::get_if<Response>(&admin)) return std::move(*refusal);

@@ -16,6 +16,7 @@ Panel::~Panel() {
 
 Result<std::unique_ptr<Panel>> Panel::open(std::unique_ptr<Accounts> accounts, std::unique_ptr<Fleet> fleet, PanelOptions options) {
   std::unique_ptr<Panel> panel(new Panel(std::make_unique<Impl>(std::move(accounts), std::move(fleet), options)));
+  if (auto stored = panel->impl_->accounts->setting("registration.enabled")) panel->impl_->registrationOpen = *stored == "true";
   listenToFleet(*panel->impl_);
   return panel;
 }
@@ -26,6 +27,12 @@ void Panel::emitHooksTo(HookEmitter emit) { impl_->hooks.connect(std::move(emit)
 std::shared_ptr<PanelData> Panel::records() { return impl_->records; }
 void Panel::pluginsChanged(const std::string& pluginId, const std::string& change) { impl_->live.pluginsChanged(pluginId, change); }
 size_t Panel::liveConnections() const { return impl_->live.connections(); }
+bool Panel::registrationOpen() const { return impl_->registrationOpen; }
+Status Panel::setRegistrationOpen(bool open) {
+  if (auto s = impl_->accounts->setSetting("registration.enabled", open ? "true" : "false"); !s) return s;
+  impl_->registrationOpen = open;
+  return {};
+}
 
 std::optional<Caller> Panel::caller(const Request& request) {
   const std::string authorization = request.header("authorization");
@@ -55,7 +62,7 @@ void Panel::addRoutes(http::Router& router) {
 
   router.addAsync("POST", "/api/auth/register", [m](Request& request, Responder done) {
     if (!sameOrigin(request)) return done.send(errorJson(403, "Cross-origin request refused"));
-    if (!m->options.registrationOpen) return done.send(errorJson(403, "Registration is currently disabled"));
+    if (!m->registrationOpen) return done.send(errorJson(403, "Registration is currently disabled"));
     if (auto wait = m->registrations.wait(request.remoteAddress, m->now()); wait.count() > 0) return done.send(Impl::tooMany(wait));
     auto parsed = Impl::credentials(request);
     if (auto* refusal = std::get_if<Response>(&parsed)) return done.send(std::move(*refusal));

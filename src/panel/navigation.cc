@@ -75,7 +75,7 @@ void addNavigationRoute(Panel& panel, Panel::Impl& impl, http::Router& router) {
           } else {
             out["adminTabs"] = json::array();
           }
-          out["registrationOpen"] = m->options.registrationOpen;
+          out["registrationOpen"] = m->registrationOpen.load();
           done.send(Response::json(200, out.dump()).set("Cache-Control", "no-store"));
         })) {
       done.send(errorJson(503, "Too many requests wait for plugins; try again in a moment").set("Retry-After", "1"));

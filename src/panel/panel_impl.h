@@ -2,6 +2,7 @@
 // checks every route makes (who calls, CSRF, Origin), in Sodium's answers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -57,6 +58,7 @@ struct Panel::Impl {
   std::shared_ptr<PanelData> records;
   PanelOptions options;
   Throttle accountFailures, addressFailures, registrations;
+  std::atomic<bool> registrationOpen;  // the stored setting, else options.registrationOpen
   HookPoints hooks;
   LiveEvents live;
   WorkerPool hashing;  // Argon2id off the IO threads; last, so that its jobs finish while the rest lives
@@ -69,6 +71,7 @@ struct Panel::Impl {
         accountFailures(o.loginFailuresPerAccount, o.throttleWindow),
         addressFailures(o.loginFailuresPerAddress, o.throttleWindow),
         registrations(o.registrationsPerAddress, o.throttleWindow),
+        registrationOpen(o.registrationOpen),
         hooks([](const std::string&) {}),
         live({.heartbeat = o.eventsHeartbeat, .maxQueued = o.eventsQueue},
              [this](const std::string& token) -> std::optional<User> {

@@ -346,5 +346,22 @@ TEST_F(PanelAuthTest, RegistrationCanBeClosed) {
   EXPECT_EQ(panel_->accounts().userCount(), 0u);
 }
 
+TEST_F(PanelAuthTest, AdministratorsOpenAndCloseRegistrationAndItStaysSo) {
+  const std::string admin = registered("admin_user");
+  const std::string user = registered("someone");
+  auto refused = as(user, "PUT", "/api/admin/settings", R"({"registrationOpen":false})");
+  EXPECT_EQ(refused.status, 403);
+  auto bad = as(admin, "PUT", "/api/admin/settings", R"({"registrationOpen":"no"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(body(bad)["error"], "The body must be {\"registrationOpen\": true|false}");
+  ASSERT_EQ(as(admin, "PUT", "/api/admin/settings", R"({"registrationOpen":false})").status, 200);
+  EXPECT_EQ(body(as(admin, "GET", "/api/admin/settings"))["registrationOpen"], false);
+  EXPECT_EQ(call("POST", "/api/auth/register", R"({"username":"late","password":"secret1"})").status, 403);
+  start({});  // a restarted panel keeps the administrator's choice over its default
+  EXPECT_EQ(call("POST", "/api/auth/register", R"({"username":"late","password":"secret1"})").status, 403);
+  ASSERT_EQ(as(admin, "PUT", "/api/admin/settings", R"({"registrationOpen":true})").status, 200);
+  EXPECT_EQ(call("POST", "/api/auth/register", R"({"username":"late","password":"secret1"})").status, 200);
+}
+
 }  // namespace
 }  // namespace patchbay

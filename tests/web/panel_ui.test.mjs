@@ -260,6 +260,20 @@ try {
   }
   check(last === 'Too many attempts, try again later', `the sixth guess is throttled (${last})`);
 
+  // --- An administrator closes registration in the UI ---
+  await admin.page.goto(panel + '/admin');
+  await admin.page.uncheck('input[name=registrationOpen]');
+  await admin.page.waitForSelector('text=Closed: only administrators create accounts');
+  const late = await newPage();
+  await late.page.goto(panel + '/register');
+  await late.page.fill('input[name=username]', 'latecomer');
+  await late.page.fill('input[name=password]', 'late-password');
+  await late.page.click('button[type=submit]');
+  await late.page.waitForSelector('[role=alert]');
+  check((await text(late.page, '[role=alert]')) === 'Registration is currently disabled', 'closed registration says so at the form');
+  await admin.page.check('input[name=registrationOpen]');
+  await admin.page.waitForSelector('text=Open: the log-in page offers registration');
+
   // --- Every hook point fired in the shipped panel, with its context ---
   // (The recorder restarted above: these come after.)
   await api('POST', '/api/servers', { token: bobToken, body: { name: 'Delta' } });

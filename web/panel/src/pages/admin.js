@@ -11,17 +11,40 @@ import { ActionButton, Card, Empty, ErrorBox, Field, Loading, PageHeader, format
 import { ServerRows } from './servers.js';
 import { PluginDetail, Plugins } from './admin_plugins.js';
 
+function RegistrationSwitch() {
+  const { data, error, reload } = useResource('/api/admin/settings');
+  const [actionError, setActionError] = useState(null);
+  if (!data) return error ? html`<${ErrorBox} error=${error} />` : html`<${Loading} />`;
+  const change = async (e) => {
+    setActionError(null);
+    try {
+      await put('/api/admin/settings', { registrationOpen: e.target.checked });
+    } catch (err) {
+      setActionError(err);
+    }
+    reload();
+  };
+  return html`<div>
+    <${ErrorBox} error=${actionError} />
+    <label class="check"><input type="checkbox" name="registrationOpen" checked=${data.registrationOpen} onChange=${change} /> Anyone may register an account</label>
+    <p class="field-hint">${data.registrationOpen ? 'Open: the log-in page offers registration.' : 'Closed: only administrators create accounts (Users).'}</p>
+  </div>`;
+}
+
 function Overview() {
   const users = useResource('/api/admin/users?per_page=1');
   const servers = useResource('/api/admin/servers?per_page=1');
   const nodes = useResource('/api/admin/nodes');
   const plugins = useResource('/api/admin/plugins');
   const stat = (value, label, href) => html`<${Link} href=${href} class="stat card"><span class="stat-value">${value ?? '–'}</span><span class="stat-label">${label}</span><//>`;
-  return html`<div class="stats">
-    ${stat(users.data && users.data.meta.total, 'Users', '/admin/users')}
-    ${stat(servers.data && servers.data.meta.total, 'Servers', '/admin/servers')}
-    ${stat(nodes.data && nodes.data.nodes.length, 'Nodes', '/admin/nodes')}
-    ${stat(plugins.data && plugins.data.plugins.filter((p) => p.active).length, 'Active plugins', '/admin/plugins')}
+  return html`<div class="stack">
+    <div class="stats">
+      ${stat(users.data && users.data.meta.total, 'Users', '/admin/users')}
+      ${stat(servers.data && servers.data.meta.total, 'Servers', '/admin/servers')}
+      ${stat(nodes.data && nodes.data.nodes.length, 'Nodes', '/admin/nodes')}
+      ${stat(plugins.data && plugins.data.plugins.filter((p) => p.active).length, 'Active plugins', '/admin/plugins')}
+    </div>
+    <${Card} title="Registration"><${RegistrationSwitch} /><//>
   </div>`;
 }
 
