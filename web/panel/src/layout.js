@@ -20,6 +20,13 @@ export function Layout({ path, children }) {
   const [live, setLive] = useState(liveEvents.connected);
   useEffect(() => liveEvents.onStatus(setLive), []);
   useEffect(() => setMenuOpen(false), [path]);
+  // Escape closes the menu on narrow screens.
+  useEffect(() => {
+    if (!menuOpen) return undefined;
+    const onKey = (e) => e.key === 'Escape' && setMenuOpen(false);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [menuOpen]);
 
   const items = navigation ? navigation.sidebar : [];
   const main = items.filter((i) => i.section !== 'admin');
@@ -49,6 +56,6 @@ export function Layout({ path, children }) {
       <ul>${main.map(link)}</ul>
       ${admin.length > 0 && html`<p class="nav-section">Administration</p><ul>${admin.map(link)}</ul>`}
     </nav>
-    <main id="main" class="content" tabindex="-1">${children}</main>
+    <main id="main" class="content" tabindex="-1" onClick=${() => menuOpen && setMenuOpen(false)}>${children}</main>
   </div>`;
 }

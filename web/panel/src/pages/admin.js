@@ -38,7 +38,7 @@ function Overview() {
   const plugins = useResource('/api/admin/plugins');
   const stat = (value, label, href) => html`<${Link} href=${href} class="stat card"><span class="stat-value">${value ?? '–'}</span><span class="stat-label">${label}</span><//>`;
   return html`<div class="stack">
-    <div class="stats">
+    <div class="stats stats-4">
       ${stat(users.data && users.data.meta.total, 'Users', '/admin/users')}
       ${stat(servers.data && servers.data.meta.total, 'Servers', '/admin/servers')}
       ${stat(nodes.data && nodes.data.nodes.length, 'Nodes', '/admin/nodes')}
