@@ -12,7 +12,7 @@ void listenToFleet(Panel::Impl& impl) {
     switch (e.kind) {
       case FleetEvent::Kind::kUsage: {
         auto node = m->fleet->findNode(e.server.nodeId);
-        m->live.toServerWatchers(e.server.ownerId, json{{"type", "server.usage"}, {"serverId", e.server.id}, {"usage", usageObject(e.usage)}}.dump());
+        m->live.toServerViewers(e.server.id, e.server.ownerId, json{{"type", "server.usage"}, {"serverId", e.server.id}, {"usage", usageObject(e.usage)}}.dump());
         m->hooks.after("server:resourceUsage", json{{"server", serverObject(e.server, node ? &*node : nullptr)}, {"usage", usageObject(e.usage)}});
         break;
       }
@@ -25,7 +25,7 @@ void listenToFleet(Panel::Impl& impl) {
         break;
       }
       case FleetEvent::Kind::kLog:
-        m->live.toServerWatchers(e.server.ownerId, json{{"type", "server.log"}, {"serverId", e.server.id}, {"line", {{"at", e.line.at}, {"text", e.line.text}}}}.dump());
+        m->live.toServerViewers(e.server.id, e.server.ownerId, json{{"type", "server.log"}, {"serverId", e.server.id}, {"line", {{"at", e.line.at}, {"text", e.line.text}}}}.dump());
         break;
     }
   });

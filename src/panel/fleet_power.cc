@@ -18,21 +18,20 @@ Result<Server> Fleet::power(const std::string& id, PowerAction action) {
     case PowerAction::kStart:
       if (s->status == ServerStatus::kStarting || s->status == ServerStatus::kRunning) return Error::conflict("Server is already running");
       if (s->status == ServerStatus::kStopping) return Error::conflict("Server is stopping; start it once it is offline");
-      impl_->logLocked(id, "Starting the server");
       impl_->setStatus(*s, ServerStatus::kStarting, action);
+      impl_->logLocked(id, "Starting the server");
       life.transitionAt = now + impl_->options.startDelay;
       break;
     case PowerAction::kStop:
       if (s->status == ServerStatus::kOffline) return Error::conflict("Server is already offline");
       if (s->status == ServerStatus::kStopping) return Error::conflict("Server is already stopping");
-      impl_->logLocked(id, "Stopping the server");
       impl_->setStatus(*s, ServerStatus::kStopping, action);
+      impl_->logLocked(id, "Stopping the server");
       life.transitionAt = now + impl_->options.stopDelay;
       life.restartAfterStop = false;
       break;
     case PowerAction::kRestart:
       if (s->status == ServerStatus::kStopping) return Error::conflict("Server is stopping; start it once it is offline");
-      impl_->logLocked(id, "Restarting the server");
       if (s->status == ServerStatus::kOffline) {
         impl_->setStatus(*s, ServerStatus::kStarting, action);
         life.transitionAt = now + impl_->options.startDelay;
@@ -41,13 +40,14 @@ Result<Server> Fleet::power(const std::string& id, PowerAction action) {
         life.transitionAt = now + impl_->options.stopDelay;
         life.restartAfterStop = true;
       }
+      impl_->logLocked(id, "Restarting the server");
       break;
     case PowerAction::kKill:
       if (s->status == ServerStatus::kOffline) return Error::conflict("Server is already offline");
-      impl_->logLocked(id, "Server killed");
       life.transitionAt.reset();
       life.restartAfterStop = false;
       impl_->setStatus(*s, ServerStatus::kOffline, action);
+      impl_->logLocked(id, "Server killed");
       break;
   }
   impl_->wake.notify_all();
@@ -145,15 +145,15 @@ Fleet::Impl::Clock::time_point Fleet::Impl::stepLocked(Clock::time_point now) {
     if (life.transitionAt && *life.transitionAt <= now) {
       life.transitionAt.reset();
       if (s.status == ServerStatus::kStarting) {
-        logLocked(s.id, "Server is running");
         setStatus(s, ServerStatus::kRunning, std::nullopt);
+        logLocked(s.id, "Server is running");
       } else if (s.status == ServerStatus::kStopping) {
-        logLocked(s.id, "Server is offline");
         setStatus(s, ServerStatus::kOffline, std::nullopt);
+        logLocked(s.id, "Server is offline");
         if (life.restartAfterStop) {
           life.restartAfterStop = false;
-          logLocked(s.id, "Starting the server");
           setStatus(s, ServerStatus::kStarting, std::nullopt);
+          logLocked(s.id, "Starting the server");
           life.transitionAt = now + options.startDelay;
         }
       }

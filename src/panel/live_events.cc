@@ -32,7 +32,10 @@ http::WebSocketHandlers LiveEvents::connect(const std::shared_ptr<http::WebSocke
   }
   socket->send(json{{"type", "hello"}, {"user", userObject(user)}, {"revision", revision_.load()}}.dump());
   const http::WebSocket* key = socket.get();
-  return {[user, onMessage = std::move(onMessage)](const std::string& text) { onMessage(user, text); },
+  return {[this, key, user, onMessage = std::move(onMessage)](const std::string& text) {
+            subscribed(key, text);
+            onMessage(user, text);
+          },
           [this, key] {
             std::lock_guard lock(mu_);
             clients_.erase(key);
@@ -48,6 +51,32 @@ void LiveEvents::toServerWatchers(const std::string& ownerId, const std::string&
     }
   }
   for (const auto& s : to) s->send(message);
+}
+
+void LiveEvents::toServerViewers(const std::string& serverId, const std::string& ownerId, const std::string& message) {
+  std::vector<std::shared_ptr<http::WebSocket>> to;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, c] : clients_) {
+      if (c.viewing == serverId && (c.admin || c.userId == ownerId)) to.push_back(c.socket);
+    }
+  }
+  for (const auto& s : to) s->send(message);
+}
+
+void LiveEvents::subscribed(const http::WebSocket* key, const std::string& text) {
+  const json message = parseJsonOrDiscarded<json>(text);
+  if (!message.is_object() || message.value("type", "") != "subscribe" || !message.contains("path") || !message["path"].is_string()) return;
+  // "/servers/<id>" or "/servers/<id>/<tab>": that server; any other page: none.
+  std::string viewing;
+  const std::string path = message["path"];
+  constexpr std::string_view kPrefix = "/servers/";
+  if (path.starts_with(kPrefix)) {
+    viewing = path.substr(kPrefix.size(), path.find('/', kPrefix.size()) - kPrefix.size());
+    if (viewing == "new") viewing.clear();
+  }
+  std::lock_guard lock(mu_);
+  if (auto it = clients_.find(key); it != clients_.end()) it->second.viewing = viewing;
 }
 
 void LiveEvents::toEveryone(const std::string& message) {

@@ -2,8 +2,12 @@
 // What it carries (JSON text messages, each with a "type"):
 //   {"type":"hello","user":{...},"revision":N}         once, when connected
 //   {"type":"server.status","server":{...}}           a status change
-//   {"type":"server.usage","serverId":"...","usage":{...}}
-//   {"type":"server.log","serverId":"...","line":{"at","text"}}
+//   {"type":"server.usage","serverId":"...","usage":{...}}      } only to tabs that
+//   {"type":"server.log","serverId":"...","line":{"at","text"}} } show that server
+// A tab says what it shows by sending {"type":"subscribe","path":"/servers/<id>..."}
+// (the panel's pages do on every navigation); usage reports and log lines,
+// which come every few seconds per running server, go only to the tabs
+// showing that server, so a thousand dashboards get status changes only.
 //   {"type":"plugins.changed","revision":N,"plugin":"...","change":"..."}
 //   {"type":"notice","level":"info","text":"..."}
 //   {"type":"heartbeat","at":"..."}                   every heartbeat interval
@@ -45,6 +49,8 @@ class LiveEvents {
                                   std::function<void(const User&, const std::string& text)> onMessage);
   // To the owner's and the administrators' connections.
   void toServerWatchers(const std::string& ownerId, const std::string& message);
+  // To those of them whose tab shows server `serverId`.
+  void toServerViewers(const std::string& serverId, const std::string& ownerId, const std::string& message);
   // To every connection.
   void toEveryone(const std::string& message);
   // plugins.changed with the next revision.
@@ -61,7 +67,10 @@ class LiveEvents {
     std::string userId;
     bool admin = false;
     std::string token;
+    std::string viewing;  // the server id the tab shows ("" for none)
   };
+  // A tab's {"type":"subscribe","path":...}: what it shows now.
+  void subscribed(const http::WebSocket* key, const std::string& text);
   void beat();
 
   Options options_;

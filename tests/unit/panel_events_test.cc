@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/panel_harness.h"
 #include "support/websocket_client.h"
@@ -53,11 +54,19 @@ TEST_F(PanelEventsTest, StatusAndUsageReachTheOwnerAndAdministratorsOnly) {
   ASSERT_TRUE(alice && bob && admin);
   auto made = as(alice_, "POST", "/api/servers", R"({"name":"Live"})");
   const std::string id = body(made)["server"]["id"];
+  // Alice's tab shows the server: it gets its usage and log lines too; the admin's shows a list.
+  ASSERT_TRUE(alice->write(json{{"type", "subscribe"}, {"path", "/servers/" + id + "/console"}}.dump()).ok());
+  ASSERT_TRUE(admin->write(R"({"type":"subscribe","path":"/admin/servers"})").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_EQ(as(alice_, "POST", "/api/servers/" + id + "/power", R"({"action":"start"})").status, 200);
   auto starting = next(*alice, "server.status");
   ASSERT_TRUE(starting);
   EXPECT_EQ((*starting)["server"]["status"], "starting");
   EXPECT_EQ((*starting)["server"]["id"], id);
+  auto line = next(*alice, "server.log");
+  ASSERT_TRUE(line);
+  EXPECT_EQ((*line)["serverId"], id);
+  EXPECT_EQ((*line)["line"]["text"], "Starting the server");
   auto running = next(*alice, "server.status");
   ASSERT_TRUE(running);
   EXPECT_EQ((*running)["server"]["status"], "running");
@@ -65,7 +74,17 @@ TEST_F(PanelEventsTest, StatusAndUsageReachTheOwnerAndAdministratorsOnly) {
   ASSERT_TRUE(usage);
   EXPECT_EQ((*usage)["serverId"], id);
   EXPECT_TRUE((*usage)["usage"].contains("cpu"));
-  EXPECT_TRUE(next(*admin, "server.status")) << "administrators see every server";
+  // The admin's list gets status changes, not every usage report.
+  bool adminStatus = false, adminUsage = false;
+  for (int i = 0; i < 20; ++i) {
+    auto m = admin->read(std::chrono::milliseconds(200));
+    if (!m) break;
+    const std::string type = json::parse(*m)["type"];
+    adminStatus = adminStatus || type == "server.status";
+    adminUsage = adminUsage || type == "server.usage" || type == "server.log";
+  }
+  EXPECT_TRUE(adminStatus) << "administrators see every server's status";
+  EXPECT_FALSE(adminUsage) << "usage and log lines go to tabs showing the server only";
   // Bob hears heartbeats, never Alice's server.
   for (int i = 0; i < 3; ++i) {
     auto m = bob->read(std::chrono::seconds(2));

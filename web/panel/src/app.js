@@ -68,6 +68,10 @@ function App() {
     };
   }, [user]);
 
+  useEffect(() => {
+    if (user) liveEvents.watch(path.split('?')[0]);
+  }, [user, path]);
+
   // Signed out (or the session expired): to log-in, and back here after it.
   useEffect(() => {
     const onAuthPage = path.startsWith('/login') || path.startsWith('/register');

@@ -72,6 +72,10 @@ export const liveEvents = {
     listeners.get(type).add(listener);
     return () => listeners.get(type).delete(listener);
   },
+  // Tells the panel what this tab shows (a server's page gets its usage and log lines).
+  watch(path) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'subscribe', path }));
+  },
   send(message) {
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
   },
