@@ -61,6 +61,15 @@ async function trigger(r) {
   }
 }
 
+if (kind === 'patchbay') { // rounds alternate start and kill: from offline
+  const auth = { Authorization: `Bearer ${token}` };
+  const { server } = await (await fetch(`${base}/api/servers/${serverId}`, { headers: auth })).json();
+  if (server.status !== 'offline') {
+    await fetch(`${base}/api/servers/${serverId}/power`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: '{"action":"kill"}' });
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 let received = 0;
 for (let r = 0; r < rounds; r++) {
   round = r;

@@ -122,11 +122,18 @@ class WebSocket {
   // its queue already holds WebSocketOptions::maxQueued messages: then it
   // is closed at once, so that a client that stops reading costs only
   // itself and never delays anyone sending to others.
-  virtual bool send(std::string text) = 0;
+  bool send(std::string text) { return send(std::make_shared<const std::string>(std::move(text))); }
+  // The same message to many: one copy of the text, shared by their queues.
+  virtual bool send(std::shared_ptr<const std::string> text) = 0;
   // Closes it (a normal close, 1000).
   virtual void close() = 0;
   virtual bool isOpen() const = 0;
 };
+
+// WebSocket::send to each of `sockets`, one message shared by all: a
+// broadcast. The connections one server holds get it in one hand-over to
+// its WebSocket thread rather than one each.
+void sendToEach(const std::vector<std::shared_ptr<WebSocket>>& sockets, const std::shared_ptr<const std::string>& text);
 
 struct WebSocketOptions {
   size_t maxQueued = 256;                 // messages waiting to go out
@@ -134,7 +141,8 @@ struct WebSocketOptions {
   std::chrono::seconds pingInterval{20};  // a ping after this long quiet; no answer within as long again: closed
 };
 
-// What an accepted connection hears, on an IO thread, one call at a time.
+// What an accepted connection hears, on the server's WebSocket thread (one
+// for all its WebSockets: a handler must not block), one call at a time.
 // onClose comes once, however it ended (also when the server stops).
 struct WebSocketHandlers {
   std::function<void(const std::string& text)> onMessage;

@@ -17,6 +17,7 @@ namespace patchbay::cli {
 
 int runHostServe(const HostServeOptions& o) {
   sigset_t signals = blockStopSignals();
+  keepFreedMemoryForReuse();
   setupLogging();
   auto listen = splitListen(o.listen);
   if (!listen) return fail(listen.error());

@@ -24,6 +24,7 @@ struct PanelServeOptions {
 
 int runPanelServe(const PanelServeOptions& o) {
   sigset_t signals = blockStopSignals();
+  keepFreedMemoryForReuse();
   setupLogging();
   auto listen = splitListen(o.listen);
   if (!listen) return fail(listen.error());

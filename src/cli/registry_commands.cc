@@ -57,6 +57,7 @@ int runServe(const ServeOptions& o) {
   // Signals are taken by sigwait below, not by a handler; block them before
   // any thread starts so every thread inherits the mask.
   sigset_t signals = blockStopSignals();
+  keepFreedMemoryForReuse();
   setupLogging();
 
   auto listen = splitListen(o.listen);

@@ -1,5 +1,6 @@
 #include "cli/server_support.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -32,6 +33,11 @@ sigset_t blockStopSignals() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
+}
+
+void keepFreedMemoryForReuse() {
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
 }
 
 const char* waitForStopSignal(const sigset_t& signals, std::chrono::seconds deadline) {

@@ -20,6 +20,11 @@ Result<std::pair<std::string, uint16_t>> splitListen(const std::string& listen);
 // Blocks SIGTERM and SIGINT in this thread and every thread started after
 // it, so that waitForStopSignal can take them: call it before any thread starts.
 sigset_t blockStopSignals();
+// The allocator's policy for a long-running server: memory freed after a
+// burst (a broadcast to every live connection, a large answer) is kept for
+// the next one (up to 64 MiB) instead of being handed back to the system
+// and faulted in again each time.
+void keepFreedMemoryForReuse();
 // Waits for SIGTERM or SIGINT; returns its name. From then on the stop has
 // a deadline: a second signal, or `deadline` passing while the stop is still
 // going (a plugin or a query that does not let go), ends the process at

@@ -2,6 +2,7 @@
 // translation unit that includes Beast (it is slow to compile).
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/sendfile.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -144,6 +145,12 @@ struct Server::Impl {
   tcp::acceptor acceptor{ioc};
   asio::steady_timer acceptRetry{ioc};
   std::vector<std::thread> threads;
+  // WebSockets live on one thread of their own, as a Node server's do: a
+  // broadcast to a thousand of them is a thousand sends in one loop, with
+  // no strand and no other thread to wake per message.
+  asio::io_context webSocketIoc{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> webSocketWork;
+  std::thread webSocketThread;
   uint16_t port = 0;
   bool stopped = false;
   std::chrono::steady_clock::time_point lastAcceptProblem{};
@@ -327,7 +334,14 @@ class Session : public std::enable_shared_from_this<Session> {
     bytes_ = 0;
     logAccess();
     setBusy(false);
-    socket->start(std::move(stream_), parser_->release(), std::move(std::get<WebSocketHandlers>(decision)));
+    // The connection moves to the WebSocket thread's io_context.
+    beast::error_code ec;
+    tcp::socket& from = stream_.socket();
+    const auto protocol = from.local_endpoint(ec).protocol();
+    const auto handle = ec ? -1 : from.release(ec);
+    if (ec || handle < 0) return close(ec);
+    beast::tcp_stream moved(tcp::socket(server_.webSocketIoc, protocol, handle));
+    socket->start(std::move(moved), parser_->release(), std::move(std::get<WebSocketHandlers>(decision)));
   }
 
   void readBody() {
@@ -629,7 +643,16 @@ Status Server::start() {
   impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->work.emplace(impl_->ioc.get_executor());
   impl_->accept();
-  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) impl_->threads.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "pb-http");  // as top -H and perf show it
+      impl_->ioc.run();
+    });
+  impl_->webSocketWork.emplace(impl_->webSocketIoc.get_executor());
+  impl_->webSockets.gate()->thread = impl_->webSocketIoc.get_executor();
+  impl_->webSocketThread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "pb-websockets");
+    impl_->webSocketIoc.run();
+  });
   return {};
 }
 
@@ -657,6 +680,9 @@ void Server::stop() {
   };
   for (auto& s : liveSessions()) s->shutdownIfIdle();
   impl_->webSockets.closeAll(std::chrono::duration_cast<std::chrono::milliseconds>(impl_->options.drainTimeout));
+  impl_->webSocketWork.reset();
+  impl_->webSocketIoc.stop();
+  if (impl_->webSocketThread.joinable()) impl_->webSocketThread.join();
   {
     std::unique_lock lock(impl_->mutex);
     impl_->drained.wait_for(lock, impl_->options.drainTimeout, [this] { return impl_->sessions.empty(); });

@@ -3,6 +3,8 @@
 // queue; a client that falls behind by a full queue is cut off.
 #include "http/websocket_connection.h"
 
+#include <unordered_map>
+
 namespace patchbay::http {
 
 namespace beast = boost::beast;
@@ -86,40 +88,76 @@ void WebSocketConnection::read() {
   });
 }
 
-bool WebSocketConnection::send(std::string text) {
+// Queues `text`; true when the caller is to start writing it.
+bool WebSocketConnection::enqueue(const std::shared_ptr<const std::string>& text, bool& accepted) {
   bool startWriting = false, tooMany = false;
   {
     std::lock_guard lock(mu_);
+    accepted = false;
     if (!open_) return false;
     if (queue_.size() >= options_.maxQueued) {
       open_ = false;
       tooMany = true;
     } else {
-      queue_.push_back(std::move(text));
+      queue_.push_back(text);
+      accepted = true;
       startWriting = started_ && !writing_;
       if (startWriting) writing_ = true;
     }
   }
-  if (tooMany) {
-    drop();
-    return false;
+  if (tooMany) drop();
+  return startWriting;
+}
+
+bool WebSocketConnection::send(std::shared_ptr<const std::string> text) {
+  bool accepted = false;
+  if (enqueue(text, accepted)) asio::post(ws_->get_executor(), [self = shared_from_this()] { self->writeNext(); });
+  return accepted;
+}
+
+void WebSocketConnection::sendHere(const std::shared_ptr<const std::string>& text) {
+  bool accepted = false;
+  if (enqueue(text, accepted)) writeNext();
+}
+
+void sendToEach(const std::vector<std::shared_ptr<WebSocket>>& sockets, const std::shared_ptr<const std::string>& text) {
+  // Handles grouped by server (its gate); anything else sent one by one.
+  std::unordered_map<WebSocketGate*, std::vector<const WebSocketHandle*>> servers;
+  for (const auto& socket : sockets) {
+    if (const auto* handle = dynamic_cast<const WebSocketHandle*>(socket.get())) {
+      servers[handle->gate_.get()].push_back(handle);
+    } else if (socket) {
+      socket->send(text);
+    }
   }
-  if (startWriting) asio::post(ws_->get_executor(), [self = shared_from_this()] { self->writeNext(); });
-  return true;
+  for (auto& [gate, handles] : servers) {
+    std::shared_lock through(gate->mu);  // connections are only held while their server runs
+    if (!gate->open) continue;
+    std::vector<std::shared_ptr<WebSocketConnection>> connections;
+    connections.reserve(handles.size());
+    for (const auto* handle : handles) {
+      if (auto c = handle->connection_.lock()) connections.push_back(std::move(c));
+    }
+    if (connections.empty()) continue;
+    asio::post(gate->thread, [connections = std::move(connections), text] {
+      for (const auto& c : connections) c->sendHere(text);
+    });
+  }
 }
 
 void WebSocketConnection::writeNext() {
-  const std::string* next = nullptr;
+  std::shared_ptr<const std::string> next;
   {
     std::lock_guard lock(mu_);
     if (queue_.empty() || finished_) {
       writing_ = false;
       return;
     }
-    next = &queue_.front();  // stays put: only this strand pops, after the write
+    next = queue_.front();  // popped once written
   }
   ws_->text(true);
-  ws_->async_write(asio::buffer(*next), [self = shared_from_this()](beast::error_code ec, size_t) {
+  const auto bytes = asio::buffer(*next);
+  ws_->async_write(bytes, [self = shared_from_this(), next = std::move(next)](beast::error_code ec, size_t) {
     {
       std::lock_guard lock(self->mu_);
       self->queue_.pop_front();

@@ -27,6 +27,7 @@ class WebSocketConnection;
 struct WebSocketGate {
   std::shared_mutex mu;
   bool open = true;
+  boost::asio::any_io_executor thread;  // the server's WebSocket thread; set at its start
 };
 
 // A server's open WebSockets, so that stopping it closes them.
@@ -60,13 +61,16 @@ class WebSocketConnection final : public std::enable_shared_from_this<WebSocketC
 
   // Takes over the upgraded HTTP connection: the handshake, then reading.
   void start(boost::beast::tcp_stream stream, UpgradeRequest upgrade, WebSocketHandlers handlers);
-  bool send(std::string text);
+  bool send(std::shared_ptr<const std::string> text);
+  // send, called on the connection's own thread (sendToEach's hand-over).
+  void sendHere(const std::shared_ptr<const std::string>& text);
   void close();
   bool isOpen() const;
   // Cuts the connection now (no close frame: a client that does not read would never take it).
   void drop();
 
  private:
+  bool enqueue(const std::shared_ptr<const std::string>& text, bool& accepted);
   void read();
   void writeNext();
   void finish();
@@ -78,7 +82,7 @@ class WebSocketConnection final : public std::enable_shared_from_this<WebSocketC
   boost::beast::flat_buffer buffer_;
 
   mutable std::mutex mu_;  // the queue and the flags below
-  std::deque<std::string> queue_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
   bool started_ = false, writing_ = false, open_ = true, closeWanted_ = false, finished_ = false;
 };
 
@@ -88,7 +92,8 @@ class WebSocketHandle final : public WebSocket {
  public:
   WebSocketHandle(std::weak_ptr<WebSocketConnection> connection, std::shared_ptr<WebSocketGate> gate)
       : connection_(std::move(connection)), gate_(std::move(gate)) {}
-  bool send(std::string text) override {
+  using WebSocket::send;
+  bool send(std::shared_ptr<const std::string> text) override {
     std::shared_lock through(gate_->mu);
     auto c = gate_->open ? connection_.lock() : nullptr;
     return c && c->send(std::move(text));
@@ -104,6 +109,7 @@ class WebSocketHandle final : public WebSocket {
   }
 
  private:
+  friend void sendToEach(const std::vector<std::shared_ptr<WebSocket>>&, const std::shared_ptr<const std::string>&);
   std::weak_ptr<WebSocketConnection> connection_;
   std::shared_ptr<WebSocketGate> gate_;
 };

@@ -50,7 +50,7 @@ void LiveEvents::toServerWatchers(const std::string& ownerId, const std::string&
       if (c.admin || c.userId == ownerId) to.push_back(c.socket);
     }
   }
-  for (const auto& s : to) s->send(message);
+  http::sendToEach(to, std::make_shared<const std::string>(message));
 }
 
 void LiveEvents::toServerViewers(const std::string& serverId, const std::string& ownerId, const std::string& message) {
@@ -61,7 +61,7 @@ void LiveEvents::toServerViewers(const std::string& serverId, const std::string&
       if (c.viewing == serverId && (c.admin || c.userId == ownerId)) to.push_back(c.socket);
     }
   }
-  for (const auto& s : to) s->send(message);
+  http::sendToEach(to, std::make_shared<const std::string>(message));
 }
 
 void LiveEvents::subscribed(const http::WebSocket* key, const std::string& text) {
@@ -86,7 +86,7 @@ void LiveEvents::toEveryone(const std::string& message) {
     to.reserve(clients_.size());
     for (const auto& [key, c] : clients_) to.push_back(c.socket);
   }
-  for (const auto& s : to) s->send(message);
+  http::sendToEach(to, std::make_shared<const std::string>(message));
 }
 
 void LiveEvents::pluginsChanged(const std::string& pluginId, const std::string& change) {
@@ -116,7 +116,7 @@ void LiveEvents::beat() {
     std::vector<Client> all;
     for (const auto& [key, c] : clients_) all.push_back(c);
     lock.unlock();
-    const std::string heartbeat = json{{"type", "heartbeat"}, {"at", utcNow()}}.dump();
+    const auto heartbeat = std::make_shared<const std::string>(json{{"type", "heartbeat"}, {"at", utcNow()}}.dump());
     std::vector<std::pair<const http::WebSocket*, User>> current;
     for (const auto& c : all) {
       std::optional<User> user = sessionUser_ ? sessionUser_(c.token) : std::nullopt;

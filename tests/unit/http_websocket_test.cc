@@ -118,6 +118,62 @@ TEST(HttpWebSocket, AClientThatStopsReadingIsCutOffAndDelaysNobody) {
   EXPECT_TRUE(fastSocket->isOpen());
 }
 
+// A broadcast: one message to the connections of two servers, in order
+// with what each was sent before; a closed one and one whose server stopped
+// are skipped, and a WebSocket of another kind is sent to one by one.
+TEST(HttpWebSocket, SendToEachReachesEveryOpenConnectionOfEveryServer) {
+  struct Recorder final : http::WebSocket {
+    using WebSocket::send;
+    bool send(std::shared_ptr<const std::string> text) override {
+      got.push_back(*text);
+      return true;
+    }
+    void close() override {}
+    bool isOpen() const override { return true; }
+    std::vector<std::string> got;
+  };
+  Echo echoA, echoB, echoC;
+  auto routerA = echoRouter(echoA), routerB = echoRouter(echoB), routerC = echoRouter(echoC);
+  http::Server serverA({}, *routerA), serverB({}, *routerB);
+  auto serverC = std::make_unique<http::Server>(http::ServerOptions{}, *routerC);
+  ASSERT_TRUE(serverA.start().ok() && serverB.start().ok() && serverC->start().ok());
+  std::vector<std::unique_ptr<WebSocketClient>> clients;
+  for (int i = 0; i < 3; ++i) {
+    auto a = WebSocketClient::connect(serverA.port(), "/echo/a" + std::to_string(i), {{"X-Let-Me-In", "yes"}});
+    ASSERT_TRUE(a.ok());
+    clients.push_back(std::move(*a));
+  }
+  auto b = WebSocketClient::connect(serverB.port(), "/echo/b", {{"X-Let-Me-In", "yes"}});
+  auto gone = WebSocketClient::connect(serverB.port(), "/echo/gone", {{"X-Let-Me-In", "yes"}});
+  auto c = WebSocketClient::connect(serverC->port(), "/echo/c", {{"X-Let-Me-In", "yes"}});
+  ASSERT_TRUE(b.ok() && gone.ok() && c.ok());
+  EXPECT_EQ((*c)->read(), "hello c");
+  std::vector<std::shared_ptr<http::WebSocket>> everyone;
+  for (auto* echo : {&echoA, &echoB, &echoC}) {
+    std::lock_guard lock(echo->mu);
+    everyone.insert(everyone.end(), echo->sockets.begin(), echo->sockets.end());
+  }
+  ASSERT_EQ(everyone.size(), 6u);
+  auto recorder = std::make_shared<Recorder>();
+  everyone.push_back(recorder);
+  everyone[4]->close();  // "gone"
+  EXPECT_TRUE((*gone)->closedWithin(std::chrono::seconds(2)));
+  serverC->stop();
+  for (const auto& s : everyone) s->send("first");
+  http::sendToEach(everyone, std::make_shared<const std::string>("to everyone"));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(clients[i]->read(), "hello a" + std::to_string(i));
+    EXPECT_EQ(clients[i]->read(), "first");
+    EXPECT_EQ(clients[i]->read(), "to everyone");
+  }
+  EXPECT_EQ((*b)->read(), "hello b");
+  EXPECT_EQ((*b)->read(), "first");
+  EXPECT_EQ((*b)->read(), "to everyone");
+  EXPECT_EQ(recorder->got, (std::vector<std::string>{"first", "to everyone"}));
+  EXPECT_FALSE(everyone[4]->isOpen());
+  EXPECT_FALSE(everyone[5]->isOpen()) << "its server stopped";
+}
+
 TEST(HttpWebSocket, StoppingTheServerEndsEveryConnection) {
   Echo echo;
   auto router = echoRouter(echo);
