@@ -180,6 +180,10 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -E rm -rf ${CMAKE_BINARY_DIR}/generated/panel-web
   COMMAND ${ESBUILD} ${CMAKE_SOURCE_DIR}/web/panel/src/app.js --bundle --minify --format=esm --target=es2020
           --outdir=${CMAKE_BINARY_DIR}/generated/panel-web --entry-names=[name]-[hash] --legal-comments=none --log-level=warning
+  # What runs inside plugins' sandboxed frames: a classic script (the frame's
+  # origin is opaque, a module script from the panel would need CORS).
+  COMMAND ${ESBUILD} ${CMAKE_SOURCE_DIR}/web/panel/src/frame/frame.js --bundle --minify --format=iife --target=es2020
+          --outdir=${CMAKE_BINARY_DIR}/generated/panel-web --entry-names=[name]-[hash] --legal-comments=none --log-level=warning
   COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/panel_web_assets.cc -DNAME=kPanelWebAssets
           -DBASE=${CMAKE_BINARY_DIR}/generated/panel-web -DGLOB=1 -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
   DEPENDS ${PANEL_WEB_SOURCES} ${CMAKE_SOURCE_DIR}/web/panel/package-lock.json ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake

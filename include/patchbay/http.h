@@ -204,6 +204,10 @@ class Router final : public Service {
 
   uint64_t bodyLimit(Request& head) const override;
   void serve(Request& request, Responder responder) const override;
+  // GET (and HEAD) of a path no route knows (not even with another method):
+  // answered by `handler` instead of a 404. A single-page app's shell, so
+  // that pages whose paths only the app knows (plugins' pages) load.
+  void setPageFallback(Handler handler);
   // The shape of its 404 and 405 and of the server's refusals (default: the registry's).
   void setErrorShape(ErrorShape shape) { errorShape_ = shape; }
   ErrorShape errorShape() const override { return errorShape_; }
@@ -220,6 +224,7 @@ class Router final : public Service {
   // The route for `request` with its params set, or the 404/405 answer.
   const Route* match(Request& request, Response& refusal) const;
   std::vector<Route> routes_;
+  std::optional<Route> pageFallback_;
   ErrorShape errorShape_ = ErrorShape::kCodeAndMessage;
 };
 

@@ -250,7 +250,9 @@ class Panel {
   // them (a cookie request that changes something must pass the CSRF and
   // Origin checks, else it acts for nobody). For plugin routes' req.user.
   std::optional<User> actingUser(const http::Request& request);
-  // The routes above, on `router` (whose error shape is Sodium's).
+  // The routes above, on `router` (whose error shape is Sodium's), with
+  // the page shell as the router's fallback for GET paths no route knows
+  // (plugins' pages live at paths only the browser side learns).
   void addRoutes(http::Router& router);
 
   struct Impl;

@@ -9,6 +9,8 @@
 #include "host/route_support.h"
 #include "host/tenants_impl.h"
 
+#include "patchbay/files.h"
+#include "patchbay/integrity.h"
 #include "patchbay/json.h"
 #include "patchbay/text.h"
 #include "patchbay/permissions.h"
@@ -323,6 +325,30 @@ void Host::addRoutes(http::Router& router) {
   });
   router.add("DELETE", "/api/v1/marketplace/uninstall/{id}", [uninstall](Request& req) {
     return uninstall(req, req.params["id"], req.queryOr("keep_data", "false") == "true");
+  });
+
+  // An active plugin's client module, as Sodium serves it, for the panel's
+  // sandboxed frames: their origin is opaque, so the module is fetched in
+  // CORS mode (allowed to anyone, never with credentials: the code is no
+  // secret, and no cookie rides along). Cached for good when asked for by
+  // the active version (?v=<version>); otherwise revalidated by ETag.
+  router.add("GET", "/api/plugins/{id}/client.js", [&host](Request& req) {
+    const std::string& id = req.params["id"];
+    for (const auto& p : host.runtime().plugins()) {
+      if (p.id != id || p.state != PluginRunState::kActive) continue;
+      auto code = readFileLimited((std::filesystem::path(p.dir) / "client.js").string(), 8u << 20);
+      if (!code) break;
+      const std::string etag = "\"" + sha256Hex(*code).substr(0, 32) + "\"";
+      Response r = req.header("if-none-match") == etag ? Response::text(304, "", "text/javascript; charset=utf-8")
+                                                        : Response::text(200, std::move(*code), "text/javascript; charset=utf-8");
+      r.set("ETag", etag);
+      r.set("Cache-Control", req.queryOr("v", "") == p.version ? "public, max-age=31536000, immutable" : "no-cache");
+      r.set("Access-Control-Allow-Origin", "*");
+      r.set("X-Content-Type-Options", "nosniff");
+      r.set("Cross-Origin-Resource-Policy", "cross-origin");
+      return r;
+    }
+    return errorResponse(404, "Plugin \"" + id + "\" has no active client code");
   });
 
   // Every plugin's own routes: /api/plugins/<id>/<path>. Answered when the

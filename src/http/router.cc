@@ -189,6 +189,10 @@ const WebSocketRoute* Router::webSocket(Request& head) const {
   return route ? route->webSocket.get() : nullptr;
 }
 
+void Router::setPageFallback(Handler handler) {
+  pageFallback_ = Route{"GET", {}, std::move(handler), nullptr, {}, nullptr};
+}
+
 const Router::Route* Router::match(Request& request, Response& refusal) const {
   std::vector<std::string> parts = splitPath(request.path);
   std::string allowed;
@@ -223,6 +227,10 @@ const Router::Route* Router::match(Request& request, Response& refusal) const {
     }
     request.params = std::move(params);
     return &route;
+  }
+  if (allowed.empty() && pageFallback_ && method == "GET") {
+    request.params.clear();
+    return &*pageFallback_;
   }
   if (!allowed.empty()) {
     refusal = Response::error(405, "method_not_allowed", request.method + " is not allowed on " + request.path, errorShape_);

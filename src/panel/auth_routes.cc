@@ -193,6 +193,7 @@ void Panel::addRoutes(http::Router& router) {
   addWebRoutes(router);
   addServerRoutes(*this, *impl_, router);
   addAdminFleetRoutes(*this, *impl_, router);
+  addPageFallback(router);
 }
 
 }  // namespace patchbay::panel

@@ -141,6 +141,8 @@ void addAdminFleetRoutes(Panel& panel, Panel::Impl& impl, http::Router& router);
 void addNavigationRoute(Panel& panel, Panel::Impl& impl, http::Router& router);
 // The pages: the HTML shell on every UI path, the bundle's assets (web_routes.cc).
 void addWebRoutes(http::Router& router);
+// The shell for GET paths no route knows (plugins' pages): added last.
+void addPageFallback(http::Router& router);
 // What the fleet's changes set off: hooks (fleet_events.cc).
 void listenToFleet(Panel::Impl& impl);
 

@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kContentSecurityPolicy =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+    "frame-src 'self' http://*.localhost:*; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 // An asset, with its compressed forms made once, on first use.
 struct Asset {
@@ -29,13 +29,16 @@ struct Asset {
 
 struct Assets {
   std::vector<std::unique_ptr<Asset>> all;
-  std::string script, stylesheet;  // the bundle's entry, by their hashed names
+  std::string script, stylesheet;            // the bundle's entry, by their hashed names
+  std::string frameScript, frameStylesheet;  // what plugins' frames load
   Assets() {
     for (const EmbeddedAsset* a = kPanelWebAssets; a->path != nullptr; ++a) {
       all.push_back(std::make_unique<Asset>(a));
       const std::string_view name = a->path;
       if (name.starts_with("app-") && name.ends_with(".js")) script = name;
       if (name.starts_with("app-") && name.ends_with(".css")) stylesheet = name;
+      if (name.starts_with("frame-") && name.ends_with(".js")) frameScript = name;
+      if (name.starts_with("frame-") && name.ends_with(".css")) frameStylesheet = name;
     }
   }
   Asset* find(std::string_view name) {
@@ -75,9 +78,51 @@ Response shell() {
   return secured(std::move(r));
 }
 
+// A plugin's frame (plugins/plugin_frame.js): loaded into an iframe with
+// sandbox="allow-scripts", so its origin is opaque. Its policy: scripts
+// from the panel only (the frame's runtime, the plugin's client module),
+// no connections at all (the plugin reaches its routes through the panel),
+// framed by the panel only (at this origin, or over loopback, where each
+// plugin's frames come from <plugin>.localhost: plugins/store.js). Styles
+// may be inline: plugins' HTML uses them.
+constexpr const char* kFramePolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
+    "font-src 'self' data:; media-src 'self' data: blob: https:; connect-src 'none'; form-action 'none'; base-uri 'none'; "
+    "frame-ancestors 'self' http://127.0.0.1:* http://localhost:*";
+
+Response pluginFrame() {
+  static const std::string html = [] {
+    const Assets& a = assets();
+    return std::string("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n") +
+           "<meta name=\"color-scheme\" content=\"light dark\">\n<link rel=\"icon\" href=\"data:,\">\n" +
+           "<link rel=\"stylesheet\" href=\"/assets/" + a.frameStylesheet + "\">\n" + "<script defer src=\"/assets/" + a.frameScript +
+           "\"></script>\n</head>\n<body>\n<div id=\"root\"></div>\n</body>\n</html>\n";
+  }();
+  Response r = Response::text(200, html, "text/html; charset=utf-8");
+  r.set("Cache-Control", "no-cache");
+  r.set("Content-Security-Policy", kFramePolicy);
+  r.set("X-Content-Type-Options", "nosniff");
+  r.set("Referrer-Policy", "no-referrer");
+  r.set("X-Frame-Options", "SAMEORIGIN");
+  return r;
+}
+
 }  // namespace
 
+void addPageFallback(http::Router& router) {
+  // Pages only the app knows (plugins' pages at the paths they registered)
+  // load the shell too; the app says "Not found" for the rest. API and
+  // asset paths keep their JSON 404.
+  router.setPageFallback([](Request& request) {
+    if (request.path.starts_with("/api/") || request.path.starts_with("/assets/")) {
+      return errorJson(404, "No such endpoint: " + request.path);
+    }
+    return shell();
+  });
+}
+
 void addWebRoutes(http::Router& router) {
+  router.add("GET", "/plugin-frame", [](Request&) { return pluginFrame(); });
   for (const char* path : {"/", "/login", "/register", "/dashboard", "/servers", "/servers/new", "/servers/{id}", "/servers/{id}/{tab}",
                            "/profile", "/admin", "/admin/{section}", "/admin/{section}/{id}", "/plugins/{page...}"}) {
     router.add("GET", path, [](Request&) { return shell(); });

@@ -163,6 +163,36 @@ export default function (sodium) {
   EXPECT_EQ(p["hasClient"], true);
 }
 
+// An active plugin's client module for the panel's sandboxed frames: as
+// JavaScript, fetchable from an opaque origin (CORS, no credentials),
+// never sniffed; immutable when asked for by the active version, else
+// revalidated by its ETag; nothing for inactive or unknown plugins.
+TEST_F(HostTest, ClientModulesAreServedForSandboxedFrames) {
+  test::writeFile(dir_ / "data/plugins/panel-ui/plugin.json", R"({"name":"Panel UI","version":"1.2.0","type":"widget"})");
+  test::writeFile(dir_ / "data/plugins/panel-ui/client.js", "export default function (sodium) {}\n");
+  test::writeFile(dir_ / "data/plugins/panel-ui/server.js", "export default function () {}\n");
+  start();
+  EXPECT_EQ(call("GET", "/api/plugins/panel-ui/client.js").status, 404) << "inactive";
+  ASSERT_EQ(call("POST", "/api/admin/plugins/panel-ui/activate", admin_).status, 200);
+  auto module = call("GET", "/api/plugins/panel-ui/client.js?v=1.2.0");
+  ASSERT_EQ(module.status, 200);
+  EXPECT_EQ(module.body, "export default function (sodium) {}\n");
+  EXPECT_EQ(module.header("content-type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(module.header("access-control-allow-origin"), "*");
+  EXPECT_EQ(module.header("access-control-allow-credentials"), "");
+  EXPECT_EQ(module.header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(module.header("cache-control"), "public, max-age=31536000, immutable");
+  auto older = call("GET", "/api/plugins/panel-ui/client.js?v=1.1.0");
+  EXPECT_EQ(older.header("cache-control"), "no-cache") << "another version's URL is never cached for good";
+  const std::string etag = module.header("etag");
+  ASSERT_FALSE(etag.empty());
+  auto again = http::fetch({.method = "GET", .url = url("/api/plugins/panel-ui/client.js"), .headers = {{"If-None-Match", etag}}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->status, 304);
+  EXPECT_TRUE(again->body.empty());
+  EXPECT_EQ(call("GET", "/api/plugins/nobody/client.js").status, 404);
+}
+
 // Query strings through the real server, decoded by Boost.URL: a repeated
 // key reaches the plugin as an array (Express's req.query), '+' is a space,
 // and a malformed escape is refused in the host's error shape.

@@ -110,6 +110,25 @@ TEST_F(HttpServerTest, RoutesParamsAndErrors) {
   EXPECT_EQ(head->body, "");
 }
 
+// A page fallback (a single-page app's shell) answers GET and HEAD of
+// paths no route knows; other methods still get 404, and a known path with
+// another method still gets 405.
+TEST_F(HttpServerTest, ThePageFallbackAnswersOnlyUnknownGets) {
+  router_.setPageFallback([](http::Request& request) { return http::Response::text(200, "shell for " + request.path); });
+  start();
+  auto page = http::fetch({.url = url("/billing/invoices")});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->body, "shell for /billing/invoices");
+  auto head = http::fetch({.method = "HEAD", .url = url("/billing")});
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  EXPECT_EQ(http::fetch({.method = "POST", .url = url("/billing")})->status, 404);
+  auto wrongMethod = http::fetch({.method = "DELETE", .url = url("/hello/x")});
+  EXPECT_EQ(wrongMethod->status, 405);
+  EXPECT_EQ(http::fetch({.url = url("/hello/there")})->body, "hello there") << "routes first";
+}
+
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   start();
   auto ex = test::rawHttp(server_->port(),

@@ -88,8 +88,10 @@ try {
   check((await text(alice.page, 'h1')).includes('Welcome, alice'), 'registering signs in and shows the dashboard');
   check((await alice.page.locator('[data-nav-id=dashboard]').count()) === 1 && (await alice.page.locator('[data-nav-id="admin.users"]').count()) === 0,
     'the sidebar has stable ids, and no admin items for a user');
+  await alice.page.waitForSelector('[data-nav-id="plugin.billing.billing"]');
   const order = await alice.page.locator('.sidebar [data-nav-id]').evaluateAll((els) => els.map((e) => e.dataset.navId));
-  check(order.join(',') === 'dashboard,servers,hook-recorder.seen,profile', `a plugin placed its sidebar item after "servers" (sidebar:items): ${order}`);
+  check(order.join(',') === 'dashboard,servers,plugin.billing.billing,hook-recorder.seen,profile',
+    `plugins placed their sidebar items after "servers" (Billing's client.js, then hook-recorder's sidebar:items): ${order}`);
   await alice.page.click('text=Log out');
   await alice.page.waitForURL(/\/login/);
   await alice.page.fill('input[name=username]', 'alice');

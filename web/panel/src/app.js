@@ -17,6 +17,8 @@ import { ServerDetail } from './pages/server_detail.js';
 import { Profile } from './pages/profile.js';
 import { Admin } from './pages/admin.js';
 import { Loading } from './ui.js';
+import { PluginPage } from './plugins/plugin_page.js';
+import { loadPlugins, pluginPages, unloadPlugins, usePlugins } from './plugins/store.js';
 
 const routes = [
   ['/', Dashboard],
@@ -39,6 +41,7 @@ function App() {
   const path = usePath();
   const [user, setUser] = useState(undefined); // undefined: not known yet
   const [navigation, setNavigation] = useState(null);
+  const plugins = usePlugins();
 
   const loadNavigation = useCallback(async () => {
     try {
@@ -56,12 +59,17 @@ function App() {
   useEffect(() => {
     if (!user) {
       liveEvents.stop();
+      unloadPlugins();
       return;
     }
     liveEvents.start();
     loadNavigation();
+    loadPlugins();
     const offEnded = liveEvents.on('session.ended', () => setUser(null));
-    const offPlugins = liveEvents.on('plugins.changed', loadNavigation);
+    const offPlugins = liveEvents.on('plugins.changed', () => {
+      loadNavigation();
+      loadPlugins();
+    });
     return () => {
       offEnded();
       offPlugins();
@@ -96,13 +104,19 @@ function App() {
   if (!user) {
     return html`<${SessionContext.Provider} value=${session}><${AuthPage} mode=${path.startsWith('/register') ? 'register' : 'login'} /><//>`;
   }
-  let page = html`<${NotFound} />`;
+  let page = null;
   for (const [pattern, Page] of routes) {
     const params = match(pattern, path);
     if (params) {
       page = html`<${Page} ...${params} path=${path} />`;
       break;
     }
+  }
+  if (!page) {
+    // A plugin's page lives at the path it registered.
+    const bare = path.split('?')[0].replace(/\/+$/, '') || '/';
+    const pluginPage = pluginPages().find((p) => p.path === bare);
+    page = pluginPage ? html`<${PluginPage} page=${pluginPage} />` : plugins.loaded ? html`<${NotFound} />` : html`<${Loading} />`;
   }
   return html`<${SessionContext.Provider} value=${session}><${Layout} path=${path}>${page}<//><//>`;
 }

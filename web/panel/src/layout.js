@@ -6,6 +6,8 @@ import { liveEvents } from './events.js';
 import { Link } from './router.js';
 import { useSession } from './session.js';
 import { Icon } from './icons.js';
+import { usePlugins } from './plugins/store.js';
+import { badgeText, placeSidebarItems } from './plugins/sidebar.js';
 
 function isCurrent(item, path) {
   const p = path.split('?')[0];
@@ -28,15 +30,24 @@ export function Layout({ path, children }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [menuOpen]);
 
+  const plugins = usePlugins();
   const items = navigation ? navigation.sidebar : [];
-  const main = items.filter((i) => i.section !== 'admin');
+  const placed = placeSidebarItems(items.filter((i) => i.section !== 'admin'), plugins.plugins, plugins.declared);
+  const main = placed.items;
   const admin = items.filter((i) => i.section === 'admin');
-  const link = (item) => html`<li key=${item.id}>
-    <${Link} href=${item.path} class=${isCurrent(item, path) ? 'nav-link current' : 'nav-link'} data-nav-id=${item.id}
-      aria-current=${isCurrent(item, path) ? 'page' : undefined}>
-      <${Icon} name=${item.icon} /><span>${item.label}</span>
-    <//>
-  </li>`;
+  useEffect(() => {
+    if (user.isAdmin) placed.problems.forEach((p) => console.warn(`[plugins] ${p}`));
+  }, [placed.problems.join('\n')]);
+  const link = (item) => {
+    const badge = item.badgeKey ? badgeText(plugins.badges[item.badgeKey]) : null;
+    return html`<li key=${item.id}>
+      <${Link} href=${item.path} class=${isCurrent(item, path) ? 'nav-link current' : 'nav-link'} data-nav-id=${item.id}
+        aria-current=${isCurrent(item, path) ? 'page' : undefined}>
+        <${Icon} name=${item.icon} /><span>${item.label}</span>
+        ${badge && html`<span class="nav-badge" data-badge=${item.id} aria-label=${`${badge} new`}>${badge}</span>`}
+      <//>
+    </li>`;
+  };
 
   return html`<div class=${menuOpen ? 'shell menu-open' : 'shell'}>
     <a class="skip" href="#main">Skip to content</a>
@@ -54,6 +65,7 @@ export function Layout({ path, children }) {
     </header>
     <nav id="sidebar" class="sidebar" aria-label="Main">
       <ul>${main.map(link)}</ul>
+      ${placed.grouped.length > 0 && html`<p class="nav-section">Plugins</p><ul>${placed.grouped.map(link)}</ul>`}
       ${admin.length > 0 && html`<p class="nav-section">Administration</p><ul>${admin.map(link)}</ul>`}
     </nav>
     <main id="main" class="content" tabindex="-1" onClick=${() => menuOpen && setMenuOpen(false)}>${children}</main>

@@ -1,6 +1,8 @@
 // Administration: overview, users, nodes, all servers, plugins, audit log,
 // under tabs (the admin:tabs hook decides what they are).
 import { html } from '../html.js';
+import { PluginFrame } from '../plugins/plugin_frame.js';
+import { pluginAdminPages, usePlugins } from '../plugins/store.js';
 import { useState } from 'preact/hooks';
 import { del, post, put } from '../api.js';
 import { useResource } from '../data.js';
@@ -173,12 +175,29 @@ function Audit() {
   <//>`;
 }
 
+// A plugin's admin page (Sodium's ui.addAdminPage) or tab (seed 004's
+// addAdminTab, with its subtabs).
+function AdminExtension({ page }) {
+  const subtabs = Array.isArray(page.subtabs) ? page.subtabs : [];
+  const [subtab, setSubtab] = useState(subtabs[0]);
+  return html`<div class="stack">
+    ${subtabs.length > 0 && html`<div class="subtabs" role="tablist">${subtabs.map((t) => html`<button type="button" role="tab" key=${t}
+      class=${t === subtab ? 'tab current' : 'tab'} aria-selected=${t === subtab} onClick=${() => setSubtab(t)}>${t}</button>`)}</div>`}
+    <${Card}><${PluginFrame} plugin=${page.plugin} title=${page.title || page.label || page.id}
+      surface=${{ kind: page.kind, id: page.id, subtab }} /><//>
+  </div>`;
+}
+
 const sections = { overview: Overview, users: Users, nodes: Nodes, servers: AllServers, plugins: Plugins, audit: Audit };
 
 export function Admin({ section = 'overview', id }) {
   const { user, navigation } = useSession();
   if (!user.isAdmin) return html`<div class="page"><${PageHeader} title="Administration" /><${ErrorBox} error=${'Admin access required'} /></div>`;
-  const tabs = navigation ? navigation.adminTabs : [];
+  usePlugins();
+  const extra = pluginAdminPages().map((p) => ({ id: `plugin.${p.plugin.id}.${p.id}`, label: String(p.title || p.label || p.id),
+    path: `/admin/extensions/${encodeURIComponent(`${p.plugin.id}.${p.id}`)}`, page: p }));
+  const tabs = [...(navigation ? navigation.adminTabs : []), ...extra];
+  const pluginPage = section === 'extensions' ? extra.find((t) => `${t.page.plugin.id}.${t.page.id}` === id) : null;
   const Section = section === 'plugins' && id ? PluginDetail : sections[section];
   return html`<div class="page" data-page=${`admin-${section}`}>
     <${PageHeader} title="Administration" />
@@ -188,6 +207,6 @@ export function Admin({ section = 'overview', id }) {
         return html`<${Link} key=${t.id} href=${t.path} class=${current ? 'tab current' : 'tab'} aria-current=${current ? 'page' : undefined}>${t.label}<//>`;
       })}
     </nav>
-    ${Section ? html`<${Section} id=${id} />` : html`<p>No such section.</p>`}
+    ${pluginPage ? html`<${AdminExtension} key=${pluginPage.id} page=${pluginPage.page} />` : Section ? html`<${Section} id=${id} />` : html`<p>No such section.</p>`}
   </div>`;
 }

@@ -1,5 +1,7 @@
 // The dashboard: your servers at a glance, live; room for plugins' widgets.
 import { html } from '../html.js';
+import { PluginFrame } from '../plugins/plugin_frame.js';
+import { pluginWidgets, usePlugins } from '../plugins/store.js';
 import { useState } from 'preact/hooks';
 import { useResource } from '../data.js';
 import { useLiveServers } from '../live_servers.js';
@@ -14,6 +16,8 @@ export function Dashboard() {
   const [actionError, setActionError] = useState(null);
   useLiveServers((update) => setData((d) => (d ? { ...d, servers: update(d.servers) } : d)));
   const servers = data ? data.servers : null;
+  usePlugins();
+  const widgets = pluginWidgets();
   const running = servers ? servers.filter((s) => s.status === 'running').length : 0;
   return html`<div class="page" data-page="dashboard">
     <${PageHeader} title=${`Welcome, ${user.username}`} subtitle="Your servers at a glance.">
@@ -30,6 +34,12 @@ export function Dashboard() {
         ? html`<${Empty}>No servers yet. <${Link} href="/servers/new">Create one<//> to get started.<//>`
         : html`<${ServerRows} servers=${servers.slice(0, 8)} onError=${setActionError} />`}
     <//>
-    <section class="widgets" id="plugin-widgets" aria-label="Plugin widgets"></section>
+    ${widgets.length > 0 && html`<section class="widgets" id="plugin-widgets" aria-label="Plugin widgets">
+      ${widgets.map((w) => html`<div key=${`${w.plugin.id}.${w.id}`} class=${`widget card widget-${['small', 'medium', 'large', 'full'].includes(w.size) ? w.size : 'medium'}`}
+        data-widget=${`${w.plugin.id}.${w.id}`}>
+        ${w.title && html`<h2 class="widget-title">${w.title}</h2>`}
+        <${PluginFrame} plugin=${w.plugin} title=${w.title || w.id} surface=${{ kind: 'widget', id: w.id }} />
+      </div>`)}
+    </section>`}
   </div>`;
 }

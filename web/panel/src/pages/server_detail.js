@@ -1,6 +1,8 @@
 // One server: power (kill included), live status and resources, its log,
 // settings; a tab strip with room for plugins' tabs.
 import { html } from '../html.js';
+import { PluginFrame } from '../plugins/plugin_frame.js';
+import { pluginServerTabs, usePlugins } from '../plugins/store.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { del, put } from '../api.js';
 import { useResource } from '../data.js';
@@ -98,6 +100,7 @@ const tabs = [
 
 export function ServerDetail({ id, tab = 'console' }) {
   const { data, error, setData } = useResource(`/api/servers/${encodeURIComponent(id)}`);
+  const plugins = usePlugins();
   const [actionError, setActionError] = useState(null);
   const [samples, setSamples] = useState([]);
 
@@ -126,6 +129,10 @@ export function ServerDetail({ id, tab = 'console' }) {
   if (!data) return html`<div class="page"><${Loading} /></div>`;
   const { server, usage, log } = data;
   const withPercent = samples.map((u) => ({ ...u, cpuPercentOfLimit: (u.cpu / server.limits.cpu) * 100 }));
+  // Plugins' tabs come after the panel's own, as "<plugin>.<tab>".
+  const extra = pluginServerTabs().map((t) => ({ id: `${t.plugin.id}.${t.id}`, tabId: t.id, label: String(t.label || t.title || t.id), plugin: t.plugin }));
+  const allTabs = [...tabs, ...extra];
+  const pluginTab = extra.find((t) => t.id === tab);
 
   return html`<div class="page" data-page="server">
     <${PageHeader} title=${server.name} subtitle=${server.description || `${server.node_name} · created ${formatTime(server.created_at)}`}>
@@ -144,14 +151,16 @@ export function ServerDetail({ id, tab = 'console' }) {
       </div>
     <//>
     <nav class="tabs" aria-label="Server sections" data-slot="server-tabs">
-      ${tabs.map((t) => html`<${Link} key=${t.id} href=${`/servers/${id}/${t.id}`} class=${tab === t.id ? 'tab current' : 'tab'}
+      ${allTabs.map((t) => html`<${Link} key=${t.id} href=${`/servers/${id}/${t.id}`} class=${tab === t.id ? 'tab current' : 'tab'}
         aria-current=${tab === t.id ? 'page' : undefined} data-tab-id=${t.id}>${t.label}<//>`)}
     </nav>
     <${Card}>
       ${tab === 'console' && html`<${Console} lines=${log} />`}
       ${tab === 'resources' && html`<${Resources} server=${server} usage=${usage} samples=${withPercent} />`}
       ${tab === 'settings' && html`<${Settings} server=${server} onSaved=${(s) => setData((d) => ({ ...d, server: s }))} />`}
-      ${!tabs.some((t) => t.id === tab) && html`<p class="muted">No such tab.</p>`}
+      ${pluginTab && html`<${PluginFrame} key=${pluginTab.id} plugin=${pluginTab.plugin} title=${pluginTab.label}
+        surface=${{ kind: 'serverTab', id: pluginTab.tabId, serverId: id }} />`}
+      ${!allTabs.some((t) => t.id === tab) && html`<p class="muted">${plugins.loaded ? 'No such tab.' : 'Loading…'}</p>`}
     <//>
   </div>`;
 }

@@ -1,0 +1,3 @@
+export default function (sodium) {
+  sodium.ui.addDashboardWidget({ id: 'spin', title: 'Spinner', size: 'small' });
+}

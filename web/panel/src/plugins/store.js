@@ -1,0 +1,178 @@
+// What active plugins add to the panel's UI: the surfaces their server.js
+// declared (GET /api/plugins/client-data, Sodium's ui.*) and those their
+// client.js registers (seed 004's sodium.ui.*), learnt by running each
+// client module once in a hidden sandboxed frame that stays for badges.
+// Reloaded when plugins change (the live event), so every open panel
+// follows installs, upgrades and removals without a page reload.
+import { useEffect, useState } from 'preact/hooks';
+import { get } from '../api.js';
+import { connect } from './bridge.js';
+
+const REGISTER_DEADLINE_MS = 5000;
+const BADGE_PERIOD_MS = 30000;
+
+let state = { loaded: false, plugins: [], declared: {}, badges: {}, problems: [] };
+const listeners = new Set();
+let generation = 0;
+let hidden = null;
+const badgeBridges = new Map(); // plugin id -> bridge of its registration frame
+let badgeTimer = null;
+
+function set(next) {
+  state = { ...state, ...next };
+  listeners.forEach((l) => l(state));
+}
+
+export function usePlugins() {
+  const [snapshot, setSnapshot] = useState(state);
+  useEffect(() => {
+    listeners.add(setSnapshot);
+    setSnapshot(state);
+    return () => listeners.delete(setSnapshot);
+  }, []);
+  return snapshot;
+}
+
+export function pluginState() {
+  return state;
+}
+
+function hiddenHost() {
+  if (hidden && document.body.contains(hidden)) return hidden;
+  hidden = document.createElement('div');
+  hidden.hidden = true;
+  hidden.dataset.slot = 'plugin-registrations';
+  document.body.appendChild(hidden);
+  return hidden;
+}
+
+// Where a plugin's frames load from. Browsers put sandboxed frames of one
+// site in one process, so a plugin that spins would stall every other
+// plugin's frames with it: each plugin gets a site of its own where the
+// panel can name one. Over loopback that is <plugin>.localhost (browsers
+// resolve *.localhost to this machine, and each is a site of its own);
+// elsewhere the panel's own origin (the plugins then share a process).
+const loopback = new Set(['127.0.0.1', 'localhost']);
+function frameHost(pluginId) {
+  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(pluginId) ? pluginId
+    : `p-${Array.from(new TextEncoder().encode(pluginId)).map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 56)}`;
+  return `${location.protocol}//${label}.localhost${location.port ? `:${location.port}` : ''}`;
+}
+export function frameUrl(plugin) {
+  const base = loopback.has(location.hostname) ? frameHost(plugin.id) : '';
+  return `${base}/plugin-frame?plugin=${encodeURIComponent(plugin.id)}`;
+}
+
+// Runs `plugin`'s client module once to learn what it registers.
+function register(plugin, mine) {
+  return new Promise((resolve) => {
+    const iframe = document.createElement('iframe');
+    iframe.setAttribute('sandbox', 'allow-scripts');
+    iframe.title = `${plugin.name} (registration)`;
+    iframe.src = frameUrl(plugin);
+    const sidebarItems = [];
+    let settled = false;
+    const finish = (result) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(result);
+    };
+    const deadline = setTimeout(() => {
+      iframe.remove();
+      finish({ failed: `${plugin.name}'s client code did not start within ${REGISTER_DEADLINE_MS / 1000} s` });
+    }, REGISTER_DEADLINE_MS);
+    iframe.addEventListener('load', () => {
+      if (mine !== generation) return iframe.remove();
+      const channel = new MessageChannel();
+      const bridge = connect(channel.port1, plugin, {
+        sidebarItem: (m) => sidebarItems.push(m.item),
+        registered: (m) => {
+          badgeBridges.set(plugin.id, bridge);
+          finish({ ...m.declared, sidebarItems });
+        },
+        failed: (m) => {
+          iframe.remove();
+          finish({ failed: m.message });
+        },
+        badge: (m) => set({ badges: { ...state.badges, [`${plugin.id}:${m.index}`]: m.value } }),
+        emit: (event, data) => broadcast(plugin.id, event, data),
+      });
+      iframe.contentWindow.postMessage({ type: 'pb:init', plugin: { id: plugin.id, name: plugin.name, version: plugin.version }, surface: { kind: 'register' } }, '*', [channel.port2]);
+    }, { once: true });
+    hiddenHost().appendChild(iframe);
+  });
+}
+
+// Frames of one plugin hear its events (events.emit) and the panel's.
+const frameBridges = new Set(); // {pluginId, bridge}
+export function joinEvents(pluginId, bridge) {
+  const entry = { pluginId, bridge };
+  frameBridges.add(entry);
+  return () => frameBridges.delete(entry);
+}
+export function broadcast(pluginId, event, data) {
+  for (const f of frameBridges) if (pluginId === null || f.pluginId === pluginId) f.bridge.event(event, data);
+  const own = badgeBridges.get(pluginId);
+  if (own) own.event(event, data);
+  if (pluginId !== null) refreshBadges(pluginId);
+}
+
+function refreshBadges(onlyPlugin) {
+  for (const [pluginId, declared] of Object.entries(state.declared)) {
+    if (onlyPlugin && pluginId !== onlyPlugin) continue;
+    const bridge = badgeBridges.get(pluginId);
+    for (const item of declared.sidebarItems || []) if (item.hasBadge && bridge) bridge.badge(item.index);
+  }
+}
+
+export async function loadPlugins() {
+  const mine = ++generation;
+  let plugins = [];
+  try {
+    plugins = (await get('/api/plugins/client-data')).plugins || [];
+  } catch {
+    plugins = [];
+  }
+  if (mine !== generation) return;
+  if (hidden) hidden.replaceChildren();
+  badgeBridges.clear();
+  const declared = {};
+  await Promise.all(plugins.filter((p) => p.hasClient).map(async (p) => {
+    declared[p.id] = await register(p, mine);
+  }));
+  if (mine !== generation) return;
+  set({ loaded: true, plugins, declared, badges: {} });
+  refreshBadges();
+  clearInterval(badgeTimer);
+  badgeTimer = setInterval(() => refreshBadges(), BADGE_PERIOD_MS);
+}
+
+export function unloadPlugins() {
+  generation++;
+  clearInterval(badgeTimer);
+  if (hidden) hidden.replaceChildren();
+  badgeBridges.clear();
+  set({ loaded: false, plugins: [], declared: {}, badges: {} });
+}
+
+// The surfaces of one kind, from both sources, each with its plugin.
+function surfaces(kindFromServer, kindFromClient) {
+  const out = [];
+  for (const plugin of state.plugins) {
+    const meta = { id: plugin.id, name: plugin.name, version: plugin.version };
+    for (const s of plugin[kindFromServer] || []) if (s && (s.id || s.path)) out.push({ ...s, plugin: meta, style: 'sodium' });
+    const declared = state.declared[plugin.id];
+    for (const s of (declared && declared[kindFromClient]) || []) out.push({ ...s, plugin: meta, style: 'seed' });
+  }
+  return out;
+}
+
+export const pluginPages = () => surfaces('pages', 'pages');
+export const pluginWidgets = () => surfaces('dashboardWidgets', 'widgets');
+export const pluginServerTabs = () => surfaces('serverTabs', 'serverTabs');
+export const pluginAdminPages = () => [
+  ...surfaces('adminPages', 'none').map((p) => ({ ...p, kind: 'adminPage' })),
+  ...surfaces('adminTabs', 'adminTabs').map((p) => ({ ...p, kind: p.style === 'seed' ? 'adminTab' : 'adminPage' })),
+];
+export const pluginFailures = () => Object.entries(state.declared).filter(([, d]) => d.failed).map(([id, d]) => ({ id, message: d.failed }));
