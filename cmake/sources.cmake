@@ -28,7 +28,7 @@ add_library(patchbay_package STATIC
 set_source_files_properties(src/version.cc PROPERTIES COMPILE_DEFINITIONS PATCHBAY_VERSION="${PROJECT_VERSION}")
 # The plugin SDK's declarations (sdk/), embedded so that `patchbay init`
 # writes the ones of the binary that made the plugin.
-set(SDK_FILES index.d.ts server.d.ts globals.d.ts)
+set(SDK_FILES index.d.ts server.d.ts globals.d.ts client.d.ts)
 set(SDK_SOURCES ${SDK_FILES})
 list(TRANSFORM SDK_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/sdk/)
 add_custom_command(

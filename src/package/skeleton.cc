@@ -48,6 +48,7 @@ export default function (sodium) {
 )";
 
 constexpr const char* kEmptyClient = R"(// {{name}} has no user interface.
+/** @param {import('@patchbay/sdk/client').SodiumClient} sodium */
 export default function (sodium) {}
 )";
 
@@ -79,6 +80,7 @@ export default function (sodium) {
 )";
 
 constexpr const char* kWidgetClient = R"(// {{name}}: a small dashboard widget.
+/** @param {import('@patchbay/sdk/client').SodiumClient} sodium */
 export default function (sodium) {
   sodium.ui.addDashboardWidget({
     id: '{{id}}',
@@ -149,6 +151,7 @@ export default function (sodium) {
 )";
 
 constexpr const char* kFeatureClient = R"(// {{name}}: a page and a sidebar entry.
+/** @param {import('@patchbay/sdk/client').SodiumClient} sodium */
 export default function (sodium) {
   sodium.ui.registerPages({
     '/{{id}}': {
@@ -231,7 +234,7 @@ constexpr const char* kTsconfig = R"({
     "noEmit": true,
     "allowJs": true,
     "checkJs": true,
-    "paths": { "@patchbay/sdk": ["./.patchbay/sdk/index.d.ts"] }
+    "paths": { "@patchbay/sdk": ["./.patchbay/sdk/index.d.ts"], "@patchbay/sdk/client": ["./.patchbay/sdk/client.d.ts"] }
   },
   "include": ["{{server}}"]
 }

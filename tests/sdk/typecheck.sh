@@ -20,16 +20,17 @@ fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # tsc starts in ~3 s, so one run checks many files: a tsconfig over FILES
 # (absolute paths), @patchbay/sdk mapped to sdk/ itself.
-check_files() {  # CONFIG FILE...
+check_files() {  # CONFIG FILE...  ($lib: the libs, ES2022 unless set)
   local config=$1; shift
+  local libs=${lib:-'"ES2022"'}
   local files=""
   for f in "$@"; do files="$files${files:+, }\"$f\""; done
   cat > "$config" <<EOF
 {
   "compilerOptions": {
-    "target": "ES2022", "module": "ES2022", "moduleResolution": "bundler", "lib": ["ES2022"], "types": [],
+    "target": "ES2022", "module": "ES2022", "moduleResolution": "bundler", "lib": [$libs], "types": [],
     "strict": true, "noEmit": true, "allowJs": true, "checkJs": true,
-    "paths": { "@patchbay/sdk": ["$root/sdk/index.d.ts"] }
+    "paths": { "@patchbay/sdk": ["$root/sdk/index.d.ts"], "@patchbay/sdk/client": ["$root/sdk/client.d.ts"] }
   },
   "files": [$files]
 }
@@ -47,7 +48,7 @@ for type in hook widget feature; do
     flag=(); [ $lang = ts ] && flag=(--ts)
     "$patchbay" init "sk-$type" --type "$type" --dir "$dir" "${flag[@]}" >/dev/null
     servers+=("$dir/server.$lang")
-    for d in index.d.ts server.d.ts globals.d.ts; do
+    for d in index.d.ts server.d.ts globals.d.ts client.d.ts; do
       cmp -s "$dir/.patchbay/sdk/$d" "$root/sdk/$d" || fail "skeleton $type ($lang): .patchbay/sdk/$d is not sdk/$d"
     done
   done
@@ -56,6 +57,22 @@ if ! out=$(check_files "$work/tsconfig-all.json" "${servers[@]}"); then fail "ex
 for own in feature-ts hook-js; do
   if ! out=$(node "$tsc" -p "$work/$own" 2>&1); then fail "skeleton $own with its own tsconfig.json:"$'\n'"$out"; fi
 done
+
+# 1b. Client modules, with the DOM's types: the examples', the browser
+# tests' plugins', and the skeletons' (one run).
+clients=("$root"/examples/plugins/*/client.js "$root"/tests/web/plugins/*/client.js "$work"/widget-js/client.js "$work"/feature-js/client.js)
+if ! out=$(lib='"ES2022", "DOM"' check_files "$work/tsconfig-clients.json" "${clients[@]}"); then fail "client modules:"$'\n'"$out"; fi
+mkdir -p "$work/wrong-client"
+cat > "$work/wrong-client/client.js" <<'EOF'
+/** @param {import('@patchbay/sdk/client').SodiumClient} sodium */
+export default function (sodium) {
+  sodium.toast.warn('no such toast');
+  sodium.ui.addServerTab({ id: 'x', render: () => '' });
+}
+EOF
+if out=$(lib='"ES2022", "DOM"' check_files "$work/tsconfig-wrong-client.json" "$work/wrong-client/client.js"); then fail "the wrong client calls passed the check"; fi
+grep -q "client.js(3,[0-9]*): error TS2339" <<<"$out" || fail "toast.warn: expected TS2339, got:"$'\n'"$out"
+grep -q "client.js(4,[0-9]*): error TS2345" <<<"$out" || fail "a server tab without a label: expected TS2345, got:"$'\n'"$out"
 
 # 3. Wrong calls fail, each with the error tsc gives for it (one run).
 wrong_files=()

@@ -1,11 +1,15 @@
 // Billing & Payments: pages, sidebar item and admin tab (seed 004's frontend API).
+/** @param {import('@patchbay/sdk/client').SodiumClient} sodium (types: sdk/client.d.ts) */
 export default function (sodium) {
+  /** @param {HTMLElement} el */
   async function renderBillingDashboard(el) {
     const res = await fetch('/api/plugins/billing/balance');
     const { balance } = await res.json();
     el.textContent = `Balance: ${balance}`;
   }
+  /** @param {HTMLElement} el */
   async function renderPlans(el) {
+    /** @type {Array<{name: string, price: number, currency: string}>} */
     const plans = await (await fetch('/api/plugins/billing/plans')).json();
     el.textContent = plans.map((p) => `${p.name}: ${p.price} ${p.currency}`).join('\n');
   }

@@ -1,4 +1,5 @@
 // Seed 004's client API: registered here, render functions return what to show.
+/** @param {import('@patchbay/sdk/client').SodiumClient} sodium (types: sdk/client.d.ts) */
 export default function (sodium) {
   sodium.ui.registerPages({
     // fetch() of its own routes, as code written for Sodium's page does.

@@ -1,4 +1,5 @@
 // Sodium's client API: onRender* fill the container they are given.
+/** @param {import('@patchbay/sdk/client').SodiumClient} sodium (types: sdk/client.d.ts) */
 export default function (sodium) {
   const { ui, api, escapeHtml } = sodium;
   ui.onRenderPage('analytics', async (container) => {
@@ -7,11 +8,13 @@ export default function (sodium) {
     container.innerHTML = `<div class="card"><p id="message">${escapeHtml(hello.message)} to ${escapeHtml(hello.user)}</p>
       <p id="echo">${escapeHtml(JSON.stringify(echo.got))}</p><p id="plugin">${escapeHtml(sodium.plugin.id)} ${escapeHtml(sodium.plugin.version)}</p>
       <button class="btn" id="ask">Ask</button><p id="answer"></p><button class="btn" id="toast">Toast</button></div>`;
-    container.querySelector('#ask').addEventListener('click', async () => {
+    /** @param {string} selector */
+    const el = (selector) => /** @type {HTMLElement} */ (container.querySelector(selector));
+    el('#ask').addEventListener('click', async () => {
       const yes = await sodium.modal.confirm({ title: 'Sure?', message: 'Answer me' });
-      container.querySelector('#answer').textContent = yes ? 'confirmed' : 'cancelled';
+      el('#answer').textContent = yes ? 'confirmed' : 'cancelled';
     });
-    container.querySelector('#toast').addEventListener('click', () => sodium.toast.success('Saved from a frame'));
+    el('#toast').addEventListener('click', () => sodium.toast.success('Saved from a frame'));
   });
   ui.onRenderWidget('stats', (container) => {
     container.innerHTML = '<p id="widget">Sodium widget body</p>';
