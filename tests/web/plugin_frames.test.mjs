@@ -148,6 +148,17 @@ try {
   await page.goto(panel + '/');
   check((await inFrame(page, '[data-widget="docs-example.balance"]', 'p')) === '$5.00', "the docs' widget");
 
+  // --- Paths already taken: refused, and administrators are told ---
+  await page.goto(panel + '/servers');
+  await page.waitForSelector('h1:has-text("Servers")');
+  check((await page.locator('[data-page=plugin]').count()) === 0, "a plugin's page cannot take the panel's /servers");
+  await page.goto(panel + '/admin/plugins');
+  await page.waitForSelector('[data-testid=plugin-ui-problems]');
+  const problems = await page.innerText('[data-testid=plugin-ui-problems]');
+  check(problems.includes("the page /servers is one of the panel's own paths"), 'the admin hears of the panel path');
+  check(problems.includes("the page /billing is already"), "the admin hears of the path another plugin has");
+  check(problems.includes('placed after "nowhere"'), 'the admin hears of the unknown anchor');
+
   // --- Server tabs after the panel's own ---
   const created = await page.evaluate(async () => {
     const csrf = document.cookie.split('; ').find((c) => c.startsWith('pb_csrf=')).slice(8);
@@ -216,6 +227,10 @@ try {
   await until(async () => (await page.locator('[data-widget="ui-seed.balance"]').count()) === 0, 'the widget goes without a reload', 3000);
   await until(async () => (await page.locator('[data-nav-id^="plugin.ui-seed."]').count()) === 0, 'its sidebar items go', 3000);
   check(true, 'a deactivated plugin leaves every open panel within a second or so');
+  await page.evaluate(() => { history.pushState(null, '', '/seed'); dispatchEvent(new PopStateEvent('popstate')); });
+  await page.waitForSelector('[data-page=plugin-gone]');
+  check((await page.innerText('[data-page=plugin-gone]')).includes('Seed-style UI'), 'a page whose plugin went says so');
+  await page.goto(panel + '/');
   check((await api('POST', '/api/admin/plugins/ui-seed/activate', { token })).status === 200, 'activated again');
   await until(async () => (await page.locator('[data-widget="ui-seed.balance"]').count()) === 1, 'the widget comes back without a reload', 3000);
   check(true, 'and comes back live');

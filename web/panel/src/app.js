@@ -18,7 +18,7 @@ import { Profile } from './pages/profile.js';
 import { Admin } from './pages/admin.js';
 import { Loading } from './ui.js';
 import { PluginPage } from './plugins/plugin_page.js';
-import { loadPlugins, pluginPages, unloadPlugins, usePlugins } from './plugins/store.js';
+import { formerPluginPage, loadPlugins, pluginPages, unloadPlugins, usePlugins } from './plugins/store.js';
 
 const routes = [
   ['/', Dashboard],
@@ -116,7 +116,10 @@ function App() {
     // A plugin's page lives at the path it registered.
     const bare = path.split('?')[0].replace(/\/+$/, '') || '/';
     const pluginPage = pluginPages().find((p) => p.path === bare);
-    page = pluginPage ? html`<${PluginPage} page=${pluginPage} />` : plugins.loaded ? html`<${NotFound} />` : html`<${Loading} />`;
+    const gone = formerPluginPage(bare);
+    page = pluginPage ? html`<${PluginPage} page=${pluginPage} />`
+      : gone && plugins.loaded ? html`<div class="page" data-page="plugin-gone"><h1>Page no longer available</h1><p>This page came from the plugin ${gone}, which is not active any more.</p></div>`
+      : plugins.loaded ? html`<${NotFound} />` : html`<${Loading} />`;
   }
   return html`<${SessionContext.Provider} value=${session}><${Layout} path=${path}>${page}<//><//>`;
 }

@@ -4,6 +4,7 @@ export default function (sodium) {
   sodium.ui.registerPages({
     // fetch() of its own routes, as code written for Sodium's page does.
     '/seed': { title: 'Seed page', render: async () => `<h2 id="seed-page">Seed page body</h2><p id="unpaid">${(await (await fetch('/api/plugins/ui-seed/unpaid')).json()).count}</p>` },
+    '/servers': { title: 'Not allowed', render: () => '<p id="hijack">a panel path taken</p>' },
     '/seed/node': { title: 'Seed node page', render: () => { const p = document.createElement('p'); p.id = 'seed-node'; p.textContent = 'a DOM node'; return p; } },
   });
   sodium.ui.addSidebarItem({ label: 'Seed', icon: 'list', href: '/seed', position: 'after:servers',

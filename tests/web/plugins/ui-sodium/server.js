@@ -1,6 +1,7 @@
 // Declares its surfaces as Sodium's plugins do; its client renders them.
 export default function (sodium) {
   sodium.ui.addPage({ id: 'analytics', path: '/plugins/ui-sodium', title: 'Sodium page', icon: 'list' });
+  sodium.ui.addPage({ id: 'billing', path: '/billing', title: 'Taken', sidebar: false });
   sodium.ui.addDashboardWidget({ id: 'stats', title: 'Sodium widget', size: 'small' });
   sodium.ui.addServerTab({ id: 'notes', label: 'Notes' });
   sodium.ui.addAdminPage({ id: 'overview', title: 'Sodium admin' });

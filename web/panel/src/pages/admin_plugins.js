@@ -3,6 +3,9 @@
 // write-only: the browser only ever learns whether one is set), its
 // outbound-network grant, its logs; activate, deactivate, uninstall.
 import { html } from '../html.js';
+import { useSession } from '../session.js';
+import { placeSidebarItems } from '../plugins/sidebar.js';
+import { pluginProblems, usePlugins } from '../plugins/store.js';
 import { useState } from 'preact/hooks';
 import { del, post, put } from '../api.js';
 import { useResource } from '../data.js';
@@ -11,11 +14,25 @@ import { ActionButton, Card, Empty, ErrorBox, Field, Loading, Notice, formatTime
 
 const kMask = '********';
 
+// What plugins' client code could not do, for administrators to fix.
+function UiProblems() {
+  const { navigation } = useSession();
+  const plugins = usePlugins();
+  const panelItems = navigation ? navigation.sidebar.filter((i) => i.section !== 'admin') : [];
+  const problems = [...pluginProblems(), ...placeSidebarItems(panelItems, plugins.plugins, plugins.declared).problems];
+  if (problems.length === 0) return null;
+  return html`<div class="alert alert-warning" role="status" data-testid="plugin-ui-problems">
+    <strong>Plugins' pages and menus</strong>
+    <ul>${problems.map((p) => html`<li key=${p}>${p}</li>`)}</ul>
+  </div>`;
+}
+
 export function Plugins() {
   const { data, error, reload } = useResource('/api/admin/plugins');
   const [actionError, setActionError] = useState(null);
   return html`<div class="stack">
     <${ErrorBox} error=${error || actionError} />
+    <${UiProblems} />
     <${Card} title="Installed plugins">
       ${!data ? html`<${Loading} />` : data.plugins.length === 0 ? html`<${Empty}>No plugins installed.<//>` : html`<ul class="plugin-list">
         ${data.plugins.map((p) => html`<li key=${p.id} class="plugin-row" data-plugin=${p.id}>

@@ -142,7 +142,9 @@ export async function loadPlugins() {
     declared[p.id] = await register(p, mine);
   }));
   if (mine !== generation) return;
+  for (const page of pluginPages()) formerPaths.set(page.path, page.plugin.name);
   set({ loaded: true, plugins, declared, badges: {} });
+  for (const page of pluginPages()) formerPaths.set(page.path, page.plugin.name);
   refreshBadges();
   clearInterval(badgeTimer);
   badgeTimer = setInterval(() => refreshBadges(), BADGE_PERIOD_MS);
@@ -168,7 +170,48 @@ function surfaces(kindFromServer, kindFromClient) {
   return out;
 }
 
-export const pluginPages = () => surfaces('pages', 'pages');
+// The panel's own paths: a plugin page may not take them.
+const PANEL_PATHS = [/^\/$/, /^\/(login|register|dashboard|profile|plugin-frame)$/, /^\/servers(\/|$)/, /^\/admin(\/|$)/, /^\/api(\/|$)/, /^\/assets(\/|$)/];
+
+// Plugins' pages, each path taken once: one that collides with the panel's
+// own or an earlier plugin's is left out, and administrators are told.
+export function pluginPages() {
+  const taken = new Map();
+  const pages = [];
+  for (const page of surfaces('pages', 'pages')) {
+    if (typeof page.path !== 'string' || !page.path.startsWith('/')) continue;
+    const path = page.path.replace(/\/+$/, '') || '/';
+    if (PANEL_PATHS.some((re) => re.test(path)) || taken.has(path)) continue;
+    taken.set(path, page.plugin.id);
+    pages.push({ ...page, path });
+  }
+  return pages;
+}
+
+// What administrators should hear about plugins' UI: modules that failed
+// to start, pages refused for their paths.
+export function pluginProblems() {
+  const problems = [];
+  for (const [id, declared] of Object.entries(state.declared)) {
+    const plugin = state.plugins.find((p) => p.id === id);
+    if (declared.failed) problems.push(`${plugin ? plugin.name : id}: ${declared.failed}`);
+  }
+  const taken = new Map();
+  for (const page of surfaces('pages', 'pages')) {
+    if (typeof page.path !== 'string') continue;
+    const path = page.path.replace(/\/+$/, '') || '/';
+    if (PANEL_PATHS.some((re) => re.test(path))) problems.push(`${page.plugin.name}: the page ${path} is one of the panel's own paths; it is not shown`);
+    else if (taken.has(path) && taken.get(path) !== page.plugin.id) problems.push(`${page.plugin.name}: the page ${path} is already ${taken.get(path)}'s; it is not shown`);
+    else taken.set(path, page.plugin.name);
+  }
+  return problems;
+}
+
+// Paths plugins' pages had this session: a page whose plugin went says so.
+const formerPaths = new Map();
+export function formerPluginPage(path) {
+  return formerPaths.get(path);
+}
 export const pluginWidgets = () => surfaces('dashboardWidgets', 'widgets');
 export const pluginServerTabs = () => surfaces('serverTabs', 'serverTabs');
 export const pluginAdminPages = () => [
