@@ -8,6 +8,7 @@
 
 #include "panel/panel_impl.h"
 #include "patchbay/embedded_asset.h"
+#include "patchbay/integrity.h"
 
 extern const patchbay::EmbeddedAsset kPanelWebAssets[];
 
@@ -90,17 +91,37 @@ constexpr const char* kFramePolicy =
     "font-src 'self' data:; media-src 'self' data: blob: https:; connect-src 'none'; form-action 'none'; base-uri 'none'; "
     "frame-ancestors 'self' http://127.0.0.1:* http://localhost:*";
 
+// The frame's runtime and stylesheet go inline: a frame's origin is opaque,
+// so the browser's cache is partitioned per frame and every separate file
+// would be fetched again for each one. The script is allowed by its hash.
 Response pluginFrame() {
-  static const std::string html = [] {
-    const Assets& a = assets();
-    return std::string("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n") +
-           "<meta name=\"color-scheme\" content=\"light dark\">\n<link rel=\"icon\" href=\"data:,\">\n" +
-           "<link rel=\"stylesheet\" href=\"/assets/" + a.frameStylesheet + "\">\n" + "<script defer src=\"/assets/" + a.frameScript +
-           "\"></script>\n</head>\n<body>\n<div id=\"root\"></div>\n</body>\n</html>\n";
+  struct Page {
+    std::string html, policy;
+  };
+  static const Page page = [] {
+    Assets& a = assets();
+    const Asset* script = a.find(a.frameScript);
+    const Asset* style = a.find(a.frameStylesheet);
+    const auto text = [](const Asset* asset) {
+      return asset ? std::string(reinterpret_cast<const char*>(asset->embedded->data), asset->embedded->size) : std::string();
+    };
+    const std::string js = text(script), css = text(style);
+    // Raw SHA-256 of the script, base64, as CSP hashes are written.
+    const std::string hex = sha256Hex(js);
+    std::string raw;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) raw.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    const std::string hash = toBase64(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+    Page p;
+    p.html = std::string("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n") +
+             "<meta name=\"color-scheme\" content=\"light dark\">\n<link rel=\"icon\" href=\"data:,\">\n<style>" + css +
+             "</style>\n</head>\n<body>\n<div id=\"root\"></div>\n<script>" + js + "</script>\n</body>\n</html>\n";
+    p.policy = std::string(kFramePolicy);
+    p.policy.replace(p.policy.find("script-src 'self'"), std::string_view("script-src 'self'").size(), "script-src 'self' 'sha256-" + hash + "'");
+    return p;
   }();
-  Response r = Response::text(200, html, "text/html; charset=utf-8");
+  Response r = Response::text(200, page.html, "text/html; charset=utf-8");
   r.set("Cache-Control", "no-cache");
-  r.set("Content-Security-Policy", kFramePolicy);
+  r.set("Content-Security-Policy", page.policy);
   r.set("X-Content-Type-Options", "nosniff");
   r.set("Referrer-Policy", "no-referrer");
   r.set("X-Frame-Options", "SAMEORIGIN");

@@ -59,7 +59,7 @@ function App() {
   useEffect(() => {
     if (!user) {
       liveEvents.stop();
-      unloadPlugins();
+      if (user === null) unloadPlugins(); // signed out (undefined: not known yet)
       return;
     }
     liveEvents.start();

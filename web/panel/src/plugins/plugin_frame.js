@@ -6,7 +6,7 @@
 import { html } from '../html.js';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { connect } from './bridge.js';
-import { broadcast, frameUrl, joinEvents } from './store.js';
+import { broadcast, frameUrl, joinEvents, quarantine, usePlugins } from './store.js';
 
 const RENDER_DEADLINE_MS = 5000;
 const MAX_HEIGHT = 20000;
@@ -17,9 +17,12 @@ export function PluginFrame({ plugin, surface, title, minHeight = 48 }) {
   const holder = useRef(null);
   const [state, setState] = useState({ status: 'loading', height: minHeight, message: '' });
   const [attempt, setAttempt] = useState(0);
+  const missedDeadline = useRef(-1); // the attempt that did: not tried again until "Reload"
+  const { frameEpoch } = usePlugins();
   const key = JSON.stringify(surface);
 
   useEffect(() => {
+    if (missedDeadline.current === attempt) return undefined;
     setState({ status: 'loading', height: minHeight, message: '' });
     const iframe = document.createElement('iframe');
     iframe.setAttribute('sandbox', 'allow-scripts allow-forms');
@@ -36,7 +39,11 @@ export function PluginFrame({ plugin, surface, title, minHeight = 48 }) {
       iframe.remove(); // a spinning frame goes with its document
       setState({ status: 'failed', height: minHeight, message });
     };
-    const deadline = setTimeout(() => failed(`${plugin.name} did not show this within ${RENDER_DEADLINE_MS / 1000} s.`), RENDER_DEADLINE_MS);
+    const deadline = setTimeout(() => {
+      missedDeadline.current = attempt;
+      failed(`${plugin.name} did not show this within ${RENDER_DEADLINE_MS / 1000} s.`);
+      quarantine(plugin.id);
+    }, RENDER_DEADLINE_MS);
     iframe.addEventListener('load', () => {
       const channel = new MessageChannel();
       const bridge = connect(channel.port1, plugin, {
@@ -65,7 +72,7 @@ export function PluginFrame({ plugin, surface, title, minHeight = 48 }) {
       leave();
       iframe.remove();
     };
-  }, [plugin.id, plugin.version, key, attempt]);
+  }, [plugin.id, plugin.version, key, attempt, frameEpoch]);
 
   return html`<div class=${`plugin-surface plugin-${state.status}`} data-plugin=${plugin.id} data-surface=${surface.kind}>
     <div ref=${holder} class="plugin-frame-holder" hidden=${state.status === 'failed'}></div>

@@ -11,7 +11,7 @@ import { connect } from './bridge.js';
 const REGISTER_DEADLINE_MS = 5000;
 const BADGE_PERIOD_MS = 30000;
 
-let state = { loaded: false, plugins: [], declared: {}, badges: {}, problems: [] };
+let state = { loaded: false, plugins: [], declared: {}, badges: {}, frameEpoch: 0 };
 const listeners = new Set();
 let generation = 0;
 let hidden = null;
@@ -46,21 +46,62 @@ function hiddenHost() {
   return hidden;
 }
 
-// Where a plugin's frames load from. Browsers put sandboxed frames of one
-// site in one process, so a plugin that spins would stall every other
-// plugin's frames with it: each plugin gets a site of its own where the
-// panel can name one. Over loopback that is <plugin>.localhost (browsers
-// resolve *.localhost to this machine, and each is a site of its own);
-// elsewhere the panel's own origin (the plugins then share a process).
+// Where a plugin's frames load from. Browsers put the sandboxed frames of
+// one site in one process: cheap (20 widgets need no 20 processes), but a
+// plugin that spins stalls every frame in it. So frames share the panel's
+// origin until a plugin's frame misses its deadline; that plugin then
+// moves to a site of its own where the panel can name one (over loopback:
+// <plugin>.localhost, which browsers resolve to this machine and treat as
+// a site of its own) and every plugin frame is made again, so the stalled
+// process goes with the last of its frames.
 const loopback = new Set(['127.0.0.1', 'localhost']);
+const ISOLATED_KEY = 'pb.isolatedPlugins';
+const REGISTRATIONS_KEY = 'pb.registrations';
+function stored(key, fallback) {
+  try {
+    return JSON.parse(sessionStorage.getItem(key) || 'null') ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+function store(key, value) {
+  try {
+    sessionStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // storage full or refused: only a cache
+  }
+}
+const isolated = new Set(stored(ISOLATED_KEY, []));
 function frameHost(pluginId) {
   const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(pluginId) ? pluginId
     : `p-${Array.from(new TextEncoder().encode(pluginId)).map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 56)}`;
   return `${location.protocol}//${label}.localhost${location.port ? `:${location.port}` : ''}`;
 }
 export function frameUrl(plugin) {
-  const base = loopback.has(location.hostname) ? frameHost(plugin.id) : '';
+  const base = isolated.has(plugin.id) && loopback.has(location.hostname) ? frameHost(plugin.id) : '';
   return `${base}/plugin-frame?plugin=${encodeURIComponent(plugin.id)}`;
+}
+
+// A frame of `pluginId` missed its deadline: see frameUrl.
+export function quarantine(pluginId) {
+  if (!loopback.has(location.hostname) || isolated.has(pluginId)) return;
+  isolated.add(pluginId);
+  store(ISOLATED_KEY, [...isolated]);
+  set({ frameEpoch: state.frameEpoch + 1 });
+  loadPlugins();
+}
+
+// What a plugin's client.js registered, kept per version for the session,
+// so that later loads render at once, without a registration frame (one
+// still runs for plugins with badges: they are evaluated there).
+function rememberedRegistration(plugin) {
+  return stored(REGISTRATIONS_KEY, {})[`${plugin.id}@${plugin.version}`];
+}
+function rememberRegistration(plugin, declared) {
+  if (declared.failed) return;
+  const all = stored(REGISTRATIONS_KEY, {});
+  all[`${plugin.id}@${plugin.version}`] = declared;
+  store(REGISTRATIONS_KEY, all);
 }
 
 // Runs `plugin`'s client module once to learn what it registers.
@@ -81,6 +122,7 @@ function register(plugin, mine) {
     const deadline = setTimeout(() => {
       iframe.remove();
       finish({ failed: `${plugin.name}'s client code did not start within ${REGISTER_DEADLINE_MS / 1000} s` });
+      quarantine(plugin.id);
     }, REGISTER_DEADLINE_MS);
     iframe.addEventListener('load', () => {
       if (mine !== generation) return iframe.remove();
@@ -138,12 +180,22 @@ export async function loadPlugins() {
   if (hidden) hidden.replaceChildren();
   badgeBridges.clear();
   const declared = {};
-  await Promise.all(plugins.filter((p) => p.hasClient).map(async (p) => {
-    declared[p.id] = await register(p, mine);
-  }));
-  if (mine !== generation) return;
+  const toRegister = [];
+  for (const p of plugins.filter((q) => q.hasClient)) {
+    const known = rememberedRegistration(p);
+    if (known) declared[p.id] = known;
+    if (!known || (known.sidebarItems || []).some((i) => i.hasBadge)) toRegister.push(p);
+  }
   for (const page of pluginPages()) formerPaths.set(page.path, page.plugin.name);
-  set({ loaded: true, plugins, declared, badges: {} });
+  const allKnown = toRegister.every((p) => declared[p.id]);
+  if (allKnown) set({ loaded: true, plugins, declared: { ...declared }, badges: {} });
+  const fresh = await Promise.all(toRegister.map(async (p) => [p, await register(p, mine)]));
+  if (mine !== generation) return;
+  for (const [p, d] of fresh) {
+    declared[p.id] = d;
+    rememberRegistration(p, d);
+  }
+  set(allKnown ? { declared } : { loaded: true, plugins, declared, badges: {} });
   for (const page of pluginPages()) formerPaths.set(page.path, page.plugin.name);
   refreshBadges();
   clearInterval(badgeTimer);
@@ -156,6 +208,14 @@ export function unloadPlugins() {
   if (hidden) hidden.replaceChildren();
   badgeBridges.clear();
   set({ loaded: false, plugins: [], declared: {}, badges: {} });
+  // The next user of this tab learns afresh.
+  try {
+    sessionStorage.removeItem(REGISTRATIONS_KEY);
+    sessionStorage.removeItem(ISOLATED_KEY);
+  } catch {
+    // nothing kept
+  }
+  isolated.clear();
 }
 
 // The surfaces of one kind, from both sources, each with its plugin.
