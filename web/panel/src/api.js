@@ -9,7 +9,8 @@ export class ApiError extends Error {
   }
 }
 
-function csrfToken() {
+// The CSRF token the panel set (a readable cookie), sent on what changes something.
+export function csrfToken() {
   const match = document.cookie.split('; ').find((c) => c.startsWith('pb_csrf='));
   return match ? decodeURIComponent(match.slice('pb_csrf='.length)) : '';
 }

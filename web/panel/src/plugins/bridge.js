@@ -1,14 +1,10 @@
 // The panel's side of a plugin frame's port: what the plugin may ask for.
 // Its API calls go to its own routes only (/api/plugins/<id>/...), made
 // here with the session; nothing else of the panel is reachable.
+import { csrfToken } from '../api.js';
 import { navigate } from '../router.js';
 import { toast } from './toasts.js';
 import { ask } from './modal.js';
-
-function csrfToken() {
-  const match = document.cookie.split('; ').find((c) => c.startsWith('pb_csrf='));
-  return match ? decodeURIComponent(match.slice('pb_csrf='.length)) : '';
-}
 
 // The URL a plugin's api(path) names, or null when it would leave the
 // plugin's own routes (../, encoded slashes, another origin).

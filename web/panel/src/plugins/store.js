@@ -234,37 +234,36 @@ function surfaces(kindFromServer, kindFromClient) {
 const PANEL_PATHS = [/^\/$/, /^\/(login|register|dashboard|profile|plugin-frame)$/, /^\/servers(\/|$)/, /^\/admin(\/|$)/, /^\/api(\/|$)/, /^\/assets(\/|$)/];
 
 // Plugins' pages, each path taken once: one that collides with the panel's
-// own or an earlier plugin's is left out, and administrators are told.
-export function pluginPages() {
+// own or an earlier plugin's is left out, with the reason for administrators.
+function placePages() {
   const taken = new Map();
   const pages = [];
+  const problems = [];
   for (const page of surfaces('pages', 'pages')) {
     if (typeof page.path !== 'string' || !page.path.startsWith('/')) continue;
     const path = page.path.replace(/\/+$/, '') || '/';
-    if (PANEL_PATHS.some((re) => re.test(path)) || taken.has(path)) continue;
-    taken.set(path, page.plugin.id);
-    pages.push({ ...page, path });
+    if (PANEL_PATHS.some((re) => re.test(path))) {
+      problems.push(`${page.plugin.name}: the page ${path} is one of the panel's own paths; it is not shown`);
+    } else if (taken.has(path)) {
+      if (taken.get(path) !== page.plugin.name) problems.push(`${page.plugin.name}: the page ${path} is already ${taken.get(path)}'s; it is not shown`);
+    } else {
+      taken.set(path, page.plugin.name);
+      pages.push({ ...page, path });
+    }
   }
-  return pages;
+  return { pages, problems };
 }
+
+export const pluginPages = () => placePages().pages;
 
 // What administrators should hear about plugins' UI: modules that failed
 // to start, pages refused for their paths.
 export function pluginProblems() {
-  const problems = [];
-  for (const [id, declared] of Object.entries(state.declared)) {
+  const failed = Object.entries(state.declared).filter(([, d]) => d.failed).map(([id, d]) => {
     const plugin = state.plugins.find((p) => p.id === id);
-    if (declared.failed) problems.push(`${plugin ? plugin.name : id}: ${declared.failed}`);
-  }
-  const taken = new Map();
-  for (const page of surfaces('pages', 'pages')) {
-    if (typeof page.path !== 'string') continue;
-    const path = page.path.replace(/\/+$/, '') || '/';
-    if (PANEL_PATHS.some((re) => re.test(path))) problems.push(`${page.plugin.name}: the page ${path} is one of the panel's own paths; it is not shown`);
-    else if (taken.has(path) && taken.get(path) !== page.plugin.id) problems.push(`${page.plugin.name}: the page ${path} is already ${taken.get(path)}'s; it is not shown`);
-    else taken.set(path, page.plugin.name);
-  }
-  return problems;
+    return `${plugin ? plugin.name : id}: ${d.failed}`;
+  });
+  return [...failed, ...placePages().problems];
 }
 
 // Paths plugins' pages had this session: a page whose plugin went says so.
@@ -278,4 +277,3 @@ export const pluginAdminPages = () => [
   ...surfaces('adminPages', 'none').map((p) => ({ ...p, kind: 'adminPage' })),
   ...surfaces('adminTabs', 'adminTabs').map((p) => ({ ...p, kind: p.style === 'seed' ? 'adminTab' : 'adminPage' })),
 ];
-export const pluginFailures = () => Object.entries(state.declared).filter(([, d]) => d.failed).map(([id, d]) => ({ id, message: d.failed }));
