@@ -86,6 +86,7 @@ try {
   await alice.page.click('button[type=submit]');
   await alice.page.waitForSelector('[data-page=dashboard]');
   check((await text(alice.page, 'h1')).includes('Welcome, alice'), 'registering signs in and shows the dashboard');
+  await alice.page.waitForSelector('[data-nav-id=dashboard]'); // the navigation arrives after the page
   check((await alice.page.locator('[data-nav-id=dashboard]').count()) === 1 && (await alice.page.locator('[data-nav-id="admin.users"]').count()) === 0,
     'the sidebar has stable ids, and no admin items for a user');
   await alice.page.waitForSelector('[data-nav-id="plugin.billing.billing"]');

@@ -156,7 +156,7 @@ try {
   await page.waitForSelector('[data-testid=plugin-ui-problems]');
   const problems = await page.innerText('[data-testid=plugin-ui-problems]');
   check(problems.includes("the page /servers is one of the panel's own paths"), 'the admin hears of the panel path');
-  check(problems.includes("the page /billing is already"), "the admin hears of the path another plugin has");
+  check(problems.includes("the page /billing is already taken by "), "the admin hears of the path another plugin has");
   check(problems.includes('placed after "nowhere"'), 'the admin hears of the unknown anchor');
 
   // --- Server tabs after the panel's own ---

@@ -48,14 +48,16 @@ function hiddenHost() {
 
 // Where a plugin's frames load from. Browsers put the sandboxed frames of
 // one site in one process: cheap (20 widgets need no 20 processes), but a
-// plugin that spins stalls every frame in it. So frames share the panel's
-// origin until a plugin's frame misses its deadline; that plugin then
-// moves to a site of its own where the panel can name one (over loopback:
-// <plugin>.localhost, which browsers resolve to this machine and treat as
-// a site of its own) and every plugin frame is made again, so the stalled
-// process goes with the last of its frames.
+// plugin that spins stalls every frame in it, and the stalled process can
+// outlive its frames for a while. So frames share the panel's origin until
+// a plugin's frame misses its deadline; where the panel can name other sites
+// (over loopback: <name>.localhost, which browsers resolve to this machine
+// and treat as sites of their own) that plugin then moves to a site of its
+// own, the others to a fresh shared site, and every plugin frame is made
+// again: no new frame lands in the stalled process.
 const loopback = new Set(['127.0.0.1', 'localhost']);
 const ISOLATED_KEY = 'pb.isolatedPlugins';
+const SHARED_SITE_KEY = 'pb.sharedFrameSite';
 const REGISTRATIONS_KEY = 'pb.registrations';
 function stored(key, fallback) {
   try {
@@ -72,13 +74,22 @@ function store(key, value) {
   }
 }
 const isolated = new Set(stored(ISOLATED_KEY, []));
-function frameHost(pluginId) {
-  const label = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(pluginId) ? pluginId
-    : `p-${Array.from(new TextEncoder().encode(pluginId)).map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 56)}`;
+let sharedSite = Number(stored(SHARED_SITE_KEY, 0)) || 0; // 0: the panel's own origin
+function siteOrigin(label) {
   return `${location.protocol}//${label}.localhost${location.port ? `:${location.port}` : ''}`;
 }
+function pluginLabel(pluginId) {
+  // A plugin called "shared-…" or with "_" in its id gets the encoded form,
+  // so no plugin's site is the shared one.
+  return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(pluginId) && !pluginId.startsWith('shared-') ? pluginId
+    : `p-${Array.from(new TextEncoder().encode(pluginId)).map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 56)}`;
+}
 export function frameUrl(plugin) {
-  const base = isolated.has(plugin.id) && loopback.has(location.hostname) ? frameHost(plugin.id) : '';
+  let base = '';
+  if (loopback.has(location.hostname)) {
+    if (isolated.has(plugin.id)) base = siteOrigin(pluginLabel(plugin.id));
+    else if (sharedSite > 0) base = siteOrigin(`shared-${sharedSite}`);
+  }
   return `${base}/plugin-frame?plugin=${encodeURIComponent(plugin.id)}`;
 }
 
@@ -86,7 +97,9 @@ export function frameUrl(plugin) {
 export function quarantine(pluginId) {
   if (!loopback.has(location.hostname) || isolated.has(pluginId)) return;
   isolated.add(pluginId);
+  sharedSite += 1;
   store(ISOLATED_KEY, [...isolated]);
+  store(SHARED_SITE_KEY, sharedSite);
   set({ frameEpoch: state.frameEpoch + 1 });
   loadPlugins();
 }
@@ -212,10 +225,12 @@ export function unloadPlugins() {
   try {
     sessionStorage.removeItem(REGISTRATIONS_KEY);
     sessionStorage.removeItem(ISOLATED_KEY);
+    sessionStorage.removeItem(SHARED_SITE_KEY);
   } catch {
     // nothing kept
   }
   isolated.clear();
+  sharedSite = 0;
 }
 
 // The surfaces of one kind, from both sources, each with its plugin.
@@ -245,7 +260,7 @@ function placePages() {
     if (PANEL_PATHS.some((re) => re.test(path))) {
       problems.push(`${page.plugin.name}: the page ${path} is one of the panel's own paths; it is not shown`);
     } else if (taken.has(path)) {
-      if (taken.get(path) !== page.plugin.name) problems.push(`${page.plugin.name}: the page ${path} is already ${taken.get(path)}'s; it is not shown`);
+      if (taken.get(path) !== page.plugin.name) problems.push(`${page.plugin.name}: the page ${path} is already taken by ${taken.get(path)}; it is not shown`);
     } else {
       taken.set(path, page.plugin.name);
       pages.push({ ...page, path });
