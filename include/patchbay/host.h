@@ -64,6 +64,11 @@ struct HostOptions {
   // "activated", "deactivated", "upgraded") or configured ("settings",
   // "grants", "limits"). Called on the thread that changed it.
   std::function<void(const std::string& pluginId, const std::string& change)> pluginsChanged;
+  // Told of each step of the marketplace's installs, upgrades and
+  // uninstalls ({"type":"plugin.operation","operation":{...}}: see
+  // docs/marketplace.md), on the thread that runs them. For administrators
+  // only: patchbay's panel sends it to their live connections.
+  std::function<void(const std::string& eventJson)> operationProgress;
   // Plugin and host log lines (plugin id or "host", level, message).
   std::function<void(const std::string& source, const std::string& level, const std::string& message)> log;
 };
@@ -132,6 +137,7 @@ class Host {
   std::optional<SignedInUser> signedInUser(const http::Request& request) const;
 
   // GET /api/plugins/client-data, the admin API (/api/admin/plugins...),
+  // the marketplace's (/api/admin/marketplace...: docs/marketplace.md),
   // every plugin's routes under /api/plugins/<id>/, and the tenants' (seed
   // 003's endpoints, /api/tenants/<tenant>/plugins/<id>/). Keep the host alive.
   void addRoutes(http::Router& router);
@@ -142,6 +148,8 @@ class Host {
   explicit Host(std::unique_ptr<Impl> impl);
   // Seed 003's tenant endpoints and each tenant's plugin routes (patchbay/tenants.h).
   void addTenantRoutes(http::Router& router);
+  // The marketplace (/api/admin/marketplace...) and seed 001's install-remote.
+  void addMarketplaceRoutes(http::Router& router);
   std::unique_ptr<Impl> impl_;
 };
 

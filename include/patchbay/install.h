@@ -80,10 +80,40 @@ Result<Range> parseRequestedRange(const std::string& text);
 // Download progress: bytes so far and the total (0 when unknown).
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
+// A plugin as a source lists it (the marketplace's rows).
 struct AvailablePlugin {
   std::string id, name, description;
   Version latest;
   std::vector<Version> versions;  // newest first
+  std::string author, category;   // the latest version's ("" when the source does not say)
+  uint64_t size = 0;              // bytes of the latest package (0: unknown)
+  uint64_t downloads = 0;         // all versions (registries count them; 0 otherwise)
+  std::string updatedAt;          // ISO 8601 of the latest version ("" when unknown)
+  bool publisherSigned = false;   // the latest version carries a .minisig
+};
+
+// One version of a plugin, as a marketplace shows it before installing.
+struct VersionDetails {
+  Version version;
+  uint64_t size = 0;                     // bytes of the package (0: unknown)
+  // What its manifest asks for; nullopt when the source cannot say (a
+  // plain plugin server lists no manifests).
+  std::optional<std::vector<std::string>> permissions;
+  std::string hostRange;                 // its manifest's host range, "" when none
+  std::string publishedAt;               // ISO 8601, "" when unknown
+  bool publisherSigned = false;          // carries a .minisig
+  std::string signerKeyId;               // the key id that .minisig names (hex)
+  // The registry's signature over this version's metadata (sha256,
+  // status) verified with the registry's pinned key; false for sources
+  // that sign nothing (a folder, a plain server).
+  bool registryVerified = false;
+};
+
+// A plugin's page in the marketplace.
+struct PluginDetails {
+  AvailablePlugin summary;
+  std::string readme;                    // Markdown ("" when the package has none)
+  std::vector<VersionDetails> versions;  // newest first
 };
 
 struct FetchedPackage {
@@ -115,6 +145,10 @@ class PackageSource {
   // The highest version of `id` in `range` (approved and not yanked, for a
   // registry), downloaded and checked.
   virtual Result<FetchedPackage> fetch(const std::string& id, const Range& range, const ProgressFn& progress) = 0;
+  // What the marketplace shows of `id`: the latest version's README and
+  // every version's permissions, size and signatures. kNotFound when the
+  // source does not have it.
+  virtual Result<PluginDetails> details(const std::string& id) = 0;
 };
 
 // `stateDir` keeps what a remote source pins (the registry's key).
@@ -134,6 +168,23 @@ enum class OperationKind { kInstall, kUpgrade, kUninstall };
 // "install", "upgrade", "uninstall": in reports, journals and messages.
 const char* operationName(OperationKind kind);
 std::optional<OperationKind> operationKindNamed(std::string_view name);
+
+// The steps of an operation, in the order they run: download, verify,
+// unpack, migrate, activate for an install or upgrade (for each plugin it
+// installs, dependencies first); deactivate, migrate (down), remove for an
+// uninstall.
+enum class OperationStep { kDownload, kVerify, kUnpack, kMigrate, kActivate, kDeactivate, kRemove };
+// "download", "verify", ...: in progress events and messages.
+const char* operationStepName(OperationStep step);
+
+// Where an operation is, told as each step starts (and during a download,
+// as bytes arrive).
+struct OperationProgress {
+  std::string pluginId;  // the plugin the step is for (a dependency's while it is installed first)
+  OperationStep step = OperationStep::kDownload;
+  uint64_t done = 0, total = 0;  // bytes downloaded and expected (0: unknown), for kDownload
+};
+using OperationProgressFn = std::function<void(const OperationProgress&)>;
 
 struct OperationReport {
   OperationKind operation = OperationKind::kInstall;
@@ -195,14 +246,14 @@ class Installer {
   // "latest"), after installing what its `requires` lists (missing ones,
   // from the same source). kConflict when already installed (use upgrade).
   Result<OperationReport> install(const std::string& id, const std::string& range, PackageSource& source,
-                                  const InstallOptions& options = {}, const ProgressFn& progress = {});
+                                  const InstallOptions& options = {}, const OperationProgressFn& progress = {});
   // Moves an installed plugin to the highest version in `range` (default:
   // any newer). Runs the migration steps between the two versions.
   Result<OperationReport> upgrade(const std::string& id, const std::string& range, PackageSource& source,
-                                  const ProgressFn& progress = {});
+                                  const OperationProgressFn& progress = {});
   // Deactivates, runs the down migrations, removes files, data and records.
   // keepData: tables and data stay for a later install.
-  Result<OperationReport> uninstall(const std::string& id, bool keepData = false);
+  Result<OperationReport> uninstall(const std::string& id, bool keepData = false, const OperationProgressFn& progress = {});
 
   std::vector<InstalledPlugin> installed() const;
   // The data folder this installer works in (shared with its host).

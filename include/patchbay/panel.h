@@ -239,6 +239,9 @@ class Panel {
   // Tells every open tab (live events) that the plugins changed, with a new
   // revision: connect it to HostOptions::pluginsChanged.
   void pluginsChanged(const std::string& pluginId, const std::string& change);
+  // Sends an event to administrators' open tabs only: connect it to
+  // HostOptions::operationProgress (the marketplace's steps).
+  void tellAdministrators(const std::string& eventJson);
   // Open live-event connections (tabs).
   size_t liveConnections() const;
   // Whether anyone may register (an administrator's choice, kept in the database).

@@ -69,6 +69,7 @@ int runHostServe(const HostServeOptions& o) {
   }
   options.panelData = (*thePanel)->records();
   options.pluginsChanged = [p = thePanel->get()](const std::string& id, const std::string& change) { p->pluginsChanged(id, change); };
+  options.operationProgress = [p = thePanel->get()](const std::string& event) { p->tellAdministrators(event); };
 
   options.signedInUser = [p = thePanel->get()](const http::Request& request) -> std::optional<SignedInUser> {
     auto user = p->actingUser(request);

@@ -64,28 +64,39 @@ Result<SourceConfig> sourceConfig(const InstallCliOptions& o, const InstallCliOp
   return c;
 }
 
-// A progress bar on stderr while a package downloads, when it is a terminal:
-// one line, redrawn when what it shows changes, ended once (libcurl reports
-// the last byte several times).
-ProgressFn progressBar(bool enabled) {
+// Progress on stderr when it is a terminal: each step as it starts
+// ("verify billing"), and a bar while a package downloads: one line,
+// redrawn when what it shows changes, ended once (libcurl reports the
+// last byte several times).
+OperationProgressFn progressBar(bool enabled) {
   if (!enabled || !::isatty(STDERR_FILENO)) return {};
-  auto shown = std::make_shared<std::string>();
-  auto finished = std::make_shared<bool>(false);
-  return [shown, finished](uint64_t done, uint64_t total) {
-    if ((total == 0 && done == 0) || *finished) return;
+  struct Shown {
+    std::string line;
+    bool barOpen = false;
+  };
+  auto shown = std::make_shared<Shown>();
+  return [shown](const OperationProgress& p) {
+    auto endBar = [&] {
+      if (shown->barOpen) std::fprintf(stderr, "\n");
+      shown->barOpen = false;
+    };
+    if (p.step != OperationStep::kDownload || (p.done == 0 && p.total == 0)) {
+      endBar();
+      std::fprintf(stderr, "  %s %s\n", operationStepName(p.step), p.pluginId.c_str());
+      shown->line.clear();
+      std::fflush(stderr);
+      return;
+    }
     constexpr int kWidth = 30;
-    int filled = total ? static_cast<int>(kWidth * std::min(done, total) / total) : 0;
+    int filled = p.total ? static_cast<int>(kWidth * std::min(p.done, p.total) / p.total) : 0;
     std::string bar(static_cast<size_t>(filled), '#');
     bar.resize(kWidth, ' ');
-    std::string line = "  [" + bar + "] " + std::to_string(total ? 100 * std::min(done, total) / total : 0) + "% " + humanSize(done);
-    if (total) line += " / " + humanSize(total);
-    if (line != *shown) {
+    std::string line = "  [" + bar + "] " + std::to_string(p.total ? 100 * std::min(p.done, p.total) / p.total : 0) + "% " + humanSize(p.done);
+    if (p.total) line += " / " + humanSize(p.total);
+    if (line != shown->line) {
       std::fprintf(stderr, "\r%s", line.c_str());
-      *shown = std::move(line);
-    }
-    if (total && done >= total) {
-      *finished = true;
-      std::fprintf(stderr, "\n");
+      shown->line = std::move(line);
+      shown->barOpen = true;
     }
     std::fflush(stderr);
   };
@@ -167,7 +178,10 @@ int runPanelOperation(const std::string& kind, const InstallCliOptions& o, const
     auto source = openSource(*config, (std::filesystem::path(layout->registryFile).parent_path() / ".patchbay-install").string());
     if (!source) return failWith(source.error());
     if (!o.json) std::cerr << "patchbay: install " << o.target << " into the panel from " << (*source)->describe() << "\n";
-    report = (*installer)->install(id, range, **source, progressBar(!o.json));
+    auto bar = progressBar(!o.json);
+    ProgressFn download;
+    if (bar) download = [bar, id](uint64_t done, uint64_t total) { bar({id, OperationStep::kDownload, done, total}); };
+    report = (*installer)->install(id, range, **source, download);
   } else {
     return failWith(Error::unsupported(kind + " is not available for a panel layout (only install and uninstall are)"));
   }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/host_impl.h"
+#include "host/marketplace.h"
 #include "host/tenants_impl.h"
 #include "patchbay/json.h"
 #include "patchbay/host_state.h"
@@ -237,6 +238,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   m.tenants = std::make_unique<HostTenants>(m);
   if (auto s = m.tenants->open(); !s) return s.error();
   if (m.folder->pluginsEnabled()) m.tenants->startAll();
+  m.marketplace = std::make_unique<MarketplaceOperations>(*host, m.options.operationProgress);
   return host;
 }
 

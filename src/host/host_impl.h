@@ -12,6 +12,7 @@
 namespace patchbay {
 
 class HostTenants;
+class MarketplaceOperations;
 
 struct Host::Impl {
   HostOptions options;
@@ -25,7 +26,9 @@ struct Host::Impl {
   mutable std::mutex dbMutex;
   std::unique_ptr<SqlDatabase> db;  // tokens, audit, tenant_plugins: data/host.db, or the patchbay_host schema in PostgreSQL
 
-  std::unique_ptr<HostTenants> tenants;  // last: stops the tenants' plugins first
+  std::unique_ptr<HostTenants> tenants;  // stops the tenants' plugins before the runtime goes
+  // The marketplace's operations; last: the one under way finishes first.
+  std::unique_ptr<MarketplaceOperations> marketplace;
 
   void log(const std::string& level, const std::string& message) const;
   // Writes one plugin's grant (or its removal) into config.json.

@@ -38,24 +38,13 @@ std::variant<std::string, Response> adminActor(Host& host, const Request& req) {
   return host_routes::actorName(host, req);
 }
 
-json reportJson(const OperationReport& r) {
-  json j = {{"success", true}, {"operation", operationName(r.operation)}, {"id", r.id}};
-  if (!r.fromVersion.empty()) j["from"] = r.fromVersion;
-  if (!r.toVersion.empty()) j["version"] = r.toVersion;
-  j["migrations"] = r.migrations;
-  j["dependencies"] = r.dependencies;
-  if (!r.startError.empty()) j["startError"] = r.startError;
-  j["milliseconds"] = r.milliseconds;
-  return j;
-}
-
 // Runs an installer operation for the admin API, with its audit record.
 Response runOperation(Host& host, const std::string& actor, const std::string& action, const std::string& id,
                       const std::function<Result<OperationReport>()>& op) {
   auto r = op();
-  host.audit(actor, action, id, r ? (r->fromVersion.empty() ? "" : r->fromVersion + " -> ") + r->toVersion : r.error().message, r.ok());
+  host_routes::auditOperation(host, actor, action, id, r);
   if (!r) return errorResponse(installErrorStatus(r.error().kind), r.error().message);
-  return Response::json(200, reportJson(*r).dump());
+  return Response::json(200, host_routes::operationReportJson(*r).dump());
 }
 
 // {"version": "1.2.0"} or {"range": "^1"}: what to install ("" = latest).
@@ -88,6 +77,26 @@ json manifestSummary(const HostPlugin& p) {
 }
 
 }  // namespace
+
+namespace host_routes {
+
+json operationReportJson(const OperationReport& r) {
+  json j = {{"success", true}, {"operation", operationName(r.operation)}, {"id", r.id}};
+  if (!r.fromVersion.empty()) j["from"] = r.fromVersion;
+  if (!r.toVersion.empty()) j["version"] = r.toVersion;
+  j["migrations"] = r.migrations;
+  j["dependencies"] = r.dependencies;
+  if (!r.startError.empty()) j["startError"] = r.startError;
+  j["milliseconds"] = r.milliseconds;
+  return j;
+}
+
+void auditOperation(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
+                    const Result<OperationReport>& r) {
+  host.audit(actor, action, pluginId, r ? (r->fromVersion.empty() ? "" : r->fromVersion + " -> ") + r->toVersion : r.error().message, r.ok());
+}
+
+}  // namespace host_routes
 
 void Host::addRoutes(http::Router& router) {
   router.setErrorShape(http::ErrorShape::kMessage);
@@ -374,6 +383,7 @@ void Host::addRoutes(http::Router& router) {
       },
       {.decide = [&host](const Request& head) { return host.runtime().bodyLimit(head.params.at("id")); }});
 
+  addMarketplaceRoutes(router);
   addTenantRoutes(router);
 }
 

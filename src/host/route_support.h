@@ -34,6 +34,13 @@ std::optional<SignedInUser> panelUser(Host& host, const http::Request& req);
 // Who acted, for the audit log: the admin token's name, or "user:<name>".
 std::string actorName(Host& host, const http::Request& req);
 
+// An installer's report as the admin API answers it: {success, operation,
+// id, from, version, migrations, dependencies, startError, milliseconds}.
+nlohmann::ordered_json operationReportJson(const OperationReport& report);
+// Records an install, upgrade or uninstall (done or failed) in the audit log.
+void auditOperation(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
+                    const Result<OperationReport>& result);
+
 // req.user for a token's holder, in Sodium's shape ({id, username, isAdmin,
 // role}) with patchbay's fields beside ({name, admin}).
 nlohmann::ordered_json tokenUser(const TokenInfo& token);

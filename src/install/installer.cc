@@ -37,6 +37,12 @@ using install::removeTree;
 
 namespace {
 
+// A source's download progress as the operation's.
+ProgressFn downloadProgress(const std::string& pluginId, const OperationProgressFn& progress) {
+  if (!progress) return {};
+  return [pluginId, progress](uint64_t done, uint64_t total) { progress({pluginId, OperationStep::kDownload, done, total}); };
+}
+
 // The version a manifest's host range is checked against.
 std::optional<Version> hostVersionFor(const std::string& key) {
   if (key == "patchbay" || key == "engines.patchbay") return version();
@@ -277,11 +283,14 @@ struct Installer::Impl final : install::OperationSteps {
     return {};
   }
 
-  Result<OperationReport> uninstallOne(const std::string& id, bool keepData);
+  Result<OperationReport> uninstallOne(const std::string& id, bool keepData, const OperationProgressFn& progress = {});
 
   // One plugin, all or nothing.
   Result<OperationReport> installOne(const FetchedPackage& package, const Manifest& manifest, const std::string& sourceName,
-                                     bool activate) {
+                                     bool activate, const OperationProgressFn& progress) {
+    auto step = [&](OperationStep s) {
+      if (progress) progress({manifest.id, s, 0, 0});
+    };
     const auto started = std::chrono::steady_clock::now();
     Journal j;
     j.op = install::JournalFolder::newOperationId();
@@ -297,6 +306,7 @@ struct Installer::Impl final : install::OperationSteps {
     install::Operation op(*this, j);
     if (auto s = op.begin(); !s) return s.error();
     OperationReport report{OperationKind::kInstall, j.id, "", j.toVersion, {}, {}, false, 0};
+    step(OperationStep::kUnpack);
     auto staged = stage(j, package);
     if (!staged) return op.fail(staged.error());
     auto migrations = install::Migrations::read(j.newDir);
@@ -305,9 +315,11 @@ struct Installer::Impl final : install::OperationSteps {
     if (!db) return op.fail(db.error());
     if (auto s = install::ensureBookkeeping(**db); !s) return op.fail(s.error());
     install::DatabaseChange change{j.id, install::planInstall(*migrations, install::appliedSteps(**db, j.id)), j.op, j.toVersion, "installed", {}};
-    for (const auto& step : change.steps) report.migrations.push_back(step.name);
+    for (const auto& migration : change.steps) report.migrations.push_back(migration.name);
+    step(OperationStep::kMigrate);
     if (auto s = op.commit(**db, change); !s) return s.error();
     if (activate && live.activate) {
+      step(OperationStep::kActivate);
       if (auto s = live.activate(j.id); !s) report.startError = s.error().message;
     }
     report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -387,7 +399,7 @@ std::optional<InstalledPlugin> Installer::find(const std::string& id) const {
 }
 
 Result<OperationReport> Installer::install(const std::string& id, const std::string& rangeText, PackageSource& source,
-                                           const InstallOptions& options, const ProgressFn& progress) {
+                                           const InstallOptions& options, const OperationProgressFn& progress) {
   if (auto s = impl_->refuseIfReadOnly(); !s) return s.error();
   if (!isValidPluginId(id)) return Error::invalid("\"" + id + "\" is not a plugin id (lowercase letters, digits, - and _)");
   auto range = parseRequestedRange(rangeText);
@@ -429,12 +441,13 @@ Result<OperationReport> Installer::install(const std::string& id, const std::str
       }
       return {};
     }
-    if (progress) progress(0, 0);
-    auto fetched = source.fetch(pid, want, progress);
+    if (progress) progress({pid, OperationStep::kDownload, 0, 0});
+    auto fetched = source.fetch(pid, want, downloadProgress(pid, progress));
     if (!fetched) {
       if (pid == id) return fetched.error();
       return Error{fetched.error().kind, wantedBy + " requires " + pid + " " + (want.text().empty() ? "*" : want.text()) + ": " + fetched.error().message};
     }
+    if (progress) progress({pid, OperationStep::kVerify, 0, 0});
     auto info = openPackage(fetched->bytes, fetched->fileName);
     if (!info) return Error{info.error().kind, fetched->origin + ": " + info.error().message};
     if (info->manifest.id != pid) return Error::invalid(fetched->origin + ": the package is \"" + info->manifest.id + "\", not \"" + pid + "\"");
@@ -461,7 +474,7 @@ Result<OperationReport> Installer::install(const std::string& id, const std::str
   OperationReport result;
   std::vector<std::string> done;
   for (const auto& p : order) {
-    auto one = impl_->installOne(p.package, p.manifest, source.describe(), options.activate);
+    auto one = impl_->installOne(p.package, p.manifest, source.describe(), options.activate, progress);
     if (!one) {
       // Dependencies installed by this request go again: all or nothing.
       for (auto it = done.rbegin(); it != done.rend(); ++it) (void)impl_->uninstallOne(it->substr(0, it->find('@')), false);
@@ -478,7 +491,10 @@ Result<OperationReport> Installer::install(const std::string& id, const std::str
 }
 
 Result<OperationReport> Installer::upgrade(const std::string& id, const std::string& rangeText, PackageSource& source,
-                                           const ProgressFn& progress) {
+                                           const OperationProgressFn& progress) {
+  auto step = [&](OperationStep s) {
+    if (progress) progress({id, s, 0, 0});
+  };
   if (auto s = impl_->refuseIfReadOnly(); !s) return s.error();
   auto range = parseRequestedRange(rangeText);
   if (!range) return range.error();
@@ -492,7 +508,8 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (!from) return Error::invalid(impl_->installedPath() + ": " + id + " has no valid version");
   const std::string oldDir = impl_->currentDir(id);
   if (oldDir.empty()) return Error::invalid(impl_->linkPath(id) + " is not the installer's link; reinstall " + id);
-  auto fetched = source.fetch(id, *range, progress);
+  step(OperationStep::kDownload);
+  auto fetched = source.fetch(id, *range, downloadProgress(id, progress));
   if (!fetched) return fetched.error();
   OperationReport report{OperationKind::kUpgrade, id, fromText, fetched->version.toString(), {}, {}, false, 0};
   if (fetched->version == *from) {
@@ -500,6 +517,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
     return report;  // already there
   }
   if (rangeText.empty() && fetched->version < *from) return report;  // "upgrade" without a range never goes back
+  step(OperationStep::kVerify);
   auto info = openPackage(fetched->bytes, fetched->fileName);
   if (!info) return Error{info.error().kind, fetched->origin + ": " + info.error().message};
   if (auto s = checkSignaturePolicy(impl_->signatures, *fetched, info->manifest); !s) return s.error();
@@ -540,6 +558,7 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
     restoreOld();
     return undone;
   };
+  step(OperationStep::kUnpack);
   auto staged = impl_->stage(j, *fetched);
   if (!staged) return fail(staged.error());
   auto fromMigrations = install::Migrations::read(oldDir);
@@ -556,12 +575,14 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   if (!db) return fail(db.error());
   if (auto s = install::ensureBookkeeping(**db); !s) return fail(s.error());
   install::DatabaseChange change{id, install::planUpgrade(*fromMigrations, *toMigrations, install::appliedSteps(**db, id)), j.op, j.toVersion, "installed", {}};
-  for (const auto& step : change.steps) report.migrations.push_back(step.name);
+  for (const auto& migration : change.steps) report.migrations.push_back(migration.name);
+  step(OperationStep::kMigrate);
   if (auto s = op.commit(**db, change); !s) {
     if (!op.journal().committed) restoreOld();
     return s.error();
   }
   if (j.wasActive) {
+    step(OperationStep::kActivate);
     Status started = impl_->live.replace ? impl_->live.replace(id) : (impl_->live.activate ? impl_->live.activate(id) : Status{});
     if (!started) report.startError = started.error().message;
   }
@@ -570,14 +591,17 @@ Result<OperationReport> Installer::upgrade(const std::string& id, const std::str
   return report;
 }
 
-Result<OperationReport> Installer::uninstall(const std::string& id, bool keepData) {
+Result<OperationReport> Installer::uninstall(const std::string& id, bool keepData, const OperationProgressFn& progress) {
   if (auto s = impl_->refuseIfReadOnly(); !s) return s.error();
   std::lock_guard lock(impl_->mu);
-  return impl_->uninstallOne(id, keepData);
+  return impl_->uninstallOne(id, keepData, progress);
 }
 
-Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, bool keepData) {
+Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, bool keepData, const OperationProgressFn& progress) {
   Impl* impl = this;
+  auto step = [&](OperationStep s) {
+    if (progress) progress({id, s, 0, 0});
+  };
   const auto started = std::chrono::steady_clock::now();
   auto installedNow = impl->readInstalled();
   if (!installedNow) return installedNow.error();
@@ -613,6 +637,7 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
     restore();
     return undone;
   };
+  step(OperationStep::kDeactivate);
   if (impl->live.deactivate) impl->live.deactivate(id);
   auto db = impl->openPluginDb(id);
   if (!db) return fail(db.error());
@@ -623,8 +648,9 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
     if (!migrations) return fail(migrations.error());
     change.steps = install::planUninstall(*migrations, install::appliedSteps(**db, id));
   }
-  for (const auto& step : change.steps) report.migrations.push_back(step.name);
-  if (auto s = op.commit(**db, change); !s) {
+  for (const auto& migration : change.steps) report.migrations.push_back(migration.name);
+  step(OperationStep::kMigrate);
+  if (auto s = op.commit(**db, change, [&] { step(OperationStep::kRemove); }); !s) {
     if (!op.journal().committed) restore();
     return s.error();
   }

@@ -20,6 +20,19 @@ std::optional<OperationKind> operationKindNamed(std::string_view name) {
   return std::nullopt;
 }
 
+const char* operationStepName(OperationStep step) {
+  switch (step) {
+    case OperationStep::kDownload: return "download";
+    case OperationStep::kVerify: return "verify";
+    case OperationStep::kUnpack: return "unpack";
+    case OperationStep::kMigrate: return "migrate";
+    case OperationStep::kActivate: return "activate";
+    case OperationStep::kDeactivate: return "deactivate";
+    case OperationStep::kRemove: return "remove";
+  }
+  return "download";
+}
+
 }  // namespace patchbay
 
 namespace patchbay::install {
@@ -61,7 +74,7 @@ Status Operation::rewrite(const std::function<void(Journal&)>& change) {
   return steps_.journal().write(journal_);
 }
 
-Status Operation::commit(MigrationTarget& db, const DatabaseChange& change) {
+Status Operation::commit(MigrationTarget& db, const DatabaseChange& change, const std::function<void()>& committed) {
   reached(journal_, "migrating");
   if (auto s = commitChange(db, change); !s) return fail(s.error());
   reached(journal_, "committed");
@@ -69,6 +82,7 @@ Status Operation::commit(MigrationTarget& db, const DatabaseChange& change) {
   // From here on the operation stands: an error leaves the journal for recovery to finish.
   if (auto s = steps_.journal().write(journal_); !s) return s;
   reached(journal_, "journal-committed");
+  if (committed) committed();
   return finish(steps_, journal_);
 }
 

@@ -54,7 +54,8 @@ class Operation {
   // failure there is rolled back like fail(). After it the journal is
   // marked committed and the rest rolled forward; an error after the
   // commit leaves the journal for the next open to finish.
-  Status commit(MigrationTarget& db, const DatabaseChange& change);
+  // `committed`, when given, is told at the commit point (before the rest).
+  Status commit(MigrationTarget& db, const DatabaseChange& change, const std::function<void()>& committed = {});
 
  private:
   OperationSteps& steps_;

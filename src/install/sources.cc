@@ -28,6 +28,15 @@ struct NewestFirst {
 
 constexpr uint64_t kMaxPackageBytes = 128ull << 20;
 
+// The key id a .minisig names (hex), "" when it does not parse.
+std::string signerKeyId(const std::string& minisig) {
+  auto sig = SignatureFile::parse(minisig);
+  if (!sig) return "";
+  PublicKey signer;
+  signer.keyId = sig->keyId;
+  return signer.keyIdHex();
+}
+
 // --- local --------------------------------------------------------------------
 class LocalSource : public PackageSource {
  public:
@@ -56,15 +65,39 @@ class LocalSource : public PackageSource {
       p.id = id;
       for (const auto& [v, file] : versions) p.versions.push_back(v);
       p.latest = p.versions.front();
-      if (auto info = openPackageFile(versions.begin()->second)) {
-        p.name = info->manifest.name;
-        p.description = info->manifest.description;
-      } else {
-        p.description = "(unreadable package: " + info.error().message + ")";
-      }
+      describeLatest(p, versions.begin()->second, nullptr);
       out.push_back(std::move(p));
     }
     return out;
+  }
+
+  Result<PluginDetails> details(const std::string& id) override {
+    auto found = scan();
+    if (!found) return found.error();
+    auto it = found->find(id);
+    if (it == found->end()) return Error::notFound("plugin \"" + id + "\" is not in " + dir_ + " (no " + id + "_v<version>.zip)");
+    PluginDetails d;
+    d.summary.id = id;
+    for (const auto& [v, file] : it->second) d.summary.versions.push_back(v);
+    d.summary.latest = d.summary.versions.front();
+    describeLatest(d.summary, it->second.begin()->second, &d.readme);
+    for (const auto& [version, file] : it->second) {
+      VersionDetails v;
+      v.version = version;
+      std::error_code ec;
+      v.size = fs::file_size(file, ec);
+      if (ec) v.size = 0;
+      if (auto info = openPackageFile(file)) {
+        v.permissions = info->manifest.permissions;
+        v.hostRange = info->manifest.hostRange;
+      }
+      if (auto sig = readFileLimited(file + ".minisig", 64u << 10)) {
+        v.publisherSigned = true;
+        v.signerKeyId = signerKeyId(*sig);
+      }
+      d.versions.push_back(std::move(v));
+    }
+    return d;
   }
 
   Result<FetchedPackage> fetch(const std::string& id, const Range& range, const ProgressFn& progress) override {
@@ -90,6 +123,24 @@ class LocalSource : public PackageSource {
   }
 
  private:
+  // The listing's fields from the newest package file (and its README).
+  static void describeLatest(AvailablePlugin& p, const std::string& file, std::string* readme) {
+    std::error_code ec;
+    p.size = fs::file_size(file, ec);
+    if (ec) p.size = 0;
+    p.publisherSigned = fs::exists(file + ".minisig", ec);
+    auto info = openPackageFile(file);
+    if (!info) {
+      p.description = "(unreadable package: " + info.error().message + ")";
+      return;
+    }
+    p.name = info->manifest.name;
+    p.description = info->manifest.description;
+    p.author = info->manifest.author;
+    p.category = info->manifest.category;
+    if (readme && info->readme) *readme = *info->readme;
+  }
+
   std::string dir_;
 };
 
@@ -177,6 +228,20 @@ class RemoteSource : public PackageSource {
       a.name = p.value("name", a.id);
       a.versions.push_back(*v);
     }
+    // The registry's listing says more of each plugin's latest version (a
+    // plain server's listing is the one just read).
+    json described = *listed;
+    if (!*plain) {
+      auto summaries = getJson("/api/plugins");
+      if (!summaries) return summaries.error();
+      described = *summaries;
+    }
+    for (const auto& p : described.is_array() ? described : described.value("plugins", json::array())) {
+      if (!p.is_object() || !p.contains("id") || !p["id"].is_string()) continue;
+      auto it = byId.find(p["id"].get<std::string>());
+      if (it == byId.end()) continue;
+      fillSummary(it->second, p);
+    }
     std::vector<AvailablePlugin> out;
     for (auto& [id, a] : byId) {
       std::sort(a.versions.begin(), a.versions.end(), [](const Version& x, const Version& y) { return y < x; });
@@ -184,6 +249,89 @@ class RemoteSource : public PackageSource {
       out.push_back(std::move(a));
     }
     return out;
+  }
+
+  Result<PluginDetails> details(const std::string& id) override {
+    auto plain = isPlainServer();
+    if (!plain) return plain.error();
+    PluginDetails d;
+    d.summary.id = id;
+    if (*plain) {
+      // Seed 000's listing: versions and sizes; no README, manifests or signatures to show.
+      auto listed = plainListing();
+      if (!listed) return listed.error();
+      for (const auto& entry : *listed) {
+        if (!entry.is_object() || entry.value("id", "") != id) continue;
+        auto v = Version::parse(entry.value("version", ""));
+        if (!v) continue;
+        VersionDetails version;
+        version.version = *v;
+        version.size = numberOr(entry, "size");
+        d.versions.push_back(std::move(version));
+        if (d.summary.versions.empty() || d.summary.latest < *v) {
+          d.summary.latest = *v;
+          fillSummary(d.summary, entry);
+        }
+        d.summary.versions.push_back(*v);
+      }
+      if (d.versions.empty()) return Error::notFound(config_.serverUrl + "/api/plugins lists no plugin \"" + id + "\"");
+      std::sort(d.versions.begin(), d.versions.end(), [](const VersionDetails& x, const VersionDetails& y) { return y.version < x.version; });
+      std::sort(d.summary.versions.begin(), d.summary.versions.end(), [](const Version& x, const Version& y) { return y < x; });
+      return d;
+    }
+    auto page = getJson("/api/plugins/" + urlEncode(id));
+    if (!page) return page.error();
+    fillSummary(d.summary, *page);
+    d.readme = page->value("readme", "");
+    auto key = registryKey();
+    for (const auto& entry : page->value("versions", json::array())) {
+      if (!entry.is_object()) continue;
+      auto v = Version::parse(entry.value("version", ""));
+      if (!v || entry.value("yanked", false) || entry.value("status", "") != "approved") continue;
+      VersionDetails version;
+      version.version = *v;
+      version.size = numberOr(entry, "size");
+      version.hostRange = entry.value("host_range", "");
+      version.publishedAt = entry.value("updated_at", "");
+      if (auto perms = entry.find("permissions"); perms != entry.end() && perms->is_array()) {
+        std::vector<std::string> list;
+        for (const auto& p : *perms) {
+          if (p.is_string()) list.push_back(p.get<std::string>());
+        }
+        version.permissions = std::move(list);
+      }
+      const json signature = entry.value("signature", json::object());
+      version.publisherSigned = signature.is_object() && signature.value("signed", false);
+      version.signerKeyId = signature.is_object() ? signature.value("key_id", "") : "";
+      version.registryVerified = key && verifyMetadataSignature(*key, canonicalMetadata(id, v->toString(), entry.value("sha256", ""), entry.value("integrity", ""), "approved"),
+                                                                 entry.value("registry_signature", ""));
+      d.summary.versions.push_back(*v);
+      d.versions.push_back(std::move(version));
+    }
+    if (d.versions.empty()) return Error::notFound(describe() + " has no installable version of " + id);
+    d.summary.latest = d.versions.front().version;
+    return d;
+  }
+
+  static uint64_t numberOr(const json& entry, const char* name) {
+    auto it = entry.find(name);
+    return it != entry.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+  }
+
+  // A listing entry's description of its plugin's latest version.
+  static void fillSummary(AvailablePlugin& a, const json& entry) {
+    auto text = [&](const char* name) {
+      auto it = entry.find(name);
+      return it != entry.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (std::string name = text("name"); !name.empty()) a.name = name;
+    a.description = text("description");
+    a.author = text("author");
+    a.category = text("category");
+    a.updatedAt = text("updated_at");
+    a.size = numberOr(entry, "size");
+    a.downloads = numberOr(entry, "downloads");
+    a.publisherSigned = entry.value("signed", false);
   }
 
   Result<FetchedPackage> fetch(const std::string& id, const Range& range, const ProgressFn& progress) override {

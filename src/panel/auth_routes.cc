@@ -26,6 +26,7 @@ Fleet& Panel::fleet() { return *impl_->fleet; }
 void Panel::emitHooksTo(HookEmitter emit) { impl_->hooks.connect(std::move(emit)); }
 std::shared_ptr<PanelData> Panel::records() { return impl_->records; }
 void Panel::pluginsChanged(const std::string& pluginId, const std::string& change) { impl_->live.pluginsChanged(pluginId, change); }
+void Panel::tellAdministrators(const std::string& eventJson) { impl_->live.toAdministrators(eventJson); }
 size_t Panel::liveConnections() const { return impl_->live.connections(); }
 bool Panel::registrationOpen() const { return impl_->registrationOpen; }
 Status Panel::setRegistrationOpen(bool open) {

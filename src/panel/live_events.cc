@@ -27,10 +27,12 @@ LiveEvents::~LiveEvents() {
 http::WebSocketHandlers LiveEvents::connect(const std::shared_ptr<http::WebSocket>& socket, const User& user, std::string token,
                                             std::function<void(const User&, const std::string&)> onMessage) {
   {
+    // Hello first, and in the same step as joining: whatever is sent to the
+    // connection after it joined (a heartbeat, a change) comes after hello.
     std::lock_guard lock(mu_);
+    socket->send(json{{"type", "hello"}, {"user", userObject(user)}, {"revision", revision_.load()}}.dump());
     clients_[socket.get()] = Client{socket, user.id, user.isAdmin(), std::move(token)};
   }
-  socket->send(json{{"type", "hello"}, {"user", userObject(user)}, {"revision", revision_.load()}}.dump());
   const http::WebSocket* key = socket.get();
   return {[this, key, user, onMessage = std::move(onMessage)](const std::string& text) {
             subscribed(key, text);
@@ -85,6 +87,17 @@ void LiveEvents::toEveryone(const std::string& message) {
     std::lock_guard lock(mu_);
     to.reserve(clients_.size());
     for (const auto& [key, c] : clients_) to.push_back(c.socket);
+  }
+  http::sendToEach(to, std::make_shared<const std::string>(message));
+}
+
+void LiveEvents::toAdministrators(const std::string& message) {
+  std::vector<std::shared_ptr<http::WebSocket>> to;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, c] : clients_) {
+      if (c.admin) to.push_back(c.socket);
+    }
   }
   http::sendToEach(to, std::make_shared<const std::string>(message));
 }

@@ -9,6 +9,7 @@
 // which come every few seconds per running server, go only to the tabs
 // showing that server, so a thousand dashboards get status changes only.
 //   {"type":"plugins.changed","revision":N,"plugin":"...","change":"..."}
+//   {"type":"plugin.operation","operation":{...}}      a marketplace step (administrators only)
 //   {"type":"notice","level":"info","text":"..."}
 //   {"type":"heartbeat","at":"..."}                   every heartbeat interval
 //   {"type":"session.ended"}                          then the server closes
@@ -53,6 +54,8 @@ class LiveEvents {
   void toServerViewers(const std::string& serverId, const std::string& ownerId, const std::string& message);
   // To every connection.
   void toEveryone(const std::string& message);
+  // To administrators' connections only.
+  void toAdministrators(const std::string& message);
   // plugins.changed with the next revision.
   void pluginsChanged(const std::string& pluginId, const std::string& change);
   // Re-reads every connection's session now (after a logout, a password

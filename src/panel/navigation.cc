@@ -17,7 +17,8 @@ json sidebarFor(const User& user) {
   if (user.isAdmin()) {
     for (json i : {item("admin.overview", "Overview", "/admin", "gauge"), item("admin.users", "Users", "/admin/users", "users"),
                    item("admin.nodes", "Nodes", "/admin/nodes", "node"), item("admin.servers", "All servers", "/admin/servers", "server"),
-                   item("admin.plugins", "Plugins", "/admin/plugins", "plug"), item("admin.audit", "Audit log", "/admin/audit", "list")}) {
+                   item("admin.plugins", "Plugins", "/admin/plugins", "plug"), item("admin.marketplace", "Marketplace", "/admin/marketplace", "store"),
+                   item("admin.audit", "Audit log", "/admin/audit", "list")}) {
       i["section"] = "admin";
       items.push_back(std::move(i));
     }
@@ -28,7 +29,8 @@ json sidebarFor(const User& user) {
 json adminTabs() {
   return json::array({item("overview", "Overview", "/admin", "gauge"), item("users", "Users", "/admin/users", "users"),
                       item("nodes", "Nodes", "/admin/nodes", "node"), item("servers", "All servers", "/admin/servers", "server"),
-                      item("plugins", "Plugins", "/admin/plugins", "plug"), item("audit", "Audit log", "/admin/audit", "list")});
+                      item("plugins", "Plugins", "/admin/plugins", "plug"), item("marketplace", "Marketplace", "/admin/marketplace", "store"),
+                      item("audit", "Audit log", "/admin/audit", "list")});
 }
 
 // The list under `key` in a chain's final context, or `fallback`.

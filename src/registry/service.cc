@@ -36,7 +36,8 @@ json summaryJson(const PackageRecord& r) {
           {"category", r.category},
           {"author", r.author},
           {"downloads", r.downloads},
-          {"updated_at", r.createdAt}};
+          {"updated_at", r.createdAt},
+          {"signed", !r.signature.empty()}};
 }
 
 // The same object as summaryJson, written straight into `out`: the hot path
@@ -73,7 +74,7 @@ void appendSummary(std::string& out, const PackageRecord& r, uint64_t downloads)
   field("author", r.author);
   number("downloads", downloads);
   field("updated_at", r.createdAt);
-  out += '}';
+  out += r.signature.empty() ? ",\"signed\":false}" : ",\"signed\":true}";
 }
 
 json versionJson(const Registry& reg, const PackageRecord& r) {
@@ -95,6 +96,15 @@ json versionJson(const Registry& reg, const PackageRecord& r) {
     }
   }
   j["signature"] = signature;
+  // What the version's manifest asks for, so that an installer can show it
+  // before downloading (and ask again when an upgrade asks for more).
+  json permissions = json::array();
+  if (json manifest = parseJsonOrDiscarded<json>(r.manifestJson); manifest.is_object() && manifest.contains("permissions") && manifest["permissions"].is_array()) {
+    for (const auto& p : manifest["permissions"]) {
+      if (p.is_string()) permissions.push_back(p);
+    }
+  }
+  j["permissions"] = permissions;
   if (!r.bundleSha256.empty()) {
     j["bundle_url"] = "/plugins/bundles/" + r.id + "/v" + r.version.toString() + "/bundle.js";
   }

@@ -131,6 +131,19 @@ TEST(Docs, PanelExamplesRunAgainstALivePanel) {
   EXPECT_EQ(blocks, 3);
 }
 
+TEST(Docs, MarketplaceExamplesRunAgainstALivePanel) {
+  std::string path = std::filesystem::path(test::patchbayBinary()).parent_path().string();
+  int blocks = 0;
+  for (const auto& b : codeBlocks(doc("marketplace.md"))) {
+    if (b.info != "sh") continue;
+    ++blocks;
+    test::TempDir dir;
+    auto r = test::run("cd " + dir.str() + " && export PATH=" + path + ":$PATH && set -e\n" + b.body);
+    EXPECT_EQ(r.exitCode, 0) << b.body << "\n" << r.output << "\n--- serve.log:\n" << test::readFile(dir / "serve.log");
+  }
+  EXPECT_EQ(blocks, 1);
+}
+
 TEST(Docs, RegistryExamplesRunAgainstALiveRegistry) {
   test::TempDir dir;
   for (const char* example : {"billing", "discord-alerts", "ai_chatbot"}) {

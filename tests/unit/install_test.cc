@@ -517,14 +517,19 @@ TEST_F(RemoteInstallTest, InstallsFromARegistryAndRefusesMetadataItDidNotSign) {
   auto installer = Installer::open(data.string());
   ASSERT_TRUE(installer.ok());
   uint64_t lastDone = 0, lastTotal = 0;
-  auto r = (*installer)->install("notes", "^1.0.0", **source, {}, [&](uint64_t d, uint64_t t) {
-    lastDone = d;
-    lastTotal = t;
+  std::vector<std::string> steps;
+  auto r = (*installer)->install("notes", "^1.0.0", **source, {}, [&](const OperationProgress& p) {
+    if (steps.empty() || steps.back() != operationStepName(p.step)) steps.push_back(operationStepName(p.step));
+    if (p.step != OperationStep::kDownload) return;
+    lastDone = p.done;
+    lastTotal = p.total;
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->toVersion, "1.1.0");
   EXPECT_GT(lastTotal, 0u);
   EXPECT_EQ(lastDone, lastTotal);
+  // Each step told as it starts (a library installer has no live host to activate in).
+  EXPECT_EQ(steps, (std::vector<std::string>{"download", "verify", "unpack", "migrate"}));
   EXPECT_NE((*installer)->find("notes")->source.find(url + "/download/notes/1.1.0"), std::string::npos);
   auto pins = json::parse(test::readFile(data / ".install/registry-keys.json"));
   EXPECT_EQ(pins[url], registry_->metadataKey().base64());

@@ -33,7 +33,7 @@ TEST_F(RegistryTest, ListsTheDropInFolderInSeed000Shape) {
   ASSERT_EQ(list.size(), 2u);
   const json& a = list[0];
   for (const char* key : {"id", "name", "version", "filename", "size", "download_url", "description",  // seed 000
-                          "integrity", "sha256", "category", "author", "downloads", "updated_at"}) {
+                          "integrity", "sha256", "category", "author", "downloads", "updated_at", "signed"}) {
     EXPECT_TRUE(a.contains(key)) << key;
   }
   EXPECT_EQ(a["id"], "analytics");

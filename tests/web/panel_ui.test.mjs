@@ -9,7 +9,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { check, finish, launchBrowserForContexts, startServer, tempDir, until } from './support.mjs';
+import { apiAt, check, finish, launchBrowserForContexts, startServer, tempDir, until } from './support.mjs';
 
 const [binary, sourceDir] = process.argv.slice(2);
 if (!binary || !sourceDir) {
@@ -53,16 +53,7 @@ const server = await startServer(binary, ['serve', '--data', 'data'], dir);
 const panel = server.url;
 const adminPassword = readFileSync(join(dir, 'data', 'admin-password'), 'utf8').trim();
 
-async function api(method, path, { token, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token) h.Authorization = `Bearer ${token}`;
-  if (body !== undefined) h['Content-Type'] = 'application/json';
-  const r = await fetch(panel + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: r.status, json, text };
-}
+const api = apiAt(panel);
 const tokenOf = async (username, password) => (await api('POST', '/api/auth/login', { body: { username, password } })).json.token;
 
 const { browser, close } = await launchBrowserForContexts();

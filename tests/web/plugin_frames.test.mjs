@@ -9,7 +9,7 @@
 //   node plugin_frames.test.mjs PATH/TO/patchbay SOURCE_DIR
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { check, finish, launchBrowserForContexts, startServer, tempDir, until } from './support.mjs';
+import { apiAt, check, finish, launchBrowserForContexts, signInAt, startServer, tempDir, until } from './support.mjs';
 
 const [binary, sourceDir] = process.argv.slice(2);
 if (!binary || !sourceDir) {
@@ -44,30 +44,11 @@ const server = await startServer(binary, ['serve', '--data', 'data'], dir);
 const panel = server.url;
 const adminPassword = readFileSync(join(dir, 'data', 'admin-password'), 'utf8').trim();
 
-async function api(method, path, { token, body } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(panel + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: r.status, json, text, headers: r.headers };
-}
+const api = apiAt(panel);
 
 const { browser, close } = await launchBrowserForContexts();
 const pageErrors = [];
-async function signedIn(username, password) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(panel + '/login');
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('[data-page=dashboard]');
-  return { context, page };
-}
+const signedIn = (username, password) => signInAt(browser, panel, username, password, pageErrors);
 // The text of `selector` inside the frame of the surface `surface` (a CSS selector for its holder).
 async function inFrame(page, surface, selector, ms = 8000) {
   const frame = page.frameLocator(`${surface} iframe.plugin-frame`);
@@ -108,6 +89,15 @@ try {
   const report = (await api('GET', '/api/plugins/ui-hostile/report')).json.report;
   for (const [what, outcome] of Object.entries(report)) check(outcome.startsWith('blocked'), `hostile client: ${what} -> ${outcome}`);
   check((await inFrame(page, '[data-widget="ui-sodium.stats"]', '#widget')) === 'Sodium widget body', 'a forged init changes no other frame');
+
+  // --- Reconfigured elsewhere: the plugin's frames are made again, the others stay ---
+  const sodiumFrame = await page.locator('[data-widget="ui-sodium.stats"] iframe.plugin-frame').elementHandle();
+  const seedFrame = await page.locator('[data-widget="ui-seed.balance"] iframe.plugin-frame').elementHandle();
+  const settingsToken = (await api('POST', '/api/auth/login', { body: { username: 'admin', password: adminPassword } })).json.token;
+  check((await api('PUT', '/api/admin/plugins/ui-sodium/settings', { token: settingsToken, body: { values: {} } })).status === 200, 'settings saved through the API');
+  await until(async () => !(await sodiumFrame.evaluate((e) => e.isConnected)), "the reconfigured plugin's frame is made again", 3000);
+  check(await seedFrame.evaluate((e) => e.isConnected), "another plugin's frame is left as it was");
+  check((await inFrame(page, '[data-widget="ui-sodium.stats"]', '#widget')) === 'Sodium widget body', 'and the new frame renders');
 
   // --- Sidebar: placement and badges ---
   await page.waitForSelector('[data-badge="plugin.ui-seed.seed"]', { timeout: 8000 });

@@ -61,6 +61,35 @@ export async function until(condition, what, ms = 5000) {
   throw new Error(`timed out waiting for: ${what}`);
 }
 
+// api(method, path, {token, body, headers}) against the server at `base`:
+// {status, json (null when not JSON), text, headers}.
+export function apiAt(base) {
+  return async (method, path, { token, body, headers = {} } = {}) => {
+    const h = { ...headers };
+    if (token) h.Authorization = `Bearer ${token}`;
+    if (body !== undefined) h['Content-Type'] = 'application/json';
+    const r = await fetch(base + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: r.status, json, text, headers: r.headers };
+  };
+}
+
+// A new context of `browser` signed in to the panel at `base` through its
+// log-in form, on the dashboard; page errors go into `errors`.
+export async function signInAt(browser, base, username, password, errors, contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base + '/login');
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-page=dashboard]');
+  return { context, page };
+}
+
 let failures = 0;
 export function check(condition, message) {
   if (!condition) { failures++; console.error(`FAIL: ${message}`); } else console.log(`ok: ${message}`);

@@ -3,9 +3,10 @@
 // The session lives in an HttpOnly cookie; no token is kept in storage.
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data = null) {
     super(message);
     this.status = status;
+    this.data = data; // the answer's JSON body, for errors that say more than a message
   }
 }
 
@@ -51,7 +52,7 @@ export async function api(method, path, body) {
       : data && data.error && data.error.message ? data.error.message
       : `${method} ${path} failed: ${response.status} ${response.statusText}`;
     if (response.status === 401 && !path.startsWith('/api/auth/')) expiredListeners.forEach((l) => l());
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, data);
   }
   return data;
 }

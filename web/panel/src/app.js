@@ -18,7 +18,7 @@ import { Profile } from './pages/profile.js';
 import { Admin } from './pages/admin.js';
 import { Loading } from './ui.js';
 import { PluginPage } from './plugins/plugin_page.js';
-import { formerPluginPage, loadPlugins, pluginPages, unloadPlugins, usePlugins } from './plugins/store.js';
+import { formerPluginPage, loadPlugins, pluginChanged, pluginPages, unloadPlugins, usePlugins } from './plugins/store.js';
 
 const routes = [
   ['/', Dashboard],
@@ -66,7 +66,9 @@ function App() {
     loadNavigation();
     loadPlugins();
     const offEnded = liveEvents.on('session.ended', () => setUser(null));
-    const offPlugins = liveEvents.on('plugins.changed', () => {
+    const offPlugins = liveEvents.on('plugins.changed', (message) => {
+      // Frames of a plugin that was reconfigured or upgraded are made again.
+      if (message && typeof message.plugin === 'string' && ['settings', 'grants', 'limits', 'upgraded'].includes(message.change)) pluginChanged(message.plugin);
       loadNavigation();
       loadPlugins();
     });

@@ -11,6 +11,7 @@ const paths = {
   plug: 'M9 2v6M15 2v6M6 8h12v4a6 6 0 0 1-12 0zM12 18v4',
   list: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01',
   menu: 'M3 6h18M3 12h18M3 18h18',
+  store: 'M4 7h16l-1 13H5zM8 7a4 4 0 0 1 8 0',
   puzzle: 'M10 3h4v3a2 2 0 1 0 4 0V3h3v7h-3a2 2 0 1 0 0 4h3v7h-7v-3a2 2 0 1 0-4 0v3H3v-7h3a2 2 0 1 0 0-4H3V3z',
 };
 

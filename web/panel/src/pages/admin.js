@@ -12,6 +12,7 @@ import { useSession } from '../session.js';
 import { ActionButton, Card, Empty, ErrorBox, Field, Loading, PageHeader, formatMiB, formatTime } from '../ui.js';
 import { ServerRows } from './servers.js';
 import { PluginDetail, Plugins } from './admin_plugins.js';
+import { Marketplace } from './marketplace.js';
 
 function RegistrationSwitch() {
   const { data, error, reload } = useResource('/api/admin/settings');
@@ -188,7 +189,7 @@ function AdminExtension({ page }) {
   </div>`;
 }
 
-const sections = { overview: Overview, users: Users, nodes: Nodes, servers: AllServers, plugins: Plugins, audit: Audit };
+const sections = { overview: Overview, users: Users, nodes: Nodes, servers: AllServers, plugins: Plugins, marketplace: Marketplace, audit: Audit };
 
 export function Admin({ section = 'overview', id }) {
   const { user, navigation } = useSession();

@@ -18,7 +18,8 @@ export function PluginFrame({ plugin, surface, title, minHeight = 48 }) {
   const [state, setState] = useState({ status: 'loading', height: minHeight, message: '' });
   const [attempt, setAttempt] = useState(0);
   const missedDeadline = useRef(-1); // the attempt that did: not tried again until "Reload"
-  const { frameEpoch } = usePlugins();
+  const { frameEpoch, revisions } = usePlugins();
+  const revision = revisions[plugin.id] || 0; // the plugin changed on the server: made again
   const key = JSON.stringify(surface);
 
   useEffect(() => {
@@ -72,7 +73,7 @@ export function PluginFrame({ plugin, surface, title, minHeight = 48 }) {
       leave();
       iframe.remove();
     };
-  }, [plugin.id, plugin.version, key, attempt, frameEpoch]);
+  }, [plugin.id, plugin.version, key, attempt, frameEpoch, revision]);
 
   return html`<div class=${`plugin-surface plugin-${state.status}`} data-plugin=${plugin.id} data-surface=${surface.kind}>
     <div ref=${holder} class="plugin-frame-holder" hidden=${state.status === 'failed'}></div>

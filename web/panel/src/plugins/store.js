@@ -11,7 +11,7 @@ import { connect } from './bridge.js';
 const REGISTER_DEADLINE_MS = 5000;
 const BADGE_PERIOD_MS = 30000;
 
-let state = { loaded: false, plugins: [], declared: {}, badges: {}, frameEpoch: 0 };
+let state = { loaded: false, plugins: [], declared: {}, badges: {}, frameEpoch: 0, revisions: {} };
 const listeners = new Set();
 let generation = 0;
 let hidden = null;
@@ -91,6 +91,13 @@ export function frameUrl(plugin) {
     else if (sharedSite > 0) base = siteOrigin(`shared-${sharedSite}`);
   }
   return `${base}/plugin-frame?plugin=${encodeURIComponent(plugin.id)}`;
+}
+
+// Plugin `pluginId` changed on the server (settings, grants, limits, a new
+// version, started again): its frames are made again, so that what they
+// show comes from the plugin as it is now.
+export function pluginChanged(pluginId) {
+  set({ revisions: { ...state.revisions, [pluginId]: (state.revisions[pluginId] || 0) + 1 } });
 }
 
 // A frame of `pluginId` missed its deadline: see frameUrl.
