@@ -1,5 +1,21 @@
 # What is built from which files. One library, one executable, the tests.
 
+# Embeds FILES (paths relative to BASE) in TARGET as the table
+# `const patchbay::EmbeddedAsset NAME[]` (cmake/embed_assets.cmake).
+function(patchbay_embed_files TARGET NAME BASE COMMENT)
+  set(files ${ARGN})
+  set(sources ${files})
+  list(TRANSFORM sources PREPEND ${BASE}/)
+  set(output ${CMAKE_BINARY_DIR}/generated/${NAME}.cc)
+  add_custom_command(
+    OUTPUT ${output}
+    COMMAND ${CMAKE_COMMAND} -DOUTPUT=${output} -DNAME=${NAME} -DBASE=${BASE} "-DFILES=${files}" -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+    DEPENDS ${sources} ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
+    COMMENT "${COMMENT}"
+    VERBATIM)
+  target_sources(${TARGET} PRIVATE ${output})
+endfunction()
+
 # --- libpatchbay: the package toolchain (src/package) ----------------------
 add_library(patchbay_package STATIC
   src/package/result.cc
@@ -29,16 +45,7 @@ set_source_files_properties(src/version.cc PROPERTIES COMPILE_DEFINITIONS PATCHB
 # The plugin SDK's declarations (sdk/), embedded so that `patchbay init`
 # writes the ones of the binary that made the plugin.
 set(SDK_FILES index.d.ts server.d.ts globals.d.ts client.d.ts)
-set(SDK_SOURCES ${SDK_FILES})
-list(TRANSFORM SDK_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/sdk/)
-add_custom_command(
-  OUTPUT ${CMAKE_BINARY_DIR}/generated/sdk_files.cc
-  COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/sdk_files.cc -DNAME=kSdkFiles
-          -DBASE=${CMAKE_SOURCE_DIR}/sdk "-DFILES=${SDK_FILES}" -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
-  DEPENDS ${SDK_SOURCES} ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
-  COMMENT "Embedding the plugin SDK's declarations"
-  VERBATIM)
-target_sources(patchbay_package PRIVATE ${CMAKE_BINARY_DIR}/generated/sdk_files.cc)
+patchbay_embed_files(patchbay_package kSdkFiles ${CMAKE_SOURCE_DIR}/sdk "Embedding the plugin SDK's declarations" ${SDK_FILES})
 target_include_directories(patchbay_package PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 find_package(Threads REQUIRED)
 target_compile_options(patchbay_package PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
@@ -76,17 +83,8 @@ target_link_libraries(patchbay INTERFACE patchbay_store patchbay_http)
 add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/publish.cc src/registry/service.cc
   src/registry/manage.cc src/registry/signing.cc src/registry/bundle.cc src/registry/web.cc src/registry/admin_routes.cc)
 # The registry's web interface, embedded in the binary.
-set(REGISTRY_WEB_FILES index.html app.js style.css)
-set(REGISTRY_WEB_SOURCES ${REGISTRY_WEB_FILES})
-list(TRANSFORM REGISTRY_WEB_SOURCES PREPEND ${CMAKE_SOURCE_DIR}/web/registry/)
-add_custom_command(
-  OUTPUT ${CMAKE_BINARY_DIR}/generated/registry_web_assets.cc
-  COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/registry_web_assets.cc -DNAME=kRegistryWebAssets
-          -DBASE=${CMAKE_SOURCE_DIR}/web/registry "-DFILES=${REGISTRY_WEB_FILES}" -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
-  DEPENDS ${REGISTRY_WEB_SOURCES} ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
-  COMMENT "Embedding the registry web interface"
-  VERBATIM)
-target_sources(patchbay_registry PRIVATE ${CMAKE_BINARY_DIR}/generated/registry_web_assets.cc)
+patchbay_embed_files(patchbay_registry kRegistryWebAssets ${CMAKE_SOURCE_DIR}/web/registry "Embedding the registry web interface"
+  index.html app.js style.css)
 target_include_directories(patchbay_registry PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http)
 target_link_libraries(patchbay INTERFACE patchbay_registry)
@@ -99,13 +97,6 @@ target_link_libraries(patchbay INTERFACE patchbay_install)
 
 # --- runtime: plugins in V8 isolates (src/runtime) -----------------------------
 if(PATCHBAY_HAVE_V8)
-  add_custom_command(
-    OUTPUT ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc
-    COMMAND ${CMAKE_COMMAND} -DOUTPUT=${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc -DNAME=kRuntimeScripts
-            -DBASE=${CMAKE_SOURCE_DIR}/src/runtime/js "-DFILES=web.js;prelude.js" -P ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
-    DEPENDS ${CMAKE_SOURCE_DIR}/src/runtime/js/prelude.js ${CMAKE_SOURCE_DIR}/src/runtime/js/web.js ${CMAKE_SOURCE_DIR}/cmake/embed_assets.cmake
-    COMMENT "Embedding the runtime's JavaScript"
-    VERBATIM)
   add_library(patchbay_runtime STATIC
     src/runtime/v8_engine.cc
     src/runtime/capped_allocator.cc
@@ -134,8 +125,8 @@ if(PATCHBAY_HAVE_V8)
     src/runtime/api/globals.cc
     src/runtime/api/data.cc
     src/runtime/api/events.cc
-    src/runtime/runtime.cc
-    ${CMAKE_BINARY_DIR}/generated/runtime_scripts.cc)
+    src/runtime/runtime.cc)
+  patchbay_embed_files(patchbay_runtime kRuntimeScripts ${CMAKE_SOURCE_DIR}/src/runtime/js "Embedding the runtime's JavaScript" web.js prelude.js)
   target_include_directories(patchbay_runtime PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
   target_compile_options(patchbay_runtime PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
   target_link_libraries(patchbay_runtime PUBLIC patchbay_package patchbay_store patchbay_http PRIVATE patchbay_v8)
@@ -223,7 +214,16 @@ add_executable(patchbay_cli src/cli/host_serve_exec.cc)
 set_target_properties(patchbay_cli PROPERTIES OUTPUT_NAME patchbay)
 target_include_directories(patchbay_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_cli PRIVATE patchbay_cli_common)
-add_executable(patchbay_host_cli src/cli/host_serve.cc)
+# The reference plugins `patchbay up` puts into its registry, embedded.
+set(REFERENCE_PLUGIN_FILES)
+foreach(plugin billing discord-alerts)
+  file(GLOB_RECURSE files CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/examples/plugins ${CMAKE_SOURCE_DIR}/examples/plugins/${plugin}/*)
+  list(APPEND REFERENCE_PLUGIN_FILES ${files})
+endforeach()
+list(SORT REFERENCE_PLUGIN_FILES)
+add_executable(patchbay_host_cli src/cli/host_serve.cc src/cli/up.cc)
+patchbay_embed_files(patchbay_host_cli kReferencePluginFiles ${CMAKE_SOURCE_DIR}/examples/plugins "Embedding the reference plugins"
+  ${REFERENCE_PLUGIN_FILES})
 set_target_properties(patchbay_host_cli PROPERTIES OUTPUT_NAME patchbay-host)
 target_include_directories(patchbay_host_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_host_cli PRIVATE patchbay_cli_common patchbay)

@@ -46,6 +46,14 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_flag("--no-registration", serve->closedRegistration, "Close registration (POST /api/auth/register refused; accounts are made by administrators, who may open it again in the panel)");
   serveCmd->callback([serve, &outcome] { outcome.exitCode = runHostServe(*serve); });
 
+  auto up = std::make_shared<UpOptions>();
+  auto* upCmd = app.add_subcommand("up", "Run the whole product: a registry holding the reference plugins, and the panel installing from it");
+  upCmd->add_option("--data,-d", up->dataDir, "Data folder (the panel's, the registry's and its drop-in folder inside)")->capture_default_str();
+  upCmd->add_option("--listen,-l", up->listen, "The panel's ADDRESS:PORT (port 0: any free port)")->capture_default_str();
+  upCmd->add_option("--registry-listen", up->registryListen, "The registry's ADDRESS:PORT (port 0: any free port)")->capture_default_str();
+  upCmd->add_option("--port-file", up->portFile, "Write the panel's port to this file once it listens");
+  upCmd->callback([up, &outcome] { outcome.exitCode = runUp(*up); });
+
   auto* tokenCmd = app.add_subcommand("admin-token", "Create, list and revoke the host's admin tokens");
   tokenCmd->require_subcommand(1);
   auto create = std::make_shared<AdminTokenOptions>();

@@ -93,6 +93,7 @@ int runHostServe(const HostServeOptions& o) {
       !s) {
     return fail(s.error());
   }
+  if (o.onListening) o.onListening("http://" + listen->first + ":" + std::to_string(server.port()));
   logInfo({{"msg", "stopping"}, {"signal", waitForStopSignal(signals)}});
   // Requests waiting for a plugin (a promise that may never settle) are
   // answered now, so that the server's drain waits only for real work.

@@ -5,6 +5,7 @@
 // loading libnode (about 45 ms of each run).
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace patchbay::cli {
@@ -19,8 +20,22 @@ struct HostServeOptions {
   std::string source, modulesDir, registry;  // where the admin API installs from
   bool secureCookies = false;   // the panel is reached over HTTPS (a proxy in front)
   bool closedRegistration = false;
+  // Told once the panel listens, with its URL (`patchbay up` prints it).
+  std::function<void(const std::string& url)> onListening;
 };
 
 int runHostServe(const HostServeOptions& o);
+
+// `patchbay up`: the whole product on its embedded defaults, in one
+// process: a registry holding the reference plugins (built into the
+// binary) and the panel, its marketplace installing from that registry.
+struct UpOptions {
+  std::string dataDir = "patchbay-data";  // panel/, registry/ and registry-plugins/ inside
+  std::string listen = "127.0.0.1:3000";  // the panel
+  std::string registryListen = "127.0.0.1:8080";
+  std::string portFile;                   // the panel's port, once it listens
+};
+
+int runUp(const UpOptions& o);
 
 }  // namespace patchbay::cli

@@ -1,5 +1,6 @@
-// `patchbay serve` in the `patchbay` binary: the host runs plugins in V8,
-// which only `patchbay-host` links; hand the whole command line over to it.
+// `patchbay serve` and `patchbay up` in the `patchbay` binary: the host runs
+// plugins in V8, which only `patchbay-host` links; hand the whole command
+// line over to it.
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,12 +14,15 @@
 
 namespace patchbay::cli {
 
-int runHostServe(const HostServeOptions&) {
+namespace {
+
+// Hands the whole command line over to `patchbay-host` beside this binary.
+int handOverToHost() {
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   const std::filesystem::path host = self.parent_path() / "patchbay-host";
   if (ec || !std::filesystem::exists(host, ec)) {
-    return fail(Error::notFound(host.string() + ": not found; `patchbay serve` runs plugins with it (it is built and installed beside patchbay)"));
+    return fail(Error::notFound(host.string() + ": not found; `patchbay serve` and `patchbay up` run plugins with it (it is built and installed beside patchbay)"));
   }
   std::vector<std::string> args = originalArguments();
   std::vector<char*> argv;
@@ -27,5 +31,10 @@ int runHostServe(const HostServeOptions&) {
   ::execv(host.c_str(), argv.data());
   return fail(Error::io(host.string() + ": cannot run it: " + std::strerror(errno)));
 }
+
+}  // namespace
+
+int runHostServe(const HostServeOptions&) { return handOverToHost(); }
+int runUp(const UpOptions&) { return handOverToHost(); }
 
 }  // namespace patchbay::cli

@@ -13,6 +13,7 @@ std::string inner(const nlohmann::ordered_json& fields) {
 }  // namespace
 
 void setupLogging() {
+  if (spdlog::get("patchbay")) return;  // set up already (`up` runs the panel's command inside its own)
   auto logger = spdlog::stderr_logger_mt("patchbay");
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
   logger->flush_on(spdlog::level::info);

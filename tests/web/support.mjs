@@ -15,14 +15,16 @@ export function run(binary, args, options = {}) {
 // Starts `patchbay <args> --port-file F` and waits until it listens.
 export async function startServer(binary, args, cwd) {
   const portFile = join(cwd, 'port');
-  const child = spawn(binary, [...args, '--listen', '127.0.0.1:0', '--port-file', portFile], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(binary, [...args, '--listen', '127.0.0.1:0', '--port-file', portFile], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => { stdout += d; });
   const written = () => existsSync(portFile) && readFileSync(portFile, 'utf8').endsWith('\n');
   for (let i = 0; i < 400 && !written(); i++) await new Promise((r) => setTimeout(r, 25));
   if (!written()) { child.kill('SIGKILL'); throw new Error(`server did not start: ${stderr}`); }
   const port = readFileSync(portFile, 'utf8').trim();
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM'), stderr: () => stderr };
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM'), stderr: () => stderr, stdout: () => stdout };
 }
 
 // A fresh profile each time (playwright passes it as --user-data-dir).

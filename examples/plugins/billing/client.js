@@ -1,4 +1,4 @@
-// Billing & Payments: pages, sidebar item and admin tab (seed 004's frontend API).
+// Billing & Payments: pages, sidebar item, a balance widget and admin tab (seed 004's frontend API).
 /** @param {import('@patchbay/sdk/client').SodiumClient} sodium (types: sdk/client.d.ts) */
 export default function (sodium) {
   /** @param {HTMLElement} el */
@@ -19,5 +19,14 @@ export default function (sodium) {
     '/billing/plans': { render: renderPlans, title: 'Plans' },
   });
   sodium.ui.addSidebarItem({ label: 'Billing', icon: 'credit-card', href: '/billing', position: 'after:servers' });
+  sodium.ui.addDashboardWidget({
+    id: 'balance',
+    title: 'Balance',
+    size: 'small',
+    render: async () => {
+      const { balance } = await (await fetch('/api/plugins/billing/balance')).json();
+      return `<p class="stat-value" data-balance>${sodium.escapeHtml(String(balance))}</p>`;
+    },
+  });
   sodium.ui.addAdminTab({ id: 'billing', label: 'Billing', subtabs: ['Plans', 'Revenue', 'Transactions'], render: renderPlans });
 }
