@@ -221,7 +221,7 @@ foreach(plugin billing discord-alerts)
   list(APPEND REFERENCE_PLUGIN_FILES ${files})
 endforeach()
 list(SORT REFERENCE_PLUGIN_FILES)
-add_executable(patchbay_host_cli src/cli/host_serve.cc src/cli/up.cc)
+add_executable(patchbay_host_cli src/cli/host_serve.cc src/cli/up.cc src/cli/dev.cc)
 patchbay_embed_files(patchbay_host_cli kReferencePluginFiles ${CMAKE_SOURCE_DIR}/examples/plugins "Embedding the reference plugins"
   ${REFERENCE_PLUGIN_FILES})
 set_target_properties(patchbay_host_cli PROPERTIES OUTPUT_NAME patchbay-host)

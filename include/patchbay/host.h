@@ -61,8 +61,9 @@ struct HostOptions {
   std::shared_ptr<PanelData> panelData;
   // Told after the plugins changed: one was activated or deactivated (by
   // an administrator, or by an install, upgrade or uninstall: change
-  // "activated", "deactivated", "upgraded") or configured ("settings",
-  // "grants", "limits"). Called on the thread that changed it.
+  // "activated", "deactivated", "upgraded"), configured ("settings",
+  // "grants", "limits") or reloaded ("reloaded", "reload-failed": the dev
+  // loop). Called on the thread that changed it.
   std::function<void(const std::string& pluginId, const std::string& change)> pluginsChanged;
   // Told of each step of the marketplace's installs, upgrades and
   // uninstalls ({"type":"plugin.operation","operation":{...}}: see
@@ -100,6 +101,15 @@ class Host {
   // unknown id; the load error (kInvalidInput) for a plugin that fails.
   Status activate(const std::string& id);
   Status deactivate(const std::string& id);
+  // Starts plugin `id` again from its folder, its code as it is now (the
+  // dev loop, after an edit): a running plugin is switched without a gap
+  // and keeps serving when the new code fails to load (that error is
+  // returned, kept as the plugin's problem and told as change
+  // "reload-failed"); a plugin whose last load failed is started afresh.
+  // Told as change "reloaded" (open panels make its frames again).
+  // `rebuild`, when given, runs first (the dev loop's build into the
+  // plugin's folder); its error counts as the reload's.
+  Status reload(const std::string& id, const std::function<Status()>& rebuild = {});
 
   // An administrator's outbound-HTTP grant for plugin `id`, written into
   // config.json (plugins.grants) and applied at once; nullopt removes it.

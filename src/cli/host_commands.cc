@@ -54,6 +54,15 @@ void addHostCommands(CLI::App& app, Outcome& outcome) {
   upCmd->add_option("--port-file", up->portFile, "Write the panel's port to this file once it listens");
   upCmd->callback([up, &outcome] { outcome.exitCode = runUp(*up); });
 
+  auto dev = std::make_shared<DevOptions>();
+  auto* devCmd = app.add_subcommand("dev", "Run a panel with the plugin in DIR in it, reloaded (with its frames) on every change to its files");
+  devCmd->add_option("dir", dev->pluginDir, "The plugin's folder")->capture_default_str();
+  devCmd->add_option("--data,-d", dev->dataDir, "The dev panel's data folder")->capture_default_str();
+  devCmd->add_option("--listen,-l", dev->listen, "ADDRESS:PORT to listen on (port 0: any free port)")->capture_default_str();
+  devCmd->add_option("--port-file", dev->portFile, "Write the port listened on to this file");
+  devCmd->add_option("--poll-ms", dev->pollMs, "How often the plugin's files are looked at, ms")->capture_default_str()->check(CLI::Range(20, 5000));
+  devCmd->callback([dev, &outcome] { outcome.exitCode = runDev(*dev); });
+
   auto* tokenCmd = app.add_subcommand("admin-token", "Create, list and revoke the host's admin tokens");
   tokenCmd->require_subcommand(1);
   auto create = std::make_shared<AdminTokenOptions>();

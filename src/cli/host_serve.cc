@@ -82,6 +82,15 @@ int runHostServe(const HostServeOptions& o) {
     return runtime->emit(event, context);
   });
 
+  // What runs beside the host stops before the host goes, however this returns.
+  struct StopAlongside {
+    std::function<void()> stop;
+    void now() {
+      if (stop) stop();
+      stop = nullptr;
+    }
+    ~StopAlongside() { now(); }
+  } alongside{o.alongside ? o.alongside(**host) : nullptr};
   http::Router router;
   (*host)->addRoutes(router);
   (*thePanel)->addRoutes(router);
@@ -99,6 +108,7 @@ int runHostServe(const HostServeOptions& o) {
   // answered now, so that the server's drain waits only for real work.
   (*host)->runtime().cancelRequests("the host is stopping");
   server.stop();
+  alongside.now();
   (*thePanel)->emitHooksTo(nullptr);  // the hooks under way finish; then the runtime may go
   host->reset();
   thePanel->reset();

@@ -8,6 +8,10 @@
 #include <functional>
 #include <string>
 
+namespace patchbay {
+class Host;
+}
+
 namespace patchbay::cli {
 
 struct HostServeOptions {
@@ -22,6 +26,9 @@ struct HostServeOptions {
   bool closedRegistration = false;
   // Told once the panel listens, with its URL (`patchbay up` prints it).
   std::function<void(const std::string& url)> onListening;
+  // Runs beside the host once it is open (`patchbay dev`'s watcher); what
+  // it returns is called before the host goes.
+  std::function<std::function<void()>(Host& host)> alongside;
 };
 
 int runHostServe(const HostServeOptions& o);
@@ -37,5 +44,20 @@ struct UpOptions {
 };
 
 int runUp(const UpOptions& o);
+// The first administrator's password a panel's data folder keeps ("" when none).
+std::string firstAdministratorPassword(const std::string& dataDir);
+
+// `patchbay dev [DIR]`: a panel with the plugin in DIR in it, started again
+// on every change to its files (server.ts compiled on the fly); open
+// panels make its frames again. Errors go to the terminal.
+struct DevOptions {
+  std::string pluginDir = ".";
+  std::string dataDir = ".patchbay-dev";
+  std::string listen = "127.0.0.1:3000";
+  std::string portFile;
+  int pollMs = 150;  // how often the plugin's files are looked at
+};
+
+int runDev(const DevOptions& o);
 
 }  // namespace patchbay::cli

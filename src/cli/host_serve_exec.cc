@@ -36,5 +36,6 @@ int handOverToHost() {
 
 int runHostServe(const HostServeOptions&) { return handOverToHost(); }
 int runUp(const UpOptions&) { return handOverToHost(); }
+int runDev(const DevOptions&) { return handOverToHost(); }
 
 }  // namespace patchbay::cli

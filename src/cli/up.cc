@@ -56,6 +56,13 @@ Result<std::string> packReferencePlugins(const fs::path& dir, const fs::path& dr
 
 }  // namespace
 
+std::string firstAdministratorPassword(const std::string& dataDir) {
+  auto password = readFileLimited(dataDir + "/admin-password", 4096);
+  std::string pw = password ? *password : "";
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+  return pw;
+}
+
 int runUp(const UpOptions& o) {
   // Before any thread starts: the stop signals wait for sigwait in every thread.
   (void)blockStopSignals();
@@ -92,9 +99,7 @@ int runUp(const UpOptions& o) {
   panel.registry = registryUrl;
   const std::string passwordFile = panel.dataDir + "/admin-password";
   panel.onListening = [&](const std::string& url) {
-    auto password = readFileLimited(passwordFile, 4096);
-    std::string pw = password ? *password : "";
-    while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+    const std::string pw = firstAdministratorPassword(panel.dataDir);
     std::cout << "\npatchbay is up.\n\n"
               << "  Panel      " << url << "/\n"
               << "             sign in as \"admin\" with the password " << (pw.empty() ? "" : "\"" + pw + "\" ") << "(kept in " << passwordFile << ")\n"

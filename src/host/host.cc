@@ -298,6 +298,36 @@ Status Host::activate(const std::string& id) {
   return saved;
 }
 
+Status Host::reload(const std::string& id, const std::function<Status()>& rebuild) {
+  if (!impl_->folder->pluginsEnabled()) return Error::unsupported("plugins are disabled in " + impl_->folder->configFile() + " (plugins.enabled)");
+  const bool running = [&] {
+    for (const auto& p : impl_->runtime->plugins()) {
+      if (p.id == id && p.state == PluginRunState::kActive) return true;
+    }
+    return false;
+  }();
+  // Running: the new code takes over without a gap, or the old one serves
+  // on. Not running (its last load failed): started afresh.
+  Status s = rebuild ? rebuild() : Status{};
+  if (s) {
+    std::string dir = impl_->dirOf(id);
+    if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");
+    s = running ? impl_->runtime->replace(dir) : impl_->runtime->activate(dir);
+  }
+  {
+    std::lock_guard lock(impl_->mu);
+    if (s) impl_->loadProblems.erase(id);
+    else impl_->loadProblems[id] = running ? "the last change did not load (the version before it runs): " + s.error().message : s.error().message;
+  }
+  if (!s) {
+    impl_->changed(id, "reload-failed");  // open panels show why, in the plugin's place
+    return s;
+  }
+  impl_->routesMounted(id);
+  impl_->changed(id, "reloaded");
+  return {};
+}
+
 Status Host::deactivate(const std::string& id) {
   std::string dir = impl_->dirOf(id);
   if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");

@@ -2,6 +2,8 @@
 // panel's client data, and Sodium's admin API (admin bearer token).
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <variant>
 
@@ -52,6 +54,36 @@ std::string requestedRange(const json& body) {
   if (body.contains("range") && body["range"].is_string()) return body["range"].get<std::string>();
   if (body.contains("version") && body["version"].is_string()) return body["version"].get<std::string>();
   return "";
+}
+
+// The first 16 hex digits of the SHA-256 of a client module ("" when there
+// is none): the frames ask for client.js?v=<it>, which may be cached for
+// good. Hashed again only when the file's size or time changed.
+std::string clientModuleHash(const std::string& path) {
+  struct Seen {
+    std::filesystem::file_time_type modified;
+    uintmax_t size = 0;
+    std::string hash;
+  };
+  static std::mutex mu;
+  static std::map<std::string, Seen> seen;
+  std::error_code ec;
+  const auto modified = std::filesystem::last_write_time(path, ec);
+  if (ec) return "";
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return "";
+  {
+    std::lock_guard lock(mu);
+    auto it = seen.find(path);
+    if (it != seen.end() && it->second.modified == modified && it->second.size == size) return it->second.hash;
+  }
+  auto code = readFileLimited(path, 8u << 20);
+  if (!code) return "";
+  std::string hash = sha256Hex(*code).substr(0, 16);
+  std::lock_guard lock(mu);
+  if (seen.size() > 4096) seen.clear();
+  seen[path] = {modified, size, hash};
+  return hash;
 }
 
 json manifestSummary(const HostPlugin& p) {
@@ -125,8 +157,14 @@ void Host::addRoutes(http::Router& router) {
         }
         entry["pages"] = std::move(pages);
       }
-      std::error_code ec;
-      entry["hasClient"] = std::filesystem::exists(std::filesystem::path(p.dir) / "client.js", ec);
+      {
+        // Why its last change did not load (the dev loop), for its place in the panel.
+        std::lock_guard lock(host.impl_->mu);
+        if (auto problem = host.impl_->loadProblems.find(p.id); problem != host.impl_->loadProblems.end()) entry["problem"] = problem->second;
+      }
+      const std::string hash = clientModuleHash((std::filesystem::path(p.dir) / "client.js").string());
+      entry["hasClient"] = !hash.empty();
+      if (!hash.empty()) entry["clientHash"] = hash;
       plugins.push_back(std::move(entry));
     }
     Response r = Response::json(200, json{{"plugins", plugins}}.dump());
@@ -340,18 +378,21 @@ void Host::addRoutes(http::Router& router) {
   // sandboxed frames: their origin is opaque, so the module is fetched in
   // CORS mode (allowed to anyone, never with credentials: the code is no
   // secret, and no cookie rides along). Cached for good when asked for by
-  // the active version (?v=<version>); otherwise revalidated by ETag.
+  // its content (?v=<clientHash>, as client-data names it); otherwise
+  // revalidated by ETag.
   router.add("GET", "/api/plugins/{id}/client.js", [&host](Request& req) {
     const std::string& id = req.params["id"];
     for (const auto& p : host.runtime().plugins()) {
       if (p.id != id || p.state != PluginRunState::kActive) continue;
       auto code = readFileLimited((std::filesystem::path(p.dir) / "client.js").string(), 8u << 20);
       if (!code) break;
-      const std::string etag = "\"" + sha256Hex(*code).substr(0, 32) + "\"";
+      const std::string hash = sha256Hex(*code);
+      const std::string etag = "\"" + hash.substr(0, 32) + "\"";
       Response r = req.header("if-none-match") == etag ? Response::text(304, "", "text/javascript; charset=utf-8")
                                                         : Response::text(200, std::move(*code), "text/javascript; charset=utf-8");
       r.set("ETag", etag);
-      r.set("Cache-Control", req.queryOr("v", "") == p.version ? "public, max-age=31536000, immutable" : "no-cache");
+      // Cached for good when asked for by its content (client-data's clientHash).
+      r.set("Cache-Control", req.queryOr("v", "") == hash.substr(0, 16) ? "public, max-age=31536000, immutable" : "no-cache");
       r.set("Access-Control-Allow-Origin", "*");
       r.set("X-Content-Type-Options", "nosniff");
       r.set("Cross-Origin-Resource-Policy", "cross-origin");

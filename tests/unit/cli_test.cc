@@ -26,7 +26,7 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, HelpOnEveryCommand) {
   EXPECT_EQ(pb("--help").exitCode, 0);
-  for (const char* cmd : {"init", "pack", "inspect", "keygen", "sign", "verify", "serve", "up"}) {
+  for (const char* cmd : {"init", "pack", "inspect", "keygen", "sign", "verify", "serve", "up", "dev"}) {
     auto r = pb(std::string(cmd) + " --help");
     EXPECT_EQ(r.exitCode, 0) << cmd;
     EXPECT_NE(r.output.find("Usage:"), std::string::npos) << cmd;

@@ -165,8 +165,9 @@ export default function (sodium) {
 
 // An active plugin's client module for the panel's sandboxed frames: as
 // JavaScript, fetchable from an opaque origin (CORS, no credentials),
-// never sniffed; immutable when asked for by the active version, else
-// revalidated by its ETag; nothing for inactive or unknown plugins.
+// never sniffed; immutable when asked for by its content's hash (as
+// client-data names it), else revalidated by its ETag; a changed module
+// gets a new hash; nothing for inactive or unknown plugins.
 TEST_F(HostTest, ClientModulesAreServedForSandboxedFrames) {
   test::writeFile(dir_ / "data/plugins/panel-ui/plugin.json", R"({"name":"Panel UI","version":"1.2.0","type":"widget"})");
   test::writeFile(dir_ / "data/plugins/panel-ui/client.js", "export default function (sodium) {}\n");
@@ -174,7 +175,10 @@ TEST_F(HostTest, ClientModulesAreServedForSandboxedFrames) {
   start();
   EXPECT_EQ(call("GET", "/api/plugins/panel-ui/client.js").status, 404) << "inactive";
   ASSERT_EQ(call("POST", "/api/admin/plugins/panel-ui/activate", admin_).status, 200);
-  auto module = call("GET", "/api/plugins/panel-ui/client.js?v=1.2.0");
+  auto clientData = [&] { return json::parse(call("GET", "/api/plugins/client-data").body)["plugins"][0]; };
+  const std::string hash = clientData()["clientHash"];
+  EXPECT_EQ(hash.size(), 16u);
+  auto module = call("GET", "/api/plugins/panel-ui/client.js?v=" + hash);
   ASSERT_EQ(module.status, 200);
   EXPECT_EQ(module.body, "export default function (sodium) {}\n");
   EXPECT_EQ(module.header("content-type"), "text/javascript; charset=utf-8");
@@ -182,14 +186,17 @@ TEST_F(HostTest, ClientModulesAreServedForSandboxedFrames) {
   EXPECT_EQ(module.header("access-control-allow-credentials"), "");
   EXPECT_EQ(module.header("x-content-type-options"), "nosniff");
   EXPECT_EQ(module.header("cache-control"), "public, max-age=31536000, immutable");
-  auto older = call("GET", "/api/plugins/panel-ui/client.js?v=1.1.0");
-  EXPECT_EQ(older.header("cache-control"), "no-cache") << "another version's URL is never cached for good";
+  auto older = call("GET", "/api/plugins/panel-ui/client.js?v=1.2.0");
+  EXPECT_EQ(older.header("cache-control"), "no-cache") << "only the content's own URL is cached for good";
   const std::string etag = module.header("etag");
   ASSERT_FALSE(etag.empty());
   auto again = http::fetch({.method = "GET", .url = url("/api/plugins/panel-ui/client.js"), .headers = {{"If-None-Match", etag}}});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->status, 304);
   EXPECT_TRUE(again->body.empty());
+  test::writeFile(dir_ / "data/plugins/panel-ui/client.js", "export default function (sodium) { /* edited */ }\n");
+  EXPECT_NE(clientData()["clientHash"], hash) << "an edit (same version) is a new module URL";
+  EXPECT_EQ(call("GET", "/api/plugins/panel-ui/client.js?v=" + hash).header("cache-control"), "no-cache");
   EXPECT_EQ(call("GET", "/api/plugins/nobody/client.js").status, 404);
 }
 

@@ -58,11 +58,12 @@ async function inFrame(page, surface, selector, ms = 8000) {
 
 try {
   // --- The client module, as served to frames ---
-  const module = await api('GET', '/api/plugins/ui-sodium/client.js?v=1.0.0');
+  const sodiumData = (await api('GET', '/api/plugins/client-data')).json.plugins.find((p) => p.id === 'ui-sodium');
+  const module = await api('GET', `/api/plugins/ui-sodium/client.js?v=${sodiumData.clientHash}`);
   check(module.status === 200 && module.headers.get('content-type').startsWith('text/javascript'), 'client.js is served as JavaScript');
   check(module.headers.get('access-control-allow-origin') === '*' && module.headers.get('x-content-type-options') === 'nosniff',
     'with CORS for opaque origins (no credentials) and nosniff');
-  check(module.headers.get('cache-control').includes('immutable'), 'immutable when asked for by its version');
+  check(module.headers.get('cache-control').includes('immutable'), 'immutable when asked for by its content (client-data\'s clientHash)');
   check((await api('GET', '/api/plugins/ui-sodium/client.js')).headers.get('cache-control') === 'no-cache', 'revalidated otherwise');
   check((await api('GET', '/api/plugins/nobody/client.js')).status === 404, 'an unknown plugin has no client module');
   const frameCsp = (await api('GET', '/plugin-frame')).headers.get('content-security-policy');

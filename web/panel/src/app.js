@@ -67,8 +67,8 @@ function App() {
     loadPlugins();
     const offEnded = liveEvents.on('session.ended', () => setUser(null));
     const offPlugins = liveEvents.on('plugins.changed', (message) => {
-      // Frames of a plugin that was reconfigured or upgraded are made again.
-      if (message && typeof message.plugin === 'string' && ['settings', 'grants', 'limits', 'upgraded'].includes(message.change)) pluginChanged(message.plugin);
+      // Frames of a plugin that was reconfigured, upgraded or reloaded are made again.
+      if (message && typeof message.plugin === 'string' && ['settings', 'grants', 'limits', 'upgraded', 'reloaded'].includes(message.change)) pluginChanged(message.plugin);
       loadNavigation();
       loadPlugins();
     });

@@ -212,7 +212,7 @@ async function start(init) {
   try {
     // An absolute URL: this script came from the panel to an opaque origin,
     // so a relative import would resolve against about:blank.
-    const url = new URL(`/api/plugins/${encodeURIComponent(plugin.id)}/client.js?v=${encodeURIComponent(plugin.version)}`, location.href);
+    const url = new URL(`/api/plugins/${encodeURIComponent(plugin.id)}/client.js?v=${encodeURIComponent(plugin.clientHash || plugin.version)}`, location.href);
     module = await import(url.href);
   } catch (e) {
     return fail(new Error(`The plugin's client code did not load: ${e && e.message ? e.message : e}`));

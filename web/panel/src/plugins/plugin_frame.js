@@ -64,7 +64,7 @@ export function PluginFrame({ plugin, surface, title, minHeight = 48 }) {
         emit: (event, data) => broadcast(plugin.id, event, data),
       });
       leave = joinEvents(plugin.id, bridge);
-      iframe.contentWindow.postMessage({ type: 'pb:init', plugin: { id: plugin.id, name: plugin.name, version: plugin.version }, surface }, '*', [channel.port2]);
+      iframe.contentWindow.postMessage({ type: 'pb:init', plugin: { id: plugin.id, name: plugin.name, version: plugin.version, clientHash: plugin.clientHash }, surface }, '*', [channel.port2]);
     }, { once: true });
     holder.current.appendChild(iframe);
     return () => {
@@ -73,9 +73,10 @@ export function PluginFrame({ plugin, surface, title, minHeight = 48 }) {
       leave();
       iframe.remove();
     };
-  }, [plugin.id, plugin.version, key, attempt, frameEpoch, revision]);
+  }, [plugin.id, plugin.version, plugin.clientHash, key, attempt, frameEpoch, revision]);
 
   return html`<div class=${`plugin-surface plugin-${state.status}`} data-plugin=${plugin.id} data-surface=${surface.kind}>
+    ${plugin.problem && html`<p class="plugin-problem" role="alert" data-testid="plugin-problem"><strong>${plugin.name}:</strong> ${plugin.problem}</p>`}
     <div ref=${holder} class="plugin-frame-holder" hidden=${state.status === 'failed'}></div>
     ${state.status === 'failed' && html`<div class="plugin-error-card" role="alert">
       <p><strong>${plugin.name}</strong> could not show this. ${state.message}</p>

@@ -111,16 +111,16 @@ export function quarantine(pluginId) {
   loadPlugins();
 }
 
-// What a plugin's client.js registered, kept per version for the session,
+// What a plugin's client.js registered, kept per module (its content's hash) for the session,
 // so that later loads render at once, without a registration frame (one
 // still runs for plugins with badges: they are evaluated there).
 function rememberedRegistration(plugin) {
-  return stored(REGISTRATIONS_KEY, {})[`${plugin.id}@${plugin.version}`];
+  return stored(REGISTRATIONS_KEY, {})[`${plugin.id}@${plugin.clientHash || plugin.version}`];
 }
 function rememberRegistration(plugin, declared) {
   if (declared.failed) return;
   const all = stored(REGISTRATIONS_KEY, {});
-  all[`${plugin.id}@${plugin.version}`] = declared;
+  all[`${plugin.id}@${plugin.clientHash || plugin.version}`] = declared;
   store(REGISTRATIONS_KEY, all);
 }
 
@@ -160,7 +160,7 @@ function register(plugin, mine) {
         badge: (m) => set({ badges: { ...state.badges, [`${plugin.id}:${m.index}`]: m.value } }),
         emit: (event, data) => broadcast(plugin.id, event, data),
       });
-      iframe.contentWindow.postMessage({ type: 'pb:init', plugin: { id: plugin.id, name: plugin.name, version: plugin.version }, surface: { kind: 'register' } }, '*', [channel.port2]);
+      iframe.contentWindow.postMessage({ type: 'pb:init', plugin: { id: plugin.id, name: plugin.name, version: plugin.version, clientHash: plugin.clientHash }, surface: { kind: 'register' } }, '*', [channel.port2]);
     }, { once: true });
     hiddenHost().appendChild(iframe);
   });
@@ -244,7 +244,7 @@ export function unloadPlugins() {
 function surfaces(kindFromServer, kindFromClient) {
   const out = [];
   for (const plugin of state.plugins) {
-    const meta = { id: plugin.id, name: plugin.name, version: plugin.version };
+    const meta = { id: plugin.id, name: plugin.name, version: plugin.version, clientHash: plugin.clientHash, problem: plugin.problem };
     for (const s of plugin[kindFromServer] || []) if (s && (s.id || s.path)) out.push({ ...s, plugin: meta, style: 'sodium' });
     const declared = state.declared[plugin.id];
     for (const s of (declared && declared[kindFromClient]) || []) out.push({ ...s, plugin: meta, style: 'seed' });
