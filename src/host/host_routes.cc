@@ -27,12 +27,7 @@ using http::Response;
 
 using host_routes::errorResponse;
 
-// The admin check: nullopt when the caller is an admin, else the response.
-std::optional<Response> refuseNonAdmin(Host& host, const Request& req) {
-  auto refused = host_routes::refuseWithout(host, req, "admin", "Admin access required");
-  if (!refused) return std::nullopt;
-  return errorResponse(refused->status, refused->message);
-}
+using host_routes::refuseNonAdmin;
 
 // The admin's token name for the audit log, or the refusal.
 std::variant<std::string, Response> adminActor(Host& host, const Request& req) {
@@ -112,6 +107,20 @@ json manifestSummary(const HostPlugin& p) {
 
 namespace host_routes {
 
+std::optional<Response> refuseNonAdmin(Host& host, const Request& req) {
+  auto refused = refuseWithout(host, req, "admin", "Admin access required");
+  if (!refused) return std::nullopt;
+  return errorResponse(refused->status, refused->message);
+}
+
+std::optional<Response> refuseWhileTenantsHaveIt(Host& host, const std::string& id) {
+  auto tenants = host.tenants().tenantsOf(id);
+  if (tenants.empty()) return std::nullopt;
+  std::string names;
+  for (const auto& t : tenants) names += (names.empty() ? "" : ", ") + t;
+  return errorResponse(409, id + " is installed for tenants " + names + ": uninstall it from them first (DELETE /tenants/<tenantId>/plugins/" + id + ")");
+}
+
 json operationReportJson(const OperationReport& r) {
   json j = {{"success", true}, {"operation", operationName(r.operation)}, {"id", r.id}};
   if (!r.fromVersion.empty()) j["from"] = r.fromVersion;
@@ -139,6 +148,11 @@ void Host::addRoutes(http::Router& router) {
   // from the plugin folders.
   router.add("GET", "/api/plugins/client-data", [&host](Request&) {
     json plugins = json::array();
+    std::map<std::string, std::string> problems;  // why a plugin's last change did not load (the dev loop)
+    {
+      std::lock_guard lock(host.impl_->mu);
+      problems = host.impl_->loadProblems;
+    }
     for (const auto& p : host.runtime().plugins()) {
       if (p.state != PluginRunState::kActive) continue;
       json entry = {{"id", p.id}, {"name", p.name}, {"version", p.version}, {"type", p.type}};
@@ -157,11 +171,7 @@ void Host::addRoutes(http::Router& router) {
         }
         entry["pages"] = std::move(pages);
       }
-      {
-        // Why its last change did not load (the dev loop), for its place in the panel.
-        std::lock_guard lock(host.impl_->mu);
-        if (auto problem = host.impl_->loadProblems.find(p.id); problem != host.impl_->loadProblems.end()) entry["problem"] = problem->second;
-      }
+      if (auto problem = problems.find(p.id); problem != problems.end()) entry["problem"] = problem->second;
       const std::string hash = clientModuleHash((std::filesystem::path(p.dir) / "client.js").string());
       entry["hasClient"] = !hash.empty();
       if (!hash.empty()) entry["clientHash"] = hash;
@@ -345,11 +355,7 @@ void Host::addRoutes(http::Router& router) {
   auto uninstall = [&host](Request& req, const std::string& id, bool keepData) {
     auto actor = adminActor(host, req);
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
-    if (auto tenants = host.tenants().tenantsOf(id); !tenants.empty()) {
-      std::string names;
-      for (const auto& t : tenants) names += (names.empty() ? "" : ", ") + t;
-      return errorResponse(409, id + " is installed for tenants " + names + ": uninstall it from them first (DELETE /tenants/<tenantId>/plugins/" + id + ")");
-    }
+    if (auto refused = host_routes::refuseWhileTenantsHaveIt(host, id)) return *refused;
     return runOperation(host, std::get<std::string>(actor), keepData ? "uninstall (data kept)" : "uninstall", id,
                         [&] { return host.installer().uninstall(id, keepData); });
   };

@@ -4,17 +4,16 @@
 // operations that run on their own thread and tell their steps as they go
 // (HostOptions::operationProgress). Seed 001's install-remote beside them.
 #include <algorithm>
-#include <cctype>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "host/host_impl.h"
 #include "host/marketplace.h"
 #include "host/route_support.h"
-#include "host/tenants_impl.h"
 #include "patchbay/json.h"
 #include "patchbay/markdown.h"
 #include "patchbay/permissions.h"
+#include "patchbay/text.h"
 
 namespace patchbay {
 
@@ -24,11 +23,6 @@ using json = nlohmann::ordered_json;
 using http::Request;
 using http::Response;
 using host_routes::errorResponse;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // What the panel has of a plugin: its installed version, whether it runs,
 // and what its manifest asks for.
@@ -90,23 +84,14 @@ const VersionDetails* targetVersion(const PluginDetails& d, const Range& range) 
 // Why an uninstall cannot start, or nullopt.
 std::optional<Response> refuseUninstall(Host& host, const std::string& id) {
   if (!host.installer().find(id)) return errorResponse(404, id + " is not installed");
-  if (auto tenants = host.tenants().tenantsOf(id); !tenants.empty()) {
-    std::string names;
-    for (const auto& t : tenants) names += (names.empty() ? "" : ", ") + t;
-    return errorResponse(409, id + " is installed for tenants " + names + ": uninstall it from them first (DELETE /tenants/<tenantId>/plugins/" + id + ")");
-  }
-  return std::nullopt;
+  return host_routes::refuseWhileTenantsHaveIt(host, id);
 }
 
 }  // namespace
 
 void Host::addMarketplaceRoutes(http::Router& router) {
   Host& host = *this;
-  auto refuseNonAdmin = [&host](const Request& req) -> std::optional<Response> {
-    auto refused = host_routes::refuseWithout(host, req, "admin", "Admin access required");
-    if (!refused) return std::nullopt;
-    return errorResponse(refused->status, refused->message);
-  };
+  auto refuseNonAdmin = [&host](const Request& req) { return host_routes::refuseNonAdmin(host, req); };
 
   // The source's plugins: ?q= (id, name, description, author), ?category=,
   // ?sort=name|downloads|updated. "updates" counts the installed ones with
@@ -121,7 +106,7 @@ void Host::addMarketplaceRoutes(http::Router& router) {
     if (!source) return errorResponse(400, source.error().message);
     auto all = (*source)->available();
     if (!all) return errorResponse(502, (*source)->describe() + ": " + all.error().message);
-    const std::string q = lower(req.queryOr("q")), category = req.queryOr("category");
+    const std::string q = asciiLower(req.queryOr("q")), category = req.queryOr("category");
     std::set<std::string> categories;
     size_t updates = 0;
     std::vector<std::pair<AvailablePlugin, std::optional<InstalledState>>> shown;
@@ -130,13 +115,13 @@ void Host::addMarketplaceRoutes(http::Router& router) {
       auto installed = installedState(host, p.id);
       if (installed && installed->version < p.latest) ++updates;
       if (!category.empty() && p.category != category) continue;
-      if (!q.empty() && lower(p.id + "\n" + p.name + "\n" + p.description + "\n" + p.author).find(q) == std::string::npos) continue;
+      if (!q.empty() && asciiLower(p.id + "\n" + p.name + "\n" + p.description + "\n" + p.author).find(q) == std::string::npos) continue;
       shown.emplace_back(std::move(p), std::move(installed));
     }
     std::stable_sort(shown.begin(), shown.end(), [&](const auto& a, const auto& b) {
       if (sort == "downloads" && a.first.downloads != b.first.downloads) return a.first.downloads > b.first.downloads;
       if (sort == "updated" && a.first.updatedAt != b.first.updatedAt) return a.first.updatedAt > b.first.updatedAt;
-      return lower(a.first.name.empty() ? a.first.id : a.first.name) < lower(b.first.name.empty() ? b.first.id : b.first.name);
+      return asciiLower(a.first.name.empty() ? a.first.id : a.first.name) < asciiLower(b.first.name.empty() ? b.first.id : b.first.name);
     });
     json plugins = json::array();
     for (const auto& [p, installed] : shown) plugins.push_back(summaryJson(p, installed));

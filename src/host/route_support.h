@@ -34,6 +34,13 @@ std::optional<SignedInUser> panelUser(Host& host, const http::Request& req);
 // Who acted, for the audit log: the admin token's name, or "user:<name>".
 std::string actorName(Host& host, const http::Request& req);
 
+// nullopt when the caller is an administrator (admin token or panel
+// session), else the 401/403 answer.
+std::optional<http::Response> refuseNonAdmin(Host& host, const http::Request& req);
+// nullopt when plugin `id` may be uninstalled from the host, else the 409
+// answer: tenants still have it installed.
+std::optional<http::Response> refuseWhileTenantsHaveIt(Host& host, const std::string& id);
+
 // An installer's report as the admin API answers it: {success, operation,
 // id, from, version, migrations, dependencies, startError, milliseconds}.
 nlohmann::ordered_json operationReportJson(const OperationReport& report);
