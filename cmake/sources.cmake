@@ -216,7 +216,7 @@ target_include_directories(patchbay_cli PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(patchbay_cli PRIVATE patchbay_cli_common)
 # The reference plugins `patchbay up` puts into its registry, embedded.
 set(REFERENCE_PLUGIN_FILES)
-foreach(plugin billing discord-alerts)
+foreach(plugin ai-chatbot billing discord-alerts server-activity)
   file(GLOB_RECURSE files CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/examples/plugins ${CMAKE_SOURCE_DIR}/examples/plugins/${plugin}/*)
   list(APPEND REFERENCE_PLUGIN_FILES ${files})
 endforeach()

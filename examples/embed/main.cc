@@ -72,11 +72,14 @@ int main(int argc, char** argv) {
   (*runtime)->emit("auth:afterRegister", json{{"user", alice}, {"ip", "127.0.0.1"}}.dump());
   panel.createServer(alice, "minecraft");
   panel.changeStatus(alice, 1, "start");
-  // Alice buys a plan through the billing plugin's own routes and now owes money.
+  // An administrator adds a plan; Alice buys it through the billing
+  // plugin's own routes and now owes money.
+  json admin = {{"id", 1}, {"username", "root"}, {"isAdmin", true}};
   patchbay::PluginRequest buy{.method = "POST", .path = "/plans", .headers = {{"content-type", "application/json"}},
-                              .body = R"({"name":"Gold","price":10})", .userJson = alice.dump()};
+                              .body = R"({"name":"Gold","price":10})", .userJson = admin.dump()};
   if (auto plan = (*runtime)->handleRequest("billing", buy); plan && plan->status == 201) {
     buy.path = "/checkout";
+    buy.userJson = alice.dump();
     buy.body = json{{"plan_id", json::parse(plan->body)["id"]}}.dump();
     auto invoice = (*runtime)->handleRequest("billing", buy);
     std::cout << "  checkout: " << (invoice ? std::to_string(invoice->status) : invoice.error().message) << "\n";

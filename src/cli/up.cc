@@ -16,7 +16,7 @@
 #include "patchbay/package.h"
 #include "patchbay/registry.h"
 
-extern const patchbay::EmbeddedAsset kReferencePluginFiles[];  // <id>/<path> of examples/plugins/{billing,discord-alerts}
+extern const patchbay::EmbeddedAsset kReferencePluginFiles[];  // <id>/<path> of examples/plugins/ (cmake/sources.cmake lists them)
 
 namespace patchbay::cli {
 
@@ -26,7 +26,7 @@ namespace {
 
 // The reference plugins' folders written out under `dir` (as built into
 // this binary), each packed into `dropIn` unless that version is there.
-// Returns "billing 1.0.0, discord-alerts 1.0.0".
+// Returns "ai-chatbot 1.0.0, billing 1.0.0, ...".
 Result<std::string> packReferencePlugins(const fs::path& dir, const fs::path& dropIn) {
   std::error_code ec;
   fs::remove_all(dir, ec);

@@ -54,13 +54,19 @@ export async function launchBrowserForContexts() {
 // Polls `condition` (an async function run in node, not in the page: the
 // page's Content Security Policy forbids the eval that waitForFunction uses)
 // until it is true; throws naming `what` after `ms`.
+// A condition that throws (a frame being made again) counts as not yet.
 export async function until(condition, what, ms = 5000) {
   const deadline = Date.now() + ms;
+  let lastError = null;
   while (Date.now() < deadline) {
-    if (await condition()) return;
+    try {
+      if (await condition()) return;
+    } catch (e) {
+      lastError = e;
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`timed out waiting for: ${what}`);
+  throw new Error(`timed out waiting for: ${what}${lastError ? ` (last: ${lastError.message})` : ''}`);
 }
 
 // api(method, path, {token, body, headers}) against the server at `base`:

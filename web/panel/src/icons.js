@@ -12,6 +12,10 @@ const paths = {
   list: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01',
   menu: 'M3 6h18M3 12h18M3 18h18',
   store: 'M4 7h16l-1 13H5zM8 7a4 4 0 0 1 8 0',
+  'credit-card': 'M3 6h18v12H3zM3 10h18M7 15h3',
+  'chart-bar': 'M4 20V10M10 20V4M16 20v-7M22 20H2',
+  activity: 'M3 12h4l3-8 4 16 3-8h4',
+  message: 'M4 4h16v12H8l-4 4z',
   puzzle: 'M10 3h4v3a2 2 0 1 0 4 0V3h3v7h-3a2 2 0 1 0 0 4h3v7h-7v-3a2 2 0 1 0-4 0v3H3v-7h3a2 2 0 1 0 0-4H3V3z',
 };
 
