@@ -30,7 +30,7 @@ add_library(patchbay_package STATIC
   src/package/files.cc
   src/package/ignore.cc
   src/package/package.cc
-  src/package/server_ts.cc
+  src/package/plugin_modules.cc
   src/package/skeleton.cc
   src/package/process.cc
   src/package/markdown.cc

@@ -1,7 +1,8 @@
 // `patchbay dev [DIR]`: the plugin author's loop. A panel (its data in
 // .patchbay-dev) runs with the plugin in DIR built into its plugins folder
 // and active; the plugin's files are looked at every pollMs, and on a change
-// it is built again (server.ts compiled by esbuild) and reloaded: open
+// it is built again (server.ts and client.ts/.tsx/.jsx compiled by esbuild)
+// and reloaded: open
 // panels make its frames again. What fails is said in the terminal; the
 // last good version keeps running.
 #include <chrono>
@@ -17,7 +18,7 @@
 #include "cli/host_serve.h"
 #include "cli/log.h"
 #include "cli/output.h"
-#include "package/server_ts.h"
+#include "package/plugin_modules.h"
 #include "patchbay/files.h"
 #include "patchbay/host.h"
 #include "patchbay/json.h"
@@ -57,7 +58,7 @@ Fingerprint fingerprint(const fs::path& dir) {
 }
 
 // Copies the plugin's files into `built` (the panel's plugins/<id>) and
-// compiles server.ts there when the folder has one.
+// compiles its TypeScript and JSX there (plugin_modules.h).
 Status build(const fs::path& source, const fs::path& built) {
   std::error_code ec;
   const fs::path staging = built.string() + ".building";
@@ -70,11 +71,11 @@ Status build(const fs::path& source, const fs::path& built) {
     if (ec) return Error::io((source / relative).string() + ": cannot copy it: " + ec.message());
     files.push_back(relative);
   }
-  auto compiled = compileServerTs(source.string(), files);
+  auto compiled = compilePluginModules(source.string(), files);
   if (!compiled) return compiled.error();
-  if (*compiled) {
-    if (auto s = writeFileAtomically((staging / "server.js").string(), (*compiled)->js); !s) return s;
-    if (auto s = writeFileAtomically((staging / "server.js.map").string(), (*compiled)->map); !s) return s;
+  for (const auto& module : *compiled) {
+    if (auto s = writeFileAtomically((staging / module.output).string(), module.js); !s) return s;
+    if (auto s = writeFileAtomically((staging / (module.output + ".map")).string(), module.map); !s) return s;
   }
   fs::remove_all(built, ec);
   fs::rename(staging, built, ec);

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <filesystem>
 
-#include "package/server_ts.h"
+#include "package/plugin_modules.h"
 
 namespace patchbay {
 
@@ -89,13 +89,12 @@ Result<PackResult> packFolder(const std::string& dir, const std::string& output,
 
   auto files = collectPackageFiles(dir, result.manifest.id);
   if (!files) return files.error();
-  // server.ts: compiled into server.js (+ its map); its sources stay out.
-  auto compiled = compileServerTs(dir, *files);
+  // server.ts and client.ts/.tsx/.jsx: compiled into server.js and
+  // client.js (+ their maps); their sources stay out.
+  auto compiled = compilePluginModules(dir, *files);
   if (!compiled) return compiled.error();
-  if (*compiled) {
-    std::erase_if(*files, [&](const std::string& f) {
-      return std::find((*compiled)->sources.begin(), (*compiled)->sources.end(), f) != (*compiled)->sources.end();
-    });
+  for (const auto& module : *compiled) {
+    std::erase_if(*files, [&](const std::string& f) { return std::find(module.sources.begin(), module.sources.end(), f) != module.sources.end(); });
   }
   if (files->size() > limits.maxEntries) {
     return Error::limit(dir + ": " + std::to_string(files->size()) + " files; a package may hold at most " + std::to_string(limits.maxEntries));
@@ -109,10 +108,10 @@ Result<PackResult> packFolder(const std::string& dir, const std::string& output,
     if (total > limits.maxTotalBytes) return Error::limit(dir + ": files add up to more than " + std::to_string(limits.maxTotalBytes) + " bytes");
     inputs.push_back({rel, std::move(content.value())});
   }
-  if (*compiled) {
-    files->push_back("server.js");
-    inputs.push_back({"server.js", std::move((*compiled)->js)});
-    inputs.push_back({"server.js.map", std::move((*compiled)->map)});
+  for (auto& module : *compiled) {
+    files->push_back(module.output);
+    inputs.push_back({module.output, std::move(module.js)});
+    inputs.push_back({module.output + ".map", std::move(module.map)});
   }
   bool hasCode = std::any_of(files->begin(), files->end(), [](const std::string& f) {
     return f == "server.js" || f == "client.js" || f.starts_with("backend/") || f.starts_with("frontend/") || f.starts_with("assets/");

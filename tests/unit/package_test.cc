@@ -141,6 +141,59 @@ TEST_F(PackTest, CompilesServerTsAndRefusesWhatCannotRun) {
   EXPECT_NE(both.error().message.find("has both server.ts and server.js"), std::string::npos) << both.error().message;
 }
 
+// Seed 003's bundle: client.tsx compiled for the browser into client.js,
+// its own files and the npm packages it imports (node_modules) bundled in,
+// JSX as its pragma says; the sources left out of the package.
+TEST_F(PackTest, CompilesClientTsxIntoOneBrowserModule) {
+  fs::remove(plugin() / "client.js");
+  test::writeFile(plugin() / "node_modules/tiny-shout/package.json", R"({"name":"tiny-shout","version":"1.0.0","main":"index.js"})");
+  test::writeFile(plugin() / "node_modules/tiny-shout/index.js", "exports.shout = (s) => s.toUpperCase() + '!!';\n");
+  test::writeFile(plugin() / "label.ts", "export const label: string = 'balance';\n");
+  test::writeFile(plugin() / "client.tsx",
+                  "/** @jsx h */\n"
+                  "import { shout } from 'tiny-shout';\n"
+                  "import { label } from './label';\n"
+                  "const h = (tag: string, _props: unknown, ...kids: string[]) => `<${tag}>${kids.join('')}</${tag}>`;\n"
+                  "export default function (sodium: any) {\n"
+                  "  sodium.ui.addDashboardWidget({ id: 'w', title: 'W', render: () => <b>{shout(label)}</b> });\n"
+                  "}\n");
+  auto packed = packFolder(plugin().string(), dir_.str());
+  ASSERT_TRUE(packed.ok()) << packed.error().message;
+  std::vector<std::string> paths;
+  for (const auto& f : packed->files) paths.push_back(f.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"README.md", "client.js", "client.js.map", "migrations/down.sql", "migrations/up.sql",
+                                             "plugin.json", "server.js"}));
+  auto js = readZipEntry(test::readFile(packed->path), "client.js", 1 << 20);
+  ASSERT_TRUE(js.ok());
+  EXPECT_NE(js->find("toUpperCase()"), std::string::npos) << *js;  // the package, bundled in
+  EXPECT_NE(js->find("\"balance\""), std::string::npos) << *js;   // label.ts
+  EXPECT_EQ(js->find("<b>"), std::string::npos) << *js;             // JSX compiled away
+  EXPECT_NE(js->find("export"), std::string::npos) << *js;          // an ES module
+  EXPECT_NE(js->find("sourceMappingURL=client.js.map"), std::string::npos);
+
+  test::writeFile(plugin() / "client.tsx", "export default function ( {\n");
+  auto broken = packFolder(plugin().string(), dir_.str());
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message.find("client.tsx does not compile:"), std::string::npos) << broken.error().message;
+
+  test::writeFile(plugin() / "client.tsx", "import 'not-installed';\nexport default function () {}\n");
+  auto missing = packFolder(plugin().string(), dir_.str());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("not-installed"), std::string::npos) << missing.error().message;
+
+  test::writeFile(plugin() / "client.tsx", "export default function () {}\n");
+  test::writeFile(plugin() / "client.ts", "export default function () {}\n");
+  auto two = packFolder(plugin().string(), dir_.str());
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.error().message.find("has both client.ts and client.tsx"), std::string::npos) << two.error().message;
+  fs::remove(plugin() / "client.ts");
+
+  test::writeFile(plugin() / "client.js", "export default function () {}\n");
+  auto both = packFolder(plugin().string(), dir_.str());
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().message.find("has both client.tsx and client.js"), std::string::npos) << both.error().message;
+}
+
 TEST_F(PackTest, RefusesLinksAndBadManifests) {
   fs::create_symlink("/etc/passwd", plugin() / "passwd");
   auto linked = packFolder(plugin().string(), dir_.str());

@@ -1,10 +1,10 @@
 // The dev loop: `patchbay dev DIR` runs a panel with the plugin in DIR; an
-// edit to its client code, or to its server.ts (compiled by esbuild on the
-// fly), shows in the open browser without a reload; a syntax error is told
+// edit to its client code (client.js, or client.tsx compiled with its npm
+// packages), or to its server.ts (compiled by esbuild on the fly), shows in the open browser without a reload; a syntax error is told
 // in the terminal with its file and line while the last good version keeps
 // running; the fix reloads it.
 //   node dev_loop.test.mjs PATH/TO/patchbay
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, finish, launchBrowserForContexts, signInAt, startServer, tempDir, until } from './support.mjs';
 
@@ -71,6 +71,31 @@ try {
   check(true, 'the fix reloads it');
   await page.waitForSelector('[data-widget="devloop.word"] [data-testid=plugin-problem]', { state: 'detached', timeout: 5000 });
   check(true, 'and the error goes from the page');
+
+  // The client in TSX, with an npm package from the plugin's node_modules:
+  // compiled into one browser module on the fly.
+  mkdirSync(join(plugin, 'node_modules', 'tiny-shout'), { recursive: true });
+  writeFileSync(join(plugin, 'node_modules', 'tiny-shout', 'package.json'), '{"name":"tiny-shout","version":"1.0.0","main":"index.js"}');
+  writeFileSync(join(plugin, 'node_modules', 'tiny-shout', 'index.js'), "exports.shout = (s) => s.toUpperCase() + '!';\n");
+  const clientTsx = (label) => `/** @jsx h */
+import { shout } from 'tiny-shout';
+const h = (tag: string, props: { id?: string } | null, ...kids: string[]): string => '<' + tag + (props && props.id ? ' id="' + props.id + '"' : '') + '>' + kids.join('') + '</' + tag + '>';
+export default function (sodium: any) {
+  sodium.ui.addDashboardWidget({ id: 'word', title: 'Word', size: 'small', render: async () => {
+    const { word }: { word: string } = await (await fetch('/api/plugins/devloop/word')).json();
+    return <p id="word">{shout(word)} / ${label}</p>;
+  } });
+}
+`;
+  started = Date.now();
+  writeFileSync(join(plugin, 'client.tsx'), clientTsx('tsx v1'));
+  rmSync(join(plugin, 'client.js'));
+  await until(async () => (await word()) === 'FOUR! / tsx v1', 'client.tsx compiled', 8000);
+  check(true, `client.tsx with an npm package is compiled on the fly (${Date.now() - started} ms)`);
+  started = Date.now();
+  writeFileSync(join(plugin, 'client.tsx'), clientTsx('tsx v2'));
+  await until(async () => (await word()) === 'FOUR! / tsx v2', 'the client.tsx edit', 8000);
+  check(true, `an edit to client.tsx shows (${Date.now() - started} ms)`);
   check(pageErrors.length === 0, `no errors in the page: ${pageErrors.join(' | ')}`);
 } finally {
   await close();
