@@ -3,14 +3,18 @@
 // frame (a site per plugin over loopback). Peer: the same 20 client modules
 // imported into the page itself, as Sodium's panel does (no isolation),
 // from a small Node server answering the same client-data and routes.
+// The floor: 20 empty sandboxed frames, each posting one message.
 // Memory: the browser's processes (RSS) with each page open, per widget.
+// Timed in a bare Chromium (bare_chromium.mjs): nothing is added to the
+// frames, the pages themselves note when they are complete.
 //   node widgets.mjs <patchbay binary> <loads>
 // Prints one JSON line.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { launchBrowserForContexts, startServer, tempDir } from '../../tests/web/support.mjs';
+import { startServer, tempDir } from '../../tests/web/support.mjs';
+import { launchBareChromium } from './bare_chromium.mjs';
 
 const [binary, loadsArg] = process.argv.slice(2);
 const loads = Number(loadsArg || 20);
@@ -60,9 +64,25 @@ await Promise.all(plugins.map(async (p) => {
 }));
 document.body.dataset.done = String(performance.now());
 </script></body></html>`;
+// The floor: 20 sandboxed frames of a tiny document, each saying it is
+// there; what 20 isolated frames cost in this browser, with nothing in them.
+const floorPage = `<!doctype html><html><head><meta charset="utf-8"><title>floor</title></head><body><div id="frames"></div>
+<script>
+let told = 0;
+addEventListener('message', () => { if (++told === ${WIDGETS}) document.body.dataset.done = String(performance.now()); });
+for (let i = 0; i < ${WIDGETS}; i++) {
+  const frame = document.createElement('iframe');
+  frame.setAttribute('sandbox', 'allow-scripts');
+  frame.src = '/floor-frame?' + i;
+  document.getElementById('frames').appendChild(frame);
+}
+</script></body></html>`;
+const floorFrame = '<!doctype html><html><body><p>widget</p><script>parent.postMessage(1, "*")</script></body></html>';
 const peer = createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   if (url.pathname === '/') return res.writeHead(200, { 'Content-Type': 'text/html' }).end(peerPage);
+  if (url.pathname === '/floor') return res.writeHead(200, { 'Content-Type': 'text/html' }).end(floorPage);
+  if (url.pathname === '/floor-frame') return res.writeHead(200, { 'Content-Type': 'text/html' }).end(floorFrame);
   if (url.pathname === '/api/plugins/client-data') {
     return res.writeHead(200, { 'Content-Type': 'application/json' })
       .end(JSON.stringify({ plugins: ids.map((id) => ({ id, name: id, version: '1.0.0', dashboardWidgets: [{ id: 'w', title: id }], hasClient: true })) }));
@@ -82,47 +102,64 @@ function browserRss() {
 }
 const pick = (times, q) => [...times].sort((a, b) => a - b)[Math.min(times.length - 1, Math.floor(q * times.length))];
 
-const { browser, close } = await launchBrowserForContexts();
+// The panel's session: signed in over its API, the cookies handed to the browser.
+const login = await fetch(server.url + '/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+  body: JSON.stringify({ username: 'admin', password }) });
+if (!login.ok) throw new Error(`sign-in: ${login.status} ${await login.text()}`);
+const cookies = login.headers.getSetCookie().map((c) => { const [pair] = c.split(';'); const at = pair.indexOf('='); return { name: pair.slice(0, at), value: pair.slice(at + 1), httpOnly: /;\s*HttpOnly/i.test(c) }; });
+
+// In the panel's top document: the time when the 20th widget is ready.
+const watchWidgets = `if (window.top === window) {
+  const done = () => {
+    if (window.__widgetsDone === undefined && document.querySelectorAll('.plugin-surface.plugin-ready').length >= ${WIDGETS}) {
+      window.__widgetsDone = performance.now();
+      observer.disconnect();
+    }
+  };
+  const observer = new MutationObserver(done);
+  observer.observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
+}`;
+
+const browser = await launchBareChromium();
 const result = { widgets: WIDGETS, loads };
 try {
   // In the page (Sodium's way).
-  const context = await browser.newContext();
-  const page = await context.newPage();
+  const page = await browser.newPage();
   const inPage = [];
   for (let i = 0; i < loads; i++) {
-    await page.goto(peerUrl + '/');
-    await page.waitForSelector('body[data-done]');
-    inPage.push(Number(await page.getAttribute('body', 'data-done')));
+    await page.navigate(peerUrl + '/?' + i);
+    inPage.push(await page.waitFor('document.body && document.body.dataset.done ? Number(document.body.dataset.done) : undefined'));
   }
   await new Promise((r) => setTimeout(r, 500));
   const rssInPage = browserRss();
-  await context.close();
+  const floor = [];
+  for (let i = 0; i < loads; i++) {
+    await page.navigate(peerUrl + '/floor?' + i);
+    floor.push(await page.waitFor('document.body && document.body.dataset.done ? Number(document.body.dataset.done) : undefined'));
+  }
+  await page.close();
 
   // patchbay's frames.
-  const framed = await browser.newContext();
-  const fpage = await framed.newPage();
-  await fpage.goto(server.url + '/login');
-  await fpage.fill('input[name=username]', 'admin');
-  await fpage.fill('input[name=password]', password);
-  await fpage.click('button[type=submit]');
-  await fpage.waitForSelector('[data-page=dashboard]');
+  const fpage = await browser.newPage();
+  await fpage.setCookies(server.url, cookies);
+  await fpage.addScriptOnLoad(watchWidgets);
   const inFrames = [];
   for (let i = 0; i < loads; i++) {
-    await fpage.goto(server.url + '/');
-    await fpage.waitForSelector(`.plugin-surface.plugin-ready >> nth=${WIDGETS - 1}`, { timeout: 20000 });
-    inFrames.push(await fpage.evaluate(() => performance.now()));
+    await fpage.navigate(server.url + '/?' + i);
+    inFrames.push(await fpage.waitFor('window.__widgetsDone').catch(async (e) => { console.error(await fpage.evaluate('location.href + " " + document.querySelectorAll(".plugin-surface").length + " ready " + document.querySelectorAll(".plugin-ready").length + " " + document.cookie + " " + typeof MutationObserver')); throw e; }));
   }
   await new Promise((r) => setTimeout(r, 500));
   const rssFramed = browserRss();
-  await framed.close();
+  await fpage.close();
   Object.assign(result, {
     framedP50: +pick(inFrames, 0.5).toFixed(1), framedP90: +pick(inFrames, 0.9).toFixed(1),
     inPageP50: +pick(inPage, 0.5).toFixed(1), inPageP90: +pick(inPage, 0.9).toFixed(1),
+    emptyFramesP50: +pick(floor, 0.5).toFixed(1), emptyFramesP90: +pick(floor, 0.9).toFixed(1),
     rssInPageKiB: rssInPage, rssFramedKiB: rssFramed, perFrameKiB: Math.round((rssFramed - rssInPage) / WIDGETS),
   });
   result.ratio = +(result.framedP50 / result.inPageP50).toFixed(2);
 } finally {
-  await close();
+  await browser.close();
   server.stop();
   peer.close();
 }

@@ -63,22 +63,6 @@ Response secured(Response r) {
   return r;
 }
 
-// The page every UI path gets: the app loads and routes itself.
-Response shell() {
-  static const std::string html = [] {
-    const Assets& a = assets();
-    return std::string("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n") +
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n" +
-           "<meta name=\"color-scheme\" content=\"light dark\">\n<title>patchbay</title>\n" +
-           "<link rel=\"icon\" href=\"data:,\">\n" + "<link rel=\"stylesheet\" href=\"/assets/" + a.stylesheet + "\">\n" +
-           "<script type=\"module\" src=\"/assets/" + a.script + "\"></script>\n</head>\n<body>\n<div id=\"app\"></div>\n" +
-           "<noscript>The panel needs JavaScript.</noscript>\n</body>\n</html>\n";
-  }();
-  Response r = Response::text(200, html, "text/html; charset=utf-8");
-  r.set("Cache-Control", "no-cache");
-  return secured(std::move(r));
-}
-
 // A plugin's frame (plugins/plugin_frame.js): loaded into an iframe with
 // sandbox="allow-scripts", so its origin is opaque. Its policy: scripts
 // from the panel only (the frame's runtime, the plugin's client module),
@@ -94,11 +78,15 @@ constexpr const char* kFramePolicy =
 // The frame's runtime and stylesheet go inline: a frame's origin is opaque,
 // so the browser's cache is partitioned per frame and every separate file
 // would be fetched again for each one. The script is allowed by its hash.
-Response pluginFrame() {
-  struct Page {
-    std::string html, policy;
-  };
-  static const Page page = [] {
+// The document itself is cached for good when asked for by its version
+// (the shell names it): an iframe's own navigation is cached by its URL's
+// site, so the panel's next load makes its frames without asking.
+struct FramePage {
+  std::string html, policy, version;
+};
+
+const FramePage& framePage() {
+  static const FramePage page = [] {
     Assets& a = assets();
     const Asset* script = a.find(a.frameScript);
     const Asset* style = a.find(a.frameStylesheet);
@@ -111,16 +99,39 @@ Response pluginFrame() {
     std::string raw;
     for (size_t i = 0; i + 1 < hex.size(); i += 2) raw.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
     const std::string hash = toBase64(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
-    Page p;
+    FramePage p;
     p.html = std::string("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n") +
              "<meta name=\"color-scheme\" content=\"light dark\">\n<link rel=\"icon\" href=\"data:,\">\n<style>" + css +
              "</style>\n</head>\n<body>\n<div id=\"root\"></div>\n<script>" + js + "</script>\n</body>\n</html>\n";
     p.policy = std::string(kFramePolicy);
     p.policy.replace(p.policy.find("script-src 'self'"), std::string_view("script-src 'self'").size(), "script-src 'self' 'sha256-" + hash + "'");
+    p.version = sha256Hex(p.html + p.policy).substr(0, 16);
     return p;
   }();
-  Response r = Response::text(200, page.html, "text/html; charset=utf-8");
+  return page;
+}
+
+// The page every UI path gets: the app loads and routes itself.
+Response shell() {
+  static const std::string html = [] {
+    const Assets& a = assets();
+    return std::string("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n") +
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n" +
+           "<meta name=\"color-scheme\" content=\"light dark\">\n<title>patchbay</title>\n" +
+           "<meta name=\"pb-frame-version\" content=\"" + framePage().version + "\">\n" +
+           "<link rel=\"icon\" href=\"data:,\">\n" + "<link rel=\"stylesheet\" href=\"/assets/" + a.stylesheet + "\">\n" +
+           "<script type=\"module\" src=\"/assets/" + a.script + "\"></script>\n</head>\n<body>\n<div id=\"app\"></div>\n" +
+           "<noscript>The panel needs JavaScript.</noscript>\n</body>\n</html>\n";
+  }();
+  Response r = Response::text(200, html, "text/html; charset=utf-8");
   r.set("Cache-Control", "no-cache");
+  return secured(std::move(r));
+}
+
+Response pluginFrame(const Request& request) {
+  const FramePage& page = framePage();
+  Response r = Response::text(200, page.html, "text/html; charset=utf-8");
+  r.set("Cache-Control", request.queryOr("v", "") == page.version ? "public, max-age=31536000, immutable" : "no-cache");
   r.set("Content-Security-Policy", page.policy);
   r.set("X-Content-Type-Options", "nosniff");
   r.set("Referrer-Policy", "no-referrer");
@@ -143,7 +154,7 @@ void addPageFallback(http::Router& router) {
 }
 
 void addWebRoutes(http::Router& router) {
-  router.add("GET", "/plugin-frame", [](Request&) { return pluginFrame(); });
+  router.add("GET", "/plugin-frame", [](Request& request) { return pluginFrame(request); });
   for (const char* path : {"/", "/login", "/register", "/dashboard", "/servers", "/servers/new", "/servers/{id}", "/servers/{id}/{tab}",
                            "/profile", "/admin", "/admin/{section}", "/admin/{section}/{id}", "/plugins/{page...}"}) {
     router.add("GET", path, [](Request&) { return shell(); });

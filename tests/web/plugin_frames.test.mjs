@@ -70,6 +70,11 @@ try {
   check(frameCsp.includes("connect-src 'none'") && frameCsp.includes("frame-ancestors 'self'"), `the frame page's policy: ${frameCsp}`);
   const sandbox0 = await api('GET', '/plugin-frame');
   check(!sandbox0.headers.get('set-cookie'), 'the frame page sets no cookie');
+  const frameVersion = ((await api('GET', '/')).text.match(/name="pb-frame-version" content="([0-9a-f]{16})"/) || [])[1];
+  check(Boolean(frameVersion), 'the shell names the frame page\'s version');
+  check((await api('GET', `/plugin-frame?plugin=x&v=${frameVersion}`)).headers.get('cache-control').includes('immutable'), 'the frame page is kept when asked for by it');
+  check(sandbox0.headers.get('cache-control') === 'no-cache' && (await api('GET', '/plugin-frame?v=0000000000000000')).headers.get('cache-control') === 'no-cache',
+    'and revalidated otherwise');
   check((await api('GET', '/api/nowhere')).status === 404, 'unknown API paths stay JSON 404s');
 
   const admin = await signedIn('admin', adminPassword);

@@ -90,8 +90,12 @@ export function frameUrl(plugin) {
     if (isolated.has(plugin.id)) base = siteOrigin(pluginLabel(plugin.id));
     else if (sharedSite > 0) base = siteOrigin(`shared-${sharedSite}`);
   }
-  return `${base}/plugin-frame?plugin=${encodeURIComponent(plugin.id)}`;
+  const module = plugin.clientHash ? `&c=${encodeURIComponent(plugin.clientHash)}` : '';
+  return `${base}/plugin-frame?plugin=${encodeURIComponent(plugin.id)}${module}${frameVersion ? `&v=${encodeURIComponent(frameVersion)}` : ''}`;
 }
+// The frame document's version (the shell names it): asked for by it, the
+// browser keeps the document and later loads make frames without a request.
+const frameVersion = (document.querySelector('meta[name="pb-frame-version"]') || {}).content || '';
 
 // Plugin `pluginId` changed on the server (settings, grants, limits, a new
 // version, started again): its frames are made again, so that what they
