@@ -35,9 +35,13 @@ Result<CompiledModule> compile(const std::string& dir, const std::string& source
     for (const char* a : {"--platform=neutral", "--target=es2022", "--packages=external"}) args.emplace_back(a);
     args.push_back("--tsconfig=" + tsconfig);
   } else {
-    // The browser's: packages bundled in; the folder's tsconfig says how
-    // its JSX is written (jsx, jsxImportSource).
+    // The browser's: the folder's tsconfig says how its JSX is written
+    // (jsx, jsxImportSource); npm packages are bundled in from its
+    // node_modules, or, without one, left as bare imports as seed 003's
+    // registry bundles leave them (for a panel that provides them).
     for (const char* a : {"--platform=browser", "--target=es2020", "--minify"}) args.emplace_back(a);
+    std::error_code exists;
+    if (!fs::is_directory(fs::path(dir) / "node_modules", exists)) args.emplace_back("--packages=external");
   }
   auto ran = runProcess(args, {.workDir = dir, .timeout = std::chrono::seconds(60)});
   if (!ran) {
@@ -56,7 +60,7 @@ Result<CompiledModule> compile(const std::string& dir, const std::string& source
   compiled.output = output;
   for (const auto& [file, input] : parsed["inputs"].items()) {
     for (const auto& imported : input.value("imports", nlohmann::json::array())) {
-      if (imported.value("external", false)) {
+      if (imported.value("external", false) && side == Side::kServer) {
         return Error::invalid(file + " imports \"" + imported.value("path", "") +
                               "\": server code may import only the plugin's own files, by relative path (a plugin's isolate loads no packages)");
       }
@@ -65,7 +69,9 @@ Result<CompiledModule> compile(const std::string& dir, const std::string& source
     const bool package = side == Side::kClient && (rel.starts_with("node_modules/") || rel.find("/node_modules/") != std::string::npos);
     if (package) continue;  // bundled in; never a package file
     if (rel.starts_with("../") || fs::path(rel).is_absolute()) return Error::invalid(source + ": esbuild read " + file + ", outside the plugin's folder");
-    compiled.sources.push_back(rel);
+    // A client's sources stay in the package: a registry builds seed 003's
+    // bundle from the entry, and reviewers read them.
+    if (side == Side::kServer) compiled.sources.push_back(rel);
   }
   auto js = readFileLimited(out, 64 << 20);
   if (!js) return js.error();

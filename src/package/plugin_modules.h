@@ -5,10 +5,12 @@
 //   server.ts                         -> server.js: an ES module for the
 //       plugin's isolate; relative imports bundled, nothing else (the
 //       runtime has no module loader for packages).
-//   client.ts, client.tsx, client.jsx -> client.js: seed 003's bundle, an
-//       ES module for the browser with the npm packages it imports (from
-//       the folder's node_modules) bundled in, minified; JSX as the
-//       folder's tsconfig.json says (React's createElement by default).
+//   client.ts, client.tsx, client.jsx -> client.js: an ES module for the
+//       browser (the panel's frames), minified, with the npm packages it
+//       imports bundled in from the folder's node_modules (without one,
+//       bare imports stay as they are); JSX as the folder's tsconfig.json
+//       says (React's createElement by default). The client's sources stay
+//       in the package: a registry builds seed 003's bundle from them.
 #pragma once
 
 #include <optional>
@@ -23,7 +25,7 @@ struct CompiledModule {
   std::string output;                // "server.js" or "client.js"
   std::string js;                    // the module
   std::string map;                   // <output>.map, the sources inside it
-  std::vector<std::string> sources;  // the folder's files it was made from (relative): left out of the package
+  std::vector<std::string> sources;  // the folder's files it was made from (relative) to leave out of the package: server.ts's
 };
 
 // Every module `files` (the folder's package files, relative) has a source

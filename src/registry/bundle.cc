@@ -117,7 +117,9 @@ Result<std::optional<ClientBundle>> buildClientBundle(std::string_view zipBytes,
   };
 
   // Pass 1: list every import without reading anything it names.
-  std::vector<std::string> scan = {"esbuild", "--bundle", "--external:*", "--format=esm", "--outdir=" + out + "/scan"};
+  // Named by content hash too: client.tsx and a client.js made from it (as
+  // patchbay pack ships them) would otherwise both write scan/client.js.
+  std::vector<std::string> scan = {"esbuild", "--bundle", "--external:*", "--format=esm", "--entry-names=[dir]/[name]-[hash]", "--outdir=" + out + "/scan"};
   scan.insert(scan.end(), sources.begin(), sources.end());
   auto imports = esbuild(scan, out + "/scan.json");
   if (!imports) return imports.error();

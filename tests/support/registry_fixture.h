@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "patchbay/http_client.h"
+#include "patchbay/archive.h"
 #include "patchbay/package.h"
 #include "patchbay/registry.h"
 #include "support/test_util.h"
@@ -97,6 +98,16 @@ class PublishTest : public RegistryTest {
     auto r = packFolder(src.string(), (dir_ / "pub" / (id + version + salt)).string());
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? test::readFile(r->path) : "";
+  }
+  // A package as a tool other than `patchbay pack` might write it (its
+  // files zipped as they are, nothing compiled or checked): for uploads our
+  // pack would refuse to make.
+  std::string rawPackageBytes(const std::string& id, const std::string& version, const std::map<std::string, std::string>& files) {
+    std::vector<ZipInput> inputs = {{"plugin.json", json{{"id", id}, {"name", id}, {"version", version}}.dump()}};
+    for (const auto& [path, content] : files) inputs.push_back({path, content});
+    auto zip = writeDeterministicZip(std::move(inputs));
+    EXPECT_TRUE(zip.ok()) << zip.error().message;
+    return zip.ok() ? *zip : "";
   }
   http::ClientResponse upload(const std::string& bytes, const std::string& secret, const std::string& signatureB64 = "") {
     std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/zip"}};

@@ -1,6 +1,7 @@
 #include "support/test_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace patchbay::test {
 
@@ -68,6 +70,19 @@ std::string listTree(const std::filesystem::path& dir) {
 }
 
 std::string patchbayBinary() { return std::string(PATCHBAY_BINARY_DIR) + "/patchbay"; }
+
+ServeProcess::ServeProcess(const TempDir& dir, const std::string& command) {
+  auto started = run("cd " + dir.str() + " && " + patchbayBinary() + " " + command + " --listen 127.0.0.1:0 --port-file port > /dev/null 2> log & echo $!");
+  pid = std::stoi(started.output);
+  for (int i = 0; i < 200 && port.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    port = readFile(dir / "port");
+    if (!port.empty() && port.back() != '\n') port.clear();
+  }
+  if (!port.empty()) port.pop_back();
+}
+
+ServeProcess::~ServeProcess() { ::kill(pid, SIGKILL); }
 
 int spawnProcess(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& outputFile) {
   std::vector<std::string> argStore(args), envStore(env);

@@ -45,4 +45,15 @@ std::string listTree(const std::filesystem::path& dir);
 // The patchbay executable built next to the tests.
 std::string patchbayBinary();
 
+// `patchbay <command>` run in `dir` (its stderr in dir/log), on a free port
+// (`port` empty when it did not start); killed when the object goes.
+struct ServeProcess {
+  int pid = 0;
+  std::string port;
+  explicit ServeProcess(const TempDir& dir, const std::string& command = "registry serve --data data --plugins-dir plugins");
+  ~ServeProcess();
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+};
+
 }  // namespace patchbay::test

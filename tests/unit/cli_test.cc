@@ -172,26 +172,7 @@ TEST_F(CliTest, InspectRefusesHostileArchives) {
 namespace patchbay {
 namespace {
 
-// `patchbay registry serve --data data --plugins-dir plugins` in `dir`, on a
-// free port (empty when it did not start); killed when the test ends.
-struct ServeProcess {
-  int pid = 0;
-  std::string port;
-  explicit ServeProcess(const test::TempDir& dir, const std::string& command = "registry serve --data data --plugins-dir plugins") {
-    auto started = test::run("cd " + dir.str() + " && " + test::patchbayBinary() + " " + command +
-                             " --listen 127.0.0.1:0 --port-file port > /dev/null 2> log & echo $!");
-    pid = std::stoi(started.output);
-    for (int i = 0; i < 100 && port.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      port = test::readFile(dir / "port");
-      if (!port.empty() && port.back() != '\n') port.clear();
-    }
-    if (!port.empty()) port.pop_back();
-  }
-  ~ServeProcess() { ::kill(pid, SIGKILL); }
-  ServeProcess(const ServeProcess&) = delete;
-  ServeProcess& operator=(const ServeProcess&) = delete;
-};
+using test::ServeProcess;
 
 // `patchbay registry serve` as an operator runs it: drop a file in, it
 // appears; SIGTERM stops it cleanly; the log is one JSON object a line.

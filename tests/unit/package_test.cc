@@ -141,9 +141,9 @@ TEST_F(PackTest, CompilesServerTsAndRefusesWhatCannotRun) {
   EXPECT_NE(both.error().message.find("has both server.ts and server.js"), std::string::npos) << both.error().message;
 }
 
-// Seed 003's bundle: client.tsx compiled for the browser into client.js,
-// its own files and the npm packages it imports (node_modules) bundled in,
-// JSX as its pragma says; the sources left out of the package.
+// client.tsx compiled for the browser into client.js, its own files and
+// the npm packages it imports (node_modules) bundled in, JSX as its pragma
+// says; the sources stay in the package (a registry bundles them too).
 TEST_F(PackTest, CompilesClientTsxIntoOneBrowserModule) {
   fs::remove(plugin() / "client.js");
   test::writeFile(plugin() / "node_modules/tiny-shout/package.json", R"({"name":"tiny-shout","version":"1.0.0","main":"index.js"})");
@@ -161,8 +161,8 @@ TEST_F(PackTest, CompilesClientTsxIntoOneBrowserModule) {
   ASSERT_TRUE(packed.ok()) << packed.error().message;
   std::vector<std::string> paths;
   for (const auto& f : packed->files) paths.push_back(f.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{"README.md", "client.js", "client.js.map", "migrations/down.sql", "migrations/up.sql",
-                                             "plugin.json", "server.js"}));
+  EXPECT_EQ(paths, (std::vector<std::string>{"README.md", "client.js", "client.js.map", "client.tsx", "label.ts", "migrations/down.sql",
+                                             "migrations/up.sql", "plugin.json", "server.js"}));  // the sources stay, node_modules not
   auto js = readZipEntry(test::readFile(packed->path), "client.js", 1 << 20);
   ASSERT_TRUE(js.ok());
   EXPECT_NE(js->find("toUpperCase()"), std::string::npos) << *js;  // the package, bundled in

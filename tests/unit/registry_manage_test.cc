@@ -259,7 +259,8 @@ TEST_F(ManageTest, ClientEntriesAreBundledWithEsbuild) {
 TEST_F(ManageTest, BundleBuildErrorsAndEscapesRejectTheUpload) {
   startServer();
   std::string dev = token("dev", {"publish"});
-  auto broken = upload(packageBytes("broken", "1.0.0", "", {{"client.ts", "export const x: number = ;\n"}}), dev);
+  // (patchbay pack refuses to make this package: another tool's upload.)
+  auto broken = upload(rawPackageBytes("broken", "1.0.0", {{"client.ts", "export const x: number = ;\n"}}), dev);
   EXPECT_EQ(broken.status, 400);
   std::string message = json::parse(broken.body)["error"]["message"];
   EXPECT_NE(message.find("esbuild failed"), std::string::npos) << message;
