@@ -159,7 +159,7 @@ endif()
 
 # --- panel: users, sessions and the panel's routes (src/panel) ------------------
 add_library(patchbay_panel STATIC src/panel/accounts.cc src/panel/throttle.cc src/panel/request_checks.cc src/panel/auth_routes.cc src/panel/admin_user_routes.cc
-  src/panel/fleet.cc src/panel/fleet_power.cc src/panel/fleet_events.cc src/panel/hook_points.cc src/panel/records.cc src/panel/server_routes.cc src/panel/live_events.cc
+  src/panel/fleet.cc src/panel/fleet_power.cc src/panel/fleet_events.cc src/panel/hook_points.cc src/panel/records.cc src/panel/server_routes.cc src/panel/live_events.cc src/panel/event_relay.cc
   src/panel/navigation.cc src/panel/web_routes.cc)
 # The panel's pages: web/panel/src bundled by Debian's esbuild (Preact and
 # htm from web/panel/node_modules, installed by scripts/setup from the

@@ -183,6 +183,27 @@ class Accounts {
 // first person to register would administer the panel, as in Sodium.)
 Result<bool> ensureFirstAdministrator(Accounts& accounts, const std::string& passwordFile);
 
+// Live events across processes (docs/scale.md): several panel processes
+// on one database tell each other's browsers what they tell their own (a
+// server's status, usage and log lines, notices, sessions to re-check).
+// The panel publishes envelopes (JSON text it reads back itself) and hears
+// the other processes' ones; an embedding panel may give its own relay.
+class EventRelay {
+ public:
+  virtual ~EventRelay() = default;
+  // Starts hearing: `deliver` gets every other process's envelope, on the
+  // relay's own thread, until stop(). Called once.
+  virtual void start(std::function<void(const std::string& envelope)> deliver) = 0;
+  // To every other process (not back to this one). Never waits for the
+  // network: queued, and dropped (counted) when the queue is full.
+  virtual void publish(const std::string& envelope) = 0;
+  // Stops hearing and sending; `deliver` is not called after it returns.
+  virtual void stop() = 0;
+};
+// PostgreSQL's LISTEN/NOTIFY (channel "patchbay_live") on `url`'s database;
+// connects again by itself when the connection drops.
+std::shared_ptr<EventRelay> postgresEventRelay(const std::string& url);
+
 struct PanelOptions {
   std::chrono::seconds sessionLifetime{7 * 24 * 3600};  // as Sodium's tokens
   bool secureCookie = false;     // add Secure (the panel is served over HTTPS)
@@ -205,6 +226,9 @@ struct PanelOptions {
   size_t eventsQueue = 256;
   // The clock throttling reads (tests move it; default: steady_clock).
   std::function<std::chrono::steady_clock::time_point()> clock;
+  // Other processes of the same panel to share live events with (none: this
+  // process alone).
+  std::shared_ptr<EventRelay> relay;
 };
 
 // The signed-in caller of a request, from its session cookie or its

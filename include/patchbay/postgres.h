@@ -11,6 +11,7 @@
 // password of the URL they came from.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -40,6 +41,13 @@ struct PgResult {
   int64_t affected = 0;
 };
 
+// A NOTIFY heard on a LISTENing connection.
+struct PgNotification {
+  std::string channel;
+  std::string payload;
+  int senderPid = 0;  // the backend that sent it
+};
+
 class PgConnection {
  public:
   // Connects within `timeoutSeconds`; the error says which server refused and why.
@@ -65,6 +73,9 @@ class PgConnection {
   Result<PgResult> runBounded(std::string_view sql, const std::vector<std::optional<std::string>>& params, uint64_t maxResultBytes);
   // Whether a transaction block is open (after BEGIN, before COMMIT/ROLLBACK).
   bool inTransaction() const;
+  // After LISTEN: the notifications that arrive within `timeout` (none is
+  // an empty list); an error when the connection is gone.
+  Result<std::vector<PgNotification>> waitForNotifications(std::chrono::milliseconds timeout);
   const std::string& url() const { return url_; }  // redacted
 
  private:

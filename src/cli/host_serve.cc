@@ -10,6 +10,7 @@
 #include "cli/server_support.h"
 #include "cli/source_flags.h"
 #include "patchbay/host.h"
+#include "patchbay/data_folder.h"
 #include "patchbay/host_state.h"
 #include "patchbay/panel.h"
 
@@ -61,7 +62,11 @@ int runHostServe(const HostServeOptions& o) {
   auto firstNode = (*fleet)->ensureFirstNode();
   if (!firstNode) return fail(firstNode.error());
   if (*firstNode) logInfo({{"msg", "created the panel's first node, \"Local node\""}});
-  auto thePanel = panel::Panel::open(std::move(*accounts), std::move(*fleet), {.secureCookie = o.secureCookies});
+  // Panel processes on one PostgreSQL database share their live events (docs/scale.md).
+  auto postgresUrl = configuredPostgresUrl(o.dataDir + "/config.json");
+  if (!postgresUrl) return fail(postgresUrl.error());
+  auto thePanel = panel::Panel::open(std::move(*accounts), std::move(*fleet),
+                                     {.secureCookie = o.secureCookies, .relay = postgresUrl->empty() ? nullptr : panel::postgresEventRelay(*postgresUrl)});
   if (!thePanel) return fail(thePanel.error());
   // --no-registration closes it now; an administrator may open it again in the panel.
   if (o.closedRegistration) {

@@ -16,6 +16,7 @@ LiveEvents::LiveEvents(Options options, std::function<std::optional<User>(const 
 }
 
 LiveEvents::~LiveEvents() {
+  if (relay_) relay_->stop();  // nothing is delivered into this any more
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -45,6 +46,11 @@ http::WebSocketHandlers LiveEvents::connect(const std::shared_ptr<http::WebSocke
 }
 
 void LiveEvents::toServerWatchers(const std::string& ownerId, const std::string& message) {
+  watchersHere(ownerId, message);
+  relay({{"to", "watchers"}, {"owner", ownerId}, {"message", message}});
+}
+
+void LiveEvents::watchersHere(const std::string& ownerId, const std::string& message) {
   std::vector<std::shared_ptr<http::WebSocket>> to;
   {
     std::lock_guard lock(mu_);
@@ -56,6 +62,11 @@ void LiveEvents::toServerWatchers(const std::string& ownerId, const std::string&
 }
 
 void LiveEvents::toServerViewers(const std::string& serverId, const std::string& ownerId, const std::string& message) {
+  viewersHere(serverId, ownerId, message);
+  relay({{"to", "viewers"}, {"server", serverId}, {"owner", ownerId}, {"message", message}});
+}
+
+void LiveEvents::viewersHere(const std::string& serverId, const std::string& ownerId, const std::string& message) {
   std::vector<std::shared_ptr<http::WebSocket>> to;
   {
     std::lock_guard lock(mu_);
@@ -82,6 +93,11 @@ void LiveEvents::subscribed(const http::WebSocket* key, const std::string& text)
 }
 
 void LiveEvents::toEveryone(const std::string& message) {
+  everyoneHere(message);
+  relay({{"to", "everyone"}, {"message", message}});
+}
+
+void LiveEvents::everyoneHere(const std::string& message) {
   std::vector<std::shared_ptr<http::WebSocket>> to;
   {
     std::lock_guard lock(mu_);
@@ -104,7 +120,7 @@ void LiveEvents::toAdministrators(const std::string& message) {
 
 void LiveEvents::pluginsChanged(const std::string& pluginId, const std::string& change) {
   const uint64_t revision = ++revision_;
-  toEveryone(json{{"type", "plugins.changed"}, {"revision", revision}, {"plugin", pluginId}, {"change", change}}.dump());
+  everyoneHere(json{{"type", "plugins.changed"}, {"revision", revision}, {"plugin", pluginId}, {"change", change}}.dump());
 }
 
 size_t LiveEvents::connections() const {
@@ -113,11 +129,36 @@ size_t LiveEvents::connections() const {
 }
 
 void LiveEvents::recheckSessions() {
+  recheckHere();
+  relay({{"to", "recheck"}});
+}
+
+void LiveEvents::recheckHere() {
   {
     std::lock_guard lock(mu_);
     recheck_ = true;
   }
   wake_.notify_all();
+}
+
+void LiveEvents::relayThrough(std::shared_ptr<EventRelay> through) {
+  relay_ = std::move(through);
+  relay_->start([this](const std::string& envelope) { delivered(envelope); });
+}
+
+void LiveEvents::relay(const json& envelope) {
+  if (relay_) relay_->publish(envelope.dump());
+}
+
+void LiveEvents::delivered(const std::string& envelope) {
+  const json e = parseJsonOrDiscarded<json>(envelope);
+  if (!e.is_object() || !e.contains("to") || !e["to"].is_string()) return;
+  const std::string to = e["to"];
+  const auto text = [&](const char* key) { return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string(); };
+  if (to == "watchers") watchersHere(text("owner"), text("message"));
+  else if (to == "viewers") viewersHere(text("server"), text("owner"), text("message"));
+  else if (to == "everyone") everyoneHere(text("message"));
+  else if (to == "recheck") recheckHere();
 }
 
 void LiveEvents::beat() {

@@ -27,6 +27,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "patchbay/http.h"
 #include "patchbay/panel.h"
 
@@ -61,6 +63,11 @@ class LiveEvents {
   // Re-reads every connection's session now (after a logout, a password
   // change, a changed role, a deleted user).
   void recheckSessions();
+  // Shares server events, notices and session re-checks with the panel's
+  // other processes (PanelOptions::relay): what they send is delivered
+  // here, what is sent here goes to them. (Plugin changes and marketplace
+  // steps stay with the process whose plugins they are.)
+  void relayThrough(std::shared_ptr<EventRelay> through);
   uint64_t revision() const { return revision_; }
   size_t connections() const;
 
@@ -74,6 +81,14 @@ class LiveEvents {
   };
   // A tab's {"type":"subscribe","path":...}: what it shows now.
   void subscribed(const http::WebSocket* key, const std::string& text);
+  // To this process's connections only.
+  void watchersHere(const std::string& ownerId, const std::string& message);
+  void viewersHere(const std::string& serverId, const std::string& ownerId, const std::string& message);
+  void everyoneHere(const std::string& message);
+  void recheckHere();
+  // An envelope from another process.
+  void delivered(const std::string& envelope);
+  void relay(const nlohmann::ordered_json& envelope);
   void beat();
 
   Options options_;
@@ -84,6 +99,7 @@ class LiveEvents {
   std::condition_variable wake_;
   bool stopping_ = false, recheck_ = false;
   std::thread heartbeat_;
+  std::shared_ptr<EventRelay> relay_;
 };
 
 }  // namespace patchbay::panel

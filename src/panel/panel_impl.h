@@ -78,7 +78,9 @@ struct Panel::Impl {
                auto user = accounts->userForSession(token);
                return user ? std::optional<User>(*user) : std::nullopt;
              }),
-        hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {}
+        hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {
+    if (o.relay) live.relayThrough(o.relay);
+  }
 
   std::chrono::steady_clock::time_point now() const { return options.clock ? options.clock() : std::chrono::steady_clock::now(); }
 

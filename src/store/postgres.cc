@@ -1,6 +1,10 @@
 #include "patchbay/postgres.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <map>
 
@@ -253,6 +257,29 @@ Result<PgResult> PgConnection::runBounded(std::string_view sql, const std::vecto
 bool PgConnection::inTransaction() const {
   const auto state = PQtransactionStatus(conn_);
   return state == PQTRANS_INTRANS || state == PQTRANS_INERROR || state == PQTRANS_ACTIVE;
+}
+
+Result<std::vector<PgNotification>> PgConnection::waitForNotifications(std::chrono::milliseconds timeout) {
+  std::vector<PgNotification> heard;
+  const auto take = [&] {
+    while (PGnotify* n = PQnotifies(conn_)) {
+      heard.push_back({n->relname ? n->relname : "", n->extra ? n->extra : "", n->be_pid});
+      PQfreemem(n);
+    }
+  };
+  if (PQconsumeInput(conn_) == 0) return Error::io(url_ + ": " + PQerrorMessage(conn_));
+  take();
+  if (!heard.empty()) return heard;
+  const int fd = PQsocket(conn_);
+  if (fd < 0) return Error::io(url_ + ": the connection is closed");
+  pollfd waiting{fd, POLLIN, 0};
+  const int ready = ::poll(&waiting, 1, static_cast<int>(timeout.count()));
+  if (ready < 0 && errno != EINTR) return Error::io(url_ + ": poll: " + std::strerror(errno));
+  if (ready > 0) {
+    if (PQconsumeInput(conn_) == 0) return Error::io(url_ + ": " + PQerrorMessage(conn_));
+    take();
+  }
+  return heard;
 }
 
 }  // namespace patchbay

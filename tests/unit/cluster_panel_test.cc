@@ -3,8 +3,9 @@
 // An account made on one signs in on the other, a session made on one
 // works on the other, and signing out on one ends it on both; the first
 // administrator is made once; an admin token made in one's folder works on
-// the other. (Servers, the installed set and live events
-// across processes come later: issue 16.)
+// the other; live events (a server's status, a session's end) reach tabs
+// open on the other. (The fleet's servers and the installed set across
+// processes come later: issue 16.)
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 
 #include "support/postgres_server.h"
 #include "support/test_util.h"
+#include "support/websocket_client.h"
 
 namespace patchbay {
 namespace {
@@ -43,13 +45,25 @@ Answer curl(const std::string& args) {
   return a;
 }
 
-// The CSRF cookie's value in a curl cookie jar.
-std::string csrfOf(const std::filesystem::path& jar) {
+// A cookie's value in a curl cookie jar.
+std::string cookieOf(const std::filesystem::path& jar, const std::string& name) {
   const std::string text = test::readFile(jar);
-  const size_t at = text.find("pb_csrf\t");
+  const size_t at = text.find(name + "\t");
   if (at == std::string::npos) return "";
   const size_t end = text.find('\n', at);
-  return text.substr(at + 8, end - at - 8);
+  return text.substr(at + name.size() + 1, end - at - name.size() - 1);
+}
+
+// The next message of `type` on `ws` within `ms`, or null.
+json nextOfType(test::WebSocketClient& ws, const std::string& type, int ms = 5000) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto text = ws.read(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+    if (!text) return nullptr;
+    json m = json::parse(*text, nullptr, false);
+    if (m.is_object() && m.value("type", "") == type) return m;
+  }
+  return nullptr;
 }
 
 TEST(ClusterPanel, PeopleAndSessionsAreSharedByPanelsOnOnePostgres) {
@@ -80,10 +94,28 @@ TEST(ClusterPanel, PeopleAndSessionsAreSharedByPanelsOnOnePostgres) {
   ASSERT_EQ(me.status, 200) << me.body;
   EXPECT_EQ(json::parse(me.body)["user"]["username"], "alice") << me.body;
 
-  // Signing out on B ends the session on A too.
-  auto out = curl("-b " + jar.string() + " -X POST " + b.base() + "/api/auth/logout -H 'X-CSRF-Token: " + csrfOf(jar) + "'");
+  // Live events: her tab on B hears of her server started on A.
+  const std::string cookie = "pb_session=" + cookieOf(jar, "pb_session");
+  auto onB = test::WebSocketClient::connect(static_cast<uint16_t>(std::stoi(b.serve->port)), "/api/events", {{"Cookie", cookie}, {"Origin", b.base()}});
+  ASSERT_TRUE(onB.ok()) << onB.error().message;
+  ASSERT_FALSE(nextOfType(**onB, "hello").is_null());
+  auto onA = test::WebSocketClient::connect(static_cast<uint16_t>(std::stoi(a.serve->port)), "/api/events", {{"Cookie", cookie}, {"Origin", a.base()}});
+  ASSERT_TRUE(onA.ok()) << onA.error().message;
+  ASSERT_FALSE(nextOfType(**onA, "hello").is_null());
+  const std::string csrf = "-H 'X-CSRF-Token: " + cookieOf(jar, "pb_csrf") + "' -H 'Content-Type: application/json'";
+  auto alpha = curl("-b " + jar.string() + " " + csrf + " -X POST " + a.base() + "/api/servers -d '{\"name\":\"Alpha\"}'");
+  ASSERT_EQ(alpha.status, 200) << alpha.body;
+  const std::string serverId = json::parse(alpha.body)["server"]["id"];
+  ASSERT_EQ(curl("-b " + jar.string() + " " + csrf + " -X POST " + a.base() + "/api/servers/" + serverId + "/power -d '{\"action\":\"start\"}'").status / 100, 2);
+  json status = nextOfType(**onB, "server.status");
+  ASSERT_FALSE(status.is_null()) << "no server.status on B";
+  EXPECT_EQ(status["server"]["id"], serverId);
+
+  // Signing out on B ends the session on A too, and A's open tab is told at once.
+  auto out = curl("-b " + jar.string() + " -X POST " + b.base() + "/api/auth/logout -H 'X-CSRF-Token: " + cookieOf(jar, "pb_csrf") + "'");
   EXPECT_EQ(out.status / 100, 2) << out.body;
   EXPECT_EQ(curl("-b " + jar.string() + " " + a.base() + "/api/auth/me").status, 401);
+  EXPECT_FALSE(nextOfType(**onA, "session.ended", 3000).is_null()) << "A's tab was not told within 3 s (its heartbeat is 25 s)";
 
   // An admin token made in A's folder works on B.
   auto made = test::run("cd " + a.dir.str() + " && " + test::patchbayBinary() + " admin-token create --data data --name ops --json");

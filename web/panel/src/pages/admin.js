@@ -17,20 +17,28 @@ import { Marketplace } from './marketplace.js';
 function RegistrationSwitch() {
   const { data, error, reload } = useResource('/api/admin/settings');
   const [actionError, setActionError] = useState(null);
+  // What the administrator just chose, shown until the server's answer says
+  // the same (a render in between must not flip the box back).
+  const [chosen, setChosen] = useState(null);
   if (!data) return error ? html`<${ErrorBox} error=${error} />` : html`<${Loading} />`;
+  const open = chosen !== null ? chosen : data.registrationOpen;
   const change = async (e) => {
+    const wanted = e.target.checked;
+    setChosen(wanted);
     setActionError(null);
     try {
-      await put('/api/admin/settings', { registrationOpen: e.target.checked });
+      await put('/api/admin/settings', { registrationOpen: wanted });
     } catch (err) {
       setActionError(err);
+      setChosen(null);
     }
     reload();
   };
+  if (chosen !== null && data.registrationOpen === chosen) setChosen(null);
   return html`<div>
     <${ErrorBox} error=${actionError} />
-    <label class="check"><input type="checkbox" name="registrationOpen" checked=${data.registrationOpen} onChange=${change} /> Anyone may register an account</label>
-    <p class="field-hint">${data.registrationOpen ? 'Open: the log-in page offers registration.' : 'Closed: only administrators create accounts (Users).'}</p>
+    <label class="check"><input type="checkbox" name="registrationOpen" checked=${open} onChange=${change} /> Anyone may register an account</label>
+    <p class="field-hint">${chosen !== null ? 'Saving…' : data.registrationOpen ? 'Open: the log-in page offers registration.' : 'Closed: only administrators create accounts (Users).'}</p>
   </div>`;
 }
 
