@@ -31,10 +31,8 @@ export async function launchBareChromium() {
   await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
   let next = 1;
   const waiting = new Map();
-  const listeners = [];
   socket.on('message', (data) => {
     const m = JSON.parse(String(data));
-    if (m.method) for (const l of listeners) l(m);
     const w = m.id && waiting.get(m.id);
     if (!w) return;
     waiting.delete(m.id);
@@ -76,10 +74,6 @@ export async function launchBareChromium() {
           throw new Error(`timed out waiting for ${expression}`);
         },
         close: () => send('Target.disposeBrowserContext', { browserContextId }),
-        // For looking inside (bench/panel's profiling): any method, and its events.
-        call,
-        raw: (method, params, sid) => send(method, params, sid),
-        onEvent: (fn) => listeners.push((m) => { if (m.sessionId === sessionId) fn(m); }),
       };
     },
     async close() {

@@ -84,6 +84,9 @@ function pluginLabel(pluginId) {
   return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(pluginId) && !pluginId.startsWith('shared-') ? pluginId
     : `p-${Array.from(new TextEncoder().encode(pluginId)).map((b) => b.toString(16).padStart(2, '0')).join('').slice(0, 56)}`;
 }
+// The frame document's version (the shell names it): asked for by it, the
+// browser keeps the document and later loads make frames without a request.
+const frameVersion = (document.querySelector('meta[name="pb-frame-version"]') || {}).content || '';
 export function frameUrl(plugin) {
   let base = '';
   if (loopback.has(location.hostname)) {
@@ -93,9 +96,6 @@ export function frameUrl(plugin) {
   const module = plugin.clientHash ? `&c=${encodeURIComponent(plugin.clientHash)}` : '';
   return `${base}/plugin-frame?plugin=${encodeURIComponent(plugin.id)}${module}${frameVersion ? `&v=${encodeURIComponent(frameVersion)}` : ''}`;
 }
-// The frame document's version (the shell names it): asked for by it, the
-// browser keeps the document and later loads make frames without a request.
-const frameVersion = (document.querySelector('meta[name="pb-frame-version"]') || {}).content || '';
 
 // Plugin `pluginId` changed on the server (settings, grants, limits, a new
 // version, started again): its frames are made again, so that what they
@@ -118,13 +118,14 @@ export function quarantine(pluginId) {
 // What a plugin's client.js registered, kept per module (its content's hash) for the session,
 // so that later loads render at once, without a registration frame (one
 // still runs for plugins with badges: they are evaluated there).
+const registrationKey = (plugin) => `${plugin.id}@${plugin.clientHash || plugin.version}`;
 function rememberedRegistration(plugin) {
-  return stored(REGISTRATIONS_KEY, {})[`${plugin.id}@${plugin.clientHash || plugin.version}`];
+  return stored(REGISTRATIONS_KEY, {})[registrationKey(plugin)];
 }
 function rememberRegistration(plugin, declared) {
   if (declared.failed) return;
   const all = stored(REGISTRATIONS_KEY, {});
-  all[`${plugin.id}@${plugin.clientHash || plugin.version}`] = declared;
+  all[registrationKey(plugin)] = declared;
   store(REGISTRATIONS_KEY, all);
 }
 
