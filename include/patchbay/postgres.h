@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,9 @@ class PgConnection {
   Result<PgResult> runBounded(std::string_view sql, const std::vector<std::optional<std::string>>& params, uint64_t maxResultBytes);
   // Whether a transaction block is open (after BEGIN, before COMMIT/ROLLBACK).
   bool inTransaction() const;
+  // Whether the connection is still up (false once the server closed it or
+  // it broke; a new one must be made).
+  bool connected() const;
   // After LISTEN: the notifications that arrive within `timeout` (none is
   // an empty list); an error when the connection is gone.
   Result<std::vector<PgNotification>> waitForNotifications(std::chrono::milliseconds timeout);
@@ -82,6 +86,33 @@ class PgConnection {
   PgConnection(pg_conn* conn, std::string url) : conn_(conn), url_(std::move(url)) {}
   pg_conn* conn_ = nullptr;
   std::string url_;
+};
+
+// Listens on one channel from a thread of its own, on a connection of its
+// own, and connects again (every `retry`) whenever that connection drops.
+// `connected` runs after each (re)connect, before what arrives on it:
+// re-read there whatever may have changed while nobody listened (a lost
+// notification is then never lost for good). Both callbacks run on the
+// listener's thread. Stops (and joins) when destroyed.
+//
+//   PgListener changes(url, "patchbay_registry",
+//                      {.connected = [&] { reload(); }, .notified = [&](const PgNotification&) { reload(); }});
+class PgListener {
+ public:
+  struct Callbacks {
+    std::function<void()> connected;
+    std::function<void(const PgNotification&)> notified;
+  };
+  PgListener(std::string url, std::string channel, Callbacks callbacks,
+             std::chrono::milliseconds retry = std::chrono::milliseconds(500));
+  ~PgListener();
+  PgListener(const PgListener&) = delete;
+  PgListener& operator=(const PgListener&) = delete;
+  void stop();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
 };
 
 // --- a schema per plugin per tenant -------------------------------------------

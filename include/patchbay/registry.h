@@ -1,6 +1,7 @@
 // patchbay/registry.h — the plugin registry of seeds 000, 001 and 003.
 //
-// The catalog's source of truth is a SQLite database in the data folder;
+// The catalog's source of truth is a SQLite database in the data folder
+// (or PostgreSQL, shared by replicas: RegistryOptions::database);
 // package bytes live in a content-addressed blob folder next to it
 // (blobs/<sha256[0:2]>/<sha256>.zip), so a served file never changes under
 // a reader. Reads are answered from an immutable in-memory snapshot of the
@@ -44,6 +45,17 @@ struct RegistryOptions {
   // The largest package an upload may carry (413 above it, refused before
   // it is read). Every other endpoint takes the server's default (1 MiB).
   uint64_t maxUploadBytes = 50ull << 20;
+  // Where the catalog lives: "" is registry.db in dataDir; a postgresql://
+  // URL puts it in that database (schema patchbay_registry), where any
+  // number of replicas share it (docs/scale.md): tokens, the audit log, the
+  // signing key and download counts included. Each replica's snapshot
+  // follows the others' changes within a second (LISTEN/NOTIFY, and a
+  // generation re-read by refresh()).
+  std::string database;
+  // The folder package and bundle bytes are kept in ("" is dataDir/blobs).
+  // Replicas share one (a network file system): the catalog names bytes by
+  // their SHA-256, so whichever replica wrote them, every one finds them.
+  std::string blobs;
 };
 
 // One version of one plugin, as the catalog knows it.
@@ -210,6 +222,11 @@ class Registry {
   std::string downloadStatsJson();
   // Writes pending download counts; serve() calls it every second.
   Status flush();
+  // Re-reads the catalog when the database says it changed (another
+  // replica published, reviewed, yanked…): a notification that got lost is
+  // caught by the next call. serve() calls it every second; on SQLite it
+  // costs one query.
+  Status refresh();
 
   // Request, download and upload metrics, served at GET /metrics. Feed it
   // every request: ServerOptions::onAccess = [&](auto& r) { registry.observe(r); }.

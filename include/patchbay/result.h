@@ -34,6 +34,7 @@ enum class ErrorKind {
   kUnauthenticated,  // no or bad credentials (HTTP 401)
   kPermissionDenied,  // credentials fine, action not allowed (HTTP 403)
   kInternal,       // a failure of a library we call that we cannot classify
+  kUnavailable,    // a service it depends on (the database) is down for now: try again (HTTP 503)
 };
 
 const char* errorKindName(ErrorKind kind);
@@ -53,6 +54,7 @@ struct Error {
   static Error conflict(std::string m) { return {ErrorKind::kConflict, std::move(m)}; }
   static Error unauthenticated(std::string m) { return {ErrorKind::kUnauthenticated, std::move(m)}; }
   static Error denied(std::string m) { return {ErrorKind::kPermissionDenied, std::move(m)}; }
+  static Error unavailable(std::string m) { return {ErrorKind::kUnavailable, std::move(m)}; }
 
   // Prefixes context: Error::io("permission denied").in("/tmp/x") reads
   // "/tmp/x: permission denied".

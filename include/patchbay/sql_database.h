@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,20 +60,68 @@ class SqliteDatabase final : public SqlDatabase {
   std::string path_;
 };
 
+// Over a PostgreSQL connection. Given `reconnect`, a statement that finds
+// the connection gone (the server restarted, a network cut) connects again
+// first, so the database's return is noticed by the next request; inside
+// a transaction nothing is re-run: the transaction is lost, its statements
+// fail with kUnavailable until its COMMIT (an error) or ROLLBACK.
+// Statements that cannot reach the server fail with kUnavailable.
 class PostgresDatabase final : public SqlDatabase {
  public:
-  explicit PostgresDatabase(PgConnection pg) : pg_(std::move(pg)) {}
+  using Connect = std::function<Result<PgConnection>()>;
+  explicit PostgresDatabase(PgConnection pg, Connect reconnect = {}) : pg_(std::move(pg)), reconnect_(std::move(reconnect)) {}
   bool isPostgres() const override { return true; }
-  Status exec(std::string_view sql) override { return pg_.exec(sql); }
+  Status exec(std::string_view sql) override;
   Result<Rows> query(std::string_view sql, const std::vector<std::string>& params = {}) override;
   int64_t changes() const override { return changes_; }
-  Status begin() override { return pg_.exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); }
+  Status begin() override { return exec("BEGIN ISOLATION LEVEL SERIALIZABLE"); }
   std::string describe() const override { return pg_.url(); }
   PgConnection& connection() { return pg_; }
+  // Counts the connections made: it changes when a new one replaced a lost
+  // one (session state, such as an advisory lock, is gone with the old).
+  uint64_t connectionEpoch() const { return epoch_; }
 
  private:
+  // Before a statement: connects again when the connection is gone.
+  Status ready(std::string_view sql);
+  // After it: what the connection says now.
+  void settle();
   PgConnection pg_;
+  Connect reconnect_;
   int64_t changes_ = 0;
+  uint64_t epoch_ = 1;
+  bool inTransaction_ = false;
+};
+
+// A transaction that rolls back unless committed (SqlDatabase::begin()).
+//
+//   SqlTransaction tx(db);
+//   if (auto s = tx.begin(); !s) return s;
+//   ... statements; an early return rolls back ...
+//   return tx.commit();
+class SqlTransaction {
+ public:
+  explicit SqlTransaction(SqlDatabase& db) : db_(db) {}
+  ~SqlTransaction() { rollback(); }
+  SqlTransaction(const SqlTransaction&) = delete;
+  SqlTransaction& operator=(const SqlTransaction&) = delete;
+  Status begin() {
+    if (auto s = db_.begin(); !s) return s;
+    open_ = true;
+    return {};
+  }
+  Status commit() {
+    open_ = false;
+    return db_.exec("COMMIT");
+  }
+  void rollback() {
+    if (open_) (void)db_.exec("ROLLBACK");
+    open_ = false;
+  }
+
+ private:
+  SqlDatabase& db_;
+  bool open_ = false;
 };
 
 // An SQLite file (made when missing), or with a postgresql:// URL that

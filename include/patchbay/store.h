@@ -97,35 +97,4 @@ class Database {
   std::string path_;
 };
 
-// A transaction as a scope: begin() starts it (BEGIN IMMEDIATE), commit()
-// ends it, and leaving the scope without commit() rolls it back. For code
-// whose early returns carry other values than a Status.
-class Transaction {
- public:
-  explicit Transaction(Database& db) : db_(db) {}
-  ~Transaction() {
-    if (open_) (void)db_.exec("ROLLBACK");
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  Status begin() {
-    if (auto s = db_.exec("BEGIN IMMEDIATE"); !s) return s;
-    open_ = true;
-    return {};
-  }
-  Status commit() {
-    open_ = false;
-    return db_.exec("COMMIT");
-  }
-  // Ends it without writing anything.
-  void rollback() {
-    if (open_) (void)db_.exec("ROLLBACK");
-    open_ = false;
-  }
-
- private:
-  Database& db_;
-  bool open_ = false;
-};
-
 }  // namespace patchbay

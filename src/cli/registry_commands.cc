@@ -20,6 +20,7 @@
 #include "patchbay/install.h"
 #include "patchbay/integrity.h"
 #include "patchbay/package.h"
+#include "patchbay/postgres.h"
 #include "patchbay/registry.h"
 
 namespace patchbay::cli {
@@ -37,6 +38,8 @@ struct ServeOptions {
   bool requireReview = false;
   std::string downloadKey;
   std::string configFile;
+  std::string database;
+  std::string blobs;
   int threads = 2;
   uint64_t maxUploadBytes = 50ull << 20;
 };
@@ -65,7 +68,7 @@ int runServe(const ServeOptions& o) {
   std::filesystem::create_directories(o.pluginsDir);
   auto keys = loadTrustedKeys(o.trustedKeys);
   if (!keys) return fail(keys.error());
-  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview, o.downloadKey, o.maxUploadBytes});
+  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview, o.downloadKey, o.maxUploadBytes, o.database, o.blobs});
   if (!registry) return fail(registry.error());
 
   http::Router router;
@@ -78,12 +81,17 @@ int runServe(const ServeOptions& o) {
   };
   http::Server server(options, router);
   if (auto s = startListening(server, listen->first, o.portFile,
-                              {{"data", o.dataDir}, {"plugins_dir", o.pluginsDir}, {"plugins", (*registry)->list({}).total}});
+                              {{"data", o.dataDir},
+                               {"database", o.database.empty() ? o.dataDir + "/registry.db" : redactedPostgresUrl(o.database)},
+                               {"plugins_dir", o.pluginsDir},
+                               {"plugins", (*registry)->list({}).total}});
       !s) {
     return fail(s.error());
   }
 
-  // Background upkeep: the drop-in folder and download counts, every second.
+  // Background upkeep, every second: the drop-in folder, download counts,
+  // and (when replicas share PostgreSQL) a check that no change of another
+  // replica was missed.
   std::mutex mutex;
   std::condition_variable wake;
   bool done = false;
@@ -103,6 +111,7 @@ int runServe(const ServeOptions& o) {
       }
       reported = std::move(now);
       if (auto s = (*registry)->flush(); !s) logError({{"msg", "saving download counts failed"}, {"error", s.error().message}});
+      if (auto s = (*registry)->refresh(); !s) logError({{"msg", "re-reading the catalog failed"}, {"error", s.error().message}});
       lock.lock();
     }
   });
@@ -126,6 +135,7 @@ int runServe(const ServeOptions& o) {
 
 struct TokenOptions {
   std::string dataDir = "registry-data";
+  std::string database;
   std::string name;
   std::vector<std::string> scopes;
   int expiresInDays = 0;
@@ -135,7 +145,7 @@ struct TokenOptions {
 
 int runTokenCreate(const TokenOptions& o) {
   auto done = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
-  auto registry = Registry::open({o.dataDir, ""});
+  auto registry = Registry::open(RegistryOptions{.dataDir = o.dataDir, .database = o.database});
   if (!registry) return done(registry.error());
   std::string expires;
   if (o.expiresInDays > 0) {
@@ -161,7 +171,7 @@ int runTokenCreate(const TokenOptions& o) {
 }
 
 int runTokenList(const TokenOptions& o) {
-  auto registry = Registry::open({o.dataDir, ""});
+  auto registry = Registry::open(RegistryOptions{.dataDir = o.dataDir, .database = o.database});
   if (!registry) return o.json ? failJson(registry.error()) : fail(registry.error());
   auto tokens = (*registry)->listTokens();
   if (o.json) {
@@ -183,7 +193,7 @@ int runTokenList(const TokenOptions& o) {
 }
 
 int runTokenRevoke(const TokenOptions& o) {
-  auto registry = Registry::open({o.dataDir, ""});
+  auto registry = Registry::open(RegistryOptions{.dataDir = o.dataDir, .database = o.database});
   if (!registry) return o.json ? failJson(registry.error()) : fail(registry.error());
   if (auto s = (*registry)->revokeToken(o.id); !s) return o.json ? failJson(s.error()) : fail(s.error());
   if (o.json) printJson({{"ok", true}, {"id", o.id}, {"revoked", true}});
@@ -258,6 +268,10 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_flag("--require-review", serve->requireReview, "New uploads start pending until reviewed");
   serveCmd->add_option("--download-key", serve->downloadKey, "Downloads need this key in X-API-Key (or ?api_key=)")
       ->envname("PATCHBAY_DOWNLOAD_KEY");
+  serveCmd->add_option("--database", serve->database,
+                       "Keep the catalog in PostgreSQL (postgresql://…) instead of registry.db: replicas on one database share it")
+      ->envname("PATCHBAY_REGISTRY_DATABASE");
+  serveCmd->add_option("--blobs", serve->blobs, "Folder for package bytes (default: blobs/ in the data folder); replicas share one");
   serveCmd->add_option("--config", serve->configFile, "Read options from a TOML file (listen = \"0.0.0.0:8080\", ...); flags win");
   serveCmd->callback([serve, serveCmd, &outcome] {
     if (!serve->configFile.empty()) {
@@ -274,6 +288,8 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   auto create = std::make_shared<TokenOptions>();
   auto* createCmd = tokenCmd->add_subcommand("create", "Create a token; prints its secret once");
   createCmd->add_option("--data,-d", create->dataDir, "The registry's data folder")->capture_default_str();
+  createCmd->add_option("--database", create->database, "The registry's PostgreSQL database, when it keeps its catalog there")
+      ->envname("PATCHBAY_REGISTRY_DATABASE");
   createCmd->add_option("--name,-n", create->name, "Who the token is for (the publisher name that owns plugins)")->required();
   createCmd->add_option("--scope,-s", create->scopes, "publish, review or admin (repeat for several)")->required();
   createCmd->add_option("--expires-in-days", create->expiresInDays, "Expire after this many days (default: never)");
@@ -282,12 +298,16 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   auto list = std::make_shared<TokenOptions>();
   auto* listCmd = tokenCmd->add_subcommand("list", "List tokens (never their secrets)");
   listCmd->add_option("--data,-d", list->dataDir, "The registry's data folder")->capture_default_str();
+  listCmd->add_option("--database", list->database, "The registry's PostgreSQL database, when it keeps its catalog there")
+      ->envname("PATCHBAY_REGISTRY_DATABASE");
   listCmd->add_flag("--json", list->json, "Print the result as JSON");
   listCmd->callback([list, &outcome] { outcome.exitCode = runTokenList(*list); });
   auto revoke = std::make_shared<TokenOptions>();
   auto* revokeCmd = tokenCmd->add_subcommand("revoke", "Revoke a token by id");
   revokeCmd->add_option("id", revoke->id, "Token id (from token list)")->required();
   revokeCmd->add_option("--data,-d", revoke->dataDir, "The registry's data folder")->capture_default_str();
+  revokeCmd->add_option("--database", revoke->database, "The registry's PostgreSQL database, when it keeps its catalog there")
+      ->envname("PATCHBAY_REGISTRY_DATABASE");
   revokeCmd->add_flag("--json", revoke->json, "Print the result as JSON");
   revokeCmd->callback([revoke, &outcome] { outcome.exitCode = runTokenRevoke(*revoke); });
 

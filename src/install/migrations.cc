@@ -141,15 +141,9 @@ std::vector<SqlStep> planUninstall(const Migrations& installed, const std::vecto
 
 Status commitChange(MigrationTarget& db, const DatabaseChange& change) {
   if (auto s = ensureBookkeeping(db); !s) return s;
-  if (auto s = db.begin(); !s) return s;
-  // Every early return below leaves the transaction: roll it back.
-  struct Open {
-    MigrationTarget& db;
-    bool open = true;
-    ~Open() {
-      if (open) (void)db.exec("ROLLBACK");
-    }
-  } tx{db};
+  // Every early return below leaves the transaction: it rolls back.
+  SqlTransaction tx(db);
+  if (auto s = tx.begin(); !s) return s;
   const std::string now = utcNowMillis();
   for (const auto& step : change.steps) {
     auto sql = readFileLimited(step.path, kMaxSqlBytes);
@@ -173,8 +167,7 @@ Status commitChange(MigrationTarget& db, const DatabaseChange& change) {
   auto state = db.query("INSERT INTO _patchbay_operations (op, plugin, version, state, at) VALUES ($1, $2, $3, $4, $5)",
                         {change.op, change.plugin, change.version, change.state, now});
   if (!state) return state.error();
-  tx.open = false;
-  return db.exec("COMMIT");
+  return tx.commit();
 }
 
 }  // namespace patchbay::install

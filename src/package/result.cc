@@ -15,6 +15,7 @@ const char* errorKindName(ErrorKind kind) {
     case ErrorKind::kUnauthenticated: return "unauthenticated";
     case ErrorKind::kPermissionDenied: return "permission_denied";
     case ErrorKind::kInternal: return "internal";
+    case ErrorKind::kUnavailable: return "unavailable";
   }
   return "internal";
 }

@@ -1,11 +1,12 @@
 // Live events across panel processes over PostgreSQL's LISTEN/NOTIFY
-// (patchbay/panel.h: EventRelay). Two connections: one LISTENs on its own
-// thread, one sends from a queue on another, so that nobody publishing
+// (patchbay/panel.h: EventRelay). Two connections: one LISTENs (PgListener),
+// one sends from a queue on a thread of its own, so that nobody publishing
 // waits for the database. Each process tags what it sends with an origin
 // of its own and ignores its own envelopes coming back.
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "patchbay/integrity.h"
@@ -31,7 +32,11 @@ class PostgresEventRelay final : public EventRelay {
     if (started_) return;
     started_ = true;
     deliver_ = std::move(deliver);
-    listener_ = std::thread([this] { listen(); });
+    listener_.emplace(url_, kChannel, PgListener::Callbacks{.connected = {}, .notified = [this](const PgNotification& n) {
+                                                    const size_t nl = n.payload.find('\n');
+                                                    if (nl == std::string::npos || n.payload.compare(0, nl, origin_) == 0) return;
+                                                    deliver_(n.payload.substr(nl + 1));
+                                                  }});
     sender_ = std::thread([this] { send(); });
   }
 
@@ -53,38 +58,15 @@ class PostgresEventRelay final : public EventRelay {
       stopping_ = true;
     }
     wake_.notify_all();
-    if (listener_.joinable()) listener_.join();
+    if (listener_) listener_->stop();
     if (sender_.joinable()) sender_.join();
   }
 
  private:
-  bool stopping() {
-    std::lock_guard lock(mu_);
-    return stopping_;
-  }
   // Sleeps `d` unless stopped first; false when stopped.
   bool pause(std::chrono::milliseconds d) {
     std::unique_lock lock(mu_);
     return !wake_.wait_for(lock, d, [this] { return stopping_; });
-  }
-
-  void listen() {
-    while (!stopping()) {
-      auto pg = PgConnection::connect(url_, 5);
-      if (!pg || !pg->exec(std::string("LISTEN ") + kChannel)) {
-        if (!pause(kRetry)) return;
-        continue;
-      }
-      while (!stopping()) {
-        auto heard = pg->waitForNotifications(std::chrono::milliseconds(200));
-        if (!heard) break;  // gone: connect again
-        for (const auto& n : *heard) {
-          const size_t nl = n.payload.find('\n');
-          if (nl == std::string::npos || n.payload.compare(0, nl, origin_) == 0) continue;
-          deliver_(n.payload.substr(nl + 1));
-        }
-      }
-    }
   }
 
   void send() {
@@ -122,7 +104,8 @@ class PostgresEventRelay final : public EventRelay {
   std::condition_variable wake_;
   std::deque<std::string> queue_;
   bool started_ = false, stopping_ = false;
-  std::thread listener_, sender_;
+  std::optional<PgListener> listener_;
+  std::thread sender_;
 };
 
 }  // namespace

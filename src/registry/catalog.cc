@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS versions (
   author       TEXT NOT NULL DEFAULT '',
   host_range   TEXT NOT NULL DEFAULT '',
   file_name    TEXT NOT NULL,
-  size         INTEGER NOT NULL,
+  size         BIGINT NOT NULL,
   sha256       TEXT NOT NULL,
   integrity    TEXT NOT NULL,
   status       TEXT NOT NULL DEFAULT 'approved',
@@ -37,8 +37,8 @@ CREATE TABLE IF NOT EXISTS versions (
   readme       TEXT NOT NULL DEFAULT '',
   signature    TEXT NOT NULL DEFAULT '',
   created_at   TEXT NOT NULL,
-  folder_size  INTEGER,
-  folder_mtime INTEGER,
+  folder_size  BIGINT,
+  folder_mtime BIGINT,
   PRIMARY KEY (plugin_id, version)
 );
 CREATE TABLE IF NOT EXISTS owners (
@@ -50,13 +50,19 @@ CREATE TABLE IF NOT EXISTS downloads (
   plugin_id TEXT NOT NULL,
   version   TEXT NOT NULL,
   day       TEXT NOT NULL,
-  count     INTEGER NOT NULL,
+  count     BIGINT NOT NULL,
   PRIMARY KEY (plugin_id, version, day)
 );
+CREATE TABLE IF NOT EXISTS catalog_generation (
+  id         INTEGER PRIMARY KEY,
+  generation BIGINT NOT NULL
+);
+INSERT INTO catalog_generation (id, generation) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
 )sql";
 
 // Schema changes after the first release, applied in order to databases whose
-// PRAGMA user_version is lower than their number (1-based).
+// schema version (SQLite: PRAGMA user_version; PostgreSQL: registry_schema)
+// is lower than their number (1-based). %ID% is an id column.
 const char* const kMigrations[] = {
     R"sql(
 ALTER TABLE versions ADD COLUMN review_reason TEXT NOT NULL DEFAULT '';
@@ -73,7 +79,7 @@ CREATE TABLE plugin_overrides (
   updated_at  TEXT NOT NULL
 );
 CREATE TABLE events (
-  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  id        %ID%,
   at        TEXT NOT NULL,
   actor     TEXT NOT NULL,
   action    TEXT NOT NULL,
@@ -84,19 +90,67 @@ CREATE TABLE events (
 )sql",
 };
 
-Status migrate(Database& db) {
-  auto st = db.prepare("PRAGMA user_version");
-  if (!st) return st.error();
-  int64_t at = st->step() ? st->getInt(0) : 0;
+// Every replica runs this at start; on PostgreSQL one at a time (a
+// transaction-scoped advisory lock), so the schema is made and migrated
+// once per cluster.
+constexpr const char* kSchemaLock = "7253010001";
+constexpr const char* kFolderLock = "7253010002";
+constexpr const char* kChangesChannel = "patchbay_registry";
+
+Status prepareSchema(SqlDatabase& db) {
+  SqlTransaction tx(db);
+  if (auto s = tx.begin(); !s) return s;
+  const bool pg = db.isPostgres();
+  if (pg) {
+    if (auto r = db.query("SELECT pg_advisory_xact_lock($1)", {kSchemaLock}); !r) return r.error();
+  }
+  if (auto s = db.exec(kSchema); !s) return s;
+  if (auto s = tokens::ensureSchema(db); !s) return s;
+  int64_t at = 0;
+  if (pg) {
+    // registry_schema: the schema version; signing_key: the one key all replicas sign with (signing.cc).
+    if (auto s = db.exec("CREATE TABLE IF NOT EXISTS registry_schema (version INTEGER NOT NULL);"
+                         "CREATE TABLE IF NOT EXISTS signing_key (id INTEGER PRIMARY KEY, secret TEXT NOT NULL, created_at TEXT NOT NULL)");
+        !s) {
+      return s;
+    }
+    auto rows = db.query("SELECT version FROM registry_schema");
+    if (!rows) return rows.error();
+    if (rows->empty()) {
+      if (auto r = db.query("INSERT INTO registry_schema (version) VALUES (0)"); !r) return r.error();
+    } else {
+      at = std::stoll(rows->front()[0]);
+    }
+  } else {
+    auto rows = db.query("PRAGMA user_version");
+    if (!rows) return rows.error();
+    at = rows->empty() ? 0 : std::stoll(rows->front()[0]);
+  }
   const int64_t target = static_cast<int64_t>(std::size(kMigrations));
   for (int64_t v = at; v < target; ++v) {
-    Status s = db.transaction([&]() -> Status {
-      if (auto r = db.exec(kMigrations[v]); !r) return r;
-      return db.exec("PRAGMA user_version = " + std::to_string(v + 1));
-    });
-    if (!s) return Error::io("registry.db: schema migration " + std::to_string(v + 1) + " failed: " + s.error().message);
+    std::string sql = kMigrations[v];
+    for (size_t i; (i = sql.find("%ID%")) != std::string::npos;) {
+      sql.replace(i, 4, pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
+    }
+    Status s = db.exec(sql);
+    if (s && pg) {
+      if (auto r = db.query("UPDATE registry_schema SET version = $1", {std::to_string(v + 1)}); !r) s = r.error();
+    } else if (s) {
+      s = db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+    }
+    if (!s) return Error{s.error().kind, db.describe() + ": schema migration " + std::to_string(v + 1) + " failed: " + s.error().message};
   }
-  return {};
+  return tx.commit();
+}
+
+// A whole number read from a text column ("" for NULL reads as 0).
+int64_t number(const std::string& text) {
+  if (text.empty()) return 0;
+  try {
+    return std::stoll(text);
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 bool preferOver(const PackageRecord& a, const PackageRecord& b) {
@@ -138,89 +192,139 @@ Result<std::unique_ptr<Registry>> Registry::open(RegistryOptions options) {
   std::error_code ec;
   fs::create_directories(options.dataDir, ec);
   if (ec) return Error::io(options.dataDir + ": cannot create the data folder: " + ec.message());
-  auto db = Database::open(options.dataDir + "/registry.db");
+  auto db = options.database.empty() ? openSqlDatabase(options.dataDir + "/registry.db")
+                                     : isPostgresUrl(options.database)
+                                         ? openSqlDatabase(options.database, "patchbay_registry")
+                                         : Result<std::unique_ptr<SqlDatabase>>(Error::invalid(
+                                               "database: expected a postgresql:// URL (or nothing for registry.db in the data folder), got \"" +
+                                               options.database + "\""));
   if (!db) return db.error();
-  if (auto s = db->exec(kSchema); !s) return s.error();
-  if (auto s = tokens::ensureSchema(*db); !s) return s.error();
-  if (auto s = migrate(*db); !s) return s.error();
+  if (auto s = prepareSchema(**db); !s) return s.error();
   auto impl = std::make_unique<Impl>(std::move(db.value()));
   impl->options = std::move(options);
-  impl->blobDir = impl->options.dataDir + "/blobs";
+  impl->blobDir = impl->options.blobs.empty() ? impl->options.dataDir + "/blobs" : impl->options.blobs;
   if (auto s = loadOrCreateRegistryKey(*impl); !s) return s.error();
-  {
-    auto st = impl->db.prepare("SELECT plugin_id, version, SUM(count) FROM downloads GROUP BY plugin_id, version");
-    if (!st) return st.error();
-    while (st->step()) impl->downloadTotals[{st->getText(0), st->getText(1)}] = static_cast<uint64_t>(st->getInt(2));
-    if (!st->status()) return st->status().error();
-  }
   {
     std::lock_guard lock(impl->dbMutex);
     if (auto s = impl->rebuildSnapshot(); !s) return s.error();
   }
   std::unique_ptr<Registry> registry(new Registry(std::move(impl)));
+  if (registry->impl_->db->isPostgres()) {
+    // Other replicas' changes: re-read at once when told, and after every
+    // (re)connect of the listener (what it missed while away).
+    Impl* m = registry->impl_.get();
+    auto reread = [m] { (void)m->refreshIfChanged(); };
+    m->changes = std::make_unique<PgListener>(m->options.database, kChangesChannel,
+                                              PgListener::Callbacks{.connected = reread, .notified = [reread](const PgNotification&) { reread(); }});
+  }
   if (!registry->impl_->options.pluginsDir.empty()) {
     if (auto r = registry->syncFolder(); !r) return r.error();
   }
   return registry;
 }
 
+Status Registry::Impl::bumpGeneration() {
+  auto rows = db->query("UPDATE catalog_generation SET generation = generation + 1 WHERE id = 1 RETURNING generation");
+  if (!rows) return rows.error();
+  if (db->isPostgres()) {
+    // Delivered at commit, and only if it commits.
+    if (auto r = db->query("SELECT pg_notify($1, $2)", {kChangesChannel, rows->empty() ? "" : rows->front()[0]}); !r) return r.error();
+  }
+  return {};
+}
+
+Status Registry::Impl::refreshIfChanged() {
+  std::lock_guard lock(dbMutex);
+  return refreshIfChangedLocked();
+}
+
+Status Registry::Impl::refreshIfChangedLocked() {
+  auto rows = db->query("SELECT generation FROM catalog_generation WHERE id = 1");
+  if (!rows) return rows.error();
+  if (rows->empty() || number(rows->front()[0]) != generation) return rebuildSnapshot();
+  // The catalog is the same; other replicas' download counts are read every few seconds.
+  if (db->isPostgres() && std::chrono::steady_clock::now() - totalsReadAt >= std::chrono::seconds(5)) return loadDownloadTotals();
+  return {};
+}
+
+Status Registry::Impl::loadDownloadTotals() {
+  // What every replica flushed, and what this one has not yet.
+  auto totals = db->query("SELECT plugin_id, version, SUM(count) FROM downloads GROUP BY plugin_id, version");
+  if (!totals) return totals.error();
+  std::lock_guard lock(downloadsMutex);
+  downloadTotals.clear();
+  for (const auto& row : *totals) downloadTotals[{row[0], row[1]}] = static_cast<uint64_t>(number(row[2]));
+  for (const auto& [key, count] : pendingDownloads) downloadTotals[{std::get<0>(key), std::get<1>(key)}] += count;
+  totalsReadAt = std::chrono::steady_clock::now();
+  return {};
+}
+
+Status Registry::refresh() { return impl_->refreshIfChanged(); }
+
 Status Registry::Impl::rebuildSnapshot() {
   auto next = std::make_shared<CatalogSnapshot>();
-  auto st = db.prepare(
+  // The generation first: a change committed while the rest is read makes
+  // the next refresh read again, never the other way round.
+  auto gen = db->query("SELECT generation FROM catalog_generation WHERE id = 1");
+  if (!gen) return gen.error();
+  const int64_t readAt = gen->empty() ? 0 : number(gen->front()[0]);
+  auto rows = db->query(
       "SELECT plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, integrity, "
       "status, yanked, source, manifest, readme, created_at, review_reason, reviewed_by, reviewed_at, yank_reason, "
       "bundle_sha256, bundle_map_sha256, signature FROM versions");
-  if (!st) return st.error();
-  while (st->step()) {
+  if (!rows) return rows.error();
+  for (auto& row : *rows) {
     PackageRecord r;
-    r.id = st->getText(0);
-    auto v = Version::parse(st->getText(1));
+    r.id = std::move(row[0]);
+    auto v = Version::parse(row[1]);
     if (!v) continue;  // cannot happen: only parsed versions are stored
     r.version = v.value();
-    r.name = st->getText(2);
-    r.description = st->getText(3);
-    r.category = st->getText(4);
-    r.author = st->getText(5);
-    r.hostRange = st->getText(6);
-    r.fileName = st->getText(7);
-    r.size = static_cast<uint64_t>(st->getInt(8));
-    r.sha256 = st->getText(9);
-    r.integrity = st->getText(10);
-    r.status = st->getText(11);
-    r.yanked = st->getInt(12) != 0;
-    r.source = st->getText(13);
-    r.manifestJson = st->getText(14);
-    r.readme = st->getText(15);
-    r.createdAt = st->getText(16);
-    r.reviewReason = st->getText(17);
-    r.reviewedBy = st->getText(18);
-    r.reviewedAt = st->getText(19);
-    r.yankReason = st->getText(20);
-    r.bundleSha256 = st->getText(21);
-    r.bundleMapSha256 = st->getText(22);
-    r.signature = st->getText(23);
+    r.name = std::move(row[2]);
+    r.description = std::move(row[3]);
+    r.category = std::move(row[4]);
+    r.author = std::move(row[5]);
+    r.hostRange = std::move(row[6]);
+    r.fileName = std::move(row[7]);
+    r.size = static_cast<uint64_t>(number(row[8]));
+    r.sha256 = std::move(row[9]);
+    r.integrity = std::move(row[10]);
+    r.status = std::move(row[11]);
+    r.yanked = number(row[12]) != 0;
+    r.source = std::move(row[13]);
+    r.manifestJson = std::move(row[14]);
+    r.readme = std::move(row[15]);
+    r.createdAt = std::move(row[16]);
+    r.reviewReason = std::move(row[17]);
+    r.reviewedBy = std::move(row[18]);
+    r.reviewedAt = std::move(row[19]);
+    r.yankReason = std::move(row[20]);
+    r.bundleSha256 = std::move(row[21]);
+    r.bundleMapSha256 = std::move(row[22]);
+    r.signature = std::move(row[23]);
     r.blobPath = blobPathFor(blobDir, r.sha256);
     next->plugins[r.id].versions.push_back(std::move(r));
   }
-  if (!st->status()) return st->status();
   // Owners and edits made with PUT /api/plugins/{id} apply to every version.
-  auto owners = db.prepare("SELECT plugin_id, owner FROM owners");
+  auto owners = db->query("SELECT plugin_id, owner FROM owners");
   if (!owners) return owners.error();
-  while (owners->step()) {
-    auto it = next->plugins.find(owners->getText(0));
+  for (const auto& row : *owners) {
+    auto it = next->plugins.find(row[0]);
     if (it == next->plugins.end()) continue;
-    for (auto& r : it->second.versions) r.owner = owners->getText(1);
+    for (auto& r : it->second.versions) r.owner = row[1];
   }
-  auto overrides = db.prepare("SELECT plugin_id, description, category FROM plugin_overrides");
+  auto overrides = db->query(
+      "SELECT plugin_id, COALESCE(description, ''), COALESCE(category, ''), "
+      "CASE WHEN description IS NULL THEN 0 ELSE 1 END, CASE WHEN category IS NULL THEN 0 ELSE 1 END FROM plugin_overrides");
   if (!overrides) return overrides.error();
-  while (overrides->step()) {
-    auto it = next->plugins.find(overrides->getText(0));
+  for (const auto& row : *overrides) {
+    auto it = next->plugins.find(row[0]);
     if (it == next->plugins.end()) continue;
     for (auto& r : it->second.versions) {
-      if (!overrides->isNull(1)) r.description = overrides->getText(1);
-      if (!overrides->isNull(2)) r.category = overrides->getText(2);
+      if (row[3] == "1") r.description = row[1];
+      if (row[4] == "1") r.category = row[2];
     }
   }
+  if (auto s = loadDownloadTotals(); !s) return s;
   for (auto& [id, plugin] : next->plugins) {
     std::sort(plugin.versions.begin(), plugin.versions.end(),
               [](const PackageRecord& a, const PackageRecord& b) { return compareVersions(b.version, a.version) < 0; });
@@ -245,6 +349,7 @@ Status Registry::Impl::rebuildSnapshot() {
   std::stable_sort(next->byName.begin(), next->byName.end(), [](const auto& a, const auto& b) {
     return a.plugin->sortName[a.index] < b.plugin->sortName[b.index];
   });
+  generation = readAt;
   std::lock_guard lock(snapshotMutex);
   snapshot = std::move(next);
   return {};
@@ -271,15 +376,31 @@ Result<size_t> Registry::syncFolder() {
     int64_t size, mtime;
   };
   std::lock_guard dbLock(m.dbMutex);
+  SqlDatabase& db = *m.db;
+  if (auto* pg = dynamic_cast<PostgresDatabase*>(&db)) {
+    // Replicas on one database: only the holder of the folder lock scans
+    // (it keeps it while its connection lives; another takes over after).
+    if (!m.holdsFolderLock || m.folderLockConnection != pg->connectionEpoch()) {
+      auto got = db.query("SELECT pg_try_advisory_lock($1)", {kFolderLock});
+      if (!got) return got.error();
+      m.holdsFolderLock = !got->empty() && got->front()[0] == "t";
+      m.folderLockConnection = pg->connectionEpoch();
+    }
+    if (!m.holdsFolderLock) {
+      std::lock_guard lock(m.problemsMutex);
+      m.problems = {{dir, "not scanned here: another registry replica on this database watches the drop-in folder"}};
+      return size_t{0};
+    }
+  }
   // One transaction for the whole scan: thousands of new files are one
   // commit, not thousands; an error part-way leaves the catalog as it was.
-  Transaction tx(m.db);
+  SqlTransaction tx(db);
   if (auto s = tx.begin(); !s) return s.error();
   std::map<std::string, Known> known;  // file name -> row
   {
-    auto st = m.db.prepare("SELECT file_name, plugin_id, version, sha256, folder_size, folder_mtime FROM versions WHERE source = 'folder'");
-    if (!st) return st.error();
-    while (st->step()) known[st->getText(0)] = {st->getText(1), st->getText(2), st->getText(3), st->getInt(4), st->getInt(5)};
+    auto rows = db.query("SELECT file_name, plugin_id, version, sha256, folder_size, folder_mtime FROM versions WHERE source = 'folder'");
+    if (!rows) return rows.error();
+    for (auto& row : *rows) known[row[0]] = {row[1], row[2], row[3], number(row[4]), number(row[5])};
   }
   std::vector<FolderProblem> problems;
   std::set<std::string> present;
@@ -337,12 +458,12 @@ Result<size_t> Registry::syncFolder() {
     Digest digest = digestBytes(*bytes);
     // Version immutability: the same id and version from elsewhere must be the same bytes.
     {
-      auto other = m.db.prepare("SELECT sha256, source, file_name FROM versions WHERE plugin_id = ? AND version = ?");
+      auto other = db.query("SELECT sha256, source, file_name FROM versions WHERE plugin_id = $1 AND version = $2", {r.id, r.version.toString()});
       if (!other) return other.error();
-      other->bind(1, r.id).bind(2, r.version.toString());
-      if (other->step() && other->getText(2) != file && other->getText(0) != digest.sha256) {
-        problem("conflicts with " + r.id + " " + r.version.toString() + " already in the registry (from " +
-                other->getText(1) + " \"" + other->getText(2) + "\") with different bytes; versions are immutable");
+      if (!other->empty() && other->front()[2] != file && other->front()[0] != digest.sha256) {
+        const auto& o = other->front();
+        problem("conflicts with " + r.id + " " + r.version.toString() + " already in the registry (from " + o[1] + " \"" + o[2] +
+                "\") with different bytes; versions are immutable");
         continue;
       }
     }
@@ -350,30 +471,28 @@ Result<size_t> Registry::syncFolder() {
       problem(s.error().message);
       continue;
     }
-    auto up = m.db.prepare(
+    auto up = db.query(
         "INSERT INTO versions (plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, "
         "integrity, status, yanked, source, manifest, readme, created_at, folder_size, folder_mtime) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,'approved',0,'folder',?,?,?,?,?) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'approved',0,'folder',$12,$13,$14,$15,$16) "
         "ON CONFLICT (plugin_id, version) DO UPDATE SET name=excluded.name, description=excluded.description, "
         "category=excluded.category, author=excluded.author, host_range=excluded.host_range, file_name=excluded.file_name, "
         "size=excluded.size, sha256=excluded.sha256, integrity=excluded.integrity, manifest=excluded.manifest, "
-        "readme=excluded.readme, folder_size=excluded.folder_size, folder_mtime=excluded.folder_mtime");
+        "readme=excluded.readme, folder_size=excluded.folder_size, folder_mtime=excluded.folder_mtime",
+        {r.id, r.version.toString(), r.name, r.description, r.category, r.author, r.hostRange, file, std::to_string(digest.size),
+         digest.sha256, digest.sri, r.manifestJson, r.readme, utcNow(), std::to_string(st.st_size), std::to_string(mtime)});
     if (!up) return up.error();
-    up->bind(1, r.id).bind(2, r.version.toString()).bind(3, r.name).bind(4, r.description).bind(5, r.category);
-    up->bind(6, r.author).bind(7, r.hostRange).bind(8, file).bind(9, static_cast<int64_t>(digest.size));
-    up->bind(10, digest.sha256).bind(11, digest.sri).bind(12, r.manifestJson).bind(13, r.readme).bind(14, utcNow());
-    up->bind(15, static_cast<int64_t>(st.st_size)).bind(16, mtime);
-    if (auto s = up->run(); !s) return s.error();
     present.insert(file);
     ++changes;
   }
   for (const auto& [file, row] : known) {
     if (present.count(file)) continue;
-    auto del = m.db.prepare("DELETE FROM versions WHERE source = 'folder' AND file_name = ?");
+    auto del = db.query("DELETE FROM versions WHERE source = 'folder' AND file_name = $1", {file});
     if (!del) return del.error();
-    del->bind(1, file);
-    if (auto s = del->run(); !s) return s.error();
     ++changes;
+  }
+  if (changes > 0) {
+    if (auto s = m.bumpGeneration(); !s) return s.error();
   }
   if (auto s = tx.commit(); !s) return s.error();
   {
@@ -527,25 +646,27 @@ void Registry::recordDownload(const std::string& id, const Version& version) {
 }
 
 Status Registry::flush() {
+  std::lock_guard dbLock(impl_->dbMutex);
   decltype(impl_->pendingDownloads) pending;
   {
     std::lock_guard lock(impl_->downloadsMutex);
     pending.swap(impl_->pendingDownloads);
   }
   if (pending.empty()) return {};
-  std::lock_guard dbLock(impl_->dbMutex);
-  Status s = impl_->db.transaction([&]() -> Status {
-    auto st = impl_->db.prepare(
-        "INSERT INTO downloads (plugin_id, version, day, count) VALUES (?,?,?,?) "
-        "ON CONFLICT (plugin_id, version, day) DO UPDATE SET count = count + excluded.count");
-    if (!st) return st.error();
+  SqlDatabase& db = *impl_->db;
+  auto write = [&]() -> Status {
+    SqlTransaction tx(db);
+    if (auto s = tx.begin(); !s) return s;
     for (const auto& [key, count] : pending) {
-      st->reset();
-      st->bind(1, std::get<0>(key)).bind(2, std::get<1>(key)).bind(3, std::get<2>(key)).bind(4, static_cast<int64_t>(count));
-      if (auto r = st->run(); !r) return r;
+      auto r = db.query(
+          "INSERT INTO downloads (plugin_id, version, day, count) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (plugin_id, version, day) DO UPDATE SET count = downloads.count + excluded.count",
+          {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::to_string(count)});
+      if (!r) return r.error();
     }
-    return {};
-  });
+    return tx.commit();
+  };
+  Status s = write();
   if (!s) {  // keep the counts for the next try
     std::lock_guard lock(impl_->downloadsMutex);
     for (const auto& [key, count] : pending) impl_->pendingDownloads[key] += count;
@@ -559,11 +680,12 @@ std::string Registry::downloadStatsJson() {
   std::map<std::string, uint64_t> perPlugin;
   {
     std::lock_guard dbLock(impl_->dbMutex);
-    auto st = impl_->db.prepare("SELECT plugin_id, version, day, count FROM downloads ORDER BY day DESC, plugin_id, version");
-    if (st) {
-      while (st->step()) {
-        days.push_back({{"id", st->getText(0)}, {"version", st->getText(1)}, {"day", st->getText(2)}, {"count", st->getInt(3)}});
-        perPlugin[st->getText(0)] += static_cast<uint64_t>(st->getInt(3));
+    auto rows = impl_->db->query("SELECT plugin_id, version, day, count FROM downloads ORDER BY day DESC, plugin_id, version");
+    if (rows) {
+      for (const auto& row : *rows) {
+        const int64_t count = number(row[3]);
+        days.push_back({{"id", row[0]}, {"version", row[1]}, {"day", row[2]}, {"count", count}});
+        perPlugin[row[0]] += static_cast<uint64_t>(count);
       }
     }
   }

@@ -11,20 +11,14 @@ bool validReviewStatus(const std::string& s) { return s == "pending" || s == "ap
 
 // Publishers never review their own work (docs/registry.md): not a version
 // they uploaded, nor any version of a plugin they own. The reason, or "".
-std::string ownWork(Database& db, const std::string& id, const std::optional<Version>& version, const std::string& reviewer) {
-  auto owner = db.prepare("SELECT owner FROM owners WHERE plugin_id = ?");
-  if (owner) {
-    owner->bind(1, id);
-    if (owner->step() && owner->getText(0) == reviewer) return "\"" + reviewer + "\" owns \"" + id + "\"";
-  }
-  auto published = db.prepare(version ? "SELECT 1 FROM events WHERE action = 'publish' AND plugin_id = ? AND actor = ? AND version = ?"
-                                      : "SELECT 1 FROM events WHERE action = 'publish' AND plugin_id = ? AND actor = ?");
-  if (published) {
-    published->bind(1, id).bind(2, reviewer);
-    if (version) published->bind(3, version->toString());
-    if (published->step()) {
-      return "\"" + reviewer + "\" published " + (version ? "version " + version->toString() : std::string("versions")) + " of \"" + id + "\"";
-    }
+std::string ownWork(SqlDatabase& db, const std::string& id, const std::optional<Version>& version, const std::string& reviewer) {
+  auto owner = db.query("SELECT owner FROM owners WHERE plugin_id = $1", {id});
+  if (owner && !owner->empty() && owner->front()[0] == reviewer) return "\"" + reviewer + "\" owns \"" + id + "\"";
+  auto published = version ? db.query("SELECT 1 FROM events WHERE action = 'publish' AND plugin_id = $1 AND actor = $2 AND version = $3",
+                                      {id, reviewer, version->toString()})
+                           : db.query("SELECT 1 FROM events WHERE action = 'publish' AND plugin_id = $1 AND actor = $2", {id, reviewer});
+  if (published && !published->empty()) {
+    return "\"" + reviewer + "\" published " + (version ? "version " + version->toString() : std::string("versions")) + " of \"" + id + "\"";
   }
   return "";
 }
@@ -35,12 +29,12 @@ Error selfReview(const std::string& why) {
 
 }  // namespace
 
-Status recordEvent(Database& db, std::string_view actor, std::string_view action, std::string_view pluginId,
+Status recordEvent(SqlDatabase& db, std::string_view actor, std::string_view action, std::string_view pluginId,
                    std::string_view version, std::string_view detail) {
-  auto st = db.prepare("INSERT INTO events (at, actor, action, plugin_id, version, detail) VALUES (?,?,?,?,?,?)");
-  if (!st) return st.error();
-  st->bind(1, utcNow()).bind(2, actor).bind(3, action).bind(4, pluginId).bind(5, version).bind(6, detail);
-  return st->run();
+  auto r = db.query("INSERT INTO events (at, actor, action, plugin_id, version, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+                    {utcNow(), std::string(actor), std::string(action), std::string(pluginId), std::string(version), std::string(detail)});
+  if (!r) return r.error();
+  return {};
 }
 
 Result<std::vector<PackageRecord>> Registry::updatePlugin(const std::string& id, const PluginUpdate& u, const TokenInfo& who) {
@@ -60,36 +54,34 @@ Result<std::vector<PackageRecord>> Registry::updatePlugin(const std::string& id,
   if (!u.description && !u.category && !u.status) return Error::invalid("nothing to change: give description, category or status");
   {
     std::lock_guard lock(impl_->dbMutex);
-    Database& db = impl_->db;
+    SqlDatabase& db = *impl_->db;
     if (u.status) {
       if (std::string why = ownWork(db, id, std::nullopt, who.name); !why.empty()) return selfReview(why);
     }
-    Transaction tx(db);
+    SqlTransaction tx(db);
     if (auto s = tx.begin(); !s) return s.error();
     if (u.description || u.category) {
-      auto st = db.prepare(
-          "INSERT INTO plugin_overrides (plugin_id, description, category, updated_by, updated_at) VALUES (?,?,?,?,?) "
-          "ON CONFLICT (plugin_id) DO UPDATE SET description = COALESCE(excluded.description, description), "
-          "category = COALESCE(excluded.category, category), updated_by = excluded.updated_by, updated_at = excluded.updated_at");
-      if (!st) return st.error();
-      st->bind(1, id);
-      if (u.description) st->bind(2, *u.description); else st->bindNull(2);
-      if (u.category) st->bind(3, *u.category); else st->bindNull(3);
-      st->bind(4, who.name).bind(5, utcNow());
-      if (auto s = st->run(); !s) return s.error();
+      // NULL keeps what is there (an edit of one field leaves the other).
+      auto put = db.query(
+          "INSERT INTO plugin_overrides (plugin_id, description, category, updated_by, updated_at) "
+          "VALUES ($1, CASE WHEN $2 = '1' THEN $3 END, CASE WHEN $4 = '1' THEN $5 END, $6, $7) "
+          "ON CONFLICT (plugin_id) DO UPDATE SET description = COALESCE(excluded.description, plugin_overrides.description), "
+          "category = COALESCE(excluded.category, plugin_overrides.category), updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+          {id, u.description ? "1" : "0", u.description.value_or(""), u.category ? "1" : "0", u.category.value_or(""), who.name, utcNow()});
+      if (!put) return put.error();
       std::string detail = (u.description ? "description" : "") + std::string(u.description && u.category ? ", " : "") +
                            (u.category ? "category = " + *u.category : "");
       if (auto s = recordEvent(db, who.name, "update", id, "", detail); !s) return s.error();
     }
     if (u.status) {
-      auto st = db.prepare("UPDATE versions SET status = ?, review_reason = ?, reviewed_by = ?, reviewed_at = ? WHERE plugin_id = ?");
+      auto st = db.query("UPDATE versions SET status = $1, review_reason = $2, reviewed_by = $3, reviewed_at = $4 WHERE plugin_id = $5",
+                         {*u.status, u.reason, who.name, utcNow(), id});
       if (!st) return st.error();
-      st->bind(1, *u.status).bind(2, u.reason).bind(3, who.name).bind(4, utcNow()).bind(5, id);
-      if (auto s = st->run(); !s) return s.error();
       if (auto s = recordEvent(db, who.name, "status", id, "", *u.status + (u.reason.empty() ? "" : ": " + u.reason)); !s) {
         return s.error();
       }
     }
+    if (auto s = impl_->bumpGeneration(); !s) return s.error();
     if (auto s = tx.commit(); !s) return s.error();
     if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
   }
@@ -104,17 +96,17 @@ Result<PackageRecord> Registry::review(const std::string& id, const Version& ver
   if (!find(id, version)) return Error::notFound("no version " + version.toString() + " of \"" + id + "\"");
   {
     std::lock_guard lock(impl_->dbMutex);
-    Database& db = impl_->db;
+    SqlDatabase& db = *impl_->db;
     if (std::string why = ownWork(db, id, version, who.name); !why.empty()) return selfReview(why);
-    Transaction tx(db);
+    SqlTransaction tx(db);
     if (auto s = tx.begin(); !s) return s.error();
-    auto st = db.prepare("UPDATE versions SET status = ?, review_reason = ?, reviewed_by = ?, reviewed_at = ? WHERE plugin_id = ? AND version = ?");
+    auto st = db.query("UPDATE versions SET status = $1, review_reason = $2, reviewed_by = $3, reviewed_at = $4 WHERE plugin_id = $5 AND version = $6",
+                       {status, reason, who.name, utcNow(), id, version.toString()});
     if (!st) return st.error();
-    st->bind(1, status).bind(2, reason).bind(3, who.name).bind(4, utcNow()).bind(5, id).bind(6, version.toString());
-    if (auto s = st->run(); !s) return s.error();
     if (auto s = recordEvent(db, who.name, "review", id, version.toString(), status + (reason.empty() ? "" : ": " + reason)); !s) {
       return s.error();
     }
+    if (auto s = impl_->bumpGeneration(); !s) return s.error();
     if (auto s = tx.commit(); !s) return s.error();
     if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
   }
@@ -127,20 +119,18 @@ Result<size_t> Registry::yank(const std::string& id, const std::optional<Version
                               const TokenInfo& who) {
   if (!who.hasScope("admin")) return Error::denied("yanking needs an admin token");
   std::lock_guard lock(impl_->dbMutex);
-  Database& db = impl_->db;
-  Transaction tx(db);
+  SqlDatabase& db = *impl_->db;
+  SqlTransaction tx(db);
   if (auto s = tx.begin(); !s) return s.error();
-  auto st = db.prepare(version ? "UPDATE versions SET yanked = 1, yank_reason = ? WHERE plugin_id = ? AND version = ?"
-                               : "UPDATE versions SET yanked = 1, yank_reason = ? WHERE plugin_id = ?");
+  auto st = version ? db.query("UPDATE versions SET yanked = 1, yank_reason = $1 WHERE plugin_id = $2 AND version = $3", {reason, id, version->toString()})
+                    : db.query("UPDATE versions SET yanked = 1, yank_reason = $1 WHERE plugin_id = $2", {reason, id});
   if (!st) return st.error();
-  st->bind(1, reason).bind(2, id);
-  if (version) st->bind(3, version->toString());
-  if (auto s = st->run(); !s) return s.error();
   const size_t changed = static_cast<size_t>(db.changes());
   if (changed == 0) {
     return Error::notFound(version ? "no version " + version->toString() + " of \"" + id + "\"" : "no plugin \"" + id + "\"");
   }
   if (auto s = recordEvent(db, who.name, "yank", id, version ? version->toString() : "*", reason); !s) return s.error();
+  if (auto s = impl_->bumpGeneration(); !s) return s.error();
   if (auto s = tx.commit(); !s) return s.error();
   if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
   return changed;
@@ -158,32 +148,23 @@ Result<size_t> Registry::erase(const std::string& id, const std::optional<Versio
   std::vector<std::string> unusedBlobs;
   {
     std::lock_guard lock(impl_->dbMutex);
-    Database& db = impl_->db;
-    Transaction tx(db);
+    SqlDatabase& db = *impl_->db;
+    SqlTransaction tx(db);
     if (auto s = tx.begin(); !s) return s.error();
     for (const auto& r : doomed) {
-      auto del = db.prepare("DELETE FROM versions WHERE plugin_id = ? AND version = ?");
-      if (!del) return del.error();
-      del->bind(1, id).bind(2, r.version.toString());
-      if (auto s = del->run(); !s) return s.error();
-      auto dl = db.prepare("DELETE FROM downloads WHERE plugin_id = ? AND version = ?");
-      if (!dl) return dl.error();
-      dl->bind(1, id).bind(2, r.version.toString());
-      if (auto s = dl->run(); !s) return s.error();
-      auto shared = db.prepare("SELECT COUNT(*) FROM versions WHERE sha256 = ?");
+      if (auto del = db.query("DELETE FROM versions WHERE plugin_id = $1 AND version = $2", {id, r.version.toString()}); !del) return del.error();
+      if (auto dl = db.query("DELETE FROM downloads WHERE plugin_id = $1 AND version = $2", {id, r.version.toString()}); !dl) return dl.error();
+      auto shared = db.query("SELECT COUNT(*) FROM versions WHERE sha256 = $1", {r.sha256});
       if (!shared) return shared.error();
-      shared->bind(1, r.sha256);
-      if (shared->step() && shared->getInt(0) == 0) unusedBlobs.push_back(r.blobPath);
+      if (!shared->empty() && shared->front()[0] == "0") unusedBlobs.push_back(r.blobPath);
     }
     if (!version) {
       for (const char* table : {"owners", "plugin_overrides"}) {
-        auto st = db.prepare(std::string("DELETE FROM ") + table + " WHERE plugin_id = ?");
-        if (!st) return st.error();
-        st->bind(1, id);
-        if (auto s = st->run(); !s) return s.error();
+        if (auto del = db.query(std::string("DELETE FROM ") + table + " WHERE plugin_id = $1", {id}); !del) return del.error();
       }
     }
     if (auto s = recordEvent(db, who.name, "erase", id, version ? version->toString() : "*", ""); !s) return s.error();
+    if (auto s = impl_->bumpGeneration(); !s) return s.error();
     if (auto s = tx.commit(); !s) return s.error();
     if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
   }
@@ -219,11 +200,12 @@ std::vector<PackageRecord> Registry::reviewQueue() const {
 std::vector<RegistryEvent> Registry::events(size_t limit) const {
   std::vector<RegistryEvent> out;
   std::lock_guard lock(impl_->dbMutex);
-  auto st = impl_->db.prepare("SELECT id, at, actor, action, plugin_id, version, detail FROM events ORDER BY id DESC LIMIT ?");
-  if (!st) return out;
-  st->bind(1, static_cast<int64_t>(limit));
-  while (st->step()) {
-    out.push_back({st->getInt(0), st->getText(1), st->getText(2), st->getText(3), st->getText(4), st->getText(5), st->getText(6)});
+  auto rows = impl_->db->query("SELECT id, at, actor, action, plugin_id, version, detail FROM events ORDER BY id DESC LIMIT $1",
+                               {std::to_string(limit)});
+  if (!rows) return out;
+  for (auto& row : *rows) {
+    out.push_back({std::stoll(row[0]), std::move(row[1]), std::move(row[2]), std::move(row[3]), std::move(row[4]), std::move(row[5]),
+                   std::move(row[6])});
   }
   return out;
 }

@@ -14,18 +14,23 @@ namespace {
 
 const std::vector<std::string> kScopes = {"publish", "review", "admin"};
 
+bool stillConnected(SqlDatabase& db) {
+  auto* pg = dynamic_cast<PostgresDatabase*>(&db);
+  return pg && pg->connection().connected();
+}
+
 }  // namespace
 
 Result<std::pair<TokenInfo, std::string>> Registry::createToken(const std::string& name, const std::vector<std::string>& scopes,
                                                                 const std::string& expiresAt, const std::string& actor) {
   std::lock_guard lock(impl_->dbMutex);
-  Transaction tx(impl_->db);
+  SqlTransaction tx(*impl_->db);
   if (auto s = tx.begin(); !s) return s.error();
-  auto created = tokens::create(impl_->db, name, scopes, kScopes, expiresAt);
+  auto created = tokens::create(*impl_->db, name, scopes, kScopes, expiresAt);
   if (!created) return created.error();
   std::string joined;
   for (const auto& s : scopes) joined += (joined.empty() ? "" : ",") + s;
-  if (auto s = recordEvent(impl_->db, actor, "token.create", "", "", name + " (" + std::to_string(created->first.id) + ": " + joined + ")"); !s) {
+  if (auto s = recordEvent(*impl_->db, actor, "token.create", "", "", name + " (" + std::to_string(created->first.id) + ": " + joined + ")"); !s) {
     return s.error();
   }
   if (auto s = tx.commit(); !s) return s.error();
@@ -34,21 +39,21 @@ Result<std::pair<TokenInfo, std::string>> Registry::createToken(const std::strin
 
 std::vector<TokenInfo> Registry::listTokens() const {
   std::lock_guard lock(impl_->dbMutex);
-  return tokens::list(impl_->db);
+  return tokens::list(*impl_->db);
 }
 
 Status Registry::revokeToken(int64_t id, const std::string& actor) {
   std::lock_guard lock(impl_->dbMutex);
-  Transaction tx(impl_->db);
+  SqlTransaction tx(*impl_->db);
   if (auto s = tx.begin(); !s) return s;
-  if (auto s = tokens::revoke(impl_->db, id); !s) return s;
-  if (auto s = recordEvent(impl_->db, actor, "token.revoke", "", "", std::to_string(id)); !s) return s;
+  if (auto s = tokens::revoke(*impl_->db, id); !s) return s;
+  if (auto s = recordEvent(*impl_->db, actor, "token.revoke", "", "", std::to_string(id)); !s) return s;
   return tx.commit();
 }
 
 Result<TokenInfo> Registry::authenticate(std::string_view secret) {
   std::lock_guard lock(impl_->dbMutex);
-  return tokens::authenticate(impl_->db, secret);
+  return tokens::authenticate(*impl_->db, secret);
 }
 
 Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::optional<std::string>& signatureText,
@@ -103,65 +108,74 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
   }
 
   Digest digest = digestBytes(zipBytes);
-  std::lock_guard lock(impl_->dbMutex);
-  Database& db = impl_->db;
-  Transaction tx(db);
-  if (auto s = tx.begin(); !s) return s.error();
-
-  // Ownership: the first publisher of an id owns it.
-  auto owner = db.prepare("SELECT owner FROM owners WHERE plugin_id = ?");
-  if (!owner) return owner.error();
-  owner->bind(1, m.id);
-  if (owner->step()) {
-    if (owner->getText(0) != publisher.name && !publisher.hasScope("admin")) {
-      return Error::denied("plugin \"" + m.id + "\" belongs to \"" + owner->getText(0) + "\"; \"" + publisher.name + "\" may not publish it");
-    }
-  } else {
-    auto claim = db.prepare("INSERT INTO owners (plugin_id, owner, created_at) VALUES (?,?,?)");
-    if (!claim) return claim.error();
-    claim->bind(1, m.id).bind(2, publisher.name).bind(3, utcNow());
-    if (auto s = claim->run(); !s) return s.error();
-  }
-
-  // Immutability.
-  auto existing = db.prepare("SELECT sha256 FROM versions WHERE plugin_id = ? AND version = ?");
-  if (!existing) return existing.error();
-  existing->bind(1, m.id).bind(2, version);
-  if (existing->step()) {
-    if (existing->getText(0) != digest.sha256) {
-      return Error::conflict(m.id + " " + version + " already exists with different bytes; versions are immutable, publish a new version");
-    }
-    tx.rollback();  // nothing to write
-    auto found = find(m.id, m.version);
-    if (!found) return Error::internal("version vanished while publishing");
-    return PublishResult{*found, false};
-  }
-
-  if (auto s = storeBlob(blobPathFor(impl_->blobDir, digest.sha256), zipBytes); !s) return s.error();
-  for (const auto& blob : bundleBlobs) {
-    if (auto s = storeBlob(blob.path, blob.bytes); !s) return s.error();
-  }
+  const std::string status = impl_->options.requireReview ? "pending" : "approved";
   auto manifestText = readZipEntry(zipBytes, m.file, 1 << 20);
-  auto insert = db.prepare(
-      "INSERT INTO versions (plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, "
-      "integrity, status, yanked, source, manifest, readme, signature, created_at, bundle_sha256, bundle_map_sha256) "
-      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,'upload',?,?,?,?,?,?)");
-  if (!insert) return insert.error();
-  insert->bind(1, m.id).bind(2, version).bind(3, m.name).bind(4, m.description);
-  insert->bind(5, m.category.empty() ? m.type : m.category).bind(6, m.author).bind(7, m.hostRange);
-  insert->bind(8, packageFileName(m.id, m.version)).bind(9, static_cast<int64_t>(digest.size)).bind(10, digest.sha256);
-  insert->bind(11, digest.sri).bind(12, impl_->options.requireReview ? "pending" : "approved");
-  insert->bind(13, manifestText ? *manifestText : "").bind(14, info->readme.value_or(""));
-  insert->bind(15, signatureText.value_or("")).bind(16, utcNow()).bind(17, bundleSha).bind(18, mapSha);
-  if (auto s = insert->run(); !s) return s.error();
-  if (auto s = recordEvent(db, publisher.name, "publish", m.id, version, impl_->options.requireReview ? "pending" : "approved"); !s) {
+
+  std::lock_guard lock(impl_->dbMutex);
+  SqlDatabase& db = *impl_->db;
+  // One try in a transaction: false when the same bytes were already there.
+  auto attempt = [&]() -> Result<bool> {
+    SqlTransaction tx(db);
+    if (auto s = tx.begin(); !s) return s.error();
+    // Ownership: the first publisher of an id owns it.
+    auto owner = db.query("SELECT owner FROM owners WHERE plugin_id = $1", {m.id});
+    if (!owner) return owner.error();
+    if (!owner->empty()) {
+      const std::string& holder = owner->front()[0];
+      if (holder != publisher.name && !publisher.hasScope("admin")) {
+        return Error::denied("plugin \"" + m.id + "\" belongs to \"" + holder + "\"; \"" + publisher.name + "\" may not publish it");
+      }
+    } else if (auto claim = db.query("INSERT INTO owners (plugin_id, owner, created_at) VALUES ($1, $2, $3)", {m.id, publisher.name, utcNow()});
+               !claim) {
+      return claim.error();
+    }
+    // Immutability.
+    auto existing = db.query("SELECT sha256 FROM versions WHERE plugin_id = $1 AND version = $2", {m.id, version});
+    if (!existing) return existing.error();
+    if (!existing->empty()) {
+      if (existing->front()[0] != digest.sha256) {
+        return Error::conflict(m.id + " " + version + " already exists with different bytes; versions are immutable, publish a new version");
+      }
+      return false;  // nothing to write
+    }
+    // The blobs before the row that points at them: a crash in between
+    // leaves bytes nobody refers to, never a row without its bytes.
+    // Content-addressed, so a retried upload writes nothing new.
+    if (auto s = storeBlob(blobPathFor(impl_->blobDir, digest.sha256), zipBytes); !s) return s.error();
+    for (const auto& blob : bundleBlobs) {
+      if (auto s = storeBlob(blob.path, blob.bytes); !s) return s.error();
+    }
+    auto insert = db.query(
+        "INSERT INTO versions (plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, "
+        "integrity, status, yanked, source, manifest, readme, signature, created_at, bundle_sha256, bundle_map_sha256) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,0,'upload',$13,$14,$15,$16,$17,$18)",
+        {m.id, version, m.name, m.description, m.category.empty() ? m.type : m.category, m.author, m.hostRange,
+         packageFileName(m.id, m.version), std::to_string(digest.size), digest.sha256, digest.sri, status,
+         manifestText ? *manifestText : "", info->readme.value_or(""), signatureText.value_or(""), utcNow(), bundleSha, mapSha});
+    if (!insert) return insert.error();
+    if (auto s = recordEvent(db, publisher.name, "publish", m.id, version, status); !s) return s.error();
+    if (auto s = impl_->bumpGeneration(); !s) return s.error();
+    if (auto s = tx.commit(); !s) return s.error();
+    return true;
+  };
+  // Replicas publishing the same id at once: the loser's transaction fails
+  // (a taken key, a serialization failure) and a second try sees the
+  // winner's row, so it answers as if it had come second.
+  auto created = attempt();
+  for (int retry = 0; retry < 2 && !created && db.isPostgres() && stillConnected(db) &&
+                      (created.error().kind == ErrorKind::kConflict || created.error().kind == ErrorKind::kUnavailable);
+       ++retry) {
+    created = attempt();
+  }
+  if (!created) return created.error();
+  if (*created) {
+    if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
+  } else if (auto s = impl_->refreshIfChangedLocked(); !s) {
     return s.error();
   }
-  if (auto s = tx.commit(); !s) return s.error();
-  if (auto s = impl_->rebuildSnapshot(); !s) return s.error();
   auto stored = find(m.id, m.version);
   if (!stored) return Error::internal("published version not found after commit");
-  return PublishResult{*stored, true};
+  return PublishResult{*stored, *created};
 }
 
 }  // namespace patchbay

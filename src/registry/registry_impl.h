@@ -8,6 +8,8 @@
 #include "patchbay/archive.h"
 #include "patchbay/clock.h"
 #include "patchbay/registry.h"
+#include "patchbay/postgres.h"
+#include "patchbay/sql_database.h"
 #include "patchbay/store.h"
 #include "patchbay/worker_pool.h"
 
@@ -38,7 +40,16 @@ struct Registry::Impl {
   std::string blobDir;
 
   std::mutex dbMutex;
-  Database db;  // guarded by dbMutex
+  std::unique_ptr<SqlDatabase> db;  // guarded by dbMutex
+  // The catalog generation the snapshot was built at. Every change bumps
+  // it in its transaction (and, on PostgreSQL, NOTIFYs the other replicas,
+  // whose listener or upkeep timer then re-reads the catalog).
+  int64_t generation = -1;  // guarded by dbMutex
+  std::unique_ptr<PgListener> changes;  // PostgreSQL only
+  // The drop-in folder is scanned by one replica at a time: the one holding
+  // a session advisory lock on the shared database.
+  bool holdsFolderLock = false;  // guarded by dbMutex
+  uint64_t folderLockConnection = 0;  // the connection it was taken on
 
   mutable std::mutex snapshotMutex;
   std::shared_ptr<const CatalogSnapshot> snapshot;  // guarded by snapshotMutex
@@ -68,14 +79,25 @@ struct Registry::Impl {
   // server's IO threads; a full queue answers 503.
   std::unique_ptr<WorkerPool> publishers = std::make_unique<WorkerPool>("pb-publish", 1, 8);
 
-  explicit Impl(Database database) : db(std::move(database)) {}
+  explicit Impl(std::unique_ptr<SqlDatabase> database) : db(std::move(database)) {}
 
   std::shared_ptr<const CatalogSnapshot> current() const {
     std::lock_guard lock(snapshotMutex);
     return snapshot;
   }
   uint64_t totalDownloads(const std::string& id, const std::string& version) const;
-  Status rebuildSnapshot();  // requires dbMutex held
+  // Re-reads the catalog and the download totals (requires dbMutex held).
+  Status rebuildSnapshot();
+  // In a changing transaction: the next generation, told to the other
+  // replicas at commit (requires dbMutex held).
+  Status bumpGeneration();
+  // Rebuilds when the database's generation differs from the snapshot's
+  // (the first takes dbMutex, the second requires it held).
+  Status refreshIfChanged();
+  Status refreshIfChangedLocked();
+  // Re-reads downloadTotals from the database (requires dbMutex held).
+  Status loadDownloadTotals();
+  std::chrono::steady_clock::time_point totalsReadAt;  // guarded by dbMutex
 };
 
 // Where the blob with this SHA-256 lives: blobs/<sha[0:2]>/<sha><extension>
@@ -97,15 +119,16 @@ struct ClientBundle {
 Result<std::optional<ClientBundle>> buildClientBundle(std::string_view zipBytes, const ArchiveListing& listing,
                                                       const std::string& scratchParent);
 
-// Reads registry.key from the data folder, creating it (and registry.pub) on
-// first start.
+// The signing key: registry.key in the data folder (made with registry.pub
+// on first start); on PostgreSQL the one row all replicas share (made by
+// the first, from the data folder's registry.key when there is one).
 Status loadOrCreateRegistryKey(Registry::Impl& impl);
 // "approved", "pending", "rejected", or "yanked" for a yanked version.
 std::string effectiveStatus(const PackageRecord& record);
 // canonicalMetadata() of the record's fields.
 std::string canonicalMetadata(const PackageRecord& record);
 // Appends an audit event (requires dbMutex held).
-Status recordEvent(Database& db, std::string_view actor, std::string_view action, std::string_view pluginId,
+Status recordEvent(SqlDatabase& db, std::string_view actor, std::string_view action, std::string_view pluginId,
                    std::string_view version, std::string_view detail);
 
 

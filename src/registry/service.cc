@@ -165,9 +165,11 @@ Response errorResponse(const Error& e) {
     case ErrorKind::kPermissionDenied: status = 403; break;
     case ErrorKind::kIo:
     case ErrorKind::kInternal: status = 500; break;
+    case ErrorKind::kUnavailable: status = 503; break;
   }
   Response r = Response::error(status, errorKindName(e.kind), e.message);
   if (status == 401) r.set("WWW-Authenticate", "Bearer");
+  if (status == 503) r.set("Retry-After", "1");
   return r;
 }
 

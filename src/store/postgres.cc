@@ -50,6 +50,21 @@ struct ResultHolder {
   PGresult* r;
 };
 
+// A failed statement's error, by its SQLSTATE: a taken key is a conflict,
+// a missing privilege a denial, a cancelled statement (statement_timeout) a
+// limit, a transaction that lost a race (serialization failure, deadlock)
+// unavailable for now (run it again); anything else is the statement's fault.
+Error statementError(const PGresult* result, pg_conn* conn, std::string_view sql, int firstLine = 1) {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string_view code = state ? state : "";
+  std::string message = messageOf(result, conn) + positionOf(result, sql, firstLine);
+  if (code == "23505") return Error::conflict(std::move(message));
+  if (code == "42501") return Error::denied(std::move(message));
+  if (code == "57014") return Error::limit(std::move(message));
+  if (code == "40001" || code == "40P01") return Error::unavailable(std::move(message));
+  return Error::invalid(std::move(message));
+}
+
 }  // namespace
 
 bool isPostgresUrl(std::string_view text) { return text.starts_with("postgres://") || text.starts_with("postgresql://"); }
@@ -140,7 +155,7 @@ Status PgConnection::exec(std::string_view sql, int firstLine) {
   const auto status = result.r ? PQresultStatus(result.r) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return {};
   if (PQstatus(conn_) != CONNECTION_OK) return Error::io(url_ + ": the connection was lost: " + messageOf(result.r, conn_));
-  return Error::invalid(messageOf(result.r, conn_) + positionOf(result.r, sql, firstLine));
+  return statementError(result.r, conn_, sql, firstLine);
 }
 
 Result<std::vector<PgRow>> PgConnection::query(std::string_view sql, const std::vector<std::string>& params) {
@@ -158,11 +173,7 @@ Result<PgResult> PgConnection::run(std::string_view sql, const std::vector<std::
   const auto status = result.r ? PQresultStatus(result.r) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     if (PQstatus(conn_) != CONNECTION_OK) return Error::io(url_ + ": the connection was lost: " + messageOf(result.r, conn_));
-    const char* state = PQresultErrorField(result.r, PG_DIAG_SQLSTATE);
-    const bool duplicate = state && std::string_view(state) == "23505";
-    const bool denied = state && std::string_view(state) == "42501";
-    std::string message = messageOf(result.r, conn_) + positionOf(result.r, sql);
-    return duplicate ? Error::conflict(message) : denied ? Error::denied(message) : Error::invalid(message);
+    return statementError(result.r, conn_, sql);
   }
   PgResult out;
   const int n = PQntuples(result.r), columns = PQnfields(result.r);
@@ -242,17 +253,14 @@ Result<PgResult> PgConnection::runBounded(std::string_view sql, const std::vecto
         failure = Error::io(url_ + ": the connection was lost: " + messageOf(raw, conn_));
         continue;
       }
-      const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
-      const bool duplicate = state && std::string_view(state) == "23505";
-      const bool denied = state && std::string_view(state) == "42501";
-      const bool timedOut = state && std::string_view(state) == "57014";  // query_canceled: statement_timeout
-      std::string message = messageOf(raw, conn_) + positionOf(raw, sql);
-      failure = duplicate ? Error::conflict(message) : denied ? Error::denied(message) : timedOut ? Error::limit(message) : Error::invalid(message);
+      failure = statementError(raw, conn_, sql);
     }
   }
   if (failure) return *failure;
   return out;
 }
+
+bool PgConnection::connected() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
 
 bool PgConnection::inTransaction() const {
   const auto state = PQtransactionStatus(conn_);

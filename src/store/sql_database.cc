@@ -1,5 +1,7 @@
 #include "patchbay/sql_database.h"
 
+#include <cctype>
+
 namespace patchbay {
 
 Result<SqlDatabase::Rows> SqliteDatabase::query(std::string_view sql, const std::vector<std::string>& params) {
@@ -15,10 +17,63 @@ Result<SqlDatabase::Rows> SqliteDatabase::query(std::string_view sql, const std:
   return rows;
 }
 
+namespace {
+
+bool startsWithWord(std::string_view sql, std::string_view word) {
+  while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\n' || sql.front() == '\t')) sql.remove_prefix(1);
+  if (sql.size() < word.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (std::toupper(static_cast<unsigned char>(sql[i])) != word[i]) return false;
+  }
+  return sql.size() == word.size() || !std::isalpha(static_cast<unsigned char>(sql[word.size()]));
+}
+
+// A failure of a statement on a connection that is gone: the server is
+// unavailable (for now), not the statement wrong.
+Error lostConnection(const PgConnection& pg, const Error& e) {
+  return pg.connected() ? e : Error::unavailable(e.message);
+}
+
+}  // namespace
+
+Status PostgresDatabase::ready(std::string_view sql) {
+  if (pg_.connected()) return {};
+  if (inTransaction_) {
+    // The server rolled the transaction back when the connection went.
+    if (startsWithWord(sql, "ROLLBACK")) {
+      inTransaction_ = false;
+      return Error::unavailable(pg_.url() + ": the connection was lost (the transaction was rolled back)");
+    }
+    if (startsWithWord(sql, "COMMIT")) inTransaction_ = false;
+    return Error::unavailable(pg_.url() + ": the connection was lost during a transaction; nothing of it was written");
+  }
+  if (!reconnect_) return Error::unavailable(pg_.url() + ": the connection was lost");
+  auto fresh = reconnect_();
+  if (!fresh) return Error::unavailable(fresh.error().message);
+  pg_ = std::move(*fresh);
+  ++epoch_;
+  return {};
+}
+
+void PostgresDatabase::settle() { inTransaction_ = pg_.connected() && pg_.inTransaction(); }
+
+Status PostgresDatabase::exec(std::string_view sql) {
+  if (auto s = ready(sql); !s) {
+    if (startsWithWord(sql, "ROLLBACK")) return {};  // nothing left to roll back
+    return s;
+  }
+  Status s = pg_.exec(sql);
+  settle();
+  if (!s) return lostConnection(pg_, s.error());
+  return s;
+}
+
 Result<SqlDatabase::Rows> PostgresDatabase::query(std::string_view sql, const std::vector<std::string>& params) {
+  if (auto s = ready(sql); !s) return s.error();
   std::vector<std::optional<std::string>> values(params.begin(), params.end());
   auto result = pg_.run(sql, values);
-  if (!result) return result.error();
+  settle();
+  if (!result) return lostConnection(pg_, result.error());
   changes_ = result->affected;
   Rows out;
   out.reserve(result->rows.size());
@@ -35,14 +90,25 @@ Result<std::unique_ptr<SqlDatabase>> openSqlDatabase(const std::string& pathOrUr
     if (!db) return db.error();
     return std::unique_ptr<SqlDatabase>(std::make_unique<SqliteDatabase>(std::move(*db), pathOrUrl));
   }
-  auto pg = PgConnection::connect(pathOrUrl);
-  if (!pg) return pg.error();
-  if (!schema.empty()) {
-    if (auto s = pg->exec("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"; SET search_path = \"" + schema + "\""); !s) {
-      return Error{s.error().kind, pg->url() + ": schema " + schema + ": " + s.error().message};
+  // Connects with the schema first in search_path: at the start, and again
+  // whenever the connection is found gone.
+  auto connect = [url = pathOrUrl, schema](int timeoutSeconds) -> Result<PgConnection> {
+    auto pg = PgConnection::connect(url, timeoutSeconds);
+    if (!pg) return pg.error();
+    if (schema.empty()) return pg;
+    // Two processes starting at once may both create it: the loser's
+    // CREATE fails on the catalog's unique index, and a second try finds it.
+    Status made;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      made = pg->exec("CREATE SCHEMA IF NOT EXISTS \"" + schema + "\"; SET search_path = \"" + schema + "\"");
+      if (made) return pg;
     }
-  }
-  return std::unique_ptr<SqlDatabase>(std::make_unique<PostgresDatabase>(std::move(*pg)));
+    return Error{made.error().kind, pg->url() + ": schema " + schema + ": " + made.error().message};
+  };
+  auto pg = connect(10);
+  if (!pg) return pg.error();
+  // Reconnecting waits at most 2 s: a request finds out fast that the database is down.
+  return std::unique_ptr<SqlDatabase>(std::make_unique<PostgresDatabase>(std::move(*pg), [connect] { return connect(2); }));
 }
 
 }  // namespace patchbay

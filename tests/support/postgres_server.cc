@@ -100,35 +100,45 @@ PostgresServer::PostgresServer() {
     error_ = "initdb failed (" + std::to_string(code) + "): " + readFile(dir_ / "initdb.log");
     return;
   }
+  bin_ = bin;
   for (int attempt = 0; attempt < 5 && ok(); ++attempt) {
     port_ = freeLoopbackPort();
-    pid_ = spawnAs({(bin / "postgres").string(), "-D", (dir_ / "data").string(), "-k", dir_.string(), "-h", "127.0.0.1", "-p",
-                    std::to_string(port_), "-c", "fsync=off", "-c", "max_connections=50"},
-                   log);
-    const std::string ping = "host=127.0.0.1 port=" + std::to_string(port_) + " user=patchbay dbname=postgres connect_timeout=2";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (PQping(ping.c_str()) == PQPING_OK) return;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // exited: the port was taken, or worse
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    if (start()) return;
   }
   error_ = "the PostgreSQL server did not start: " + readFile(log);
 }
 
-PostgresServer::~PostgresServer() {
-  if (pid_ > 0) {
-    // The postmaster's pid (under runuser it is a child of the one we started).
-    std::ifstream pidFile(dir_ / "data/postmaster.pid");
-    pid_t postmaster = 0;
-    pidFile >> postmaster;
-    ::kill(postmaster > 0 ? postmaster : pid_, SIGINT);  // fast shutdown
-    waitFor(pid_);
+bool PostgresServer::start() {
+  pid_ = spawnAs({(bin_ / "postgres").string(), "-D", (dir_ / "data").string(), "-k", dir_.string(), "-h", "127.0.0.1", "-p",
+                  std::to_string(port_), "-c", "fsync=off", "-c", "max_connections=50"},
+                 dir_ / "server.log");
+  const std::string ping = "host=127.0.0.1 port=" + std::to_string(port_) + " user=patchbay dbname=postgres connect_timeout=2";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (PQping(ping.c_str()) == PQPING_OK) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // exited: the port was taken, or worse
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  return false;
+}
+
+void PostgresServer::stop() {
+  if (pid_ <= 0) return;
+  // The postmaster's pid (under runuser it is a child of the one we started).
+  std::ifstream pidFile(dir_ / "data/postmaster.pid");
+  pid_t postmaster = 0;
+  pidFile >> postmaster;
+  ::kill(postmaster > 0 ? postmaster : pid_, SIGINT);  // fast shutdown
+  waitFor(pid_);
+  pid_ = -1;
+}
+
+PostgresServer::~PostgresServer() {
+  stop();
   std::error_code ec;
   if (!dir_.empty()) fs::remove_all(dir_, ec);
 }

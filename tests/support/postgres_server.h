@@ -32,6 +32,10 @@ class PostgresServer {
   // "" or the error.
   std::string exec(const std::string& database, const std::string& sql) const;
   void createDatabase(const std::string& name, const std::string& fromTemplate = "") const;
+  // Stops the server (a fast shutdown: clients are cut off) and starts it
+  // again on the same port with the same data: a database restart.
+  void stop();
+  bool start();
   void dropDatabase(const std::string& name) const;
 
  private:
@@ -39,6 +43,7 @@ class PostgresServer {
   std::string error_;
   int port_ = 0;
   int pid_ = -1;
+  std::filesystem::path bin_;
 };
 
 // Every table of a PostgreSQL database's schema with its columns and rows

@@ -1,0 +1,175 @@
+// Beyond one machine: registry replicas on one PostgreSQL. Two
+// `patchbay registry serve` processes with their own data folders, one
+// database and one shared blob folder (a network file system's place)
+// serve one catalog: a package published through one is listed by the
+// other within 2 s and downloads byte-identical from both; both sign with
+// one key; tokens made once work on both; a yank on one is seen by the
+// other; the drop-in folder is scanned by one replica at a time and taken
+// over when that one dies; with PostgreSQL down, writes fail fast with 503
+// while reads go on, and writes work again soon after it is back.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "patchbay/http_client.h"
+#include "patchbay/package.h"
+#include "support/postgres_server.h"
+#include "support/test_util.h"
+
+namespace patchbay {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Replica {
+  test::TempDir dir;
+  std::unique_ptr<test::ServeProcess> serve;
+  Replica(const std::string& database, const fs::path& shared) {
+    serve = std::make_unique<test::ServeProcess>(dir, "registry serve --data data --database " + database + " --blobs " + (shared / "blobs").string() +
+                                                          " --plugins-dir " + (shared / "plugins").string());
+  }
+  std::string base() const { return "http://127.0.0.1:" + serve->port; }
+  std::string log() const { return test::readFile(dir / "log"); }
+};
+
+http::ClientResponse request(const std::string& method, const std::string& url, std::string body = "",
+                             std::vector<std::pair<std::string, std::string>> headers = {}) {
+  auto r = http::fetch({.method = method, .url = url, .headers = std::move(headers), .body = std::move(body)});
+  return r.ok() ? *r : http::ClientResponse{};
+}
+
+// A package of plugin `id` at `version`, as bytes.
+std::string package(const test::TempDir& dir, const std::string& id, const std::string& version, const std::string& note = "") {
+  const fs::path src = dir / "src" / (id + "-" + version + note) / id;
+  test::writeFile(src / "plugin.json", json{{"id", id}, {"name", id + " plugin"}, {"version", version}, {"description", "The " + id + " plugin"}}.dump());
+  test::writeFile(src / "server.js", "export default function () { /* " + note + " */ }\n");
+  const fs::path out = dir / "out" / (id + "-" + version + note);
+  fs::create_directories(out);
+  auto packed = packFolder(src.string(), out.string());
+  EXPECT_TRUE(packed.ok()) << packed.error().message;
+  return packed.ok() ? test::readFile(packed->path) : "";
+}
+
+http::ClientResponse publish(const Replica& r, const std::string& token, const std::string& bytes) {
+  return request("POST", r.base() + "/api/plugins", bytes, {{"Authorization", "Bearer " + token}, {"Content-Type", "application/zip"}});
+}
+
+// Polls `done` every 20 ms for up to `limit`; the time it took, or `limit` when it never held.
+template <class F>
+std::chrono::milliseconds timeUntil(F done, std::chrono::milliseconds limit) {
+  const auto start = Clock::now();
+  while (Clock::now() - start < limit) {
+    if (done()) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return limit;
+}
+
+std::string token(const std::string& database, const test::TempDir& dir, const std::string& name, const std::string& scope) {
+  auto made = test::run(test::patchbayBinary() + " registry token create --data " + (dir / "tokens").string() + " --database " + database +
+                        " --name " + name + " --scope " + scope + " --json");
+  json j = json::parse(made.output, nullptr, false);
+  EXPECT_TRUE(j.is_object() && j.value("ok", false)) << made.output;
+  return j.is_object() ? j.value("token", "") : "";
+}
+
+TEST(ClusterRegistry, ReplicasOnOnePostgresServeOneCatalog) {
+  test::PostgresServer pg;
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  pg.createDatabase("registry");
+  const std::string database = pg.url("registry");
+  test::TempDir shared;
+  fs::create_directories(shared / "plugins");
+
+  Replica a(database, shared.path());
+  ASSERT_FALSE(a.serve->port.empty()) << a.log();
+  Replica b(database, shared.path());
+  ASSERT_FALSE(b.serve->port.empty()) << b.log();
+
+  // One signing key, made by the first replica, read by the second.
+  const auto keyA = request("GET", a.base() + "/api/registry/key"), keyB = request("GET", b.base() + "/api/registry/key");
+  ASSERT_EQ(keyA.status, 200) << keyA.body;
+  EXPECT_EQ(keyA.body, keyB.body);
+  EXPECT_FALSE(fs::exists(a.dir / "data" / "registry.key")) << "a key of the replica's own";
+
+  // Tokens are rows of the database: made once, good on both.
+  const std::string alice = token(database, shared, "alice", "publish"), root = token(database, shared, "root", "admin");
+  ASSERT_FALSE(alice.empty());
+
+  // Published through A: listed by B within 2 s, the same bytes from both.
+  const std::string notes = package(shared, "notes", "1.0.0");
+  auto published = publish(a, alice, notes);
+  ASSERT_EQ(published.status, 201) << published.body;
+  const auto seen = timeUntil([&] { return request("GET", b.base() + "/api/plugins/notes").status == 200; }, std::chrono::seconds(2));
+  EXPECT_LT(seen.count(), 2000) << "B never listed what A published";
+  const auto fromA = request("GET", a.base() + "/download/notes/1.0.0"), fromB = request("GET", b.base() + "/download/notes/1.0.0");
+  EXPECT_EQ(fromA.status, 200);
+  EXPECT_EQ(fromB.status, 200) << fromB.body;
+  EXPECT_TRUE(fromA.body == notes && fromB.body == notes) << "downloads differ from what was published";
+  // Both sign the metadata alike.
+  json metaA = json::parse(request("GET", a.base() + "/api/plugins/notes/1.0.0").body, nullptr, false);
+  json metaB = json::parse(request("GET", b.base() + "/api/plugins/notes/1.0.0").body, nullptr, false);
+  EXPECT_EQ(metaA.value("registry_signature", "a"), metaB.value("registry_signature", "b"));
+
+  // Immutable across replicas: other bytes for the version are refused by
+  // B, the same bytes again are an idempotent success.
+  EXPECT_EQ(publish(b, alice, package(shared, "notes", "1.0.0", "other")).status, 409);
+  EXPECT_EQ(publish(b, alice, notes).status, 200);
+  // Ownership too: another publisher may not take the id on B.
+  const std::string mallory = token(database, shared, "mallory", "publish");
+  EXPECT_EQ(publish(b, mallory, package(shared, "notes", "1.1.0")).status, 403);
+
+  // A yank through B leaves A's listing within 2 s.
+  auto yanked = request("DELETE", b.base() + "/api/plugins/notes/1.0.0?reason=broken", "", {{"Authorization", "Bearer " + root}});
+  ASSERT_EQ(yanked.status, 200) << yanked.body;
+  const auto gone = timeUntil(
+      [&] {
+        json list = json::parse(request("GET", a.base() + "/api/plugins").body, nullptr, false);
+        return list.is_array() && list.empty();  // seed 000's shape: the listed plugins
+      },
+      std::chrono::seconds(2));
+  EXPECT_LT(gone.count(), 2000) << "A still lists the yanked version";
+
+  // The drop-in folder: scanned by the replica holding its lock (A, the
+  // first), served by both; when A dies, B takes the folder over.
+  {
+    test::writeFile(shared / "src" / "dropin" / "dropin" / "plugin.json", json{{"id", "dropin"}, {"name", "Drop-in"}, {"version", "1.0.0"}}.dump());
+    test::writeFile(shared / "src" / "dropin" / "dropin" / "server.js", "export default function () {}\n");
+    ASSERT_TRUE(packFolder((shared / "src" / "dropin" / "dropin").string(), (shared / "plugins").string()).ok());
+  }
+  const auto dropped = timeUntil([&] { return request("GET", b.base() + "/api/plugins/dropin").status == 200; }, std::chrono::seconds(4));
+  EXPECT_LT(dropped.count(), 4000) << "the drop-in package never reached B\n" << a.log();
+  ::kill(a.serve->pid, SIGKILL);
+  test::writeFile(shared / "src" / "later" / "later" / "plugin.json", json{{"id", "later"}, {"name", "Later"}, {"version", "1.0.0"}}.dump());
+  test::writeFile(shared / "src" / "later" / "later" / "server.js", "export default function () {}\n");
+  ASSERT_TRUE(packFolder((shared / "src" / "later" / "later").string(), (shared / "plugins").string()).ok());
+  const auto takenOver = timeUntil([&] { return request("GET", b.base() + "/api/plugins/later").status == 200; }, std::chrono::seconds(8));
+  EXPECT_LT(takenOver.count(), 8000) << "B never took the folder over\n" << b.log();
+  EXPECT_EQ(request("GET", b.base() + "/api/plugins/dropin").status, 200) << "the take-over lost a drop-in package";
+
+  // PostgreSQL restarts: writes fail fast with 503 (and say to retry),
+  // reads are served from the snapshot meanwhile; writes work again soon
+  // after it is back.
+  pg.stop();
+  const auto before = Clock::now();
+  auto refused = publish(b, alice, package(shared, "notes", "2.0.0"));
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - before);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_LT(took.count(), 2500) << "a write waited for the database";
+  EXPECT_EQ(request("GET", b.base() + "/api/plugins/dropin").status, 200);
+  EXPECT_EQ(request("GET", b.base() + "/download/dropin/1.0.0").status, 200);
+  ASSERT_TRUE(pg.start());
+  const std::string v2 = package(shared, "notes", "2.0.0");
+  const auto recovered = timeUntil([&] { return publish(b, alice, v2).status == 201; }, std::chrono::seconds(5));
+  EXPECT_LT(recovered.count(), 5000) << b.log();
+  EXPECT_EQ(request("GET", b.base() + "/api/plugins/notes/2.0.0").status, 200);
+}
+
+}  // namespace
+}  // namespace patchbay
