@@ -66,7 +66,7 @@ endif()
 find_package(SQLite3 REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(Threads REQUIRED)
-add_library(patchbay_store STATIC src/store/sqlite.cc src/store/tokens.cc src/store/postgres.cc src/store/postgres_plugins.cc src/store/sql_database.cc src/store/pg_listener.cc)
+add_library(patchbay_store STATIC src/store/sqlite.cc src/store/tokens.cc src/store/postgres.cc src/store/postgres_plugins.cc src/store/sql_database.cc src/store/pg_listener.cc src/store/cron_claims.cc)
 target_include_directories(patchbay_store PUBLIC ${CMAKE_SOURCE_DIR}/include)
 target_link_libraries(patchbay_store PUBLIC SQLite::SQLite3 patchbay_package PRIVATE PkgConfig::LIBPQ)
 

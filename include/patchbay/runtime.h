@@ -38,6 +38,8 @@
 
 namespace patchbay {
 
+class CronClaims;  // patchbay/cron_claims.h
+
 struct RuntimeLimits {
   size_t heapBytes = 64u << 20;                 // per plugin; reaching it stops that plugin only
   std::chrono::milliseconds callTimeout{2000};  // CPU time of one task (a handler, a timer) before it is terminated
@@ -109,6 +111,12 @@ struct RuntimeOptions {
   // Start cron jobs at each minute by the wall clock. Off: only
   // runDueCronJobs() starts them (tests, embedders with their own clock).
   bool cronScheduler = true;
+  // Processes that run the same plugins on one database share these, so
+  // that each due slot runs in one of them (patchbay/cron_claims.h); the
+  // scheduler then takes the minute from the database's clock, every few
+  // seconds, catching up minutes it missed (up to five), and runs slots
+  // whose holder died. Null: every due job runs here.
+  std::shared_ptr<CronClaims> cronClaims;
   uint64_t fetchMaxBytes = 5u << 20;
   // What sodium.data reads (null: nothing yet, empty lists).
   std::shared_ptr<PanelData> panelData;
@@ -160,6 +168,10 @@ struct CronJobState {
   std::string lastError;      // "" when the last run succeeded
   uint64_t runs = 0;
   uint64_t skipped = 0;       // due while the previous run was still going
+  // With cron claims: slots another process ran (claimed first), and runs
+  // whose slot was taken over before they ended (their lease ran out).
+  uint64_t claimedElsewhere = 0;
+  uint64_t takenOver = 0;
 };
 
 struct LogEntry {
@@ -279,6 +291,10 @@ class Runtime {
   // and kept, and neither stops the other jobs.
   std::vector<CronJobState> cronJobs() const;
   void runDueCronJobs(std::chrono::system_clock::time_point minute);
+  // With cron claims: runs the slots of this runtime's jobs whose holder
+  // died before completing them (CronClaims::abandoned). The scheduler
+  // calls it every few seconds.
+  void runAbandonedCronJobs();
 
   // Calls a public method of a plugin (what its default export returned)
   // with the JSON array `argsJson`; the result as JSON ("null" for undefined).

@@ -153,9 +153,15 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
     impl->log("info", "created the first admin token in " + data + "/admin-token (use it as: Authorization: Bearer <token>)");
   }
 
+  if (!impl->folder->postgresUrl().empty()) {
+    auto claims = postgresCronClaims(impl->folder->postgresUrl());
+    if (!claims) return claims.error();
+    impl->cronClaims = *claims;
+  }
   RuntimeOptions runtimeOptions;
   runtimeOptions.dataDir = impl->folder->pluginDataDir();
   runtimeOptions.postgresUrl = impl->folder->postgresUrl();
+  runtimeOptions.cronClaims = impl->cronClaims;
   runtimeOptions.limits = impl->options.limits;
   runtimeOptions.fetchGrants = std::move(grants);
   if (impl->options.log) runtimeOptions.log = impl->options.log;

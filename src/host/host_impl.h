@@ -4,6 +4,7 @@
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 
+#include "patchbay/cron_claims.h"
 #include "patchbay/data_folder.h"
 #include "patchbay/host.h"
 #include "patchbay/sql_database.h"
@@ -18,6 +19,9 @@ struct Host::Impl {
   HostOptions options;
   std::shared_ptr<DataFolder> folder;  // ours while we live: config.json, plugins/, plugin-data/, tenants/
   std::unique_ptr<Runtime> runtime;
+  // With the data in PostgreSQL: every process on it shares the plugins'
+  // cron slots (each runs once), tenants' runtimes included.
+  std::shared_ptr<CronClaims> cronClaims;
   std::unique_ptr<Installer> installer;
 
   mutable std::mutex mu;  // loadProblems; the order of config.json's changes with the runtime's

@@ -75,6 +75,7 @@ Result<std::shared_ptr<Runtime>> HostTenants::runtimeOf(const std::string& tenan
   options.dataDir = dataDirOf(tenantId);
   options.limits = host_.options.limits;
   options.postgresUrl = host_.folder->postgresUrl();
+  options.cronClaims = host_.cronClaims;
   options.tenantId = tenantId;
   auto hostLog = host_.options.log;
   options.log = [hostLog, tenantId](const std::string& pluginId, const std::string& level, const std::string& message) {

@@ -185,7 +185,10 @@ Status storeBlob(const std::string& path, std::string_view bytes) {
 
 Registry::Registry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Registry::~Registry() {
-  if (impl_) (void)flush();
+  if (!impl_) return;
+  // The listener's thread reads the catalog: it goes before what it reads.
+  if (impl_->changes) impl_->changes->stop();
+  (void)flush();
 }
 
 Result<std::unique_ptr<Registry>> Registry::open(RegistryOptions options) {

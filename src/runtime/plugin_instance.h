@@ -19,6 +19,12 @@ namespace patchbay {
 class IsolatePool;
 struct HookContext;
 
+// Where cron slots are claimed when processes share them (cron_claims.h).
+struct CronCluster {
+  std::shared_ptr<CronClaims> claims;
+  std::string tenant;
+};
+
 // What an instance asks of the runtime that holds it.
 struct InstanceHost {
   std::function<void(const std::string& level, const std::string& message)> log;
@@ -85,8 +91,11 @@ class PluginInstance {
   std::string uiJson() const;
 
   std::vector<CronJobState> cronJobs() const;
-  // Starts this plugin's jobs that are due in `minute` (without waiting).
-  void runDueCron(std::chrono::system_clock::time_point minute);
+  // Starts this plugin's jobs that are due in `minute` (without waiting);
+  // with a cluster, only the slots this process claims.
+  void runDueCron(std::chrono::system_clock::time_point minute, const CronCluster* cluster = nullptr);
+  // Claims and starts one job's slot (one whose holder died elsewhere).
+  void runCronSlot(const std::string& job, std::chrono::system_clock::time_point minute, const CronCluster& cluster);
 
   // For the runtime's watchdog: terminates the running task when it has
   // run longer than the call timeout. Thread-safe.
@@ -95,6 +104,7 @@ class PluginInstance {
   struct Impl;
 
  private:
+  void startCron(const std::string& job, std::chrono::system_clock::time_point minute, const CronCluster* cluster);
   PluginInstance(const Manifest& manifest, std::unique_ptr<Impl> impl);
   Manifest manifest_;
   std::unique_ptr<Impl> impl_;

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "patchbay/clock.h"
+#include "patchbay/cron_claims.h"
 #include "patchbay/permissions.h"
 #include "patchbay/text.h"
 #include "runtime/hook_context.h"
@@ -224,6 +225,7 @@ struct Runtime::Impl {
 
   // Wakes at each minute boundary (UTC) and starts the jobs due then.
   void schedule(Runtime* runtime) {
+    if (options.cronClaims) return scheduleClaimed(runtime);
     std::unique_lock lock(watchdogMu);
     while (!stopping) {
       auto now = std::chrono::system_clock::now();
@@ -232,6 +234,31 @@ struct Runtime::Impl {
       if (!options.cronScheduler) continue;
       lock.unlock();
       runtime->runDueCronJobs(nextMinute);
+      lock.lock();
+    }
+  }
+
+  // With cron claims: the minute by the database's clock, looked at every
+  // few seconds (this process's clock may be off; its minute boundaries
+  // mean nothing to the others). Minutes missed (the database was away,
+  // the process paused) are caught up, the last five at most; slots whose
+  // holder died are taken over.
+  void scheduleClaimed(Runtime* runtime) {
+    constexpr auto kLook = std::chrono::seconds(5);
+    constexpr auto kCatchUp = std::chrono::minutes(5);
+    std::optional<std::chrono::system_clock::time_point> done;  // the last minute run
+    std::unique_lock lock(watchdogMu);
+    while (!watchdogWake.wait_for(lock, kLook, [this] { return stopping; })) {
+      if (!options.cronScheduler) continue;
+      lock.unlock();
+      if (auto now = options.cronClaims->now()) {
+        const auto minute = std::chrono::floor<std::chrono::minutes>(*now);
+        auto from = done ? *done + std::chrono::minutes(1) : minute;
+        if (minute - from > kCatchUp) from = minute - kCatchUp;
+        for (auto m = from; m <= minute; m += std::chrono::minutes(1)) runtime->runDueCronJobs(m);
+        if (!done || minute > *done) done = minute;
+        runtime->runAbandonedCronJobs();
+      }
       lock.lock();
     }
   }
@@ -718,7 +745,25 @@ void Runtime::runDueCronJobs(std::chrono::system_clock::time_point minute) {
     std::shared_lock lock(impl_->mu);
     for (const auto& [id, p] : impl_->plugins) active.push_back(p);
   }
-  for (const auto& p : active) p->runDueCron(minute);
+  const CronCluster cluster{impl_->options.cronClaims, impl_->options.tenantId};
+  for (const auto& p : active) p->runDueCron(minute, cluster.claims ? &cluster : nullptr);
+}
+
+void Runtime::runAbandonedCronJobs() {
+  const CronCluster cluster{impl_->options.cronClaims, impl_->options.tenantId};
+  if (!cluster.claims) return;
+  auto slots = cluster.claims->abandoned(cluster.tenant);
+  if (!slots) return;  // the database is away: the next round asks again
+  for (const auto& slot : *slots) {
+    std::shared_ptr<PluginInstance> plugin;
+    {
+      std::shared_lock lock(impl_->mu);
+      auto it = impl_->plugins.find(slot.plugin);
+      if (it == impl_->plugins.end()) continue;
+      plugin = it->second;
+    }
+    plugin->runCronSlot(slot.job, slot.minute, cluster);
+  }
 }
 
 

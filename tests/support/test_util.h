@@ -47,6 +47,9 @@ std::string patchbayBinary();
 
 // `patchbay <command>` run in `dir` (its stderr in dir/log), on a free port
 // (`port` empty when it did not start); killed when the object goes.
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int freeLoopbackPort();
+
 struct ServeProcess {
   int pid = 0;
   std::string port;

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,6 +18,7 @@
 
 #include "patchbay/http_client.h"
 #include "patchbay/package.h"
+#include "support/nginx_server.h"
 #include "support/postgres_server.h"
 #include "support/test_util.h"
 
@@ -79,18 +81,29 @@ std::string token(const std::string& database, const test::TempDir& dir, const s
   return j.is_object() ? j.value("token", "") : "";
 }
 
-TEST(ClusterRegistry, ReplicasOnOnePostgresServeOneCatalog) {
+// PostgreSQL, a shared folder (blobs and drop-in packages) and two
+// replica processes on them.
+class ClusterRegistry : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(pg.ok()) << pg.error();
+    pg.createDatabase("registry");
+    database = pg.url("registry");
+    fs::create_directories(shared / "plugins");
+    a = std::make_unique<Replica>(database, shared.path());
+    ASSERT_FALSE(a->serve->port.empty()) << a->log();
+    b = std::make_unique<Replica>(database, shared.path());
+    ASSERT_FALSE(b->serve->port.empty()) << b->log();
+  }
   test::PostgresServer pg;
-  ASSERT_TRUE(pg.ok()) << pg.error();
-  pg.createDatabase("registry");
-  const std::string database = pg.url("registry");
+  std::string database;
   test::TempDir shared;
-  fs::create_directories(shared / "plugins");
+  std::unique_ptr<Replica> a, b;
+};
 
-  Replica a(database, shared.path());
-  ASSERT_FALSE(a.serve->port.empty()) << a.log();
-  Replica b(database, shared.path());
-  ASSERT_FALSE(b.serve->port.empty()) << b.log();
+TEST_F(ClusterRegistry, ReplicasOnOnePostgresServeOneCatalog) {
+  Replica& a = *this->a;
+  Replica& b = *this->b;
 
   // One signing key, made by the first replica, read by the second.
   const auto keyA = request("GET", a.base() + "/api/registry/key"), keyB = request("GET", b.base() + "/api/registry/key");
@@ -169,6 +182,77 @@ TEST(ClusterRegistry, ReplicasOnOnePostgresServeOneCatalog) {
   const auto recovered = timeUntil([&] { return publish(b, alice, v2).status == 201; }, std::chrono::seconds(5));
   EXPECT_LT(recovered.count(), 5000) << b.log();
   EXPECT_EQ(request("GET", b.base() + "/api/plugins/notes/2.0.0").status, 200);
+}
+
+// deploy/nginx/patchbay-registry.conf, as written, in front of two replicas.
+TEST_F(ClusterRegistry, NginxCachesInFrontOfTwoReplicas) {
+  Replica& a = *this->a;
+  Replica& b = *this->b;
+  test::NginxServer nginx(fs::path(PATCHBAY_SOURCE_DIR) / "deploy/nginx/patchbay-registry.conf",
+                          {{"127.0.0.1:8081", "127.0.0.1:" + a.serve->port}, {"127.0.0.1:8082", "127.0.0.1:" + b.serve->port}},
+                          "127.0.0.1:8080", "/var/cache/nginx/patchbay");
+  ASSERT_TRUE(nginx.ok()) << nginx.error();
+  const std::string alice = token(database, shared, "alice", "publish");
+  auto viaNginx = [&](const std::string& path, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return request("GET", nginx.base() + path, "", std::move(headers));
+  };
+
+  // A listing cached before the publish…
+  EXPECT_EQ(viaNginx("/api/plugins").body, "[]");
+  // …shows the package within 2 s of its publish through the cache.
+  const std::string notes = package(shared, "notes", "1.0.0");
+  auto published = request("POST", nginx.base() + "/api/plugins", notes, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}});
+  ASSERT_EQ(published.status, 201) << published.body;
+  const auto listed = timeUntil([&] { return viaNginx("/api/plugins").body.find("\"notes\"") != std::string::npos; }, std::chrono::seconds(3));
+  EXPECT_LT(listed.count(), 2000) << "the cache hid the publish";
+  // The next version too, on a plugin's own page that is cached by now.
+  EXPECT_EQ(viaNginx("/api/plugins/notes").status, 200);
+  ASSERT_EQ(publish(b, alice, package(shared, "notes", "1.1.0")).status, 201);
+  const auto newer = timeUntil([&] { return viaNginx("/api/plugins/notes").body.find("1.1.0") != std::string::npos; }, std::chrono::seconds(3));
+  EXPECT_LT(newer.count(), 2000);
+
+  // Downloads: cached after the first, the published bytes from both replicas and the cache.
+  auto first = viaNginx("/download/notes/1.0.0"), second = viaNginx("/download/notes/1.0.0");
+  EXPECT_EQ(first.body, notes);
+  EXPECT_EQ(second.body, notes);
+  EXPECT_EQ(second.header("x-cache-status"), "HIT");
+  EXPECT_EQ(request("GET", a.base() + "/download/notes/1.0.0").body, notes);
+  EXPECT_EQ(request("GET", b.base() + "/download/notes/1.0.0").body, notes);
+  // "latest" moves: never cached as if immutable.
+  EXPECT_NE(viaNginx("/download/notes/latest").header("x-cache-status"), "HIT");
+  // Credentials bypass the cache both ways.
+  viaNginx("/api/admin/status", {{"Authorization", "Bearer " + alice}});
+  EXPECT_EQ(viaNginx("/api/admin/status", {{"Authorization", "Bearer " + alice}}).header("x-cache-status"), "BYPASS");
+
+  // kill -9 a replica under read load: no GET through nginx fails. The
+  // reads miss the cache (each asks for a new query), so they reach the replicas.
+  std::atomic<bool> stop{false};
+  std::atomic<int> sent{0}, failed{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        auto r = viaNginx("/api/plugins?q=notes&reader=" + std::to_string(t) + "-" + std::to_string(i));
+        ++sent;
+        if (r.status != 200) ++failed;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ::kill(a.serve->pid, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_GT(sent.load(), 50);
+  EXPECT_EQ(failed.load(), 0) << "of " << sent.load() << " GETs through nginx";
+  // A publish after the kill succeeds once; its retry is the same bytes again.
+  const std::string v2 = package(shared, "notes", "2.0.0");
+  EXPECT_EQ(request("POST", nginx.base() + "/api/plugins", v2, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status, 201);
+  EXPECT_EQ(request("POST", nginx.base() + "/api/plugins", v2, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status, 200);
+  // No row points at missing bytes.
+  for (const char* version : {"1.0.0", "1.1.0", "2.0.0"}) {
+    EXPECT_EQ(request("GET", b.base() + "/download/notes/" + version).status, 200) << version;
+  }
 }
 
 }  // namespace
