@@ -9,7 +9,8 @@
 //
 // Seed 000's drop-in folder: every {id}_v{version}.zip in pluginsDir is
 // served. syncFolder() (run every second by serve()) picks up added,
-// changed and removed files. A zip without a manifest is served with a name
+// changed and removed files; it reads the folder only when inotify saw a
+// change, or every 10 s for file systems that tell nothing. A zip without a manifest is served with a name
 // derived from its id ("ai_chatbot" -> "Ai Chatbot"); a file that fails
 // the package checks is listed in folderProblems() and never served.
 //

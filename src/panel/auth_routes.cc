@@ -71,7 +71,7 @@ void Panel::addRoutes(http::Router& router) {
     // Argon2id takes ~0.1 s and 64 MiB: on the panel's own worker.
     if (!m->hashing.post([m, request, done, wanted = std::get<NewUser>(std::move(parsed))] {
           auto user = m->accounts->registerUser(wanted);
-          if (!user) return done.send(errorJson(user.error().kind == ErrorKind::kInvalidInput ? 400 : 500, user.error().message));
+          if (!user) return done.send(accountError(user.error()));
           done.send(m->signedIn(*user, request));
           m->savedUser(*user, "insert");
           m->hooks.after("auth:afterRegister", json{{"user", userObject(*user)}, {"ip", request.remoteAddress}});
@@ -93,7 +93,7 @@ void Panel::addRoutes(http::Router& router) {
     if (!m->hashing.post([m, request, done, given, account] {
           auto user = m->accounts->checkPassword(given.username, given.password);
           if (!user) {
-            if (user.error().kind != ErrorKind::kUnauthenticated) return done.send(errorJson(500, user.error().message));
+            if (user.error().kind != ErrorKind::kUnauthenticated) return done.send(accountError(user.error()));
             m->accountFailures.record(account, m->now());
             m->addressFailures.record(request.remoteAddress, m->now());
             return done.send(errorJson(401, user.error().message));

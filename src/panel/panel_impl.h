@@ -34,11 +34,13 @@ inline constexpr uint64_t kMaxAuthBody = 16 << 10;
 json userObject(const User& user);
 // {"error": message} with `status`.
 http::Response errorJson(int status, std::string_view message);
+// 503 with Retry-After: the database is away for now (ErrorKind::kUnavailable).
+http::Response unavailableJson(std::string_view message);
 // The value of cookie `name` in the request's Cookie headers, or "".
 std::string cookieValue(const http::Request& request, std::string_view name);
 // The session a request came with: its Bearer token, else its cookie.
 std::string sessionToken(const http::Request& request);
-// An Accounts error as Sodium answers it (400, 401, 404, else 500).
+// An Accounts error as Sodium answers it (400, 401, 404, 503, else 500).
 http::Response accountError(const Error& e);
 // Whether the method changes something (not GET, HEAD, OPTIONS).
 bool changesState(const http::Request& request);

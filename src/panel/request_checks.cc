@@ -9,6 +9,12 @@ namespace patchbay::panel {
 
 Response errorJson(int status, std::string_view message) { return Response::error(status, "", message, http::ErrorShape::kMessage); }
 
+Response unavailableJson(std::string_view message) {
+  Response r = errorJson(503, message);
+  r.set("Retry-After", "1");
+  return r;
+}
+
 // The value of cookie `name` in the request's Cookie headers, or "".
 std::string cookieValue(const Request& request, std::string_view name) {
   for (const auto& [header, value] : request.headers) {
@@ -38,6 +44,7 @@ Response accountError(const Error& e) {
     case ErrorKind::kInvalidInput: return errorJson(400, e.message);
     case ErrorKind::kUnauthenticated: return errorJson(401, e.message);
     case ErrorKind::kNotFound: return errorJson(404, e.message);
+    case ErrorKind::kUnavailable: return unavailableJson(e.message);
     default: return errorJson(500, e.message);
   }
 }

@@ -15,6 +15,7 @@ Response fleetError(const Error& e) {
     case ErrorKind::kInvalidInput: return errorJson(400, e.message);
     case ErrorKind::kNotFound: return errorJson(404, e.message);
     case ErrorKind::kConflict: return errorJson(409, e.message);
+    case ErrorKind::kUnavailable: return unavailableJson(e.message);
     default: return errorJson(500, e.message);
   }
 }

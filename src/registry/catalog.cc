@@ -395,6 +395,9 @@ Result<size_t> Registry::syncFolder() {
       return size_t{0};
     }
   }
+  // Nothing added, removed or written since the last scan: nothing to do
+  // (a full scan still comes every few seconds; folder_watch.h).
+  if (!m.folderWatch.due(dir)) return size_t{0};
   // One transaction for the whole scan: thousands of new files are one
   // commit, not thousands; an error part-way leaves the catalog as it was.
   SqlTransaction tx(db);

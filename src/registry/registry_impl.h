@@ -12,6 +12,7 @@
 #include "patchbay/sql_database.h"
 #include "patchbay/store.h"
 #include "patchbay/worker_pool.h"
+#include "registry/folder_watch.h"
 
 namespace patchbay {
 
@@ -49,6 +50,7 @@ struct Registry::Impl {
   // The drop-in folder is scanned by one replica at a time: the one holding
   // a session advisory lock on the shared database.
   bool holdsFolderLock = false;  // guarded by dbMutex
+  FolderWatch folderWatch;       // guarded by dbMutex
   uint64_t folderLockConnection = 0;  // the connection it was taken on
 
   mutable std::mutex snapshotMutex;
