@@ -55,7 +55,12 @@ Status PostgresDatabase::ready(std::string_view sql) {
   return {};
 }
 
-void PostgresDatabase::settle() { inTransaction_ = pg_.connected() && pg_.inTransaction(); }
+// A connection lost mid-transaction keeps inTransaction_ set: what the
+// caller sends next belongs to that lost transaction (ready() refuses it)
+// and must not run on a new connection by itself.
+void PostgresDatabase::settle() {
+  if (pg_.connected()) inTransaction_ = pg_.inTransaction();
+}
 
 Status PostgresDatabase::exec(std::string_view sql) {
   if (auto s = ready(sql); !s) {

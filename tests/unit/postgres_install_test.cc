@@ -7,6 +7,7 @@
 
 #include "patchbay/install.h"
 #include "patchbay/postgres.h"
+#include "patchbay/sql_database.h"
 #include "patchbay/sql_script.h"
 #include "support/install_fixture.h"
 #include "support/postgres_server.h"
@@ -106,6 +107,47 @@ class PostgresPanelTest : public ::testing::Test {
   test::TempDir dir_;
   test::PostgresServer pg_;
 };
+
+// The database restarts under a connection: a transaction it was in is
+// lost whole (its next statements and its COMMIT fail as unavailable, and
+// nothing of it is written), statements fail fast while the server is
+// down, and the next statement after its return connects again by itself.
+TEST(PostgresTest, ALostConnectionLosesItsTransactionWholeAndComesBack) {
+  test::PostgresServer pg;
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  pg.createDatabase("app");
+  auto opened = openSqlDatabase(pg.url("app"), "patchbay_host");
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  SqlDatabase& db = **opened;
+  ASSERT_TRUE(db.exec("CREATE TABLE t (k TEXT PRIMARY KEY)").ok());
+  ASSERT_TRUE(db.begin().ok());
+  ASSERT_TRUE(db.query("INSERT INTO t VALUES ($1)", {"before"}).ok());
+  pg.stop();
+  auto during = db.query("INSERT INTO t VALUES ($1)", {"during"});
+  ASSERT_FALSE(during.ok());
+  EXPECT_EQ(during.error().kind, ErrorKind::kUnavailable) << during.error().message;
+  ASSERT_TRUE(pg.start());
+  // Back, but the transaction is gone: this belongs to it and must not run alone.
+  auto after = db.query("INSERT INTO t VALUES ($1)", {"after"});
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().kind, ErrorKind::kUnavailable);
+  auto commit = db.exec("COMMIT");
+  ASSERT_FALSE(commit.ok());
+  EXPECT_EQ(commit.error().kind, ErrorKind::kUnavailable);
+  // The next statement connects again; the schema's search path too.
+  auto rows = db.query("SELECT count(*) FROM t");
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  EXPECT_EQ(rows->front()[0], "0") << "a part of the lost transaction was written";
+  // Down: a statement fails within the reconnect's 2 s, as unavailable.
+  pg.stop();
+  const auto start = std::chrono::steady_clock::now();
+  auto down = db.query("SELECT 1");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.error().kind, ErrorKind::kUnavailable);
+  ASSERT_TRUE(pg.start());
+  EXPECT_TRUE(db.query("SELECT 1").ok());
+}
 
 TEST_F(PostgresPanelTest, Seed002InstallAndUninstallMigrateThePostgresDatabase) {
   auto installer = open();
