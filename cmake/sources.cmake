@@ -142,7 +142,7 @@ if(PATCHBAY_HAVE_V8)
   target_link_libraries(patchbay INTERFACE patchbay_runtime)
 
   # --- host: the runtime behind HTTP (src/host) --------------------------------
-  add_library(patchbay_host STATIC src/host/host.cc src/host/host_routes.cc src/host/marketplace.cc src/host/marketplace_routes.cc src/host/tenants.cc src/host/tenant_routes.cc)
+  add_library(patchbay_host STATIC src/host/host.cc src/host/cluster_plugins.cc src/host/host_routes.cc src/host/marketplace.cc src/host/marketplace_routes.cc src/host/tenants.cc src/host/tenant_routes.cc)
   target_include_directories(patchbay_host PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
   target_link_libraries(patchbay_host PUBLIC patchbay_runtime patchbay_http patchbay_store patchbay_install)
   target_link_libraries(patchbay INTERFACE patchbay_host)

@@ -124,8 +124,18 @@ class Host {
 
   // The installer of this host's data folder, live: what it installs,
   // upgrades or uninstalls starts, switches or stops at once. Interrupted
-  // operations were finished or rolled back when the host opened.
+  // operations were finished or rolled back when the host opened. For an
+  // administrator's change, use operate().
   Installer& installer();
+  // Runs `operation` (an install, upgrade or uninstall) on the installer.
+  // With the data in PostgreSQL the change is the cluster's: made under the
+  // cluster's plugin lock and then applied by every process on that
+  // database (docs/scale.md, "Panels"); kUnavailable when PostgreSQL cannot
+  // be reached (nothing ran). activate() and deactivate() work the same way.
+  Result<OperationReport> operate(const std::function<Result<OperationReport>(Installer&)>& operation);
+  // With the data in PostgreSQL: the cluster's plugin state and the
+  // generation each process applied (GET /api/admin/cluster); "" otherwise.
+  std::string clusterJson();
   // The configured package source (HostOptions::source).
   Result<std::unique_ptr<PackageSource>> openPackageSource() const;
 

@@ -255,6 +255,11 @@ class Installer {
   // keepData: tables and data stay for a later install.
   Result<OperationReport> uninstall(const std::string& id, bool keepData = false, const OperationProgressFn& progress = {});
 
+  // Removes this host's copy of plugin `id` (its files, its place in
+  // installed.json and the active set) and nothing of its data: for a
+  // host of a cluster whose plugin data another process uninstalled (or
+  // kept). All or nothing like uninstall.
+  Result<OperationReport> removeLocalCopy(const std::string& id, const OperationProgressFn& progress = {});
   std::vector<InstalledPlugin> installed() const;
   // The data folder this installer works in (shared with its host).
   const DataFolder& dataFolder() const;

@@ -36,6 +36,7 @@ struct InstallCliOptions {
   bool json = false;
   bool yes = false;
   bool keepData = false;
+  bool localCopy = false;
   bool noActivate = false;
   std::string target;  // ID[@RANGE], or a search query
   std::string panel;   // a seed 002 panel layout file instead of a host data folder
@@ -243,14 +244,14 @@ int runOperation(const std::string& kind, const InstallCliOptions& o, const Inst
   if (kind == "uninstall") {
     auto current = (*installer)->find(id);
     if (!current) return failWith(Error::notFound(id + " is not installed in " + o.dataDir));
-    if (!o.yes && !o.keepData) {
+    if (!o.yes && !o.keepData && !o.localCopy) {
       if (!::isatty(STDIN_FILENO)) return failWith(Error::invalid("uninstalling " + id + " deletes its data: confirm with --yes (or keep it: --keep-data)"));
       std::cerr << "Uninstall " << id << " " << current->version.toString() << " and delete its data? [y/N] ";
       std::string answer;
       std::getline(std::cin, answer);
       if (answer != "y" && answer != "Y" && answer != "yes") return failWith(Error::invalid("not uninstalled"));
     }
-    report = (*installer)->uninstall(id, o.keepData);
+    report = o.localCopy ? (*installer)->removeLocalCopy(id) : (*installer)->uninstall(id, o.keepData);
   } else {
     auto config = sourceConfig(o, fromFlags);
     if (!config) return failWith(config.error());
@@ -401,6 +402,9 @@ void addInstallCommands(CLI::App& app, Outcome& outcome) {
     }
     if (std::string(spec.name) == "uninstall") {
       cmd->add_flag("--keep-data", o->keepData, "Keep the plugin's tables and data for a later install");
+      cmd->add_flag("--local-copy", o->localCopy,
+                    "Remove only this data folder's copy (files, installed.json, the active set), nothing of the plugin's data: what a panel of a cluster does when another one uninstalled it")
+          ->excludes("--keep-data");
       cmd->add_flag("--yes,-y", o->yes, "Do not ask before deleting the plugin's data");
     }
     const std::string name = spec.name;

@@ -2,8 +2,10 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "host/cluster_plugins.h"
 #include "host/host_impl.h"
 #include "host/marketplace.h"
 #include "host/tenants_impl.h"
@@ -244,6 +246,9 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   m.tenants = std::make_unique<HostTenants>(m);
   if (auto s = m.tenants->open(); !s) return s.error();
   if (m.folder->pluginsEnabled()) m.tenants->startAll();
+  if (!m.folder->postgresUrl().empty() && m.folder->pluginsEnabled()) {
+    if (auto s = m.joinCluster(); !s) return s.error();
+  }
   m.marketplace = std::make_unique<MarketplaceOperations>(*host, m.options.operationProgress);
   return host;
 }
@@ -284,24 +289,95 @@ std::vector<HostPlugin> Host::plugins() const {
   return out;
 }
 
-Status Host::activate(const std::string& id) {
-  std::string dir = impl_->dirOf(id);
+Status Host::Impl::activateHere(const std::string& id) {
+  std::string dir = dirOf(id);
   if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");
-  if (!impl_->folder->pluginsEnabled()) return Error::unsupported("plugins are disabled in " + impl_->folder->configFile() + " (plugins.enabled)");
-  Status s = impl_->runtime->activate(dir);
+  if (!folder->pluginsEnabled()) return Error::unsupported("plugins are disabled in " + folder->configFile() + " (plugins.enabled)");
+  Status s = runtime->activate(dir);
   if (!s && s.error().kind != ErrorKind::kConflict) {
-    std::lock_guard lock(impl_->mu);
-    impl_->loadProblems[id] = s.error().message;
+    std::lock_guard lock(mu);
+    loadProblems[id] = s.error().message;
     return s;
   }
-  if (s) impl_->routesMounted(id);
+  if (s) routesMounted(id);
   {
-    std::lock_guard lock(impl_->mu);
-    impl_->loadProblems.erase(id);
+    std::lock_guard lock(mu);
+    loadProblems.erase(id);
   }
-  Status saved = impl_->folder->setActive(id, true);
-  if (s) impl_->changed(id, "activated");
+  Status saved = folder->setActive(id, true);
+  if (s) changed(id, "activated");
   return saved;
+}
+
+Status Host::Impl::deactivateHere(const std::string& id) {
+  std::string dir = dirOf(id);
+  if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");
+  Status s = runtime->deactivate(id);
+  if (!s && s.error().kind != ErrorKind::kNotFound) return s;
+  {
+    std::lock_guard lock(mu);
+    loadProblems.erase(id);
+  }
+  Status saved = folder->setActive(id, false);
+  if (s) changed(id, "deactivated");
+  return saved;
+}
+
+Status Host::activate(const std::string& id) {
+  if (!impl_->cluster) return impl_->activateHere(id);
+  return impl_->cluster->change([&] { return impl_->activateHere(id); });
+}
+
+Status Host::deactivate(const std::string& id) {
+  if (!impl_->cluster) return impl_->deactivateHere(id);
+  return impl_->cluster->change([&] { return impl_->deactivateHere(id); });
+}
+
+Result<OperationReport> Host::operate(const std::function<Result<OperationReport>(Installer&)>& operation) {
+  if (!impl_->cluster) return operation(*impl_->installer);
+  std::optional<Result<OperationReport>> ran;
+  Status s = impl_->cluster->change([&]() -> Status {
+    ran = operation(*impl_->installer);
+    return *ran ? Status{} : Status((*ran).error());
+  });
+  if (!ran) return s.error();  // PostgreSQL away: nothing ran
+  return std::move(*ran);
+}
+
+std::string Host::clusterJson() { return impl_->cluster ? impl_->cluster->statusJson() : ""; }
+
+Status Host::Impl::joinCluster() {
+  ClusterPlugins::Local local;
+  local.installed = [this] {
+    std::vector<WantedPlugin> out;
+    for (const auto& p : installer->installed()) out.push_back({p.id, p.version.toString(), folder->isActive(p.id)});
+    return out;
+  };
+  auto source = [this]() { return openSource(options.source, folder->installerDir()); };
+  local.install = [this, source](const WantedPlugin& w) -> Status {
+    auto from = source();
+    if (!from) return from.error();
+    auto r = installer->install(w.id, w.version, **from, InstallOptions{.activate = w.active});
+    return r ? Status{} : Status(r.error());
+  };
+  local.changeVersion = [this, source](const WantedPlugin& w) -> Status {
+    auto from = source();
+    if (!from) return from.error();
+    auto r = installer->upgrade(w.id, w.version, **from);
+    return r ? Status{} : Status(r.error());
+  };
+  local.removeFiles = [this](const std::string& id) -> Status {
+    auto r = installer->removeLocalCopy(id);
+    return r ? Status{} : Status(r.error());
+  };
+  local.setActive = [this](const std::string& id, bool on) { return on ? activateHere(id) : deactivateHere(id); };
+  local.log = [this](const std::string& level, const std::string& message) { log(level, message); };
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) name[0] = 0;
+  auto started = ClusterPlugins::start(folder->postgresUrl(), std::string(name) + ":" + std::to_string(getpid()) + ":" + folder->root(), std::move(local));
+  if (!started) return started.error();
+  cluster = std::move(*started);
+  return {};
 }
 
 Status Host::reload(const std::string& id, const std::function<Status()>& rebuild) {
@@ -332,20 +408,6 @@ Status Host::reload(const std::string& id, const std::function<Status()>& rebuil
   impl_->routesMounted(id);
   impl_->changed(id, "reloaded");
   return {};
-}
-
-Status Host::deactivate(const std::string& id) {
-  std::string dir = impl_->dirOf(id);
-  if (dir.empty()) return Error::notFound("Plugin \"" + id + "\" not found");
-  Status s = impl_->runtime->deactivate(id);
-  if (!s && s.error().kind != ErrorKind::kNotFound) return s;
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->loadProblems.erase(id);
-  }
-  Status saved = impl_->folder->setActive(id, false);
-  if (s) impl_->changed(id, "deactivated");
-  return saved;
 }
 
 Status Host::setFetchGrant(const std::string& id, std::optional<FetchGrant> grant) {

@@ -12,6 +12,7 @@
 
 namespace patchbay {
 
+class ClusterPlugins;
 class HostTenants;
 class MarketplaceOperations;
 
@@ -31,6 +32,8 @@ struct Host::Impl {
   std::unique_ptr<SqlDatabase> db;  // tokens, audit, tenant_plugins: data/host.db, or the patchbay_host schema in PostgreSQL
 
   std::unique_ptr<HostTenants> tenants;  // stops the tenants' plugins before the runtime goes
+  // With the data in PostgreSQL: the cluster's desired plugin state, converged to.
+  std::unique_ptr<ClusterPlugins> cluster;
   // The marketplace's operations; last: the one under way finishes first.
   std::unique_ptr<MarketplaceOperations> marketplace;
 
@@ -50,6 +53,11 @@ struct Host::Impl {
   void changed(const std::string& id, const char* change) const {
     if (options.pluginsChanged) options.pluginsChanged(id, change);
   }
+  // Activates or deactivates plugin `id` in this process (and its active list).
+  Status activateHere(const std::string& id);
+  Status deactivateHere(const std::string& id);
+  // Starts converging to the cluster's plugin state (the data in PostgreSQL).
+  Status joinCluster();
   // Records an admin action in host.db's audit log.
   void audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
 };

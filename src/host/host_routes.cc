@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <variant>
 
+#include "host/cluster_plugins.h"
 #include "host/host_impl.h"
 #include "host/route_support.h"
 #include "host/tenants_impl.h"
@@ -197,6 +198,7 @@ void Host::addRoutes(http::Router& router) {
       Status s = on ? host.activate(id) : host.deactivate(id);
       if (!s) {
         if (s.error().kind == ErrorKind::kNotFound) return errorResponse(404, "Plugin \"" + id + "\" not found");
+        if (s.error().kind == ErrorKind::kUnavailable) return errorResponse(503, s.error().message).set("Retry-After", "1");
         return errorResponse(s.error().kind == ErrorKind::kIo || s.error().kind == ErrorKind::kInternal ? 500 : 400, s.error().message);
       }
       return Response::json(200, R"({"success":true})");
@@ -330,7 +332,7 @@ void Host::addRoutes(http::Router& router) {
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
     auto source = host.openPackageSource();
     if (!source) return errorResponse(400, source.error().message);
-    return runOperation(host, std::get<std::string>(actor), "install", id, [&] { return host.installer().install(id, range, **source); });
+    return runOperation(host, std::get<std::string>(actor), "install", id, [&] { return host.operate([&](Installer& i) { return i.install(id, range, **source); }); });
   };
   // Credentials first, then the body: an unauthenticated caller costs no
   // parsing (D21).
@@ -350,19 +352,25 @@ void Host::addRoutes(http::Router& router) {
     auto source = host.openPackageSource();
     if (!source) return errorResponse(400, source.error().message);
     const std::string id = req.params["id"], range = requestedRange(body);
-    return runOperation(host, std::get<std::string>(actor), "upgrade", id, [&] { return host.installer().upgrade(id, range, **source); });
+    return runOperation(host, std::get<std::string>(actor), "upgrade", id, [&] { return host.operate([&](Installer& i) { return i.upgrade(id, range, **source); }); });
   });
   auto uninstall = [&host](Request& req, const std::string& id, bool keepData) {
     auto actor = adminActor(host, req);
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
     if (auto refused = host_routes::refuseWhileTenantsHaveIt(host, id)) return *refused;
     return runOperation(host, std::get<std::string>(actor), keepData ? "uninstall (data kept)" : "uninstall", id,
-                        [&] { return host.installer().uninstall(id, keepData); });
+                        [&] { return host.operate([&](Installer& i) { return i.uninstall(id, keepData); }); });
   };
   router.add("POST", "/api/admin/plugins/{id}/uninstall", [&host, uninstall](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     json body = req.body.empty() ? json::object() : parseJsonOrDiscarded<json>(req.body);
     return uninstall(req, req.params["id"], body.is_object() && body.value("keepData", false));
+  });
+  router.add("GET", "/api/admin/cluster", [&host](Request& req) {
+    if (auto refused = refuseNonAdmin(host, req)) return *refused;
+    std::string status = host.clusterJson();
+    if (status.empty()) return errorResponse(404, "This host is not part of a cluster: its data folder names no PostgreSQL database (config.json's \"database\")");
+    return Response::json(200, status);
   });
   router.add("GET", "/api/admin/audit", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
@@ -414,6 +422,9 @@ void Host::addRoutes(http::Router& router) {
       "*", "/api/plugins/{id}/{rest...}",
       [&host](Request& req, http::Responder done) {
         const std::string& id = req.params["id"];
+        if (host.impl_->cluster) {
+          if (std::string why = host.impl_->cluster->refusal(id); !why.empty()) return done.send(errorResponse(503, why).set("Retry-After", "1"));
+        }
         std::string user = "null";
         if (auto token = host_routes::bearer(host, req)) {
           user = host_routes::tokenUser(*token).dump();

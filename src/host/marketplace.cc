@@ -140,13 +140,13 @@ void MarketplaceOperations::execute(const std::string& id) {
   };
   Result<OperationReport> result = Error::internal("not run");
   if (op->kind == OperationKind::kUninstall) {
-    result = host_.installer().uninstall(op->pluginId, op->keepData, progress);
+    result = host_.operate([&](Installer& i) { return i.uninstall(op->pluginId, op->keepData, progress); });
   } else if (auto source = host_.openPackageSource(); !source) {
     result = source.error();
   } else if (op->kind == OperationKind::kInstall) {
-    result = host_.installer().install(op->pluginId, op->range, **source, {}, progress);
+    result = host_.operate([&](Installer& i) { return i.install(op->pluginId, op->range, **source, {}, progress); });
   } else {
-    result = host_.installer().upgrade(op->pluginId, op->range, **source, progress);
+    result = host_.operate([&](Installer& i) { return i.upgrade(op->pluginId, op->range, **source, progress); });
   }
   const std::string action = op->kind == OperationKind::kUninstall && op->keepData ? "uninstall (data kept)" : operationName(op->kind);
   host_routes::auditOperation(host_, op->actor, action, op->pluginId, result);

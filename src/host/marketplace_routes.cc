@@ -271,14 +271,17 @@ void Host::addMarketplaceRoutes(http::Router& router) {
     auto source = host.openPackageSource();
     if (!source) return errorResponse(400, source.error().message);
     const std::string actor = host_routes::actorName(host, req);
-    auto result = host.installer().install(id, "", **source);
-    if (result && body.contains("settings") && body["settings"].is_object() && !body["settings"].empty()) {
-      const std::string dir = host.impl_->dirOf(id);
-      if (auto s = writePluginSettings(dir, host.impl_->folder->pluginDataDir(), body["settings"].dump(), host.impl_->folder->postgresUrl()); !s) {
-        (void)host.installer().uninstall(id, false);
-        result = Error::invalid(id + "'s settings: " + s.error().message + " (the install was undone)");
+    auto result = host.operate([&](Installer& installer) -> Result<OperationReport> {
+      auto installed = installer.install(id, "", **source);
+      if (installed && body.contains("settings") && body["settings"].is_object() && !body["settings"].empty()) {
+        const std::string dir = host.impl_->dirOf(id);
+        if (auto s = writePluginSettings(dir, host.impl_->folder->pluginDataDir(), body["settings"].dump(), host.impl_->folder->postgresUrl()); !s) {
+          (void)installer.uninstall(id, false);
+          return Error::invalid(id + "'s settings: " + s.error().message + " (the install was undone)");
+        }
       }
-    }
+      return installed;
+    });
     host_routes::auditOperation(host, actor, "install", id, result);
     if (!result) return errorResponse(installErrorStatus(result.error().kind), result.error().message);
     return Response::json(200, json{{"message", "Plugin installed successfully"}, {"addon_id", id}, {"restart_required", false}}.dump());

@@ -283,7 +283,8 @@ struct Installer::Impl final : install::OperationSteps {
     return {};
   }
 
-  Result<OperationReport> uninstallOne(const std::string& id, bool keepData, const OperationProgressFn& progress = {});
+  // localOnly: the plugin's database is not touched (Installer::removeLocalCopy).
+  Result<OperationReport> uninstallOne(const std::string& id, bool keepData, const OperationProgressFn& progress = {}, bool localOnly = false);
 
   // One plugin, all or nothing.
   Result<OperationReport> installOne(const FetchedPackage& package, const Manifest& manifest, const std::string& sourceName,
@@ -597,7 +598,13 @@ Result<OperationReport> Installer::uninstall(const std::string& id, bool keepDat
   return impl_->uninstallOne(id, keepData, progress);
 }
 
-Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, bool keepData, const OperationProgressFn& progress) {
+Result<OperationReport> Installer::removeLocalCopy(const std::string& id, const OperationProgressFn& progress) {
+  if (auto s = impl_->refuseIfReadOnly(); !s) return s.error();
+  std::lock_guard lock(impl_->mu);
+  return impl_->uninstallOne(id, /*keepData=*/true, progress, /*localOnly=*/true);
+}
+
+Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, bool keepData, const OperationProgressFn& progress, bool localOnly) {
   Impl* impl = this;
   auto step = [&](OperationStep s) {
     if (progress) progress({id, s, 0, 0});
@@ -639,6 +646,15 @@ Result<OperationReport> Installer::Impl::uninstallOne(const std::string& id, boo
   };
   step(OperationStep::kDeactivate);
   if (impl->live.deactivate) impl->live.deactivate(id);
+  if (localOnly) {
+    step(OperationStep::kRemove);
+    if (auto s = op.commitFilesOnly(); !s) {
+      if (!op.journal().committed) restore();
+      return s.error();
+    }
+    report.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    return report;
+  }
   auto db = impl->openPluginDb(id);
   if (!db) return fail(db.error());
   if (auto s = install::ensureBookkeeping(**db); !s) return fail(s.error());

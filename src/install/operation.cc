@@ -86,6 +86,17 @@ Status Operation::commit(MigrationTarget& db, const DatabaseChange& change, cons
   return finish(steps_, journal_);
 }
 
+Status Operation::commitFilesOnly(const std::function<void()>& committed) {
+  journal_.committed = true;
+  if (auto s = steps_.journal().write(journal_); !s) {
+    journal_.committed = false;
+    return fail(s.error());
+  }
+  reached(journal_, "journal-committed");
+  if (committed) committed();
+  return finish(steps_, journal_);
+}
+
 std::string RecoveredOperation::describe() const {
   return std::string(finished ? "finished" : "rolled back") + " the interrupted " + operationName(kind) + " of " + id;
 }

@@ -56,6 +56,10 @@ class Operation {
   // commit leaves the journal for the next open to finish.
   // `committed`, when given, is told at the commit point (before the rest).
   Status commit(MigrationTarget& db, const DatabaseChange& change, const std::function<void()>& committed = {});
+  // The same for an operation that changes no database (a cluster member's
+  // copy of an uninstall another process made): the journal's mark is the
+  // commit point.
+  Status commitFilesOnly(const std::function<void()>& committed = {});
 
  private:
   OperationSteps& steps_;

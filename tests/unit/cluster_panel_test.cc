@@ -10,7 +10,10 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
+#include "patchbay/postgres.h"
+#include "support/install_fixture.h"
 #include "support/postgres_server.h"
 #include "support/test_util.h"
 #include "support/websocket_client.h"
@@ -24,9 +27,9 @@ using nlohmann::json;
 struct PanelProcess {
   test::TempDir dir;
   std::unique_ptr<test::ServeProcess> serve;
-  explicit PanelProcess(const std::string& database) {
+  explicit PanelProcess(const std::string& database, const std::string& flags = "") {
     test::writeFile(dir / "data" / "config.json", json{{"database", database}}.dump());
-    serve = std::make_unique<test::ServeProcess>(dir, "serve --data data");
+    serve = std::make_unique<test::ServeProcess>(dir, "serve --data data" + flags);
   }
   std::string base() const { return "http://127.0.0.1:" + serve->port; }
 };
@@ -52,6 +55,25 @@ std::string cookieOf(const std::filesystem::path& jar, const std::string& name) 
   if (at == std::string::npos) return "";
   const size_t end = text.find('\n', at);
   return text.substr(at + name.size() + 1, end - at - name.size() - 1);
+}
+
+// The first column of the first row of `sql` on `url`, "" when none.
+std::string scalar(const std::string& url, const std::string& sql) {
+  auto pg = PgConnection::connect(url);
+  if (!pg) return "connect: " + pg.error().message;
+  auto rows = pg->query(sql);
+  if (!rows) return "query: " + rows.error().message;
+  return rows->empty() ? "" : (*rows)[0][0].value_or("");
+}
+
+// Polls `check` every 20 ms for up to `ms`; the milliseconds it took, or -1.
+long long within(int ms, const std::function<bool()>& check) {
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(ms)) {
+    if (check()) return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
 }
 
 // The next message of `type` on `ws` within `ms`, or null.
@@ -128,6 +150,108 @@ TEST(ClusterPanel, PeopleAndSessionsAreSharedByPanelsOnOnePostgres) {
   // Her password works on either.
   EXPECT_EQ(curl("-X POST " + b.base() + "/api/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"alice-password\"}'").status, 200);
   EXPECT_EQ(curl("-X POST " + a.base() + "/api/auth/login -H 'Content-Type: application/json' -d '{\"username\":\"alice\",\"password\":\"wrong-password\"}'").status, 401);
+}
+
+// Issue 16's panels converge: a plugin installed, upgraded, deactivated or
+// uninstalled through one panel's admin API is brought to the same state on
+// the other within 2 s (NOTIFY), or within the timer period when the
+// notification is lost (its listening connection terminated); the plugin's
+// migrations run once in the cluster; a panel serves a plugin only at the
+// cluster's version; each reports the generation it applied.
+TEST(ClusterPanel, PluginsChangedOnOnePanelAreAppliedByTheOther) {
+  test::PostgresServer pg;
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  pg.createDatabase("panel");
+  test::TempDir shared;
+  test::makeNotesPackages(shared / "work", shared / "modules");
+  const std::string flags = " --modules " + (shared / "modules").string();
+  // B's source is a copy: a package missing there keeps B from converging.
+  std::filesystem::copy(shared / "modules", shared / "modules-b");
+  const std::filesystem::path missing = shared / "modules-b" / "notes_v2.0.0.zip";
+  std::filesystem::rename(missing, shared / "held-back.zip");
+  PanelProcess a(pg.url("panel"), flags);
+  ASSERT_FALSE(a.serve->port.empty()) << test::readFile(a.dir / "log");
+  PanelProcess b(pg.url("panel"), " --modules " + (shared / "modules-b").string());
+  ASSERT_FALSE(b.serve->port.empty()) << test::readFile(b.dir / "log");
+  std::string token = test::readFile(a.dir / "data" / "admin-token");
+  token = token.substr(0, token.find_last_not_of("\n ") + 1);
+  const std::string admin = "-H 'Authorization: Bearer " + token + "' -H 'Content-Type: application/json' ";
+  auto versionOn = [&](PanelProcess& p) -> std::string {
+    auto installed = json::parse(test::readFile(p.dir / "data" / "installed.json"), nullptr, false);
+    if (!installed.is_object() || !installed["plugins"].contains("notes")) return "";
+    return installed["plugins"]["notes"].value("version", "");
+  };
+
+  // Installed through A: B serves its route within 2 s.
+  auto installed = curl(admin + "-X POST " + a.base() + "/api/admin/plugins/install -d '{\"id\":\"notes\",\"version\":\"1.0.0\"}'");
+  ASSERT_EQ(installed.status, 200) << installed.body;
+  Answer onB;
+  long long took = within(2000, [&] { return (onB = curl(b.base() + "/api/plugins/notes/notes")).status == 200; });
+  EXPECT_GE(took, 0) << "B did not serve notes within 2 s: " << onB.status << " " << onB.body << "\n" << test::readFile(b.dir / "log");
+  EXPECT_NE(onB.body.find("welcome"), std::string::npos) << onB.body;
+  std::cout << "install on A served by B after " << took << " ms\n";
+
+  // Upgraded through A (two migration steps) while B's source lacks 2.0.0: B
+  // does not serve notes at 1.0.0 over the 2.0.0 data (503, Retry-After) and
+  // says why; once the package is there, B moves to 2.0.0 within its timer
+  // period, and the steps ran once in the cluster.
+  auto upgraded = curl(admin + "-X POST " + a.base() + "/api/admin/plugins/notes/upgrade -d '{\"version\":\"2.0.0\"}'");
+  ASSERT_EQ(upgraded.status, 200) << upgraded.body;
+  took = within(2000, [&] { return curl(b.base() + "/api/plugins/notes/notes").status == 503; });
+  EXPECT_GE(took, 0) << "B serves notes at another version than the cluster's";
+  auto refused = test::run("curl -s -D - -o /dev/null " + b.base() + "/api/plugins/notes/notes");
+  EXPECT_NE(refused.output.find("Retry-After: 1"), std::string::npos) << refused.output;
+  json behind;
+  took = within(3000, [&] {
+    behind = json::parse(curl(admin + b.base() + "/api/admin/cluster").body, nullptr, false);
+    bool told = false;
+    for (const auto& p : behind.value("processes", json::array())) told = told || p["problems"].get<std::string>().find("notes: could not move to 2.0.0") != std::string::npos;
+    return told;
+  });
+  EXPECT_GE(took, 0) << "B's problem is not reported: " << behind.dump();
+  EXPECT_LT(behind["applied"], behind["generation"]) << behind.dump();
+  EXPECT_EQ(behind["notServed"], json::array({"notes"})) << behind.dump();
+  EXPECT_EQ(versionOn(b), "1.0.0");
+  std::filesystem::rename(shared / "held-back.zip", missing);
+  took = within(6000, [&] { return versionOn(b) == "2.0.0" && curl(b.base() + "/api/plugins/notes/notes").status == 200; });
+  EXPECT_GE(took, 0) << "B is at " << versionOn(b) << "\n" << test::readFile(b.dir / "log");
+  std::cout << "upgrade on A applied by B after " << took << " ms\n";
+  const std::string schema = scalar(pg.url("panel"), "SELECT schema_name FROM patchbay_host.plugin_roles WHERE plugin = 'notes'");
+  ASSERT_FALSE(schema.empty());
+  EXPECT_EQ(scalar(pg.url("panel"), "SELECT count(*) FROM \"" + schema + "\".pins"), "1") << "the 0002_pins step ran more than once";
+  EXPECT_EQ(scalar(pg.url("panel"), "SELECT string_agg(step, ',' ORDER BY step) FROM \"" + schema + "\"._patchbay_migrations"), "0001_tags,0002_pins,up.sql");
+
+  // Each process reports the generation it applied.
+  auto cluster = curl(admin + b.base() + "/api/admin/cluster");
+  ASSERT_EQ(cluster.status, 200) << cluster.body;
+  json status = json::parse(cluster.body);
+  EXPECT_EQ(status["applied"], status["generation"]) << cluster.body;
+  EXPECT_EQ(status["processes"].size(), 2u) << cluster.body;
+  for (const auto& p : status["processes"]) EXPECT_EQ(p["generation"], status["generation"]) << cluster.body;
+
+  // B's listening connection terminated just before the next change: B still applies it, within its timer period (5 s).
+  EXPECT_NE(scalar(pg.url("panel"), "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query ILIKE 'LISTEN%patchbay_plugins%'"), "0");
+  auto off = curl(admin + "-X POST " + a.base() + "/api/admin/plugins/notes/deactivate");
+  ASSERT_EQ(off.status / 100, 2) << off.body;
+  took = within(6000, [&] { return curl(b.base() + "/api/plugins/notes/notes").status == 404; });
+  EXPECT_GE(took, 0) << "B still serves a deactivated plugin\n" << test::readFile(b.dir / "log");
+  std::cout << "deactivation with B's listener cut applied after " << took << " ms\n";
+
+  // Uninstalled through A: gone from B too; its data once (A's uninstall dropped the schema).
+  ASSERT_EQ(curl(admin + "-X POST " + a.base() + "/api/admin/plugins/notes/uninstall").status, 200);
+  took = within(2000, [&] { return versionOn(b).empty(); });
+  EXPECT_GE(took, 0) << test::readFile(b.dir / "log");
+  EXPECT_EQ(scalar(pg.url("panel"), "SELECT count(*) FROM pg_namespace WHERE nspname = '" + schema + "'"), "0");
+
+  // A third process on the same database starts with the cluster's plugins.
+  ASSERT_EQ(curl(admin + "-X POST " + b.base() + "/api/admin/plugins/install -d '{\"id\":\"notes\",\"version\":\"1.1.0\"}'").status, 200);
+  PanelProcess c(pg.url("panel"), flags);
+  ASSERT_FALSE(c.serve->port.empty()) << test::readFile(c.dir / "log");
+  took = within(3000, [&] { return curl(c.base() + "/api/plugins/notes/notes").status == 200; });
+  EXPECT_GE(took, 0) << test::readFile(c.dir / "log");
+  EXPECT_EQ(versionOn(c), "1.1.0");
+  took = within(2000, [&] { return versionOn(a) == "1.1.0"; });
+  EXPECT_GE(took, 0) << test::readFile(a.dir / "log");
 }
 
 }  // namespace

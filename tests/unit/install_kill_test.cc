@@ -300,6 +300,15 @@ TEST_P(InstallKillTest, PostgresHostUninstallIsAllOrNothing) {
   runScenario(s, kRandomKillsPostgres);
 }
 
+// A cluster member's uninstall (Installer::removeLocalCopy, what a panel
+// does when another uninstalled the plugin): files and records only, the
+// plugin's schema untouched whether the run was killed or not.
+TEST_P(InstallKillTest, PostgresHostLocalCopyRemovalIsAllOrNothing) {
+  Scenario s{"pg-local-copy", [](const fs::path& d, const fs::path& m) { installNotes(d, m, "2.0.0"); }, {"uninstall", "notes", "--local-copy"}};
+  s.postgresHost = true;
+  runScenario(s, kRandomKillsPostgres);
+}
+
 // Seed 002's panel layout: the AI chatbot's backend and frontend files, its
 // tables in the panel's database, addon_registry.json, addon_installations.
 void writePanel(const fs::path& root, const fs::path& modules) {
