@@ -79,14 +79,19 @@ target_compile_options(patchbay_http PRIVATE ${PATCHBAY_FUZZ_COVERAGE})
 target_link_libraries(patchbay_http PUBLIC patchbay_package Boost::headers Threads::Threads PkgConfig::CURL ZLIB::ZLIB PkgConfig::BROTLI)
 target_link_libraries(patchbay INTERFACE patchbay_store patchbay_http)
 
+# --- blobs: package bytes in a folder or an S3-compatible store (src/blobs) -----
+add_library(patchbay_blobs STATIC src/blobs/folder_store.cc src/blobs/s3_store.cc src/blobs/presign.cc)
+target_include_directories(patchbay_blobs PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(patchbay_blobs PUBLIC patchbay_package patchbay_http)
+
 # --- registry ------------------------------------------------------------------
 add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/publish.cc src/registry/service.cc
-  src/registry/manage.cc src/registry/signing.cc src/registry/bundle.cc src/registry/web.cc src/registry/admin_routes.cc src/registry/folder_watch.cc)
+  src/registry/manage.cc src/registry/signing.cc src/registry/bundle.cc src/registry/web.cc src/registry/admin_routes.cc src/registry/folder_watch.cc src/registry/garbage.cc)
 # The registry's web interface, embedded in the binary.
 patchbay_embed_files(patchbay_registry kRegistryWebAssets ${CMAKE_SOURCE_DIR}/web/registry "Embedding the registry web interface"
   index.html app.js style.css)
 target_include_directories(patchbay_registry PUBLIC ${CMAKE_SOURCE_DIR}/include PRIVATE ${CMAKE_SOURCE_DIR}/src)
-target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http)
+target_link_libraries(patchbay_registry PUBLIC patchbay_package patchbay_store patchbay_http patchbay_blobs)
 target_link_libraries(patchbay INTERFACE patchbay_registry)
 
 # --- install: all-or-nothing install, upgrade, uninstall (src/install) ----------

@@ -283,6 +283,11 @@ std::optional<std::string> percentDecoded(std::string_view s, bool plusIsSpace =
 // The same for text the server has checked (a request's path and query):
 // a malformed escape stays as it is.
 std::string percentDecode(std::string_view s, bool plusIsSpace = false);
+// Percent-encoding by Boost.URL: RFC 3986's unreserved characters (A-Z
+// a-z 0-9 - . _ ~) stay, every other byte is %XX (upper-case hex), as URL
+// paths and query values and AWS's signatures want them; with
+// `keepSlash`, '/' stays too (a path of several segments).
+std::string percentEncoded(std::string_view s, bool keepSlash = false);
 // A query string's parameters in order, decoded; an error for a malformed
 // escape or a parameter that is not UTF-8 once decoded.
 Result<std::vector<std::pair<std::string, std::string>>> parseQueryString(std::string_view query);

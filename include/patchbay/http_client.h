@@ -18,6 +18,12 @@ struct ClientRequest {
   std::string body;
   std::chrono::milliseconds timeout{30000};
   uint64_t maxResponseBytes = 0;  // 0: no cap; above it the transfer stops (kLimitExceeded)
+  // Signs the request with AWS Signature Version 4 (libcurl's) when
+  // `provider` is set ("aws:amz:us-east-1:s3"); set x-amz-content-sha256
+  // in `headers` too (S3 requires it).
+  struct SigV4 {
+    std::string provider, accessKeyId, secretKey;
+  } sigV4;
   // Called as bytes arrive (downloaded, total or 0 if unknown); for progress bars.
   std::function<void(uint64_t, uint64_t)> onProgress;
 };

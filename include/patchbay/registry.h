@@ -53,10 +53,16 @@ struct RegistryOptions {
   // follows the others' changes within a second (LISTEN/NOTIFY, and a
   // generation re-read by refresh()).
   std::string database;
-  // The folder package and bundle bytes are kept in ("" is dataDir/blobs).
-  // Replicas share one (a network file system): the catalog names bytes by
-  // their SHA-256, so whichever replica wrote them, every one finds them.
+  // Where package and bundle bytes are kept: a folder ("" is
+  // dataDir/blobs), or an S3-compatible store ("s3://BUCKET?endpoint=…",
+  // patchbay/blob_store.h). Replicas share one (the store, or a network
+  // file system): the catalog names bytes by their SHA-256, so whichever
+  // replica wrote them, every one finds them.
   std::string blobs;
+  // Bytes in the store that no version refers to (a publish that died
+  // between its blob and its row, an erased version) are removed once
+  // they are this old (collectGarbage(), and every hour by `serve`).
+  std::chrono::seconds garbageGrace{3600};
 };
 
 // One version of one plugin, as the catalog knows it.
@@ -75,7 +81,7 @@ struct PackageRecord {
   std::string status = "approved";  // pending | approved | rejected
   bool yanked = false;
   std::string source;    // "folder" or "upload"
-  std::string blobPath;  // where the bytes are
+  std::string blobKey;   // its bytes' key in the blob store (patchbay/blob_store.h)
   std::string manifestJson;  // the manifest as written ("" for manifest-less zips)
   std::string readme;
   std::string createdAt;  // ISO 8601 UTC
@@ -223,6 +229,20 @@ class Registry {
   std::string downloadStatsJson();
   // Writes pending download counts; serve() calls it every second.
   Status flush();
+  // Removes stored bytes no version refers to once they are older than
+  // `grace` (default: RegistryOptions::garbageGrace): what a publish left
+  // when it died between its bytes and its row, or was refused after
+  // storing them, and what an erase could not remove. Each candidate is
+  // checked against the catalog again just before it goes. On PostgreSQL
+  // one replica at a time (an advisory lock; `skipped` when another holds
+  // it). `patchbay registry serve` runs it every hour.
+  struct GarbageReport {
+    size_t examined = 0, removed = 0;
+    uint64_t bytesRemoved = 0;
+    std::vector<std::string> removedKeys;
+    bool skipped = false;
+  };
+  Result<GarbageReport> collectGarbage(std::optional<std::chrono::seconds> grace = std::nullopt);
   // Re-reads the catalog when the database says it changed (another
   // replica published, reviewed, yanked…): a notification that got lost is
   // caught by the next call. serve() calls it every second; on SQLite it

@@ -40,6 +40,7 @@ struct ServeOptions {
   std::string configFile;
   std::string database;
   std::string blobs;
+  int64_t garbageGraceSeconds = 3600;
   int threads = 2;
   uint64_t maxUploadBytes = 50ull << 20;
 };
@@ -68,7 +69,8 @@ int runServe(const ServeOptions& o) {
   std::filesystem::create_directories(o.pluginsDir);
   auto keys = loadTrustedKeys(o.trustedKeys);
   if (!keys) return fail(keys.error());
-  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview, o.downloadKey, o.maxUploadBytes, o.database, o.blobs});
+  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview, o.downloadKey, o.maxUploadBytes, o.database, o.blobs,
+                                  std::chrono::seconds(o.garbageGraceSeconds)});
   if (!registry) return fail(registry.error());
 
   http::Router router;
@@ -97,9 +99,16 @@ int runServe(const ServeOptions& o) {
   bool done = false;
   std::thread upkeep([&] {
     std::set<std::string> reported;
+    auto lastGarbage = std::chrono::steady_clock::now();
     std::unique_lock lock(mutex);
     while (!wake.wait_for(lock, std::chrono::seconds(1), [&] { return done; })) {
       lock.unlock();
+      if (std::chrono::steady_clock::now() - lastGarbage > std::chrono::hours(1)) {
+        lastGarbage = std::chrono::steady_clock::now();
+        auto swept = (*registry)->collectGarbage();
+        if (!swept) logError({{"msg", "collecting unreferenced blobs failed"}, {"error", swept.error().message}});
+        else if (swept->removed > 0) logInfo({{"msg", "removed unreferenced blobs"}, {"blobs", swept->removed}, {"bytes", swept->bytesRemoved}});
+      }
       auto changes = (*registry)->syncFolder();
       if (!changes) logError({{"msg", "folder sync failed"}, {"error", changes.error().message}});
       else if (*changes > 0) logInfo({{"msg", "folder synced"}, {"changes", *changes}});
@@ -201,6 +210,34 @@ int runTokenRevoke(const TokenOptions& o) {
   return kExitOk;
 }
 
+struct GarbageOptions {
+  std::string dataDir = "registry-data";
+  std::string database;
+  std::string blobs;
+  int64_t graceSeconds = 3600;
+  bool json = false;
+};
+
+int runGarbage(const GarbageOptions& o) {
+  auto done = [&](const Error& e) { return o.json ? failJson(e) : fail(e); };
+  auto registry = Registry::open(RegistryOptions{.dataDir = o.dataDir, .database = o.database, .blobs = o.blobs});
+  if (!registry) return done(registry.error());
+  auto report = (*registry)->collectGarbage(std::chrono::seconds(o.graceSeconds));
+  if (!report) return done(report.error());
+  if (o.json) {
+    printJson({{"ok", true}, {"examined", report->examined}, {"removed", report->removed}, {"bytes_removed", report->bytesRemoved},
+               {"keys", report->removedKeys}, {"skipped", report->skipped}});
+    return kExitOk;
+  }
+  if (report->skipped) {
+    std::cout << "Another replica is collecting garbage now; nothing done\n";
+    return kExitOk;
+  }
+  for (const auto& key : report->removedKeys) std::cout << "removed " << key << "\n";
+  std::cout << "Removed " << report->removed << " unreferenced blobs (" << report->bytesRemoved << " bytes) of " << report->examined << "\n";
+  return kExitOk;
+}
+
 struct PublishOptions {
   std::string package;
   std::string registry;
@@ -271,7 +308,14 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
   serveCmd->add_option("--database", serve->database,
                        "Keep the catalog in PostgreSQL (postgresql://…) instead of registry.db: replicas on one database share it")
       ->envname("PATCHBAY_REGISTRY_DATABASE");
-  serveCmd->add_option("--blobs", serve->blobs, "Folder for package bytes (default: blobs/ in the data folder); replicas share one");
+  serveCmd->add_option("--blobs", serve->blobs,
+                       "Where package bytes live: a folder (default: blobs/ in the data folder), or s3://BUCKET?endpoint=URL&region=R[&presign=SECONDS] "
+                       "(credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); replicas share one")
+      ->envname("PATCHBAY_REGISTRY_BLOBS");
+  serveCmd->add_option("--garbage-grace", serve->garbageGraceSeconds,
+                       "Unreferenced bytes in the blob store are removed (every hour) once this many seconds old")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{60}, int64_t{365} * 86400));
   serveCmd->add_option("--config", serve->configFile, "Read options from a TOML file (listen = \"0.0.0.0:8080\", ...); flags win");
   serveCmd->callback([serve, serveCmd, &outcome] {
     if (!serve->configFile.empty()) {
@@ -310,6 +354,18 @@ void addRegistryCommands(CLI::App& app, Outcome& outcome) {
       ->envname("PATCHBAY_REGISTRY_DATABASE");
   revokeCmd->add_flag("--json", revoke->json, "Print the result as JSON");
   revokeCmd->callback([revoke, &outcome] { outcome.exitCode = runTokenRevoke(*revoke); });
+
+  auto garbage = std::make_shared<GarbageOptions>();
+  auto* gcCmd = registry->add_subcommand("gc", "Remove bytes in the blob store that no version refers to (serve does it every hour)");
+  gcCmd->add_option("--data,-d", garbage->dataDir, "The registry's data folder")->capture_default_str();
+  gcCmd->add_option("--database", garbage->database, "The registry's PostgreSQL database, when it keeps its catalog there")
+      ->envname("PATCHBAY_REGISTRY_DATABASE");
+  gcCmd->add_option("--blobs", garbage->blobs, "The registry's blob store (as serve's --blobs)")->envname("PATCHBAY_REGISTRY_BLOBS");
+  gcCmd->add_option("--grace", garbage->graceSeconds, "Only bytes at least this many seconds old (a publish under way stores its bytes first)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{365} * 86400));
+  gcCmd->add_flag("--json", garbage->json, "Print the result as JSON");
+  gcCmd->callback([garbage, &outcome] { outcome.exitCode = runGarbage(*garbage); });
 
   auto publish = std::make_shared<PublishOptions>();
   auto* publishCmd = app.add_subcommand("publish", "Upload a package (and its .minisig) to a registry");

@@ -17,6 +17,12 @@ std::optional<std::string> percentDecoded(std::string_view s, bool plusIsSpace) 
   return std::string(decoded.begin(), decoded.end());
 }
 
+std::string percentEncoded(std::string_view s, bool keepSlash) {
+  static constexpr auto kPath = boost::urls::unreserved_chars + boost::urls::grammar::lut_chars('/');
+  return keepSlash ? boost::urls::encode(boost::urls::string_view(s.data(), s.size()), kPath)
+                   : boost::urls::encode(boost::urls::string_view(s.data(), s.size()), boost::urls::unreserved_chars);
+}
+
 std::string percentDecode(std::string_view s, bool plusIsSpace) {
   auto decoded = percentDecoded(s, plusIsSpace);
   return decoded ? std::move(*decoded) : std::string(s);

@@ -279,7 +279,7 @@ class RemoteSource : public PackageSource {
       std::sort(d.summary.versions.begin(), d.summary.versions.end(), [](const Version& x, const Version& y) { return y < x; });
       return d;
     }
-    auto page = getJson("/api/plugins/" + urlEncode(id));
+    auto page = getJson("/api/plugins/" + http::percentEncoded(id));
     if (!page) return page.error();
     fillSummary(d.summary, *page);
     d.readme = page->value("readme", "");
@@ -338,7 +338,7 @@ class RemoteSource : public PackageSource {
     auto plain = isPlainServer();
     if (!plain) return plain.error();
     if (*plain) return fetchFromPlainServer(id, range, progress);
-    auto record = getJson("/api/plugins/" + id + "/resolve?range=" + urlEncode(range.text().empty() ? std::string("*") : range.text()));
+    auto record = getJson("/api/plugins/" + id + "/resolve?range=" + http::percentEncoded(range.text().empty() ? std::string("*") : range.text()));
     if (!record) return record.error();
     const std::string version = record->value("version", ""), sha256 = record->value("sha256", "");
     const std::string integrity = record->value("integrity", ""), signature = record->value("registry_signature", "");
@@ -441,20 +441,6 @@ class RemoteSource : public PackageSource {
     return p;
   }
 
-  static std::string urlEncode(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-        out += static_cast<char>(c);
-      } else {
-        out += '%';
-        out += hex[c >> 4];
-        out += hex[c & 15];
-      }
-    }
-    return out;
-  }
 
  private:
   SourceConfig config_;

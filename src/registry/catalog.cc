@@ -170,16 +170,8 @@ bool hostAdmits(const std::optional<Range>& range, const std::optional<Version>&
 
 }  // namespace
 
-std::string blobPathFor(const std::string& blobDir, const std::string& sha256, std::string_view extension) {
-  return blobDir + "/" + sha256.substr(0, 2) + "/" + sha256 + std::string(extension);
-}
-
-Status storeBlob(const std::string& path, std::string_view bytes) {
-  std::error_code ec;
-  if (fs::exists(path, ec)) return {};  // content-addressed: already there means the same bytes
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  if (ec) return Error::io(fs::path(path).parent_path().string() + ": " + ec.message());
-  return writeFileAtomically(path, bytes);
+std::string blobKey(const std::string& sha256, std::string_view extension) {
+  return sha256.substr(0, 2) + "/" + sha256 + std::string(extension);
 }
 
 
@@ -205,7 +197,9 @@ Result<std::unique_ptr<Registry>> Registry::open(RegistryOptions options) {
   if (auto s = prepareSchema(**db); !s) return s.error();
   auto impl = std::make_unique<Impl>(std::move(db.value()));
   impl->options = std::move(options);
-  impl->blobDir = impl->options.blobs.empty() ? impl->options.dataDir + "/blobs" : impl->options.blobs;
+  auto blobs = openBlobStore(impl->options.blobs.empty() ? impl->options.dataDir + "/blobs" : impl->options.blobs);
+  if (!blobs) return blobs.error();
+  impl->blobs = std::move(*blobs);
   if (auto s = loadOrCreateRegistryKey(*impl); !s) return s.error();
   {
     std::lock_guard lock(impl->dbMutex);
@@ -304,7 +298,7 @@ Status Registry::Impl::rebuildSnapshot() {
     r.bundleSha256 = std::move(row[21]);
     r.bundleMapSha256 = std::move(row[22]);
     r.signature = std::move(row[23]);
-    r.blobPath = blobPathFor(blobDir, r.sha256);
+    r.blobKey = blobKey(r.sha256);
     next->plugins[r.id].versions.push_back(std::move(r));
   }
   // Owners and edits made with PUT /api/plugins/{id} apply to every version.
@@ -473,7 +467,7 @@ Result<size_t> Registry::syncFolder() {
         continue;
       }
     }
-    if (auto s = storeBlob(blobPathFor(m.blobDir, digest.sha256), *bytes); !s) {
+    if (auto s = m.blobs->put(blobKey(digest.sha256), *bytes); !s) {
       problem(s.error().message);
       continue;
     }

@@ -156,7 +156,7 @@ Result<size_t> Registry::erase(const std::string& id, const std::optional<Versio
       if (auto dl = db.query("DELETE FROM downloads WHERE plugin_id = $1 AND version = $2", {id, r.version.toString()}); !dl) return dl.error();
       auto shared = db.query("SELECT COUNT(*) FROM versions WHERE sha256 = $1", {r.sha256});
       if (!shared) return shared.error();
-      if (!shared->empty() && shared->front()[0] == "0") unusedBlobs.push_back(r.blobPath);
+      if (!shared->empty() && shared->front()[0] == "0") unusedBlobs.push_back(r.blobKey);
     }
     if (!version) {
       for (const char* table : {"owners", "plugin_overrides"}) {
@@ -181,7 +181,7 @@ Result<size_t> Registry::erase(const std::string& id, const std::optional<Versio
       std::filesystem::remove(impl_->options.pluginsDir + "/" + r.fileName, ec);
     }
   }
-  for (const auto& path : unusedBlobs) std::filesystem::remove(path, ec);
+  for (const auto& key : unusedBlobs) (void)impl_->blobs->remove(key);  // left: collected as garbage later
   return doomed.size();
 }
 

@@ -93,7 +93,7 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
   auto bundle = buildClientBundle(zipBytes, info->listing, impl_->options.dataDir + "/tmp");
   if (!bundle) return bundle.error();
   struct BlobFile {
-    std::string path, bytes;
+    std::string key, bytes;
   };
   std::vector<BlobFile> bundleBlobs;
   std::string bundleSha, mapSha;
@@ -101,15 +101,25 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
     bundleSha = sha256Hex((*bundle)->js);
     mapSha = sha256Hex((*bundle)->map);
     for (auto [sha, text, ext] : {std::tuple{bundleSha, &(*bundle)->js, ".js"}, std::tuple{mapSha, &(*bundle)->map, ".map"}}) {
-      bundleBlobs.push_back({blobPathFor(impl_->blobDir, sha, ext), *text});
-      bundleBlobs.push_back({blobPathFor(impl_->blobDir, sha, std::string(ext) + ".gz"), http::gzipCompress(*text)});
-      bundleBlobs.push_back({blobPathFor(impl_->blobDir, sha, std::string(ext) + ".br"), http::brotliCompress(*text)});
+      bundleBlobs.push_back({blobKey(sha, ext), *text});
+      bundleBlobs.push_back({blobKey(sha, std::string(ext) + ".gz"), http::gzipCompress(*text)});
+      bundleBlobs.push_back({blobKey(sha, std::string(ext) + ".br"), http::brotliCompress(*text)});
     }
   }
 
   Digest digest = digestBytes(zipBytes);
   const std::string status = impl_->options.requireReview ? "pending" : "approved";
   auto manifestText = readZipEntry(zipBytes, m.file, 1 << 20);
+
+  // The blobs before the row that points at them, and before taking the
+  // catalog's lock (a remote store takes a while): a crash, or a publish
+  // refused below, leaves bytes nobody refers to, which garbage collection
+  // removes; never a row without its bytes. Content-addressed, so a
+  // retried upload stores the same bytes again.
+  if (auto s = impl_->blobs->put(blobKey(digest.sha256), zipBytes); !s) return s.error();
+  for (const auto& blob : bundleBlobs) {
+    if (auto s = impl_->blobs->put(blob.key, blob.bytes); !s) return s.error();
+  }
 
   std::lock_guard lock(impl_->dbMutex);
   SqlDatabase& db = *impl_->db;
@@ -137,13 +147,6 @@ Result<PublishResult> Registry::publish(std::string_view zipBytes, const std::op
         return Error::conflict(m.id + " " + version + " already exists with different bytes; versions are immutable, publish a new version");
       }
       return false;  // nothing to write
-    }
-    // The blobs before the row that points at them: a crash in between
-    // leaves bytes nobody refers to, never a row without its bytes.
-    // Content-addressed, so a retried upload writes nothing new.
-    if (auto s = storeBlob(blobPathFor(impl_->blobDir, digest.sha256), zipBytes); !s) return s.error();
-    for (const auto& blob : bundleBlobs) {
-      if (auto s = storeBlob(blob.path, blob.bytes); !s) return s.error();
     }
     auto insert = db.query(
         "INSERT INTO versions (plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, "

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "patchbay/archive.h"
+#include "patchbay/blob_store.h"
 #include "patchbay/clock.h"
 #include "patchbay/registry.h"
 #include "patchbay/postgres.h"
@@ -38,7 +39,7 @@ struct CatalogSnapshot {
 
 struct Registry::Impl {
   RegistryOptions options;
-  std::string blobDir;
+  std::unique_ptr<BlobStore> blobs;  // package and bundle bytes, by content
 
   std::mutex dbMutex;
   std::unique_ptr<SqlDatabase> db;  // guarded by dbMutex
@@ -102,11 +103,9 @@ struct Registry::Impl {
   std::chrono::steady_clock::time_point totalsReadAt;  // guarded by dbMutex
 };
 
-// Where the blob with this SHA-256 lives: blobs/<sha[0:2]>/<sha><extension>
+// The blob store's key for the bytes with this SHA-256: <sha[0:2]>/<sha><extension>
 // (".zip" for packages; ".js", ".js.gz", ".js.br", ".map", ... for bundles).
-std::string blobPathFor(const std::string& blobDir, const std::string& sha256, std::string_view extension = ".zip");
-// Stores bytes under their path once (temporary file, fsync, rename).
-Status storeBlob(const std::string& path, std::string_view bytes);
+std::string blobKey(const std::string& sha256, std::string_view extension = ".zip");
 
 // The browser bundle of a package's client entry (client.ts, .tsx, .jsx or
 // .js at the top), built with esbuild: bundled, minified, with a source map,

@@ -251,26 +251,39 @@ std::string baseUrl(const Request& req) {
 
 // Serves one bundle file (.js or .map) by content, compressed as the client
 // accepts: precompressed gzip and brotli blobs were stored at publish.
-Response bundleFile(const std::string& blobDir, const Request& req, const std::string& sha256, const std::string& ext,
+Response bundleFile(BlobStore& blobs, const Request& req, const std::string& sha256, const std::string& ext,
                     const char* contentType) {
-  std::string path = blobPathFor(blobDir, sha256, ext);
+  const std::string key = blobKey(sha256, ext);
   Response res;
   res.set("Content-Type", contentType);
   res.set("Cache-Control", "public, max-age=31536000, immutable");
   res.set("Access-Control-Allow-Origin", "*");
   res.set("Vary", "Accept-Encoding");
   res.set("X-Content-Type-Options", "nosniff");
-  std::string served = path;
-  if (http::acceptsEncoding(req, "br") && ::access((path + ".br").c_str(), R_OK) == 0) {
-    served = path + ".br";
-    res.set("Content-Encoding", "br");
-  } else if (http::acceptsEncoding(req, "gzip") && ::access((path + ".gz").c_str(), R_OK) == 0) {
-    served = path + ".gz";
-    res.set("Content-Encoding", "gzip");
+  // The best encoding the client takes (each was stored at publish), then
+  // the plain file; a remote store's bytes are read here, a folder's sent
+  // from the file.
+  std::string served, encoding, bytes;
+  for (const char* candidate : {"br", "gzip", ""}) {
+    if (*candidate && !http::acceptsEncoding(req, candidate)) continue;
+    const std::string k = key + (*candidate == 0 ? "" : std::string_view(candidate) == "br" ? ".br" : ".gz");
+    if (const std::string file = blobs.localFile(k); !file.empty()) {
+      if (::access(file.c_str(), R_OK) != 0) continue;
+      served = file;
+    } else {
+      auto got = blobs.get(k);
+      if (!got) {
+        if (got.error().kind == ErrorKind::kNotFound) continue;
+        return Response::error(503, "unavailable", "the blob store: " + got.error().message).set("Retry-After", "1");
+      }
+      bytes = std::move(*got);
+      served = k;
+    }
+    encoding = candidate;
+    break;
   }
-  std::error_code ec;
-  auto size = std::filesystem::file_size(served, ec);
-  if (ec) return Response::error(500, "internal", "the bundle's file is missing from the store");
+  if (served.empty()) return Response::error(500, "internal", "the bundle's file is missing from the store");
+  if (!encoding.empty()) res.set("Content-Encoding", encoding);
   std::string tag = sha256;
   if (const std::string encoding = res.header("Content-Encoding"); !encoding.empty()) {
     tag += '-';
@@ -278,6 +291,13 @@ Response bundleFile(const std::string& blobDir, const Request& req, const std::s
   }
   res = etagged(req, res, tag);
   if (res.status == 304) return res;
+  if (blobs.localFile(key).empty()) {
+    res.body = std::move(bytes);
+    return res;
+  }
+  std::error_code ec;
+  auto size = std::filesystem::file_size(served, ec);
+  if (ec) return Response::error(500, "internal", "the bundle's file is missing from the store");
   res.file = http::FileBody{served, 0, size};
   return res;
 }
@@ -495,7 +515,28 @@ void Registry::addRoutes(http::Router& router) {
         res.set("Content-Range", "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(r->size));
       }
     }
-    res.file = http::FileBody{r->blobPath, first, r->size == 0 ? 0 : last - first + 1};
+    const uint64_t length = r->size == 0 ? 0 : last - first + 1;
+    if (const std::string file = reg.impl_->blobs->localFile(r->blobKey); !file.empty()) {
+      res.file = http::FileBody{file, first, length};
+    } else if (const std::string url = reg.impl_->blobs->presignedGet(r->blobKey); !url.empty() && res.status == 200) {
+      // The store serves the bytes: a redirect to a URL that works for a
+      // short while (never cached: the next one is signed afresh).
+      Response away;
+      away.status = 302;
+      away.set("Location", url);
+      away.set("Cache-Control", "no-store");
+      away.set("X-Plugin-Version", r->version.toString());
+      away.set("X-Integrity", r->integrity);
+      res = std::move(away);
+    } else {
+      auto bytes = reg.impl_->blobs->get(r->blobKey, first, length);
+      if (!bytes) {
+        Response away = Response::error(503, "unavailable", "the blob store: " + bytes.error().message);
+        away.set("Retry-After", "1");
+        return withRoute(away, "/download/{id}/{version}");
+      }
+      res.body = std::move(*bytes);
+    }
     if (req.method == "GET" && first == 0) reg.recordDownload(r->id, r->version);
     return withRoute(res, "/download/{id}/{version}");
   });
@@ -548,8 +589,8 @@ void Registry::addRoutes(http::Router& router) {
       if (auto* error = std::get_if<Response>(&found)) return withRoute(std::move(*error), route);
       const PackageRecord& r = std::get<PackageRecord>(found);
       if (r.bundleSha256.empty()) return withRoute(Response::error(404, "not_found", r.id + " " + r.version.toString() + " has no client bundle"), route);
-      return withRoute(map ? bundleFile(reg.impl_->blobDir, req, r.bundleMapSha256, ".map", "application/json")
-                           : bundleFile(reg.impl_->blobDir, req, r.bundleSha256, ".js", "text/javascript; charset=utf-8"),
+      return withRoute(map ? bundleFile(*reg.impl_->blobs, req, r.bundleMapSha256, ".map", "application/json")
+                           : bundleFile(*reg.impl_->blobs, req, r.bundleSha256, ".js", "text/javascript; charset=utf-8"),
                        route);
     };
   };

@@ -19,7 +19,10 @@
 #include "patchbay/http_client.h"
 #include "patchbay/package.h"
 #include "support/nginx_server.h"
+#include "patchbay/blob_store.h"
+#include "patchbay/integrity.h"
 #include "support/postgres_server.h"
+#include "support/swift_server.h"
 #include "support/test_util.h"
 
 namespace patchbay {
@@ -32,9 +35,11 @@ using Clock = std::chrono::steady_clock;
 struct Replica {
   test::TempDir dir;
   std::unique_ptr<test::ServeProcess> serve;
-  Replica(const std::string& database, const fs::path& shared) {
-    serve = std::make_unique<test::ServeProcess>(dir, "registry serve --data data --database " + database + " --blobs " + (shared / "blobs").string() +
-                                                          " --plugins-dir " + (shared / "plugins").string());
+  // `blobs`: the store's spec ("" is a folder under `shared`).
+  Replica(const std::string& database, const fs::path& shared, const std::string& blobs = "") {
+    serve = std::make_unique<test::ServeProcess>(dir, "registry serve --data data --database " + database + " --blobs '" +
+                                                          (blobs.empty() ? (shared / "blobs").string() : blobs) + "' --plugins-dir " +
+                                                          (shared / "plugins").string());
   }
   std::string base() const { return "http://127.0.0.1:" + serve->port; }
   std::string log() const { return test::readFile(dir / "log"); }
@@ -253,6 +258,137 @@ TEST_F(ClusterRegistry, NginxCachesInFrontOfTwoReplicas) {
   for (const char* version : {"1.0.0", "1.1.0", "2.0.0"}) {
     EXPECT_EQ(request("GET", b.base() + "/download/notes/" + version).status, 200) << version;
   }
+}
+
+// The bytes in an S3-compatible store (Debian's OpenStack Swift with its
+// s3api middleware): two replicas on one PostgreSQL and one bucket. A
+// package published through A downloads byte-identical from B (read from
+// the store) and from C, which redirects to a presigned URL; its client
+// bundle is served from the store, compressed as stored; the store refuses
+// an upload whose bytes do not match their signed SHA-256; and garbage
+// collection removes bytes no version refers to, never one that a version does.
+TEST(ClusterRegistryS3, ReplicasKeepTheirBytesInAnS3Store) {
+  test::PostgresServer pg;
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  test::SwiftServer swift;
+  ASSERT_TRUE(swift.ok()) << swift.error();
+  ASSERT_EQ(swift.createBucket("plugins"), "");
+  pg.createDatabase("registry");
+  const std::string database = pg.url("registry");
+  test::TempDir shared;
+  test::writeFile(shared / "s3-credentials", "# tempauth's user\nAWS_ACCESS_KEY_ID=" + swift.accessKeyId() + "\nAWS_SECRET_ACCESS_KEY=" + swift.secretKey() + "\n");
+  const std::string store = "s3://plugins?endpoint=" + swift.endpoint() + "&region=us-east-1&prefix=registry&credentials=" + (shared / "s3-credentials").string();
+  fs::create_directories(shared / "plugins");
+  Replica a(database, shared.path(), store), b(database, shared.path(), store), c(database, shared.path(), store + "&presign=60");
+  for (Replica* r : {&a, &b, &c}) ASSERT_FALSE(r->serve->port.empty()) << r->log();
+
+  // Published through A (with a client entry: a bundle and its compressed copies go to the store too).
+  const std::string alice = token(database, shared, "alice", "publish");
+  const fs::path src = shared / "src" / "widget";
+  test::writeFile(src / "plugin.json", json{{"id", "widget"}, {"name", "Widget"}, {"version", "1.0.0"}, {"description", "A widget"}}.dump());
+  test::writeFile(src / "server.js", "export default function () {}\n");
+  test::writeFile(src / "client.js", "export default function (api) { api.log('widget ' + '" + std::string(2000, 'w') + "'); }\n");
+  fs::create_directories(shared / "out");
+  auto packed = packFolder(src.string(), (shared / "out").string());
+  ASSERT_TRUE(packed.ok()) << packed.error().message;
+  const std::string bytes = test::readFile(packed->path);
+  auto published = publish(a, alice, bytes);
+  ASSERT_EQ(published.status, 201) << published.body << a.log();
+
+  // B reads the bytes from the store; C hands out a presigned URL to them.
+  ASSERT_GE(timeUntil([&] { return request("GET", b.base() + "/api/plugins/widget").status == 200; }, std::chrono::milliseconds(2000)).count(), 0);
+  auto fromB = request("GET", b.base() + "/download/widget/1.0.0");
+  ASSERT_EQ(fromB.status, 200) << fromB.body << b.log();
+  EXPECT_TRUE(fromB.body == bytes) << "B's download differs from the bytes published (" << fromB.body.size() << " vs " << bytes.size() << ")";
+  auto ranged = request("GET", b.base() + "/download/widget/1.0.0", "", {{"Range", "bytes=10-19"}});
+  EXPECT_EQ(ranged.status, 206);
+  EXPECT_EQ(ranged.body, bytes.substr(10, 10));
+  timeUntil([&] { return request("GET", c.base() + "/api/plugins/widget").status == 200; }, std::chrono::milliseconds(2000));
+  auto redirect = request("GET", c.base() + "/download/widget/1.0.0");
+  ASSERT_EQ(redirect.status, 302) << redirect.body;
+  const std::string location = redirect.header("location");
+  EXPECT_NE(location.find("X-Amz-Signature="), std::string::npos) << location;
+  EXPECT_EQ(redirect.header("cache-control"), "no-store");
+  auto presigned = request("GET", location);
+  EXPECT_EQ(presigned.status, 200) << location << "\n" << presigned.body;
+  EXPECT_TRUE(presigned.body == bytes) << "the presigned URL served other bytes";
+  std::string forged = location;
+  forged.replace(forged.find("X-Amz-Signature=") + 16, 4, "0000");
+  EXPECT_EQ(request("GET", forged).status, 403) << "a changed signature was accepted";
+
+  // The client bundle, from the store, compressed as the browser asks.
+  auto meta = json::parse(request("GET", b.base() + "/api/plugins/widget/1.0.0").body, nullptr, false);
+  ASSERT_TRUE(meta.is_object());
+  const std::string bundleUrl = meta.value("bundle_url", "");
+  ASSERT_FALSE(bundleUrl.empty()) << meta.dump();
+  auto bundle = request("GET", b.base() + bundleUrl, "", {{"Accept-Encoding", "br"}});
+  EXPECT_EQ(bundle.status, 200) << bundleUrl << " " << bundle.body;
+  EXPECT_EQ(bundle.header("content-encoding"), "br");
+  auto plain = request("GET", b.base() + bundleUrl, "", {{"Accept-Encoding", "identity"}});
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_NE(plain.body.find("widget"), std::string::npos) << plain.body.substr(0, 200);
+
+  // The store checks what it is given: bytes whose SHA-256 is not the one signed are refused.
+  http::ClientRequest corrupt;
+  corrupt.method = "PUT";
+  corrupt.url = swift.endpoint() + "/plugins/registry/corrupt.zip";
+  corrupt.body = "the bytes sent";
+  corrupt.headers = {{"x-amz-content-sha256", sha256Hex("the bytes meant")}};
+  corrupt.sigV4 = {"aws:amz:us-east-1:s3", swift.accessKeyId(), swift.secretKey()};
+  auto refused = http::fetch(corrupt);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, 400) << refused->body;
+  EXPECT_NE(refused->body.find("BadDigest"), std::string::npos) << refused->body;
+
+  // Garbage: bytes of a publish that died before its row. Young, they stay; past the grace, they go; what a version refers to stays.
+  auto direct = openBlobStore(store);
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  const std::string orphan = sha256Hex("orphan");
+  ASSERT_TRUE((*direct)->put(orphan.substr(0, 2) + "/" + orphan + ".zip", "orphan").ok());
+  auto young = test::run(test::patchbayBinary() + " registry gc --data " + (shared / "gc").string() + " --database " + database + " --blobs '" + store + "' --json");
+  ASSERT_EQ(young.exitCode, 0) << young.output;
+  EXPECT_EQ(json::parse(young.output)["removed"], 0) << young.output;
+  auto swept = test::run(test::patchbayBinary() + " registry gc --data " + (shared / "gc").string() + " --database " + database + " --blobs '" + store +
+                         "' --grace 0 --json");
+  ASSERT_EQ(swept.exitCode, 0) << swept.output;
+  json sweptJson = json::parse(swept.output);
+  EXPECT_EQ(sweptJson["keys"], json::array({orphan.substr(0, 2) + "/" + orphan + ".zip"})) << swept.output;
+  auto stillThere = (*direct)->exists(orphan.substr(0, 2) + "/" + orphan + ".zip");
+  ASSERT_TRUE(stillThere.ok()) << stillThere.error().message;
+  EXPECT_FALSE(*stillThere);
+  auto after = request("GET", b.base() + "/download/widget/1.0.0");
+  EXPECT_EQ(after.status, 200);
+  EXPECT_TRUE(after.body == bytes) << "garbage collection took a version's bytes";
+}
+
+// AWS's own example of a presigned URL ("Authenticating Requests: Using
+// Query Parameters", GET /test.txt from examplebucket, 2013-05-24, 86400 s).
+TEST(BlobStoreTest, PresignedUrlsAreSignedAsAwsDocumentsThem) {
+  std::tm tm{};
+  tm.tm_year = 2013 - 1900;
+  tm.tm_mon = 4;
+  tm.tm_mday = 24;
+  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm));
+  const std::string url = presignS3Get("https://examplebucket.s3.amazonaws.com/test.txt", "us-east-1", "AKIAIOSFODNN7EXAMPLE",
+                                       "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", std::chrono::seconds(86400), at);
+  EXPECT_EQ(url,
+            "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+            "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+}
+
+TEST(BlobStoreTest, BadStoreUrlsSayWhatIsWrong) {
+  auto expectError = [](const std::string& spec, const std::string& part) {
+    auto store = openBlobStore(spec);
+    ASSERT_FALSE(store.ok()) << spec;
+    EXPECT_NE(store.error().message.find(part), std::string::npos) << spec << ": " << store.error().message;
+  };
+  expectError("s3://?endpoint=http://127.0.0.1:1", "name a bucket");
+  expectError("s3://b", "endpoint=URL is missing");
+  expectError("s3://b?endpoint=ftp://x", "endpoint");
+  expectError("s3://b?endpoint=http://127.0.0.1:1&presign=0", "presign=0");
+  expectError("s3://b?endpoint=http://127.0.0.1:1&colour=red", "unknown parameter \"colour\"");
+  expectError("s3://b?endpoint=http://127.0.0.1:1&credentials=/nonexistent/creds", "credentials=/nonexistent/creds");
+  expectError("gs://b", "a folder, or s3://");
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ TEST_F(ManageTest, OwnersEditDescriptionsAdminsYankAndErase) {
   EXPECT_EQ(call("DELETE", "/api/plugins/notes/3.0.0", root).status, 404);
 
   // Forced: the record and the bytes are gone.
-  std::string blob = registry_->find("notes", Version::parse("1.1.0").value())->blobPath;
+  std::string blob = (dir_ / "data" / "blobs").string() + "/" + registry_->find("notes", Version::parse("1.1.0").value())->blobKey;
   ASSERT_TRUE(fs::exists(blob));
   ASSERT_EQ(call("DELETE", "/api/plugins/notes/1.1.0?force=true", root).status, 200);
   EXPECT_FALSE(fs::exists(blob));
@@ -304,6 +304,59 @@ TEST_F(ManageTest, WebInterfaceIsEmbeddedWithAStrictPolicy) {
   EXPECT_EQ(html.find("javascript:"), std::string::npos) << html;
   EXPECT_NE(details["install_command"].get<std::string>().find("patchbay install readme@1.0.0 --registry http://127.0.0.1:"),
             std::string::npos);
+}
+
+// Garbage in the blob folder: bytes no version refers to (a publish that
+// died between its bytes and its row, a refused one, a leftover temporary
+// file) go once older than the grace; young ones, and every byte a version
+// refers to, stay; erased versions' bytes go at once.
+TEST_F(ManageTest, UnreferencedBlobsAreCollectedAfterTheirGrace) {
+  startServer();
+  const std::string dev = token("dev", {"publish"});
+  const std::string bytes = packageBytes("notes", "1.0.0");
+  ASSERT_EQ(upload(bytes, dev).status, 201);
+  const fs::path blobs = dir_ / "data" / "blobs";
+  const std::string kept = registry_->find("notes", Version::parse("1.0.0").value())->blobKey;
+  auto age = [&](const std::string& key, std::chrono::hours by) {
+    fs::last_write_time(blobs / key, fs::file_time_type::clock::now() - by);
+  };
+  auto place = [&](const std::string& content, const std::string& suffix) {
+    const std::string sha = sha256Hex(content);
+    const std::string key = sha.substr(0, 2) + "/" + sha + suffix;
+    test::writeFile(blobs / key, content);
+    return key;
+  };
+  const std::string oldOrphan = place("died before its row", ".zip"), youngOrphan = place("publish under way", ".zip");
+  const std::string leftover = kept + ".tmp-123-0";
+  test::writeFile(blobs / leftover, "half");
+  const std::string foreign = "notes/README";  // not a blob name: never touched
+  test::writeFile(blobs / foreign, "mine");
+  for (const auto& key : {kept, oldOrphan, leftover, foreign}) age(key, std::chrono::hours(3));
+
+  auto report = registry_->collectGarbage(std::chrono::hours(1));
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_EQ(report->removed, 2u);
+  std::sort(report->removedKeys.begin(), report->removedKeys.end());
+  std::vector<std::string> expected = {oldOrphan, leftover};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(report->removedKeys, expected);
+  EXPECT_TRUE(fs::exists(blobs / kept));
+  EXPECT_TRUE(fs::exists(blobs / youngOrphan));
+  EXPECT_TRUE(fs::exists(blobs / foreign));
+  auto downloaded = get("/download/notes/1.0.0");
+  EXPECT_EQ(downloaded.status, 200);
+  EXPECT_TRUE(downloaded.body == bytes);
+
+  // A publish of bytes an old orphan already holds makes them young again: the next collection keeps them.
+  const std::string again = packageBytes("notes", "1.1.0");
+  const std::string againSha = sha256Hex(again);
+  test::writeFile(blobs / (againSha.substr(0, 2) + "/" + againSha + ".zip"), again);
+  age(againSha.substr(0, 2) + "/" + againSha + ".zip", std::chrono::hours(3));
+  ASSERT_EQ(upload(again, dev).status, 201);
+  auto second = registry_->collectGarbage(std::chrono::hours(1));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->removed, 0u);
+  EXPECT_EQ(get("/download/notes/1.1.0").status, 200);
 }
 
 }  // namespace
