@@ -86,8 +86,8 @@ std::string token(const std::string& database, const test::TempDir& dir, const s
   return j.is_object() ? j.value("token", "") : "";
 }
 
-// PostgreSQL, a shared folder (blobs and drop-in packages) and two
-// replica processes on them.
+// PostgreSQL, a shared folder (drop-in packages, and the blobs unless
+// `blobs` names another store) and two replica processes on them.
 class ClusterRegistry : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -95,15 +95,30 @@ class ClusterRegistry : public ::testing::Test {
     pg.createDatabase("registry");
     database = pg.url("registry");
     fs::create_directories(shared / "plugins");
-    a = std::make_unique<Replica>(database, shared.path());
+    a = std::make_unique<Replica>(database, shared.path(), blobs);
     ASSERT_FALSE(a->serve->port.empty()) << a->log();
-    b = std::make_unique<Replica>(database, shared.path());
+    b = std::make_unique<Replica>(database, shared.path(), blobs);
     ASSERT_FALSE(b->serve->port.empty()) << b->log();
   }
   test::PostgresServer pg;
   std::string database;
   test::TempDir shared;
+  std::string blobs;  // "": a folder under `shared`
   std::unique_ptr<Replica> a, b;
+};
+
+// The same with the bytes in an S3-compatible store (Debian's OpenStack
+// Swift with its s3api middleware), as issue 16's fault tests run it.
+class ClusterRegistryOnS3 : public ClusterRegistry {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(swift.ok()) << swift.error();
+    ASSERT_EQ(swift.createBucket("plugins"), "");
+    test::writeFile(shared / "s3-credentials", "AWS_ACCESS_KEY_ID=" + swift.accessKeyId() + "\nAWS_SECRET_ACCESS_KEY=" + swift.secretKey() + "\n");
+    blobs = "s3://plugins?endpoint=" + swift.endpoint() + "&region=us-east-1&credentials=" + (shared / "s3-credentials").string();
+    ClusterRegistry::SetUp();
+  }
+  test::SwiftServer swift;
 };
 
 TEST_F(ClusterRegistry, ReplicasOnOnePostgresServeOneCatalog) {
@@ -190,7 +205,11 @@ TEST_F(ClusterRegistry, ReplicasOnOnePostgresServeOneCatalog) {
 }
 
 // deploy/nginx/patchbay-registry.conf, as written, in front of two replicas.
-TEST_F(ClusterRegistry, NginxCachesInFrontOfTwoReplicas) {
+// Issue 16's fault tests 1 and 2, with the bytes in S3: a publish visible
+// through the cache within 2 s, byte-identical downloads from both
+// replicas, kill -9 of one under read load with no failed GET, the publish
+// after it made once, and no row without its bytes in the store.
+TEST_F(ClusterRegistryOnS3, NginxCachesInFrontOfTwoReplicas) {
   Replica& a = *this->a;
   Replica& b = *this->b;
   test::NginxServer nginx(fs::path(PATCHBAY_SOURCE_DIR) / "deploy/nginx/patchbay-registry.conf",
@@ -254,8 +273,17 @@ TEST_F(ClusterRegistry, NginxCachesInFrontOfTwoReplicas) {
   const std::string v2 = package(shared, "notes", "2.0.0");
   EXPECT_EQ(request("POST", nginx.base() + "/api/plugins", v2, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status, 201);
   EXPECT_EQ(request("POST", nginx.base() + "/api/plugins", v2, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status, 200);
-  // No row points at missing bytes.
+  // No row points at missing bytes: each version's are in the store, and downloads from the survivor.
+  auto store = openBlobStore(blobs);
+  ASSERT_TRUE(store.ok()) << store.error().message;
   for (const char* version : {"1.0.0", "1.1.0", "2.0.0"}) {
+    auto meta = json::parse(request("GET", b.base() + "/api/plugins/notes/" + std::string(version)).body, nullptr, false);
+    ASSERT_TRUE(meta.is_object()) << version;
+    const std::string sha = meta.value("sha256", "");
+    ASSERT_EQ(sha.size(), 64u) << meta.dump();
+    auto there = (*store)->exists(sha.substr(0, 2) + "/" + sha + ".zip");
+    ASSERT_TRUE(there.ok()) << there.error().message;
+    EXPECT_TRUE(*there) << version << "'s row points at bytes the store does not have";
     EXPECT_EQ(request("GET", b.base() + "/download/notes/" + version).status, 200) << version;
   }
 }
