@@ -239,6 +239,13 @@ std::vector<std::string> ClusterPlugins::converge(const std::vector<WantedPlugin
   return problems;
 }
 
+void ClusterPlugins::dropPendingChange() {
+  pendingPublish_ = false;
+  local_.log("error",
+             "cluster: a change made here could not be published, and another process changed the plugins since: this process takes the "
+             "cluster's state (the change made here is undone)");
+}
+
 void ClusterPlugins::pass() {
   std::lock_guard op(opMu_);
   if (auto s = connection(); !s) {
@@ -264,8 +271,14 @@ void ClusterPlugins::pass() {
     local_.log("warn", s.error().message);
     return;
   }
-  if (pendingPublish_ || desired->first < 0) {
-    // A change made here whose publishing failed, or the cluster's first process: this set is the desired one.
+  desired = readDesired();  // again, under the lock: another change may have come in between
+  if (!desired) {
+    unlock();
+    return;
+  }
+  if (desired->first < 0 || (pendingPublish_ && desired->first == pendingBase_)) {
+    // The cluster's first process, or a change made here whose publishing
+    // failed and that nothing has come after: this set is the desired one.
     auto g = publish();
     if (g) {
       pendingPublish_ = false;
@@ -274,11 +287,7 @@ void ClusterPlugins::pass() {
     unlock();
     return;
   }
-  desired = readDesired();  // again, under the lock: another change may have come in between
-  if (!desired) {
-    unlock();
-    return;
-  }
+  if (pendingPublish_) dropPendingChange();
   auto problems = converge(desired->second);
   unlock();
   recomputeRefusals();
@@ -300,6 +309,7 @@ Status ClusterPlugins::change(const std::function<Status()>& change) {
     unlock();
     return desired.error();
   }
+  if (pendingPublish_ && desired->first != pendingBase_) dropPendingChange();
   if (desired->first >= 0 && !pendingPublish_) {
     int64_t applied;
     {
@@ -308,10 +318,18 @@ Status ClusterPlugins::change(const std::function<Status()>& change) {
     }
     if (desired->first != applied) {
       auto problems = converge(desired->second);
-      if (problems.empty()) {
-        std::lock_guard lock(stateMu_);
-        applied_ = desired->first;
+      recomputeRefusals();
+      if (!problems.empty()) {
+        // Publishing this process's set now would take the plugins it could not bring along away from every process.
+        unlock();
+        reportApplied(applied, problems);
+        std::string why;
+        for (const auto& p : problems) why += (why.empty() ? "" : "; ") + p;
+        return Error::unavailable("this process is not at the cluster's plugin state (" + why +
+                                  "), so the change was not made: make it through another process, or fix this one's package source first");
       }
+      std::lock_guard lock(stateMu_);
+      applied_ = desired->first;
     }
   }
   Status done = change();
@@ -322,8 +340,9 @@ Status ClusterPlugins::change(const std::function<Status()>& change) {
   auto g = publish();
   unlock();
   if (!g) {
-    // Made here but not yet the cluster's: published at the next pass.
+    // Made here but not yet the cluster's: published at the next pass (when no other change came first).
     pendingPublish_ = true;
+    pendingBase_ = desired->first;
     local_.log("error", "cluster: " + g.error().message + " (published when PostgreSQL answers again)");
   }
   return done;

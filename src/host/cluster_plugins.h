@@ -108,6 +108,8 @@ class ClusterPlugins {
   Result<int64_t> publish();
   void reportApplied(int64_t generation, const std::vector<std::string>& problems);
   void recomputeRefusals();
+  // A change made here whose publishing failed gives way to another process's that came after it.
+  void dropPendingChange();
   // One pass: the generation read, and converged to when ahead.
   void pass();
 
@@ -117,7 +119,8 @@ class ClusterPlugins {
 
   std::mutex opMu_;  // one change or convergence at a time; guards pg_, pendingPublish_
   std::optional<PgConnection> pg_;
-  bool pendingPublish_ = false;  // a change ran here but its publishing failed
+  bool pendingPublish_ = false;  // a change ran here but its publishing failed…
+  int64_t pendingBase_ = -1;     // …made over this generation (published only if it is still the cluster's)
 
   mutable std::mutex stateMu_;
   std::condition_variable wakeCv_;

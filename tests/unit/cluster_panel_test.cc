@@ -212,6 +212,12 @@ TEST(ClusterPanel, PluginsChangedOnOnePanelAreAppliedByTheOther) {
   EXPECT_LT(behind["applied"], behind["generation"]) << behind.dump();
   EXPECT_EQ(behind["notServed"], json::array({"notes"})) << behind.dump();
   EXPECT_EQ(versionOn(b), "1.0.0");
+  // A change made through B now would publish B's set (notes at 1.0.0) to every process: refused, nothing changes.
+  auto throughB = curl(admin + "-X POST " + b.base() + "/api/admin/plugins/notes/deactivate");
+  EXPECT_EQ(throughB.status, 503) << throughB.body;
+  EXPECT_NE(throughB.body.find("not at the cluster's plugin state"), std::string::npos) << throughB.body;
+  EXPECT_EQ(versionOn(a), "2.0.0");
+  EXPECT_EQ(curl(a.base() + "/api/plugins/notes/notes").status, 200) << "A lost notes to a change B could not make";
   std::filesystem::rename(shared / "held-back.zip", missing);
   took = within(6000, [&] { return versionOn(b) == "2.0.0" && curl(b.base() + "/api/plugins/notes/notes").status == 200; });
   EXPECT_GE(took, 0) << "B is at " << versionOn(b) << "\n" << test::readFile(b.dir / "log");
