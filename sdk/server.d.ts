@@ -263,8 +263,11 @@ export interface Hooks {
 // cron, config, logger, plugins, data, auth, events, meta
 
 export interface Cron {
-  /** Five fields (`*`, `N`, `*\/N`, `A-B`, lists, names) or `@hourly` ... `@yearly`, UTC. A bad schedule throws. */
-  register(id: string, schedule: string, handler: () => MaybePromise<void>): void;
+  /**
+   * Five fields (`*`, `N`, `*\/N`, `A-B`, lists, names) or `@hourly` ... `@yearly`, UTC. A bad schedule throws.
+   * The handler gets the minute its run is for (UTC, whole minute), the same whichever process runs it.
+   */
+  register(id: string, schedule: string, handler: (minute: Date) => MaybePromise<void>): void;
 }
 
 /** The plugin's settings: the manifest's declared ones (validated, defaulted) and free keys (any JSON, 64 KiB each). */

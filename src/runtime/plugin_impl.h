@@ -207,6 +207,12 @@ struct PluginInstance::Impl {
   static void checkHeapFully(v8::Isolate* isolate, void* data);
   static size_t nearHeapLimit(void* data, size_t current, size_t);
   static void promiseRejected(v8::PromiseRejectMessage message);
+  // Rejections without a handler in the task running now; one that gets a
+  // handler before the task's microtasks are done (`await` of an async
+  // call that threw) is dropped, the others logged when the task ends.
+  // Under the isolate's Locker.
+  std::vector<std::pair<v8::Global<v8::Promise>, std::string>> unhandledRejections;
+  void reportUnhandledRejections();
 
   // --- modules (plugin_modules.cc) -------------------------------------------
   std::map<std::string, v8::Global<v8::Module>> modulesByPath;
@@ -356,6 +362,7 @@ bool PluginInstance::Impl::runJs(Body&& body, uint64_t ticket, SyncAnswer* answe
     body(ctx);
     if (!tryCatch.HasTerminated()) isolate->PerformMicrotaskCheckpoint();
     taskStartedNs = 0;
+    reportUnhandledRejections();
     if (tryCatch.HasCaught() && !tryCatch.HasTerminated()) log("error", describe(tryCatch));
   }
   afterTermination();

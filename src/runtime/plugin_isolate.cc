@@ -116,10 +116,21 @@ size_t PluginInstance::Impl::nearHeapLimit(void* data, size_t current, size_t) {
 }
 
 void PluginInstance::Impl::promiseRejected(v8::PromiseRejectMessage message) {
-  if (message.GetEvent() != v8::kPromiseRejectWithNoHandler) return;
-  v8::Isolate* isolate = message.GetPromise()->GetIsolate();
+  v8::Local<v8::Promise> promise = message.GetPromise();
+  v8::Isolate* isolate = promise->GetIsolate();
   Impl* s = static_cast<Impl*>(isolate->GetData(0));
-  s->log("error", "unhandled promise rejection: " + toUtf8(isolate, message.GetValue()));
+  auto& pending = s->unhandledRejections;
+  if (message.GetEvent() == v8::kPromiseRejectWithNoHandler) {
+    pending.emplace_back(v8::Global<v8::Promise>(isolate, promise), toUtf8(isolate, message.GetValue()));
+  } else if (message.GetEvent() == v8::kPromiseHandlerAddedAfterReject) {
+    std::erase_if(pending, [&](const auto& p) { return p.first == promise; });
+  }
+}
+
+void PluginInstance::Impl::reportUnhandledRejections() {
+  auto pending = std::move(unhandledRejections);
+  unhandledRejections.clear();
+  for (auto& [promise, text] : pending) log("error", "unhandled promise rejection: " + text);
 }
 
 Status PluginInstance::Impl::initialize(uint64_t activationTicket) {
@@ -197,6 +208,7 @@ Status PluginInstance::Impl::loadPlugin(uint64_t activationTicket, FreshIsolate&
   bool ran = module->Evaluate(ctx).ToLocal(&evaluated);
   if (ran) isolate->PerformMicrotaskCheckpoint();
   taskStartedNs = 0;
+  reportUnhandledRejections();
   if (!ran) return fail("server.js");
   if (module->GetStatus() == v8::Module::kErrored) {
     isolate->ThrowException(module->GetException());
@@ -214,6 +226,7 @@ Status PluginInstance::Impl::loadPlugin(uint64_t activationTicket, FreshIsolate&
   bool called = callEntry(ctx, "activate", {v8::Number::New(isolate, static_cast<double>(activationTicket)), main});
   if (called) isolate->PerformMicrotaskCheckpoint();
   taskStartedNs = 0;
+  reportUnhandledRejections();
   if (!called || tryCatch.HasTerminated()) return fail("the default export");
   return {};
 }
@@ -229,6 +242,7 @@ void PluginInstance::Impl::disposeIsolate() {
     compiledHookShapes.clear();
     context.Reset();
     modulesByPath.clear();
+    unhandledRejections.clear();
   }
   isolate->Dispose();
   isolate = nullptr;

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
@@ -239,16 +240,19 @@ struct Runtime::Impl {
   }
 
   // With cron claims: the minute by the database's clock, looked at every
-  // few seconds (this process's clock may be off; its minute boundaries
-  // mean nothing to the others). Minutes missed (the database was away,
+  // four to five and a half seconds, a random period each time (this
+  // process's clock may be off; its minute boundaries mean nothing to the
+  // others; with one fixed period the process whose looks fall first after
+  // the minute would claim every slot, always). Minutes missed (the database was away,
   // the process paused) are caught up, the last five at most; slots whose
-  // holder died are taken over.
+  // holder died are taken over; the claims of runs going on are renewed.
   void scheduleClaimed(Runtime* runtime) {
-    constexpr auto kLook = std::chrono::seconds(5);
     constexpr auto kCatchUp = std::chrono::minutes(5);
+    std::minstd_rand random(std::random_device{}());
+    std::uniform_int_distribution<int> lookMs(4000, 5500);
     std::optional<std::chrono::system_clock::time_point> done;  // the last minute run
     std::unique_lock lock(watchdogMu);
-    while (!watchdogWake.wait_for(lock, kLook, [this] { return stopping; })) {
+    while (!watchdogWake.wait_for(lock, std::chrono::milliseconds(lookMs(random)), [this] { return stopping; })) {
       if (!options.cronScheduler) continue;
       lock.unlock();
       if (auto now = options.cronClaims->now()) {
@@ -259,6 +263,7 @@ struct Runtime::Impl {
         if (!done || minute > *done) done = minute;
         runtime->runAbandonedCronJobs();
       }
+      (void)options.cronClaims->renew();  // runs going on keep their slots
       lock.lock();
     }
   }

@@ -2,7 +2,11 @@
 // every take-over, leases and times on the database's clock.
 #include "patchbay/cron_claims.h"
 
+#include <unistd.h>
+
 #include <mutex>
+#include <set>
+#include <tuple>
 
 #include "patchbay/integrity.h"
 #include "patchbay/sql_database.h"
@@ -41,7 +45,7 @@ std::chrono::system_clock::time_point fromEpochSeconds(const std::string& text) 
 class PostgresCronClaims final : public CronClaims {
  public:
   PostgresCronClaims(std::unique_ptr<SqlDatabase> db, std::chrono::milliseconds lease)
-      : db_(std::move(db)), lease_(std::to_string(lease.count())), holder_(randomHex(8)) {}
+      : db_(std::move(db)), lease_(std::to_string(lease.count())), holder_(holderName()) {}
 
   Result<std::chrono::system_clock::time_point> now() override {
     std::lock_guard lock(mu_);
@@ -63,7 +67,9 @@ class PostgresCronClaims final : public CronClaims {
         {s.tenant, s.plugin, s.job, epochSeconds(s.minute), holder_, lease_});
     if (!rows) return rows.error();
     if (rows->empty()) return std::optional<int64_t>();
-    return std::optional<int64_t>(std::stoll(rows->front()[0]));
+    const int64_t fence = std::stoll(rows->front()[0]);
+    live_.insert(key(s, fence));
+    return std::optional<int64_t>(fence);
   }
 
   Result<bool> holds(const CronSlot& s, int64_t fence) override {
@@ -73,6 +79,7 @@ class PostgresCronClaims final : public CronClaims {
         "AND fence = $5::bigint AND done_at IS NULL AND lease_until > now()",
         {s.tenant, s.plugin, s.job, epochSeconds(s.minute), std::to_string(fence)});
     if (!rows) return rows.error();
+    if (rows->empty()) live_.erase(key(s, fence));
     return !rows->empty();
   }
 
@@ -83,7 +90,33 @@ class PostgresCronClaims final : public CronClaims {
         "AND slot = to_timestamp($4::bigint) AND fence = $5::bigint AND done_at IS NULL",
         {s.tenant, s.plugin, s.job, epochSeconds(s.minute), std::to_string(fence), error});
     if (!rows) return rows.error();
+    live_.erase(key(s, fence));
     return db_->changes() == 1;
+  }
+
+  Status release(const CronSlot& s, int64_t fence) override {
+    std::lock_guard lock(mu_);
+    live_.erase(key(s, fence));
+    auto rows = db_->query(
+        "UPDATE cron_slots SET lease_until = now() - interval '1 millisecond' WHERE tenant = $1 AND plugin = $2 AND job = $3 "
+        "AND slot = to_timestamp($4::bigint) AND fence = $5::bigint AND done_at IS NULL",
+        {s.tenant, s.plugin, s.job, epochSeconds(s.minute), std::to_string(fence)});
+    if (!rows) return rows.error();
+    return {};
+  }
+
+  Result<size_t> renew() override {
+    std::lock_guard lock(mu_);
+    for (auto it = live_.begin(); it != live_.end();) {
+      const auto& [tenant, plugin, job, minute, fence] = *it;
+      auto rows = db_->query(
+          "UPDATE cron_slots SET lease_until = now() + $6::bigint * interval '1 millisecond' WHERE tenant = $1 AND plugin = $2 "
+          "AND job = $3 AND slot = to_timestamp($4::bigint) AND fence = $5::bigint AND done_at IS NULL AND lease_until > now()",
+          {tenant, plugin, job, minute, std::to_string(fence), lease_});
+      if (!rows) return rows.error();
+      it = db_->changes() == 1 ? std::next(it) : live_.erase(it);  // lost: past its lease, or taken over
+    }
+    return live_.size();
   }
 
   Result<std::vector<CronSlot>> abandoned(const std::string& tenant) override {
@@ -99,10 +132,21 @@ class PostgresCronClaims final : public CronClaims {
   }
 
  private:
+  // A claim: tenant, plugin, job, minute (epoch seconds), fence.
+  using Key = std::tuple<std::string, std::string, std::string, std::string, int64_t>;
+  static Key key(const CronSlot& s, int64_t fence) { return {s.tenant, s.plugin, s.job, epochSeconds(s.minute), fence}; }
+  // host:pid:random: who holds a claim, for people reading the table.
+  static std::string holderName() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    return std::string(host) + ":" + std::to_string(::getpid()) + ":" + randomHex(4);
+  }
+
   std::mutex mu_;
   std::unique_ptr<SqlDatabase> db_;  // guarded by mu_
   const std::string lease_;          // milliseconds
-  const std::string holder_;         // who holds a claim, for people reading the table
+  const std::string holder_;
+  std::set<Key> live_;  // claimed here, not completed or released: renewed; guarded by mu_
 };
 
 }  // namespace

@@ -42,11 +42,13 @@ fs::path serverBin() {
   return found.empty() ? fs::path() : found.back();
 }
 
-// Runs `args` (as the postgres user when we are root), output to `log`.
-pid_t spawnAs(std::vector<std::string> args, const fs::path& log) {
+// Runs `args` (as the postgres user when we are root), output to `log`,
+// with `extraEnv` added to this process's environment.
+pid_t spawnAs(std::vector<std::string> args, const fs::path& log, const std::vector<std::string>& extraEnv = {}) {
   if (::geteuid() == 0) args.insert(args.begin(), {"/usr/sbin/runuser", "-u", "postgres", "--"});
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  env.insert(env.end(), extraEnv.begin(), extraEnv.end());
   return test::spawnProcess(args, env, log.string());
 }
 
@@ -54,7 +56,7 @@ int waitFor(pid_t pid) { return test::waitForProcess(pid); }
 
 }  // namespace
 
-PostgresServer::PostgresServer() {
+PostgresServer::PostgresServer(int clockSpeed) : clockSpeed_(clockSpeed) {
   const fs::path bin = serverBin();
   if (bin.empty()) {
     error_ = "no PostgreSQL server under /usr/lib/postgresql (scripts/setup installs Debian's postgresql)";
@@ -94,9 +96,14 @@ PostgresServer::PostgresServer() {
 }
 
 bool PostgresServer::start() {
+  std::vector<std::string> env;
+  if (clockSpeed_ != 1) {
+    // The wall clock only: the server's timeouts and waits keep real time.
+    env = {std::string("LD_PRELOAD=") + kFakeTimeLibrary, "FAKETIME=+0 x" + std::to_string(clockSpeed_), "FAKETIME_DONT_FAKE_MONOTONIC=1"};
+  }
   pid_ = spawnAs({(bin_ / "postgres").string(), "-D", (dir_ / "data").string(), "-k", dir_.string(), "-h", "127.0.0.1", "-p",
                   std::to_string(port_), "-c", "fsync=off", "-c", "max_connections=50"},
-                 dir_ / "server.log");
+                 dir_ / "server.log", env);
   const std::string ping = "host=127.0.0.1 port=" + std::to_string(port_) + " user=patchbay dbname=postgres connect_timeout=2";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -17,7 +17,12 @@ namespace patchbay::test {
 
 class PostgresServer {
  public:
-  PostgresServer();
+  // `clockSpeed` > 1: the server's clock (now(), clock_timestamp()) runs
+  // that many times faster than the machine's, from the moment it starts
+  // (libfaketime): a test of what happens over many minutes by the
+  // database's clock, without waiting for them. Not restarted (stop() and
+  // start() would set it back).
+  explicit PostgresServer(int clockSpeed = 1);
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -43,6 +48,7 @@ class PostgresServer {
   std::string error_;
   int port_ = 0;
   int pid_ = -1;
+  int clockSpeed_ = 1;
   std::filesystem::path bin_;
 };
 

@@ -74,8 +74,10 @@ std::string listTree(const std::filesystem::path& dir) {
 
 std::string patchbayBinary() { return std::string(PATCHBAY_BINARY_DIR) + "/patchbay"; }
 
-ServeProcess::ServeProcess(const TempDir& dir, const std::string& command) {
-  auto started = run("cd " + dir.str() + " && " + patchbayBinary() + " " + command + " --listen 127.0.0.1:0 --port-file port > /dev/null 2> log & echo $!");
+ServeProcess::ServeProcess(const TempDir& dir, const std::string& command, const std::string& environment) {
+  // The shell runs the command in place (exec): $! is the server's pid.
+  auto started = run("cd " + dir.str() + " && " + environment + (environment.empty() ? "" : " ") + patchbayBinary() + " " + command +
+                     " --listen 127.0.0.1:0 --port-file port > /dev/null 2> log & echo $!");
   pid = std::stoi(started.output);
   for (int i = 0; i < 200 && port.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

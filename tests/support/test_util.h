@@ -42,6 +42,10 @@ int waitForProcess(int pid);
 // Every regular file, folder and link under `dir`, relative, sorted.
 std::string listTree(const std::filesystem::path& dir);
 
+// Debian's libfaketime (package faketime), thread-safe build: preloaded
+// with FAKETIME=... it shifts or speeds up a process's clock.
+inline constexpr const char* kFakeTimeLibrary = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
 // The patchbay executable built next to the tests.
 std::string patchbayBinary();
 
@@ -53,7 +57,9 @@ int freeLoopbackPort();
 struct ServeProcess {
   int pid = 0;
   std::string port;
-  explicit ServeProcess(const TempDir& dir, const std::string& command = "registry serve --data data --plugins-dir plugins");
+  // `environment`: NAME=value words set for the process only (e.g. libfaketime's).
+  explicit ServeProcess(const TempDir& dir, const std::string& command = "registry serve --data data --plugins-dir plugins",
+                        const std::string& environment = "");
   ~ServeProcess();
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;

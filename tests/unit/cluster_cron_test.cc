@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unistd.h>
 
 #include "patchbay/cron_claims.h"
 #include "patchbay/postgres.h"
@@ -145,6 +146,44 @@ TEST_F(ClusterCronTest, ADeadHoldersSlotIsTakenOverAndItsLateCompletionRefused) 
   EXPECT_FALSE(*dead->complete(slot, 1, ""));
   // And a completed slot is never claimed again.
   EXPECT_FALSE(dead->claim(slot)->has_value());
+}
+
+TEST_F(ClusterCronTest, ARunLongerThanItsLeaseKeepsItsSlotAndAReleasedSlotIsFreeAtOnce) {
+  auto holder = claims(), other = claims();
+  const CronSlot slot{"", "ticker", "tick", thisMinute()};
+  auto fence = holder->claim(slot);
+  ASSERT_TRUE(fence.ok() && fence->has_value());
+  // Renewed (as the scheduler does every few seconds) for three leases: never taken over.
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(kLease / 2);
+    auto held = holder->renew();
+    ASSERT_TRUE(held.ok()) << held.error().message;
+    EXPECT_EQ(*held, 1u) << "renewal " << i;
+    EXPECT_FALSE(other->claim(slot)->has_value()) << "taken over while renewed, after " << (i + 1) << " half-leases";
+  }
+  EXPECT_TRUE(*holder->holds(slot, **fence));
+  EXPECT_TRUE(*holder->complete(slot, **fence, ""));
+  EXPECT_EQ(*holder->renew(), 0u) << "a completed slot is not renewed";
+  // A holder that stops renewing (paused past its lease) does not get its slot back.
+  const CronSlot next{"", "ticker", "tick", thisMinute() - std::chrono::minutes(1)};
+  auto late = holder->claim(next);
+  ASSERT_TRUE(late.ok() && late->has_value());
+  std::this_thread::sleep_for(kLease + std::chrono::milliseconds(200));
+  EXPECT_EQ(*holder->renew(), 0u) << "renewed past its lease";
+  auto taken = other->claim(next);
+  ASSERT_TRUE(taken.ok() && taken->has_value());
+  EXPECT_EQ(**taken, 2);
+  EXPECT_FALSE(*holder->complete(next, **late, ""));
+  // Released (claimed, then not started here): the next process takes it at once.
+  const CronSlot third{"", "ticker", "tick", thisMinute() - std::chrono::minutes(2)};
+  auto given = holder->claim(third);
+  ASSERT_TRUE(given.ok() && given->has_value());
+  EXPECT_FALSE(other->claim(third)->has_value());
+  ASSERT_TRUE(holder->release(third, **given).ok());
+  EXPECT_EQ(*holder->renew(), 0u);
+  auto after = other->claim(third);
+  ASSERT_TRUE(after.ok() && after->has_value()) << "a released slot waited for its lease";
+  EXPECT_EQ(slotRows("holder LIKE '%:" + std::to_string(::getpid()) + ":%'"), "3") << "holders are named host:pid:random";
 }
 
 TEST_F(ClusterCronTest, AHolderPausedPastItsLeaseDoesNotStartTheRun) {

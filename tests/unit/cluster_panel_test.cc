@@ -7,8 +7,10 @@
 // open on the other. (The fleet's servers and the installed set across
 // processes come later: issue 16.)
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -27,11 +29,13 @@ using nlohmann::json;
 struct PanelProcess {
   test::TempDir dir;
   std::unique_ptr<test::ServeProcess> serve;
-  explicit PanelProcess(const std::string& database, const std::string& flags = "") {
+  // `environment`: NAME=value words for the process only (libfaketime's).
+  explicit PanelProcess(const std::string& database, const std::string& flags = "", const std::string& environment = "") {
     test::writeFile(dir / "data" / "config.json", json{{"database", database}}.dump());
-    serve = std::make_unique<test::ServeProcess>(dir, "serve --data data" + flags);
+    serve = std::make_unique<test::ServeProcess>(dir, "serve --data data" + flags, environment);
   }
   std::string base() const { return "http://127.0.0.1:" + serve->port; }
+  std::string log() const { return test::readFile(dir / "log"); }
 };
 
 // curl with a cookie jar: {status, body}.
@@ -258,6 +262,130 @@ TEST(ClusterPanel, PluginsChangedOnOnePanelAreAppliedByTheOther) {
   EXPECT_EQ(versionOn(c), "1.1.0");
   took = within(2000, [&] { return versionOn(a) == "1.1.0"; });
   EXPECT_GE(took, 0) << test::readFile(a.dir / "log");
+}
+
+// Issue 16's fault test 5: three panel processes run the same cron job on
+// one PostgreSQL whose clock runs ten times faster than the machine's (a
+// minute every 6 s: times are the database's, so the panels follow it). B
+// runs under libfaketime 90 s behind; the first of A and C seen holding a
+// slot is stopped (SIGSTOP) past its lease and then goes on; the next seen
+// holding one is killed (-9). Every minute of the run is completed once, by one process: a
+// slot whose holder went quiet is taken over when its lease is out, the
+// stopped one's late completion is refused, and no slot is run twice
+// unless its first holder stopped or died in the middle of it (a run is
+// started under each claim at most once).
+TEST(ClusterPanel, EachCronSlotRunsOnceWhilePanelsDieStopAndRunLate) {
+  constexpr int kSpeed = 10;
+  test::PostgresServer pg(kSpeed);
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  pg.createDatabase("panel");
+  const std::string url = pg.url("panel");
+  test::TempDir shared;
+  // Each run records its minute first, then takes 1.5 s (the window in which its holder is stopped or killed).
+  test::makePackage(shared / "work", shared / "modules", "ticker", "1.0.0",
+                    {{"server.js",
+                      "export default function (sodium) {\n"
+                      "  sodium.db.registerCollections(['runs']);\n"
+                      "  sodium.cron.register('tick', '* * * * *', async (minute) => {\n"
+                      "    sodium.db.insert('runs', { minute: minute.toISOString() });\n"
+                      "    await new Promise((r) => setTimeout(r, 1500));\n"
+                      "  });\n"
+                      "}\n"}});
+  const std::string flags = " --modules " + (shared / "modules").string();
+  PanelProcess a(url, flags);
+  ASSERT_FALSE(a.serve->port.empty()) << a.log();
+  PanelProcess b(url, flags, std::string("LD_PRELOAD=") + test::kFakeTimeLibrary + " FAKETIME=-90s FAKETIME_DONT_FAKE_MONOTONIC=1");
+  ASSERT_FALSE(b.serve->port.empty()) << b.log();
+  PanelProcess c(url, flags);
+  ASSERT_FALSE(c.serve->port.empty()) << c.log();
+  std::string token = test::readFile(a.dir / "data" / "admin-token");
+  token = token.substr(0, token.find_last_not_of("\n ") + 1);
+  auto installed = curl("-H 'Authorization: Bearer " + token + "' -H 'Content-Type: application/json' -X POST " + a.base() +
+                        "/api/admin/plugins/install -d '{\"id\":\"ticker\",\"version\":\"1.0.0\"}'");
+  ASSERT_EQ(installed.status, 200) << installed.body;
+  const std::string slots = "patchbay_host.cron_slots WHERE plugin = 'ticker' AND job = 'tick'";
+  auto holder = [](int pid) { return " AND holder LIKE '%:" + std::to_string(pid) + ":%'"; };
+  // A slot `pid` holds now (its minute, epoch seconds), or "".
+  auto heldBy = [&](int pid) {
+    return scalar(url, "SELECT extract(epoch FROM slot)::bigint FROM " + slots + " AND done_at IS NULL AND lease_until > now()" + holder(pid) + " LIMIT 1");
+  };
+  auto completedByAnother = [&](const std::string& minute) {
+    return scalar(url, "SELECT count(*) FROM " + slots + " AND slot = to_timestamp(" + minute + ") AND fence = 2 AND done_at IS NOT NULL") == "1";
+  };
+
+  auto table = [&] { return scalar(url, "SELECT string_agg(concat_ws(' ', slot, fence, holder, done_at), E'\\n' ORDER BY slot) FROM " + slots); };
+
+  // The first of A and C seen holding a slot is stopped: once the lease
+  // (30 s by the database's clock, 3 s here) is out, another runs the
+  // slot, and the stopped one's late completion is refused when it goes on.
+  PanelProcess* target = nullptr;
+  auto strikeEither = [&](int signal) {
+    std::string slot;
+    within(60000, [&] {
+      for (PanelProcess* p : {&a, &c}) {
+        slot = heldBy(p->serve->pid);
+        if (slot.empty()) continue;
+        ::kill(p->serve->pid, signal);
+        target = p;
+        return true;
+      }
+      return false;
+    });
+    return slot;
+  };
+  const std::string stoppedSlot = strikeEither(SIGSTOP);
+  ASSERT_FALSE(stoppedSlot.empty()) << "neither A nor C ran the job\n" << table();
+  PanelProcess& stopped = *target;
+  long long took = within(30000, [&] { return completedByAnother(stoppedSlot); });
+  EXPECT_GE(took, 0) << table();
+  ::kill(stopped.serve->pid, SIGCONT);
+  took = within(10000, [&] { return stopped.log().find("its slot was taken over by another process") != std::string::npos; });
+  EXPECT_GE(took, 0) << "the stopped process's late completion was not refused\n" << stopped.log();
+  // The next of A and C seen holding a slot (perhaps the one stopped before) is killed: another runs the slot.
+  const std::string killedSlot = strikeEither(SIGKILL);
+  ASSERT_FALSE(killedSlot.empty()) << "neither A nor C ran the job again\n" << table();
+  took = within(30000, [&] { return completedByAnother(killedSlot); });
+  EXPECT_GE(took, 0) << table();
+  // The run goes on after the kill: a later minute completed, six at least in all.
+  const std::string last = scalar(url, "SELECT extract(epoch FROM max(slot))::bigint FROM " + slots);
+  took = within(40000, [&] {
+    return scalar(url, "SELECT count(*) FROM " + slots + " AND done_at IS NOT NULL AND slot > to_timestamp(" + last + ")") != "0" &&
+           std::stoi("0" + scalar(url, "SELECT count(*) FROM " + slots + " AND done_at IS NOT NULL")) >= 6;
+  });
+  EXPECT_GE(took, 0) << table();
+
+  // Every minute from the first to the last completed once, none missing;
+  // the processes' own clocks never named a minute.
+  const std::string schema = scalar(url, "SELECT schema_name FROM patchbay_host.plugin_roles WHERE plugin = 'ticker'");
+  ASSERT_FALSE(schema.empty());
+  auto db = PgConnection::connect(url);
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  auto rows = db->query("SELECT extract(epoch FROM slot)::bigint, fence, done_at IS NOT NULL, holder, "
+                        "(SELECT count(*) FROM \"" + schema + "\"._documents d WHERE d.collection = 'runs' AND "
+                        "(d.data::jsonb->>'minute')::timestamptz = cron_slots.slot) FROM " + slots + " ORDER BY slot");
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_GE(rows->size(), 6u);
+  std::set<std::string> holders;
+  for (size_t i = 0; i + 1 < rows->size(); ++i) {  // the newest may still be running
+    const auto& r = (*rows)[i];
+    const long long minute = std::stoll(r[0].value_or("0")), fence = std::stoll(r[1].value_or("0")), runs = std::stoll(r[4].value_or("0"));
+    SCOPED_TRACE("the slot at " + std::to_string(minute) + ", fence " + std::to_string(fence) + ", held by " + r[3].value_or(""));
+    if (i > 0) {
+      EXPECT_EQ(minute - std::stoll((*rows)[i - 1][0].value_or("0")), 60) << "a minute was skipped (or named by a process's own clock)";
+    }
+    EXPECT_EQ(r[2].value_or(""), "t") << "never completed";
+    EXPECT_GE(runs, 1);
+    if (fence == 1) {
+      EXPECT_EQ(runs, 1) << "a slot nobody lost ran twice";
+    } else {
+      EXPECT_LE(runs, fence) << "more runs than claims";
+    }
+    holders.insert(r[3].value_or("").substr(0, r[3].value_or("").rfind(':')));
+  }
+  EXPECT_NE(scalar(url, "SELECT count(*) FROM " + slots + holder(b.serve->pid) + " AND done_at IS NOT NULL"), "0")
+      << "B, 90 s behind, never completed a slot";
+  EXPECT_EQ(scalar(url, "SELECT count(*) FROM " + slots + " AND fence > 2"), "0");
+  std::cout << rows->size() << " minutes, run by " << holders.size() << " processes:\n" << table() << "\n";
 }
 
 }  // namespace

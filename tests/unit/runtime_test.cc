@@ -593,13 +593,16 @@ TEST_F(RuntimeTest, CronJobsRunWhenDueSkipOverlapsAndKeepErrors) {
   const char* source = R"js(
 export default function (sodium) {
   let ticks = 0;
-  sodium.cron.register('tick', '* * * * *', () => { ticks++; });
+  const minutes = [];
+  sodium.cron.register('tick', '* * * * *', (minute) => { ticks++; minutes.push(minute.toISOString()); });
   sodium.cron.register('monthly', '0 0 1 * *', () => { ticks += 100; });
   sodium.cron.register('slow', '* * * * *', () => new Promise((r) => setTimeout(r, 300)));
   sodium.cron.register('broken', '*/5 * * * *', () => { throw new Error('card declined'); });
+  sodium.cron.register('asyncBroken', '*/5 * * * *', async () => { throw new Error('awaited, so handled'); });
+  Promise.reject(new Error('nobody waits for this one'));
   let badSchedule = '';
   try { sodium.cron.register('bad', '61 * * * *', () => {}); } catch (e) { badSchedule = e.message; }
-  return { ticks: () => ticks, badSchedule: () => badSchedule };
+  return { ticks: () => ticks, minutes: () => minutes, badSchedule: () => badSchedule };
 }
 )js";
   ASSERT_TRUE(runtime_->activate(plugin("cronned", json::object(), {{"server.js", source}})).ok());
@@ -634,9 +637,11 @@ export default function (sodium) {
   };
   ASSERT_TRUE(settled());
   EXPECT_EQ(*runtime_->call("cronned", "ticks"), "2");
+  // Each run is handed the minute it is for.
+  EXPECT_EQ(*runtime_->call("cronned", "minutes"), R"(["2026-11-22T13:05:00.000Z","2026-11-22T13:06:00.000Z"])");
   std::map<std::string, CronJobState> jobs;
   for (const auto& j : runtime_->cronJobs()) jobs[j.id] = j;
-  ASSERT_EQ(jobs.size(), 4u);
+  ASSERT_EQ(jobs.size(), 5u);
   EXPECT_EQ(jobs["tick"].runs, 2u);
   EXPECT_EQ(jobs["monthly"].runs, 0u);
   EXPECT_EQ(jobs["slow"].runs, 1u);
@@ -647,6 +652,10 @@ export default function (sodium) {
   EXPECT_FALSE(jobs["tick"].lastRun.empty());
   EXPECT_TRUE(logged("cronned error [Plugin:cronned] cron job \"broken\" failed:"));
   EXPECT_TRUE(logged("cron job \"slow\" is still running; this run is skipped"));
+  // A rejection awaited in the same task is the job's failure, not an unhandled one; one nobody awaits is reported.
+  EXPECT_EQ(jobs["asyncBroken"].lastError, "awaited, so handled");
+  EXPECT_FALSE(logged("unhandled promise rejection: Error: awaited, so handled"));
+  EXPECT_TRUE(logged("unhandled promise rejection: Error: nobody waits for this one"));
 }
 
 TEST_F(RuntimeTest, PluginsCallEachOtherSynchronouslyAndCyclesAreErrors) {

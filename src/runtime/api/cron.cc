@@ -103,13 +103,20 @@ void PluginInstance::startCron(const std::string& id, std::chrono::system_clock:
     }
     claimed->fence = **fence;
   }
+  bool startsHere = false;
   {
     std::lock_guard lock(m->cronMu);
-    if (stillRunning()) return;  // the claim's lease runs out, and another process runs the slot
-    auto& job = m->cron[id];
-    job.state.running = true;
-    job.startedAt = std::chrono::steady_clock::now();
-    job.state.lastRun = utcNow();
+    if (!stillRunning()) {
+      auto& job = m->cron[id];
+      job.state.running = true;
+      job.startedAt = std::chrono::steady_clock::now();
+      job.state.lastRun = utcNow();
+      startsHere = true;
+    }
+  }
+  if (!startsHere) {
+    if (claimed) (void)claimed->claims->release(claimed->slot, claimed->fence);  // another process runs the slot
+    return;
   }
   uint64_t ticket = m->newTicket([m, id, claimed](Completion c) {
     json why = parseJsonOrDiscarded<json>(c.json);
@@ -135,7 +142,8 @@ void PluginInstance::startCron(const std::string& id, std::chrono::system_clock:
     st.lastError = error;
     ++st.runs;
   });
-  m->post([m, ticket, id, claimed] {
+  const double minuteMs = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(minute.time_since_epoch()).count());
+  m->post([m, ticket, id, claimed, minuteMs] {
     if (claimed) {
       // A process paused between its claim and now has lost the slot to another.
       auto held = claimed->claims->holds(claimed->slot, claimed->fence);
@@ -147,7 +155,8 @@ void PluginInstance::startCron(const std::string& id, std::chrono::system_clock:
     }
     m->runJs(
         [&](v8::Local<v8::Context> ctx) {
-          m->callEntry(ctx, "runCron", {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, id)});
+          m->callEntry(ctx, "runCron",
+                      {v8::Number::New(m->isolate, static_cast<double>(ticket)), v8str(m->isolate, id), v8::Number::New(m->isolate, minuteMs)});
         },
         ticket);
   });

@@ -387,10 +387,12 @@
       cronHandlers.set(String(id), handler);
     },
   });
-  async function runCron(ticket, id) {
+  // The handler gets the minute its run is for (as node-cron passes its
+  // `now`): the same in whichever process runs the slot, late or not.
+  async function runCron(ticket, id, minuteMs) {
     try {
       const handler = cronHandlers.get(id);
-      if (handler) await handler();
+      if (handler) await handler(new Date(minuteMs));
       native.done(ticket, true, 'null');
     } catch (e) {
       logger.error(`cron job "${id}" failed:`, e);
