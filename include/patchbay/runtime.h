@@ -81,6 +81,7 @@ struct RuntimeLimits {
 struct FetchGrant {
   bool allowed = true;
   std::vector<std::string> hosts;
+  bool operator==(const FetchGrant&) const = default;
 };
 
 // The panel's records as plugins read them (sodium.data, Sodium's api.js).

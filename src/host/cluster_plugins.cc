@@ -21,9 +21,28 @@ CREATE TABLE IF NOT EXISTS patchbay_host.plugin_generation (
   one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one), generation BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS patchbay_host.plugin_desired (
   plugin TEXT PRIMARY KEY, version TEXT NOT NULL, active BOOLEAN NOT NULL);
+ALTER TABLE patchbay_host.plugin_desired ADD COLUMN IF NOT EXISTS fetch_grant TEXT, ADD COLUMN IF NOT EXISTS max_body_bytes BIGINT;
 CREATE TABLE IF NOT EXISTS patchbay_host.plugin_applied (
   process TEXT PRIMARY KEY, generation BIGINT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now(), problems TEXT NOT NULL DEFAULT '')
 )sql";
+
+// A grant as stored: {"fetch": bool, "hosts": [...]}, or NULL.
+std::optional<std::string> grantText(const std::optional<FetchGrant>& grant) {
+  if (!grant) return std::nullopt;
+  return nlohmann::json{{"fetch", grant->allowed}, {"hosts", grant->hosts}}.dump();
+}
+
+std::optional<FetchGrant> grantFrom(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  FetchGrant g;
+  g.allowed = j.value("fetch", true);
+  for (const auto& h : j.value("hosts", nlohmann::json::array())) {
+    if (h.is_string()) g.hosts.push_back(h.get<std::string>());
+  }
+  return g;
+}
 
 Error unavailable(const std::string& what, const Error& e) {
   return Error{ErrorKind::kUnavailable, "the cluster's plugin state (PostgreSQL): " + what + ": " + e.message};
@@ -94,7 +113,7 @@ Status ClusterPlugins::connection() {
 Status ClusterPlugins::lock() {
   const auto deadline = std::chrono::steady_clock::now() + kChangeWait;
   while (true) {
-    auto got = pg_->query(std::string("SELECT pg_try_advisory_lock(") + kLockKey + ")");
+    auto got = pg_->query("SELECT pg_try_advisory_lock($1::bigint)", {kLockKey});
     if (!got) return unavailable("lock", got.error());
     if ((*got)[0][0].value_or("f") == "t") return {};
     {
@@ -109,20 +128,23 @@ Status ClusterPlugins::lock() {
 }
 
 void ClusterPlugins::unlock() {
-  if (pg_ && pg_->connected()) (void)pg_->query(std::string("SELECT pg_advisory_unlock(") + kLockKey + ")");
+  if (pg_ && pg_->connected()) (void)pg_->query("SELECT pg_advisory_unlock($1::bigint)", {kLockKey});
 }
 
 Result<std::pair<int64_t, std::vector<WantedPlugin>>> ClusterPlugins::readDesired() {
   // One snapshot of both (REPEATABLE READ): the generation and the rows it describes.
   if (auto s = pg_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !s) return unavailable("read", s.error());
   auto gen = pg_->query("SELECT generation FROM patchbay_host.plugin_generation");
-  auto rows = pg_->query("SELECT plugin, version, active FROM patchbay_host.plugin_desired ORDER BY plugin");
+  auto rows = pg_->query("SELECT plugin, version, active, fetch_grant, max_body_bytes FROM patchbay_host.plugin_desired ORDER BY plugin");
   (void)pg_->exec("COMMIT");
   if (!gen) return unavailable("read", gen.error());
   if (!rows) return unavailable("read", rows.error());
   std::pair<int64_t, std::vector<WantedPlugin>> out{-1, {}};
   if (!gen->empty()) out.first = std::stoll((*gen)[0][0].value_or("0"));
-  for (const auto& r : *rows) out.second.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or("f") == "t"});
+  for (const auto& r : *rows) {
+    out.second.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or("f") == "t", grantFrom(r[3]),
+                          r[4] ? std::optional<uint64_t>(std::stoull(*r[4])) : std::nullopt});
+  }
   {
     std::lock_guard lock(stateMu_);
     generation_ = out.first;
@@ -141,8 +163,11 @@ Result<int64_t> ClusterPlugins::publish() {
   if (auto s = pg_->exec("BEGIN"); !s) return unavailable("publish", s.error());
   if (auto s = pg_->exec("DELETE FROM patchbay_host.plugin_desired"); !s) return fail(s.error());
   for (const auto& p : here) {
-    auto put = pg_->query("INSERT INTO patchbay_host.plugin_desired (plugin, version, active) VALUES ($1, $2, $3)",
-                          {p.id, p.version, p.active ? "true" : "false"});
+    auto put = pg_->query(
+        "INSERT INTO patchbay_host.plugin_desired (plugin, version, active, fetch_grant, max_body_bytes) "
+        "VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, '')::bigint)",  // "": none
+        {p.id, p.version, p.active ? "true" : "false", grantText(p.grant).value_or(""),
+         p.maxBodyBytes ? std::to_string(*p.maxBodyBytes) : ""});
     if (!put) return fail(put.error());
   }
   auto gen = pg_->query(
@@ -222,19 +247,19 @@ std::vector<std::string> ClusterPlugins::converge(const std::vector<WantedPlugin
       if (p.id == w.id) have = p;
     }
     if (!have) {
-      note(w.id, "install " + w.version, local_.install(w));
-      continue;
-    }
-    if (have->version != w.version) {
+      Status s = local_.install(w);
+      note(w.id, "install " + w.version, s);
+      if (!s) continue;
+    } else if (have->version != w.version) {
       Status s = local_.changeVersion(w);
       note(w.id, "move to " + w.version, s);
       if (!s) continue;
     }
-    bool activeNow = have->active;
     for (auto& p : local_.installed()) {
-      if (p.id == w.id) activeNow = p.active;
+      if (p.id != w.id) continue;
+      if (p.active != w.active) note(w.id, w.active ? "activate" : "deactivate", local_.setActive(w.id, w.active));
+      if (p.grant != w.grant || p.maxBodyBytes != w.maxBodyBytes) note(w.id, "take its grant and body limit", local_.setAccess(w));
     }
-    if (activeNow != w.active) note(w.id, w.active ? "activate" : "deactivate", local_.setActive(w.id, w.active));
   }
   return problems;
 }
@@ -356,7 +381,13 @@ std::string ClusterPlugins::statusJson() {
     out["generation"] = generation_;
     out["applied"] = applied_;
     json desired = json::array();
-    for (const auto& d : desired_.value_or(std::vector<WantedPlugin>{})) desired.push_back({{"id", d.id}, {"version", d.version}, {"active", d.active}});
+    for (const auto& d : desired_.value_or(std::vector<WantedPlugin>{})) {
+      desired.push_back({{"id", d.id},
+                         {"version", d.version},
+                         {"active", d.active},
+                         {"grant", d.grant ? json{{"fetch", d.grant->allowed}, {"hosts", d.grant->hosts}} : json(nullptr)},
+                         {"maxBodyBytes", d.maxBodyBytes ? json(*d.maxBodyBytes) : json(nullptr)}});
+    }
     out["desired"] = desired;
     out["notServed"] = refused_;
   }

@@ -1,8 +1,9 @@
 // The plugins a cluster of hosts on one PostgreSQL runs (issue 16), and how
 // each process comes to run them.
 //
-// The desired state (each installed plugin's version and whether it is
-// active) lives in patchbay_host.plugin_desired with a generation counter
+// The desired state (each installed plugin's version, whether it is active,
+// and what an administrator set for it: its outbound HTTP grant and request
+// body limit) lives in patchbay_host.plugin_desired with a generation counter
 // (patchbay_host.plugin_generation). An administrator's change, on any
 // process, runs under the cluster's plugin lock (a PostgreSQL advisory
 // lock): the process first converges to the desired state, then makes the
@@ -44,6 +45,7 @@
 
 #include "patchbay/postgres.h"
 #include "patchbay/result.h"
+#include "patchbay/runtime.h"
 
 namespace patchbay {
 
@@ -51,6 +53,8 @@ struct WantedPlugin {
   std::string id;
   std::string version;
   bool active = false;
+  std::optional<FetchGrant> grant;           // an administrator's; none: the manifest decides
+  std::optional<uint64_t> maxBodyBytes;      // an administrator's; none: the host's default
   bool operator==(const WantedPlugin&) const = default;
 };
 
@@ -63,6 +67,7 @@ class ClusterPlugins {
     std::function<Status(const WantedPlugin&)> changeVersion;
     std::function<Status(const std::string& id)> removeFiles;  // uninstall, data kept (it is the cluster's)
     std::function<Status(const std::string& id, bool active)> setActive;
+    std::function<Status(const WantedPlugin&)> setAccess;  // its grant and body limit, as wanted
     std::function<void(const std::string& level, const std::string& message)> log;
   };
 

@@ -350,7 +350,12 @@ Status Host::Impl::joinCluster() {
   ClusterPlugins::Local local;
   local.installed = [this] {
     std::vector<WantedPlugin> out;
-    for (const auto& p : installer->installed()) out.push_back({p.id, p.version.toString(), folder->isActive(p.id)});
+    const uint64_t defaultBody = runtime->limits().maxBodyBytes;
+    for (const auto& p : installer->installed()) {
+      const uint64_t body = runtime->bodyLimit(p.id);
+      out.push_back({p.id, p.version.toString(), folder->isActive(p.id), runtime->fetchGrant(p.id),
+                     body == defaultBody ? std::nullopt : std::optional<uint64_t>(body)});
+    }
     return out;
   };
   auto source = [this]() { return openSource(options.source, folder->installerDir()); };
@@ -371,6 +376,13 @@ Status Host::Impl::joinCluster() {
     return r ? Status{} : Status(r.error());
   };
   local.setActive = [this](const std::string& id, bool on) { return on ? activateHere(id) : deactivateHere(id); };
+  local.setAccess = [this](const WantedPlugin& w) -> Status {
+    if (runtime->fetchGrant(w.id) != w.grant) {
+      if (auto s = setFetchGrantHere(w.id, w.grant); !s) return s;
+    }
+    const uint64_t body = runtime->bodyLimit(w.id), wanted = w.maxBodyBytes.value_or(runtime->limits().maxBodyBytes);
+    return body == wanted ? Status{} : setBodyLimitHere(w.id, w.maxBodyBytes);
+  };
   local.log = [this](const std::string& level, const std::string& message) { log(level, message); };
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0) name[0] = 0;
@@ -411,26 +423,36 @@ Status Host::reload(const std::string& id, const std::function<Status()>& rebuil
 }
 
 Status Host::setFetchGrant(const std::string& id, std::optional<FetchGrant> grant) {
-  if (impl_->dirOf(id).empty()) return Error::notFound("Plugin \"" + id + "\" not found");
-  std::lock_guard lock(impl_->mu);
-  if (auto s = impl_->saveGrant(id, grant); !s) return s;  // the file first: a grant that cannot be kept is not applied
-  impl_->runtime->setFetchGrant(id, std::move(grant));
-  impl_->log("info", "outbound HTTP grant for \"" + id + "\" " + (impl_->runtime->fetchGrant(id) ? "set" : "removed"));
-  impl_->changed(id, "grants");
-  return {};
+  if (!impl_->cluster) return impl_->setFetchGrantHere(id, std::move(grant));
+  return impl_->cluster->change([&] { return impl_->setFetchGrantHere(id, grant); });
 }
 
 Status Host::setBodyLimit(const std::string& id, std::optional<uint64_t> bytes) {
-  if (impl_->dirOf(id).empty()) return Error::notFound("Plugin \"" + id + "\" not found");
-  const uint64_t before = impl_->runtime->bodyLimit(id);
-  std::lock_guard lock(impl_->mu);
-  if (auto s = impl_->runtime->setBodyLimit(id, bytes); !s) return s;  // validated before it is written
-  if (auto s = impl_->saveBodyLimit(id, bytes); !s) {
-    (void)impl_->runtime->setBodyLimit(id, before == impl_->runtime->limits().maxBodyBytes ? std::nullopt : std::optional<uint64_t>(before));
+  if (!impl_->cluster) return impl_->setBodyLimitHere(id, bytes);
+  return impl_->cluster->change([&] { return impl_->setBodyLimitHere(id, bytes); });
+}
+
+Status Host::Impl::setFetchGrantHere(const std::string& id, std::optional<FetchGrant> grant) {
+  if (dirOf(id).empty()) return Error::notFound("Plugin \"" + id + "\" not found");
+  std::lock_guard lock(mu);
+  if (auto s = saveGrant(id, grant); !s) return s;  // the file first: a grant that cannot be kept is not applied
+  runtime->setFetchGrant(id, std::move(grant));
+  log("info", "outbound HTTP grant for \"" + id + "\" " + (runtime->fetchGrant(id) ? "set" : "removed"));
+  changed(id, "grants");
+  return {};
+}
+
+Status Host::Impl::setBodyLimitHere(const std::string& id, std::optional<uint64_t> bytes) {
+  if (dirOf(id).empty()) return Error::notFound("Plugin \"" + id + "\" not found");
+  const uint64_t before = runtime->bodyLimit(id);
+  std::lock_guard lock(mu);
+  if (auto s = runtime->setBodyLimit(id, bytes); !s) return s;  // validated before it is written
+  if (auto s = saveBodyLimit(id, bytes); !s) {
+    (void)runtime->setBodyLimit(id, before == runtime->limits().maxBodyBytes ? std::nullopt : std::optional<uint64_t>(before));
     return s;
   }
-  impl_->log("info", "request body limit for \"" + id + "\" is now " + std::to_string(impl_->runtime->bodyLimit(id)) + " bytes");
-  impl_->changed(id, "limits");
+  log("info", "request body limit for \"" + id + "\" is now " + std::to_string(runtime->bodyLimit(id)) + " bytes");
+  changed(id, "limits");
   return {};
 }
 

@@ -56,6 +56,8 @@ struct Host::Impl {
   // Activates or deactivates plugin `id` in this process (and its active list).
   Status activateHere(const std::string& id);
   Status deactivateHere(const std::string& id);
+  Status setFetchGrantHere(const std::string& id, std::optional<FetchGrant> grant);
+  Status setBodyLimitHere(const std::string& id, std::optional<uint64_t> bytes);
   // Starts converging to the cluster's plugin state (the data in PostgreSQL).
   Status joinCluster();
   // Records an admin action in host.db's audit log.

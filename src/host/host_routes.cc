@@ -28,6 +28,18 @@ using http::Response;
 
 using host_routes::errorResponse;
 
+// A grant or limit not changed: 404 unknown plugin, 400 a value out of
+// range, 503 (retry) the cluster's PostgreSQL away, else 500.
+Response accessChangeRefused(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::kNotFound: return errorResponse(404, e.message);
+    case ErrorKind::kLimitExceeded:
+    case ErrorKind::kInvalidInput: return errorResponse(400, e.message);
+    case ErrorKind::kUnavailable: return errorResponse(503, e.message).set("Retry-After", "1");
+    default: return errorResponse(500, e.message);
+  }
+}
+
 using host_routes::refuseNonAdmin;
 
 // The admin's token name for the audit log, or the refusal.
@@ -274,13 +286,13 @@ void Host::addRoutes(http::Router& router) {
       }
     }
     Status s = host.setFetchGrant(id, std::move(grant));
-    if (!s) return errorResponse(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
+    if (!s) return accessChangeRefused(s.error());
     return Response::json(200, R"({"success":true})");
   });
   router.add("DELETE", "/api/admin/plugins/{id}/grants", [&host](Request& req) {
     if (auto refused = refuseNonAdmin(host, req)) return *refused;
     Status s = host.setFetchGrant(req.params["id"], std::nullopt);
-    if (!s) return errorResponse(s.error().kind == ErrorKind::kNotFound ? 404 : 500, s.error().message);
+    if (!s) return accessChangeRefused(s.error());
     return Response::json(200, R"({"success":true})");
   });
 
@@ -305,7 +317,7 @@ void Host::addRoutes(http::Router& router) {
     std::optional<uint64_t> bytes;
     if (!body["maxBodyBytes"].is_null()) bytes = body["maxBodyBytes"].get<uint64_t>();
     Status s = host.setBodyLimit(req.params["id"], bytes);
-    if (!s) return errorResponse(s.error().kind == ErrorKind::kNotFound ? 404 : s.error().kind == ErrorKind::kLimitExceeded ? 400 : 500, s.error().message);
+    if (!s) return accessChangeRefused(s.error());
     return Response::json(200, json{{"success", true}, {"maxBodyBytes", host.runtime().bodyLimit(req.params["id"])}}.dump());
   });
 

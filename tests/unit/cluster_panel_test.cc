@@ -195,6 +195,23 @@ TEST(ClusterPanel, PluginsChangedOnOnePanelAreAppliedByTheOther) {
   EXPECT_NE(onB.body.find("welcome"), std::string::npos) << onB.body;
   std::cout << "install on A served by B after " << took << " ms\n";
 
+  // An administrator's outbound grant and body limit, set on A, are B's too.
+  ASSERT_EQ(curl(admin + "-X PUT " + a.base() + "/api/admin/plugins/notes/grants -d '{\"fetch\":true,\"hosts\":[\"hooks.example.com\"]}'").status, 200);
+  ASSERT_EQ(curl(admin + "-X PUT " + a.base() + "/api/admin/plugins/notes/limits -d '{\"maxBodyBytes\":12345}'").status, 200);
+  json grantOnB, limitsOnB;
+  took = within(6000, [&] {
+    grantOnB = json::parse(curl(admin + b.base() + "/api/admin/plugins/notes/grants").body, nullptr, false);
+    limitsOnB = json::parse(curl(admin + b.base() + "/api/admin/plugins/notes/limits").body, nullptr, false);
+    return grantOnB.is_object() && grantOnB["hosts"] == json::array({"hooks.example.com"}) && limitsOnB.is_object() &&
+           limitsOnB["maxBodyBytes"] == 12345;
+  });
+  EXPECT_GE(took, 0) << "B did not take A's grant and limit: " << grantOnB.dump() << " " << limitsOnB.dump() << "\n" << test::readFile(b.dir / "log");
+  EXPECT_NE(test::readFile(b.dir / "data" / "config.json").find("hooks.example.com"), std::string::npos) << "B's folder does not keep the grant";
+  // Removed on B: gone from A.
+  ASSERT_EQ(curl(admin + "-X DELETE " + b.base() + "/api/admin/plugins/notes/grants").status, 200);
+  took = within(6000, [&] { return json::parse(curl(admin + a.base() + "/api/admin/plugins/notes/grants").body, nullptr, false)["grant"].is_null(); });
+  EXPECT_GE(took, 0) << test::readFile(a.dir / "log");
+
   // Upgraded through A (two migration steps) while B's source lacks 2.0.0: B
   // does not serve notes at 1.0.0 over the 2.0.0 data (503, Retry-After) and
   // says why; once the package is there, B moves to 2.0.0 within its timer
