@@ -14,7 +14,8 @@
 // unless a node is named. Records live in the host's database (tables
 // panel_nodes, panel_servers, SQLite or PostgreSQL); a restarted panel
 // finds its servers as they were (a server caught starting is running, one
-// caught stopping is offline).
+// caught stopping is offline). Processes sharing a PostgreSQL database see
+// each other's changes (reload(), docs/scale.md).
 //
 // As JSON (Sodium's shapes, for the API and sodium.data):
 //   server: {id, uuid, name, description, user_id, node_id, node_name,
@@ -107,6 +108,9 @@ struct FleetOptions {
   std::chrono::milliseconds stopDelay{1500};
   std::chrono::milliseconds usageInterval{3000};
   size_t logLines = 200;
+  // Several panel processes on one database: the records are read again
+  // this often (0: never), besides when told to (reload()).
+  std::chrono::milliseconds reloadEvery{0};
 };
 
 // What a node is made or changed with; unset fields keep their value.
@@ -171,6 +175,16 @@ class Fleet {
   std::optional<Usage> usage(const std::string& id) const;
   // The server's log, oldest first.
   std::vector<LogLine> log(const std::string& id) const;
+
+  // Reads the records again: another process on the same database changed
+  // them. New servers and nodes appear, removed ones go, changed ones take
+  // their stored fields. A server whose status another process changed is
+  // that process's to run from then on: its transitions, usage reports and
+  // log lines come from there, and this process stops simulating it. (The
+  // process that takes a power action runs the server; after a restart,
+  // each process runs the servers it finds running.) Changes read here are
+  // not told to the listener: the process that made them told its own.
+  Status reload();
 
   struct Impl;
 

@@ -54,17 +54,19 @@ int runHostServe(const HostServeOptions& o) {
     logInfo({{"msg", "created the panel's first administrator \"admin\"; its password is in " + passwordFile +
                          " (sign in as admin with it)"}});
   }
+  // Panel processes on one PostgreSQL database share their records and live events (docs/scale.md).
+  auto postgresUrl = configuredPostgresUrl(o.dataDir + "/config.json");
+  if (!postgresUrl) return fail(postgresUrl.error());
   // Servers and nodes, in the same database; a new panel gets a first node.
   auto fleetDb = openHostState(o.dataDir);
   if (!fleetDb) return fail(fleetDb.error());
-  auto fleet = panel::Fleet::open(std::move(*fleetDb));
+  panel::FleetOptions fleetOptions;
+  if (!postgresUrl->empty()) fleetOptions.reloadEvery = std::chrono::seconds(5);  // besides when another process says
+  auto fleet = panel::Fleet::open(std::move(*fleetDb), fleetOptions);
   if (!fleet) return fail(fleet.error());
   auto firstNode = (*fleet)->ensureFirstNode();
   if (!firstNode) return fail(firstNode.error());
   if (*firstNode) logInfo({{"msg", "created the panel's first node, \"Local node\""}});
-  // Panel processes on one PostgreSQL database share their live events (docs/scale.md).
-  auto postgresUrl = configuredPostgresUrl(o.dataDir + "/config.json");
-  if (!postgresUrl) return fail(postgresUrl.error());
   auto thePanel = panel::Panel::open(std::move(*accounts), std::move(*fleet),
                                      {.secureCookie = o.secureCookies, .relay = postgresUrl->empty() ? nullptr : panel::postgresEventRelay(*postgresUrl)});
   if (!thePanel) return fail(thePanel.error());

@@ -117,6 +117,7 @@ Result<std::unique_ptr<Fleet>> Fleet::open(std::unique_ptr<SqlDatabase> db, Flee
     if (r[8] == "running" || r[8] == "starting") s.status = ServerStatus::kRunning;
     impl->servers.push_back(s);
   }
+  impl->nextReload = Impl::Clock::now() + options.reloadEvery;
   impl->startSimulation();
   return std::unique_ptr<Fleet>(new Fleet(std::move(impl)));
 }
@@ -343,7 +344,46 @@ std::vector<LogLine> Fleet::log(const std::string& id) const {
   return {it->second.log.begin(), it->second.log.end()};
 }
 
+Status Fleet::reload() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->reloadLocked();
+}
+
 // ---- Impl helpers ----
+
+Status Fleet::Impl::reloadLocked() {
+  auto nodeRows = db->query("SELECT id, name, location, memory, disk, created_at FROM panel_nodes ORDER BY created_at, id");
+  if (!nodeRows) return nodeRows.error();
+  auto serverRows =
+      db->query("SELECT id, name, description, owner_id, node_id, memory, disk, cpu, status, created_at FROM panel_servers ORDER BY created_at, id");
+  if (!serverRows) return serverRows.error();
+  std::vector<Node> freshNodes;
+  for (const auto& r : *nodeRows) freshNodes.push_back({r[0], r[1], r[2], number(r[3]), number(r[4]), r[5]});
+  std::vector<Server> freshServers;
+  for (const auto& r : *serverRows) {
+    Server fresh{r[0], r[1], r[2], r[3], r[4], {number(r[5]), number(r[6]), number(r[7])}, ServerStatus::kOffline, r[9]};
+    for (ServerStatus st : {ServerStatus::kOffline, ServerStatus::kStarting, ServerStatus::kRunning, ServerStatus::kStopping}) {
+      if (r[8] == statusName(st)) fresh.status = st;
+    }
+    if (const Server* known = server(fresh.id); known && known->status != fresh.status) {
+      // Another process acted on it: it runs the server now.
+      if (auto it = live.find(fresh.id); it != live.end()) {
+        it->second.transitionAt.reset();
+        it->second.restartAfterStop = false;
+        it->second.runsHere = false;
+        it->second.reported = false;
+      }
+    }
+    freshServers.push_back(std::move(fresh));
+  }
+  for (auto it = live.begin(); it != live.end();) {
+    const bool kept = std::any_of(freshServers.begin(), freshServers.end(), [&](const Server& s) { return s.id == it->first; });
+    it = kept ? std::next(it) : live.erase(it);
+  }
+  nodes = std::move(freshNodes);
+  servers = std::move(freshServers);
+  return {};
+}
 
 Node* Fleet::Impl::node(const std::string& id) {
   for (auto& n : nodes) {

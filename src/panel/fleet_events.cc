@@ -18,8 +18,10 @@ void listenToFleet(Panel::Impl& impl) {
       }
       case FleetEvent::Kind::kSaved:
         m->hooks.after("db:afterSave", json{{"collection", e.collection}, {"change", e.change}, {"record", json::parse(e.recordJson)}});
+        m->live.recordsChanged();  // the panel's other processes read them again
         break;
       case FleetEvent::Kind::kStatus: {
+        m->live.recordsChanged();
         auto node = m->fleet->findNode(e.server.nodeId);
         m->live.toServerWatchers(e.server.ownerId, json{{"type", "server.status"}, {"server", serverObject(e.server, node ? &*node : nullptr)}}.dump());
         break;

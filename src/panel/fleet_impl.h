@@ -31,6 +31,7 @@ struct Fleet::Impl {
     Usage usage;
     std::deque<LogLine> log;
     std::mt19937 random{0};
+    bool runsHere = false;  // this process simulates it (took its last power action, or found it running)
   };
 
   std::unique_ptr<SqlDatabase> db;
@@ -56,6 +57,9 @@ struct Fleet::Impl {
   const Server* server(const std::string& id) const;
   ServerLimits usedOn(const std::string& nodeId) const;
   Status saveNode(const Node& node, bool insert);
+  // Reads nodes and servers as stored (reload()); under mu.
+  Status reloadLocked();
+  Clock::time_point nextReload{};
   Result<Server> plan(const NewServer& request) const;
 
   // Queued under mu; handed out by deliver().

@@ -13,6 +13,7 @@ Result<Server> Fleet::power(const std::string& id, PowerAction action) {
   Server* s = impl_->server(id);
   if (!s) return Error::notFound("Server not found");
   Impl::Live& life = impl_->live[id];
+  life.runsHere = true;  // the process that acts runs it (see reload())
   const auto now = Impl::Clock::now();
   switch (action) {
     case PowerAction::kStart:
@@ -75,11 +76,10 @@ void Fleet::Impl::setStatus(Server& s, ServerStatus status, std::optional<PowerA
     life.nextReport = life.runningSince;  // the first report at once
   }
   if (status != ServerStatus::kRunning) life.reported = false;
-  // Only offline and running are kept: a restart finds a transition finished.
-  if (status == ServerStatus::kOffline || status == ServerStatus::kRunning) {
-    if (auto q = db->query("UPDATE panel_servers SET status = $1 WHERE id = $2", {statusName(status), s.id}); !q) {
-      logLocked(s.id, "Could not record the status: " + q.error().message);
-    }
+  // Every status is kept (other processes read it); a restart finds a
+  // transition finished (open()).
+  if (auto q = db->query("UPDATE panel_servers SET status = $1 WHERE id = $2", {statusName(status), s.id}); !q) {
+    logLocked(s.id, "Could not record the status: " + q.error().message);
   }
   FleetEvent e;
   e.kind = FleetEvent::Kind::kStatus;
@@ -109,6 +109,7 @@ void Fleet::Impl::startSimulation() {
     Live& life = live[s.id];
     life.runningSince = now;
     life.nextReport = now;
+    life.runsHere = true;
   }
   simulation = std::thread([this] { simulate(); });
 }
@@ -138,6 +139,13 @@ void Fleet::Impl::simulate() {
 
 Fleet::Impl::Clock::time_point Fleet::Impl::stepLocked(Clock::time_point now) {
   Clock::time_point next = now + std::chrono::seconds(60);
+  if (options.reloadEvery.count() > 0) {
+    if (nextReload <= now) {
+      (void)reloadLocked();  // the database away: the records as last read, until the next time
+      nextReload = now + options.reloadEvery;
+    }
+    next = std::min(next, nextReload);
+  }
   for (auto& s : servers) {
     auto it = live.find(s.id);
     if (it == live.end()) continue;
@@ -159,7 +167,7 @@ Fleet::Impl::Clock::time_point Fleet::Impl::stepLocked(Clock::time_point now) {
       }
     }
     if (life.transitionAt) next = std::min(next, *life.transitionAt);
-    if (s.status == ServerStatus::kRunning) {
+    if (s.status == ServerStatus::kRunning && life.runsHere) {
       if (life.nextReport <= now) reportUsageLocked(s, life, now);
       next = std::min(next, life.nextReport);
     }

@@ -146,6 +146,8 @@ void LiveEvents::relayThrough(std::shared_ptr<EventRelay> through) {
   relay_->start([this](const std::string& envelope) { delivered(envelope); });
 }
 
+void LiveEvents::recordsChanged() { relay({{"to", "records"}}); }
+
 void LiveEvents::relay(const json& envelope) {
   if (relay_) relay_->publish(envelope.dump());
 }
@@ -159,6 +161,7 @@ void LiveEvents::delivered(const std::string& envelope) {
   else if (to == "viewers") viewersHere(text("server"), text("owner"), text("message"));
   else if (to == "everyone") everyoneHere(text("message"));
   else if (to == "recheck") recheckHere();
+  else if (to == "records" && recordsChangedElsewhere_) recordsChangedElsewhere_();
 }
 
 void LiveEvents::beat() {

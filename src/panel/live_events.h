@@ -68,6 +68,11 @@ class LiveEvents {
   // here, what is sent here goes to them. (Plugin changes and marketplace
   // steps stay with the process whose plugins they are.)
   void relayThrough(std::shared_ptr<EventRelay> through);
+  // Tells the other processes that the panel's records (servers, nodes)
+  // changed here; `onRecordsChanged` runs (on the relay's thread) when
+  // another process tells this one. Set before relayThrough.
+  void recordsChanged();
+  void onRecordsChanged(std::function<void()> fn) { recordsChangedElsewhere_ = std::move(fn); }
   uint64_t revision() const { return revision_; }
   size_t connections() const;
 
@@ -100,6 +105,7 @@ class LiveEvents {
   bool stopping_ = false, recheck_ = false;
   std::thread heartbeat_;
   std::shared_ptr<EventRelay> relay_;
+  std::function<void()> recordsChangedElsewhere_;
 };
 
 }  // namespace patchbay::panel

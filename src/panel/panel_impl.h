@@ -81,6 +81,8 @@ struct Panel::Impl {
                return user ? std::optional<User>(*user) : std::nullopt;
              }),
         hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {
+    // Another process changed servers or nodes: read them again.
+    live.onRecordsChanged([this] { (void)fleet->reload(); });
     if (o.relay) live.relayThrough(o.relay);
   }
 

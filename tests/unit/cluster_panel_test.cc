@@ -137,6 +137,26 @@ TEST(ClusterPanel, PeopleAndSessionsAreSharedByPanelsOnOnePostgres) {
   ASSERT_FALSE(status.is_null()) << "no server.status on B";
   EXPECT_EQ(status["server"]["id"], serverId);
 
+  // Her servers are the same on either: made on A, listed and acted on by B.
+  const std::string asAlice = "-b " + jar.string() + " " + csrf + " ";
+  auto statusOn = [&](PanelProcess& p) {
+    json one = json::parse(curl(asAlice + p.base() + "/api/servers/" + serverId).body, nullptr, false);
+    return one.is_object() && one.contains("server") ? one["server"].value("status", "") : std::string("none");
+  };
+  EXPECT_GE(within(4000, [&] { return statusOn(b) == "running"; }), 0) << "B: " << statusOn(b);
+  auto listedOnB = json::parse(curl(asAlice + b.base() + "/api/servers").body, nullptr, false);
+  EXPECT_NE(listedOnB.dump().find(serverId), std::string::npos) << listedOnB.dump();
+  // Stopped through B, the server A started: both see it stopping, then offline.
+  auto stopped = curl(asAlice + "-X POST " + b.base() + "/api/servers/" + serverId + "/power -d '{\"action\":\"stop\"}'");
+  EXPECT_EQ(stopped.status / 100, 2) << stopped.body;
+  EXPECT_GE(within(4000, [&] { return statusOn(a) == "offline" && statusOn(b) == "offline"; }), 0) << "A: " << statusOn(a) << ", B: " << statusOn(b);
+  // Renamed on B, seen on A; deleted on A, gone from B.
+  auto renamed = curl(asAlice + "-X PUT " + b.base() + "/api/servers/" + serverId + "/details -d '{\"name\":\"Beta\",\"description\":\"\"}'");
+  EXPECT_EQ(renamed.status, 200) << renamed.body;
+  EXPECT_GE(within(2000, [&] { return curl(asAlice + a.base() + "/api/servers/" + serverId).body.find("\"Beta\"") != std::string::npos; }), 0);
+  EXPECT_EQ(curl(asAlice + "-X DELETE " + a.base() + "/api/servers/" + serverId).status / 100, 2);
+  EXPECT_GE(within(2000, [&] { return curl(asAlice + b.base() + "/api/servers/" + serverId).status == 404; }), 0);
+
   // Signing out on B ends the session on A too, and A's open tab is told at once.
   auto out = curl("-b " + jar.string() + " -X POST " + b.base() + "/api/auth/logout -H 'X-CSRF-Token: " + cookieOf(jar, "pb_csrf") + "'");
   EXPECT_EQ(out.status / 100, 2) << out.body;
