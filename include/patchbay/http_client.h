@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,23 @@
 #include "patchbay/result.h"
 
 namespace patchbay::http {
+
+// Connections (and DNS answers, TLS sessions) kept open between requests
+// that name the same pool, from any thread: a client that talks to one
+// server many times (an object store) pays its TCP and TLS set-up once.
+// Without one, each request opens its own connection.
+class ConnectionPool {
+ public:
+  ConnectionPool();
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 struct ClientRequest {
   std::string method = "GET";
@@ -26,6 +44,8 @@ struct ClientRequest {
   } sigV4;
   // Called as bytes arrive (downloaded, total or 0 if unknown); for progress bars.
   std::function<void(uint64_t, uint64_t)> onProgress;
+  // Connections to reuse (none: a connection of the request's own).
+  std::shared_ptr<ConnectionPool> pool;
 };
 
 struct ClientResponse {

@@ -224,6 +224,7 @@ class S3Store final : public BlobStore {
     req.body = std::move(body);
     req.timeout = kTimeout;
     req.sigV4 = {"aws:amz:" + c_.region + ":s3", c_.accessKeyId, c_.secretKey};
+    req.pool = connections_;
     auto r = http::fetch(req);
     if (!r) return Error{ErrorKind::kUnavailable, describe() + ": " + r.error().message};
     return r;
@@ -240,6 +241,7 @@ class S3Store final : public BlobStore {
   }
 
   S3Config c_;
+  std::shared_ptr<http::ConnectionPool> connections_ = std::make_shared<http::ConnectionPool>();  // to the store, kept open
 };
 
 }  // namespace

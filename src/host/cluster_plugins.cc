@@ -261,6 +261,7 @@ std::vector<std::string> ClusterPlugins::converge(const std::vector<WantedPlugin
       if (p.grant != w.grant || p.maxBodyBytes != w.maxBodyBytes) note(w.id, "take its grant and body limit", local_.setAccess(w));
     }
   }
+  if (local_.converged) local_.converged();
   return problems;
 }
 

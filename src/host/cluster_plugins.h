@@ -26,6 +26,10 @@
 // Until a process runs a plugin at the desired version and activation, it
 // does not serve it (refusal(): the host answers 503 with Retry-After).
 //
+// Tenants' plugins (rows of the shared database) are changed the same way:
+// under the lock, then a new generation; every process, converging to it,
+// starts and stops its tenant instances to match the rows (Local::converged).
+//
 // The first process of a cluster (no generation yet) makes its installed set
 // the desired state. Plugins placed in the plugins folder by hand (not by the
 // installer) are each process's own.
@@ -68,6 +72,8 @@ class ClusterPlugins {
     std::function<Status(const std::string& id)> removeFiles;  // uninstall, data kept (it is the cluster's)
     std::function<Status(const std::string& id, bool active)> setActive;
     std::function<Status(const WantedPlugin&)> setAccess;  // its grant and body limit, as wanted
+    // After each convergence: what else follows the plugins (the tenants' instances).
+    std::function<void()> converged;
     std::function<void(const std::string& level, const std::string& message)> log;
   };
 

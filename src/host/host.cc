@@ -384,6 +384,7 @@ Status Host::Impl::joinCluster() {
     return body == wanted ? Status{} : setBodyLimitHere(w.id, w.maxBodyBytes);
   };
   local.log = [this](const std::string& level, const std::string& message) { log(level, message); };
+  local.converged = [this] { tenants->reconcile(); };
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0) name[0] = 0;
   auto started = ClusterPlugins::start(folder->postgresUrl(), std::string(name) + ":" + std::to_string(getpid()) + ":" + folder->root(), std::move(local));

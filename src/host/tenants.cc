@@ -2,9 +2,12 @@
 // table in host.db, each tenant's data under data/tenants/<id>/.
 #include "host/tenants_impl.h"
 
+#include "host/cluster_plugins.h"
+
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "patchbay/json.h"
 #include "patchbay/clock.h"
@@ -170,6 +173,49 @@ void HostTenants::startAll() {
   }
 }
 
+void HostTenants::reconcile() {
+  std::lock_guard op(opMutex_);
+  using Key = std::pair<std::string, std::string>;  // tenant, plugin
+  std::set<Key> running;
+  std::vector<std::pair<std::string, std::shared_ptr<Runtime>>> runtimes;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [tenantId, runtime] : runtimes_) runtimes.emplace_back(tenantId, runtime);
+  }
+  for (const auto& [tenantId, runtime] : runtimes) {
+    for (const auto& p : runtime->plugins()) running.insert({tenantId, p.id});
+  }
+  std::set<Key> wanted;
+  for (const auto& r : rows("", "")) {
+    if (!r.enabled) continue;
+    wanted.insert({r.tenantId, r.pluginId});
+    if (running.contains({r.tenantId, r.pluginId})) continue;
+    if (Status s = start(r.tenantId, r.pluginId); !s) {
+      host_.log("error", "plugin \"" + r.pluginId + "\" of tenant \"" + r.tenantId + "\" was not started: " + s.error().message);
+    }
+  }
+  for (const auto& [tenantId, pluginId] : running) {
+    if (!wanted.contains({tenantId, pluginId})) stop(tenantId, pluginId);
+  }
+}
+
+template <class T>
+Result<T> HostTenants::asClusterChange(const std::function<Result<T>()>& op) {
+  if (!host_.cluster) return op();
+  std::optional<Result<T>> ran;
+  Status s = host_.cluster->change([&]() -> Status {
+    ran = op();
+    return *ran ? Status{} : Status((*ran).error());
+  });
+  if (!ran) return s.error();  // PostgreSQL away: nothing ran
+  return std::move(*ran);
+}
+
+Status HostTenants::asClusterChange(const std::function<Status()>& op) {
+  if (!host_.cluster) return op();
+  return host_.cluster->change(op);
+}
+
 void HostTenants::afterHostChange(const std::string& pluginId, bool upgraded) {
   for (const auto& r : rows("plugin_id", pluginId)) {
     if (!r.enabled) continue;
@@ -232,6 +278,11 @@ Status HostTenants::dropTenantSchema(const std::string& tenantId, const std::str
 Result<TenantPlugin> HostTenants::install(const std::string& tenantId, const std::string& pluginId, const std::string& range,
                                           const std::string& configurationJson, bool enabled) {
   if (auto s = checkIds(tenantId, pluginId); !s) return s.error();
+  return asClusterChange<TenantPlugin>([&] { return installHere(tenantId, pluginId, range, configurationJson, enabled); });
+}
+
+Result<TenantPlugin> HostTenants::installHere(const std::string& tenantId, const std::string& pluginId, const std::string& range,
+                                              const std::string& configurationJson, bool enabled) {
   std::lock_guard op(opMutex_);
   if (row(tenantId, pluginId)) return Error::conflict("plugin \"" + pluginId + "\" is installed for tenant \"" + tenantId + "\" already");
   // The code, on the host (not activated there) when it is not yet.
@@ -283,6 +334,10 @@ Result<TenantPlugin> HostTenants::configure(const std::string& tenantId, const s
 
 Result<TenantPlugin> HostTenants::enable(const std::string& tenantId, const std::string& pluginId, bool enabled) {
   if (auto s = checkIds(tenantId, pluginId); !s) return s.error();
+  return asClusterChange<TenantPlugin>([&] { return enableHere(tenantId, pluginId, enabled); });
+}
+
+Result<TenantPlugin> HostTenants::enableHere(const std::string& tenantId, const std::string& pluginId, bool enabled) {
   std::lock_guard op(opMutex_);
   auto r = row(tenantId, pluginId);
   if (!r) return notInstalled(tenantId, pluginId);
@@ -299,6 +354,10 @@ Result<TenantPlugin> HostTenants::enable(const std::string& tenantId, const std:
 
 Status HostTenants::uninstall(const std::string& tenantId, const std::string& pluginId, bool keepData) {
   if (auto s = checkIds(tenantId, pluginId); !s) return s;
+  return asClusterChange([&] { return uninstallHere(tenantId, pluginId, keepData); });
+}
+
+Status HostTenants::uninstallHere(const std::string& tenantId, const std::string& pluginId, bool keepData) {
   std::lock_guard op(opMutex_);
   if (!row(tenantId, pluginId)) return notInstalled(tenantId, pluginId);
   stop(tenantId, pluginId);

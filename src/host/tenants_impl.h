@@ -2,6 +2,7 @@
 // tenant. Host::Impl owns it; host.cc starts it, host_routes.cc serves it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,10 @@ class HostTenants final : public Tenants {
   // The host's copy of `pluginId` changed: upgraded (tenants' databases
   // migrated, their instances switched with no gap) or taken away.
   void afterHostChange(const std::string& pluginId, bool upgraded);
+  // Several processes on one database (docs/scale.md): starts the enabled
+  // rows' instances not running here, stops those running here whose row
+  // is gone or disabled (another process changed them).
+  void reconcile();
 
   Result<TenantPlugin> install(const std::string& tenantId, const std::string& pluginId, const std::string& range,
                                const std::string& configurationJson, bool enabled) override;
@@ -45,6 +50,16 @@ class HostTenants final : public Tenants {
     bool enabled = false;
     std::string installedAt, updatedAt;
   };
+  // Runs `op` as a change of the cluster's plugin state when the host is
+  // in one (ClusterPlugins::change: other processes follow), else as is.
+  template <class T>
+  Result<T> asClusterChange(const std::function<Result<T>()>& op);
+  Status asClusterChange(const std::function<Status()>& op);
+  // The operations as this process makes them (the public ones run them as the cluster's).
+  Result<TenantPlugin> installHere(const std::string& tenantId, const std::string& pluginId, const std::string& range,
+                                   const std::string& configurationJson, bool enabled);
+  Result<TenantPlugin> enableHere(const std::string& tenantId, const std::string& pluginId, bool enabled);
+  Status uninstallHere(const std::string& tenantId, const std::string& pluginId, bool keepData);
   std::optional<Row> row(const std::string& tenantId, const std::string& pluginId) const;
   std::vector<Row> rows(const std::string& whereColumn, const std::string& value) const;  // "" = all
   Status writeRow(const Row& r);

@@ -56,6 +56,32 @@ int onProgress(void* user, curl_off_t total, curl_off_t now, curl_off_t, curl_of
 
 }  // namespace
 
+// libcurl's share interface: one handle shared by every request of the
+// pool, its parts locked (libcurl asks) for the threads using them.
+struct ConnectionPool::Impl {
+  CURLSH* share = nullptr;
+  std::mutex locks[CURL_LOCK_DATA_LAST];
+
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self) { static_cast<Impl*>(self)->locks[data].lock(); }
+  static void unlock(CURL*, curl_lock_data data, void* self) { static_cast<Impl*>(self)->locks[data].unlock(); }
+};
+
+ConnectionPool::ConnectionPool() : impl_(std::make_unique<Impl>()) {
+  ensureCurl();
+  impl_->share = curl_share_init();
+  if (!impl_->share) return;  // requests then open their own connections
+  curl_share_setopt(impl_->share, CURLSHOPT_LOCKFUNC, Impl::lock);
+  curl_share_setopt(impl_->share, CURLSHOPT_UNLOCKFUNC, Impl::unlock);
+  curl_share_setopt(impl_->share, CURLSHOPT_USERDATA, impl_.get());
+  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(impl_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+}
+
+ConnectionPool::~ConnectionPool() {
+  if (impl_->share) curl_share_cleanup(impl_->share);
+}
+
 std::string ClientResponse::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
     if (k == name) return v;
@@ -92,6 +118,7 @@ Result<ClientResponse> fetch(const ClientRequest& request) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  if (request.pool && request.pool->impl().share) curl_easy_setopt(c, CURLOPT_SHARE, request.pool->impl().share);
   if (!request.sigV4.provider.empty()) {
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, request.sigV4.provider.c_str());
     // Apart, not as "user:password": access key ids may hold a colon (Swift's tempauth "account:user").

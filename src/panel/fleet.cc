@@ -200,13 +200,20 @@ std::optional<Node> Fleet::findNode(const std::string& id) const {
 }
 
 Result<bool> Fleet::ensureFirstNode() {
-  {
-    std::lock_guard lock(impl_->mu);
-    if (!impl_->nodes.empty()) return false;
-  }
-  auto made = createNode({.name = "Local node", .location = "Local", .memory = 16384, .disk = 102400});
-  if (!made) return made.error();
-  return true;
+  Impl::DeliverAfter delivery{*impl_};
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->nodes.empty()) return false;
+  // One id for every panel's first node: processes starting together on
+  // one database make it once (the others' inserts do nothing).
+  const Node node{"00000000-0000-4000-8000-000000000001", "Local node", "Local", 16384, 102400, utcNow()};
+  auto q = impl_->db->query(
+      "INSERT INTO panel_nodes (id, name, location, memory, disk, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+      {node.id, node.name, node.location, std::to_string(node.memory), std::to_string(node.disk), node.createdAt});
+  if (!q) return q.error();
+  const bool made = impl_->db->changes() == 1;
+  if (auto s = impl_->reloadLocked(); !s) return s.error();
+  if (made) impl_->saved("nodes", nodeObject(node), "insert");
+  return made;
 }
 
 Result<Server> Fleet::Impl::plan(const NewServer& request) const {

@@ -200,6 +200,7 @@ Result<std::unique_ptr<Registry>> Registry::open(RegistryOptions options) {
   auto blobs = openBlobStore(impl->options.blobs.empty() ? impl->options.dataDir + "/blobs" : impl->options.blobs);
   if (!blobs) return blobs.error();
   impl->blobs = std::move(*blobs);
+  if (impl->blobs->localFile(blobKey(std::string(64, '0'))).empty()) impl->blobReaders = std::make_unique<WorkerPool>("pb-blob-reads", 8, 256);
   if (auto s = loadOrCreateRegistryKey(*impl); !s) return s.error();
   {
     std::lock_guard lock(impl->dbMutex);

@@ -101,6 +101,12 @@ struct Registry::Impl {
   // Re-reads downloadTotals from the database (requires dbMutex held).
   Status loadDownloadTotals();
   std::chrono::steady_clock::time_point totalsReadAt;  // guarded by dbMutex
+
+  // With a remote blob store: downloads and bundles are read from it here,
+  // off the server's IO threads (a slow store never stalls other answers);
+  // a full queue answers 503. Declared last: it finishes its jobs before
+  // the rest goes.
+  std::unique_ptr<WorkerPool> blobReaders;
 };
 
 // The blob store's key for the bytes with this SHA-256: <sha[0:2]>/<sha><extension>

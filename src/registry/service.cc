@@ -309,6 +309,17 @@ using namespace service;
 
 void Registry::addRoutes(http::Router& router) {
   Registry& reg = *this;
+  // A route that reads a remote blob store: run on the blob readers, not the IO thread.
+  auto readingBlobs = [&reg](std::function<Response(Request&)> handler) {
+    return [&reg, handler](Request& req, http::Responder done) {
+      if (!reg.impl_->blobReaders) return done.send(handler(req));
+      if (!reg.impl_->blobReaders->post([handler, done, copy = req]() mutable { done.send(handler(copy)); })) {
+        Response busy = Response::error(503, "unavailable", "the registry is busy reading from its blob store; try again in a moment");
+        busy.set("Retry-After", "1");
+        done.send(std::move(busy));
+      }
+    };
+  };
 
   router.add("GET", "/healthz", [](Request&) { return withRoute(Response::json(200, R"({"status":"ok"})"), "/healthz"); });
 
@@ -478,7 +489,7 @@ void Registry::addRoutes(http::Router& router) {
     return withRoute(Response::text(200, r.signature, "text/plain; charset=utf-8"), "/api/plugins/{id}/{version}/signature");
   });
 
-  router.add("GET", "/download/{id}/{version}", [&reg](Request& req) {
+  router.addAsync("GET", "/download/{id}/{version}", readingBlobs([&reg](Request& req) {
     if (!downloadKeyAccepted(reg.impl_->options, req)) {
       Response refused = Response::error(401, "unauthenticated", "downloads from this registry need its API key: X-API-Key: <key>");
       refused.set("WWW-Authenticate", "ApiKey");
@@ -539,7 +550,7 @@ void Registry::addRoutes(http::Router& router) {
     }
     if (req.method == "GET" && first == 0) reg.recordDownload(r->id, r->version);
     return withRoute(res, "/download/{id}/{version}");
-  });
+  }));
 
   router.add("GET", "/manifest.json", [&reg](Request& req) {
     json plugins = json::array();
@@ -594,8 +605,8 @@ void Registry::addRoutes(http::Router& router) {
                        route);
     };
   };
-  router.add("GET", "/plugins/bundles/{id}/{version}/bundle.js", bundleRoute(false));
-  router.add("GET", "/plugins/bundles/{id}/{version}/bundle.js.map", bundleRoute(true));
+  router.addAsync("GET", "/plugins/bundles/{id}/{version}/bundle.js", readingBlobs(bundleRoute(false)));
+  router.addAsync("GET", "/plugins/bundles/{id}/{version}/bundle.js.map", readingBlobs(bundleRoute(true)));
 
   addManagementRoutes(reg, router);
   addWebRoutes(reg, router);

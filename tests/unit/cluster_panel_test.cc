@@ -232,6 +232,18 @@ TEST(ClusterPanel, PluginsChangedOnOnePanelAreAppliedByTheOther) {
   took = within(6000, [&] { return json::parse(curl(admin + a.base() + "/api/admin/plugins/notes/grants").body, nullptr, false)["grant"].is_null(); });
   EXPECT_GE(took, 0) << test::readFile(a.dir / "log");
 
+  // A tenant's plugin installed through A runs on B too; disabled through B, it stops on A.
+  auto forTenant = curl(admin + "-X POST " + a.base() + "/plugins/install -d '{\"pluginId\":\"notes\",\"tenantId\":\"t1\"}'");
+  ASSERT_EQ(forTenant.status, 201) << forTenant.body;
+  took = within(3000, [&] { return curl(admin + b.base() + "/api/tenants/t1/plugins/notes/notes").status == 200; });
+  EXPECT_GE(took, 0) << "B does not run t1's notes\n" << test::readFile(b.dir / "log");
+  EXPECT_EQ(curl(admin + a.base() + "/api/tenants/t1/plugins/notes/notes").status, 200);
+  auto disabled = curl(admin + "-X POST " + b.base() + "/plugins/notes/enable -d '{\"tenantId\":\"t1\",\"enabled\":false}'");
+  ASSERT_EQ(disabled.status, 200) << disabled.body;
+  took = within(3000, [&] { return curl(admin + a.base() + "/api/tenants/t1/plugins/notes/notes").status == 404; });
+  EXPECT_GE(took, 0) << "A still runs t1's notes\n" << test::readFile(a.dir / "log");
+  ASSERT_EQ(curl(admin + "-X DELETE " + a.base() + "/tenants/t1/plugins/notes").status, 200);
+
   // Upgraded through A (two migration steps) while B's source lacks 2.0.0: B
   // does not serve notes at 1.0.0 over the 2.0.0 data (503, Retry-After) and
   // says why; once the package is there, B moves to 2.0.0 within its timer
