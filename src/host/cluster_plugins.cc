@@ -26,10 +26,9 @@ CREATE TABLE IF NOT EXISTS patchbay_host.plugin_applied (
   process TEXT PRIMARY KEY, generation BIGINT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now(), problems TEXT NOT NULL DEFAULT '')
 )sql";
 
-// A grant as stored: {"fetch": bool, "hosts": [...]}, or NULL.
-std::optional<std::string> grantText(const std::optional<FetchGrant>& grant) {
-  if (!grant) return std::nullopt;
-  return nlohmann::json{{"fetch", grant->allowed}, {"hosts", grant->hosts}}.dump();
+// A grant as stored and shown: {"fetch": bool, "hosts": [...]}, or null.
+json grantJson(const std::optional<FetchGrant>& grant) {
+  return grant ? json{{"fetch", grant->allowed}, {"hosts", grant->hosts}} : json(nullptr);
 }
 
 std::optional<FetchGrant> grantFrom(const std::optional<std::string>& text) {
@@ -166,7 +165,7 @@ Result<int64_t> ClusterPlugins::publish() {
     auto put = pg_->query(
         "INSERT INTO patchbay_host.plugin_desired (plugin, version, active, fetch_grant, max_body_bytes) "
         "VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, '')::bigint)",  // "": none
-        {p.id, p.version, p.active ? "true" : "false", grantText(p.grant).value_or(""),
+        {p.id, p.version, p.active ? "true" : "false", p.grant ? grantJson(p.grant).dump() : "",
          p.maxBodyBytes ? std::to_string(*p.maxBodyBytes) : ""});
     if (!put) return fail(put.error());
   }
@@ -386,7 +385,7 @@ std::string ClusterPlugins::statusJson() {
       desired.push_back({{"id", d.id},
                          {"version", d.version},
                          {"active", d.active},
-                         {"grant", d.grant ? json{{"fetch", d.grant->allowed}, {"hosts", d.grant->hosts}} : json(nullptr)},
+                         {"grant", grantJson(d.grant)},
                          {"maxBodyBytes", d.maxBodyBytes ? json(*d.maxBodyBytes) : json(nullptr)}});
     }
     out["desired"] = desired;

@@ -350,11 +350,8 @@ Status Host::Impl::joinCluster() {
   ClusterPlugins::Local local;
   local.installed = [this] {
     std::vector<WantedPlugin> out;
-    const uint64_t defaultBody = runtime->limits().maxBodyBytes;
     for (const auto& p : installer->installed()) {
-      const uint64_t body = runtime->bodyLimit(p.id);
-      out.push_back({p.id, p.version.toString(), folder->isActive(p.id), runtime->fetchGrant(p.id),
-                     body == defaultBody ? std::nullopt : std::optional<uint64_t>(body)});
+      out.push_back({p.id, p.version.toString(), folder->isActive(p.id), runtime->fetchGrant(p.id), adminBodyLimit(p.id)});
     }
     return out;
   };
@@ -380,8 +377,7 @@ Status Host::Impl::joinCluster() {
     if (runtime->fetchGrant(w.id) != w.grant) {
       if (auto s = setFetchGrantHere(w.id, w.grant); !s) return s;
     }
-    const uint64_t body = runtime->bodyLimit(w.id), wanted = w.maxBodyBytes.value_or(runtime->limits().maxBodyBytes);
-    return body == wanted ? Status{} : setBodyLimitHere(w.id, w.maxBodyBytes);
+    return adminBodyLimit(w.id) == w.maxBodyBytes ? Status{} : setBodyLimitHere(w.id, w.maxBodyBytes);
   };
   local.log = [this](const std::string& level, const std::string& message) { log(level, message); };
   local.converged = [this] { tenants->reconcile(); };
@@ -433,6 +429,11 @@ Status Host::setBodyLimit(const std::string& id, std::optional<uint64_t> bytes) 
   return impl_->cluster->change([&] { return impl_->setBodyLimitHere(id, bytes); });
 }
 
+std::optional<uint64_t> Host::Impl::adminBodyLimit(const std::string& id) const {
+  const uint64_t body = runtime->bodyLimit(id);
+  return body == runtime->limits().maxBodyBytes ? std::nullopt : std::optional<uint64_t>(body);
+}
+
 Status Host::Impl::setFetchGrantHere(const std::string& id, std::optional<FetchGrant> grant) {
   if (dirOf(id).empty()) return Error::notFound("Plugin \"" + id + "\" not found");
   std::lock_guard lock(mu);
@@ -445,11 +446,11 @@ Status Host::Impl::setFetchGrantHere(const std::string& id, std::optional<FetchG
 
 Status Host::Impl::setBodyLimitHere(const std::string& id, std::optional<uint64_t> bytes) {
   if (dirOf(id).empty()) return Error::notFound("Plugin \"" + id + "\" not found");
-  const uint64_t before = runtime->bodyLimit(id);
+  const std::optional<uint64_t> before = adminBodyLimit(id);
   std::lock_guard lock(mu);
   if (auto s = runtime->setBodyLimit(id, bytes); !s) return s;  // validated before it is written
   if (auto s = saveBodyLimit(id, bytes); !s) {
-    (void)runtime->setBodyLimit(id, before == runtime->limits().maxBodyBytes ? std::nullopt : std::optional<uint64_t>(before));
+    (void)runtime->setBodyLimit(id, before);
     return s;
   }
   log("info", "request body limit for \"" + id + "\" is now " + std::to_string(runtime->bodyLimit(id)) + " bytes");

@@ -58,6 +58,8 @@ struct Host::Impl {
   Status deactivateHere(const std::string& id);
   Status setFetchGrantHere(const std::string& id, std::optional<FetchGrant> grant);
   Status setBodyLimitHere(const std::string& id, std::optional<uint64_t> bytes);
+  // Plugin `id`'s request body limit as an administrator set it (none: the host's default applies).
+  std::optional<uint64_t> adminBodyLimit(const std::string& id) const;
   // Starts converging to the cluster's plugin state (the data in PostgreSQL).
   Status joinCluster();
   // Records an admin action in host.db's audit log.

@@ -26,6 +26,21 @@ CREATE INDEX IF NOT EXISTS panel_servers_owner ON panel_servers (owner_id);
 
 int64_t number(const std::string& text) { return text.empty() ? 0 : std::stoll(text); }
 
+constexpr const char* kSelectNodes = "SELECT id, name, location, memory, disk, created_at FROM panel_nodes ORDER BY created_at, id";
+constexpr const char* kSelectServers =
+    "SELECT id, name, description, owner_id, node_id, memory, disk, cpu, status, created_at FROM panel_servers ORDER BY created_at, id";
+
+Node nodeFromRow(const std::vector<std::string>& r) { return {r[0], r[1], r[2], number(r[3]), number(r[4]), r[5]}; }
+
+// A row of kSelectServers, with the status as stored.
+Server serverFromRow(const std::vector<std::string>& r) {
+  Server s{r[0], r[1], r[2], r[3], r[4], {number(r[5]), number(r[6]), number(r[7])}, ServerStatus::kOffline, r[9]};
+  for (ServerStatus st : {ServerStatus::kOffline, ServerStatus::kStarting, ServerStatus::kRunning, ServerStatus::kStopping}) {
+    if (r[8] == statusName(st)) s.status = st;
+  }
+  return s;
+}
+
 // A name or description as typed: trimmed; no control characters.
 Result<std::string> cleanText(std::string_view text, size_t maxLength, const char* what, bool required) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -105,16 +120,15 @@ Fleet::~Fleet() { impl_->stopSimulation(); }
 Result<std::unique_ptr<Fleet>> Fleet::open(std::unique_ptr<SqlDatabase> db, FleetOptions options) {
   if (auto s = db->exec(kSchema); !s) return s.error();
   auto impl = std::make_unique<Fleet::Impl>(std::move(db), options);
-  auto nodes = impl->db->query("SELECT id, name, location, memory, disk, created_at FROM panel_nodes ORDER BY created_at, id");
+  auto nodes = impl->db->query(kSelectNodes);
   if (!nodes) return nodes.error();
-  for (const auto& r : *nodes) impl->nodes.push_back({r[0], r[1], r[2], number(r[3]), number(r[4]), r[5]});
-  auto servers = impl->db->query(
-      "SELECT id, name, description, owner_id, node_id, memory, disk, cpu, status, created_at FROM panel_servers ORDER BY created_at, id");
+  for (const auto& r : *nodes) impl->nodes.push_back(nodeFromRow(r));
+  auto servers = impl->db->query(kSelectServers);
   if (!servers) return servers.error();
   for (const auto& r : *servers) {
-    Server s{r[0], r[1], r[2], r[3], r[4], {number(r[5]), number(r[6]), number(r[7])}, ServerStatus::kOffline, r[9]};
+    Server s = serverFromRow(r);
     // A panel that stopped mid-transition finds it finished: starting ran, stopping stopped.
-    if (r[8] == "running" || r[8] == "starting") s.status = ServerStatus::kRunning;
+    s.status = s.status == ServerStatus::kRunning || s.status == ServerStatus::kStarting ? ServerStatus::kRunning : ServerStatus::kOffline;
     impl->servers.push_back(s);
   }
   impl->nextReload = Impl::Clock::now() + options.reloadEvery;
@@ -359,19 +373,15 @@ Status Fleet::reload() {
 // ---- Impl helpers ----
 
 Status Fleet::Impl::reloadLocked() {
-  auto nodeRows = db->query("SELECT id, name, location, memory, disk, created_at FROM panel_nodes ORDER BY created_at, id");
+  auto nodeRows = db->query(kSelectNodes);
   if (!nodeRows) return nodeRows.error();
-  auto serverRows =
-      db->query("SELECT id, name, description, owner_id, node_id, memory, disk, cpu, status, created_at FROM panel_servers ORDER BY created_at, id");
+  auto serverRows = db->query(kSelectServers);
   if (!serverRows) return serverRows.error();
   std::vector<Node> freshNodes;
-  for (const auto& r : *nodeRows) freshNodes.push_back({r[0], r[1], r[2], number(r[3]), number(r[4]), r[5]});
+  for (const auto& r : *nodeRows) freshNodes.push_back(nodeFromRow(r));
   std::vector<Server> freshServers;
   for (const auto& r : *serverRows) {
-    Server fresh{r[0], r[1], r[2], r[3], r[4], {number(r[5]), number(r[6]), number(r[7])}, ServerStatus::kOffline, r[9]};
-    for (ServerStatus st : {ServerStatus::kOffline, ServerStatus::kStarting, ServerStatus::kRunning, ServerStatus::kStopping}) {
-      if (r[8] == statusName(st)) fresh.status = st;
-    }
+    Server fresh = serverFromRow(r);
     if (const Server* known = server(fresh.id); known && known->status != fresh.status) {
       // Another process acted on it: it runs the server now.
       if (auto it = live.find(fresh.id); it != live.end()) {
