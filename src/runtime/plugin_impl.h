@@ -56,6 +56,7 @@ struct Completion {
   std::string body;  // a route's response body, passed apart from its JSON envelope (no escaping, no parse)
   // Why a call ended without the plugin's answer (ok is false then too).
   enum class Ended { kAnswered, kTimedOut, kStopped } ended = Ended::kAnswered;
+  std::vector<HookChange> hookChanges;  // what a hook handler changed, as its context's delta listed it
 };
 
 // The message a failed completion carries: a runtime failure is a JSON

@@ -12,12 +12,12 @@
 
 #include "patchbay/manifest.h"
 #include "patchbay/runtime.h"
+#include "runtime/hook_context.h"
 #include "runtime/plugin_db.h"
 
 namespace patchbay {
 
 class IsolatePool;
-struct HookContext;
 
 // Where cron slots are claimed when processes share them (cron_claims.h).
 struct CronCluster {
@@ -69,7 +69,8 @@ class PluginInstance {
     bool denied = false;
     std::string reason;
     std::string error;                   // why the handler failed; "" when it did not
-    std::optional<std::string> context;  // nullopt: left as it came
+    std::optional<std::string> context;  // nullopt: left as it came, or changed as `changes` list
+    std::vector<HookChange> changes;     // what its context's delta found changed (hook_context.h)
   };
   Result<HookVerdict> runHook(int64_t handlerId, const HookContext& context);
   Result<std::string> call(const std::string& method, const std::string& argsJson);

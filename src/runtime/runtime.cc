@@ -698,11 +698,25 @@ HookResult Runtime::emit(const std::string& event, const std::string& contextJso
     result.context = contextJson;
     return result;
   }
-  // One context along the chain: read once, and again only after a handler
-  // changed it (then `changed` holds the text its values point into).
+  // One context along the chain: read once; read again only before a
+  // handler that follows one that left JSON text (`changed`, which the
+  // context's values then point into); changed in place by the changes a
+  // handler's delta listed, and written as JSON only for the emitter.
+  const size_t maxBytes = impl_->options.limits.maxHookContextBytes;
   std::optional<std::string> changed;
+  bool unread = false;  // `changed` is newer than `context`
   HookContext context = impl_->hookShapes.read(contextJson);
   for (const auto& [handlerId, instance] : *chain) {
+    if (unread) {
+      context = impl_->hookShapes.read(*changed);
+      unread = false;
+    } else if (context.shapeId < 0 && !context.shape.source.empty() && !impl_->hookShapes.number(context)) {
+      // A shape with added keys and no room to number it: as JSON.
+      changed = writeHookJson(context.shape);
+      context = HookContext{};
+      context.json = *changed;
+      context.jsonBytes = changed->size();
+    }
     ++result.handlersRun;
     auto verdict = instance->runHook(handlerId, context);
     if (!verdict) {
@@ -714,13 +728,15 @@ HookResult Runtime::emit(const std::string& event, const std::string& contextJso
     }
     if (!verdict->error.empty()) result.errors.push_back(instance->manifest().id + ": " + verdict->error);
     if (verdict->context) {
-      if (verdict->context->size() > impl_->options.limits.maxHookContextBytes) {
-        result.errors.push_back(instance->manifest().id + ": the context it left is " + std::to_string(verdict->context->size()) +
-                                " bytes of JSON, more than the " + std::to_string(impl_->options.limits.maxHookContextBytes) +
-                                " a hook context may hold; the next handler gets it as it came");
+      if (verdict->context->size() > maxBytes) {
+        result.errors.push_back(instance->manifest().id + ": " + hookContextTooBig(verdict->context->size(), maxBytes));
       } else {
         changed = std::move(*verdict->context);
-        context = impl_->hookShapes.read(*changed);
+        unread = true;
+      }
+    } else if (!verdict->changes.empty()) {
+      if (auto applied = applyHookChanges(context, verdict->changes, maxBytes); !applied) {
+        result.errors.push_back(instance->manifest().id + ": " + applied.error().message);
       }
     }
     if (verdict->denied) {
@@ -730,7 +746,13 @@ HookResult Runtime::emit(const std::string& event, const std::string& contextJso
       break;
     }
   }
-  result.context = changed ? std::move(*changed) : contextJson;
+  if (unread) {
+    result.context = std::move(*changed);
+  } else if (context.rewritten || !context.appended.empty()) {
+    result.context = hookContextJson(context);
+  } else {
+    result.context = changed ? std::move(*changed) : contextJson;
+  }
   return result;
 }
 

@@ -7,13 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runtime/hook_context.h"
 
 namespace {
 
 using json = nlohmann::json;
-constexpr std::string_view kComputedProto = "[\"__proto__\"]:";
 
 // Numbers compare as the doubles JavaScript sees.
 bool sameValue(const json& a, const json& b) {
@@ -49,35 +49,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   json expected = json::parse(text, nullptr, false);
   if (expected.is_discarded() || !expected.is_object()) __builtin_trap();
 
-  // The shape back to JSON: v[i] -> value i, ["__proto__"] -> "__proto__".
-  std::string rebuilt;
-  for (size_t i = 0; i < shape.size();) {
-    if (shape[i] == '"') {  // a key, unescaped: copied through its closing quote
-      size_t close = shape.find('"', i + 1);
-      if (close == std::string::npos) __builtin_trap();
-      rebuilt.append(shape, i, close + 1 - i);
-      i = close + 1;
-    } else if (shape.compare(i, 2, "v[") == 0) {
-      size_t close = shape.find(']', i);
-      size_t index = std::stoul(shape.substr(i + 2, close - i - 2));
-      if (index >= values.size()) __builtin_trap();
-      const auto& v = values[index];
-      switch (v.kind) {
-        case patchbay::HookValue::Kind::kNumber: rebuilt += json(v.number).dump(); break;
-        case patchbay::HookValue::Kind::kString: rebuilt += json(std::string(v.text)).dump(); break;
-        case patchbay::HookValue::Kind::kTrue: rebuilt += "true"; break;
-        case patchbay::HookValue::Kind::kFalse: rebuilt += "false"; break;
-        case patchbay::HookValue::Kind::kNull: rebuilt += "null"; break;
-      }
-      i = close + 1;
-    } else if (std::string_view(shape).substr(i).starts_with(kComputedProto)) {
-      rebuilt += "\"__proto__\":";
-      i += kComputedProto.size();
-    } else {
-      rebuilt += shape[i++];
-    }
-  }
-  json actual = json::parse(rebuilt, nullptr, false);
+  // The shape back to JSON, as the runtime writes a changed context.
+  json actual = json::parse(patchbay::writeHookJson(read), nullptr, false);
   if (actual.is_discarded() || !sameValue(actual, expected)) __builtin_trap();
+
+  // Changes as a handler's delta lists them: the first value replaced by a
+  // string of the input's last bytes, and a key added. The written JSON
+  // holds them, or they are refused and the context is as it was.
+  patchbay::HookContext context;
+  context.json = text;
+  context.jsonBytes = text.size();
+  context.shape = std::move(read);
+  std::vector<patchbay::HookChange> changes(2);
+  const std::string tail(text.substr(text.size() / 2));
+  changes[0].index = context.shape.values.empty() ? 0 : static_cast<int>(size % context.shape.values.size());
+  changes[0].kind = patchbay::HookValue::Kind::kString;
+  changes[0].text = tail;
+  changes[1].key = size % 2 ? "added" : "__proto__";
+  changes[1].kind = patchbay::HookValue::Kind::kNumber;
+  changes[1].number = static_cast<double>(size) / 3;
+  const bool validUtf8 = json::parse(json(tail).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>() == tail;
+  const bool mustRefuse = context.shape.values.empty() || changes[1].key == "__proto__";
+  auto applied = patchbay::applyHookChanges(context, changes, 1u << 20);
+  if (mustRefuse && applied.ok()) __builtin_trap();
+  if (!applied.ok()) {  // untouched
+    json same = json::parse(patchbay::writeHookJson(context.shape), nullptr, false);
+    if (context.rewritten || same.is_discarded() || !sameValue(same, expected)) __builtin_trap();
+    return 0;
+  }
+  if (!validUtf8) return 0;  // the runtime's strings come from V8: always UTF-8
+  json changed = json::parse(patchbay::writeHookJson(context.shape), nullptr, false);
+  if (changed.is_discarded() || !changed.contains("added") || changed["added"].get<double>() != static_cast<double>(size) / 3) __builtin_trap();
   return 0;
 }

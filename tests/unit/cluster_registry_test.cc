@@ -204,90 +204,6 @@ TEST_F(ClusterRegistry, ReplicasOnOnePostgresServeOneCatalog) {
   EXPECT_EQ(request("GET", b.base() + "/api/plugins/notes/2.0.0").status, 200);
 }
 
-// deploy/nginx/patchbay-registry.conf, as written, in front of two replicas.
-// Issue 16's fault tests 1 and 2, with the bytes in S3: a publish visible
-// through the cache within 2 s, byte-identical downloads from both
-// replicas, kill -9 of one under read load with no failed GET, the publish
-// after it made once, and no row without its bytes in the store.
-TEST_F(ClusterRegistryOnS3, NginxCachesInFrontOfTwoReplicas) {
-  Replica& a = *this->a;
-  Replica& b = *this->b;
-  test::NginxServer nginx(fs::path(PATCHBAY_SOURCE_DIR) / "deploy/nginx/patchbay-registry.conf",
-                          {{"127.0.0.1:8081", "127.0.0.1:" + a.serve->port}, {"127.0.0.1:8082", "127.0.0.1:" + b.serve->port}},
-                          "127.0.0.1:8080", "/var/cache/nginx/patchbay");
-  ASSERT_TRUE(nginx.ok()) << nginx.error();
-  const std::string alice = token(database, shared, "alice", "publish");
-  auto viaNginx = [&](const std::string& path, std::vector<std::pair<std::string, std::string>> headers = {}) {
-    return request("GET", nginx.base() + path, "", std::move(headers));
-  };
-
-  // A listing cached before the publish…
-  EXPECT_EQ(viaNginx("/api/plugins").body, "[]");
-  // …shows the package within 2 s of its publish through the cache.
-  const std::string notes = package(shared, "notes", "1.0.0");
-  auto published = request("POST", nginx.base() + "/api/plugins", notes, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}});
-  ASSERT_EQ(published.status, 201) << published.body;
-  const auto listed = timeUntil([&] { return viaNginx("/api/plugins").body.find("\"notes\"") != std::string::npos; }, std::chrono::seconds(3));
-  EXPECT_LT(listed.count(), 2000) << "the cache hid the publish";
-  // The next version too, on a plugin's own page that is cached by now.
-  EXPECT_EQ(viaNginx("/api/plugins/notes").status, 200);
-  ASSERT_EQ(publish(b, alice, package(shared, "notes", "1.1.0")).status, 201);
-  const auto newer = timeUntil([&] { return viaNginx("/api/plugins/notes").body.find("1.1.0") != std::string::npos; }, std::chrono::seconds(3));
-  EXPECT_LT(newer.count(), 2000);
-
-  // Downloads: cached after the first, the published bytes from both replicas and the cache.
-  auto first = viaNginx("/download/notes/1.0.0"), second = viaNginx("/download/notes/1.0.0");
-  EXPECT_EQ(first.body, notes);
-  EXPECT_EQ(second.body, notes);
-  EXPECT_EQ(second.header("x-cache-status"), "HIT");
-  EXPECT_EQ(request("GET", a.base() + "/download/notes/1.0.0").body, notes);
-  EXPECT_EQ(request("GET", b.base() + "/download/notes/1.0.0").body, notes);
-  // "latest" moves: never cached as if immutable.
-  EXPECT_NE(viaNginx("/download/notes/latest").header("x-cache-status"), "HIT");
-  // Credentials bypass the cache both ways.
-  viaNginx("/api/admin/status", {{"Authorization", "Bearer " + alice}});
-  EXPECT_EQ(viaNginx("/api/admin/status", {{"Authorization", "Bearer " + alice}}).header("x-cache-status"), "BYPASS");
-
-  // kill -9 a replica under read load: no GET through nginx fails. The
-  // reads miss the cache (each asks for a new query), so they reach the replicas.
-  std::atomic<bool> stop{false};
-  std::atomic<int> sent{0}, failed{0};
-  std::vector<std::thread> readers;
-  for (int t = 0; t < 3; ++t) {
-    readers.emplace_back([&, t] {
-      for (int i = 0; !stop; ++i) {
-        auto r = viaNginx("/api/plugins?q=notes&reader=" + std::to_string(t) + "-" + std::to_string(i));
-        ++sent;
-        if (r.status != 200) ++failed;
-      }
-    });
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  ::kill(a.serve->pid, SIGKILL);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  stop = true;
-  for (auto& r : readers) r.join();
-  EXPECT_GT(sent.load(), 50);
-  EXPECT_EQ(failed.load(), 0) << "of " << sent.load() << " GETs through nginx";
-  // A publish after the kill succeeds once; its retry is the same bytes again.
-  const std::string v2 = package(shared, "notes", "2.0.0");
-  EXPECT_EQ(request("POST", nginx.base() + "/api/plugins", v2, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status, 201);
-  EXPECT_EQ(request("POST", nginx.base() + "/api/plugins", v2, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status, 200);
-  // No row points at missing bytes: each version's are in the store, and downloads from the survivor.
-  auto store = openBlobStore(blobs);
-  ASSERT_TRUE(store.ok()) << store.error().message;
-  for (const char* version : {"1.0.0", "1.1.0", "2.0.0"}) {
-    auto meta = json::parse(request("GET", b.base() + "/api/plugins/notes/" + std::string(version)).body, nullptr, false);
-    ASSERT_TRUE(meta.is_object()) << version;
-    const std::string sha = meta.value("sha256", "");
-    ASSERT_EQ(sha.size(), 64u) << meta.dump();
-    auto there = (*store)->exists(sha.substr(0, 2) + "/" + sha + ".zip");
-    ASSERT_TRUE(there.ok()) << there.error().message;
-    EXPECT_TRUE(*there) << version << "'s row points at bytes the store does not have";
-    EXPECT_EQ(request("GET", b.base() + "/download/notes/" + version).status, 200) << version;
-  }
-}
-
 // The bytes in an S3-compatible store (Debian's OpenStack Swift with its
 // s3api middleware): two replicas on one PostgreSQL and one bucket. A
 // package published through A downloads byte-identical from B (read from
@@ -295,14 +211,11 @@ TEST_F(ClusterRegistryOnS3, NginxCachesInFrontOfTwoReplicas) {
 // bundle is served from the store, compressed as stored; the store refuses
 // an upload whose bytes do not match their signed SHA-256; and garbage
 // collection removes bytes no version refers to, never one that a version does.
-TEST(ClusterRegistryS3, ReplicasKeepTheirBytesInAnS3Store) {
-  test::PostgresServer pg;
-  ASSERT_TRUE(pg.ok()) << pg.error();
-  test::SwiftServer swift;
-  ASSERT_TRUE(swift.ok()) << swift.error();
-  ASSERT_EQ(swift.createBucket("plugins"), "");
-  pg.createDatabase("registry");
-  const std::string database = pg.url("registry");
+// Run by the test below on its servers, with a database, folders and
+// replicas of its own: one Swift started for both (~15 s on this machine).
+void replicasKeepTheirBytesInAnS3Store(test::PostgresServer& pg, const test::SwiftServer& swift) {
+  pg.createDatabase("registry_s3");
+  const std::string database = pg.url("registry_s3");
   test::TempDir shared;
   test::writeFile(shared / "s3-credentials", "# tempauth's user\nAWS_ACCESS_KEY_ID=" + swift.accessKeyId() + "\nAWS_SECRET_ACCESS_KEY=" + swift.secretKey() + "\n");
   const std::string store = "s3://plugins?endpoint=" + swift.endpoint() + "&region=us-east-1&prefix=registry&credentials=" + (shared / "s3-credentials").string();
@@ -390,6 +303,93 @@ TEST(ClusterRegistryS3, ReplicasKeepTheirBytesInAnS3Store) {
   auto after = request("GET", b.base() + "/download/widget/1.0.0");
   EXPECT_EQ(after.status, 200);
   EXPECT_TRUE(after.body == bytes) << "garbage collection took a version's bytes";
+}
+
+// deploy/nginx/patchbay-registry.conf, as written, in front of two replicas.
+// Issue 16's fault tests 1 and 2, with the bytes in S3: a publish visible
+// through the cache within 2 s, byte-identical downloads from both
+// replicas, kill -9 of one under read load with no failed GET, the publish
+// after it made once, and no row without its bytes in the store. Then the
+// store itself, as above.
+TEST_F(ClusterRegistryOnS3, NginxCachesInFrontOfTwoReplicasAndTheStoreKeepsTheBytes) {
+  Replica& a = *this->a;
+  Replica& b = *this->b;
+  test::NginxServer nginx(fs::path(PATCHBAY_SOURCE_DIR) / "deploy/nginx/patchbay-registry.conf",
+                          {{"127.0.0.1:8081", "127.0.0.1:" + a.serve->port}, {"127.0.0.1:8082", "127.0.0.1:" + b.serve->port}},
+                          "127.0.0.1:8080", "/var/cache/nginx/patchbay");
+  ASSERT_TRUE(nginx.ok()) << nginx.error();
+  const std::string alice = token(database, shared, "alice", "publish");
+  auto viaNginx = [&](const std::string& path, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return request("GET", nginx.base() + path, "", std::move(headers));
+  };
+
+  // A listing cached before the publish…
+  EXPECT_EQ(viaNginx("/api/plugins").body, "[]");
+  // …shows the package within 2 s of its publish through the cache.
+  const std::string notes = package(shared, "notes", "1.0.0");
+  auto published = request("POST", nginx.base() + "/api/plugins", notes, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}});
+  ASSERT_EQ(published.status, 201) << published.body;
+  const auto listed = timeUntil([&] { return viaNginx("/api/plugins").body.find("\"notes\"") != std::string::npos; }, std::chrono::seconds(3));
+  EXPECT_LT(listed.count(), 2000) << "the cache hid the publish";
+  // The next version too, on a plugin's own page that is cached by now.
+  EXPECT_EQ(viaNginx("/api/plugins/notes").status, 200);
+  ASSERT_EQ(publish(b, alice, package(shared, "notes", "1.1.0")).status, 201);
+  const auto newer = timeUntil([&] { return viaNginx("/api/plugins/notes").body.find("1.1.0") != std::string::npos; }, std::chrono::seconds(3));
+  EXPECT_LT(newer.count(), 2000);
+
+  // Downloads: cached after the first, the published bytes from both replicas and the cache.
+  auto first = viaNginx("/download/notes/1.0.0"), second = viaNginx("/download/notes/1.0.0");
+  EXPECT_EQ(first.body, notes);
+  EXPECT_EQ(second.body, notes);
+  EXPECT_EQ(second.header("x-cache-status"), "HIT");
+  EXPECT_EQ(request("GET", a.base() + "/download/notes/1.0.0").body, notes);
+  EXPECT_EQ(request("GET", b.base() + "/download/notes/1.0.0").body, notes);
+  // "latest" moves: never cached as if immutable.
+  EXPECT_NE(viaNginx("/download/notes/latest").header("x-cache-status"), "HIT");
+  // Credentials bypass the cache both ways.
+  viaNginx("/api/admin/status", {{"Authorization", "Bearer " + alice}});
+  EXPECT_EQ(viaNginx("/api/admin/status", {{"Authorization", "Bearer " + alice}}).header("x-cache-status"), "BYPASS");
+
+  // kill -9 a replica under read load: no GET through nginx fails. The
+  // reads miss the cache (each asks for a new query), so they reach the replicas.
+  std::atomic<bool> stop{false};
+  std::atomic<int> sent{0}, failed{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        auto r = viaNginx("/api/plugins?q=notes&reader=" + std::to_string(t) + "-" + std::to_string(i));
+        ++sent;
+        if (r.status != 200) ++failed;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ::kill(a.serve->pid, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_GT(sent.load(), 50);
+  EXPECT_EQ(failed.load(), 0) << "of " << sent.load() << " GETs through nginx";
+  // A publish after the kill succeeds once; its retry is the same bytes again.
+  const std::string v2 = package(shared, "notes", "2.0.0");
+  EXPECT_EQ(request("POST", nginx.base() + "/api/plugins", v2, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status, 201);
+  EXPECT_EQ(request("POST", nginx.base() + "/api/plugins", v2, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status, 200);
+  // No row points at missing bytes: each version's are in the store, and downloads from the survivor.
+  auto store = openBlobStore(blobs);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  for (const char* version : {"1.0.0", "1.1.0", "2.0.0"}) {
+    auto meta = json::parse(request("GET", b.base() + "/api/plugins/notes/" + std::string(version)).body, nullptr, false);
+    ASSERT_TRUE(meta.is_object()) << version;
+    const std::string sha = meta.value("sha256", "");
+    ASSERT_EQ(sha.size(), 64u) << meta.dump();
+    auto there = (*store)->exists(sha.substr(0, 2) + "/" + sha + ".zip");
+    ASSERT_TRUE(there.ok()) << there.error().message;
+    EXPECT_TRUE(*there) << version << "'s row points at bytes the store does not have";
+    EXPECT_EQ(request("GET", b.base() + "/download/notes/" + version).status, 200) << version;
+  }
+
+  replicasKeepTheirBytesInAnS3Store(pg, swift);
 }
 
 // AWS's own example of a presigned URL ("Authenticating Requests: Using

@@ -305,6 +305,22 @@ export default function (sodium) {
       {"(ctx) => { ctx.empty = null; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":null})"},
       {"(ctx) => { ctx.user = {}; }", R"({"user":{},"list":[1,{"k":null}],"flag":true,"empty":{}})"},
       {"(ctx) => { ctx.flag = 1; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":1,"empty":{}})"},
+      // Keys added at the top, in the order JSON.stringify writes them
+      // (integer-like keys first), with the values it writes.
+      {"(ctx) => { ctx.b = 'two'; ctx.a = null; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":{},"b":"two","a":null})"},
+      {"(ctx) => { ctx[5] = 1; ctx.z = 2; }", R"({"5":1,"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":{},"z":2})"},
+      {"(ctx) => { ctx['a b'] = 1; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":{},"a b":1})"},
+      // The same keys and values in another order: no change (JSON's objects have no order).
+      {"(ctx) => { delete ctx.flag; ctx.flag = true; }", ""},
+      {"(ctx) => { delete ctx.flag; ctx.flag = true; ctx.z = 1; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"empty":{},"flag":true,"z":1})"},
+      {"(ctx) => { ctx.flag = NaN; ctx.n = -Infinity; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":null,"empty":{},"n":null})"},
+      {R"js((ctx) => { ctx.user.name = 'é"\\\n\u0001\u2028😀'; })js",
+       std::string(R"({"user":{"id":1,"name":"é\"\\\n\u0001)") + "\u2028" + R"(😀"},"list":[1,{"k":null}],"flag":true,"empty":{}})"},
+      {"(ctx) => { ctx.user.name = String.fromCharCode(0xd800); }", R"({"user":{"id":1,"name":"\ud800"},"list":[1,{"k":null}],"flag":true,"empty":{}})"},
+      {"(ctx) => { ctx.user.id = -0; ctx.list[0] = 1e21; ctx.n = 1.5e-7; ctx.m = 0.000001; }",
+       R"({"user":{"id":0,"name":"a"},"list":[1e+21,{"k":null}],"flag":true,"empty":{},"n":1.5e-7,"m":0.000001})"},
+      // A runtime key removed and another added in its place still comes back.
+      {"(ctx) => { delete ctx.deny; ctx.sneaky = 1; }", R"({"user":{"id":1,"name":"a"},"list":[1,{"k":null}],"flag":true,"empty":{},"sneaky":1})"},
   };
   for (const auto& [edit, expected] : cases) {
     ASSERT_TRUE(runtime_->call("editor", "use", json::array({edit}).dump()).ok());
@@ -329,6 +345,109 @@ export default function (sodium) {
   ASSERT_EQ(thrown.errors.size(), 1u);
   EXPECT_EQ(thrown.errors[0], "editor: late");
   EXPECT_EQ(json::parse(thrown.context)["flag"], false);
+}
+
+// Values changed and keys added by a synchronous handler go on as a list
+// of changes (the shape's delta, runtime/hook_context.h), not as JSON text:
+// the next handler, in another isolate, sees them, and the emitter gets the
+// JSON that JSON.stringify would have written, numbers as V8 writes them.
+TEST_F(SodiumApiTest, ListedChangesGoOnAlongTheChainAndComeBackAsJsonStringifyWritesThem) {
+  const json hooks = {{"hooks", {"server:beforeCreate"}}};
+  ASSERT_TRUE(runtime_->activate(plugin("first", hooks, R"js(
+export default function (sodium) {
+  sodium.hooks.on('server:beforeCreate', (ctx) => {
+    ctx.count = (ctx.count || 0) + 1;
+    ctx.user.balance -= 1;
+    ctx.label = 'é"\n😀';
+    if (ctx.user.balance < 0) ctx.deny('owes money');
+  }, 1);
+}
+)js")).ok());
+  ASSERT_TRUE(runtime_->activate(plugin("second", hooks, R"js(
+export default function (sodium) {
+  let seen = null;
+  sodium.hooks.on('server:beforeCreate', (ctx) => {
+    const { deny, ...rest } = ctx;
+    seen = rest;
+    ctx.count += 1;
+  }, 2);
+  return { seen: () => seen };
+}
+)js")).ok());
+  auto result = runtime_->emit("server:beforeCreate", R"({"user":{"id":1,"balance":5},"name":"mc"})");
+  EXPECT_TRUE(result.allowed);
+  EXPECT_TRUE(result.errors.empty()) << result.errors[0];
+  EXPECT_EQ(result.context, R"({"user":{"id":1,"balance":4},"name":"mc","count":2,"label":"é\"\n😀"})");
+  EXPECT_EQ(json::parse(*runtime_->call("second", "seen")),
+            json::parse(R"({"user":{"id":1,"balance":4},"name":"mc","count":1,"label":"é\"\n😀","_denied":false,"_denyReason":null})"));
+  // A deny goes with the changes made before it; the chain ends there.
+  auto denied = runtime_->emit("server:beforeCreate", R"({"user":{"id":1,"balance":0},"name":"mc"})");
+  EXPECT_FALSE(denied.allowed);
+  EXPECT_EQ(denied.reason, "owes money");
+  EXPECT_EQ(denied.handlersRun, 1u);
+  EXPECT_EQ(denied.context, R"({"user":{"id":1,"balance":-1},"name":"mc","count":1,"label":"é\"\n😀"})");
+
+  // Numbers of every magnitude, written by the runtime, against the text
+  // V8's JSON.stringify gives for each.
+  ASSERT_TRUE(runtime_->activate(plugin("numbers", {{"hooks", {"server:onCreate"}}}, R"js(
+export default function (sodium) {
+  const bits = new DataView(new ArrayBuffer(8));
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const special = [0.1, 0.2 + 0.1, 1 / 3, 5e-324, 1.7976931348623157e308, 2 ** 53, 2 ** 53 + 2, 1e15, 1e16 + 2, 123456789012345680000,
+                   1e21, 1.5e21, 1e-6, 1e-7, 123e-20, -1.25, 4.35, 0.000001234, 100, 1e300 * 10 / 10];
+  let i = 0;
+  sodium.hooks.on('server:onCreate', (ctx) => {
+    let x;
+    if (i < special.length) {
+      x = special[i];
+    } else {
+      do {
+        bits.setUint32(0, next());
+        bits.setUint32(4, next());
+        x = bits.getFloat64(0);
+      } while (!Number.isFinite(x));
+      if (i % 3 === 0) x = Math.round(x) % 1e6 / 64;  // everyday numbers too
+    }
+    ++i;
+    ctx.n = x;
+    ctx.expected = JSON.stringify(x);
+  });
+}
+)js")).ok());
+  for (int i = 0; i < 3000; ++i) {
+    auto r = runtime_->emit("server:onCreate", R"({"server":{"id":"s1"}})");
+    ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+    const std::string& text = r.context;  // {"server":{"id":"s1"},"n":N,"expected":"N"}
+    const size_t from = text.find("\"n\":") + 4, to = text.find(",\"expected\":");
+    ASSERT_NE(to, std::string::npos) << text;
+    ASSERT_EQ(text.substr(from, to - from), json::parse(text)["expected"].get<std::string>()) << text;
+  }
+
+  // Changes that would make the context larger than the runtime allows are
+  // refused, naming the size, listed or not; the context goes on as it came.
+  RuntimeOptions options;
+  options.dataDir = (dir_ / "small").string();
+  options.cronScheduler = false;
+  options.limits.maxHookContextBytes = 100;
+  auto small = Runtime::create(options);
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  ASSERT_TRUE((*small)->activate(plugin("grower", {{"hooks", {"server:onCreate"}}}, R"js(
+export default function (sodium) {
+  sodium.hooks.on('server:onCreate', (ctx) => {
+    if (ctx.how === 'listed') ctx.name = 'x'.repeat(200);
+    else ctx.more = { name: 'x'.repeat(200) };
+  });
+}
+)js")).ok());
+  for (const std::string how : {"listed", "text"}) {
+    const std::string emitted = R"({"how":")" + how + R"(","name":"a"})";
+    auto r = (*small)->emit("server:onCreate", emitted);
+    ASSERT_EQ(r.errors.size(), 1u) << how;
+    EXPECT_NE(r.errors[0].find("grower: the context it left is 2"), std::string::npos) << r.errors[0];
+    EXPECT_NE(r.errors[0].find("bytes of JSON, more than the 100 a hook context may hold"), std::string::npos) << r.errors[0];
+    EXPECT_EQ(r.context, emitted) << how;
+  }
 }
 
 // ctx.deny works in every hook, as in Sodium's hooks.js, and ends the

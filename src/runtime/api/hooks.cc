@@ -21,7 +21,7 @@ void nativeRegisterHook(const v8::FunctionCallbackInfo<v8::Value>& info) {
   info.GetReturnValue().Set(ok);
 }
 
-// `context`'s shape in this isolate, {build(v), same(o, v)} (hook_context.h),
+// `context`'s shape in this isolate, {build(v), same(o, v), delta(o, v)} (hook_context.h),
 // compiled on first use; empty if it does not compile (then the context
 // goes as JSON).
 v8::MaybeLocal<v8::Object> compiledShape(Impl& s, v8::Local<v8::Context> ctx, const HookContext& context) {
@@ -39,11 +39,19 @@ v8::MaybeLocal<v8::Object> compiledShape(Impl& s, v8::Local<v8::Context> ctx, co
   const std::string source =
       "(function () { 'use strict';\n"
       "  const c = (x) => { let n = 0, k; for (k in x) ++n; return n; };\n"
-      "  return { build(v) { const o = {" + fields + (fields.empty() ? "" : ",") +
+      "  const lone = /[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]/;\n"
+      "  const l = (x) => x === null || typeof x === 'boolean' ||\n"
+      "                   (typeof x === 'number' ? Number.isFinite(x) : typeof x === 'string' && !lone.test(x));\n"
+      "  const u = Object.freeze(['']);  // the delta's answer when nothing changed\n"
+      "  const plain = /^[A-Za-z_$][A-Za-z0-9_$]*$/, named = new Set();\n"
+      "  const w = (k) => named.has(k) || (plain.test(k) && k !== '__proto__' && (named.size < 64 && named.add(k), true));\n"
+      "  const s = { build(v) { const o = {" + fields + (fields.empty() ? "" : ",") +
       "_denied: false, _denyReason: null, deny: null};\n"
-      "                      o.deny = (reason) => { o._denied = true; o._denyReason = reason; };\n"
-      "                      return o; },\n"
-      "           same(o, v) { return " + hookShapeCheck(literal) + "; } };\n"
+      "                         o.deny = (reason) => { o._denied = true; o._denyReason = reason; };\n"
+      "                         return o; },\n"
+      "              same(o, v) { return " + hookShapeCheck(literal) + "; } };\n"
+      "  s.delta = " + hookShapeDelta(literal, context.shape.values.size()) + ";\n"
+      "  return s;\n"
       "})()";
   v8::ScriptOrigin origin(isolate, v8str(isolate, "patchbay:hook-context"));
   v8::Local<v8::Script> script;
@@ -84,6 +92,44 @@ size_t hookValues(v8::Isolate* isolate, const HookContext& context, v8::Local<v8
   return n;
 }
 
+// A delta's answer, [answer, i or key, value, ...] (hook_context.h), read
+// into `c`: its answer text and its changes. False when it is not one.
+bool readHookChanges(v8::Isolate* isolate, v8::Local<v8::Context> ctx, v8::Local<v8::Array> answer, Completion& c) {
+  const uint32_t length = answer->Length();
+  v8::Local<v8::Value> item;
+  if (length % 2 != 1 || !answer->Get(ctx, 0).ToLocal(&item) || !item->IsString()) return false;
+  if (item.As<v8::String>()->Length() > 0) c.json = toUtf8(isolate, item);
+  c.hookChanges.reserve(length / 2);
+  for (uint32_t i = 1; i < length; i += 2) {
+    v8::Local<v8::Value> where, value;
+    if (!answer->Get(ctx, i).ToLocal(&where) || !answer->Get(ctx, i + 1).ToLocal(&value)) return false;
+    HookChange& change = c.hookChanges.emplace_back();
+    if (where->IsNumber()) {
+      change.index = static_cast<int>(where.As<v8::Number>()->Value());
+    } else if (where->IsString()) {
+      change.key = toUtf8(isolate, where);
+    } else {
+      return false;
+    }
+    if (value->IsString()) {
+      change.kind = HookValue::Kind::kString;
+      change.text = toUtf8(isolate, value);
+    } else if (value->IsNumber()) {
+      change.kind = HookValue::Kind::kNumber;
+      change.number = value.As<v8::Number>()->Value();
+    } else if (value->IsTrue()) {
+      change.kind = HookValue::Kind::kTrue;
+    } else if (value->IsFalse()) {
+      change.kind = HookValue::Kind::kFalse;
+    } else if (value->IsNull()) {
+      change.kind = HookValue::Kind::kNull;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void api::addHooks(Natives& natives) { natives.add<nativeRegisterHook>("registerHook"); }
@@ -116,9 +162,16 @@ Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, c
           args[3] = v8str(m->isolate, context.json);
           n = 1;
         }
+        // A synchronous handler's answer, returned: text, or a delta's list
+        // of changes.
         v8::Local<v8::Value> verdict;
-        if (m->callEntry(ctx, "runHook", args, 3 + n, &verdict) && verdict->IsString()) {
-          m->deliver(ticket, {true, toUtf8(m->isolate, verdict)});  // a synchronous handler's answer, returned
+        if (!m->callEntry(ctx, "runHook", args, 3 + n, &verdict)) return;
+        if (verdict->IsString()) {
+          m->deliver(ticket, {true, toUtf8(m->isolate, verdict)});
+        } else if (verdict->IsArray()) {
+          Completion c{true, {}};
+          if (!readHookChanges(m->isolate, ctx, verdict.As<v8::Array>(), c)) c = {false, json("the runtime's answer for a hook handler is unreadable").dump()};
+          m->deliver(ticket, std::move(c));
         }
       },
       m->limits.hookTimeout);
@@ -127,12 +180,13 @@ Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, c
     json j = parseJsonOrDiscarded<json>(done->json);  // a runtime failure is JSON; a handler's error is plain text
     return Error::invalid(j.is_string() ? j.get<std::string>() : done->json);
   }
-  // The prelude's answer: "" (went on, context untouched), the context
-  // itself (went on, changed: a JSON object, so "{..."), or "X" + {denied?,
-  // error?} + ("\n" + context when changed): plain text first, JSON only
-  // when something happened.
+  // The prelude's answer: "" (went on, context untouched or changed as its
+  // delta listed), the context itself (went on, changed: a JSON object, so
+  // "{..."), or "X" + {denied?, error?} + ("\n" + context when changed):
+  // plain text first, JSON only when something happened.
   HookVerdict verdict;
   std::string& answer = done->json;
+  verdict.changes = std::move(done->hookChanges);
   if (answer.empty()) return verdict;
   if (answer[0] == '{') {
     verdict.context = std::move(answer);

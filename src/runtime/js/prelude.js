@@ -312,8 +312,10 @@
   // the handler sees _denied, _denyReason and deny(reason), in every hook.
   // The answer: '' (went on, untouched), the context (went on, changed: '{...'),
   // or 'X' + {denied?, error?} + ('\n' + context when changed). A
-  // synchronous handler's answer is returned (no call back into C++); an
-  // async one's comes through native.done when it settles.
+  // synchronous handler's answer is returned (no call back into C++), and
+  // when its shape's delta can list what it changed, it is that list
+  // instead: [answer without the context, i or key, value, ...]. An async
+  // one's answer comes through native.done when it settles, as text.
   function runHook(ticket, handlerId, shape, ...values) {
     const handler = hookHandlers.get(handlerId);
     let ctx;
@@ -348,25 +350,36 @@
     // A synchronous handler is answered at once; an async one when it settles
     // (its callbacks made only then: most handlers are synchronous).
     if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
-      result.then(() => native.done(ticket, true, hookAnswer(ctx, shape, values)),
-                  (e) => native.done(ticket, true, hookAnswer(ctx, shape, values, e)));
+      result.then(() => native.done(ticket, true, hookAnswer(ctx, shape, values, undefined, false)),
+                  (e) => native.done(ticket, true, hookAnswer(ctx, shape, values, e, false)));
       return undefined;
     }
-    return hookAnswer(ctx, shape, values);
+    // Most handlers leave the context as it was: answered here, the rest
+    // (kept out of this function, which V8 inlines whole) in hookAnswer.
+    if (shape === undefined) return hookAnswer(ctx, shape, values, undefined, true);
+    const unchanged = shape.same(ctx, values);
+    if (unchanged && !ctx._denied) return '';
+    return hookAnswer(ctx, shape, values, undefined, true, unchanged);
   }
-  function hookAnswer(ctx, shape, values, error) {
-    let changed;
+  function hookAnswer(ctx, shape, values, error, listed = true, unchanged = undefined) {
+    let changed, delta;
     try {
-      if (shape === undefined || !shape.same(ctx, values)) {
-        const { deny, _denied, _denyReason, ...rest } = ctx;
-        changed = stringify(rest);
-        if (changed === undefined) throw new TypeError('it is not an object');
+      if (shape === undefined || !(unchanged ?? shape.same(ctx, values))) {
+        if (listed && shape !== undefined) delta = shape.delta(ctx, values);
+        if (delta === undefined) {
+          const { deny, _denied, _denyReason, ...rest } = ctx;
+          changed = stringify(rest);
+          if (changed === undefined) throw new TypeError('it is not an object');
+        }
       }
     } catch (e) {
-      changed = undefined;
+      changed = delta = undefined;
       if (error === undefined) error = new TypeError(`the context it left is not JSON (${e && e.message || e}); the next handler gets it as it came`);
     }
-    if (error === undefined && !ctx._denied) return changed === undefined ? '' : changed;  // '{...}', no copy
+    if (error === undefined && !ctx._denied) {
+      if (delta !== undefined) return delta.length > 1 ? delta : '';
+      return changed === undefined ? '' : changed;  // '{...}', no copy
+    }
     const what = {};
     if (error !== undefined) {
       logger.error('hook handler failed:', error);
@@ -375,7 +388,12 @@
       const reason = ctx._denyReason;
       what.denied = reason === undefined || reason === null ? '' : String(reason);
     }
-    return 'X' + stringify(what) + (changed === undefined ? '' : '\n' + changed);
+    const answer = 'X' + stringify(what);
+    if (delta !== undefined && delta.length > 1) {
+      delta[0] = answer;
+      return delta;
+    }
+    return answer + (changed === undefined ? '' : '\n' + changed);
   }
 
   // --- cron -----------------------------------------------------------------
