@@ -12,6 +12,10 @@
 
 namespace patchbay::http {
 
+struct ClientRequest;
+struct ClientResponse;
+Result<ClientResponse> fetch(const ClientRequest& request);
+
 // Connections (and DNS answers, TLS sessions) kept open between requests
 // that name the same pool, from any thread: a client that talks to one
 // server many times (an object store) pays its TCP and TLS set-up once.
@@ -22,10 +26,10 @@ class ConnectionPool {
   ~ConnectionPool();
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
-  struct Impl;
-  Impl& impl() { return *impl_; }
 
  private:
+  struct Impl;
+  friend Result<ClientResponse> fetch(const ClientRequest& request);  // hands the pool to libcurl
   std::unique_ptr<Impl> impl_;
 };
 

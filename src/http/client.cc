@@ -118,7 +118,7 @@ Result<ClientResponse> fetch(const ClientRequest& request) {
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  if (request.pool && request.pool->impl().share) curl_easy_setopt(c, CURLOPT_SHARE, request.pool->impl().share);
+  if (request.pool && request.pool->impl_->share) curl_easy_setopt(c, CURLOPT_SHARE, request.pool->impl_->share);
   if (!request.sigV4.provider.empty()) {
     curl_easy_setopt(c, CURLOPT_AWS_SIGV4, request.sigV4.provider.c_str());
     // Apart, not as "user:password": access key ids may hold a colon (Swift's tempauth "account:user").
