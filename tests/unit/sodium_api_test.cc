@@ -424,6 +424,30 @@ export default function (sodium) {
     ASSERT_EQ(text.substr(from, to - from), json::parse(text)["expected"].get<std::string>()) << text;
   }
 
+  // The delta runs in the plugin's isolate: a plugin that replaces
+  // Array.prototype.push can hand the runtime any list. Nonsense is refused,
+  // naming why, and the context goes on as it came.
+  ASSERT_TRUE(runtime_->activate(plugin("liar", {{"hooks", {"server:onDelete"}}}, R"js(
+export default function (sodium) {
+  const push = Array.prototype.push;
+  let lie = 0;
+  sodium.hooks.on('server:onDelete', (ctx) => {
+    const lies = [[1e12, 1], [-1, 1], [0.5, 1], [NaN, 1], [0, {}], [{}, 1], ['__proto__', 1], ['a b', 1], [2 ** 31, 'x']];
+    const [where, value] = lies[lie++ % lies.length];
+    Array.prototype.push = function () { Array.prototype.push = push; return push.call(this, where, value); };
+    ctx.server.id = 's2';
+  });
+}
+)js")).ok());
+  for (int i = 0; i < 9; ++i) {
+    auto r = runtime_->emit("server:onDelete", R"({"server":{"id":"s1"}})");
+    ASSERT_EQ(r.errors.size(), 1u) << i << " " << r.context;
+    const bool badKey = i == 6 || i == 7;
+    EXPECT_NE(r.errors[0].find(badKey ? "liar: a change adds a key the shape cannot hold" : "liar: the list of changes it left is not one the runtime reads"),
+              std::string::npos) << i << " " << r.errors[0];
+    EXPECT_EQ(r.context, R"({"server":{"id":"s1"}})") << i;
+  }
+
   // Changes that would make the context larger than the runtime allows are
   // refused, naming the size, listed or not; the context goes on as it came.
   RuntimeOptions options;

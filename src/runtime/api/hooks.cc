@@ -1,5 +1,7 @@
 // sodium.hooks: handlers registered with the runtime, run with a context built
 // from its shape (hook_context.h).
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "patchbay/json.h"
@@ -105,7 +107,11 @@ bool readHookChanges(v8::Isolate* isolate, v8::Local<v8::Context> ctx, v8::Local
     if (!answer->Get(ctx, i).ToLocal(&where) || !answer->Get(ctx, i + 1).ToLocal(&value)) return false;
     HookChange& change = c.hookChanges.emplace_back();
     if (where->IsNumber()) {
-      change.index = static_cast<int>(where.As<v8::Number>()->Value());
+      // The delta runs in the plugin's isolate, where Array.prototype.push
+      // may be the plugin's own: an index is checked before it is one.
+      const double index = where.As<v8::Number>()->Value();
+      if (!(index >= 0 && index < static_cast<double>(kMaxHookValues)) || index != std::floor(index)) return false;
+      change.index = static_cast<int>(index);
     } else if (where->IsString()) {
       change.key = toUtf8(isolate, where);
     } else {
@@ -170,7 +176,10 @@ Result<PluginInstance::HookVerdict> PluginInstance::runHook(int64_t handlerId, c
           m->deliver(ticket, {true, toUtf8(m->isolate, verdict)});
         } else if (verdict->IsArray()) {
           Completion c{true, {}};
-          if (!readHookChanges(m->isolate, ctx, verdict.As<v8::Array>(), c)) c = {false, json("the runtime's answer for a hook handler is unreadable").dump()};
+          if (!readHookChanges(m->isolate, ctx, verdict.As<v8::Array>(), c)) {
+            c = {false, json("the list of changes it left is not one the runtime reads (were Array.prototype's methods replaced?); "
+                             "the next handler gets the context as it came").dump()};
+          }
           m->deliver(ticket, std::move(c));
         }
       },
