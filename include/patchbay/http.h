@@ -297,10 +297,12 @@ bool isToken(std::string_view s);
 // Whether `s` may be a header's value: no control characters but tab (a CR
 // or LF would end the header, and the message, early).
 bool isFieldValue(std::string_view s);
-// `s` as a JSON string literal, quotes included; appendJsonQuoted writes
-// it onto the end of `out`.
+// `s` as a JSON string literal, quotes included, escaped as JSON.stringify
+// escapes it; appendJsonQuoted writes it onto the end of `out`, and
+// jsonQuotedSize is its length.
 std::string jsonQuote(std::string_view s);
 void appendJsonQuoted(std::string& out, std::string_view s);
+size_t jsonQuotedSize(std::string_view s);
 // gzip of `data` (empty on failure, which only running out of memory causes).
 std::string gzipCompress(std::string_view data);
 // Brotli of `data` for content compressed once and served many times: the

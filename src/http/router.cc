@@ -76,6 +76,21 @@ Response Response::error(int status, std::string_view code, std::string_view mes
   return json(status, "{\"error\":{\"code\":" + jsonQuote(code) + ",\"message\":" + jsonQuote(message) + "}}");
 }
 
+size_t jsonQuotedSize(std::string_view s) {
+  size_t n = 2;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++n;
+    } else if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') {
+      n += 2;
+    } else {
+      n += 6;
+    }
+  }
+  return n;
+}
+
 // As JSON.stringify quotes a string (the runtime writes changed hook
 // contexts with it): runs of plain characters copied at once.
 void appendJsonQuoted(std::string& out, std::string_view s) {

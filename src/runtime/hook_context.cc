@@ -344,6 +344,7 @@ class ShapeWalk {
     value(true);
   }
   const std::string& path() const { return path_; }
+  std::string_view source() const { return source_; }
 
   virtual void objectBegin(bool top) = 0;
   virtual void objectEnd(bool top, size_t keys) = 0;
@@ -462,7 +463,7 @@ class CheckWriter : public ShapeWalk {
 class DeltaWriter : public ShapeWalk {
  public:
   DeltaWriter(std::string_view source, size_t valueCount, std::string& out)
-      : ShapeWalk(source), source_(source), valueCount_(valueCount), out_(out) {}
+      : ShapeWalk(source), valueCount_(valueCount), out_(out) {}
 
   void write() {
     std::string body = "let x,d;";  // d: made at the first change
@@ -472,7 +473,7 @@ class DeltaWriter : public ShapeWalk {
     // Room left for added keys: values, and shape bytes (each key costs at
     // most its length + 9 in the source: ,"key":v[NN]).
     const size_t valuesLeft = kMaxHookValues > valueCount_ ? kMaxHookValues - valueCount_ : 0;
-    const size_t bytesLeft = kMaxHookShapeBytes > source_.size() ? kMaxHookShapeBytes - source_.size() : 0;
+    const size_t bytesLeft = kMaxHookShapeBytes > source().size() ? kMaxHookShapeBytes - source().size() : 0;
     // Object.keys lists the built object's keys (q: those of a literal with
     // the same keys; not of a built one, whose fields would then have held
     // undefined, nor of a literal with Object's prototype, whose maps V8
@@ -523,29 +524,12 @@ class DeltaWriter : public ShapeWalk {
     out_ += ",x);}";
   }
 
-  std::string_view source_;
   size_t valueCount_;
   std::string& out_;
   std::vector<size_t> checkAt_;
   size_t topKeys_ = 0;
   std::string keys_;  // the top level's keys as an object literal's: "user":0,["__proto__"]:0,
 };
-
-// The length of http::appendJsonQuoted's text.
-size_t jsonStringBytes(std::string_view text) {
-  size_t n = 2;
-  for (char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      ++n;
-    } else if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t') {
-      n += 2;
-    } else {
-      n += 6;
-    }
-  }
-  return n;
-}
 
 void appendValueJson(std::string& out, HookValue::Kind kind, double number, std::string_view text) {
   switch (kind) {
@@ -563,7 +547,7 @@ size_t valueJsonBytes(HookValue::Kind kind, double number, std::string_view text
       char buffer[40];
       return writeJsNumber(buffer, number);
     }
-    case HookValue::Kind::kString: return jsonStringBytes(text);
+    case HookValue::Kind::kString: return http::jsonQuotedSize(text);
     case HookValue::Kind::kTrue: return 4;
     case HookValue::Kind::kFalse: return 5;
     case HookValue::Kind::kNull: return 4;
