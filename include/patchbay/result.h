@@ -55,6 +55,8 @@ struct Error {
   static Error unauthenticated(std::string m) { return {ErrorKind::kUnauthenticated, std::move(m)}; }
   static Error denied(std::string m) { return {ErrorKind::kPermissionDenied, std::move(m)}; }
   static Error unavailable(std::string m) { return {ErrorKind::kUnavailable, std::move(m)}; }
+  // An I/O error from the system call that just failed: "<what>: <strerror(errno)>".
+  static Error fromErrno(const std::string& what);
 
   // Prefixes context: Error::io("permission denied").in("/tmp/x") reads
   // "/tmp/x: permission denied".

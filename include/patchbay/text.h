@@ -26,6 +26,9 @@ size_t utf8Length(std::string_view s);
 // `s` with A-Z turned to a-z and every other byte kept: names compared
 // whatever their case (usernames, header names), locale-free.
 std::string asciiLower(std::string_view s);
+// Whether `a` and `b` are equal but for the case of A-Z (HTTP's field
+// names and tokens), without copying either.
+bool asciiEqualsIgnoringCase(std::string_view a, std::string_view b);
 
 // How deep JSON from outside may nest (request bodies, manifests, hook
 // contexts, what plugins answer, config files): deep enough for any real

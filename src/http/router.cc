@@ -4,18 +4,13 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "patchbay/text.h"
 #include "http/responder_state.h"
 #include "patchbay/http.h"
 
 namespace patchbay::http {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::vector<std::string> splitPath(std::string_view path) {
   std::vector<std::string> out;
@@ -33,7 +28,7 @@ std::vector<std::string> splitPath(std::string_view path) {
 
 std::string Request::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (iequals(k, name)) return v;
+    if (asciiEqualsIgnoringCase(k, name)) return v;
   }
   return "";
 }
@@ -45,7 +40,7 @@ std::string Request::queryOr(const std::string& name, std::string fallback) cons
 
 Response& Response::set(std::string name, std::string value) {
   for (auto& [k, v] : headers) {
-    if (iequals(k, name)) {
+    if (asciiEqualsIgnoringCase(k, name)) {
       v = std::move(value);
       return *this;
     }
@@ -56,7 +51,7 @@ Response& Response::set(std::string name, std::string value) {
 
 std::string Response::header(std::string_view name) const {
   for (const auto& [k, v] : headers) {
-    if (iequals(k, name)) return v;
+    if (asciiEqualsIgnoringCase(k, name)) return v;
   }
   return "";
 }

@@ -19,6 +19,7 @@
 
 #include "patchbay/http.h"
 #include "patchbay/text.h"
+#include "patchbay/text.h"
 #include "http/responder_state.h"
 #include "http/websocket_connection.h"
 
@@ -34,12 +35,6 @@ class Session;
 namespace {
 
 thread_local const Session* tlServing = nullptr;  // the session whose handler runs on this thread
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string_view trimOws(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -63,8 +58,8 @@ bool chunkedIsLastAndOnly(const std::vector<std::string_view>& values) {
       pos = comma + 1;
     }
   }
-  if (codings.empty() || !iequals(codings.back(), "chunked")) return false;
-  return std::count_if(codings.begin(), codings.end(), [](std::string_view c) { return iequals(c, "chunked"); }) == 1;
+  if (codings.empty() || !asciiEqualsIgnoringCase(codings.back(), "chunked")) return false;
+  return std::count_if(codings.begin(), codings.end(), [](std::string_view c) { return asciiEqualsIgnoringCase(c, "chunked"); }) == 1;
 }
 
 // A final response's status and headers as they may go out: 1xx is not a
@@ -300,7 +295,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // A client that asked to be told before it sends the body (curl does
     // for large uploads) is told now, so a refusal above came at once.
     const auto& msg = parser_->get();
-    if (msg.version() >= 11 && iequals(msg[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
+    if (msg.version() >= 11 && asciiEqualsIgnoringCase(msg[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(stream_, asio::buffer(kContinue), [self = shared_from_this()](beast::error_code ec2, size_t) {
         if (ec2) return self->close(ec2);

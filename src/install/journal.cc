@@ -62,7 +62,7 @@ Result<FolderLock> FolderLock::acquire(const std::string& folder, const std::str
   fs::create_directories(folder, ec);
   const std::string path = folder + "/lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Error::io(path + ": " + std::strerror(errno));
+  if (fd < 0) return Error::fromErrno(path);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int why = errno;
     ::close(fd);

@@ -18,7 +18,6 @@
 namespace patchbay {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 
 namespace {
 
@@ -152,13 +151,13 @@ class RemoteSource : public PackageSource {
   }
   std::string describe() const override { return "registry " + config_.serverUrl; }
 
-  Result<json> getJson(const std::string& path) const {
+  Result<nlohmann::json> getJson(const std::string& path) const {
     http::ClientRequest req;
     req.url = config_.serverUrl + path;
     req.maxResponseBytes = 32u << 20;
     auto res = http::fetch(req);
     if (!res) return res.error();
-    json body = parseJsonOrDiscarded<json>(res->body);
+    nlohmann::json body = parseJsonOrDiscarded<nlohmann::json>(res->body);
     if (res->status == 404) {
       std::string why = body.is_object() && body.contains("message") ? body["message"].get<std::string>() : "not found";
       return Error::notFound(config_.serverUrl + path + ": " + why);
@@ -173,8 +172,8 @@ class RemoteSource : public PackageSource {
   Result<PublicKey> registryKey() {
     if (!config_.registryKey.empty()) return PublicKey::parse(config_.registryKey);
     const std::string pins = stateDir_ + "/registry-keys.json";
-    json pinned = json::object();
-    if (auto text = readFileLimited(pins, 1u << 20)) pinned = parseJsonOrDiscarded<json>(*text);
+    nlohmann::json pinned = nlohmann::json::object();
+    if (auto text = readFileLimited(pins, 1u << 20)) pinned = parseJsonOrDiscarded<nlohmann::json>(*text);
     if (!pinned.is_object()) return Error::invalid(pins + ": not a JSON object of registry URL -> key");
     if (pinned.contains(config_.serverUrl)) return PublicKey::parse(pinned[config_.serverUrl].get<std::string>());
     auto served = getJson("/api/registry/key");
@@ -205,10 +204,10 @@ class RemoteSource : public PackageSource {
 
   // A plain server's listing: seed 000's array of {id, name, version,
   // filename, size, download_url, description} (or {"plugins": [...]}).
-  Result<json> plainListing() {
+  Result<nlohmann::json> plainListing() {
     auto listed = getJson("/api/plugins");
     if (!listed) return listed.error();
-    json entries = listed->is_array() ? *listed : listed->value("plugins", json());
+    nlohmann::json entries = listed->is_array() ? *listed : listed->value("plugins", nlohmann::json());
     if (!entries.is_array()) return Error::invalid(config_.serverUrl + "/api/plugins: not a list of plugins");
     return entries;
   }
@@ -219,7 +218,7 @@ class RemoteSource : public PackageSource {
     auto listed = *plain ? plainListing() : getJson("/manifest.json");
     if (!listed) return listed.error();
     std::map<std::string, AvailablePlugin> byId;
-    for (const auto& p : listed->is_array() ? *listed : listed->value("plugins", json::array())) {
+    for (const auto& p : listed->is_array() ? *listed : listed->value("plugins", nlohmann::json::array())) {
       if (!p.is_object()) continue;
       auto v = Version::parse(p.value("version", ""));
       if (!p.contains("id") || !v) continue;
@@ -230,13 +229,13 @@ class RemoteSource : public PackageSource {
     }
     // The registry's listing says more of each plugin's latest version (a
     // plain server's listing is the one just read).
-    json described = *listed;
+    nlohmann::json described = *listed;
     if (!*plain) {
       auto summaries = getJson("/api/plugins");
       if (!summaries) return summaries.error();
       described = *summaries;
     }
-    for (const auto& p : described.is_array() ? described : described.value("plugins", json::array())) {
+    for (const auto& p : described.is_array() ? described : described.value("plugins", nlohmann::json::array())) {
       if (!p.is_object() || !p.contains("id") || !p["id"].is_string()) continue;
       auto it = byId.find(p["id"].get<std::string>());
       if (it == byId.end()) continue;
@@ -284,7 +283,7 @@ class RemoteSource : public PackageSource {
     fillSummary(d.summary, *page);
     d.readme = page->value("readme", "");
     auto key = registryKey();
-    for (const auto& entry : page->value("versions", json::array())) {
+    for (const auto& entry : page->value("versions", nlohmann::json::array())) {
       if (!entry.is_object()) continue;
       auto v = Version::parse(entry.value("version", ""));
       if (!v || entry.value("yanked", false) || entry.value("status", "") != "approved") continue;
@@ -300,7 +299,7 @@ class RemoteSource : public PackageSource {
         }
         version.permissions = std::move(list);
       }
-      const json signature = entry.value("signature", json::object());
+      const nlohmann::json signature = entry.value("signature", nlohmann::json::object());
       version.publisherSigned = signature.is_object() && signature.value("signed", false);
       version.signerKeyId = signature.is_object() ? signature.value("key_id", "") : "";
       version.registryVerified = key && verifyMetadataSignature(*key, canonicalMetadata(id, v->toString(), entry.value("sha256", ""), entry.value("integrity", ""), "approved"),
@@ -313,13 +312,13 @@ class RemoteSource : public PackageSource {
     return d;
   }
 
-  static uint64_t numberOr(const json& entry, const char* name) {
+  static uint64_t numberOr(const nlohmann::json& entry, const char* name) {
     auto it = entry.find(name);
     return it != entry.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
   }
 
   // A listing entry's description of its plugin's latest version.
-  static void fillSummary(AvailablePlugin& a, const json& entry) {
+  static void fillSummary(AvailablePlugin& a, const nlohmann::json& entry) {
     auto text = [&](const char* name) {
       auto it = entry.find(name);
       return it != entry.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -398,7 +397,7 @@ class RemoteSource : public PackageSource {
   Result<FetchedPackage> fetchFromPlainServer(const std::string& id, const Range& range, const ProgressFn& progress) {
     auto listed = plainListing();
     if (!listed) return listed.error();
-    const json* best = nullptr;
+    const nlohmann::json* best = nullptr;
     std::optional<Version> bestVersion;
     for (const auto& entry : *listed) {
       if (!entry.is_object() || entry.value("id", "") != id) continue;

@@ -227,23 +227,21 @@ class FdCloser {
   int fd_;
 };
 
-Error sysError(const std::string& what) { return Error::io(what + ": " + std::strerror(errno)); }
-
 // Opens (creating as needed) the folder `rel` under rootFd without following links.
 Result<int> openFolder(int rootFd, const std::string& rel) {
   int fd = ::dup(rootFd);
-  if (fd < 0) return sysError("dup");
+  if (fd < 0) return Error::fromErrno("dup");
   size_t start = 0;
   while (start < rel.size()) {
     size_t slash = rel.find('/', start);
     std::string comp = rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (::mkdirat(fd, comp.c_str(), 0755) != 0 && errno != EEXIST) {
       ::close(fd);
-      return sysError("creating folder \"" + rel.substr(0, slash) + "\"");
+      return Error::fromErrno("creating folder \"" + rel.substr(0, slash) + "\"");
     }
     int next = ::openat(fd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     ::close(fd);
-    if (next < 0) return sysError("opening folder \"" + rel.substr(0, slash) + "\"");
+    if (next < 0) return Error::fromErrno("opening folder \"" + rel.substr(0, slash) + "\"");
     fd = next;
     if (slash == std::string::npos) break;
     start = slash + 1;
@@ -270,10 +268,10 @@ Result<ArchiveListing> extractZip(std::string_view bytes, const std::string& des
   auto checked = validate(bytes, limits);
   if (!checked) return checked.error();
   FdCloser root(::open(destDir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (root.get() < 0) return sysError("staging folder \"" + destDir + "\"");
+  if (root.get() < 0) return Error::fromErrno("staging folder \"" + destDir + "\"");
   {
     std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(::dup(root.get())), ::closedir);
-    if (!d) return sysError("staging folder \"" + destDir + "\"");
+    if (!d) return Error::fromErrno("staging folder \"" + destDir + "\"");
     while (auto* ent = ::readdir(d.get())) {
       if (std::strcmp(ent->d_name, ".") != 0 && std::strcmp(ent->d_name, "..") != 0) {
         return Error::invalid("staging folder \"" + destDir + "\" is not empty");
@@ -306,7 +304,7 @@ Result<ArchiveListing> extractZip(std::string_view bytes, const std::string& des
     FdCloser parentFd(*parent);
     std::string leaf = slash == std::string::npos ? e.path : e.path.substr(slash + 1);
     FdCloser out(::openat(parentFd.get(), leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (out.get() < 0) return sysError("creating \"" + e.path + "\"");
+    if (out.get() < 0) return Error::fromErrno("creating \"" + e.path + "\"");
     ::fchmod(out.get(), 0644);
     auto s = streamEntry(a.get(), e, limits.maxEntryBytes, [&](const char* p, size_t n) -> Status {
       written += n;
@@ -315,7 +313,7 @@ Result<ArchiveListing> extractZip(std::string_view bytes, const std::string& des
         ssize_t w = ::write(out.get(), p, n);
         if (w < 0) {
           if (errno == EINTR) continue;
-          return sysError("writing \"" + e.path + "\"");
+          return Error::fromErrno("writing \"" + e.path + "\"");
         }
         p += w;
         n -= static_cast<size_t>(w);

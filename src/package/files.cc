@@ -13,13 +13,11 @@ namespace patchbay {
 
 namespace {
 
-Error sysError(const std::string& what) { return Error::io(what + ": " + std::strerror(errno)); }
-
 Status writeAll(int fd, std::string_view bytes, const std::string& path) {
   while (!bytes.empty()) {
     ssize_t n = ::write(fd, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sysError(path);
+    if (n < 0) return Error::fromErrno(path);
     bytes.remove_prefix(static_cast<size_t>(n));
   }
   return {};
@@ -29,13 +27,13 @@ Status writeAll(int fd, std::string_view bytes, const std::string& path) {
 
 Result<std::string> readFileLimited(const std::string& path, uint64_t maxBytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return sysError(path);
+  if (fd < 0) return Error::fromErrno(path);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
   struct stat st;
-  if (::fstat(fd, &st) != 0) return sysError(path);
+  if (::fstat(fd, &st) != 0) return Error::fromErrno(path);
   if (!S_ISREG(st.st_mode)) return Error::invalid(path + ": not a regular file");
   if (static_cast<uint64_t>(st.st_size) > maxBytes) {
     return Error::limit(path + ": " + std::to_string(st.st_size) + " bytes; the limit is " + std::to_string(maxBytes));
@@ -45,7 +43,7 @@ Result<std::string> readFileLimited(const std::string& path, uint64_t maxBytes) 
   while (got < out.size()) {
     ssize_t n = ::read(fd, out.data() + got, out.size() - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sysError(path);
+    if (n < 0) return Error::fromErrno(path);
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
@@ -58,11 +56,11 @@ Status writeFileAtomically(const std::string& path, std::string_view bytes, unsi
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd >= 0) ::fchmod(fd, static_cast<mode_t>(mode));  // whatever the umask
-  if (fd < 0) return sysError(tmp);
+  if (fd < 0) return Error::fromErrno(tmp);
   Status s = writeAll(fd, bytes, tmp);
-  if (s && ::fsync(fd) != 0) s = sysError(tmp + " (disk full?)");
+  if (s && ::fsync(fd) != 0) s = Error::fromErrno(tmp + " (disk full?)");
   ::close(fd);
-  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = sysError(path);
+  if (s && ::rename(tmp.c_str(), path.c_str()) != 0) s = Error::fromErrno(path);
   if (!s) {
     ::unlink(tmp.c_str());
     return s;
@@ -75,9 +73,9 @@ Status writeFileAtomically(const std::string& path, std::string_view bytes, unsi
 
 Status syncFolder(const std::string& dir) {
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return sysError(dir);
+  if (dfd < 0) return Error::fromErrno(dir);
   Status s;
-  if (::fsync(dfd) != 0) s = sysError(dir);
+  if (::fsync(dfd) != 0) s = Error::fromErrno(dir);
   ::close(dfd);
   return s;
 }
@@ -89,10 +87,10 @@ Status syncTree(const std::string& dir) {
     const std::string path = it->path().string();
     if (it->is_symlink(ec)) continue;
     int fd = ::open(path.c_str(), (it->is_directory(ec) ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0) return sysError(path);
+    if (fd < 0) return Error::fromErrno(path);
     int rc = ::fsync(fd);
     ::close(fd);
-    if (rc != 0) return sysError(path);
+    if (rc != 0) return Error::fromErrno(path);
   }
   if (ec) return Error::io(dir + ": " + ec.message());
   return syncFolder(dir);
@@ -103,7 +101,7 @@ Result<ScratchDir> ScratchDir::create(const std::string& parent, std::string_vie
   std::filesystem::create_directories(parent, ec);
   if (ec) return Error::io(parent + ": cannot create the folder: " + ec.message());
   std::string pattern = parent + "/" + std::string(prefix) + "XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) return sysError(parent + ": cannot create a scratch folder");
+  if (::mkdtemp(pattern.data()) == nullptr) return Error::fromErrno(parent + ": cannot create a scratch folder");
   return ScratchDir(std::move(pattern));
 }
 

@@ -1,6 +1,11 @@
 #include "patchbay/result.h"
 
+#include <cerrno>
+#include <cstring>
+
 namespace patchbay {
+
+Error Error::fromErrno(const std::string& what) { return io(what + ": " + std::strerror(errno)); }
 
 const char* errorKindName(ErrorKind kind) {
   switch (kind) {

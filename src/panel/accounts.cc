@@ -17,7 +17,7 @@ namespace patchbay::panel {
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kAccountsSchema = R"sql(
 CREATE TABLE IF NOT EXISTS panel_users (
   id TEXT PRIMARY KEY, username TEXT NOT NULL, username_key TEXT NOT NULL UNIQUE,
   email TEXT NOT NULL, email_key TEXT NOT NULL, password_hash TEXT NOT NULL,
@@ -115,7 +115,7 @@ Accounts::Accounts(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Accounts::~Accounts() = default;
 
 Result<std::unique_ptr<Accounts>> Accounts::open(std::unique_ptr<SqlDatabase> db) {
-  if (auto s = db->exec(kSchema); !s) return s.error().in(db->describe() + ": the panel's tables");
+  if (auto s = db->exec(kAccountsSchema); !s) return s.error().in(db->describe() + ": the panel's tables");
   auto impl = std::make_unique<Impl>();
   impl->db = std::move(db);
   return std::unique_ptr<Accounts>(new Accounts(std::move(impl)));

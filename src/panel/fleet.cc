@@ -13,7 +13,7 @@ namespace patchbay::panel {
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kFleetSchema = R"sql(
 CREATE TABLE IF NOT EXISTS panel_nodes (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, location TEXT NOT NULL,
   memory BIGINT NOT NULL, disk BIGINT NOT NULL, created_at TEXT NOT NULL);
@@ -118,7 +118,7 @@ Fleet::Fleet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Fleet::~Fleet() { impl_->stopSimulation(); }
 
 Result<std::unique_ptr<Fleet>> Fleet::open(std::unique_ptr<SqlDatabase> db, FleetOptions options) {
-  if (auto s = db->exec(kSchema); !s) return s.error();
+  if (auto s = db->exec(kFleetSchema); !s) return s.error();
   auto impl = std::make_unique<Fleet::Impl>(std::move(db), options);
   auto nodes = impl->db->query(kSelectNodes);
   if (!nodes) return nodes.error();

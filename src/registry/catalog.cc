@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kCatalogSchema = R"sql(
 CREATE TABLE IF NOT EXISTS versions (
   plugin_id    TEXT NOT NULL,
   version      TEXT NOT NULL,
@@ -93,7 +93,7 @@ CREATE TABLE events (
 // Every replica runs this at start; on PostgreSQL one at a time (a
 // transaction-scoped advisory lock), so the schema is made and migrated
 // once per cluster.
-constexpr const char* kSchemaLock = "7253010001";
+constexpr const char* kCatalogSchemaLock = "7253010001";
 constexpr const char* kFolderLock = "7253010002";
 constexpr const char* kChangesChannel = "patchbay_registry";
 
@@ -102,9 +102,9 @@ Status prepareSchema(SqlDatabase& db) {
   if (auto s = tx.begin(); !s) return s;
   const bool pg = db.isPostgres();
   if (pg) {
-    if (auto r = db.query("SELECT pg_advisory_xact_lock($1)", {kSchemaLock}); !r) return r.error();
+    if (auto r = db.query("SELECT pg_advisory_xact_lock($1)", {kCatalogSchemaLock}); !r) return r.error();
   }
-  if (auto s = db.exec(kSchema); !s) return s;
+  if (auto s = db.exec(kCatalogSchema); !s) return s;
   if (auto s = tokens::ensureSchema(db); !s) return s;
   int64_t at = 0;
   if (pg) {

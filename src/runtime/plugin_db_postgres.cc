@@ -15,7 +15,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kPostgresDocumentTables = R"sql(
 CREATE TABLE IF NOT EXISTS _documents (
   seq        BIGSERIAL,
   collection TEXT NOT NULL,
@@ -180,7 +180,7 @@ Result<std::unique_ptr<PluginDb>> openPostgresPluginDb(const PluginDataPlace& pl
   if (limits.statementTimeout.count() > 0) {
     if (auto s = pg->exec("SET statement_timeout = " + std::to_string(limits.statementTimeout.count())); !s) return s.error();
   }
-  if (auto s = pg->exec(kSchema); !s) return Error{s.error().kind, "plugin \"" + place.pluginId + "\"'s tables: " + s.error().message};
+  if (auto s = pg->exec(kPostgresDocumentTables); !s) return Error{s.error().kind, "plugin \"" + place.pluginId + "\"'s tables: " + s.error().message};
   return std::unique_ptr<PluginDb>(std::make_unique<PostgresPluginDb>(std::move(*pg)));
 }
 

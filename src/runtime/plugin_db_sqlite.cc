@@ -17,7 +17,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kSqliteDocumentTables = R"sql(
 CREATE TABLE IF NOT EXISTS _documents (
   collection TEXT NOT NULL,
   id         TEXT NOT NULL,
@@ -263,7 +263,7 @@ Result<std::string> SqlitePluginDb::runSql(const nlohmann::json& query, const nl
 Result<std::unique_ptr<PluginDb>> openSqlitePluginDb(const std::string& file, const PluginDbLimits& limits) {
   auto db = Database::open(file);
   if (!db) return db.error();
-  if (auto s = db->exec(kSchema); !s) return s.error();
+  if (auto s = db->exec(kSqliteDocumentTables); !s) return s.error();
   sqlite3* handle = db->handle();
   // One string or blob at most (a row of hex(zeroblob(1e8)) is 200 MB), SQL
   // text of a sane length; no schema tricks (defensive: no writable schema;

@@ -15,9 +15,9 @@ namespace patchbay {
 
 namespace {
 
-constexpr const char* kSchemaLock = "7253010003";
+constexpr const char* kCronSchemaLock = "7253010003";
 
-constexpr const char* kSchema = R"sql(
+constexpr const char* kCronSchema = R"sql(
 CREATE TABLE IF NOT EXISTS cron_slots (
   tenant      TEXT NOT NULL,
   plugin      TEXT NOT NULL,
@@ -159,8 +159,8 @@ Result<std::shared_ptr<CronClaims>> postgresCronClaims(const std::string& url, s
     // Made once per cluster: processes starting together wait for each other.
     SqlTransaction tx(**db);
     if (auto s = tx.begin(); !s) return s.error();
-    if (auto r = (*db)->query("SELECT pg_advisory_xact_lock($1)", {kSchemaLock}); !r) return r.error();
-    if (auto s = (*db)->exec(kSchema); !s) return s.error();
+    if (auto r = (*db)->query("SELECT pg_advisory_xact_lock($1)", {kCronSchemaLock}); !r) return r.error();
+    if (auto s = (*db)->exec(kCronSchema); !s) return s.error();
     if (auto s = tx.commit(); !s) return s.error();
   }
   return std::shared_ptr<CronClaims>(std::make_shared<PostgresCronClaims>(std::move(*db), lease));

@@ -16,7 +16,7 @@ namespace patchbay {
 namespace {
 
 // The id column is the one part the two databases spell differently.
-constexpr const char* kSchema = R"sql(
+constexpr const char* kTokenSchema = R"sql(
 CREATE TABLE IF NOT EXISTS tokens (
   id           %ID%,
   name         TEXT NOT NULL,
@@ -63,7 +63,7 @@ bool TokenInfo::hasScope(std::string_view scope) const {
 namespace tokens {
 
 Status ensureSchema(SqlDatabase& db) {
-  std::string sql = kSchema;
+  std::string sql = kTokenSchema;
   sql.replace(sql.find("%ID%"), 4, db.isPostgres() ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
   return db.exec(sql);
 }

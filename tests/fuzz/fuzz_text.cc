@@ -4,7 +4,9 @@
 //   range (no overlong forms, no surrogates, nothing above U+10FFFF);
 // - jsonNestsDeeperThan against the depth of what nlohmann/json parses;
 // - matchesPattern (input split at its first NUL: pattern, name) against a
-//   table of which prefixes match which.
+//   table of which prefixes match which;
+// - asciiEqualsIgnoringCase (the same split) against comparing the two
+//   halves lowered by asciiLower.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -72,6 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size_t nul = text.find('\0'); nul != std::string_view::npos && size <= 512) {
     const auto pattern = text.substr(0, nul), name = text.substr(nul + 1);
     if (patchbay::matchesPattern(pattern, name) != referenceMatch(pattern, name)) __builtin_trap();
+    if (patchbay::asciiEqualsIgnoringCase(pattern, name) != (patchbay::asciiLower(pattern) == patchbay::asciiLower(name))) __builtin_trap();
   }
   // Depth: wherever nlohmann parses the text, the scan must agree with the
   // parsed depth at every bound around it.

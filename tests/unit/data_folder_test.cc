@@ -13,7 +13,6 @@ namespace patchbay {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::ordered_json;
 
 TEST(DataFolderTest, OneOwnerAtATimeAndReadersBeside) {
   test::TempDir dir;
@@ -22,8 +21,8 @@ TEST(DataFolderTest, OneOwnerAtATimeAndReadersBeside) {
   ASSERT_TRUE(owner.ok()) << owner.error().message;
   EXPECT_TRUE((*owner)->writable());
   // The default config.json names no folder by its absolute path: the data folder can move.
-  json config = json::parse(test::readFile(dir / "data/config.json"));
-  EXPECT_EQ(config, json::parse(R"({"plugins": {"enabled": true, "active": []}})"));
+  nlohmann::ordered_json config = nlohmann::ordered_json::parse(test::readFile(dir / "data/config.json"));
+  EXPECT_EQ(config, nlohmann::ordered_json::parse(R"({"plugins": {"enabled": true, "active": []}})"));
   EXPECT_EQ((*owner)->pluginsDir(), fs::canonical(root).string() + "/plugins");
   EXPECT_TRUE(fs::is_directory((*owner)->pluginsDir()));
 
@@ -60,12 +59,12 @@ TEST(DataFolderTest, SetActiveIsTheOneWriterOfTheActiveSetAndKeepsEveryOtherKey)
   ASSERT_TRUE(f.setActive("a", true).ok());  // already there: no change, not twice
   EXPECT_EQ(f.activePlugins(), (std::vector<std::string>{"a", "b"}));
   // An administrator's edit of another key while the host runs survives the next write.
-  json edited = json::parse(test::readFile(dir / "data/config.json"));
+  nlohmann::ordered_json edited = nlohmann::ordered_json::parse(test::readFile(dir / "data/config.json"));
   edited["panel"]["name"] = "edited";
   test::writeFile(dir / "data/config.json", edited.dump());
   ASSERT_TRUE(f.setActive("a", false).ok());
-  json config = json::parse(test::readFile(dir / "data/config.json"));
-  EXPECT_EQ(config["plugins"]["active"], json::array({"b"}));
+  nlohmann::ordered_json config = nlohmann::ordered_json::parse(test::readFile(dir / "data/config.json"));
+  EXPECT_EQ(config["plugins"]["active"], nlohmann::ordered_json::array({"b"}));
   EXPECT_EQ(config["panel"]["name"], "edited");
   EXPECT_EQ(config["plugins"]["settings"]["a"]["x"], 1);
   EXPECT_FALSE(f.isActive("a"));

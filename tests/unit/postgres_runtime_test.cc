@@ -17,7 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kNotes = R"js(
+constexpr const char* kPostgresNotes = R"js(
 export default function (sodium) {
   sodium.db.registerCollections(['notes']);
   sodium.http.registerRoutes((r) => {
@@ -50,7 +50,7 @@ class PostgresRuntimeTest : public ::testing::Test {
                                               {"version", "1.0.0"},
                                               {"settings", {{"greeting", {{"type", "string"}, {"label", "Greeting"}, {"default", "hello"}}}}}}
                                              .dump());
-      test::writeFile(p / "server.js", kNotes);
+      test::writeFile(p / "server.js", kPostgresNotes);
     }
     runtime_ = start("");
   }
