@@ -175,6 +175,13 @@ class Fleet {
   std::optional<Usage> usage(const std::string& id) const;
   // The server's log, oldest first.
   std::vector<LogLine> log(const std::string& id) const;
+  // What the process that runs a server reported about it (another process
+  // on the same database: its usage, a line of its log), kept here too so
+  // that every process shows the same server detail. Ignored for servers
+  // this process runs itself and for unknown ones; not told to the listener
+  // (the process that runs the server told its own).
+  void observedUsage(const std::string& id, const Usage& usage);
+  void observedLog(const std::string& id, LogLine line);
 
   // Reads the records again: another process on the same database changed
   // them. New servers and nodes appear, removed ones go, changed ones take

@@ -365,6 +365,24 @@ std::vector<LogLine> Fleet::log(const std::string& id) const {
   return {it->second.log.begin(), it->second.log.end()};
 }
 
+void Fleet::observedUsage(const std::string& id, const Usage& usage) {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->server(id)) return;
+  Impl::Live& life = impl_->live[id];
+  if (life.runsHere) return;
+  life.usage = usage;
+  life.reported = true;
+}
+
+void Fleet::observedLog(const std::string& id, LogLine line) {
+  std::lock_guard lock(impl_->mu);
+  if (!impl_->server(id)) return;
+  Impl::Live& life = impl_->live[id];
+  if (life.runsHere) return;
+  life.log.push_back(std::move(line));
+  while (life.log.size() > std::max<size_t>(impl_->options.logLines, 1)) life.log.pop_front();
+}
+
 Status Fleet::reload() {
   std::lock_guard lock(impl_->mu);
   return impl_->reloadLocked();

@@ -158,7 +158,10 @@ void LiveEvents::delivered(const std::string& envelope) {
   const std::string to = e["to"];
   const auto text = [&](const char* key) { return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : std::string(); };
   if (to == "watchers") watchersHere(text("owner"), text("message"));
-  else if (to == "viewers") viewersHere(text("server"), text("owner"), text("message"));
+  else if (to == "viewers") {
+    viewersHere(text("server"), text("owner"), text("message"));
+    if (serverMessageFromElsewhere_) serverMessageFromElsewhere_(text("server"), text("message"));
+  }
   else if (to == "everyone") everyoneHere(text("message"));
   else if (to == "recheck") recheckHere();
   else if (to == "records" && recordsChangedElsewhere_) recordsChangedElsewhere_();

@@ -73,6 +73,12 @@ class LiveEvents {
   // another process tells this one. Set before relayThrough.
   void recordsChanged();
   void onRecordsChanged(std::function<void()> fn) { recordsChangedElsewhere_ = std::move(fn); }
+  // Runs (on the relay's thread) for each message about one server that
+  // another process sent to that server's viewers (server.usage,
+  // server.log): the server and the message's text. Set before relayThrough.
+  void onServerMessageFromElsewhere(std::function<void(const std::string& serverId, const std::string& message)> fn) {
+    serverMessageFromElsewhere_ = std::move(fn);
+  }
   uint64_t revision() const { return revision_; }
   size_t connections() const;
 
@@ -106,6 +112,7 @@ class LiveEvents {
   std::thread heartbeat_;
   std::shared_ptr<EventRelay> relay_;
   std::function<void()> recordsChangedElsewhere_;
+  std::function<void(const std::string&, const std::string&)> serverMessageFromElsewhere_;
 };
 
 }  // namespace patchbay::panel

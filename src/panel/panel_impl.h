@@ -52,6 +52,9 @@ size_t queryNumber(const http::Request& request, const std::string& name, size_t
 std::shared_ptr<PanelData> makePanelRecords(Accounts& accounts, Fleet& fleet);
 // Sodium's req.user (requestUserJson's), for hook contexts and plugin routes.
 json requestUserObject(const User& user);
+// A server.usage or server.log message another process sent about a server
+// it runs, kept by this process's fleet (Fleet::observedUsage/observedLog).
+void observeServerMessage(Fleet& fleet, const std::string& serverId, const std::string& message);
 
 struct Panel::Impl {
 
@@ -83,6 +86,8 @@ struct Panel::Impl {
         hashing("pb-passwords", std::max<size_t>(1, o.hashThreads), 64) {
     // Another process changed servers or nodes: read them again.
     live.onRecordsChanged([this] { (void)fleet->reload(); });
+    // Another process runs a server: keep its usage and log here too.
+    live.onServerMessageFromElsewhere([this](const std::string& serverId, const std::string& message) { observeServerMessage(*fleet, serverId, message); });
     if (o.relay) live.relayThrough(o.relay);
   }
 

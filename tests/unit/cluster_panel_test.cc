@@ -144,6 +144,16 @@ TEST(ClusterPanel, PeopleAndSessionsAreSharedByPanelsOnOnePostgres) {
     return one.is_object() && one.contains("server") ? one["server"].value("status", "") : std::string("none");
   };
   EXPECT_GE(within(4000, [&] { return statusOn(b) == "running"; }), 0) << "B: " << statusOn(b);
+  // Its detail on B is A's, which runs it: usage reports and log lines came over the relay.
+  auto detailOn = [&](PanelProcess& p) { return json::parse(curl(asAlice + p.base() + "/api/servers/" + serverId).body, nullptr, false); };
+  EXPECT_GE(within(8000,
+                   [&] {
+                     json d = detailOn(b);
+                     return d.is_object() && d["usage"].is_object() && d["usage"].value("memoryLimit", 0) > 0 &&
+                            d["log"].dump().find("Starting the server") != std::string::npos && d["log"].dump().find("Server is running") != std::string::npos;
+                   }),
+            0)
+      << "B: " << detailOn(b).dump() << "\nA: " << detailOn(a).dump();
   auto listedOnB = json::parse(curl(asAlice + b.base() + "/api/servers").body, nullptr, false);
   EXPECT_NE(listedOnB.dump().find(serverId), std::string::npos) << listedOnB.dump();
   // Stopped through B, the server A started: both see it stopping, then offline.

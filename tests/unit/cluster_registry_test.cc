@@ -389,6 +389,46 @@ TEST_F(ClusterRegistryOnS3, NginxCachesInFrontOfTwoReplicasAndTheStoreKeepsTheBy
     EXPECT_EQ(request("GET", b.base() + "/download/notes/" + version).status, 200) << version;
   }
 
+  // PostgreSQL restarts under read load (fault 3): every GET through nginx
+  // is answered (its cache, and the survivor's snapshot behind it); a
+  // publish through nginx fails fast with 503 and when to retry; publishing
+  // works again within 5 s of the database's return.
+  stop = false;
+  sent = 0;
+  failed = 0;
+  readers.clear();
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&, t] {
+      const char* paths[] = {"/api/plugins/notes", "/download/notes/1.1.0", "/api/plugins", "/api/plugins/notes/2.0.0"};
+      for (int i = 0; !stop; ++i) {
+        auto r = viaNginx(paths[(i + t) % 4]);
+        ++sent;
+        if (r.status != 200) ++failed;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  pg.stop();
+  const std::string v3 = package(shared, "notes", "3.0.0");
+  const auto refusedAt = Clock::now();
+  auto refused = request("POST", nginx.base() + "/api/plugins", v3, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}});
+  const auto refusedAfter = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - refusedAt);
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_FALSE(refused.header("retry-after").empty()) << "a 503 without Retry-After";
+  EXPECT_LT(refusedAfter.count(), 2000) << "a write waited for the database";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(pg.start());
+  const auto back = timeUntil(
+      [&] {
+        return request("POST", nginx.base() + "/api/plugins", v3, {{"Authorization", "Bearer " + alice}, {"Content-Type", "application/zip"}}).status == 201;
+      },
+      std::chrono::seconds(5));
+  EXPECT_LT(back.count(), 5000) << "publishing did not come back within 5 s\n" << b.log();
+  stop = true;
+  for (auto& r : readers) r.join();
+  EXPECT_GT(sent.load(), 20);
+  EXPECT_EQ(failed.load(), 0) << "of " << sent.load() << " GETs through nginx while PostgreSQL restarted";
+
   replicasKeepTheirBytesInAnS3Store(pg, swift);
 }
 
