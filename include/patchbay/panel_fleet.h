@@ -204,6 +204,9 @@ class Fleet {
 nlohmann::ordered_json serverObject(const Server& server, const Node* node = nullptr);
 nlohmann::ordered_json nodeObject(const Node& node);
 nlohmann::ordered_json usageObject(const Usage& usage);
+// The Usage a usageObject describes (from another process); missing or
+// mistyped fields read as 0.
+Usage usageFromObject(const nlohmann::ordered_json& object);
 
 }  // namespace panel
 }  // namespace patchbay

@@ -4,9 +4,9 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "patchbay/text.h"
 #include "http/responder_state.h"
 #include "patchbay/http.h"
+#include "patchbay/text.h"
 
 namespace patchbay::http {
 

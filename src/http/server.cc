@@ -19,7 +19,6 @@
 
 #include "patchbay/http.h"
 #include "patchbay/text.h"
-#include "patchbay/text.h"
 #include "http/responder_state.h"
 #include "http/websocket_connection.h"
 

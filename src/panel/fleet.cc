@@ -114,6 +114,18 @@ nlohmann::ordered_json usageObject(const Usage& u) {
           {"disk", u.diskBytes}, {"diskLimit", u.diskLimitBytes}, {"uptime", u.uptimeSeconds}};
 }
 
+Usage usageFromObject(const nlohmann::ordered_json& u) {
+  const auto number = [&](const char* key) { return u.is_object() && u.contains(key) && u[key].is_number() ? u[key] : nlohmann::ordered_json(0); };
+  Usage usage;
+  usage.cpu = number("cpu").get<double>();
+  usage.memoryBytes = number("memory").get<int64_t>();
+  usage.memoryLimitBytes = number("memoryLimit").get<int64_t>();
+  usage.diskBytes = number("disk").get<int64_t>();
+  usage.diskLimitBytes = number("diskLimit").get<int64_t>();
+  usage.uptimeSeconds = number("uptime").get<int64_t>();
+  return usage;
+}
+
 Fleet::Fleet(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Fleet::~Fleet() { impl_->stopSimulation(); }
 

@@ -38,16 +38,7 @@ void observeServerMessage(Fleet& fleet, const std::string& serverId, const std::
   if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) return;
   const std::string type = m["type"];
   if (type == "server.usage" && m.contains("usage") && m["usage"].is_object()) {
-    const json& u = m["usage"];
-    const auto integer = [&](const char* key) { return u.contains(key) && u[key].is_number() ? u[key].get<int64_t>() : int64_t{0}; };
-    Usage usage;
-    usage.cpu = u.contains("cpu") && u["cpu"].is_number() ? u["cpu"].get<double>() : 0.0;
-    usage.memoryBytes = integer("memory");
-    usage.memoryLimitBytes = integer("memoryLimit");
-    usage.diskBytes = integer("disk");
-    usage.diskLimitBytes = integer("diskLimit");
-    usage.uptimeSeconds = integer("uptime");
-    fleet.observedUsage(serverId, usage);
+    fleet.observedUsage(serverId, usageFromObject(m["usage"]));
   } else if (type == "server.log" && m.contains("line") && m["line"].is_object()) {
     const json& line = m["line"];
     if (!line.contains("at") || !line["at"].is_string() || !line.contains("text") || !line["text"].is_string()) return;
