@@ -3,7 +3,10 @@
 // all of them; latency = trigger sent -> message received, per client.
 //   node live_events.mjs patchbay <panel url> <token> <server id> <clients> <rounds> [stalled]
 //   node live_events.mjs ws <peer url> - - <clients> <rounds> [stalled]
-// Prints one JSON line: {clients, rounds, received, p50, p99, max} (ms).
+// Prints one JSON line: {clients, rounds, received, p50, p99, max} (ms),
+// and where the time goes, as medians over the rounds: `first`, the trigger
+// sent -> the first client's message (the server's path to its first send),
+// and `spread`, the first client's message -> the last's (the fan-out).
 import WebSocket from 'ws';
 
 const [kind, base, token, serverId, clientsArg, roundsArg, stalledArg] = process.argv.slice(2);
@@ -18,6 +21,9 @@ let t0 = 0;
 let waiting = 0;
 let done = () => {};
 const latencies = [];
+let roundLatencies = [];
+const firsts = [];
+const spreads = [];
 
 function connect(stall) {
   return new Promise((resolve, reject) => {
@@ -33,7 +39,9 @@ function connect(stall) {
       const m = JSON.parse(data);
       if (m.type !== 'server.status' || seenRound === round) return;
       seenRound = round;
-      latencies.push(performance.now() - t0);
+      const latency = performance.now() - t0;
+      latencies.push(latency);
+      roundLatencies.push(latency);
       if (--waiting === 0) done();
     });
   });
@@ -74,16 +82,23 @@ let received = 0;
 for (let r = 0; r < rounds; r++) {
   round = r;
   waiting = clients;
+  roundLatencies = [];
   const all = new Promise((resolve) => { done = resolve; });
   t0 = performance.now();
   await trigger(r);
   await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
   received += clients - waiting;
+  if (roundLatencies.length > 0) {
+    firsts.push(Math.min(...roundLatencies));
+    spreads.push(Math.max(...roundLatencies) - Math.min(...roundLatencies));
+  }
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 latencies.sort((a, b) => a - b);
 const pick = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 console.log(JSON.stringify({ clients, rounds, stalled, received, expected: clients * rounds,
-  p50: +pick(0.5).toFixed(2), p99: +pick(0.99).toFixed(2), max: +latencies[latencies.length - 1].toFixed(2) }));
+  p50: +pick(0.5).toFixed(2), p99: +pick(0.99).toFixed(2), max: +latencies[latencies.length - 1].toFixed(2),
+  first: +median(firsts).toFixed(2), spread: +median(spreads).toFixed(2) }));
 for (const s of sockets) s.terminate();
 process.exit(0);

@@ -10,9 +10,11 @@
 // Seed 000's drop-in folder: every {id}_v{version}.zip in pluginsDir is
 // served. syncFolder() (run every second by serve()) picks up added,
 // changed and removed files; it reads the folder only when inotify saw a
-// change, or every 10 s for file systems that tell nothing. A zip without a manifest is served with a name
-// derived from its id ("ai_chatbot" -> "Ai Chatbot"); a file that fails
-// the package checks is listed in folderProblems() and never served.
+// change or the catalog changed, and every 10 s on file systems whose
+// events may miss changes (RegistryOptions::folderFullScanEvery). A zip
+// without a manifest is served with a name derived from its id
+// ("ai_chatbot" -> "Ai Chatbot"); a file that fails the package checks is
+// listed in folderProblems() and never served.
 //
 // Thread-safe: queries may run on any thread while syncFolder() runs.
 #pragma once
@@ -35,6 +37,12 @@ namespace patchbay {
 struct RegistryOptions {
   std::string dataDir;     // registry.db and blobs/; created if missing
   std::string pluginsDir;  // seed 000's drop-in folder; empty: none
+  // inotify tells at once when the folder changes. On a network, FUSE or
+  // overlay file system, where a change made elsewhere sends no event, a
+  // full scan (a stat() of every file) also comes this often; on a local
+  // one (ext4, xfs, btrfs, tmpfs, ...) never. The files are compared with
+  // the catalog's rows only when a file or the catalog changed.
+  std::chrono::seconds folderFullScanEvery{10};
   // Uploads must carry a minisign signature by one of these keys; empty:
   // signatures are checked when present but not required.
   std::vector<PublicKey> trustedKeys;

@@ -69,8 +69,15 @@ int runServe(const ServeOptions& o) {
   std::filesystem::create_directories(o.pluginsDir);
   auto keys = loadTrustedKeys(o.trustedKeys);
   if (!keys) return fail(keys.error());
-  auto registry = Registry::open({o.dataDir, o.pluginsDir, *keys, o.requireReview, o.downloadKey, o.maxUploadBytes, o.database, o.blobs,
-                                  std::chrono::seconds(o.garbageGraceSeconds)});
+  auto registry = Registry::open({.dataDir = o.dataDir,
+                                  .pluginsDir = o.pluginsDir,
+                                  .trustedKeys = *keys,
+                                  .requireReview = o.requireReview,
+                                  .downloadKey = o.downloadKey,
+                                  .maxUploadBytes = o.maxUploadBytes,
+                                  .database = o.database,
+                                  .blobs = o.blobs,
+                                  .garbageGrace = std::chrono::seconds(o.garbageGraceSeconds)});
   if (!registry) return fail(registry.error());
 
   http::Router router;

@@ -390,9 +390,26 @@ Result<size_t> Registry::syncFolder() {
       return size_t{0};
     }
   }
-  // Nothing added, removed or written since the last scan: nothing to do
-  // (a full scan still comes every few seconds; folder_watch.h).
-  if (!m.folderWatch.due(dir)) return size_t{0};
+  // The folder is compared with the catalog when a file may have changed
+  // (folder_watch.h), when the catalog changed since the last comparison
+  // (a row of the folder's may have gone), and, after a problem that may
+  // pass (a read, the blob store), again after a while.
+  const bool folderChanged = m.folderWatch.due(dir, m.options.folderFullScanEvery);
+  const bool catalogChanged = m.folderSeenGeneration != m.generation;
+  const auto now = std::chrono::steady_clock::now();
+  const bool retryDue = m.folderRetryAt && now >= *m.folderRetryAt;
+  if (!folderChanged && !catalogChanged && !retryDue) return size_t{0};
+  std::map<std::string, Impl::SeenFile> onDisk;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string file = entry.path().filename().string();
+    if (file.size() < 4 || file.compare(file.size() - 4, 4, ".zip") != 0) continue;
+    struct stat st;
+    if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    onDisk[std::move(file)] = {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+  }
+  // The same files as the last scan, and no change to the catalog since: the
+  // rows, and the problems found, are what that scan left.
+  if (!catalogChanged && !retryDue && onDisk == m.folderSeen) return size_t{0};
   // One transaction for the whole scan: thousands of new files are one
   // commit, not thousands; an error part-way leaves the catalog as it was.
   SqlTransaction tx(db);
@@ -404,17 +421,14 @@ Result<size_t> Registry::syncFolder() {
     for (auto& row : *rows) known[row[0]] = {row[1], row[2], row[3], number(row[4]), number(row[5])};
   }
   std::vector<FolderProblem> problems;
+  bool retry = false;  // a problem that may pass (a read or the blob store failing): not a settled scan
   std::set<std::string> present;
   size_t changes = 0;
   ArchiveLimits limits;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string file = entry.path().filename().string();
-    if (file.size() < 4 || file.compare(file.size() - 4, 4, ".zip") != 0) continue;
-    struct stat st;
-    if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    const int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  for (const auto& [file, seen] : onDisk) {
+    const fs::path path = fs::path(dir) / file;
     auto k = known.find(file);
-    if (k != known.end() && k->second.size == st.st_size && k->second.mtime == mtime) {
+    if (k != known.end() && k->second.size == seen.size && k->second.mtime == seen.mtime) {
       present.insert(file);
       continue;
     }
@@ -424,9 +438,10 @@ Result<size_t> Registry::syncFolder() {
       problem("the file name does not follow {id}_v{version}.zip");
       continue;
     }
-    auto bytes = readFileLimited(entry.path().string(), limits.maxArchiveBytes);
+    auto bytes = readFileLimited(path.string(), limits.maxArchiveBytes);
     if (!bytes) {
       problem(bytes.error().message);
+      retry = true;
       continue;
     }
     PackageRecord r;
@@ -470,6 +485,7 @@ Result<size_t> Registry::syncFolder() {
     }
     if (auto s = m.blobs->put(blobKey(digest.sha256), *bytes); !s) {
       problem(s.error().message);
+      retry = true;
       continue;
     }
     auto up = db.query(
@@ -481,7 +497,7 @@ Result<size_t> Registry::syncFolder() {
         "size=excluded.size, sha256=excluded.sha256, integrity=excluded.integrity, manifest=excluded.manifest, "
         "readme=excluded.readme, folder_size=excluded.folder_size, folder_mtime=excluded.folder_mtime",
         {r.id, r.version.toString(), r.name, r.description, r.category, r.author, r.hostRange, file, std::to_string(digest.size),
-         digest.sha256, digest.sri, r.manifestJson, r.readme, utcNow(), std::to_string(st.st_size), std::to_string(mtime)});
+         digest.sha256, digest.sri, r.manifestJson, r.readme, utcNow(), std::to_string(seen.size), std::to_string(seen.mtime)});
     if (!up) return up.error();
     present.insert(file);
     ++changes;
@@ -503,6 +519,10 @@ Result<size_t> Registry::syncFolder() {
   if (changes > 0) {
     if (auto s = m.rebuildSnapshot(); !s) return s.error();
   }
+  m.folderSeen = std::move(onDisk);
+  m.folderSeenGeneration = m.generation;
+  m.folderRetryAt.reset();
+  if (retry) m.folderRetryAt = now + std::max(m.options.folderFullScanEvery, std::chrono::seconds(1));
   return changes;
 }
 

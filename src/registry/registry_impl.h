@@ -1,8 +1,10 @@
 // Registry internals shared by catalog.cc (data) and service.cc (HTTP).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "patchbay/archive.h"
@@ -52,6 +54,18 @@ struct Registry::Impl {
   // a session advisory lock on the shared database.
   bool holdsFolderLock = false;  // guarded by dbMutex
   FolderWatch folderWatch;       // guarded by dbMutex
+  // The folder as the last completed scan saw it (file name -> size and
+  // mtime) and the catalog generation it left: a scan that finds the same
+  // files while the generation is unchanged has nothing to compare with the
+  // database, so a periodic scan of 100,000 files costs their stat()s only.
+  struct SeenFile {
+    int64_t size = 0, mtime = 0;
+    bool operator==(const SeenFile&) const = default;
+  };
+  std::map<std::string, SeenFile> folderSeen;  // guarded by dbMutex
+  int64_t folderSeenGeneration = -1;           // guarded by dbMutex
+  // Set when the last scan met a problem that may pass: when to try again.
+  std::optional<std::chrono::steady_clock::time_point> folderRetryAt;  // guarded by dbMutex
   uint64_t folderLockConnection = 0;  // the connection it was taken on
 
   mutable std::mutex snapshotMutex;

@@ -7,6 +7,7 @@
 #include "patchbay/http_client.h"
 #include "patchbay/package.h"
 #include "patchbay/registry.h"
+#include "patchbay/sql_database.h"
 #include "support/raw_zip.h"
 #include "support/registry_fixture.h"
 #include "support/test_util.h"
@@ -57,6 +58,56 @@ TEST_F(RegistryTest, FilesAppearAndDisappearWithoutRestart) {
   ASSERT_TRUE(registry_->syncFolder().ok());
   EXPECT_EQ(getJson("/api/plugins").size(), 0u);
   EXPECT_EQ(get("/download/hello/1.0.0").status, 404);
+}
+
+// A scan of a folder that has not changed reads no rows (and on a local
+// file system, no files); it must still keep what the last scan found, and
+// compare again once the catalog changed under it (here: a version's row
+// lost while its file stays).
+TEST_F(RegistryTest, AnUnchangedFolderKeepsItsProblemsAndALostRowComesBack) {
+  addPlugin("hello", "1.0.0");
+  test::writeFile(plugins() / "broken_v1.0.0.zip", "not a zip");
+  startServer([](RegistryOptions& o) { o.folderFullScanEvery = std::chrono::seconds(0); });  // where no events: every call scans
+  ASSERT_EQ(registry_->folderProblems().size(), 1u);
+  auto again = registry_->syncFolder();
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, 0u);
+  ASSERT_EQ(registry_->folderProblems().size(), 1u);
+  EXPECT_EQ(registry_->folderProblems()[0].file, "broken_v1.0.0.zip");
+
+  {
+    auto db = openSqlDatabase((dir_ / "data" / "registry.db").string());
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    ASSERT_TRUE((*db)->query("DELETE FROM versions WHERE plugin_id = 'hello'").ok());
+    ASSERT_TRUE((*db)->query("UPDATE catalog_generation SET generation = generation + 1").ok());
+  }
+  ASSERT_TRUE(registry_->refresh().ok());
+  EXPECT_EQ(get("/api/plugins/hello").status, 404);
+  auto restored = registry_->syncFolder();
+  ASSERT_TRUE(restored.ok()) << restored.error().message;
+  EXPECT_EQ(*restored, 1u);
+  EXPECT_EQ(get("/api/plugins/hello").status, 200);
+}
+
+// A file that failed for a reason that may pass (here the blob store
+// cannot be written) is tried again after a while, with no change to the
+// folder to prompt it.
+TEST_F(RegistryTest, AFileThatFailedForAPassingReasonIsTriedAgain) {
+  startServer([](RegistryOptions& o) { o.folderFullScanEvery = std::chrono::seconds(1); });
+  const fs::path blobs = dir_ / "data" / "blobs";
+  fs::remove_all(blobs);
+  test::writeFile(blobs, "a file where the blob folder should be");
+  addPlugin("hello", "1.0.0");
+  ASSERT_TRUE(registry_->syncFolder().ok());
+  ASSERT_EQ(registry_->folderProblems().size(), 1u);
+  EXPECT_EQ(get("/api/plugins/hello").status, 404);
+  fs::remove(blobs);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto again = registry_->syncFolder();
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, 1u);
+  EXPECT_TRUE(registry_->folderProblems().empty());
+  EXPECT_EQ(get("/api/plugins/hello").status, 200);
 }
 
 TEST_F(RegistryTest, ZipWithoutManifestIsServedAsSeed000Does) {
