@@ -68,6 +68,11 @@ class PgConnection {
   Result<std::vector<PgRow>> query(std::string_view sql, const std::vector<std::string>& params = {});
   // The same with NULL parameters possible, and the columns described.
   Result<PgResult> run(std::string_view sql, const std::vector<std::optional<std::string>>& params = {});
+  // One statement, each row handed to `onRow` straight from libpq's result
+  // (NULL as ""; the row's strings are the callee's to move from), with no
+  // second copy of every row in memory. Returns the rows affected.
+  Result<int64_t> forEachRow(std::string_view sql, const std::vector<std::string>& params,
+                             const std::function<void(std::vector<std::string>& row)>& onRow);
   // The same, its rows read one at a time and refused (kLimitExceeded, the
   // statement cancelled) once they pass `maxResultBytes`: libpq would
   // otherwise hold a whole result, however large, in memory.

@@ -26,6 +26,9 @@ class MigrationTarget : public SqlDatabase {
   bool isPostgres() const override { return inner_->isPostgres(); }
   Status exec(std::string_view sql) override { return inner_->exec(sql); }
   Result<Rows> query(std::string_view sql, const std::vector<std::string>& params = {}) override { return inner_->query(sql, params); }
+  Status queryEach(std::string_view sql, const std::vector<std::string>& params, const OnRow& onRow) override {
+    return inner_->queryEach(sql, params, onRow);
+  }
   int64_t changes() const override { return inner_->changes(); }
   Status begin() override { return inner_->begin(); }
   std::string describe() const override { return inner_->describe(); }

@@ -266,16 +266,17 @@ Status Registry::Impl::rebuildSnapshot() {
   auto gen = db->query("SELECT generation FROM catalog_generation WHERE id = 1");
   if (!gen) return gen.error();
   const int64_t readAt = gen->empty() ? 0 : number(gen->front()[0]);
-  auto rows = db->query(
+  // Read row by row into the records (100,000 versions are ~100 MB as a
+  // table of strings: not made twice).
+  auto read = db->queryEach(
       "SELECT plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, integrity, "
       "status, yanked, source, manifest, readme, created_at, review_reason, reviewed_by, reviewed_at, yank_reason, "
-      "bundle_sha256, bundle_map_sha256, signature FROM versions");
-  if (!rows) return rows.error();
-  for (auto& row : *rows) {
+      "bundle_sha256, bundle_map_sha256, signature FROM versions",
+      {}, [&next](std::vector<std::string>& row) {
+    auto v = Version::parse(row[1]);
+    if (!v) return;  // cannot happen: only parsed versions are stored
     PackageRecord r;
     r.id = std::move(row[0]);
-    auto v = Version::parse(row[1]);
-    if (!v) continue;  // cannot happen: only parsed versions are stored
     r.version = v.value();
     r.name = std::move(row[2]);
     r.description = std::move(row[3]);
@@ -301,7 +302,8 @@ Status Registry::Impl::rebuildSnapshot() {
     r.signature = std::move(row[23]);
     r.blobKey = blobKey(r.sha256);
     next->plugins[r.id].versions.push_back(std::move(r));
-  }
+  });
+  if (!read) return read;
   // Owners and edits made with PUT /api/plugins/{id} apply to every version.
   auto owners = db->query("SELECT plugin_id, owner FROM owners");
   if (!owners) return owners.error();
@@ -415,11 +417,11 @@ Result<size_t> Registry::syncFolder() {
   SqlTransaction tx(db);
   if (auto s = tx.begin(); !s) return s.error();
   std::map<std::string, Known> known;  // file name -> row
-  {
-    auto rows = db.query("SELECT file_name, plugin_id, version, sha256, folder_size, folder_mtime FROM versions WHERE source = 'folder'");
-    if (!rows) return rows.error();
-    for (auto& row : *rows) known[row[0]] = {row[1], row[2], row[3], number(row[4]), number(row[5])};
-  }
+  auto read = db.queryEach("SELECT file_name, plugin_id, version, sha256, folder_size, folder_mtime FROM versions WHERE source = 'folder'", {},
+                           [&known](std::vector<std::string>& row) {
+                             known[std::move(row[0])] = {std::move(row[1]), std::move(row[2]), std::move(row[3]), number(row[4]), number(row[5])};
+                           });
+  if (!read) return read.error();
   std::vector<FolderProblem> problems;
   bool retry = false;  // a problem that may pass (a read or the blob store failing): not a settled scan
   std::set<std::string> present;

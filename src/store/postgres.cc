@@ -165,16 +165,50 @@ Result<std::vector<PgRow>> PgConnection::query(std::string_view sql, const std::
   return std::move(result->rows);
 }
 
+namespace {
+
+// One statement with text parameters (nullptr: NULL), its whole result.
+Result<std::unique_ptr<ResultHolder>> execute(pg_conn* conn, const std::string& url, std::string_view sql,
+                                              const std::vector<const char*>& values) {
+  auto result = std::make_unique<ResultHolder>(PQexecParams(conn, std::string(sql).c_str(), static_cast<int>(values.size()), nullptr,
+                                                            values.data(), nullptr, nullptr, /*text results*/ 0));
+  const auto status = result->r ? PQresultStatus(result->r) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    if (PQstatus(conn) != CONNECTION_OK) return Error::io(url + ": the connection was lost: " + messageOf(result->r, conn));
+    return statementError(result->r, conn, sql);
+  }
+  return result;
+}
+
+int64_t affectedRows(PGresult* r) {
+  const char* affected = PQcmdTuples(r);
+  return affected && *affected ? std::atoll(affected) : 0;
+}
+
+}  // namespace
+
+Result<int64_t> PgConnection::forEachRow(std::string_view sql, const std::vector<std::string>& params,
+                                         const std::function<void(std::vector<std::string>& row)>& onRow) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p.c_str());
+  auto executed = execute(conn_, url_, sql, values);
+  if (!executed) return executed.error();
+  PGresult* r = (*executed)->r;
+  const int n = PQntuples(r), columns = PQnfields(r);
+  std::vector<std::string> row(static_cast<size_t>(columns));
+  for (int i = 0; i < n; ++i) {
+    for (int c = 0; c < columns; ++c) row[static_cast<size_t>(c)].assign(PQgetvalue(r, i, c), static_cast<size_t>(PQgetlength(r, i, c)));
+    onRow(row);
+  }
+  return affectedRows(r);
+}
+
 Result<PgResult> PgConnection::run(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
   std::vector<const char*> values;
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  ResultHolder result(PQexecParams(conn_, std::string(sql).c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                                   nullptr, /*text results*/ 0));
-  const auto status = result.r ? PQresultStatus(result.r) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    if (PQstatus(conn_) != CONNECTION_OK) return Error::io(url_ + ": the connection was lost: " + messageOf(result.r, conn_));
-    return statementError(result.r, conn_, sql);
-  }
+  auto executed = execute(conn_, url_, sql, values);
+  if (!executed) return executed.error();
+  const ResultHolder& result = **executed;
   PgResult out;
   const int n = PQntuples(result.r), columns = PQnfields(result.r);
   for (int c = 0; c < columns; ++c) {
@@ -194,8 +228,7 @@ Result<PgResult> PgConnection::run(std::string_view sql, const std::vector<std::
     }
     out.rows.push_back(std::move(row));
   }
-  const char* affected = PQcmdTuples(result.r);
-  out.affected = affected && *affected ? std::atoll(affected) : 0;
+  out.affected = affectedRows(result.r);
   return out;
 }
 
@@ -246,8 +279,7 @@ Result<PgResult> PgConnection::runBounded(std::string_view sql, const std::vecto
     } else if (status == PGRES_TUPLES_OK) {
       describe(raw);
     } else if (status == PGRES_COMMAND_OK) {
-      const char* affected = PQcmdTuples(raw);
-      out.affected = affected && *affected ? std::atoll(affected) : 0;
+      out.affected = affectedRows(raw);
     } else {
       if (PQstatus(conn_) != CONNECTION_OK) {
         failure = Error::io(url_ + ": the connection was lost: " + messageOf(raw, conn_));

@@ -4,16 +4,22 @@
 
 namespace patchbay {
 
-Result<SqlDatabase::Rows> SqliteDatabase::query(std::string_view sql, const std::vector<std::string>& params) {
+Status SqliteDatabase::queryEach(std::string_view sql, const std::vector<std::string>& params, const OnRow& onRow) {
   auto st = db_->prepare(sql);
   if (!st) return st.error();
   for (size_t i = 0; i < params.size(); ++i) st->bind(static_cast<int>(i + 1), params[i]);
-  Rows rows;
+  std::vector<std::string> row;
   while (st->step()) {
-    auto& row = rows.emplace_back();
-    for (int c = 0; c < st->columnCount(); ++c) row.push_back(st->getText(c));
+    row.resize(static_cast<size_t>(st->columnCount()));
+    for (int c = 0; c < st->columnCount(); ++c) row[static_cast<size_t>(c)] = st->getText(c);
+    onRow(row);
   }
-  if (!st->status()) return st->status().error();
+  return st->status();
+}
+
+Result<SqlDatabase::Rows> SqliteDatabase::query(std::string_view sql, const std::vector<std::string>& params) {
+  Rows rows;
+  if (auto s = queryEach(sql, params, [&rows](std::vector<std::string>& row) { rows.push_back(std::move(row)); }); !s) return s.error();
   return rows;
 }
 
@@ -71,6 +77,15 @@ Status PostgresDatabase::exec(std::string_view sql) {
   settle();
   if (!s) return lostConnection(pg_, s.error());
   return s;
+}
+
+Status PostgresDatabase::queryEach(std::string_view sql, const std::vector<std::string>& params, const OnRow& onRow) {
+  if (auto s = ready(sql); !s) return s;
+  auto affected = pg_.forEachRow(sql, params, onRow);
+  settle();
+  if (!affected) return lostConnection(pg_, affected.error());
+  changes_ = *affected;
+  return {};
 }
 
 Result<SqlDatabase::Rows> PostgresDatabase::query(std::string_view sql, const std::vector<std::string>& params) {
