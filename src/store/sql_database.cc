@@ -5,16 +5,39 @@
 namespace patchbay {
 
 Status SqliteDatabase::queryEach(std::string_view sql, const std::vector<std::string>& params, const OnRow& onRow) {
-  auto st = db_->prepare(sql);
-  if (!st) return st.error();
-  for (size_t i = 0; i < params.size(); ++i) st->bind(static_cast<int>(i + 1), params[i]);
+  std::string text(sql);
+  CachedStatement* cached = nullptr;
+  std::optional<Statement> own;
+  if (auto it = statements_.find(text); it != statements_.end() && !it->second.inUse) {
+    cached = &it->second;
+  } else {
+    auto prepared = db_->prepare(sql);
+    if (!prepared) return prepared.error();
+    if (it != statements_.end()) {
+      own.emplace(std::move(*prepared));  // the cached one is busy further up this call stack
+    } else {
+      if (statements_.size() >= kCachedStatements) std::erase_if(statements_, [](const auto& entry) { return !entry.second.inUse; });
+      cached = &statements_.emplace(std::move(text), CachedStatement{std::move(*prepared)}).first->second;
+    }
+  }
+  Statement& st = cached ? cached->statement : *own;
+  if (cached) cached->inUse = true;
+  struct Release {
+    Statement& st;
+    CachedStatement* cached;
+    ~Release() {
+      st.reset();  // no read snapshot kept, no bindings kept
+      if (cached) cached->inUse = false;
+    }
+  } release{st, cached};
+  for (size_t i = 0; i < params.size(); ++i) st.bind(static_cast<int>(i + 1), params[i]);
   std::vector<std::string> row;
-  while (st->step()) {
-    row.resize(static_cast<size_t>(st->columnCount()));
-    for (int c = 0; c < st->columnCount(); ++c) row[static_cast<size_t>(c)] = st->getText(c);
+  while (st.step()) {
+    row.resize(static_cast<size_t>(st.columnCount()));
+    for (int c = 0; c < st.columnCount(); ++c) row[static_cast<size_t>(c)] = st.getText(c);
     onRow(row);
   }
-  return st->status();
+  return st.status();
 }
 
 Result<SqlDatabase::Rows> SqliteDatabase::query(std::string_view sql, const std::vector<std::string>& params) {
