@@ -2,7 +2,7 @@
 // trigger (an HTTP request) makes the server send one status message to
 // all of them; latency = trigger sent -> message received, per client.
 //   node live_events.mjs patchbay <panel url> <token> <server id> <clients> <rounds> [stalled]
-//   node live_events.mjs ws <peer url> - - <clients> <rounds> [stalled]
+//   node live_events.mjs ws <peer url> <token> - <clients> <rounds> [stalled]
 // Prints one JSON line: {clients, rounds, received, p50, p99, max} (ms),
 // and where the time goes, as medians over the rounds: `first`, the trigger
 // sent -> the first client's message (the server's path to its first send),
@@ -63,8 +63,11 @@ async function trigger(r) {
       method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ action }),
     });
     if (!res.ok) throw new Error(`power ${action}: ${res.status} ${await res.text()}`);
-  } else {
-    const res = await fetch(`${base}/trigger`, { method: 'POST' });
+  } else { // the same request as patchbay's (headers and body), read by the peer before it broadcasts
+    const action = r % 2 === 0 ? 'start' : 'kill';
+    const res = await fetch(`${base}/trigger`, {
+      method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ action }),
+    });
     if (!res.ok) throw new Error(`trigger: ${res.status}`);
   }
 }

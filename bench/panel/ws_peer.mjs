@@ -13,10 +13,18 @@ const server = { id: '6f1c1f0e-8f4e-4a55-9d3a-0c2b1d6b6a11', uuid: '6f1c1f0e-8f4
   created_at: '2026-12-01T10:00:00Z' };
 const http = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/trigger') {
-    offline = !offline;
-    const message = JSON.stringify({ type: 'server.status', server: { ...server, status: offline ? 'offline' : 'starting' } });
-    for (const client of wss.clients) if (client.readyState === 1) client.send(message);
-    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"success":true}');
+    // The request patchbay gets ({"action": ...} with a token), read whole as a server must.
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      const { action } = JSON.parse(body || '{}');
+      if (!req.headers.authorization || !action) return res.writeHead(400).end();
+      offline = !offline;
+      const message = JSON.stringify({ type: 'server.status', server: { ...server, status: offline ? 'offline' : 'starting' } });
+      for (const client of wss.clients) if (client.readyState === 1) client.send(message);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"success":true}');
+    });
     return;
   }
   res.writeHead(404).end();

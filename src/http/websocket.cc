@@ -123,9 +123,12 @@ void WebSocketConnection::sendHere(const std::shared_ptr<const std::string>& tex
 void sendToEach(const std::vector<std::shared_ptr<WebSocket>>& sockets, const std::shared_ptr<const std::string>& text) {
   // Handles grouped by server (its gate); anything else sent one by one.
   std::unordered_map<WebSocketGate*, std::vector<const WebSocketHandle*>> servers;
+  std::pair<WebSocketGate*, std::vector<const WebSocketHandle*>*> last{nullptr, nullptr};  // mostly one server: no lookup per socket
   for (const auto& socket : sockets) {
     if (const auto* handle = dynamic_cast<const WebSocketHandle*>(socket.get())) {
-      servers[handle->gate_.get()].push_back(handle);
+      WebSocketGate* gate = handle->gate_.get();
+      if (gate != last.first) last = {gate, &servers[gate]};
+      last.second->push_back(handle);
     } else if (socket) {
       socket->send(text);
     }

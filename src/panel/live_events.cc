@@ -33,6 +33,7 @@ http::WebSocketHandlers LiveEvents::connect(const std::shared_ptr<http::WebSocke
     std::lock_guard lock(mu_);
     socket->send(json{{"type", "hello"}, {"user", userObject(user)}, {"revision", revision_.load()}}.dump());
     clients_[socket.get()] = Client{socket, user.id, user.isAdmin(), std::move(token)};
+    watchersOf_.clear();
   }
   const http::WebSocket* key = socket.get();
   return {[this, key, user, onMessage = std::move(onMessage)](const std::string& text) {
@@ -42,6 +43,7 @@ http::WebSocketHandlers LiveEvents::connect(const std::shared_ptr<http::WebSocke
           [this, key] {
             std::lock_guard lock(mu_);
             clients_.erase(key);
+            watchersOf_.clear();
           }};
 }
 
@@ -51,14 +53,20 @@ void LiveEvents::toServerWatchers(const std::string& ownerId, const std::string&
 }
 
 void LiveEvents::watchersHere(const std::string& ownerId, const std::string& message) {
-  std::vector<std::shared_ptr<http::WebSocket>> to;
+  std::shared_ptr<const Sockets> to;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [key, c] : clients_) {
-      if (c.admin || c.userId == ownerId) to.push_back(c.socket);
+    auto& known = watchersOf_[ownerId];
+    if (!known) {
+      auto made = std::make_shared<Sockets>();
+      for (const auto& [key, c] : clients_) {
+        if (c.admin || c.userId == ownerId) made->push_back(c.socket);
+      }
+      known = std::move(made);
     }
+    to = known;
   }
-  http::sendToEach(to, std::make_shared<const std::string>(message));
+  http::sendToEach(*to, std::make_shared<const std::string>(message));
 }
 
 void LiveEvents::toServerViewers(const std::string& serverId, const std::string& ownerId, const std::string& message) {
@@ -190,7 +198,10 @@ void LiveEvents::beat() {
     }
     lock.lock();
     for (const auto& [key, user] : current) {
-      if (auto it = clients_.find(key); it != clients_.end()) it->second.admin = user.isAdmin();
+      auto it = clients_.find(key);
+      if (it == clients_.end() || it->second.admin == user.isAdmin()) continue;
+      it->second.admin = user.isAdmin();
+      watchersOf_.clear();
     }
   }
 }

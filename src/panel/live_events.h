@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -107,6 +108,12 @@ class LiveEvents {
   std::atomic<uint64_t> revision_{1};
   mutable std::mutex mu_;
   std::map<const http::WebSocket*, Client> clients_;
+  // Who gets a server's status, by its owner: the owner's and the
+  // administrators' connections, worked out from clients_ once and kept
+  // until a connection comes, goes or changes role (a status change then
+  // walks no list of every connection).
+  using Sockets = std::vector<std::shared_ptr<http::WebSocket>>;
+  std::unordered_map<std::string, std::shared_ptr<const Sockets>> watchersOf_;
   std::condition_variable wake_;
   bool stopping_ = false, recheck_ = false;
   std::thread heartbeat_;
