@@ -427,7 +427,9 @@ Result<size_t> Registry::syncFolder() {
   std::set<std::string> present;
   size_t changes = 0;
   ArchiveLimits limits;
-  for (const auto& [file, seen] : onDisk) {
+  for (const auto& entry : onDisk) {
+    const std::string& file = entry.first;  // a name, not a binding: the lambda below captures it
+    const Impl::SeenFile& seen = entry.second;
     const fs::path path = fs::path(dir) / file;
     auto k = known.find(file);
     if (k != known.end() && k->second.size == seen.size && k->second.mtime == seen.mtime) {
