@@ -150,7 +150,10 @@ TEST_F(ClusterCronTest, ADeadHoldersSlotIsTakenOverAndItsLateCompletionRefused) 
 
 TEST_F(ClusterCronTest, ARunLongerThanItsLeaseKeepsItsSlotAndAReleasedSlotIsFreeAtOnce) {
   auto holder = claims(), other = claims();
-  const CronSlot slot{"", "ticker", "tick", thisMinute()};
+  // One minute for the whole test: read again, it may have turned (the test
+  // takes seconds), and "two minutes ago" would be the slot "one minute ago" was.
+  const auto minute = thisMinute();
+  const CronSlot slot{"", "ticker", "tick", minute};
   auto fence = holder->claim(slot);
   ASSERT_TRUE(fence.ok() && fence->has_value());
   // Renewed (as the scheduler does every few seconds) for three leases: never taken over.
@@ -165,7 +168,7 @@ TEST_F(ClusterCronTest, ARunLongerThanItsLeaseKeepsItsSlotAndAReleasedSlotIsFree
   EXPECT_TRUE(*holder->complete(slot, **fence, ""));
   EXPECT_EQ(*holder->renew(), 0u) << "a completed slot is not renewed";
   // A holder that stops renewing (paused past its lease) does not get its slot back.
-  const CronSlot next{"", "ticker", "tick", thisMinute() - std::chrono::minutes(1)};
+  const CronSlot next{"", "ticker", "tick", minute - std::chrono::minutes(1)};
   auto late = holder->claim(next);
   ASSERT_TRUE(late.ok() && late->has_value());
   std::this_thread::sleep_for(kLease + std::chrono::milliseconds(200));
@@ -175,7 +178,7 @@ TEST_F(ClusterCronTest, ARunLongerThanItsLeaseKeepsItsSlotAndAReleasedSlotIsFree
   EXPECT_EQ(**taken, 2);
   EXPECT_FALSE(*holder->complete(next, **late, ""));
   // Released (claimed, then not started here): the next process takes it at once.
-  const CronSlot third{"", "ticker", "tick", thisMinute() - std::chrono::minutes(2)};
+  const CronSlot third{"", "ticker", "tick", minute - std::chrono::minutes(2)};
   auto given = holder->claim(third);
   ASSERT_TRUE(given.ok() && given->has_value());
   EXPECT_FALSE(other->claim(third)->has_value());
