@@ -86,7 +86,8 @@ target_link_libraries(patchbay_blobs PUBLIC patchbay_package patchbay_http)
 
 # --- registry ------------------------------------------------------------------
 add_library(patchbay_registry STATIC src/registry/catalog.cc src/registry/publish.cc src/registry/service.cc
-  src/registry/manage.cc src/registry/signing.cc src/registry/bundle.cc src/registry/web.cc src/registry/admin_routes.cc src/registry/folder_watch.cc src/registry/garbage.cc)
+  src/registry/manage.cc src/registry/signing.cc src/registry/bundle.cc src/registry/web.cc src/registry/admin_routes.cc src/registry/folder_watch.cc src/registry/folder_scan.cc
+  src/registry/garbage.cc)
 # The registry's web interface, embedded in the binary.
 patchbay_embed_files(patchbay_registry kRegistryWebAssets ${CMAKE_SOURCE_DIR}/web/registry "Embedding the registry web interface"
   index.html app.js style.css)

@@ -132,8 +132,12 @@ class WebSocket {
 
 // WebSocket::send to each of `sockets`, one message shared by all: a
 // broadcast. The connections one server holds get it in one hand-over to
-// its WebSocket thread rather than one each.
-void sendToEach(const std::vector<std::shared_ptr<WebSocket>>& sockets, const std::shared_ptr<const std::string>& text);
+// its WebSocket thread rather than one each, and are looked up there: the
+// caller's cost does not grow with their number beyond a pointer check
+// each. A list kept for many broadcasts (a room's members) is shared, not
+// copied.
+using WebSocketList = std::vector<std::shared_ptr<WebSocket>>;
+void sendToEach(std::shared_ptr<const WebSocketList> sockets, std::shared_ptr<const std::string> text);
 
 struct WebSocketOptions {
   size_t maxQueued = 256;                 // messages waiting to go out

@@ -241,6 +241,8 @@ struct Caller {
 
 // Where the panel's hook points go: a runtime's emit (Runtime::emit).
 using HookEmitter = std::function<HookResult(const std::string& event, const std::string& contextJson)>;
+// Whether anyone hears an event (Runtime::hasHookHandlers).
+using HookListeners = std::function<bool(const std::string& event)>;
 
 class Panel {
  public:
@@ -256,7 +258,9 @@ class Panel {
   // shows (`sidebar:items`, `admin:tabs`) are awaited; the others follow
   // the fact on the panel's hook thread, in order, without delaying the
   // answer. Set it once the host is open (its runtime is the emitter).
-  void emitHooksTo(HookEmitter emit);
+  // With `listening`, an after-the-fact event nobody hears is neither
+  // built nor queued (a status change then wakes no hook thread).
+  void emitHooksTo(HookEmitter emit, HookListeners listening = {});
   // The panel's users, servers and nodes as plugins read them
   // (sodium.data: RuntimeOptions::panelData, HostOptions::panelData).
   std::shared_ptr<PanelData> records();

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,14 @@
 
 namespace patchbay {
 
+// How far a folder scan that imports files has come: `imported` of
+// `toImport` files checked (a first start over a large folder takes a
+// while: ~1 ms a file).
+struct FolderProgress {
+  size_t imported = 0;
+  size_t toImport = 0;
+};
+
 struct RegistryOptions {
   std::string dataDir;     // registry.db and blobs/; created if missing
   std::string pluginsDir;  // seed 000's drop-in folder; empty: none
@@ -43,6 +52,11 @@ struct RegistryOptions {
   // one (ext4, xfs, btrfs, tmpfs, ...) never. The files are compared with
   // the catalog's rows only when a file or the catalog changed.
   std::chrono::seconds folderFullScanEvery{10};
+  // Told every `folderProgressEvery` while a scan imports files, and once
+  // at its end if it was told before (short scans say nothing). Runs on
+  // the scanning thread.
+  std::function<void(const FolderProgress&)> onFolderProgress;
+  std::chrono::milliseconds folderProgressEvery{2000};
   // Uploads must carry a minisign signature by one of these keys; empty:
   // signatures are checked when present but not required.
   std::vector<PublicKey> trustedKeys;

@@ -285,6 +285,10 @@ class Runtime {
   // in whichever plugin they ran, and the result carries the final one. A
   // handler that denies stops the rest.
   HookResult emit(const std::string& event, const std::string& contextJson);
+  // Whether an emit of `event` would run any handler now (an active plugin
+  // subscribed to it or to a pattern it matches): an emitter may skip
+  // building a context nobody reads.
+  bool hasHookHandlers(const std::string& event);
 
   // Cron: every job, and starting the ones due in the minute containing
   // `minute` (UTC). The runtime's scheduler thread calls it at each minute;

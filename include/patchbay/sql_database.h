@@ -76,7 +76,12 @@ class SqliteDatabase final : public SqlDatabase {
     bool inUse = false;
   };
   static constexpr size_t kCachedStatements = 128;
-  std::unordered_map<std::string, CachedStatement> statements_;
+  // Looked up by the caller's text as it is (no copy per query).
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  std::unordered_map<std::string, CachedStatement, TextHash, std::equal_to<>> statements_;
 };
 
 // Over a PostgreSQL connection. Given `reconnect`, a statement that finds

@@ -85,9 +85,8 @@ int runHostServe(const HostServeOptions& o) {
   };
   auto host = Host::open(options);
   if (!host) return fail(host.error());
-  (*thePanel)->emitHooksTo([runtime = &(*host)->runtime()](const std::string& event, const std::string& context) {
-    return runtime->emit(event, context);
-  });
+  (*thePanel)->emitHooksTo([runtime = &(*host)->runtime()](const std::string& event, const std::string& context) { return runtime->emit(event, context); },
+                           [runtime = &(*host)->runtime()](const std::string& event) { return runtime->hasHookHandlers(event); });
 
   // What runs beside the host stops before the host goes, however this returns.
   struct StopAlongside {

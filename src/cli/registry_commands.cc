@@ -71,6 +71,7 @@ int runServe(const ServeOptions& o) {
   if (!keys) return fail(keys.error());
   auto registry = Registry::open({.dataDir = o.dataDir,
                                   .pluginsDir = o.pluginsDir,
+                                  .onFolderProgress = logFolderProgress(o.pluginsDir),
                                   .trustedKeys = *keys,
                                   .requireReview = o.requireReview,
                                   .downloadKey = o.downloadKey,

@@ -70,6 +70,15 @@ void logRequest(const http::AccessRecord& r) {
            {"ms", static_cast<double>(static_cast<int64_t>(r.seconds * 100000)) / 100.0}, {"remote", r.remoteAddress}});
 }
 
+std::function<void(const FolderProgress&)> logFolderProgress(const std::string& folder) {
+  return [folder](const FolderProgress& p) {
+    logInfo({{"msg", p.imported < p.toImport ? "importing the drop-in folder" : "imported the drop-in folder"},
+             {"imported", p.imported},
+             {"of", p.toImport},
+             {"folder", folder}});
+  };
+}
+
 http::ServerOptions serverOptionsFor(const std::pair<std::string, uint16_t>& listen, int threads) {
   http::ServerOptions options;
   options.address = listen.first;

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "patchbay/http.h"
+#include "patchbay/registry.h"
 #include "patchbay/result.h"
 
 namespace patchbay::cli {
@@ -33,6 +34,10 @@ const char* waitForStopSignal(const sigset_t& signals, std::chrono::seconds dead
 
 // The access log: one structured line per request.
 void logRequest(const http::AccessRecord& record);
+
+// Logs a drop-in folder import's progress ("importing the drop-in folder",
+// imported, of, folder), for RegistryOptions::onFolderProgress.
+std::function<void(const FolderProgress&)> logFolderProgress(const std::string& folder);
 
 // Options to listen on `listen` (from splitListen) with `threads`, the
 // access log on.

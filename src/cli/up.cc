@@ -73,7 +73,8 @@ int runUp(const UpOptions& o) {
 
   auto registryListen = splitListen(o.registryListen);
   if (!registryListen) return fail(registryListen.error().in("--registry-listen"));
-  auto registry = Registry::open({(data / "registry").string(), (data / "registry-plugins").string()});
+  const std::string dropIn = (data / "registry-plugins").string();
+  auto registry = Registry::open({.dataDir = (data / "registry").string(), .pluginsDir = dropIn, .onFolderProgress = logFolderProgress(dropIn)});
   if (!registry) return fail(registry.error());
   if (auto synced = (*registry)->syncFolder(); !synced) return fail(synced.error());
   for (const auto& p : (*registry)->folderProblems()) logWarn({{"msg", "invalid package in the registry's drop-in folder"}, {"file", p.file}, {"error", p.message}});

@@ -339,7 +339,20 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void readBody() {
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) { self->onBody(ec); });
+    // What came with the head is parsed here: a request without a body, or
+    // with a small one in the same packet (most API calls), goes to its
+    // handler with no asynchronous round, whose completion could wake
+    // another IO thread to run it.
+    beast::error_code ec;
+    parser_->eager(true);
+    while (!parser_->is_done() && buffer_.size() > 0) {
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) ec = {};
+      if (ec || used == 0) break;
+    }
+    if (ec || parser_->is_done()) return onBody(ec);
+    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec2, size_t) { self->onBody(ec2); });
   }
 
   void onBody(beast::error_code ec) {

@@ -3,7 +3,8 @@
 // queue; a client that falls behind by a full queue is cut off.
 #include "http/websocket_connection.h"
 
-#include <unordered_map>
+#include <algorithm>
+#include <cstdint>
 
 namespace patchbay::http {
 
@@ -120,30 +121,32 @@ void WebSocketConnection::sendHere(const std::shared_ptr<const std::string>& tex
   if (enqueue(text, accepted)) writeNext();
 }
 
-void sendToEach(const std::vector<std::shared_ptr<WebSocket>>& sockets, const std::shared_ptr<const std::string>& text) {
-  // Handles grouped by server (its gate); anything else sent one by one.
-  std::unordered_map<WebSocketGate*, std::vector<const WebSocketHandle*>> servers;
-  std::pair<WebSocketGate*, std::vector<const WebSocketHandle*>*> last{nullptr, nullptr};  // mostly one server: no lookup per socket
-  for (const auto& socket : sockets) {
+void sendToEach(std::shared_ptr<const WebSocketList> sockets, std::shared_ptr<const std::string> text) {
+  if (!sockets || sockets->empty()) return;
+  // The handles, by index, grouped by server (its gate); anything else is
+  // sent one by one, here.
+  std::vector<std::pair<WebSocketGate*, std::vector<uint32_t>>> servers;  // mostly one
+  for (uint32_t i = 0; i < sockets->size(); ++i) {
+    const auto& socket = (*sockets)[i];
     if (const auto* handle = dynamic_cast<const WebSocketHandle*>(socket.get())) {
       WebSocketGate* gate = handle->gate_.get();
-      if (gate != last.first) last = {gate, &servers[gate]};
-      last.second->push_back(handle);
+      auto it = std::find_if(servers.begin(), servers.end(), [gate](const auto& s) { return s.first == gate; });
+      if (it == servers.end()) it = servers.insert(servers.end(), {gate, {}});
+      it->second.push_back(i);
     } else if (socket) {
       socket->send(text);
     }
   }
-  for (auto& [gate, handles] : servers) {
-    std::shared_lock through(gate->mu);  // connections are only held while their server runs
+  for (auto& [gate, indices] : servers) {
+    std::shared_lock through(gate->mu);  // the WebSocket thread is there while its server runs
     if (!gate->open) continue;
-    std::vector<std::shared_ptr<WebSocketConnection>> connections;
-    connections.reserve(handles.size());
-    for (const auto* handle : handles) {
-      if (auto c = handle->connection_.lock()) connections.push_back(std::move(c));
-    }
-    if (connections.empty()) continue;
-    asio::post(gate->thread, [connections = std::move(connections), text] {
-      for (const auto& c : connections) c->sendHere(text);
+    // Each connection is reached on its own thread; if the server stops
+    // first, the list goes with the unrun job (handles hold no connection).
+    asio::post(gate->thread, [sockets, indices = std::move(indices), text] {
+      for (uint32_t i : indices) {
+        const auto* handle = static_cast<const WebSocketHandle*>((*sockets)[i].get());
+        if (auto c = handle->connection_.lock()) c->sendHere(text);
+      }
     });
   }
 }

@@ -109,7 +109,7 @@ class WebSocketHandle final : public WebSocket {
   }
 
  private:
-  friend void sendToEach(const std::vector<std::shared_ptr<WebSocket>>&, const std::shared_ptr<const std::string>&);
+  friend void sendToEach(std::shared_ptr<const WebSocketList>, std::shared_ptr<const std::string>);
   std::weak_ptr<WebSocketConnection> connection_;
   std::shared_ptr<WebSocketGate> gate_;
 };

@@ -23,7 +23,7 @@ Result<std::unique_ptr<Panel>> Panel::open(std::unique_ptr<Accounts> accounts, s
 
 Accounts& Panel::accounts() { return *impl_->accounts; }
 Fleet& Panel::fleet() { return *impl_->fleet; }
-void Panel::emitHooksTo(HookEmitter emit) { impl_->hooks.connect(std::move(emit)); }
+void Panel::emitHooksTo(HookEmitter emit, HookListeners listening) { impl_->hooks.connect(std::move(emit), std::move(listening)); }
 std::shared_ptr<PanelData> Panel::records() { return impl_->records; }
 void Panel::pluginsChanged(const std::string& pluginId, const std::string& change) { impl_->live.pluginsChanged(pluginId, change); }
 void Panel::tellAdministrators(const std::string& eventJson) { impl_->live.toAdministrators(eventJson); }

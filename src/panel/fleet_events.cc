@@ -11,9 +11,11 @@ void listenToFleet(Panel::Impl& impl) {
   m->fleet->setListener([m](const FleetEvent& e) {
     switch (e.kind) {
       case FleetEvent::Kind::kUsage: {
-        auto node = m->fleet->findNode(e.server.nodeId);
         m->live.toServerViewers(e.server.id, e.server.ownerId, json{{"type", "server.usage"}, {"serverId", e.server.id}, {"usage", usageObject(e.usage)}}.dump());
-        m->hooks.after("server:resourceUsage", json{{"server", serverObject(e.server, node ? &*node : nullptr)}, {"usage", usageObject(e.usage)}});
+        if (m->hooks.listens("server:resourceUsage")) {
+          auto node = m->fleet->findNode(e.server.nodeId);
+          m->hooks.after("server:resourceUsage", json{{"server", serverObject(e.server, node ? &*node : nullptr)}, {"usage", usageObject(e.usage)}});
+        }
         break;
       }
       case FleetEvent::Kind::kSaved:

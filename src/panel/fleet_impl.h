@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -43,6 +44,10 @@ struct Fleet::Impl {
   std::map<std::string, Live> live;
   std::deque<FleetEvent> pending;  // changes not yet handed to the listener
   std::condition_variable wake;
+  // While the simulation thread sleeps: when it wakes next. A change that
+  // makes something due earlier wakes it (after its own delivery); any
+  // other lets it sleep.
+  std::optional<Clock::time_point> sleepsUntil;
   bool stopping = false;
   std::thread simulation;
 
@@ -76,11 +81,19 @@ struct Fleet::Impl {
   // Hands queued changes to the listener; call without holding mu.
   void deliver();
 
-  // Calls deliver() when the scope ends: declare it before the lock.
+  // Calls deliver() when the scope ends: declare it before the lock. Then
+  // wakes the simulation if `wakeSimulation` was set (after the events went
+  // out, so that its thread does not compete with their delivery).
   struct DeliverAfter {
     Impl& impl;
-    ~DeliverAfter() { impl.deliver(); }
+    bool wakeSimulation = false;
+    ~DeliverAfter() {
+      impl.deliver();
+      if (wakeSimulation) impl.wake.notify_all();
+    }
   };
+  // Whether something due at `at` comes before the simulation's next wake (under mu).
+  bool dueBeforeSimulationWakes(Clock::time_point at) const { return sleepsUntil && at < *sleepsUntil; }
 
   void startSimulation();
   void stopSimulation();

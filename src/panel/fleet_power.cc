@@ -51,7 +51,7 @@ Result<Server> Fleet::power(const std::string& id, PowerAction action) {
       impl_->logLocked(id, "Server killed");
       break;
   }
-  impl_->wake.notify_all();
+  delivery.wakeSimulation = life.transitionAt && impl_->dueBeforeSimulationWakes(*life.transitionAt);
   return *s;
 }
 
@@ -133,7 +133,9 @@ void Fleet::Impl::simulate() {
       lock.lock();
       continue;
     }
+    sleepsUntil = next;
     wake.wait_until(lock, next);
+    sleepsUntil.reset();
   }
 }
 

@@ -33,7 +33,7 @@ http::WebSocketHandlers LiveEvents::connect(const std::shared_ptr<http::WebSocke
     std::lock_guard lock(mu_);
     socket->send(json{{"type", "hello"}, {"user", userObject(user)}, {"revision", revision_.load()}}.dump());
     clients_[socket.get()] = Client{socket, user.id, user.isAdmin(), std::move(token)};
-    watchersOf_.clear();
+    forgetRecipients();
   }
   const http::WebSocket* key = socket.get();
   return {[this, key, user, onMessage = std::move(onMessage)](const std::string& text) {
@@ -43,13 +43,18 @@ http::WebSocketHandlers LiveEvents::connect(const std::shared_ptr<http::WebSocke
           [this, key] {
             std::lock_guard lock(mu_);
             clients_.erase(key);
-            watchersOf_.clear();
+            forgetRecipients();
           }};
+}
+
+void LiveEvents::forgetRecipients() {
+  watchersOf_.clear();
+  viewersOf_.clear();
 }
 
 void LiveEvents::toServerWatchers(const std::string& ownerId, const std::string& message) {
   watchersHere(ownerId, message);
-  relay({{"to", "watchers"}, {"owner", ownerId}, {"message", message}});
+  if (relay_) relay({{"to", "watchers"}, {"owner", ownerId}, {"message", message}});
 }
 
 void LiveEvents::watchersHere(const std::string& ownerId, const std::string& message) {
@@ -66,23 +71,29 @@ void LiveEvents::watchersHere(const std::string& ownerId, const std::string& mes
     }
     to = known;
   }
-  http::sendToEach(*to, std::make_shared<const std::string>(message));
+  http::sendToEach(std::move(to), std::make_shared<const std::string>(message));
 }
 
 void LiveEvents::toServerViewers(const std::string& serverId, const std::string& ownerId, const std::string& message) {
   viewersHere(serverId, ownerId, message);
-  relay({{"to", "viewers"}, {"server", serverId}, {"owner", ownerId}, {"message", message}});
+  if (relay_) relay({{"to", "viewers"}, {"server", serverId}, {"owner", ownerId}, {"message", message}});
 }
 
 void LiveEvents::viewersHere(const std::string& serverId, const std::string& ownerId, const std::string& message) {
-  std::vector<std::shared_ptr<http::WebSocket>> to;
+  std::shared_ptr<const Sockets> to;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [key, c] : clients_) {
-      if (c.viewing == serverId && (c.admin || c.userId == ownerId)) to.push_back(c.socket);
+    auto& known = viewersOf_[{serverId, ownerId}];
+    if (!known) {
+      auto made = std::make_shared<Sockets>();
+      for (const auto& [key, c] : clients_) {
+        if (c.viewing == serverId && (c.admin || c.userId == ownerId)) made->push_back(c.socket);
+      }
+      known = std::move(made);
     }
+    to = known;
   }
-  http::sendToEach(to, std::make_shared<const std::string>(message));
+  http::sendToEach(std::move(to), std::make_shared<const std::string>(message));
 }
 
 void LiveEvents::subscribed(const http::WebSocket* key, const std::string& text) {
@@ -97,33 +108,36 @@ void LiveEvents::subscribed(const http::WebSocket* key, const std::string& text)
     if (viewing == "new") viewing.clear();
   }
   std::lock_guard lock(mu_);
-  if (auto it = clients_.find(key); it != clients_.end()) it->second.viewing = viewing;
+  auto it = clients_.find(key);
+  if (it == clients_.end() || it->second.viewing == viewing) return;
+  it->second.viewing = viewing;
+  viewersOf_.clear();
 }
 
 void LiveEvents::toEveryone(const std::string& message) {
   everyoneHere(message);
-  relay({{"to", "everyone"}, {"message", message}});
+  if (relay_) relay({{"to", "everyone"}, {"message", message}});
 }
 
 void LiveEvents::everyoneHere(const std::string& message) {
-  std::vector<std::shared_ptr<http::WebSocket>> to;
+  auto to = std::make_shared<Sockets>();
   {
     std::lock_guard lock(mu_);
-    to.reserve(clients_.size());
-    for (const auto& [key, c] : clients_) to.push_back(c.socket);
+    to->reserve(clients_.size());
+    for (const auto& [key, c] : clients_) to->push_back(c.socket);
   }
-  http::sendToEach(to, std::make_shared<const std::string>(message));
+  http::sendToEach(std::move(to), std::make_shared<const std::string>(message));
 }
 
 void LiveEvents::toAdministrators(const std::string& message) {
-  std::vector<std::shared_ptr<http::WebSocket>> to;
+  auto to = std::make_shared<Sockets>();
   {
     std::lock_guard lock(mu_);
     for (const auto& [key, c] : clients_) {
-      if (c.admin) to.push_back(c.socket);
+      if (c.admin) to->push_back(c.socket);
     }
   }
-  http::sendToEach(to, std::make_shared<const std::string>(message));
+  http::sendToEach(std::move(to), std::make_shared<const std::string>(message));
 }
 
 void LiveEvents::pluginsChanged(const std::string& pluginId, const std::string& change) {
@@ -138,7 +152,7 @@ size_t LiveEvents::connections() const {
 
 void LiveEvents::recheckSessions() {
   recheckHere();
-  relay({{"to", "recheck"}});
+  if (relay_) relay({{"to", "recheck"}});
 }
 
 void LiveEvents::recheckHere() {
@@ -154,11 +168,11 @@ void LiveEvents::relayThrough(std::shared_ptr<EventRelay> through) {
   relay_->start([this](const std::string& envelope) { delivered(envelope); });
 }
 
-void LiveEvents::recordsChanged() { relay({{"to", "records"}}); }
-
-void LiveEvents::relay(const json& envelope) {
-  if (relay_) relay_->publish(envelope.dump());
+void LiveEvents::recordsChanged() {
+  if (relay_) relay({{"to", "records"}});
 }
+
+void LiveEvents::relay(const json& envelope) { relay_->publish(envelope.dump()); }
 
 void LiveEvents::delivered(const std::string& envelope) {
   const json e = parseJsonOrDiscarded<json>(envelope);
@@ -186,6 +200,7 @@ void LiveEvents::beat() {
     lock.unlock();
     const auto heartbeat = std::make_shared<const std::string>(json{{"type", "heartbeat"}, {"at", utcNow()}}.dump());
     std::vector<std::pair<const http::WebSocket*, User>> current;
+    auto beating = std::make_shared<Sockets>();
     for (const auto& c : all) {
       std::optional<User> user = sessionUser_ ? sessionUser_(c.token) : std::nullopt;
       if (!user || user->id != c.userId) {
@@ -194,14 +209,15 @@ void LiveEvents::beat() {
         continue;
       }
       current.emplace_back(c.socket.get(), *user);
-      if (!rechecking) c.socket->send(heartbeat);
+      if (!rechecking) beating->push_back(c.socket);
     }
+    http::sendToEach(std::move(beating), heartbeat);
     lock.lock();
     for (const auto& [key, user] : current) {
       auto it = clients_.find(key);
       if (it == clients_.end() || it->second.admin == user.isAdmin()) continue;
       it->second.admin = user.isAdmin();
-      watchersOf_.clear();
+      forgetRecipients();
     }
   }
 }

@@ -100,7 +100,12 @@ class LiveEvents {
   void recheckHere();
   // An envelope from another process.
   void delivered(const std::string& envelope);
+  // To the other processes (relay_ set: the callers check, and build no
+  // envelope when there is none).
   void relay(const nlohmann::ordered_json& envelope);
+  // Drops the recipient lists below (a connection came or went, a role or
+  // a tab's page changed); mu_ held.
+  void forgetRecipients();
   void beat();
 
   Options options_;
@@ -112,8 +117,12 @@ class LiveEvents {
   // administrators' connections, worked out from clients_ once and kept
   // until a connection comes, goes or changes role (a status change then
   // walks no list of every connection).
-  using Sockets = std::vector<std::shared_ptr<http::WebSocket>>;
+  using Sockets = http::WebSocketList;
   std::unordered_map<std::string, std::shared_ptr<const Sockets>> watchersOf_;
+  // Who gets a server's usage reports and log lines, by (server, owner):
+  // the tabs showing it, of its owner and of administrators; kept likewise,
+  // and also dropped when a tab's page changes.
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<const Sockets>> viewersOf_;
   std::condition_variable wake_;
   bool stopping_ = false, recheck_ = false;
   std::thread heartbeat_;

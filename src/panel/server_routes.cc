@@ -158,7 +158,9 @@ void addServerRoutes(Panel& panel, Panel::Impl& impl, http::Router& router) {
     auto now = m->fleet->power(request.params["id"], *action);
     if (!now) return fleetError(now.error());
     json current = serverWithNode(*m->fleet, *now);
-    m->hooks.after("server:onStatusChange", json{{"server", current}, {"action", actionName(*action)}, {"user", requestUserObject(user)}});
+    if (m->hooks.listens("server:onStatusChange")) {
+      m->hooks.after("server:onStatusChange", json{{"server", current}, {"action", actionName(*action)}, {"user", requestUserObject(user)}});
+    }
     return Response::json(200, json{{"success", true}, {"server", current}}.dump());
   }, small);
 

@@ -1,4 +1,4 @@
-// The registry's data: schema, drop-in folder sync, blobs, queries, counts.
+// The registry's data: schema, blobs, queries, counts (the drop-in folder: folder_scan.cc).
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -94,7 +94,6 @@ CREATE TABLE events (
 // transaction-scoped advisory lock), so the schema is made and migrated
 // once per cluster.
 constexpr const char* kCatalogSchemaLock = "7253010001";
-constexpr const char* kFolderLock = "7253010002";
 constexpr const char* kChangesChannel = "patchbay_registry";
 
 Status prepareSchema(SqlDatabase& db) {
@@ -143,16 +142,6 @@ Status prepareSchema(SqlDatabase& db) {
   return tx.commit();
 }
 
-// A whole number read from a text column ("" for NULL reads as 0).
-int64_t number(const std::string& text) {
-  if (text.empty()) return 0;
-  try {
-    return std::stoll(text);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
 bool preferOver(const PackageRecord& a, const PackageRecord& b) {
   // Releases before pre-releases, then higher versions first.
   if (a.version.isPrerelease() != b.version.isPrerelease()) return !a.version.isPrerelease();
@@ -174,6 +163,14 @@ std::string blobKey(const std::string& sha256, std::string_view extension) {
   return sha256.substr(0, 2) + "/" + sha256 + std::string(extension);
 }
 
+int64_t columnInteger(const std::string& text) {
+  if (text.empty()) return 0;
+  try {
+    return std::stoll(text);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
 
 Registry::Registry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Registry::~Registry() {
@@ -239,7 +236,7 @@ Status Registry::Impl::refreshIfChanged() {
 Status Registry::Impl::refreshIfChangedLocked() {
   auto rows = db->query("SELECT generation FROM catalog_generation WHERE id = 1");
   if (!rows) return rows.error();
-  if (rows->empty() || number(rows->front()[0]) != generation) return rebuildSnapshot();
+  if (rows->empty() || columnInteger(rows->front()[0]) != generation) return rebuildSnapshot();
   // The catalog is the same; other replicas' download counts are read every few seconds.
   if (db->isPostgres() && std::chrono::steady_clock::now() - totalsReadAt >= std::chrono::seconds(5)) return loadDownloadTotals();
   return {};
@@ -251,7 +248,7 @@ Status Registry::Impl::loadDownloadTotals() {
   if (!totals) return totals.error();
   std::lock_guard lock(downloadsMutex);
   downloadTotals.clear();
-  for (const auto& row : *totals) downloadTotals[{row[0], row[1]}] = static_cast<uint64_t>(number(row[2]));
+  for (const auto& row : *totals) downloadTotals[{row[0], row[1]}] = static_cast<uint64_t>(columnInteger(row[2]));
   for (const auto& [key, count] : pendingDownloads) downloadTotals[{std::get<0>(key), std::get<1>(key)}] += count;
   totalsReadAt = std::chrono::steady_clock::now();
   return {};
@@ -265,7 +262,7 @@ Status Registry::Impl::rebuildSnapshot() {
   // the next refresh read again, never the other way round.
   auto gen = db->query("SELECT generation FROM catalog_generation WHERE id = 1");
   if (!gen) return gen.error();
-  const int64_t readAt = gen->empty() ? 0 : number(gen->front()[0]);
+  const int64_t readAt = gen->empty() ? 0 : columnInteger(gen->front()[0]);
   // Read row by row into the records (100,000 versions are ~100 MB as a
   // table of strings: not made twice).
   auto read = db->queryEach(
@@ -284,11 +281,11 @@ Status Registry::Impl::rebuildSnapshot() {
     r.author = std::move(row[5]);
     r.hostRange = std::move(row[6]);
     r.fileName = std::move(row[7]);
-    r.size = static_cast<uint64_t>(number(row[8]));
+    r.size = static_cast<uint64_t>(columnInteger(row[8]));
     r.sha256 = std::move(row[9]);
     r.integrity = std::move(row[10]);
     r.status = std::move(row[11]);
-    r.yanked = number(row[12]) != 0;
+    r.yanked = columnInteger(row[12]) != 0;
     r.source = std::move(row[13]);
     r.manifestJson = std::move(row[14]);
     r.readme = std::move(row[15]);
@@ -359,180 +356,6 @@ uint64_t Registry::Impl::totalDownloads(const std::string& id, const std::string
   std::lock_guard lock(downloadsMutex);
   auto it = downloadTotals.find({id, version});
   return it == downloadTotals.end() ? 0 : it->second;
-}
-
-Result<size_t> Registry::syncFolder() {
-  Impl& m = *impl_;
-  const std::string& dir = m.options.pluginsDir;
-  if (dir.empty()) return size_t{0};
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    std::lock_guard lock(m.problemsMutex);
-    m.problems = {{dir, "the plugins folder does not exist"}};
-    return size_t{0};
-  }
-  struct Known {
-    std::string id, version, sha256;
-    int64_t size, mtime;
-  };
-  std::lock_guard dbLock(m.dbMutex);
-  SqlDatabase& db = *m.db;
-  if (auto* pg = dynamic_cast<PostgresDatabase*>(&db)) {
-    // Replicas on one database: only the holder of the folder lock scans
-    // (it keeps it while its connection lives; another takes over after).
-    if (!m.holdsFolderLock || m.folderLockConnection != pg->connectionEpoch()) {
-      auto got = db.query("SELECT pg_try_advisory_lock($1)", {kFolderLock});
-      if (!got) return got.error();
-      m.holdsFolderLock = !got->empty() && got->front()[0] == "t";
-      m.folderLockConnection = pg->connectionEpoch();
-    }
-    if (!m.holdsFolderLock) {
-      std::lock_guard lock(m.problemsMutex);
-      m.problems = {{dir, "not scanned here: another registry replica on this database watches the drop-in folder"}};
-      return size_t{0};
-    }
-  }
-  // The folder is compared with the catalog when a file may have changed
-  // (folder_watch.h), when the catalog changed since the last comparison
-  // (a row of the folder's may have gone), and, after a problem that may
-  // pass (a read, the blob store), again after a while.
-  const bool folderChanged = m.folderWatch.due(dir, m.options.folderFullScanEvery);
-  const bool catalogChanged = m.folderSeenGeneration != m.generation;
-  const auto now = std::chrono::steady_clock::now();
-  const bool retryDue = m.folderRetryAt && now >= *m.folderRetryAt;
-  if (!folderChanged && !catalogChanged && !retryDue) return size_t{0};
-  std::map<std::string, Impl::SeenFile> onDisk;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string file = entry.path().filename().string();
-    if (file.size() < 4 || file.compare(file.size() - 4, 4, ".zip") != 0) continue;
-    struct stat st;
-    if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    onDisk[std::move(file)] = {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
-  }
-  // The same files as the last scan, and no change to the catalog since: the
-  // rows, and the problems found, are what that scan left.
-  if (!catalogChanged && !retryDue && onDisk == m.folderSeen) return size_t{0};
-  // One transaction for the whole scan: thousands of new files are one
-  // commit, not thousands; an error part-way leaves the catalog as it was.
-  SqlTransaction tx(db);
-  if (auto s = tx.begin(); !s) return s.error();
-  std::map<std::string, Known> known;  // file name -> row
-  auto read = db.queryEach("SELECT file_name, plugin_id, version, sha256, folder_size, folder_mtime FROM versions WHERE source = 'folder'", {},
-                           [&known](std::vector<std::string>& row) {
-                             known[std::move(row[0])] = {std::move(row[1]), std::move(row[2]), std::move(row[3]), number(row[4]), number(row[5])};
-                           });
-  if (!read) return read.error();
-  std::vector<FolderProblem> problems;
-  bool retry = false;  // a problem that may pass (a read or the blob store failing): not a settled scan
-  std::set<std::string> present;
-  size_t changes = 0;
-  ArchiveLimits limits;
-  for (const auto& entry : onDisk) {
-    const std::string& file = entry.first;  // a name, not a binding: the lambda below captures it
-    const Impl::SeenFile& seen = entry.second;
-    const fs::path path = fs::path(dir) / file;
-    auto k = known.find(file);
-    if (k != known.end() && k->second.size == seen.size && k->second.mtime == seen.mtime) {
-      present.insert(file);
-      continue;
-    }
-    auto problem = [&](const std::string& message) { problems.push_back({file, message}); };
-    auto name = parsePackageFileName(file);
-    if (!name) {
-      problem("the file name does not follow {id}_v{version}.zip");
-      continue;
-    }
-    auto bytes = readFileLimited(path.string(), limits.maxArchiveBytes);
-    if (!bytes) {
-      problem(bytes.error().message);
-      retry = true;
-      continue;
-    }
-    PackageRecord r;
-    r.id = name->id;
-    r.version = name->version;
-    r.fileName = file;
-    auto listing = inspectZip(*bytes, limits);
-    if (!listing) {
-      problem(listing.error().message);
-      continue;
-    }
-    bool hasManifest = false;
-    for (const char* mf : kManifestFileNames) hasManifest = hasManifest || listing->find(mf) != nullptr;
-    if (hasManifest) {
-      auto info = openPackage(*bytes, file, limits);
-      if (!info) {
-        problem(info.error().message);
-        continue;
-      }
-      r.name = info->manifest.name;
-      r.description = info->manifest.description;
-      r.category = info->manifest.category.empty() ? info->manifest.type : info->manifest.category;
-      r.author = info->manifest.author;
-      r.hostRange = info->manifest.hostRange;
-      r.readme = info->readme.value_or("");
-      if (auto text = readZipEntry(*bytes, info->manifest.file, 1 << 20, limits)) r.manifestJson = *text;
-    } else {
-      r.name = displayNameFromId(r.id);  // seed 000's manifest-less packages
-    }
-    Digest digest = digestBytes(*bytes);
-    // Version immutability: the same id and version from elsewhere must be the same bytes.
-    {
-      auto other = db.query("SELECT sha256, source, file_name FROM versions WHERE plugin_id = $1 AND version = $2", {r.id, r.version.toString()});
-      if (!other) return other.error();
-      if (!other->empty() && other->front()[2] != file && other->front()[0] != digest.sha256) {
-        const auto& o = other->front();
-        problem("conflicts with " + r.id + " " + r.version.toString() + " already in the registry (from " + o[1] + " \"" + o[2] +
-                "\") with different bytes; versions are immutable");
-        continue;
-      }
-    }
-    if (auto s = m.blobs->put(blobKey(digest.sha256), *bytes); !s) {
-      problem(s.error().message);
-      retry = true;
-      continue;
-    }
-    auto up = db.query(
-        "INSERT INTO versions (plugin_id, version, name, description, category, author, host_range, file_name, size, sha256, "
-        "integrity, status, yanked, source, manifest, readme, created_at, folder_size, folder_mtime) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'approved',0,'folder',$12,$13,$14,$15,$16) "
-        "ON CONFLICT (plugin_id, version) DO UPDATE SET name=excluded.name, description=excluded.description, "
-        "category=excluded.category, author=excluded.author, host_range=excluded.host_range, file_name=excluded.file_name, "
-        "size=excluded.size, sha256=excluded.sha256, integrity=excluded.integrity, manifest=excluded.manifest, "
-        "readme=excluded.readme, folder_size=excluded.folder_size, folder_mtime=excluded.folder_mtime",
-        {r.id, r.version.toString(), r.name, r.description, r.category, r.author, r.hostRange, file, std::to_string(digest.size),
-         digest.sha256, digest.sri, r.manifestJson, r.readme, utcNow(), std::to_string(seen.size), std::to_string(seen.mtime)});
-    if (!up) return up.error();
-    present.insert(file);
-    ++changes;
-  }
-  for (const auto& [file, row] : known) {
-    if (present.count(file)) continue;
-    auto del = db.query("DELETE FROM versions WHERE source = 'folder' AND file_name = $1", {file});
-    if (!del) return del.error();
-    ++changes;
-  }
-  if (changes > 0) {
-    if (auto s = m.bumpGeneration(); !s) return s.error();
-  }
-  if (auto s = tx.commit(); !s) return s.error();
-  {
-    std::lock_guard lock(m.problemsMutex);
-    m.problems = std::move(problems);
-  }
-  if (changes > 0) {
-    if (auto s = m.rebuildSnapshot(); !s) return s.error();
-  }
-  m.folderSeen = std::move(onDisk);
-  m.folderSeenGeneration = m.generation;
-  m.folderRetryAt.reset();
-  if (retry) m.folderRetryAt = now + std::max(m.options.folderFullScanEvery, std::chrono::seconds(1));
-  return changes;
-}
-
-std::vector<FolderProblem> Registry::folderProblems() const {
-  std::lock_guard lock(impl_->problemsMutex);
-  return impl_->problems;
 }
 
 CatalogPage Registry::list(const CatalogQuery& q) const {
@@ -708,7 +531,7 @@ std::string Registry::downloadStatsJson() {
     auto rows = impl_->db->query("SELECT plugin_id, version, day, count FROM downloads ORDER BY day DESC, plugin_id, version");
     if (rows) {
       for (const auto& row : *rows) {
-        const int64_t count = number(row[3]);
+        const int64_t count = columnInteger(row[3]);
         days.push_back({{"id", row[0]}, {"version", row[1]}, {"day", row[2]}, {"count", count}});
         perPlugin[row[0]] += static_cast<uint64_t>(count);
       }

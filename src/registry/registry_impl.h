@@ -127,6 +127,9 @@ struct Registry::Impl {
 // (".zip" for packages; ".js", ".js.gz", ".js.br", ".map", ... for bundles).
 std::string blobKey(const std::string& sha256, std::string_view extension = ".zip");
 
+// A whole number read from a text column ("" for NULL reads as 0).
+int64_t columnInteger(const std::string& text);
+
 // The browser bundle of a package's client entry (client.ts, .tsx, .jsx or
 // .js at the top), built with esbuild: bundled, minified, with a source map,
 // bare imports left external. nullopt when the package has no client entry;

@@ -691,6 +691,8 @@ std::shared_ptr<const Runtime::Impl::HookChain> Runtime::Impl::hookChain(const s
   return chain;
 }
 
+bool Runtime::hasHookHandlers(const std::string& event) { return !impl_->hookChain(event)->empty(); }
+
 HookResult Runtime::emit(const std::string& event, const std::string& contextJson) {
   const std::shared_ptr<const Impl::HookChain> chain = impl_->hookChain(event);
   HookResult result;

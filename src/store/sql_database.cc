@@ -5,10 +5,9 @@
 namespace patchbay {
 
 Status SqliteDatabase::queryEach(std::string_view sql, const std::vector<std::string>& params, const OnRow& onRow) {
-  std::string text(sql);
   CachedStatement* cached = nullptr;
   std::optional<Statement> own;
-  if (auto it = statements_.find(text); it != statements_.end() && !it->second.inUse) {
+  if (auto it = statements_.find(sql); it != statements_.end() && !it->second.inUse) {
     cached = &it->second;
   } else {
     auto prepared = db_->prepare(sql);
@@ -17,7 +16,7 @@ Status SqliteDatabase::queryEach(std::string_view sql, const std::vector<std::st
       own.emplace(std::move(*prepared));  // the cached one is busy further up this call stack
     } else {
       if (statements_.size() >= kCachedStatements) std::erase_if(statements_, [](const auto& entry) { return !entry.second.inUse; });
-      cached = &statements_.emplace(std::move(text), CachedStatement{std::move(*prepared)}).first->second;
+      cached = &statements_.emplace(std::string(sql), CachedStatement{std::move(*prepared)}).first->second;
     }
   }
   Statement& st = cached ? cached->statement : *own;

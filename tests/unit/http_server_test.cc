@@ -155,6 +155,30 @@ TEST_F(HttpServerTest, OversizedBodiesGet413) {
   EXPECT_NE(chunked.received.find("413"), std::string::npos) << chunked.received;
 }
 
+// Requests that arrive together (pipelined: one packet with several heads
+// and bodies, read with the first head) are answered in order, each with
+// its own body, whether sized or chunked.
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderWithTheirOwnBodies) {
+  start();
+  auto ex = test::rawHttp(server_->port(),
+                          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+                          "GET /hello/second HTTP/1.1\r\nHost: x\r\n\r\n"
+                          "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nthi\r\n2\r\nrd\r\n0\r\n\r\n"
+                          "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\nfourth");
+  const std::string& got = ex.received;
+  size_t answers = 0;
+  for (size_t at = got.find("HTTP/1.1 200"); at != std::string::npos; at = got.find("HTTP/1.1 200", at + 1)) ++answers;
+  EXPECT_EQ(answers, 4u) << got;
+  const size_t first = got.find("\r\n\r\nfirst"), second = got.find("hello second"), third = got.find("\r\n\r\nthird"),
+               fourth = got.find("\r\n\r\nfourth");
+  ASSERT_NE(first, std::string::npos) << got;
+  ASSERT_NE(second, std::string::npos) << got;
+  ASSERT_NE(third, std::string::npos) << got;
+  ASSERT_NE(fourth, std::string::npos) << got;
+  EXPECT_TRUE(first < second && second < third && third < fourth) << got;
+  EXPECT_TRUE(ex.closedByServer);
+}
+
 TEST_F(HttpServerTest, ContentLengthWithTransferEncodingIsRefusedAndClosed) {
   start();
   auto ex = test::rawHttp(server_->port(),

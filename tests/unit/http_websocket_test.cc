@@ -160,7 +160,7 @@ TEST(HttpWebSocket, SendToEachReachesEveryOpenConnectionOfEveryServer) {
   EXPECT_TRUE((*gone)->closedWithin(std::chrono::seconds(2)));
   serverC->stop();
   for (const auto& s : everyone) s->send("first");
-  http::sendToEach(everyone, std::make_shared<const std::string>("to everyone"));
+  http::sendToEach(std::make_shared<const http::WebSocketList>(everyone), std::make_shared<const std::string>("to everyone"));
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(clients[i]->read(), "hello a" + std::to_string(i));
     EXPECT_EQ(clients[i]->read(), "first");

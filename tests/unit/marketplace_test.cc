@@ -74,16 +74,26 @@ class MarketplaceTest : public test::HostFixture {
   }
 
   // The steps told for operation `id`, in order (each once).
+  // The operation's state changes before its event is told: a finished
+  // one's steps are read once its last event came (within 5 s).
   std::vector<std::string> stepsOf(const std::string& id) {
-    std::lock_guard lock(eventsMu_);
     std::vector<std::string> steps;
-    for (const auto& e : events_) {
-      EXPECT_EQ(e["type"], "plugin.operation");
-      const json& op = e["operation"];
-      if (op["id"] != id) continue;
-      std::string step = op["state"] == "running" && op.contains("step") ? op["step"].get<std::string>() + ":" + op["stepPlugin"].get<std::string>()
-                                                                         : op["state"].get<std::string>();
-      if (steps.empty() || steps.back() != step) steps.push_back(step);
+    for (int attempt = 0; attempt < 250; ++attempt) {
+      steps.clear();
+      {
+        std::lock_guard lock(eventsMu_);
+        for (const auto& e : events_) {
+          EXPECT_EQ(e["type"], "plugin.operation");
+          const json& op = e["operation"];
+          if (op["id"] != id) continue;
+          std::string step = op["state"] == "running" && op.contains("step")
+                                 ? op["step"].get<std::string>() + ":" + op["stepPlugin"].get<std::string>()
+                                 : op["state"].get<std::string>();
+          if (steps.empty() || steps.back() != step) steps.push_back(step);
+        }
+      }
+      if (!steps.empty() && (steps.back() == "done" || steps.back() == "failed")) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return steps;
   }

@@ -91,6 +91,27 @@ TEST_F(PanelEventsTest, StatusAndUsageReachTheOwnerAndAdministratorsOnly) {
     ASSERT_TRUE(m);
     EXPECT_EQ(json::parse(*m)["type"], "heartbeat") << *m;
   }
+  // Alice's tab moves to the list: the reports stop; back on the server, they come again.
+  ASSERT_TRUE(alice->write(R"({"type":"subscribe","path":"/servers"})").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  panel_->pluginsChanged("marker", "before");  // what alice reads after this was sent after she left
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // five usage reports
+  panel_->pluginsChanged("marker", "after");
+  int usageAway = 0;
+  bool before = false;
+  for (;;) {
+    auto text = alice->read();
+    ASSERT_TRUE(text);
+    const json m = json::parse(*text);
+    if (m["type"] == "plugins.changed") {
+      if (m["change"] == "after") break;
+      before = true;
+    }
+    if (before && m["type"] == "server.usage") ++usageAway;
+  }
+  EXPECT_EQ(usageAway, 0) << "a tab that left the server's page";
+  ASSERT_TRUE(alice->write(json{{"type", "subscribe"}, {"path", "/servers/" + id}}.dump()).ok());
+  EXPECT_TRUE(next(*alice, "server.usage")) << "a tab back on the server's page";
 }
 
 TEST_F(PanelEventsTest, OnlyThePanelsOwnPagesMayConnectWithTheCookie) {

@@ -110,6 +110,28 @@ TEST_F(RegistryTest, AFileThatFailedForAPassingReasonIsTriedAgain) {
   EXPECT_EQ(get("/api/plugins/hello").status, 200);
 }
 
+// A long import says how far it has come: told while files are imported
+// (here before every file) and once at the end.
+TEST_F(RegistryTest, AFolderImportReportsItsProgress) {
+  addPlugin("alpha", "1.0.0");
+  addPlugin("beta", "1.0.0");
+  addPlugin("gamma", "1.0.0");
+  test::writeFile(plugins() / "broken_v1.0.0.zip", "not a zip");
+  auto told = std::make_shared<std::vector<FolderProgress>>();
+  startServer([told](RegistryOptions& o) {
+    o.folderProgressEvery = std::chrono::milliseconds(0);
+    o.onFolderProgress = [told](const FolderProgress& p) { told->push_back(p); };
+  });
+  ASSERT_EQ(told->size(), 5u);  // before each file, then at the end
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*told)[i].imported, i);
+    EXPECT_EQ((*told)[i].toImport, 4u);
+  }
+  EXPECT_EQ(told->back().imported, 4u);
+  EXPECT_EQ(told->back().toImport, 4u);
+  EXPECT_EQ(getJson("/api/plugins").size(), 3u);
+}
+
 TEST_F(RegistryTest, ZipWithoutManifestIsServedAsSeed000Does) {
   test::writeFile(plugins() / "ai_chatbot_v1.0.0.zip",
                   *writeDeterministicZip({{"backend/routes.py", "router = None\n"}, {"frontend/pages/ChatsPage.tsx", "export {}\n"}}));

@@ -560,6 +560,21 @@ export default function (sodium) {
   EXPECT_EQ(*runtime_->call("audit", "seen"), R"(["user:beforeDelete","server:beforeCreate","server:onCreate"])");
 }
 
+// Whether an event would reach anyone (what the panel asks before it
+// builds an after-the-fact context): patterns count, an inactive plugin
+// does not.
+TEST_F(SodiumApiTest, AnEventHasHandlersOnlyWhileAnActivePluginHearsIt) {
+  EXPECT_FALSE(runtime_->hasHookHandlers("server:onStatusChange"));
+  ASSERT_TRUE(runtime_->activate(plugin("servers", {{"hooks", {"server:*"}}}, R"js(
+export default function (sodium) { sodium.hooks.on('server:*', () => {}); }
+)js")).ok());
+  EXPECT_TRUE(runtime_->hasHookHandlers("server:onStatusChange"));
+  EXPECT_TRUE(runtime_->hasHookHandlers("server:resourceUsage"));
+  EXPECT_FALSE(runtime_->hasHookHandlers("auth:afterLogin"));
+  ASSERT_TRUE(runtime_->deactivate("servers").ok());
+  EXPECT_FALSE(runtime_->hasHookHandlers("server:onStatusChange"));
+}
+
 // db.* answer what Sodium's answer: insert the record (an id given one when
 // it has none, on the caller's object too), update the merged record or
 // null, delete true or false, find an array (strict equality per key),
