@@ -127,6 +127,7 @@ void IsolatePool::refill() {
     ++making_[wanted];
     lock.unlock();
     FreshIsolate fresh = makeIsolate(wanted);
+    fresh.madeAhead = true;
     lock.lock();
     --making_[wanted];
     ready_[wanted].push_back(std::move(fresh));

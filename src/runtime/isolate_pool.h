@@ -29,6 +29,7 @@ struct FreshIsolate {
   v8::Global<v8::Context> context;
   v8::Global<v8::Function> preludeFactory;
   std::string failure;  // why there is no base context (a runtime script threw), else empty
+  bool madeAhead = false;  // by the pool's threads, before it was asked for
 
   // Lets go of the context and disposes the isolate (if not taken over).
   void dispose();
