@@ -159,19 +159,22 @@ void PluginInstance::Impl::deliver(uint64_t ticket, Completion c) {
   complete(ticket, std::move(c));
 }
 
-void PluginInstance::Impl::expireRequests(std::chrono::steady_clock::time_point now) {
+bool PluginInstance::Impl::expireRequests(std::chrono::steady_clock::time_point now) {
   std::vector<uint64_t> expired;
+  bool othersWait = false;
   {
     std::lock_guard lock(deadlineMu);
     while (!requestDeadlines.empty() && requestDeadlines.begin()->first <= now) {
       expired.push_back(requestDeadlines.begin()->second);
       requestDeadlines.erase(requestDeadlines.begin());
     }
+    othersWait = !requestDeadlines.empty();
   }
   for (uint64_t ticket : expired) {
     complete(ticket, {false, json("did not answer within " + describeDuration(limits.requestTimeout)).dump(), "",
                       Completion::Ended::kTimedOut});
   }
+  return othersWait;
 }
 
 void PluginInstance::Impl::forgetDeadline(std::chrono::steady_clock::time_point due, uint64_t ticket) {

@@ -147,8 +147,9 @@ struct PluginInstance::Impl {
   std::atomic<size_t> requestsInFlight{0};
   std::mutex deadlineMu;
   std::multimap<std::chrono::steady_clock::time_point, uint64_t> requestDeadlines;  // guarded by deadlineMu
-  // Completes the tickets of requests past their deadline (the watchdog's tick).
-  void expireRequests(std::chrono::steady_clock::time_point now);
+  // Completes the tickets of requests past their deadline (the watchdog's
+  // tick); true when others still wait.
+  bool expireRequests(std::chrono::steady_clock::time_point now);
   void forgetDeadline(std::chrono::steady_clock::time_point due, uint64_t ticket);
   // A response body as bytes: a string's UTF-8, or an ArrayBuffer(View)'s
   // bytes; refused above limits.maxResponseBytes.
@@ -198,6 +199,12 @@ struct PluginInstance::Impl {
 
   // --- limits (plugin_isolate.cc) ---------------------------------------------
   std::atomic<int64_t> taskStartedNs{0};  // 0: no task running
+  // Arms the CPU deadline of the task starting now (taskStartedNs), and
+  // wakes the watchdog if it sleeps.
+  void taskStarts() {
+    taskStartedNs = std::chrono::steady_clock::now().time_since_epoch().count();
+    if (host.watchdog) host.watchdog->ring();
+  }
   std::atomic<bool> heapExceeded{false};
   std::atomic<bool> deadlineHit{false};
   std::atomic<bool> exited{false};  // the executor's loop has returned
@@ -359,7 +366,7 @@ bool PluginInstance::Impl::runJs(Body&& body, uint64_t ticket, SyncAnswer* answe
   v8::Context::Scope contextScope(ctx);
   {
     v8::TryCatch tryCatch(isolate);
-    taskStartedNs = std::chrono::steady_clock::now().time_since_epoch().count();
+    taskStarts();
     body(ctx);
     if (!tryCatch.HasTerminated()) isolate->PerformMicrotaskCheckpoint();
     taskStartedNs = 0;

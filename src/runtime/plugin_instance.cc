@@ -121,15 +121,16 @@ std::string PluginInstance::failure() const {
   return impl_->failure;
 }
 
-void PluginInstance::checkDeadline(std::chrono::steady_clock::time_point now) {
-  impl_->expireRequests(now);
+bool PluginInstance::checkDeadline(std::chrono::steady_clock::time_point now) {
+  const bool requestsWait = impl_->expireRequests(now);
   int64_t started = impl_->taskStartedNs.load();
-  if (started == 0) return;
+  if (started == 0) return requestsWait;
   auto elapsed = now.time_since_epoch() - std::chrono::steady_clock::duration(started);
-  if (elapsed <= impl_->limits.callTimeout) return;
+  if (elapsed <= impl_->limits.callTimeout) return true;
   std::shared_lock life(impl_->lifeMu, std::try_to_lock);  // not while it is being disposed
-  if (!life.owns_lock() || !impl_->isolate) return;
+  if (!life.owns_lock() || !impl_->isolate) return true;
   if (!impl_->deadlineHit.exchange(true)) impl_->isolate->TerminateExecution();  // thread-safe in V8
+  return true;
 }
 
 }  // namespace patchbay

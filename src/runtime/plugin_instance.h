@@ -14,6 +14,7 @@
 #include "patchbay/runtime.h"
 #include "runtime/hook_context.h"
 #include "runtime/plugin_db.h"
+#include "runtime/watchdog_bell.h"
 
 namespace patchbay {
 
@@ -44,6 +45,8 @@ struct InstanceHost {
   uint64_t fetchMaxBytes = 5u << 20;
   // Where its isolate comes from (null: made when it starts).
   std::shared_ptr<IsolatePool> isolates;
+  // Rung when a task starts or a request starts waiting (null: nobody to wake).
+  std::shared_ptr<WatchdogBell> watchdog;
 };
 
 class PluginInstance {
@@ -99,8 +102,10 @@ class PluginInstance {
   void runCronSlot(const std::string& job, std::chrono::system_clock::time_point minute, const CronCluster& cluster);
 
   // For the runtime's watchdog: terminates the running task when it has
-  // run longer than the call timeout. Thread-safe.
-  void checkDeadline(std::chrono::steady_clock::time_point now);
+  // run longer than the call timeout, and answers requests past theirs.
+  // True while there is something left to time (a task running, a request
+  // waiting). Thread-safe.
+  bool checkDeadline(std::chrono::steady_clock::time_point now);
 
   struct Impl;
 

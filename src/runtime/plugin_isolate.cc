@@ -203,7 +203,7 @@ Status PluginInstance::Impl::loadPlugin(uint64_t activationTicket, FreshIsolate&
   v8::Local<v8::Module> module;
   if (!loadModule(mainPath).ToLocal(&module)) return fail("server.js");
   if (!module->InstantiateModule(ctx, resolveModule).FromMaybe(false)) return fail("server.js");
-  taskStartedNs = std::chrono::steady_clock::now().time_since_epoch().count();
+  taskStarts();
   v8::Local<v8::Value> evaluated;
   bool ran = module->Evaluate(ctx).ToLocal(&evaluated);
   if (ran) isolate->PerformMicrotaskCheckpoint();
@@ -222,7 +222,7 @@ Status PluginInstance::Impl::loadPlugin(uint64_t activationTicket, FreshIsolate&
   if (!ns->Get(ctx, v8str(isolate, "default")).ToLocal(&main) || !main->IsFunction()) {
     return Error::invalid("server.js must `export default function (sodium) { ... }`");
   }
-  taskStartedNs = std::chrono::steady_clock::now().time_since_epoch().count();
+  taskStarts();
   bool called = callEntry(ctx, "activate", {v8::Number::New(isolate, static_cast<double>(activationTicket)), main});
   if (called) isolate->PerformMicrotaskCheckpoint();
   taskStartedNs = 0;

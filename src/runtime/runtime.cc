@@ -3,6 +3,8 @@
 #include "patchbay/json.h"
 #include "patchbay/runtime.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -123,6 +125,7 @@ struct Runtime::Impl {
   std::thread supervisor;
   std::mutex watchdogMu;
   std::condition_variable watchdogWake;
+  std::shared_ptr<WatchdogBell> watchdogBell = std::make_shared<WatchdogBell>();  // plugins ring it (watch())
   bool stopping = false;  // guarded by watchdogMu
 
   // A plugin's log line: kept in its ring buffer, passed on prefixed
@@ -172,14 +175,24 @@ struct Runtime::Impl {
     return result;  // the callee's error as it threw it, as in Sodium (a direct call there)
   }
 
+  // Every 5 ms while a plugin runs a task or has a request waiting; asleep
+  // otherwise, until one rings (an idle panel wakes nobody).
   void watch() {
+    pthread_setname_np(pthread_self(), "pb-watchdog");  // as top -H shows it
     std::unique_lock lock(watchdogMu);
-    while (!stopping) {
-      watchdogWake.wait_for(lock, std::chrono::milliseconds(5));
-      auto now = std::chrono::steady_clock::now();
-      std::shared_lock plock(mu);
-      for (auto& [id, p] : plugins) p->checkDeadline(now);
+    while (!watchdogWake.wait_for(lock, std::chrono::milliseconds(5), [this] { return stopping; })) {
+      lock.unlock();
+      if (!checkDeadlines()) watchdogBell->sleepUnless([this] { return checkDeadlines(); });
+      lock.lock();
     }
+  }
+  // True while something is left to time.
+  bool checkDeadlines() {
+    const auto now = std::chrono::steady_clock::now();
+    bool timing = false;
+    std::shared_lock plock(mu);
+    for (auto& [id, p] : plugins) timing = p->checkDeadline(now) || timing;
+    return timing;
   }
 
   // Restarts failed plugins with backoff (every 50 ms it looks).
@@ -369,6 +382,7 @@ Runtime::~Runtime() {
     impl_->stopping = true;
   }
   impl_->watchdogWake.notify_all();
+  impl_->watchdogBell->stop();
   impl_->watchdog.join();
   impl_->scheduler.join();
   impl_->supervisor.join();
@@ -412,6 +426,7 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
   host.fetchTimeout = options.fetchTimeout;
   host.fetchMaxBytes = options.fetchMaxBytes;
   host.isolates = isolates;
+  host.watchdog = watchdogBell;
   auto instance = PluginInstance::start(manifest, dir, {options.dataDir + "/" + id, options.postgresUrl, id, options.tenantId}, options.limits,
                                        std::move(host));
   if (!instance) {
@@ -477,6 +492,7 @@ Status Runtime::activate(const std::string& dir) {
     impl_->generationOf[id] = generation;
     impl_->hookChains.clear();
   }
+  impl_->watchdogBell->ring();  // a task it began while starting is timed from now on
   std::lock_guard slock(impl_->superviseMu);
   auto& s = impl_->supervision[id];
   if (s.dir != dir) s = {};  // a fresh activation (not a restart): a fresh count
@@ -509,6 +525,7 @@ Status Runtime::replace(const std::string& dir) {
     impl_->generationOf[id] = generation;
     impl_->dropHandlers([&](const HookHandler& h) { return h.pluginId == id && h.generation != generation; });
   }
+  impl_->watchdogBell->ring();
   {
     std::lock_guard slock(impl_->superviseMu);
     impl_->supervision[id] = {};

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -367,6 +368,40 @@ export default function (sodium) { sodium.http.registerRoutes((r) => r.get('/pin
   EXPECT_GT(served.load(), 10);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(request("healthy", "GET", "/ping").status, 200);
+}
+
+// How often this process's threads named `name` were woken so far.
+long wakeUpsOf(const std::string& name) {
+  long total = 0;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string threadName;
+    std::getline(comm, threadName);
+    if (threadName != name) continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.starts_with("voluntary_ctxt_switches:")) total += std::stol(line.substr(line.find(':') + 1));
+    }
+  }
+  return total;
+}
+
+TEST_F(RuntimeTest, AnIdleRuntimesWatchdogSleepsAndWakesForRunawayCode) {
+  ASSERT_TRUE(runtime_->activate(plugin("runaway", json::object(), {{"server.js", R"js(
+export default function (sodium) {
+  sodium.http.registerRoutes((r) => { r.get('/spin', () => { for (;;) {} }); r.get('/ok', () => ({ ok: true })); });
+}
+)js"}})).ok());
+  EXPECT_EQ(request("runaway", "GET", "/ok").status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const long before = wakeUpsOf("pb-watchdog");
+  ASSERT_GT(before, 0);  // the thread is there, under its name
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_LE(wakeUpsOf("pb-watchdog") - before, 2);  // it looked every 5 ms before: ~100
+  auto spin = request("runaway", "GET", "/spin");  // after the sleep: the request wakes it
+  EXPECT_EQ(spin.status, 500);
+  EXPECT_NE(spin.body.find("ran longer than 300 ms"), std::string::npos) << spin.body;
+  EXPECT_EQ(request("runaway", "GET", "/ok").status, 200);
 }
 
 // Every way out we know of, tried while a neighbour serves a steady load:

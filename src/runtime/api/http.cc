@@ -99,6 +99,7 @@ void PluginInstance::request(PluginRequest r, RequestDone done) {
     std::lock_guard lock(m->deadlineMu);
     m->requestDeadlines.emplace(due, ticket);
   }
+  if (m->host.watchdog) m->host.watchdog->ring();  // its deadline is timed from now
   {
     std::lock_guard lock(m->ticketMu);
     m->tickets[ticket] = [m, id, ticket, due, done = std::move(done)](Completion c) {
