@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <variant>
@@ -235,6 +236,24 @@ Response etagged(const Request& req, Response res, std::string_view tag) {
   return res;
 }
 
+// Lets an HTTP cache in front (deploy/nginx/) keep a metadata answer fresh
+// only until the current second of the wall clock ends: `X-Accel-Expires:
+// @<unix second>`, which nginx takes over its `proxy_cache_valid`. nginx
+// counts lifetimes in whole seconds, so "1s" there keeps an answer fresh for
+// 1 to 2 s (by where in its second it was stored), and a publish could stay
+// hidden for more than 2 s; this keeps it under 1 s, then nginx revalidates
+// with the ETag. Answers nginx caches (200, 304, 404) that may change; an
+// immutable one (an exact version's package, a bundle) keeps its lifetime.
+// Assumes the registry's and nginx's clocks agree (NTP): one ahead by d
+// seconds keeps answers fresh d seconds longer.
+Response freshUntilTheSecondEnds(Response res) {
+  if (res.status != 200 && res.status != 304 && res.status != 404) return res;
+  if (res.header("Cache-Control").find("immutable") != std::string::npos) return res;
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  res.set("X-Accel-Expires", "@" + std::to_string(second.count()));
+  return res;
+}
+
 // The request's API key when the registry wants one for downloads.
 bool downloadKeyAccepted(const RegistryOptions& options, const Request& req) {
   if (options.downloadKey.empty()) return true;
@@ -309,9 +328,14 @@ using namespace service;
 
 void Registry::addRoutes(http::Router& router) {
   Registry& reg = *this;
+  // Metadata and downloads: the cache in front keeps them until the second
+  // ends (freshUntilTheSecondEnds); it never caches what carries credentials.
+  auto microCached = [](std::function<Response(Request&)> handler) {
+    return [handler = std::move(handler)](Request& req) { return freshUntilTheSecondEnds(handler(req)); };
+  };
   // A route that reads a remote blob store: run on the blob readers, not the IO thread.
-  auto readingBlobs = [&reg](std::function<Response(Request&)> handler) {
-    return [&reg, handler](Request& req, http::Responder done) {
+  auto readingBlobs = [&reg, &microCached](std::function<Response(Request&)> read) {
+    return [&reg, handler = microCached(std::move(read))](Request& req, http::Responder done) {
       if (!reg.impl_->blobReaders) return done.send(handler(req));
       if (!reg.impl_->blobReaders->post([handler, done, copy = req]() mutable { done.send(handler(copy)); })) {
         Response busy = Response::error(503, "unavailable", "the registry is busy reading from its blob store; try again in a moment");
@@ -321,9 +345,9 @@ void Registry::addRoutes(http::Router& router) {
     };
   };
 
-  router.add("GET", "/healthz", [](Request&) { return withRoute(Response::json(200, R"({"status":"ok"})"), "/healthz"); });
+  router.add("GET", "/healthz", microCached([](Request&) { return withRoute(Response::json(200, R"({"status":"ok"})"), "/healthz"); }));
 
-  router.add("GET", "/api/plugins", [&reg](Request& req) {
+  router.add("GET", "/api/plugins", microCached([&reg](Request& req) {
     Impl& m = *reg.impl_;
     auto snapshot = m.current();
     auto respond = [](std::string body, size_t total) {
@@ -383,7 +407,7 @@ void Registry::addRoutes(http::Router& router) {
       m.listCache[req.target] = {snapshot, now, std::make_shared<const std::string>(body), result.total};
     }
     return respond(std::move(body), result.total);
-  });
+  }));
 
   // Seed 003's upload: the zip as the body, its .minisig (base64) in
   // X-Signature, a publish token in Authorization: Bearer.
@@ -422,7 +446,7 @@ void Registry::addRoutes(http::Router& router) {
       },
       {.maxBodyBytes = reg.impl_->options.maxUploadBytes});
 
-  router.add("GET", "/api/plugins/{id}", [&reg](Request& req) {
+  router.add("GET", "/api/plugins/{id}", microCached([&reg](Request& req) {
     const std::string id = req.params["id"];
     if (auto bad = badId(id)) return *bad;
     auto unlisted = seesUnlisted(reg, req);
@@ -450,9 +474,9 @@ void Registry::addRoutes(http::Router& router) {
     j["install_command"] = "patchbay install " + id + "@" + latest->version.toString() + " --registry " + baseUrl(req);
     j["versions"] = versions;
     return withRoute(Response::json(200, j.dump()), "/api/plugins/{id}");
-  });
+  }));
 
-  router.add("GET", "/api/plugins/{id}/resolve", [&reg](Request& req) {
+  router.add("GET", "/api/plugins/{id}/resolve", microCached([&reg](Request& req) {
     const std::string id = req.params["id"];
     if (auto bad = badId(id)) return *bad;
     auto range = Range::parse(req.queryOr("range", "*"));
@@ -466,9 +490,9 @@ void Registry::addRoutes(http::Router& router) {
     auto r = reg.resolve(id, *range, host);
     if (!r) return Response::error(404, "not_found", r.error().message);
     return withRoute(Response::json(200, versionJson(reg, *r).dump()), "/api/plugins/{id}/resolve");
-  });
+  }));
 
-  router.add("GET", "/api/plugins/{id}/{version}", [&reg](Request& req) {
+  router.add("GET", "/api/plugins/{id}/{version}", microCached([&reg](Request& req) {
     auto found = lookupVersion(reg, req);
     if (auto* error = std::get_if<Response>(&found)) return *error;
     const PackageRecord* r = &std::get<PackageRecord>(found);
@@ -477,17 +501,17 @@ void Registry::addRoutes(http::Router& router) {
     j["readme_html"] = renderMarkdown(r->readme);
     j["manifest"] = r->manifestJson.empty() ? json(nullptr) : parseJsonOrDiscarded<json>(r->manifestJson);
     return withRoute(Response::json(200, j.dump()), "/api/plugins/{id}/{version}");
-  });
+  }));
 
   // The publisher's .minisig of a version, for installers whose policy
   // asks for package signatures from trusted keys.
-  router.add("GET", "/api/plugins/{id}/{version}/signature", [&reg](Request& req) {
+  router.add("GET", "/api/plugins/{id}/{version}/signature", microCached([&reg](Request& req) {
     auto found = lookupVersion(reg, req);
     if (auto* error = std::get_if<Response>(&found)) return *error;
     const PackageRecord& r = std::get<PackageRecord>(found);
     if (r.signature.empty()) return withRoute(Response::error(404, "not_found", r.id + " " + r.version.toString() + " was published without a signature"), "/api/plugins/{id}/{version}/signature");
     return withRoute(Response::text(200, r.signature, "text/plain; charset=utf-8"), "/api/plugins/{id}/{version}/signature");
-  });
+  }));
 
   router.addAsync("GET", "/download/{id}/{version}", readingBlobs([&reg](Request& req) {
     if (!downloadKeyAccepted(reg.impl_->options, req)) {
@@ -552,7 +576,7 @@ void Registry::addRoutes(http::Router& router) {
     return withRoute(res, "/download/{id}/{version}");
   }));
 
-  router.add("GET", "/manifest.json", [&reg](Request& req) {
+  router.add("GET", "/manifest.json", microCached([&reg](Request& req) {
     json plugins = json::array();
     CatalogPage all = reg.list({});
     for (const auto& e : all.items) {
@@ -574,20 +598,20 @@ void Registry::addRoutes(http::Router& router) {
       }
     }
     return withRoute(res, "/manifest.json");
-  });
+  }));
 
-  router.add("GET", "/metrics", [&reg](Request&) {
+  router.add("GET", "/metrics", microCached([&reg](Request&) {
     return withRoute(Response::text(200, reg.metrics().render(), "text/plain; version=0.0.4; charset=utf-8"), "/metrics");
-  });
+  }));
 
-  router.add("GET", "/api/stats", [&reg](Request&) { return withRoute(Response::json(200, reg.downloadStatsJson()), "/api/stats"); });
+  router.add("GET", "/api/stats", microCached([&reg](Request&) { return withRoute(Response::json(200, reg.downloadStatsJson()), "/api/stats"); }));
 
-  router.add("GET", "/api/registry/key", [&reg](Request&) {
+  router.add("GET", "/api/registry/key", microCached([&reg](Request&) {
     PublicKey key = reg.metadataKey();
     json j = {{"algorithm", "Ed25519"}, {"key_id", key.keyIdHex()}, {"public_key", key.base64()},
               {"signed_fields", {"id", "integrity", "sha256", "status", "version"}}};
     return withRoute(Response::json(200, j.dump()), "/api/registry/key");
-  });
+  }));
 
   // Seed 003's bundle serving: /plugins/bundles/{id}/v{version}/bundle.js
   auto bundleRoute = [&reg](bool map) {

@@ -353,6 +353,48 @@ TEST_F(RegistryTest, Seed001ManifestWithETagAndGzip) {
   EXPECT_EQ(get("/healthz").body, R"({"status":"ok"})");
 }
 
+// Metadata may change with any publish, so the cache in front
+// (deploy/nginx/) may keep it only until the second it was answered in
+// ends: nginx's own lifetimes are whole seconds (1 to 2 s in fact), which
+// could hide a publish for more than the 2 s issue 16 allows. An exact
+// version's package and a bundle never change and keep their long lifetime.
+TEST_F(RegistryTest, MetadataIsCachedInFrontOnlyUntilItsSecondEnds) {
+  addPlugin("notes", "1.0.0");
+  startServer();
+  auto unixSecond = [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  auto expiresWithinTheSecond = [&](const http::ClientResponse& r) {
+    const std::string value = r.header("x-accel-expires");
+    if (value.size() < 2 || value[0] != '@') return testing::AssertionFailure() << "X-Accel-Expires is \"" << value << "\"";
+    const long long at = std::stoll(value.substr(1)), now = unixSecond();
+    if (at < now - 1 || at > now) return testing::AssertionFailure() << "X-Accel-Expires is " << value << " at " << now;
+    return testing::AssertionSuccess();
+  };
+  for (const char* path : {"/api/plugins", "/api/plugins/notes", "/api/plugins/notes/1.0.0", "/api/plugins/notes/resolve",
+                           "/manifest.json", "/download/notes/latest"}) {
+    auto r = get(path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_TRUE(expiresWithinTheSecond(r)) << path;
+  }
+  // A revalidation's 304 says the same (nginx takes the new lifetime from it).
+  auto manifest = get("/manifest.json");
+  auto unchanged = get("/manifest.json", {{"If-None-Match", manifest.header("etag")}});
+  EXPECT_EQ(unchanged.status, 304);
+  EXPECT_TRUE(expiresWithinTheSecond(unchanged));
+  // A plugin not published yet: its 404 is cached no longer either.
+  auto missing = get("/api/plugins/later");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_TRUE(expiresWithinTheSecond(missing));
+  // What never changes keeps nginx's long lifetime; errors nginx does not cache are not stamped.
+  auto exact = get("/download/notes/1.0.0");
+  EXPECT_EQ(exact.status, 200);
+  EXPECT_EQ(exact.header("x-accel-expires"), "");
+  auto badVersion = get("/api/plugins/notes/not-a-version");
+  EXPECT_EQ(badVersion.status, 400);
+  EXPECT_EQ(badVersion.header("x-accel-expires"), "");
+}
+
 }  // namespace
 }  // namespace patchbay
 
