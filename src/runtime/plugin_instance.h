@@ -14,7 +14,7 @@
 #include "patchbay/runtime.h"
 #include "runtime/hook_context.h"
 #include "runtime/plugin_db.h"
-#include "runtime/watchdog_bell.h"
+#include "runtime/wake_bell.h"
 
 namespace patchbay {
 
@@ -46,7 +46,9 @@ struct InstanceHost {
   // Where its isolate comes from (null: made when it starts).
   std::shared_ptr<IsolatePool> isolates;
   // Rung when a task starts or a request starts waiting (null: nobody to wake).
-  std::shared_ptr<WatchdogBell> watchdog;
+  std::shared_ptr<WakeBell> watchdog;
+  // Rung when the plugin fails (null: nobody to wake).
+  std::shared_ptr<WakeBell> supervisor;
 };
 
 class PluginInstance {

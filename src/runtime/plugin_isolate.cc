@@ -56,6 +56,7 @@ void PluginInstance::Impl::fail(const std::string& why) {
     if (failure.empty()) failure = why;
   }
   owner->failed_ = true;
+  if (host.supervisor) host.supervisor->ring();
   log("error", why);
   failAllTickets(why);
 }

@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <shared_mutex>
 #include <thread>
@@ -125,7 +126,8 @@ struct Runtime::Impl {
   std::thread supervisor;
   std::mutex watchdogMu;
   std::condition_variable watchdogWake;
-  std::shared_ptr<WatchdogBell> watchdogBell = std::make_shared<WatchdogBell>();  // plugins ring it (watch())
+  std::shared_ptr<WakeBell> watchdogBell = std::make_shared<WakeBell>();    // plugins ring it (watch())
+  std::shared_ptr<WakeBell> supervisorBell = std::make_shared<WakeBell>();  // a failing plugin rings it (supervise())
   bool stopping = false;  // guarded by watchdogMu
 
   // A plugin's log line: kept in its ring buffer, passed on prefixed
@@ -195,46 +197,70 @@ struct Runtime::Impl {
     return timing;
   }
 
-  // Restarts failed plugins with backoff (every 50 ms it looks).
+  // Restarts failed plugins with backoff. Asleep until a plugin fails (it
+  // rings) or the first restart waiting is due.
   void supervise(Runtime* runtime) {
-    std::unique_lock lock(watchdogMu);
-    while (!watchdogWake.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping; })) {
-      lock.unlock();
-      std::vector<std::string> failed;
+    pthread_setname_np(pthread_self(), "pb-supervisor");  // as top -H shows it
+    for (;;) {
       {
-        std::shared_lock plock(mu);
-        for (const auto& [id, p] : plugins) {
-          if (p->failed()) failed.push_back(id);
-        }
+        std::lock_guard lock(watchdogMu);
+        if (stopping) return;
       }
-      auto now = std::chrono::steady_clock::now();
-      for (const auto& id : failed) {
-        std::string dir;
-        {
-          std::lock_guard slock(superviseMu);
-          auto it = supervision.find(id);
-          if (it == supervision.end() || it->second.gaveUp) continue;
-          Supervision& s = it->second;
-          if (!s.scheduled) {
-            if (s.restarts >= options.limits.maxRestarts) {
-              s.gaveUp = true;
-              log(id, "error", "failed again after " + std::to_string(s.restarts) + " restarts; it stays stopped until activated again");
-              continue;
-            }
-            s.scheduled = true;
-            s.nextAttempt = now + options.limits.restartBackoff * (1 << std::min(s.restarts, 16));
+      supervisorBell->sleepUnless([this] { return failureToSchedule(); }, superviseOnce(runtime));
+    }
+  }
+
+  // Schedules each new failure's restart and makes those that are due.
+  // Returns when the next scheduled one is due, or nothing when none is.
+  std::optional<std::chrono::steady_clock::time_point> superviseOnce(Runtime* runtime) {
+    std::vector<std::string> failed;
+    {
+      std::shared_lock plock(mu);
+      for (const auto& [id, p] : plugins) {
+        if (p->failed()) failed.push_back(id);
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::optional<std::chrono::steady_clock::time_point> next;
+    for (const auto& id : failed) {
+      std::string dir;
+      {
+        std::lock_guard slock(superviseMu);
+        auto it = supervision.find(id);
+        if (it == supervision.end() || it->second.gaveUp) continue;
+        Supervision& s = it->second;
+        if (!s.scheduled) {
+          if (s.restarts >= options.limits.maxRestarts) {
+            s.gaveUp = true;
+            log(id, "error", "failed again after " + std::to_string(s.restarts) + " restarts; it stays stopped until activated again");
             continue;
           }
-          if (now < s.nextAttempt) continue;
-          s.scheduled = false;
-          ++s.restarts;
-          dir = s.dir;
+          s.scheduled = true;
+          s.nextAttempt = now + options.limits.restartBackoff * (1 << std::min(s.restarts, 16));
         }
-        log(id, "warn", "restarting after a failure");
-        runtime->restart(id, dir);
+        if (now < s.nextAttempt) {
+          next = next ? std::min(*next, s.nextAttempt) : s.nextAttempt;
+          continue;
+        }
+        s.scheduled = false;
+        ++s.restarts;
+        dir = s.dir;
       }
-      lock.lock();
+      log(id, "warn", "restarting after a failure");
+      runtime->restart(id, dir);
     }
+    return next;
+  }
+
+  // Whether a plugin has failed whose restart is not scheduled yet (nor given up).
+  bool failureToSchedule() {
+    std::shared_lock plock(mu);
+    std::lock_guard slock(superviseMu);
+    for (const auto& [id, p] : plugins) {
+      if (!p->failed()) continue;
+      if (auto it = supervision.find(id); it != supervision.end() && !it->second.gaveUp && !it->second.scheduled) return true;
+    }
+    return false;
   }
 
   // Wakes at each minute boundary (UTC) and starts the jobs due then.
@@ -383,6 +409,7 @@ Runtime::~Runtime() {
   }
   impl_->watchdogWake.notify_all();
   impl_->watchdogBell->stop();
+  impl_->supervisorBell->stop();
   impl_->watchdog.join();
   impl_->scheduler.join();
   impl_->supervisor.join();
@@ -427,6 +454,7 @@ Result<std::shared_ptr<PluginInstance>> Runtime::Impl::startInstance(const Manif
   host.fetchMaxBytes = options.fetchMaxBytes;
   host.isolates = isolates;
   host.watchdog = watchdogBell;
+  host.supervisor = supervisorBell;
   auto instance = PluginInstance::start(manifest, dir, {options.dataDir + "/" + id, options.postgresUrl, id, options.tenantId}, options.limits,
                                        std::move(host));
   if (!instance) {
@@ -493,10 +521,13 @@ Status Runtime::activate(const std::string& dir) {
     impl_->hookChains.clear();
   }
   impl_->watchdogBell->ring();  // a task it began while starting is timed from now on
-  std::lock_guard slock(impl_->superviseMu);
-  auto& s = impl_->supervision[id];
-  if (s.dir != dir) s = {};  // a fresh activation (not a restart): a fresh count
-  s.dir = dir;
+  {
+    std::lock_guard slock(impl_->superviseMu);
+    auto& s = impl_->supervision[id];
+    if (s.dir != dir) s = {};  // a fresh activation (not a restart): a fresh count
+    s.dir = dir;
+  }
+  impl_->supervisorBell->ring();  // it may have failed already, before it was supervised
   return {};
 }
 
@@ -531,6 +562,7 @@ Status Runtime::replace(const std::string& dir) {
     impl_->supervision[id] = {};
     impl_->supervision[id].dir = dir;
   }
+  impl_->supervisorBell->ring();  // it may have failed already, before it was supervised
   if (old) stopWhenIdle(std::move(old), impl_->options.limits.requestTimeout);
   return {};
 }

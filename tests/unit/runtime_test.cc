@@ -386,6 +386,9 @@ long wakeUpsOf(const std::string& name) {
   return total;
 }
 
+// The watchdog and the supervisor sleep while there is nothing to time or
+// to restart (FailingPluginsRestartWithBackoffThenStayFailed: a failure
+// wakes the supervisor).
 TEST_F(RuntimeTest, AnIdleRuntimesWatchdogSleepsAndWakesForRunawayCode) {
   ASSERT_TRUE(runtime_->activate(plugin("runaway", json::object(), {{"server.js", R"js(
 export default function (sodium) {
@@ -394,10 +397,12 @@ export default function (sodium) {
 )js"}})).ok());
   EXPECT_EQ(request("runaway", "GET", "/ok").status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const long before = wakeUpsOf("pb-watchdog");
-  ASSERT_GT(before, 0);  // the thread is there, under its name
+  const long before = wakeUpsOf("pb-watchdog"), supervisorBefore = wakeUpsOf("pb-supervisor");
+  ASSERT_GT(before, 0);  // the threads are there, under their names
+  ASSERT_GT(supervisorBefore, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_LE(wakeUpsOf("pb-watchdog") - before, 2);  // it looked every 5 ms before: ~100
+  EXPECT_LE(wakeUpsOf("pb-watchdog") - before, 2);             // it looked every 5 ms before: ~100
+  EXPECT_LE(wakeUpsOf("pb-supervisor") - supervisorBefore, 2);  // every 50 ms before: ~10
   auto spin = request("runaway", "GET", "/spin");  // after the sleep: the request wakes it
   EXPECT_EQ(spin.status, 500);
   EXPECT_NE(spin.body.find("ran longer than 300 ms"), std::string::npos) << spin.body;
