@@ -67,8 +67,12 @@ struct RuntimeLimits {
   size_t maxTimers = 10000;
   // A plugin that fails (heap limit) is restarted after restartBackoff,
   // doubling each time, at most maxRestarts times; then it stays failed.
+  // A failure after it ran restartsForgottenAfter since its last (re)start
+  // counts as its first: a crash loop is given up on, a plugin that fails
+  // once a week is not.
   int maxRestarts = 3;
   std::chrono::milliseconds restartBackoff{1000};
+  std::chrono::milliseconds restartsForgottenAfter{std::chrono::minutes(10)};
 
   // The most an administrator may let a plugin's request bodies be: a
   // quarter of its heap (the body and what it parses into must fit).

@@ -93,6 +93,7 @@ struct Runtime::Impl {
   struct Supervision {
     std::string dir;
     int restarts = 0;
+    std::chrono::steady_clock::time_point startedAt{};  // its last (re)start
     std::chrono::steady_clock::time_point nextAttempt{};
     bool scheduled = false;
     bool gaveUp = false;
@@ -230,6 +231,7 @@ struct Runtime::Impl {
         if (it == supervision.end() || it->second.gaveUp) continue;
         Supervision& s = it->second;
         if (!s.scheduled) {
+          if (now - s.startedAt >= options.limits.restartsForgottenAfter) s.restarts = 0;  // it ran long enough: not a loop
           if (s.restarts >= options.limits.maxRestarts) {
             s.gaveUp = true;
             log(id, "error", "failed again after " + std::to_string(s.restarts) + " restarts; it stays stopped until activated again");
@@ -526,6 +528,7 @@ Status Runtime::activate(const std::string& dir) {
     auto& s = impl_->supervision[id];
     if (s.dir != dir) s = {};  // a fresh activation (not a restart): a fresh count
     s.dir = dir;
+    s.startedAt = std::chrono::steady_clock::now();
   }
   impl_->supervisorBell->ring();  // it may have failed already, before it was supervised
   return {};
@@ -559,8 +562,7 @@ Status Runtime::replace(const std::string& dir) {
   impl_->watchdogBell->ring();
   {
     std::lock_guard slock(impl_->superviseMu);
-    impl_->supervision[id] = {};
-    impl_->supervision[id].dir = dir;
+    impl_->supervision[id] = {.dir = dir, .startedAt = std::chrono::steady_clock::now()};
   }
   impl_->supervisorBell->ring();  // it may have failed already, before it was supervised
   if (old) stopWhenIdle(std::move(old), impl_->options.limits.requestTimeout);

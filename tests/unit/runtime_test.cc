@@ -903,6 +903,52 @@ export default function (sodium) {
   EXPECT_EQ((*rt)->handleRequest("fragile", {.method = "GET", .path = "/ok"})->status, 200);
 }
 
+// Restarts are counted against a crash loop, not against a plugin's life:
+// a failure after it ran restartsForgottenAfter counts as its first.
+TEST_F(RuntimeTest, APluginThatRanLongEnoughIsRestartedAfterItsNextFailure) {
+  RuntimeOptions options;
+  options.dataDir = (dir_ / "data-forgotten").string();
+  options.limits.heapBytes = 16u << 20;
+  options.limits.callTimeout = std::chrono::seconds(20);
+  options.limits.restartBackoff = std::chrono::milliseconds(20);
+  options.limits.maxRestarts = 1;
+  options.limits.restartsForgottenAfter = std::chrono::milliseconds(1000);
+  options.log = [](const std::string&, const std::string&, const std::string&) {};
+  auto rt = Runtime::create(options);
+  ASSERT_TRUE(rt.ok());
+  ASSERT_TRUE((*rt)->activate(plugin("weekly", json::object(), {{"server.js", R"js(
+export default function (sodium) {
+  sodium.http.registerRoutes((r) => {
+    r.get('/hog', () => { const keep = []; for (;;) keep.push(new Array(1000000).fill(keep.length + 0.5)); });
+  });
+}
+)js"}})).ok());
+  auto state = [&] {
+    auto all = (*rt)->plugins();
+    return all.empty() ? PluginState{.state = PluginRunState::kFailed} : all[0];
+  };
+  auto restarted = [&](int times) {
+    for (int i = 0; i < 300; ++i) {
+      PluginState s = state();
+      if (s.state == PluginRunState::kActive && s.restarts == times) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  (void)(*rt)->handleRequest("weekly", {.method = "GET", .path = "/hog"});
+  ASSERT_TRUE(restarted(1));
+  // It runs past the window: its next failure is a first one, restarted.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  (void)(*rt)->handleRequest("weekly", {.method = "GET", .path = "/hog"});
+  ASSERT_TRUE(restarted(1)) << "given up on, though it had run 1200 ms";
+  // Failing again at once is a loop: given up on (maxRestarts 1).
+  (void)(*rt)->handleRequest("weekly", {.method = "GET", .path = "/hog"});
+  for (int i = 0; i < 300 && state().restartPending; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(state().state, PluginRunState::kFailed);
+  EXPECT_FALSE(state().restartPending);
+}
+
 TEST_F(RuntimeTest, EachPluginsRoutesAreRateLimited) {
   RuntimeOptions options;
   options.dataDir = (dir_ / "data5").string();
