@@ -105,7 +105,7 @@ void Host::addMarketplaceRoutes(http::Router& router) {
     auto source = host.openPackageSource();
     if (!source) return errorResponse(400, source.error().message);
     auto all = (*source)->available();
-    if (!all) return errorResponse(502, (*source)->describe() + ": " + all.error().message);
+    if (!all) return errorResponse(502, all.error().message);  // it names the folder or the registry's URL
     const std::string q = asciiLower(req.queryOr("q")), category = req.queryOr("category");
     std::set<std::string> categories;
     size_t updates = 0;

@@ -46,7 +46,11 @@ class LocalSource : public PackageSource {
   Result<std::map<std::string, std::map<Version, std::string, NewestFirst>>> scan() const {
     std::map<std::string, std::map<Version, std::string, NewestFirst>> out;
     std::error_code ec;
-    if (!fs::is_directory(dir_, ec)) return Error::notFound(dir_ + ": the local plugin source folder does not exist (PLUGIN_SOURCE=local)");
+    if (!fs::is_directory(dir_, ec)) {
+      return Error::notFound("the local plugin folder \"" + dir_ +
+                             "\" does not exist: create it and put {id}_v{version}.zip packages in it, or install from a registry "
+                             "instead (PLUGIN_SOURCE=remote and PLUGIN_SERVER_URL=<registry URL>)");
+    }
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
       auto name = parsePackageFileName(entry.path().filename().string());
       if (name && entry.is_regular_file(ec)) out[name->id][name->version] = entry.path().string();

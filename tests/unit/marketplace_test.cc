@@ -249,6 +249,24 @@ TEST_F(MarketplaceTest, AFailedInstallSaysWhyAndChangesNothing) {
   EXPECT_EQ(ghost["errorStatus"], 404);
 }
 
+// A newcomer's first look, with no packages folder yet: the marketplace
+// says which folder it reads and how to give it plugins.
+TEST_F(MarketplaceTest, AMissingLocalFolderSaysWhichAndWhatToDo) {
+  startRecording();
+  auto r = call("GET", "/api/admin/marketplace", admin_);
+  EXPECT_EQ(r.status, 502);
+  const std::string message = body(r)["error"];
+  const std::string folder = (dir_ / "modules").string();
+  EXPECT_EQ(message, "the local plugin folder \"" + folder +
+                         "\" does not exist: create it and put {id}_v{version}.zip packages in it, or install from a registry instead "
+                         "(PLUGIN_SOURCE=remote and PLUGIN_SERVER_URL=<registry URL>)");
+  // Made, with a package in it: listed at once.
+  pack("notes", "1.0.0");
+  auto listed = call("GET", "/api/admin/marketplace", admin_);
+  EXPECT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(body(listed)["plugins"].size(), 1u);
+}
+
 TEST_F(MarketplaceTest, ARegistrySourceShowsReadmesPermissionsAndVerifiedMetadata) {
   test::TempDir registryDir;
   pack("notes", "1.0.0", {{"category", "tools"}, {"author", "Ana"}, {"permissions", {"db:own"}}}, "# Notes\n\nFrom the registry.\n",
