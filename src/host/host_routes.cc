@@ -147,7 +147,10 @@ json operationReportJson(const OperationReport& r) {
 
 void auditOperation(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
                     const Result<OperationReport>& r) {
-  host.audit(actor, action, pluginId, r ? (r->fromVersion.empty() ? "" : r->fromVersion + " -> ") + r->toVersion : r.error().message, r.ok());
+  // The versions it went from and to: "1.0.0" (installed), "1.0.0 -> 1.1.0", "1.1.0" (uninstalled).
+  std::string versions;
+  if (r) versions = r->fromVersion.empty() || r->toVersion.empty() ? r->fromVersion + r->toVersion : r->fromVersion + " -> " + r->toVersion;
+  host.audit(actor, action, pluginId, r ? versions : r.error().message, r.ok());
 }
 
 }  // namespace host_routes

@@ -224,7 +224,10 @@ TEST_F(MarketplaceTest, InstallUpgradeAndUninstallRunOnTheirOwnAndTellEachStep) 
   // Audited like the admin API's own.
   json audit = body(call("GET", "/api/admin/audit", admin_))["events"];
   EXPECT_EQ(audit[0]["action"], "uninstall (data kept)");
+  EXPECT_EQ(audit[0]["detail"], "1.1.0");  // the version it took out
   EXPECT_EQ(audit[1]["action"], "upgrade");
+  EXPECT_EQ(audit[1]["detail"], "1.0.0 -> 1.1.0");
+  EXPECT_EQ(audit[2]["detail"], "1.0.0");  // the version it put in
 }
 
 TEST_F(MarketplaceTest, AFailedInstallSaysWhyAndChangesNothing) {

@@ -172,6 +172,26 @@ try {
   const overflow2 = await narrow.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(overflow2 <= 0, `a plugin's page fits at 375 px (${overflow2} px)`);
   await shot(narrow.page, 'plugin-375');
+  // The administration's tab strip scrolls sideways at 375 px: the current
+  // tab is scrolled into view (Audit log, the last, is past the edge).
+  await narrow.page.goto(panel + '/admin/audit');
+  await narrow.page.waitForSelector('nav.tabs [aria-current=page]');
+  const inView = await narrow.page.evaluate(() => {
+    const nav = document.querySelector('nav.tabs');
+    const n = nav.getBoundingClientRect(), t = nav.querySelector('[aria-current=page]').getBoundingClientRect();
+    return { tab: Math.round(t.left) + '-' + Math.round(t.right), strip: Math.round(n.left) + '-' + Math.round(n.right),
+      inside: t.left >= n.left - 1 && t.right <= n.right + 1, scrolls: nav.scrollWidth > nav.clientWidth };
+  });
+  check(inView.scrolls && inView.inside, `the current tab is in view in the strip at 375 px (tab ${inView.tab}, strip ${inView.strip})`);
+  // Its records stack, each field under its name, rather than scroll.
+  await narrow.page.waitForSelector('table.stacks tbody tr');
+  const audit = await narrow.page.evaluate(() => {
+    const table = document.querySelector('table.stacks');
+    const firstCell = table.querySelector('tbody td');
+    return { hidden: table.scrollWidth - table.clientWidth, label: getComputedStyle(firstCell, '::before').content };
+  });
+  check(audit.hidden <= 0 && audit.label === '"When"', `the audit log fits at 375 px, each field named (${audit.hidden} px hidden, ${audit.label})`);
+  await shot(narrow.page, 'admin-tabs-375');
 
   // --- A user sees none of it ---
   check((await api('POST', '/api/auth/register', { body: { username: 'bob', password: 'bob-password' } })).status < 300, 'a user registers');

@@ -1,7 +1,7 @@
 // Small building blocks every page uses: buttons that show they are busy,
 // labelled fields, status badges, error and notice boxes, formatting.
 import { html } from './html.js';
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 export function formatBytes(bytes) {
   if (bytes == null) return '–';
@@ -111,4 +111,20 @@ export function Empty({ children }) {
 
 export function Loading() {
   return html`<p class="loading" aria-live="polite">Loading…</p>`;
+}
+
+// A tab strip (nav.tabs) scrolls sideways when its tabs do not fit (a
+// phone): this keeps the current one (aria-current=page) in view, centred,
+// whenever `current` changes. Returns the ref for the strip.
+export function useCurrentTabInView(current) {
+  const strip = useRef(null);
+  useLayoutEffect(() => {
+    const nav = strip.current;
+    const tab = nav && nav.querySelector('[aria-current=page]');
+    if (!tab) return;
+    const n = nav.getBoundingClientRect();
+    const t = tab.getBoundingClientRect();
+    if (t.left < n.left || t.right > n.right) nav.scrollLeft += (t.left + t.right) / 2 - (n.left + n.right) / 2;
+  }, [current]);
+  return strip;
 }

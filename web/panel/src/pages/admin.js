@@ -9,7 +9,7 @@ import { useResource } from '../data.js';
 import { useLiveServers } from '../live_servers.js';
 import { Link } from '../router.js';
 import { useSession } from '../session.js';
-import { ActionButton, Card, Empty, ErrorBox, Field, Loading, PageHeader, formatMiB, formatTime } from '../ui.js';
+import { ActionButton, Card, Empty, ErrorBox, Field, Loading, PageHeader, formatMiB, formatTime, useCurrentTabInView } from '../ui.js';
 import { ServerRows } from './servers.js';
 import { PluginDetail, Plugins } from './admin_plugins.js';
 import { Marketplace } from './marketplace.js';
@@ -176,10 +176,11 @@ function Audit() {
   const { data, error } = useResource('/api/admin/audit');
   return html`<${Card} title="Audit log">
     <${ErrorBox} error=${error} />
-    ${!data ? html`<${Loading} />` : data.events.length === 0 ? html`<${Empty}>Nothing was installed, upgraded or uninstalled yet.<//>` : html`<table class="table">
+    ${!data ? html`<${Loading} />` : data.events.length === 0 ? html`<${Empty}>Nothing was installed, upgraded or uninstalled yet.<//>` : html`<table class="table stacks">
       <thead><tr><th>When</th><th>Who</th><th>What</th><th>Plugin</th><th>Result</th></tr></thead>
-      <tbody>${data.events.map((e, i) => html`<tr key=${i}><td>${formatTime(e.at)}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.plugin}</td>
-        <td>${e.ok ? 'done' : html`<span class="error-text">failed</span>`} ${e.detail}</td></tr>`)}</tbody>
+      <tbody>${data.events.map((e, i) => html`<tr key=${i}><td data-label="When">${formatTime(e.at)}</td><td data-label="Who">${e.actor}</td>
+        <td data-label="What">${e.action}</td><td data-label="Plugin">${e.plugin}</td>
+        <td data-label="Result"><span>${e.ok ? 'done' : html`<span class="error-text">failed</span>`} ${e.detail}</span></td></tr>`)}</tbody>
     </table>`}
   <//>`;
 }
@@ -206,11 +207,12 @@ export function Admin({ section = 'overview', id }) {
   const extra = pluginAdminPages().map((p) => ({ id: `plugin.${p.plugin.id}.${p.id}`, label: String(p.title || p.label || p.id),
     path: `/admin/extensions/${encodeURIComponent(`${p.plugin.id}.${p.id}`)}`, page: p }));
   const tabs = [...(navigation ? navigation.adminTabs : []), ...extra];
+  const strip = useCurrentTabInView(`${location.pathname} ${tabs.length}`);
   const pluginPage = section === 'extensions' ? extra.find((t) => `${t.page.plugin.id}.${t.page.id}` === id) : null;
   const Section = section === 'plugins' && id ? PluginDetail : sections[section];
   return html`<div class="page" data-page=${`admin-${section}`}>
     <${PageHeader} title="Administration" />
-    <nav class="tabs" aria-label="Administration sections">
+    <nav class="tabs" aria-label="Administration sections" ref=${strip}>
       ${tabs.map((t) => {
         const current = t.path === '/admin' ? section === 'overview' : location.pathname.startsWith(t.path);
         return html`<${Link} key=${t.id} href=${t.path} class=${current ? 'tab current' : 'tab'} aria-current=${current ? 'page' : undefined}>${t.label}<//>`;

@@ -8,7 +8,8 @@ import { del, put } from '../api.js';
 import { useResource } from '../data.js';
 import { liveEvents } from '../events.js';
 import { Link, navigate } from '../router.js';
-import { ActionButton, Card, ErrorBox, Field, Loading, Notice, PageHeader, StatusBadge, formatBytes, formatDuration, formatMiB, formatTime } from '../ui.js';
+import { ActionButton, Card, ErrorBox, Field, Loading, Notice, PageHeader, StatusBadge, formatBytes, formatDuration, formatMiB, formatTime,
+  useCurrentTabInView } from '../ui.js';
 import { PowerButtons } from './servers.js';
 
 const kSamples = 60;
@@ -122,6 +123,8 @@ export function ServerDetail({ id, tab = 'console' }) {
       offLog();
     };
   }, [id]);
+  // The strip is there once the server is; plugins' tabs may come later.
+  const strip = useCurrentTabInView(`${tab} ${Boolean(data)} ${plugins.loaded ? pluginServerTabs().length : 0}`);
 
   if (error && !data) {
     return html`<div class="page"><${PageHeader} title="Server" /><${ErrorBox} error=${error} /><p><${Link} href="/servers">Back to your servers<//></p></div>`;
@@ -150,7 +153,7 @@ export function ServerDetail({ id, tab = 'console' }) {
         <${PowerButtons} server=${server} onError=${setActionError} />
       </div>
     <//>
-    <nav class="tabs" aria-label="Server sections" data-slot="server-tabs">
+    <nav class="tabs" aria-label="Server sections" data-slot="server-tabs" ref=${strip}>
       ${allTabs.map((t) => html`<${Link} key=${t.id} href=${`/servers/${id}/${t.id}`} class=${tab === t.id ? 'tab current' : 'tab'}
         aria-current=${tab === t.id ? 'page' : undefined} data-tab-id=${t.id}>${t.label}<//>`)}
     </nav>
