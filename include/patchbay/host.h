@@ -89,6 +89,14 @@ struct HostPlugin {
 // without starting any plugin: for `patchbay admin-token` and Host::open.
 // Use patchbay/tokens.h's list and revoke on it.
 
+// Who did what the audit log records: an administrator signed in to the
+// panel, or an API token (the admin token, a tenant's), by its name.
+struct AuditActor {
+  enum class Kind { kPanelUser, kApiToken };
+  Kind kind = Kind::kApiToken;
+  std::string name;
+};
+
 class Host {
  public:
   // Reads (creating with defaults) data/config.json and starts the active
@@ -140,9 +148,10 @@ class Host {
   Result<std::unique_ptr<PackageSource>> openPackageSource() const;
 
   // The admin actions taken (install, upgrade, uninstall), newest first,
-  // as a JSON array of {at, actor, action, plugin, detail, ok}.
+  // as a JSON array of {at, actor, actorKind ("user" or "token"), action,
+  // plugin, detail, ok}.
   std::string auditJson(size_t limit = 500) const;
-  void audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
+  void audit(const AuditActor& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
 
   Runtime& runtime();
   std::string pluginsDir() const;

@@ -223,10 +223,7 @@ Result<std::unique_ptr<Host>> Host::open(HostOptions options) {
   if (!installer) return Error{installer.error().kind, "the installer: " + installer.error().message};
   m.installer = std::move(*installer);
   for (const auto& line : m.installer->recovered()) m.log("warn", line);
-  if (auto s = m.db->exec(std::string("CREATE TABLE IF NOT EXISTS audit (id ") + (m.db->isPostgres() ? "BIGSERIAL" : "INTEGER") + R"sql( PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, plugin TEXT NOT NULL, detail TEXT NOT NULL, ok INTEGER NOT NULL))sql");
-      !s) {
-    return s.error();
-  }
+  if (auto s = m.prepareAuditTable(); !s) return s.error();
   if (auto s = m.adoptSodiumSettings(plugins); !s) return s.error();
   if (m.folder->pluginsEnabled()) {
     for (const auto& id : m.folder->activePlugins()) {
@@ -464,24 +461,53 @@ Result<std::unique_ptr<PackageSource>> Host::openPackageSource() const {
   return openSource(impl_->options.source, impl_->folder->installerDir());
 }
 
-void Host::Impl::audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
+// Older audit tables named a panel user's rows "user:<name>" in `actor`;
+// they get the kind as its own column (two processes on one PostgreSQL
+// may do this at once: each step may run twice).
+Status Host::Impl::prepareAuditTable() {
+  const std::string idType = db->isPostgres() ? "BIGSERIAL" : "INTEGER";
+  if (auto s = db->exec("CREATE TABLE IF NOT EXISTS audit (id " + idType +
+                        " PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, actor_kind TEXT NOT NULL DEFAULT 'token', "
+                        "action TEXT NOT NULL, plugin TEXT NOT NULL, detail TEXT NOT NULL, ok INTEGER NOT NULL)");
+      !s) {
+    return s;
+  }
+  if (db->query("SELECT actor_kind FROM audit WHERE 1 = 0")) return {};
+  SqlTransaction tx(*db);
+  if (auto s = tx.begin(); !s) return s;
+  if (auto s = db->exec(std::string("ALTER TABLE audit ADD COLUMN ") + (db->isPostgres() ? "IF NOT EXISTS " : "") +
+                        "actor_kind TEXT NOT NULL DEFAULT 'token'");
+      !s) {
+    return s;
+  }
+  if (auto s = db->exec("UPDATE audit SET actor_kind = 'user', actor = substr(actor, 6) WHERE actor LIKE 'user:%'"); !s) return s;
+  return tx.commit();
+}
+
+namespace {
+// The audit table's actor_kind column.
+const char* actorKindColumn(AuditActor::Kind kind) { return kind == AuditActor::Kind::kPanelUser ? "user" : "token"; }
+}  // namespace
+
+void Host::Impl::audit(const AuditActor& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
   std::lock_guard lock(dbMutex);
-  auto done = db->query("INSERT INTO audit (at, actor, action, plugin, detail, ok) VALUES ($1, $2, $3, $4, $5, $6)",
-                        {utcNowMillis(), actor, action, pluginId, detail, ok ? "1" : "0"});
+  auto done = db->query("INSERT INTO audit (at, actor, actor_kind, action, plugin, detail, ok) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        {utcNowMillis(), actor.name, actorKindColumn(actor.kind), action, pluginId, detail, ok ? "1" : "0"});
   if (!done) log("error", "audit log: " + done.error().message);
 }
 
-void Host::audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
+void Host::audit(const AuditActor& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok) {
   impl_->audit(actor, action, pluginId, detail, ok);
 }
 
 std::string Host::auditJson(size_t limit) const {
   json out = json::array();
   std::lock_guard lock(impl_->dbMutex);
-  auto rows = impl_->db->query("SELECT at, actor, action, plugin, detail, ok FROM audit ORDER BY id DESC LIMIT $1", {std::to_string(limit)});
+  auto rows = impl_->db->query("SELECT at, actor, actor_kind, action, plugin, detail, ok FROM audit ORDER BY id DESC LIMIT $1",
+                               {std::to_string(limit)});
   if (!rows) return "[]";
   for (const auto& r : *rows) {
-    out.push_back({{"at", r[0]}, {"actor", r[1]}, {"action", r[2]}, {"plugin", r[3]}, {"detail", r[4]}, {"ok", r[5] != "0"}});
+    out.push_back({{"at", r[0]}, {"actor", r[1]}, {"actorKind", r[2]}, {"action", r[3]}, {"plugin", r[4]}, {"detail", r[5]}, {"ok", r[6] != "0"}});
   }
   return out.dump();
 }

@@ -63,7 +63,9 @@ struct Host::Impl {
   // Starts converging to the cluster's plugin state (the data in PostgreSQL).
   Status joinCluster();
   // Records an admin action in host.db's audit log.
-  void audit(const std::string& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
+  // Makes the audit table, or gives an older one its actor_kind column.
+  Status prepareAuditTable();
+  void audit(const AuditActor& actor, const std::string& action, const std::string& pluginId, const std::string& detail, bool ok);
 };
 
 }  // namespace patchbay

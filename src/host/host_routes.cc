@@ -42,14 +42,14 @@ Response accessChangeRefused(const Error& e) {
 
 using host_routes::refuseNonAdmin;
 
-// The admin's token name for the audit log, or the refusal.
-std::variant<std::string, Response> adminActor(Host& host, const Request& req) {
+// The administrator acting, for the audit log, or the refusal.
+std::variant<AuditActor, Response> adminActor(Host& host, const Request& req) {
   if (auto refused = refuseNonAdmin(host, req)) return *refused;
-  return host_routes::actorName(host, req);
+  return host_routes::actorOf(host, req);
 }
 
 // Runs an installer operation for the admin API, with its audit record.
-Response runOperation(Host& host, const std::string& actor, const std::string& action, const std::string& id,
+Response runOperation(Host& host, const AuditActor& actor, const std::string& action, const std::string& id,
                       const std::function<Result<OperationReport>()>& op) {
   auto r = op();
   host_routes::auditOperation(host, actor, action, id, r);
@@ -145,7 +145,7 @@ json operationReportJson(const OperationReport& r) {
   return j;
 }
 
-void auditOperation(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
+void auditOperation(Host& host, const AuditActor& actor, const std::string& action, const std::string& pluginId,
                     const Result<OperationReport>& r) {
   // The versions it went from and to: "1.0.0" (installed), "1.0.0 -> 1.1.0", "1.1.0" (uninstalled).
   std::string versions;
@@ -347,7 +347,7 @@ void Host::addRoutes(http::Router& router) {
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
     auto source = host.openPackageSource();
     if (!source) return errorResponse(400, source.error().message);
-    return runOperation(host, std::get<std::string>(actor), "install", id, [&] { return host.operate([&](Installer& i) { return i.install(id, range, **source); }); });
+    return runOperation(host, std::get<AuditActor>(actor), "install", id, [&] { return host.operate([&](Installer& i) { return i.install(id, range, **source); }); });
   };
   // Credentials first, then the body: an unauthenticated caller costs no
   // parsing (D21).
@@ -367,13 +367,13 @@ void Host::addRoutes(http::Router& router) {
     auto source = host.openPackageSource();
     if (!source) return errorResponse(400, source.error().message);
     const std::string id = req.params["id"], range = requestedRange(body);
-    return runOperation(host, std::get<std::string>(actor), "upgrade", id, [&] { return host.operate([&](Installer& i) { return i.upgrade(id, range, **source); }); });
+    return runOperation(host, std::get<AuditActor>(actor), "upgrade", id, [&] { return host.operate([&](Installer& i) { return i.upgrade(id, range, **source); }); });
   });
   auto uninstall = [&host](Request& req, const std::string& id, bool keepData) {
     auto actor = adminActor(host, req);
     if (auto* refused = std::get_if<Response>(&actor)) return *refused;
     if (auto refused = host_routes::refuseWhileTenantsHaveIt(host, id)) return *refused;
-    return runOperation(host, std::get<std::string>(actor), keepData ? "uninstall (data kept)" : "uninstall", id,
+    return runOperation(host, std::get<AuditActor>(actor), keepData ? "uninstall (data kept)" : "uninstall", id,
                         [&] { return host.operate([&](Installer& i) { return i.uninstall(id, keepData); }); });
   };
   router.add("POST", "/api/admin/plugins/{id}/uninstall", [&host, uninstall](Request& req) {
@@ -474,10 +474,10 @@ std::optional<SignedInUser> panelUser(Host& host, const Request& req) {
   return host.signedInUser(req);
 }
 
-std::string actorName(Host& host, const Request& req) {
-  if (auto token = bearer(host, req)) return token->name;
-  if (auto user = panelUser(host, req)) return "user:" + user->name;
-  return "admin";
+AuditActor actorOf(Host& host, const Request& req) {
+  if (auto token = bearer(host, req)) return {AuditActor::Kind::kApiToken, token->name};
+  if (auto user = panelUser(host, req)) return {AuditActor::Kind::kPanelUser, user->name};
+  return {AuditActor::Kind::kApiToken, "admin"};  // not reached: callers were refused without either
 }
 
 std::optional<Refusal> refuseWithout(Host& host, const Request& req, const std::string& scope, const std::string& what) {

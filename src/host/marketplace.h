@@ -28,7 +28,7 @@ struct MarketOperation {
   std::string pluginId;
   std::string range;     // the version asked for ("" = the newest)
   bool keepData = false; // uninstall: tables and data stay
-  std::string actor;     // for the audit log
+  AuditActor actor;      // for the audit log
   State state = State::kQueued;
   std::optional<OperationProgress> progress;  // the step under way (or the last)
   std::string error;     // why it failed

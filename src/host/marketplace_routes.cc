@@ -191,7 +191,7 @@ void Host::addMarketplaceRoutes(http::Router& router) {
     if (!range) return errorResponse(400, "version \"" + op.range + "\": " + range.error().message);
     if (body.contains("keepData") && !body["keepData"].is_boolean()) return errorResponse(400, "keepData must be true or false");
     op.keepData = body.value("keepData", false);
-    op.actor = host_routes::actorName(host, req);
+    op.actor = host_routes::actorOf(host, req);
 
     if (op.kind == OperationKind::kInstall) {
       if (auto installed = host.installer().find(op.pluginId)) {
@@ -270,7 +270,7 @@ void Host::addMarketplaceRoutes(http::Router& router) {
     }
     auto source = host.openPackageSource();
     if (!source) return errorResponse(400, source.error().message);
-    const std::string actor = host_routes::actorName(host, req);
+    const AuditActor actor = host_routes::actorOf(host, req);
     auto result = host.operate([&](Installer& installer) -> Result<OperationReport> {
       auto installed = installer.install(id, "", **source);
       if (installed && body.contains("settings") && body["settings"].is_object() && !body["settings"].empty()) {

@@ -31,8 +31,8 @@ std::optional<TokenInfo> bearer(Host& host, const http::Request& req);
 std::optional<Refusal> refuseWithout(Host& host, const http::Request& req, const std::string& scope, const std::string& what);
 // The person signed in to the panel a request acts for (HostOptions::signedInUser).
 std::optional<SignedInUser> panelUser(Host& host, const http::Request& req);
-// Who acted, for the audit log: the admin token's name, or "user:<name>".
-std::string actorName(Host& host, const http::Request& req);
+// Who acted, for the audit log: the API token, or the panel user, by name.
+AuditActor actorOf(Host& host, const http::Request& req);
 
 // nullopt when the caller is an administrator (admin token or panel
 // session), else the 401/403 answer.
@@ -45,7 +45,7 @@ std::optional<http::Response> refuseWhileTenantsHaveIt(Host& host, const std::st
 // id, from, version, migrations, dependencies, startError, milliseconds}.
 nlohmann::ordered_json operationReportJson(const OperationReport& report);
 // Records an install, upgrade or uninstall (done or failed) in the audit log.
-void auditOperation(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
+void auditOperation(Host& host, const AuditActor& actor, const std::string& action, const std::string& pluginId,
                     const Result<OperationReport>& result);
 
 // req.user for a token's holder, in Sodium's shape ({id, username, isAdmin,

@@ -56,7 +56,7 @@ std::string keysOf(const json& object) {
   return keys.empty() ? "none" : keys;
 }
 
-Response recordedAnswer(Host& host, const std::string& actor, const std::string& action, const std::string& pluginId,
+Response recordedAnswer(Host& host, const AuditActor& actor, const std::string& action, const std::string& pluginId,
                         const std::string& tenantId, const Result<TenantPlugin>& r, int okStatus, const std::string& what = "") {
   host.audit(actor, action, pluginId, "tenant " + tenantId + what + (r ? "" : ": " + r.error().message), r.ok());
   if (!r) return tenantError(r.error());
@@ -72,7 +72,7 @@ void Host::addTenantRoutes(http::Router& router) {
     if (!refused) return std::nullopt;
     return errorResponse(refused->status, refused->message);
   };
-  auto actor = [&host](const Request& req) { return host_routes::actorName(host, req); };
+  auto actor = [&host](const Request& req) { return host_routes::actorOf(host, req); };
 
   router.add("POST", "/plugins/install", [&host, admin, actor](Request& req) {
     if (auto refused = admin(req)) return *refused;

@@ -9,6 +9,7 @@
 
 #include "patchbay/host.h"
 #include "patchbay/package.h"
+#include "patchbay/sql_database.h"
 #include "patchbay/http_client.h"
 #include "support/host_fixture.h"
 #include "support/test_util.h"
@@ -380,6 +381,43 @@ TEST_F(HostTest, InstallUpgradeAndUninstallOverTheAdminApiTakeEffectAtOnce) {
   bool sawFailure = false;
   for (const auto& e : audit) sawFailure |= e["ok"] == false && e["plugin"] == "ghost";
   EXPECT_TRUE(sawFailure);
+}
+
+// The audit log says who acted and as what: a panel user or an API token,
+// each in its own field. A log kept before the kind had its own column
+// ("user:<name>" in the actor) is converted when the host opens it.
+TEST_F(HostTest, TheAuditLogSaysWhetherAPanelUserOrATokenActed) {
+  {
+    fs::create_directories(dir_ / "data");
+    auto old = openSqlDatabase((dir_ / "data/host.db").string());
+    ASSERT_TRUE(old.ok()) << old.error().message;
+    ASSERT_TRUE((*old)->exec("CREATE TABLE audit (id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, "
+                             "plugin TEXT NOT NULL, detail TEXT NOT NULL, ok INTEGER NOT NULL);"
+                             "INSERT INTO audit (at, actor, action, plugin, detail, ok) VALUES "
+                             "('2026-01-01T00:00:00.000Z', 'user:alice', 'install', 'notes', '1.0.0', 1), "
+                             "('2026-01-02T00:00:00.000Z', 'ci', 'upgrade', 'notes', '1.0.0 -> 1.1.0', 1)")
+                    .ok());
+  }
+  start([](HostOptions& o) {
+    o.signedInUser = [](const http::Request& req) -> std::optional<SignedInUser> {
+      if (req.header("X-Test-User") != "bob") return std::nullopt;
+      return SignedInUser{.name = "bob", .admin = true};
+    };
+  });
+  // bob, signed in, and the admin token each try an install (of nothing: it fails, and is audited).
+  auto asBob = http::fetch({.method = "POST", .url = url("/api/admin/plugins/install"), .headers = {{"X-Test-User", "bob"}, {"Content-Type", "application/json"}},
+                            .body = R"({"id":"ghost"})"});
+  ASSERT_TRUE(asBob.ok());
+  EXPECT_EQ(asBob->status, 404) << asBob->body;
+  EXPECT_EQ(call("POST", "/api/admin/plugins/install", admin_, R"({"id":"ghost"})").status, 404);
+  json audit = json::parse(call("GET", "/api/admin/audit", admin_).body)["events"];
+  ASSERT_EQ(audit.size(), 4u) << audit;
+  auto who = [&](size_t i) { return audit[i]["actor"].get<std::string>() + "/" + audit[i]["actorKind"].get<std::string>(); };
+  EXPECT_EQ(who(0), "admin/token");
+  EXPECT_EQ(who(1), "bob/user");
+  EXPECT_EQ(who(2), "ci/token");     // kept as it was
+  EXPECT_EQ(who(3), "alice/user");   // converted
+  EXPECT_EQ(audit[3]["detail"], "1.0.0");
 }
 
 // An install whose plugin then fails to start says so in a field of its

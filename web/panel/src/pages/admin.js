@@ -178,7 +178,7 @@ function Audit() {
     <${ErrorBox} error=${error} />
     ${!data ? html`<${Loading} />` : data.events.length === 0 ? html`<${Empty}>Nothing was installed, upgraded or uninstalled yet.<//>` : html`<table class="table stacks">
       <thead><tr><th>When</th><th>Who</th><th>What</th><th>Plugin</th><th>Result</th></tr></thead>
-      <tbody>${data.events.map((e, i) => html`<tr key=${i}><td data-label="When">${formatTime(e.at)}</td><td data-label="Who">${e.actor}</td>
+      <tbody>${data.events.map((e, i) => html`<tr key=${i}><td data-label="When">${formatTime(e.at)}</td><td data-label="Who"><span>${e.actor}${e.actorKind === 'token' ? html` <span class="muted">(API token)</span>` : ''}</span></td>
         <td data-label="What">${e.action}</td><td data-label="Plugin">${e.plugin}</td>
         <td data-label="Result"><span>${e.ok ? 'done' : html`<span class="error-text">failed</span>`} ${e.detail}</span></td></tr>`)}</tbody>
     </table>`}
