@@ -85,10 +85,6 @@ struct HostPlugin {
   bool hasClient = false;            // has a client.js
 };
 
-// The host's admin tokens (data/host.db, scope "admin") on their own,
-// without starting any plugin: for `patchbay admin-token` and Host::open.
-// Use patchbay/tokens.h's list and revoke on it.
-
 // Who did what the audit log records: an administrator signed in to the
 // panel, or an API token (the admin token, a tenant's), by its name.
 struct AuditActor {
