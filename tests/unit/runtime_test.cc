@@ -854,28 +854,38 @@ TEST_F(RuntimeTest, WebGlobalsAgreeWithNode) {
   }
 }
 
-TEST_F(RuntimeTest, FailingPluginsRestartWithBackoffThenStayFailed) {
+// For the restart tests: a runtime whose plugins fail fast at a 16 MiB heap
+// (GET /hog fills it) and are restarted after `backoff`, its log dropped.
+RuntimeOptions restartingOptions(const fs::path& dataDir, std::chrono::milliseconds backoff, int maxRestarts) {
   RuntimeOptions options;
-  options.dataDir = (dir_ / "data4").string();
+  options.dataDir = dataDir.string();
   options.limits.heapBytes = 16u << 20;
   options.limits.callTimeout = std::chrono::seconds(20);
-  options.limits.restartBackoff = std::chrono::milliseconds(50);
-  options.limits.maxRestarts = 2;
+  options.limits.restartBackoff = backoff;
+  options.limits.maxRestarts = maxRestarts;
   options.log = [](const std::string&, const std::string&, const std::string&) {};
-  auto rt = Runtime::create(options);
-  ASSERT_TRUE(rt.ok());
-  ASSERT_TRUE((*rt)->activate(plugin("fragile", json::object(), {{"server.js", R"js(
+  return options;
+}
+constexpr const char* kHeapHogServer = R"js(
 export default function (sodium) {
   sodium.http.registerRoutes((r) => {
     r.get('/ok', () => ({ ok: true }));
     r.get('/hog', () => { const keep = []; for (;;) keep.push(new Array(1000000).fill(keep.length + 0.5)); });
   });
 }
-)js"}})).ok());
-  auto state = [&] {
-    auto all = (*rt)->plugins();
-    return all.empty() ? PluginState{.state = PluginRunState::kFailed} : all[0];  // between stop and start it is briefly absent
-  };
+)js";
+// The state of the runtime's only plugin; between stop and start it is
+// briefly absent, which reads as failed.
+PluginState onlyPlugin(Runtime& rt) {
+  auto all = rt.plugins();
+  return all.empty() ? PluginState{.state = PluginRunState::kFailed} : all[0];
+}
+
+TEST_F(RuntimeTest, FailingPluginsRestartWithBackoffThenStayFailed) {
+  auto rt = Runtime::create(restartingOptions(dir_ / "data4", std::chrono::milliseconds(50), 2));
+  ASSERT_TRUE(rt.ok());
+  ASSERT_TRUE((*rt)->activate(plugin("fragile", json::object(), {{"server.js", kHeapHogServer}})).ok());
+  auto state = [&] { return onlyPlugin(**rt); };
   auto waitFor = [&](auto condition) {
     for (int i = 0; i < 400; ++i) {
       if (condition()) return true;
@@ -906,27 +916,12 @@ export default function (sodium) {
 // Restarts are counted against a crash loop, not against a plugin's life:
 // a failure after it ran restartsForgottenAfter counts as its first.
 TEST_F(RuntimeTest, APluginThatRanLongEnoughIsRestartedAfterItsNextFailure) {
-  RuntimeOptions options;
-  options.dataDir = (dir_ / "data-forgotten").string();
-  options.limits.heapBytes = 16u << 20;
-  options.limits.callTimeout = std::chrono::seconds(20);
-  options.limits.restartBackoff = std::chrono::milliseconds(20);
-  options.limits.maxRestarts = 1;
+  RuntimeOptions options = restartingOptions(dir_ / "data-forgotten", std::chrono::milliseconds(20), 1);
   options.limits.restartsForgottenAfter = std::chrono::milliseconds(1000);
-  options.log = [](const std::string&, const std::string&, const std::string&) {};
   auto rt = Runtime::create(options);
   ASSERT_TRUE(rt.ok());
-  ASSERT_TRUE((*rt)->activate(plugin("weekly", json::object(), {{"server.js", R"js(
-export default function (sodium) {
-  sodium.http.registerRoutes((r) => {
-    r.get('/hog', () => { const keep = []; for (;;) keep.push(new Array(1000000).fill(keep.length + 0.5)); });
-  });
-}
-)js"}})).ok());
-  auto state = [&] {
-    auto all = (*rt)->plugins();
-    return all.empty() ? PluginState{.state = PluginRunState::kFailed} : all[0];
-  };
+  ASSERT_TRUE((*rt)->activate(plugin("weekly", json::object(), {{"server.js", kHeapHogServer}})).ok());
+  auto state = [&] { return onlyPlugin(**rt); };
   auto restarted = [&](int times) {
     for (int i = 0; i < 300; ++i) {
       PluginState s = state();
